@@ -1,0 +1,3 @@
+"""socialbot: a Slack-native social media response desk."""
+
+__version__ = "0.1.0"

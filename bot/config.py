@@ -1,0 +1,72 @@
+"""Settings from the environment (and an optional `.env`), names as in ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Which env vars each kind of source needs; `check` and `run` report the missing ones by name.
+SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
+    # X: app-only bearer for reading, or user-context keys (needed anyway to reply).
+    "x_mentions": (("X_BEARER_TOKEN",), ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN",
+                                         "X_ACCESS_TOKEN_SECRET")),
+    "x_search": (("X_BEARER_TOKEN",), ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN",
+                                       "X_ACCESS_TOKEN_SECRET")),
+    "mastodon_mentions": (("MASTODON_API_BASE_URL", "MASTODON_ACCESS_TOKEN"),),
+    "bluesky_search": (("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),),
+    "bluesky_mentions": (("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),),
+    "rss": ((),),
+}
+
+
+class MissingSetting(Exception):
+    """A required environment variable is not set; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=True)
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+    DATABASE_URL: str = "sqlite:///socialbot.db"
+    SOCIALBOT_RULES: str = "./routing_rules.yaml"
+    X_BEARER_TOKEN: SecretStr | None = None
+    X_API_KEY: SecretStr | None = None
+    X_API_SECRET: SecretStr | None = None
+    X_ACCESS_TOKEN: SecretStr | None = None
+    X_ACCESS_TOKEN_SECRET: SecretStr | None = None
+    MASTODON_API_BASE_URL: str | None = None
+    MASTODON_ACCESS_TOKEN: SecretStr | None = None
+    BLUESKY_HANDLE: str | None = None
+    BLUESKY_APP_PASSWORD: SecretStr | None = None
+    LOG_LEVEL: str = Field(default="INFO")
+
+    def is_set(self, name: str) -> bool:
+        value = getattr(self, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return bool(value and str(value).strip())
+
+    def secret(self, name: str) -> str:
+        """The value of a required setting, or `MissingSetting` naming it."""
+        if not self.is_set(name):
+            raise MissingSetting(f"{name} is not set (environment or .env)")
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+    def missing_for_source(self, source_type: str) -> list[str]:
+        """[] when one of the credential sets for this kind of source is complete, else the
+        names missing from the first (preferred) set."""
+        options = SOURCE_CREDENTIALS.get(source_type, ((),))
+        for names in options:
+            if all(self.is_set(n) for n in names):
+                return []
+        return [n for n in options[0] if not self.is_set(n)]
+
+    def missing_for_slack(self, *, socket_mode: bool) -> list[str]:
+        need = ["SLACK_BOT_TOKEN"] + (["SLACK_APP_TOKEN"] if socket_mode else
+                                      ["SLACK_SIGNING_SECRET"])
+        return [n for n in need if not self.is_set(n)]

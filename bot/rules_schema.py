@@ -1,0 +1,412 @@
+"""The schema of routing_rules.yaml as pydantic models (see ARCHITECTURE.md for the contract).
+
+Unknown keys are refused everywhere (`extra="forbid"`), so a typo is an error, not a silent no-op.
+Values are validated and normalised here (durations → seconds, regexes compiled) so the pure
+modules that read `Rules` never re-check them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+PRIORITIES = ("P1", "P2", "P3", "P4")  # P1 is the most urgent
+Priority = Literal["P1", "P2", "P3", "P4"]
+SENTIMENTS = ("negative", "neutral", "positive")
+Sentiment = Literal["negative", "neutral", "positive"]
+AUTHOR_TYPES = ("customer", "press", "competitor", "advocate", "influencer", "vip", "brand")
+AuthorType = Literal["customer", "press", "competitor", "advocate", "influencer", "vip", "brand"]
+RISKS = ("legal", "regulatory", "privacy", "reputational", "security", "safety")
+Risk = Literal["legal", "regulatory", "privacy", "reputational", "security", "safety"]
+SOURCE_TYPES = ("x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
+                "bluesky_mentions")
+SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
+                     "bluesky_mentions"]
+NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
+                     "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
+                     "bluesky_mentions": "bluesky"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> timedelta:
+    """`30s`, `5m`, `1h`, `1d` → timedelta. Bare numbers are refused: the unit is the point."""
+    if isinstance(value, timedelta):
+        return value
+    m = _DURATION.match(value) if isinstance(value, str) else None
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"{value!r} is not a duration; use a positive number with s, m, h or d "
+                         "(30s, 5m, 1h, 1d)")
+    return timedelta(seconds=int(m.group(1)) * _UNIT[m.group(2)])
+
+
+def _format_duration(td: timedelta) -> str:
+    s = int(td.total_seconds())
+    for unit in ("d", "h", "m"):
+        if s % _UNIT[unit] == 0:
+            return f"{s // _UNIT[unit]}{unit}"
+    return f"{s}s"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(_format_duration)]
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+StrList = Annotated[list[str], BeforeValidator(_as_list)]
+_CHANNEL = re.compile(r"^([CGD][A-Z0-9]{2,}|#[a-z0-9][a-z0-9_\-]{0,79})$")
+_APPROVER = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_channel(v: str) -> str:
+    if not _CHANNEL.match(v):
+        raise ValueError(f"{v!r} is not a Slack channel: use a channel id (C0123…) or #name")
+    return v
+
+
+Channel = Annotated[str, BeforeValidator(lambda v: _check_channel(str(v)) if v else v)]
+
+
+class Brand(Strict):
+    name: str
+    x_username: str | None = None  # without @; replies go out as this account
+    mastodon_acct: str | None = None  # user@instance
+    bluesky_handle: str | None = None
+
+    @field_validator("x_username")
+    @classmethod
+    def _strip_at(cls, v: str | None) -> str | None:
+        return v.lstrip("@") if v else v
+
+
+class SourceSpec(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    type: SourceType
+    every: Duration = timedelta(minutes=5)
+    query: str | None = None
+    url: str | None = None
+    enabled: bool = True
+    cost_per_read: float = Field(default=0.005, ge=0)  # USD per post read (X pay per use)
+    monthly_budget: float | None = Field(default=None, gt=0)  # USD; polls slow down near it
+
+    @model_validator(mode="after")
+    def _needs(self) -> SourceSpec:
+        if self.type in ("x_search", "bluesky_search") and not self.query:
+            raise ValueError(f"a {self.type} source needs a query")
+        if self.type == "x_search" and self.query and len(self.query) > 512:
+            raise ValueError("X recent search queries are limited to 512 characters")
+        if self.type == "rss" and not self.url:
+            raise ValueError("an rss source needs a url")
+        if self.every < timedelta(seconds=15):
+            raise ValueError("every must be at least 15s (the networks rate-limit polling)")
+        return self
+
+    @property
+    def network(self) -> str:
+        return NETWORK_OF_SOURCE[self.type]
+
+
+class BusinessHours(Strict):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v)
+
+
+class Team(Strict):
+    channel: Channel
+    label: str | None = None  # display name; the key is the id
+    approvers: StrList = Field(default_factory=list)  # user (U…/W…) and user-group (S…) ids
+    sla: dict[Priority, Duration] = Field(default_factory=dict)
+    business_hours: BusinessHours | None = None  # SLA clocks run only inside them when set
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not _APPROVER.match(a):
+                raise ValueError(f"{a!r} is not a Slack user (U…/W…) or user-group (S…) id")
+        return v
+
+
+class Authors(Strict):
+    customer: StrList = Field(default_factory=list)
+    press: StrList = Field(default_factory=list)
+    competitor: StrList = Field(default_factory=list)
+    advocate: StrList = Field(default_factory=list)
+    vip: StrList = Field(default_factory=list)
+    influencer_min_followers: int = Field(default=10_000, ge=0)
+
+    def type_of(self, handle: str) -> str | None:
+        """The listed type of a handle (case-insensitive, `@` optional), most specific first."""
+        h = handle.lstrip("@").lower()
+        for kind in ("competitor", "press", "vip", "advocate", "customer"):
+            if h in self._sets[kind]:
+                return kind
+        return None
+
+    @property
+    def _sets(self) -> dict[str, frozenset[str]]:
+        cache = self.__dict__.get("_cached_sets")
+        if cache is None:
+            cache = {k: frozenset(x.lstrip("@").lower() for x in getattr(self, k))
+                     for k in ("customer", "press", "competitor", "advocate", "vip")}
+            object.__setattr__(self, "_cached_sets", cache)  # frozen model: cache once
+        return cache
+
+
+class SentimentConfig(Strict):
+    lexicon: dict[str, float] = Field(default_factory=dict)  # words or phrases on top of VADER
+    negative_below: float = Field(default=-0.05, ge=-1, le=0)
+    positive_above: float = Field(default=0.05, ge=0, le=1)
+
+    @field_validator("lexicon")
+    @classmethod
+    def _valence(cls, v: dict[str, float]) -> dict[str, float]:
+        for word, score in v.items():
+            if not -4.0 <= score <= 4.0:
+                raise ValueError(f"{word!r}: valence {score} is outside VADER's -4..4 scale")
+            if not word.strip():
+                raise ValueError("an empty lexicon entry")
+        return v
+
+
+class Condition(Strict):
+    """One `when:`. Several keys in one mapping must all hold."""
+
+    text_matches: StrList | None = None
+    author_type: Annotated[list[AuthorType], BeforeValidator(_as_list)] | None = None
+    author_in: StrList | None = None
+    sentiment: Annotated[list[Sentiment], BeforeValidator(_as_list)] | None = None
+    followers_at_least: int | None = Field(default=None, ge=0)
+    network: Annotated[list[Literal["x", "mastodon", "bluesky", "rss"]],
+                       BeforeValidator(_as_list)] | None = None
+    source: StrList | None = None
+    lang: StrList | None = None
+    risk: Annotated[list[Risk], BeforeValidator(_as_list)] | None = None
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    not_: Condition | None = Field(default=None, alias="not")
+
+    @field_validator("text_matches")
+    @classmethod
+    def _regexes(cls, v: list[str] | None) -> list[str] | None:
+        for pattern in v or ():
+            _compile(pattern)
+        return v
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Condition:
+        if not self.model_fields_set:
+            raise ValueError("an empty condition; give at least one of text_matches, "
+                             "author_type, author_in, sentiment, followers_at_least, network, "
+                             "source, lang, risk, all, any, not")
+        return self
+
+    @property
+    def patterns(self) -> tuple[re.Pattern[str], ...]:
+        cache = self.__dict__.get("_patterns")
+        if cache is None:
+            cache = tuple(_compile(p) for p in self.text_matches or ())
+            object.__setattr__(self, "_patterns", cache)
+        return cache
+
+
+class Then(Strict):
+    team: str | None = None
+    priority: Priority | None = None
+    approval: Literal["required", "not_required"] | None = None
+    risk: Annotated[list[Risk], BeforeValidator(_as_list)] = Field(default_factory=list)
+    outcome_hint: str | None = None
+
+
+class Rule(Strict):
+    name: str
+    when: Condition
+    then: Then
+    enabled: bool = True
+
+
+class Policy(Strict):
+    banned_phrases: StrList = Field(default_factory=list)
+    block_personal_data: bool = True  # card/account numbers, e-mails, phone numbers
+    approval_for_risk: Annotated[list[Risk], BeforeValidator(_as_list)] = Field(
+        default_factory=list)  # these risks always need approval, whatever the rules say
+
+
+class Template(Strict):
+    name: str
+    text: str = Field(min_length=1)
+    teams: StrList = Field(default_factory=list)  # empty: every team
+
+
+class Weekly(Strict):
+    channel: Channel
+    at: str = "mon 08:00"
+    timezone: str = "UTC"
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        m = re.match(r"^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):([0-5]\d)$", v.strip().lower())
+        if not m:
+            raise ValueError(f"{v!r}: use a weekday and a 24h time, e.g. 'mon 08:00'")
+        return v.strip().lower()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_tz(v)
+
+
+class Reports(Strict):
+    weekly: Weekly | None = None
+
+
+class Spike(Strict):
+    channel: Channel
+    window: Duration = timedelta(minutes=30)
+    factor: float = Field(default=3.0, gt=1)
+    min_mentions: int = Field(default=20, ge=1)
+    cooldown: Duration = timedelta(hours=2)
+
+
+class Alerts(Strict):
+    spike: Spike | None = None
+
+
+class Rules(Strict):
+    version: Literal[1] = 1
+    brand: Brand
+    sources: list[SourceSpec] = Field(default_factory=list)
+    teams: dict[str, Team] = Field(min_length=1)
+    default_team: str
+    authors: Authors = Field(default_factory=Authors)
+    sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    rules: list[Rule] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+    outcomes: StrList = Field(default_factory=lambda: [
+        "resolved", "lead", "case_opened", "feature_request", "competitor_intel", "no_action"])
+    templates: list[Template] = Field(default_factory=list)
+    reports: Reports = Field(default_factory=Reports)
+    alerts: Alerts = Field(default_factory=Alerts)
+
+    @field_validator("teams")
+    @classmethod
+    def _team_ids(cls, v: dict[str, Team]) -> dict[str, Team]:
+        for name in v:
+            if not re.match(r"^[a-z0-9][a-z0-9_\-]*$", name):
+                raise ValueError(f"team id {name!r}: use lowercase letters, digits, - and _")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Rules:
+        # Raised as a list so every bad reference is reported at once, each at its own line.
+        from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+        errors: list[InitErrorDetails] = []
+
+        def bad(loc: tuple, msg: str) -> None:
+            errors.append(InitErrorDetails(type=PydanticCustomError("reference", msg), loc=loc,
+                                           input=None))
+
+        known = ", ".join(sorted(self.teams))
+        if self.default_team not in self.teams:
+            bad(("default_team",), f"unknown team {self.default_team!r} (teams: {known})")
+        seen_sources: set[str] = set()
+        for i, s in enumerate(self.sources):
+            if s.id in seen_sources:
+                bad(("sources", i, "id"), f"duplicate source id {s.id!r}")
+            seen_sources.add(s.id)
+        seen_rules: set[str] = set()
+        for i, r in enumerate(self.rules):
+            if r.then.team and r.then.team not in self.teams:
+                bad(("rules", i, "then", "team"), f"unknown team {r.then.team!r} (teams: {known})")
+            if r.then.outcome_hint and r.then.outcome_hint not in self.outcomes:
+                bad(("rules", i, "then", "outcome_hint"),
+                    f"unknown outcome {r.then.outcome_hint!r} (outcomes: {', '.join(self.outcomes)})")
+            if r.name in seen_rules:
+                bad(("rules", i, "name"), f"duplicate rule name {r.name!r}")
+            seen_rules.add(r.name)
+            for path, cond in _walk(r.when, ("rules", i, "when")):
+                for j, src in enumerate(cond.source or ()):
+                    if src not in seen_sources_all(self):
+                        bad((*path, "source", j), f"unknown source {src!r}")
+        for i, t in enumerate(self.templates):
+            for j, team in enumerate(t.teams):
+                if team not in self.teams:
+                    bad(("templates", i, "teams", j), f"unknown team {team!r} (teams: {known})")
+        if errors:
+            raise ValidationError.from_exception_data("Rules", errors)
+        return self
+
+    def team_of_rule(self, rule: Rule) -> Team | None:
+        return self.teams.get(rule.then.team) if rule.then.team else None
+
+    def source(self, source_id: str) -> SourceSpec | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+
+def seen_sources_all(rules: Rules) -> set[str]:
+    return {s.id for s in rules.sources}
+
+
+def _walk(cond: Condition, path: tuple) -> list[tuple[tuple, Condition]]:
+    out = [(path, cond)]
+    for key in ("all", "any"):
+        for i, sub in enumerate(getattr(cond, key) or ()):
+            out.extend(_walk(sub, (*path, key, i)))
+    if cond.not_ is not None:
+        out.extend(_walk(cond.not_, (*path, "not")))
+    return out
+
+
+def _check_tz(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{v!r} is not a known time zone (e.g. Europe/London, UTC)") from None
+    return v
+
+
+def priority_rank(p: str) -> int:
+    """1 for P1 (most urgent) … 4 for P4."""
+    return PRIORITIES.index(p) + 1
+
+
+def most_urgent(*priorities: str | None) -> str | None:
+    present = [p for p in priorities if p]
+    return min(present, key=priority_rank) if present else None
