@@ -50,10 +50,9 @@ def _line_index(node: yaml.Node, path: Path_ = (), index: dict | None = None) ->
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
+            # A key's line, not its value's: `key:` followed by a block starts on the key line.
             index[(*path, key)] = key_node.start_mark.line + 1
             _line_index(value_node, (*path, key), index)
-            # a value's own line overrides only if the key was not seen (it was: keep key line)
-            index[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _line_index(item, (*path, i), index)
