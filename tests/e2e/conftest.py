@@ -1,0 +1,83 @@
+"""End-to-end fixtures: the real Bolt app behind the real HTTP server, a fake Slack Web API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from bot.app import build_app, database_health
+from bot.config import Settings
+from bot.db import make_engine, upgrade_to_head
+from bot.http import make_http_server, wsgi_app
+from bot.rules import load_rules
+from tests.e2e.fake_slack import FakeSlack
+
+SIGNING_SECRET = "e2e-signing-secret"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+
+
+@dataclass
+class BotServer:
+    url: str
+
+    def post(self, path: str, body: str, *, content_type: str, timestamp: int | None = None,
+             secret: str = SIGNING_SECRET, headers: dict | None = None) -> Response:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(),
+                               hashlib.sha256).hexdigest()
+        req = urllib.request.Request(self.url + path, data=body.encode(), method="POST", headers={
+            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig, **(headers or {})})
+        return _send(req)
+
+    def get(self, path: str) -> Response:
+        return _send(urllib.request.Request(self.url + path))
+
+
+def _send(req: urllib.request.Request) -> Response:
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return Response(resp.status, resp.read())
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, exc.read())
+
+
+@pytest.fixture
+def fake_slack():
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def bot_server(fake_slack, tmp_path):
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    upgrade_to_head(url)
+    settings = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb-e2e", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                        SLACK_API_URL=fake_slack.api_url, DATABASE_URL=url)
+    rules = load_rules(ROOT / "routing_rules.yaml")
+    engine = make_engine(url)
+    app = build_app(settings, rules)
+    server = make_http_server(wsgi_app(app, database_health(engine), CollectorRegistry()),
+                              "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield BotServer(f"http://127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+    server.server_close()
+    engine.dispose()

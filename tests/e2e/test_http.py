@@ -1,0 +1,49 @@
+"""The real Bolt app over real HTTP: signatures enforced, `/social help` answered, health up."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def slash(fake_slack, text: str = "help") -> str:
+    return urlencode({
+        "token": "legacy", "team_id": "T111", "team_domain": "acme", "channel_id": "C0CARE00001",
+        "channel_name": "care", "user_id": "U0ANA", "user_name": "ana", "command": "/social",
+        "text": text, "response_url": fake_slack.url + "respond/T111/1/abc",
+        "trigger_id": "111.222.333"})
+
+
+def test_app_checks_its_token_at_start(bot_server, fake_slack):
+    assert fake_slack.wait_for("auth.test").params  # real auth.test against the fake
+
+
+def test_signed_slash_command_is_acked_and_answered(bot_server, fake_slack):
+    resp = bot_server.post("/slack/events", slash(fake_slack), content_type=FORM)
+    assert resp.status == 200
+    call = fake_slack.wait_for("respond")
+    assert call.params["response_type"] == "ephemeral"
+    assert "/social help" in str(call.params["blocks"])
+
+
+def test_bad_signature_is_refused_and_nothing_is_done(bot_server, fake_slack):
+    resp = bot_server.post("/slack/events", slash(fake_slack), content_type=FORM,
+                           secret="not-the-secret")
+    assert resp.status == 401
+    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
+
+
+def test_stale_timestamp_is_refused(bot_server, fake_slack):
+    resp = bot_server.post("/slack/events", slash(fake_slack), content_type=FORM,
+                           timestamp=int(time.time()) - 301)
+    assert resp.status == 401
+
+
+def test_healthz_and_metrics(bot_server):
+    health = bot_server.get("/healthz")
+    assert (health.status, health.body) == (200, b"ok")
+    metrics = bot_server.get("/metrics")
+    assert metrics.status == 200 and b"socialbot_up 1.0" in metrics.body
+    assert bot_server.get("/nowhere").status == 404

@@ -1,0 +1,108 @@
+"""The `socialbot` command as a user meets it: clear messages, exit codes, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import SOURCE_CREDENTIALS
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV_NAMES = sorted({n for options in SOURCE_CREDENTIALS.values() for names in options
+                    for n in names} | {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
+                                       "SLACK_APP_TOKEN", "DATABASE_URL", "SOCIALBOT_RULES"})
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env, no socialbot.db in the repo
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_check_shipped_rules_reports_sources_by_readiness(monkeypatch):
+    monkeypatch.setenv("X_BEARER_TOKEN", "AAAA")
+    code, out, err = run("check", "--rules", str(ROOT / "routing_rules.yaml"))
+    assert code == 0, err
+    assert "source x-mentions (x_mentions): ready" in out
+    assert "source google-alerts (rss): ready" in out
+    assert ("source mastodon (mastodon_mentions): not ready, missing MASTODON_API_BASE_URL, "
+            "MASTODON_ACCESS_TOKEN") in out
+    assert "slack (HTTP): not ready, missing SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET" in out
+    assert "AAAA" not in out + err
+
+
+def test_check_architecture_example():
+    code, out, err = run("check", "--rules", str(ROOT / "tests/data/architecture_example.yaml"))
+    assert code == 0, err
+    assert "3 teams, 4 rules, 5 sources" in out
+
+
+def test_check_uses_socialbot_rules_env(monkeypatch, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nbrand: {name: A}\nteams:\n  s: {channel: C01}\n"
+                   "default_team: s\nrules:\n  - {name: r, when: {lang: en}, then: {team: x}}\n")
+    monkeypatch.setenv("SOCIALBOT_RULES", str(bad))
+    code, out, err = run("check")
+    assert code == 2
+    assert err.strip() == f"{bad}:7: rules[0].then.team: unknown team 'x' (teams: s)"
+    assert "Traceback" not in err
+
+
+def test_check_warns_about_world_readable_env(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("SLACK_BOT_TOKEN=xoxb-secret\n")
+    env.chmod(0o644)
+    code, out, _ = run("check", "--rules", str(ROOT / "routing_rules.yaml"))
+    assert code == 0
+    assert "chmod 600 .env" in out and "xoxb-secret" not in out
+    env.chmod(0o600)
+    assert "chmod 600" not in run("check", "--rules", str(ROOT / "routing_rules.yaml"))[1]
+
+
+def test_run_without_token_names_the_missing_variable():
+    code, _, err = run("run", "--rules", str(ROOT / "routing_rules.yaml"))
+    assert code == 2
+    assert err.strip() == "cannot start: SLACK_BOT_TOKEN is not set (environment or .env)"
+
+
+def test_run_in_http_mode_needs_the_signing_secret(monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    code, _, err = run("run", "--http", "0", "--rules", str(ROOT / "routing_rules.yaml"))
+    assert code == 2
+    assert "SLACK_SIGNING_SECRET is not set" in err
+
+
+def test_migrate_creates_the_sqlite_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    code, out, err = run("migrate")
+    assert code == 0, err
+    assert (tmp_path / "bot.db").exists()
+    assert "latest schema" in out
+    assert run("migrate")[0] == 0  # idempotent
+
+
+def test_migrate_with_unreachable_database_is_one_line(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    code, _, err = run("migrate")
+    assert code == 2
+    assert err.startswith("DATABASE_URL: cannot reach postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert "Traceback" not in err
+
+
+def test_python_m_bot_is_the_same_command():
+    proc = subprocess.run([sys.executable, "-m", "bot", "--version"], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ}, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("socialbot ")
