@@ -1,0 +1,317 @@
+"""RssSource on real feed documents (feedjira MIT, feedparser BSD; see tests/data/README.md),
+served over `responses` — no network, no sleeping; `now` is a fixed clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from bot.rules_schema import SourceSpec
+from bot.sources.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.sources.rss import RssSource, canonical_url, unwrap_link
+
+FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+ALERT_URL = "https://www.google.com/alerts/feeds/04175468913983673025/4428013283581841004"
+ATOM = "application/atom+xml; charset=utf-8"
+RSS = "application/rss+xml; charset=utf-8"
+
+
+def feed(name: str) -> bytes:
+    return (FEEDS / name).read_bytes()
+
+
+def source(url: str = ALERT_URL, source_id: str = "google-alerts") -> RssSource:
+    return RssSource(SourceSpec(id=source_id, type="rss", url=url, every="15m"))
+
+
+def serve(url: str, name: str, content_type: str = ATOM, **headers: str) -> None:
+    responses.get(url, body=feed(name), content_type=content_type, headers=headers)
+
+
+@responses.activate
+def test_google_alerts_links_unwrapped_and_markup_stripped() -> None:
+    serve(ALERT_URL, "google_alerts_atom.xml", ETag='"ga-1"',
+          **{"Last-Modified": "Wed, 10 Jul 2019 11:53:37 GMT"})
+
+    got = source().fetch(SourceState(), now=NOW)
+
+    assert len(got.mentions) == 20 and got.reads == 20
+    assert not got.not_modified
+    for m in got.mentions:
+        assert m.network == "rss" and m.source_id == "google-alerts"
+        assert m.url and not m.url.startswith("https://www.google.com/url")
+        assert "<b>" not in m.text and "&lt;" not in m.text and "&nbsp;" not in m.text
+        assert m.created_at is not None and m.created_at.tzinfo is not None
+        assert m.extra["read_only"] == "1"
+        assert m.extra["entry_id"].startswith("tag:google.com,2013:googlealerts/feed:")
+    by_url = {m.url: m for m in got.mentions}
+    m = by_url["https://investorplace.com/2019/07/slack-stock-truly-compelling/"]
+    assert m.text == ("Slack Stock Has a Compelling Story and the Numbers to Back It Up — In the "
+                      "run up to the IPO for Slack Technologies Inc (NYSE:WORK), much of the news "
+                      "coverage centered on the Company's decision to go public via ...")
+    assert m.external_id == "https://investorplace.com/2019/07/slack-stock-truly-compelling/"
+    assert m.author.name == "Google Alert - Slack"  # the entry's <author><name> is empty
+    assert m.author.handle == "investorplace.com"
+    assert m.created_at == datetime(2019, 7, 10, 11, 46, 48, tzinfo=UTC)
+    # oldest first; the cursor is the newest entry's date; the validators are kept
+    dates = [m.created_at for m in got.mentions]
+    assert dates == sorted(dates)
+    assert got.state == SourceState(cursor="2019-07-10T11:53:37+00:00", etag='"ga-1"',
+                                    last_modified="Wed, 10 Jul 2019 11:53:37 GMT")
+    sent = responses.calls[0].request.headers
+    assert "socialbot" in sent["User-Agent"]
+    assert "If-None-Match" not in sent and "If-Modified-Since" not in sent
+
+
+@responses.activate
+def test_conditional_get_sends_validators_and_304_is_not_modified() -> None:
+    responses.get(ALERT_URL, status=304)
+    state = SourceState(cursor="2019-07-10T11:53:37+00:00", etag='"ga-1"',
+                        last_modified="Wed, 10 Jul 2019 11:53:37 GMT")
+
+    got = source().fetch(state, now=NOW)
+
+    assert got.not_modified and got.mentions == [] and got.state == state
+    sent = responses.calls[0].request.headers
+    assert sent["If-None-Match"] == '"ga-1"'
+    assert sent["If-Modified-Since"] == "Wed, 10 Jul 2019 11:53:37 GMT"
+
+
+@responses.activate
+def test_cursor_prevents_re_emission() -> None:
+    serve(ALERT_URL, "google_alerts_atom.xml")  # a server without validators: 200 every time
+    src = source()
+    first = src.fetch(SourceState(), now=NOW)
+    again = src.fetch(first.state, now=NOW)
+    assert len(first.mentions) == 20
+    assert again.mentions == [] and again.reads == 20
+    assert again.state.cursor == first.state.cursor
+
+    # a cursor in the middle of the feed: only the entries after it come out
+    middle = first.mentions[9].created_at
+    later = src.fetch(SourceState(cursor=middle.isoformat()), now=NOW)
+    assert [m.external_id for m in later.mentions] == [
+        m.external_id for m in first.mentions if m.created_at > middle]
+    assert 0 < len(later.mentions) < 20
+
+
+@responses.activate
+def test_future_dated_entry_does_not_push_the_cursor_past_now() -> None:
+    serve(ALERT_URL, "google_alerts_atom.xml")
+    clock = datetime(2019, 7, 10, 11, 50, tzinfo=UTC)  # the newest entry is 3 minutes later
+    got = source().fetch(SourceState(), now=clock)
+    assert len(got.mentions) == 20
+    assert got.state.cursor == clock.isoformat()
+    later = source().fetch(got.state, now=clock)
+    assert {m.created_at for m in later.mentions} == {
+        datetime(2019, 7, 10, 11, 53, 37, tzinfo=UTC)}
+
+
+@responses.activate
+def test_same_url_in_two_feeds_gives_the_same_external_id() -> None:
+    other_alert = "https://www.google.com/alerts/feeds/04175468913983673025/1111111111111111111"
+    serve(ALERT_URL, "google_alerts_atom.xml")
+    serve(other_alert, "google_alerts_atom.xml")
+    serve("https://feeds.feedburner.com/TechCrunch", "TechCrunch.xml", content_type=RSS)
+    serve("https://press.acmebank.example/clippings.xml", "acme_press.xml", content_type=RSS)
+
+    a = source().fetch(SourceState(), now=NOW)
+    b = source(other_alert, "alert-2").fetch(SourceState(), now=NOW)
+    assert {m.external_id for m in a.mentions} == {m.external_id for m in b.mentions}
+
+    tc = source("https://feeds.feedburner.com/TechCrunch", "techcrunch").fetch(
+        SourceState(), now=NOW)
+    press = source("https://press.acmebank.example/clippings.xml", "press").fetch(
+        SourceState(), now=NOW)
+    angie = ("http://techcrunch.com/2011/11/02/"
+             "angies-list-prices-ipo-at-11-to-13-per-share-valued-at-over-600m/")
+    assert angie in {m.external_id for m in tc.mentions}  # FeedBurner link → origLink
+    press_ids = {m.external_id for m in press.mentions}
+    assert angie in press_ids  # upper-case host, :80, utm_* and fragment normalised away
+    assert "https://investorplace.com/2019/07/slack-stock-truly-compelling/" in press_ids
+    assert {m.extra["entry_id"] for m in press.mentions} == {"acme-clipping-0001",
+                                                               "acme-clipping-0002"}
+    assert {m.lang for m in press.mentions} == {"en"}
+
+
+def test_canonical_url_and_unwrap() -> None:
+    wrapped = ("https://www.google.com/url?rct=j&sa=t&url=https://Example.com/a/b?x=1%26y&"
+               "ct=ga&usg=abc")
+    assert unwrap_link(wrapped) == "https://Example.com/a/b?x=1&y"
+    assert canonical_url(wrapped) == canonical_url("https://example.com:443/a/b?x=1&y=#top")
+    assert canonical_url("https://example.com/p?id=7&utm_campaign=z&fbclid=q") == \
+        "https://example.com/p?id=7"
+    assert canonical_url("https://example.com") == "https://example.com/"
+    assert unwrap_link("https://www.google.com/url?q=javascript:alert(1)") == \
+        "https://www.google.com/url?q=javascript:alert(1)"  # only http(s) targets unwrapped
+    assert unwrap_link("https://example.com/url?url=https://x.example/") == \
+        "https://example.com/url?url=https://x.example/"  # not Google
+
+
+@responses.activate
+def test_rss_feed_authors_comments_and_feedburner_links() -> None:
+    serve("https://feeds.feedburner.com/TechCrunch", "TechCrunch.xml", content_type=RSS)
+    got = source("https://feeds.feedburner.com/TechCrunch", "techcrunch").fetch(
+        SourceState(), now=NOW)
+    assert len(got.mentions) == 20
+    m = next(m for m in got.mentions if m.extra["entry_id"] == "http://techcrunch.com/?p=446154")
+    assert m.author.name == "Leena Rao" and m.author.handle == "techcrunch.com"
+    assert m.url == ("http://techcrunch.com/2011/11/02/"
+                     "angies-list-prices-ipo-at-11-to-13-per-share-valued-at-over-600m/")
+    assert m.text.startswith("Angie’s List Sets Price Range IPO At $11 To $13 Per Share; "
+                             "Valued At Over $600M — ")
+    assert "<" not in m.text
+    assert m.lang == "en"
+    assert m.extra["comments"].endswith("#comments")
+    assert m.created_at == datetime(2011, 11, 2, 17, 25, 27, tzinfo=UTC)
+    # TechCrunch.xml starts with a newline before <?xml …?>: a bozo feed, parsed anyway
+    assert any("not well-formed" in n for n in got.notes)
+
+
+@responses.activate
+def test_entries_without_id_use_their_link() -> None:
+    serve("https://news.ycombinator.com/rss", "RSSWithComments.xml", content_type=RSS)
+    got = source("https://news.ycombinator.com/rss", "hn").fetch(SourceState(), now=NOW)
+    assert len(got.mentions) == 30
+    m = next(m for m in got.mentions if m.url == "https://openai.com/dall-e-2/")
+    assert m.external_id == "https://openai.com/dall-e-2/"
+    assert "entry_id" not in m.extra
+    assert m.author.name == "Hacker News" and m.author.handle == "openai.com"
+    assert m.extra["comments"] == "https://news.ycombinator.com/item?id=30932095"
+    assert m.text == "Dall-E 2 — Comments"
+
+
+@responses.activate
+def test_entry_without_link_or_id_gets_a_stable_hash() -> None:
+    doc = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Notes</title>"
+           b"<link>https://notes.example/</link>"
+           b"<item><title>Acme &lt;b&gt;Bank&lt;/b&gt; outage</title>"
+           b"<pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>"
+           b"<item><title>Home</title><link>https://notes.example/</link>"
+           b"<guid isPermaLink='false'>n-2</guid></item></channel></rss>")
+    responses.get("https://notes.example/rss", body=doc, content_type=RSS)
+    src = source("https://notes.example/rss", "notes")
+    one = src.fetch(SourceState(), now=NOW)
+    two = src.fetch(SourceState(), now=NOW)
+    hashed = next(m for m in one.mentions if m.text == "Acme Bank outage")
+    assert hashed.external_id.startswith("sha256:")
+    assert hashed.external_id in {m.external_id for m in two.mentions}
+    assert hashed.author.name == "Notes" and hashed.url is None
+    # an entry whose link is the feed's home page is identified by its guid, not the link
+    home = next(m for m in one.mentions if m.text == "Home")
+    assert home.external_id == "n-2"
+
+
+@pytest.mark.parametrize("name", ["aaa_illformed.xml", "rss_empty_document.xml",
+                                  "rss_incomplete_cdata.xml",
+                                  "rss_item_link_corrupted_ampersands.xml",
+                                  "undeclared_namespace.xml"])
+@responses.activate
+def test_bozo_feeds_do_not_raise(name: str) -> None:
+    url = f"https://feeds.example/{name}"
+    serve(url, name, content_type="application/xml", ETag='"bozo"')
+    got = source(url, "bozo").fetch(SourceState(), now=NOW)
+    assert got.notes  # the problem is reported, not raised
+    assert got.state.etag == '"bozo"'  # the same bytes will not parse better next time
+    if name == "rss_item_link_corrupted_ampersands.xml":
+        [m] = got.mentions
+        assert m.url == "http://link/get?a=1&b=2" and m.text == "http://link/get?a=1&b=2"
+    else:
+        assert got.mentions == []
+
+
+@responses.activate
+def test_empty_document_is_a_note_not_an_exception() -> None:
+    responses.get("https://feeds.example/empty", body=b"", content_type="application/xml")
+    responses.get("https://feeds.example/html", body=b"<html><body>Sign in</body></html>",
+                  content_type="text/html")
+    for url in ("https://feeds.example/empty", "https://feeds.example/html"):
+        got = source(url, "empty").fetch(SourceState(cursor="2019-01-01T00:00:00+00:00"),
+                                         now=NOW)
+        assert got.mentions == [] and got.reads == 0
+        assert any("not a feed" in n for n in got.notes)
+        assert got.state.cursor == "2019-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(("status", "error", "text"), [
+    (500, SourceUnavailable, "HTTP 500"),
+    (503, SourceUnavailable, "HTTP 503"),
+    (401, SourceAuthError, "access refused"),
+    (403, SourceAuthError, "access refused"),
+    (404, SourceAuthError, "feed not found"),
+    (410, SourceAuthError, "feed not found"),
+])
+@responses.activate
+def test_http_errors_are_mapped(status: int, error: type[Exception], text: str) -> None:
+    responses.get(ALERT_URL, status=status)
+    with pytest.raises(error, match=text):
+        source().fetch(SourceState(), now=NOW)
+
+
+@pytest.mark.parametrize("exc", [requests.Timeout("read timed out"),
+                                 requests.ConnectionError("connection refused")])
+@responses.activate
+def test_timeouts_and_connection_errors_are_unavailable(exc: Exception) -> None:
+    responses.get(ALERT_URL, body=exc)
+    with pytest.raises(SourceUnavailable):
+        source().fetch(SourceState(), now=NOW)
+
+
+@responses.activate
+def test_429_uses_retry_after() -> None:
+    responses.get(ALERT_URL, status=429, headers={"Retry-After": "120"})
+    with pytest.raises(RateLimited) as seconds:
+        source().fetch(SourceState(), now=NOW)
+    assert seconds.value.reset_at == NOW + timedelta(seconds=120)
+
+    responses.replace(responses.GET, ALERT_URL, status=429,
+                      headers={"Retry-After": "Mon, 23 Nov 2026 12:30:00 GMT"})
+    with pytest.raises(RateLimited) as date:
+        source().fetch(SourceState(), now=NOW)
+    assert date.value.reset_at == datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
+
+    responses.replace(responses.GET, ALERT_URL, status=429)
+    with pytest.raises(RateLimited) as bare:
+        source().fetch(SourceState(), now=NOW)
+    assert bare.value.reset_at == NOW + timedelta(minutes=15)  # one poll interval
+
+
+def test_local_feed_file(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.xml"
+    path.write_bytes(feed("google_alerts_atom.xml"))
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    src = source(path.as_uri(), "local")
+
+    first = src.fetch(SourceState(), now=NOW)
+    assert len(first.mentions) == 20
+    assert first.state.last_modified == "Tue, 14 Nov 2023 22:13:20 GMT"
+
+    second = src.fetch(first.state, now=NOW)
+    assert second.not_modified and second.state == first.state
+
+    with pytest.raises(SourceAuthError, match="feed not found"):
+        source((tmp_path / "missing.xml").as_uri(), "missing").fetch(SourceState(), now=NOW)
+
+
+def test_injected_fetcher_is_used() -> None:
+    from requests.structures import CaseInsensitiveDict
+
+    from bot.sources.rss import HttpResult
+
+    seen: list[tuple[str, dict]] = []
+
+    def fetch_url(url: str, headers: dict) -> HttpResult:
+        seen.append((url, dict(headers)))
+        return HttpResult(200, CaseInsensitiveDict({"Content-Type": ATOM}),
+                          feed("google_alerts_atom.xml"))
+
+    got = RssSource(SourceSpec(id="ga", type="rss", url=ALERT_URL), fetch_url=fetch_url).fetch(
+        SourceState(etag='"x"'), now=NOW)
+    assert len(got.mentions) == 20
+    assert seen[0][0] == ALERT_URL and seen[0][1]["If-None-Match"] == '"x"'
