@@ -10,15 +10,15 @@ import signal
 import threading
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Gauge
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine, text
 
 import handlers
 from bot.config import MissingSetting, Settings
-from bot.db import make_engine
+from bot.db import make_engine, upgrade_to_head
 from bot.http import make_http_server, wsgi_app
+from bot.metrics import Metrics
 from bot.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,11 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None) -> int:
     missing = settings.missing_for_slack(socket_mode=socket_mode)
     if missing:
         raise MissingSetting(f"{missing[0]} is not set (environment or .env)")
+    # Migrating here makes `socialbot run` the whole set-up on a fresh machine.
+    upgrade_to_head(settings.DATABASE_URL)
     engine = make_engine(settings.DATABASE_URL)
     app = build_app(settings, rules)
-    registry = CollectorRegistry()
-    Gauge("socialbot_up", "1 while the bot is serving", registry=registry).set(1)
+    metrics = Metrics()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -84,7 +85,7 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None) -> int:
         stop.wait()
         handler.close()
     else:
-        server = make_http_server(wsgi_app(app, database_health(engine), registry),
+        server = make_http_server(wsgi_app(app, database_health(engine), metrics.registry),
                                   "0.0.0.0", http_port)
         thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
         thread.start()

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from bot.app import build_app, database_health
 from bot.config import Settings
 from bot.db import make_engine, upgrade_to_head
 from bot.http import make_http_server, wsgi_app
+from bot.metrics import Metrics
 from bot.rules import load_rules
 from tests.e2e.fake_slack import FakeSlack
 
@@ -73,7 +73,7 @@ def bot_server(fake_slack, tmp_path):
     rules = load_rules(ROOT / "routing_rules.yaml")
     engine = make_engine(url)
     app = build_app(settings, rules)
-    server = make_http_server(wsgi_app(app, database_health(engine), CollectorRegistry()),
+    server = make_http_server(wsgi_app(app, database_health(engine), Metrics().registry),
                               "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

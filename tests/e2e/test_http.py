@@ -17,7 +17,8 @@ def slash(fake_slack, text: str = "help") -> str:
 
 
 def test_app_checks_its_token_at_start(bot_server, fake_slack):
-    assert fake_slack.wait_for("auth.test").params  # real auth.test against the fake
+    call = fake_slack.wait_for("auth.test")  # a real auth.test against the fake
+    assert call.headers["Authorization"] == "Bearer xoxb-e2e"
 
 
 def test_signed_slash_command_is_acked_and_answered(bot_server, fake_slack):
