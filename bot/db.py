@@ -1,0 +1,145 @@
+"""Engine, sessions and migrations. SQLite by default, PostgreSQL in production.
+
+The schema is owned by Alembic (`migrations/`): `upgrade_to_head(url)` is how a database gets
+its tables, in tests as in production. `Base.metadata.create_all` is never used, so the
+migrations are what every test runs against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, DateTime, Engine, create_engine, event, make_url
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+import bot
+
+# How long a SQLite writer waits for another writer's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, on every backend.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones and hands back naive values.
+    Writing converts to UTC (so SQLite's text timestamps sort and compare correctly) and
+    refuses naive datetimes, whose meaning would depend on the machine that wrote them.
+    Reading attaches UTC to whatever SQLite returns and normalises PostgreSQL's session zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: "
+                             "use a timezone-aware datetime (e.g. datetime.now(UTC))")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def normalize_url(url: str | URL) -> URL:
+    """`postgres://…` and `postgresql://…` mean psycopg 3 here: it is the driver we ship
+    (SQLAlchemy would otherwise pick psycopg2, which is not installed)."""
+    u = make_url(url) if isinstance(url, str) else url
+    if u.drivername in ("postgres", "postgresql"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers (reports, Slack handlers) never block the writer (ingest, outbox).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # SQLite ignores FOREIGN KEY clauses (and so ON DELETE) unless asked, per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for the app. Extra keyword arguments go to `create_engine`."""
+    u = normalize_url(url)
+    if u.get_backend_name() == "sqlite":
+        # The scheduler's threads and Bolt's threads share the pool; SQLite's own check
+        # would refuse a connection used from a thread other than the one that opened it.
+        connect_args = {"check_same_thread": False, **kwargs.pop("connect_args", {})}
+        engine = create_engine(u, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    # Connections idle for hours (nights, weekends) get cut by servers and proxies.
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(u, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: objects stay readable after commit (handlers build the card
+    # from the mention they just changed) without a reload per attribute.
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back if it raises, always close."""
+    with factory() as session, session.begin():
+        yield session
+
+
+# --- migrations -------------------------------------------------------------------------
+
+def _repo_root() -> Path:
+    return Path(bot.__file__).resolve().parent.parent
+
+
+def migrations_dir() -> Path:
+    here = _repo_root() / "migrations"
+    return here if here.is_dir() else Path.cwd() / "migrations"
+
+
+def alembic_config(url: str | URL) -> Config:
+    """An Alembic config for `url`, independent of the current directory.
+
+    Reads the repo's `alembic.ini` when there is one (file naming, hooks) but never its
+    logging sections: a program running migrations owns its own logging.
+    """
+    ini = migrations_dir().parent / "alembic.ini"
+    cfg = Config(str(ini)) if ini.is_file() else Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    # ConfigParser interpolates `%`, which URL-encoded passwords contain.
+    rendered = normalize_url(url).render_as_string(hide_password=False)
+    cfg.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade_to_head(url: str | URL) -> None:
+    command.upgrade(alembic_config(url), "head")
+
+
+def downgrade_to_base(url: str | URL) -> None:
+    command.downgrade(alembic_config(url), "base")
