@@ -95,6 +95,8 @@ class Source(Base):
     unhealthy_reason: Mapped[str | None] = mapped_column(Text)
     next_run_at: Mapped[datetime | None]
     backlog: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+    # Consecutive failed polls: the exponent of the backoff; reset by a success.
+    failures: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
 
 
 class SourceUsage(Base):

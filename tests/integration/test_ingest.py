@@ -1,0 +1,200 @@
+"""Ingest and polling on a real database (SQLite, and PostgreSQL when configured):
+every mention stored once, cursor saved with its mentions, failures recorded per source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import models
+from bot.db import make_session_factory, session_scope
+from bot.ingest import store_fetch
+from bot.mention import Author, Mention
+from bot.polling import poll_source, reset_unhealthy
+from bot.rules import load_rules
+from bot.sources.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+RULES = load_rules(ROOT / "routing_rules.yaml")
+X_SEARCH = RULES.source("x-search")
+X_MENTIONS = RULES.source("x-mentions")  # has monthly_budget: 150
+
+
+def tweet(n: int, text: str = "Loving the new lounge", handle: str = "Traveller",
+          followers: int = 120) -> Mention:
+    return Mention(network="x", external_id=str(1000 + n), text=text,
+                   author=Author(handle=handle, name="A Traveller", followers=followers),
+                   url=f"https://x.com/{handle}/status/{1000 + n}",
+                   created_at=NOW - timedelta(minutes=5), lang="en", source_id="x-search")
+
+
+@dataclass
+class FakeSource:
+    """Same interface as the real adapters; returns or raises what the test scripts."""
+
+    spec: object
+    script: list = field(default_factory=list)
+    seen_states: list[SourceState] = field(default_factory=list)
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        self.seen_states.append(state)
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def factory(engine):
+    return make_session_factory(engine)
+
+
+def count(factory, model) -> int:
+    with session_scope(factory) as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_a_fetch_is_stored_once_with_its_cursor(factory):
+    fetch = Fetch([tweet(1), tweet(2), tweet(1)], SourceState(cursor="1002"), reads=3)
+    with session_scope(factory) as s:
+        first = store_fetch(s, X_SEARCH, fetch, RULES, now=NOW)
+    assert (len(first.new_mention_ids), first.duplicates) == (2, 1)
+    with session_scope(factory) as s:
+        again = store_fetch(s, X_SEARCH, fetch, RULES, now=NOW)
+    assert (again.new_mention_ids, again.duplicates) == ([], 3)
+    with session_scope(factory) as s:
+        source = s.get(models.Source, "x-search")
+        assert source.cursor == "1002" and source.last_success_at == NOW
+        assert s.scalar(select(models.SourceUsage.reads)) == 6  # both fetches were billed
+        author = s.scalars(select(models.Author)).one()
+        assert (author.handle, author.mention_count, author.followers) == ("traveller", 2, 120)
+
+
+def test_each_new_mention_is_scored_routed_and_queued_as_a_card(factory):
+    legal = tweet(3, "@NorthwindAir I will sue you, my lawyer is ready", handle="angry")
+    with session_scope(factory) as s:
+        store_fetch(s, X_SEARCH, Fetch([legal], SourceState("1003")), RULES, now=NOW)
+    with session_scope(factory) as s:
+        m = s.scalars(select(models.Mention)).one()
+        assert (m.team, m.priority, m.approval_required, m.status) == ("pr", "P1", True, "new")
+        assert "legal threat" in m.matched_rules and "legal" in m.risk
+        card = s.scalars(select(models.OutboxMessage)).one()
+        assert (card.kind, card.channel, card.priority, card.mention_id, card.state) == (
+            "card", RULES.teams["pr"].channel, "P1", m.id, "pending")
+
+
+def test_a_crash_before_commit_loses_nothing_and_repeats_nothing(factory):
+    fetch = Fetch([tweet(4), tweet(5)], SourceState(cursor="1005"), reads=2)
+    with pytest.raises(RuntimeError), session_scope(factory) as s:
+        store_fetch(s, X_SEARCH, fetch, RULES, now=NOW)
+        raise RuntimeError("killed between storing and committing")
+    assert count(factory, models.Mention) == 0
+    with session_scope(factory) as s:
+        assert s.get(models.Source, "x-search") is None  # the cursor did not move either
+    source = FakeSource(X_SEARCH, [fetch])
+    assert poll_source(factory, source, RULES, clock=Clock()).new == 2
+    assert count(factory, models.Mention) == 2 and count(factory, models.OutboxMessage) == 2
+
+
+def test_staff_override_of_author_type_drives_routing(factory):
+    with session_scope(factory) as s:
+        s.add(models.Author(network="x", handle="traveller", author_type="customer",
+                            type_override="press", followers=10))
+    with session_scope(factory) as s:
+        store_fetch(s, X_SEARCH, Fetch([tweet(6)], SourceState("1006")), RULES, now=NOW)
+    with session_scope(factory) as s:
+        m = s.scalars(select(models.Mention)).one()
+        assert (m.author_type, m.team, m.priority) == ("press", "pr", "P1")
+
+
+def test_cursor_is_passed_back_on_the_next_poll(factory):
+    source = FakeSource(X_SEARCH, [Fetch([tweet(7)], SourceState("1007")),
+                                   Fetch([], SourceState("1007"))])
+    clock = Clock()
+    poll_source(factory, source, RULES, clock=clock)
+    poll_source(factory, source, RULES, clock=clock)
+    assert [s.cursor for s in source.seen_states] == [None, "1007"]
+
+
+def test_rate_limit_waits_until_reset_without_sleeping(factory):
+    reset = NOW + timedelta(minutes=7)
+    source = FakeSource(X_SEARCH, [RateLimited(reset), Fetch([tweet(8)], SourceState("1008"))])
+    clock = Clock()
+    assert poll_source(factory, source, RULES, clock=clock).status == "rate_limited"
+    clock.now = NOW + timedelta(minutes=6)
+    assert poll_source(factory, source, RULES, clock=clock).status == "skipped"
+    clock.now = reset
+    assert poll_source(factory, source, RULES, clock=clock).new == 1
+    assert len(source.seen_states) == 2  # the skipped run never called the network
+
+
+def test_outages_back_off_exponentially_with_a_cap(factory):
+    source = FakeSource(X_SEARCH, [SourceUnavailable("503")] * 6 + [Fetch([], SourceState())])
+    clock = Clock()
+    waits = []
+    for _ in range(6):
+        poll_source(factory, source, RULES, clock=clock)
+        with session_scope(factory) as s:
+            row = s.get(models.Source, "x-search")
+            waits.append(row.next_run_at - clock.now)
+            clock.now = row.next_run_at
+    every = X_SEARCH.every
+    assert waits == [every, every * 2, every * 4, every * 8, timedelta(hours=1),
+                     timedelta(hours=1)]
+    assert poll_source(factory, source, RULES, clock=clock).status == "ok"
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "x-search")
+        assert (row.failures, row.last_error, row.next_run_at) == (0, None, None)
+
+
+def test_bad_credentials_park_the_source_until_rules_reload(factory):
+    source = FakeSource(X_SEARCH, [SourceAuthError("401 Unauthorized: invalid token"),
+                                   Fetch([tweet(9)], SourceState("1009"))])
+    clock = Clock()
+    assert poll_source(factory, source, RULES, clock=clock).status == "auth_error"
+    clock.now += timedelta(days=1)
+    outcome = poll_source(factory, source, RULES, clock=clock)
+    assert outcome.status == "skipped" and "invalid token" in outcome.detail
+    assert reset_unhealthy(factory) == 1
+    assert poll_source(factory, source, RULES, clock=clock).new == 1
+
+
+def test_monthly_budget_slows_then_pauses_polling(factory):
+    budget, cost = X_MENTIONS.monthly_budget, X_MENTIONS.cost_per_read
+    near = int(budget * 0.85 / cost)
+    source = FakeSource(X_MENTIONS, [Fetch([], SourceState("1"), reads=near),
+                                     Fetch([], SourceState("2"), reads=near)])
+    clock = Clock()
+    poll_source(factory, source, RULES, clock=clock)
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "x-mentions")
+        assert row.next_run_at == NOW + X_MENTIONS.every * 2
+        assert "85% of the monthly budget" in row.last_error
+    clock.now = row.next_run_at
+    poll_source(factory, source, RULES, clock=clock)  # now over budget
+    clock.now += X_MENTIONS.every * 2
+    outcome = poll_source(factory, source, RULES, clock=clock)
+    assert outcome.status == "budget"
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "x-mentions")
+        assert row.next_run_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert len(source.seen_states) == 2
