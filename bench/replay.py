@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from bot import replay  # noqa: E402
+from bot import replay, replay_input  # noqa: E402
 from bot.enrich import enrich  # noqa: E402
 from bot.routing import route  # noqa: E402
 from bot.rules import load_rules  # noqa: E402
@@ -74,9 +74,9 @@ def load_texts() -> tuple[list[str], Path | None, str]:
     data = ROOT / "tests" / "data"
     with (data / "northwind_mentions.csv").open(encoding="utf-8", newline="") as f:
         texts += [row["text"] for row in csv.DictReader(f)]
-    for m in replay.read_mentions(data / "northwind_x_pages.jsonl",
+    for m in replay_input.read_mentions(data / "northwind_x_pages.jsonl",
                                   load_rules(ROOT / "routing_rules.yaml")):
-        if not isinstance(m, replay.Skipped):
+        if not isinstance(m, replay_input.Skipped):
             texts.append(m[1].text)
     return texts, None, (f"{path} is absent: using the {len(texts)} hand-made texts in "
                          "tests/data (figures are not comparable with the airline set)")
@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             write_csv(source_csv, texts)
 
         analyzer = SentimentIntensityAnalyzer()
-        mentions = [m for item in replay.read_mentions(source_csv, rules)
-                    if not isinstance(item, replay.Skipped) for m in (item[1],)]
+        mentions = [m for item in replay_input.read_mentions(source_csv, rules)
+                    if not isinstance(item, replay_input.Skipped) for m in (item[1],)]
         assert len(mentions) == n, (len(mentions), n)
         # warm-up: the rules' analyzer and patterns are built on first use
         for m in mentions[:200]:

@@ -102,8 +102,17 @@ def cmd_replay(args: argparse.Namespace, settings: Settings, out: TextIO, err: T
     rules = _load(args, settings, err)
     if rules is None:
         return EXIT_USAGE
-    return replay.run(args.file, rules, as_json=args.json, out=out, err=err,
-                      now=datetime.now(UTC))
+    return replay.run(args.file, rules, as_json=args.json, out=out, err=err, now=args.as_of)
+
+
+def _iso_time(value: str) -> datetime:
+    """`--as-of`: an ISO 8601 time; without an offset it is UTC."""
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time (e.g. 2024-11-05T09:00:00Z)") from None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -136,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="JSON Lines (X API v2 pages or normalised mentions) or CSV")
     p.add_argument("--rules", help="rules file (default: $SOCIALBOT_RULES or ./routing_rules.yaml)")
     p.add_argument("--json", action="store_true", help="one JSON object per mention")
+    p.add_argument("--as-of", type=_iso_time, metavar="ISO_TIME",
+                   help="score every mention as of this time (default: as of its own "
+                        "created_at, as the live bot would have on arrival)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")

@@ -1,23 +1,13 @@
 """`socialbot replay FILE`: score and route the mentions in a file, a dry-run of the rules.
 
-No Slack, no network, no database. The input is read as a stream (a generator pipeline):
-one line or CSV row at a time is parsed, enriched, routed and written out, so a file of
-100,000 lines is never held in memory. `--json` writes one decision per line as it goes;
-the table keeps only the `TABLE_ROWS` most urgent rows (a bounded heap) and per-team
+No Slack, no network, no database. The input (see `bot.replay_input` for the formats) is read
+as a stream: one line or CSV row at a time is parsed, enriched, routed and written out, so a
+file of 100,000 lines is never held in memory. `--json` writes one decision per line as it
+goes; the table keeps only the `TABLE_ROWS` most urgent rows (a bounded heap) and per-team
 counters for everything.
 
-Accepted inputs (detected from the extension and the first bytes):
-
-* JSON Lines, each line one of
-  - an X API v2 response page `{"data": [...], "includes": {"users": [...]}, "meta": ...}`
-    (a bare v2 tweet object, or a recorded exchange wrapping a page, also works);
-  - a normalised mention `{"id", "network", "author": {"username", "name", "followers"},
-    "text", "url", "created_at", "lang"}`;
-* a whole-file `.json` holding such a page anywhere inside it (e.g. tweepy's recorded
-  exchanges `[{"request": ..., "response": {"json": {page}}}]`) or a list of normalised mentions;
-* CSV with a `text` column; `id`/`tweet_id`, `username`/`screen_name`/`author_id`, `name`,
-  `followers`, `created_at` (ISO 8601, Twitter v1.1 `Wed Oct 11 06:55:44 +0000 2017`,
-  `M/D/YYYY H:MM`, epoch seconds), `lang`, `network`, `url` are used when present.
+Each mention is scored as of the moment it arrived (its `created_at`), as the live bot would
+have scored it, unless `run` is given a `now` to score everything as of that instant.
 
 A bad line is reported on `err` as `file:line: problem`, skipped and counted; a file that
 cannot be read at all gives exit code 2 and one such message, never a traceback.
@@ -25,619 +15,28 @@ cannot be read at all gives exit code 2 and one such message, never a traceback.
 
 from __future__ import annotations
 
-import csv
-import functools
 import heapq
 import json
 import os
 import re
-import time
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.enrich import Enrichment, enrich
-from bot.mention import NETWORKS, Author, Mention
+from bot.mention import Mention
+from bot.progress import ProgressBar, count_lines
+from bot.replay_input import Item, ReplayInputError, Skipped, detect_format, read_mentions
 from bot.routing import RouteDecision, route
 from bot.rules_schema import PRIORITIES, Rules, priority_rank
 
-__all__ = ["CONTRACT_FIELDS", "ReplayInputError", "Skipped", "decision_record", "detect_format",
-           "one_line", "parse_time", "read_mentions", "run"]
-
-# The `--json` contract (ARCHITECTURE.md): these keys, in this order, on every line.
-CONTRACT_FIELDS = ("id", "team", "priority", "score", "sentiment", "compound", "author_type",
-                   "risk", "approval_required", "outcome_hint", "matched_rules")
+__all__ = ["decision_record", "one_line", "run"]
 
 TABLE_ROWS = 1000  # the table shows at most this many rows (the most urgent); counters see all
 PROGRESS_MIN_LINES = 5000  # auto progress bar only above this many input lines
 MAX_REPORTED_PROBLEMS = 100  # per-line messages on err; the rest are only counted
 TEXT_WIDTH = 60
-
-_SAMPLE_BYTES = 64 * 1024
-_BOM = b"\xef\xbb\xbf"
-
-
-class ReplayInputError(Exception):
-    """The file as a whole cannot be replayed; `line` is 0 when the problem is the file itself."""
-
-    def __init__(self, line: int, message: str):
-        self.line = line
-        self.message = message
-        super().__init__(f"{line}: {message}")
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """One input line (or one tweet of a page) that could not be turned into a mention."""
-
-    line: int
-    problem: str
-
-
-Item = tuple[int, Mention] | Skipped
-
-
-class _Bad(ValueError):
-    """A problem with one record; becomes a `Skipped`."""
-
-
-# --------------------------------------------------------------------------- detection
-
-
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """"jsonl", "json" (one whole JSON document) or "csv"; `ReplayInputError` when unreadable."""
-    p = os.fspath(path)
-    try:
-        with open(p, "rb") as f:
-            sample = f.read(_SAMPLE_BYTES)
-            truncated = bool(f.read(1))
-    except FileNotFoundError:
-        raise ReplayInputError(0, "no such file") from None
-    except IsADirectoryError:
-        raise ReplayInputError(0, "is a directory, not a file") from None
-    except OSError as exc:
-        raise ReplayInputError(0, f"cannot read: {exc.strerror or exc}") from None
-    if sample.startswith(_BOM):
-        sample = sample[len(_BOM):]
-    if not sample.strip() and not truncated:
-        raise ReplayInputError(1, "the file is empty: no mentions to replay")
-    ext = os.path.splitext(p)[1].lower()
-    if ext in (".csv", ".tsv"):
-        return "csv"
-    if ext in (".jsonl", ".ndjson"):
-        return "jsonl"
-    first = sample.lstrip()[:1]
-    if first in (b"{", b"["):
-        lines = sample.splitlines()
-        if truncated and lines:
-            lines = lines[:-1]  # the last one may be cut
-        # JSON Lines when the first line is a JSON value on its own (or, if that one is
-        # broken, two of the next four are); a pretty-printed document's lines are not.
-        parsed = [_parses(ln) for ln in [ln for ln in lines if ln.strip()][:5]]
-        if parsed and (parsed[0] or sum(parsed) >= 2):
-            return "jsonl"
-        return "json"
-    return "csv"
-
-
-def _parses(line: bytes) -> bool:
-    try:
-        return isinstance(json.loads(line), dict | list)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return False
-
-
-def read_mentions(path: str | os.PathLike[str], rules: Rules,
-                  kind: str | None = None) -> Iterator[Item]:
-    """Yield `(line, Mention)` or `Skipped(line, problem)` for every record, one at a time.
-
-    Raises `ReplayInputError` (possibly on the first `next()`) when the file as a whole
-    cannot be read.
-    """
-    kind = kind or detect_format(path)
-    brand = _Brand(rules)
-    if kind == "csv":
-        return _csv_mentions(os.fspath(path), brand)
-    if kind == "jsonl":
-        return _jsonl_mentions(os.fspath(path), brand)
-    return _json_file_mentions(os.fspath(path), brand)
-
-
-# --------------------------------------------------------------------------- the brand
-
-
-class _Brand:
-    """Recognises the brand's own account(s) in text, per network."""
-
-    def __init__(self, rules: Rules):
-        b = rules.brand
-        self.x_username = (b.x_username or "").lower()
-        patterns: dict[str, str] = {}
-        if b.x_username:  # @NorthwindAir, not @NorthwindAirFan nor me@NorthwindAir
-            patterns["x"] = re.escape(b.x_username) + r"(?!\w)"
-        if b.mastodon_acct:  # @northwind or @northwind@mastodon.social, not @northwind@other.host
-            user, _, host = b.mastodon_acct.lstrip("@").partition("@")
-            patterns["mastodon"] = (re.escape(user) + (f"(?:@{re.escape(host)})?" if host else "")
-                                    + r"(?![\w@]|\.\w)")
-        if b.bluesky_handle:  # a domain: @northwindair.bsky.social, not ….bsky.social.evil
-            patterns["bluesky"] = re.escape(b.bluesky_handle.lstrip("@")) + r"(?![\w-]|\.\w)"
-        self._patterns = {net: re.compile(r"(?<![\w@])@" + rx, re.IGNORECASE)
-                          for net, rx in patterns.items()}
-
-    def mentioned_in(self, network: str, text: str) -> bool:
-        pattern = self._patterns.get(network)
-        return bool(pattern and pattern.search(text))
-
-
-# --------------------------------------------------------------------------- values
-
-
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
-# Twitter v1.1 "Wed Oct 11 06:55:44 +0000 2017" (English names whatever the locale)
-_V11 = re.compile(r"(?:[A-Za-z]{3},? )?([A-Za-z]{3}) +(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2}) "
-                  r"([+-])(\d{2}):?(\d{2}) (\d{4})")
-# US spreadsheet style "2/24/2015 11:35" (seconds optional), taken as UTC
-_US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-_DATE_HELP = "use ISO 8601, 'Wed Oct 11 06:55:44 +0000 2017' or M/D/YYYY H:MM"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A timezone-aware UTC datetime from the formats the inputs use; None when empty."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return _parse_time_str(value.strip())
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _from_epoch(value)
-    raise _Bad(f"created_at: {value!r} is not a date")
-
-
-@functools.lru_cache(maxsize=4096)  # exports repeat timestamps; bounded, so still streaming
-def _parse_time_str(s: str) -> datetime | None:
-    if not s:
-        return None
-    dt: datetime | None = None
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        if m := _V11.fullmatch(s):
-            month = _MONTHS.get(m[1].lower())
-            if month:
-                offset = (int(m[7]) * 60 + int(m[8])) * (-1 if m[6] == "-" else 1)
-                try:
-                    dt = datetime(int(m[9]), month, int(m[2]), int(m[3]), int(m[4]), int(m[5]),
-                                  tzinfo=timezone(timedelta(minutes=offset)))
-                except ValueError:
-                    dt = None
-        elif m := _US.fullmatch(s):
-            try:
-                dt = datetime(int(m[3]), int(m[1]), int(m[2]), int(m[4] or 0), int(m[5] or 0),
-                              int(m[6] or 0))
-            except ValueError:
-                dt = None
-        elif s.isdigit():
-            return _from_epoch(int(s))
-    if dt is None:
-        raise _Bad(f"created_at: {s[:40]!r} is not a date ({_DATE_HELP})")
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _from_epoch(value: float) -> datetime:
-    try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        raise _Bad(f"created_at: {value!r} is not a date ({_DATE_HELP})") from None
-
-
-def _str_id(value: Any, key: str = "id") -> str:
-    if isinstance(value, bool) or value is None:
-        raise _Bad(f"{key}: required")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise _Bad(f"{key}: expected a string or a number, got {_kind(value)}")
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        raise _Bad("text: required")
-    if not isinstance(value, str):
-        raise _Bad(f"text: expected a string, got {_kind(value)}")
-    if not value.strip():
-        raise _Bad("text: empty")
-    return value
-
-
-def _count(value: Any, key: str) -> int:
-    if value is None or value == "":
-        return 0
-    if isinstance(value, bool):
-        raise _Bad(f"{key}: expected a whole number, got {value!r}")
-    if isinstance(value, int):
-        n = value
-    elif isinstance(value, float) and value.is_integer():
-        n = int(value)
-    elif isinstance(value, str):
-        try:
-            n = int(float(value.strip().replace(",", "").replace("_", "")))
-        except ValueError:
-            raise _Bad(f"{key}: {value[:20]!r} is not a whole number") from None
-    else:
-        raise _Bad(f"{key}: expected a whole number, got {_kind(value)}")
-    if n < 0:
-        raise _Bad(f"{key}: {n} is negative")
-    return n
-
-
-def _opt_str(value: Any, key: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise _Bad(f"{key}: expected a string, got {_kind(value)}")
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-            type(None): "null"}.get(type(value), "a number")
-
-
-def _x_url(username: str, tweet_id: str) -> str:
-    return f"https://x.com/{username or 'i'}/status/{tweet_id}"
-
-
-# --------------------------------------------------------------------------- X API v2 pages
-
-
-def _is_page(obj: dict) -> bool:
-    meta = obj.get("meta")
-    return ("data" in obj or "includes" in obj
-            or (isinstance(meta, dict) and "result_count" in meta)
-            or ("errors" in obj and "text" not in obj))
-
-
-def _has_tweets(page: dict) -> bool:
-    data = page.get("data")
-    if isinstance(data, dict):
-        return "text" in data
-    return isinstance(data, list) and any(isinstance(t, dict) and "text" in t for t in data)
-
-
-def _page_mentions(page: dict, line: int, brand: _Brand, where: str = "") -> Iterator[Item]:
-    data = page.get("data")
-    if data is None:
-        errors = page.get("errors")
-        if errors and isinstance(errors, list):
-            e = errors[0] if isinstance(errors[0], dict) else {}
-            detail = e.get("detail") or e.get("title") or e.get("message") or "error"
-            yield Skipped(line, f"{where}X API error page without data: {str(detail)[:120]}")
-        return  # an empty page (meta.result_count 0) has no data: nothing to replay
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        yield Skipped(line, f"{where}data: expected a list of tweets, got {_kind(data)}")
-        return
-    includes = page.get("includes")
-    users: dict[str, dict] = {}
-    if isinstance(includes, dict) and isinstance(includes.get("users"), list):
-        for u in includes["users"]:
-            if isinstance(u, dict) and u.get("id") is not None:
-                users[str(u["id"])] = u
-    brand_ids = {uid for uid, u in users.items()
-                 if str(u.get("username", "")).lower() == brand.x_username and brand.x_username}
-    for i, tweet in enumerate(data):
-        try:
-            yield line, _tweet_mention(tweet, users, brand, brand_ids)
-        except _Bad as exc:
-            yield Skipped(line, f"{where}data[{i}]: {exc}")
-
-
-def _tweet_mention(tweet: Any, users: dict[str, dict], brand: _Brand,
-                   brand_ids: set[str]) -> Mention:
-    if not isinstance(tweet, dict):
-        raise _Bad(f"expected a tweet object, got {_kind(tweet)}")
-    tweet_id = _str_id(tweet.get("id"))
-    text = _text(tweet.get("text"))
-    author_id = tweet.get("author_id")
-    author_id = str(author_id) if author_id is not None else None
-    user = users.get(author_id, {}) if author_id else {}
-    username = str(user.get("username") or "")
-    metrics = user.get("public_metrics")
-    followers = _count(metrics.get("followers_count") if isinstance(metrics, dict) else None,
-                       "public_metrics.followers_count")
-    mentions_brand = brand.mentioned_in("x", text)
-    entities = tweet.get("entities")
-    if not mentions_brand and isinstance(entities, dict) and brand.x_username:
-        for m in entities.get("mentions") or ():
-            if isinstance(m, dict) and (str(m.get("username", "")).lower() == brand.x_username
-                                        or str(m.get("id", "")) in brand_ids):
-                mentions_brand = True
-                break
-    reply_to_user = tweet.get("in_reply_to_user_id")
-    if not mentions_brand and reply_to_user is not None and str(reply_to_user) in brand_ids:
-        mentions_brand = True
-    in_reply_to_id = None
-    for ref in tweet.get("referenced_tweets") or ():
-        if isinstance(ref, dict) and ref.get("type") == "replied_to" and ref.get("id"):
-            in_reply_to_id = str(ref["id"])
-    conversation_id = tweet.get("conversation_id")
-    return Mention(
-        network="x",
-        external_id=tweet_id,
-        text=text,
-        author=Author(handle=username, name=str(user.get("name") or ""), followers=followers,
-                      external_id=author_id, verified=bool(user.get("verified", False))),
-        url=_x_url(username, tweet_id),
-        created_at=parse_time(tweet.get("created_at")),
-        lang=_opt_str(tweet.get("lang"), "lang"),
-        mentions_brand=mentions_brand,
-        in_reply_to_id=in_reply_to_id,
-        conversation_id=str(conversation_id) if conversation_id is not None else None,
-    )
-
-
-# --------------------------------------------------------------------------- normalised
-
-
-def _normalised_mention(obj: dict, brand: _Brand) -> Mention:
-    mention_id = _str_id(obj.get("id"))
-    text = _text(obj.get("text"))
-    network = obj.get("network") or "x"
-    if network not in NETWORKS:
-        raise _Bad(f"network: {str(network)[:20]!r} is not one of {', '.join(NETWORKS)}")
-    author = obj.get("author")
-    if not isinstance(author, dict):
-        raise _Bad("author: expected an object {username, name, followers}")
-    username = author.get("username", author.get("handle"))
-    if not isinstance(username, str) or not username.strip():
-        raise _Bad("author.username: required")
-    username = username.strip().lstrip("@")
-    name = _opt_str(author.get("name"), "author.name") or ""
-    followers = _count(author.get("followers"), "author.followers")
-    url = _opt_str(obj.get("url"), "url")
-    if url is None and network == "x":
-        url = _x_url(username, mention_id)
-    mentions_brand = obj.get("mentions_brand")
-    if not isinstance(mentions_brand, bool):
-        mentions_brand = brand.mentioned_in(network, text)
-    return Mention(
-        network=network,
-        external_id=mention_id,
-        text=text,
-        author=Author(handle=username, name=name, followers=followers,
-                      external_id=_opt_str(author.get("id"), "author.id"),
-                      verified=author.get("verified") is True),
-        url=url,
-        created_at=parse_time(obj.get("created_at")),
-        lang=_opt_str(obj.get("lang"), "lang"),
-        source_id=_opt_str(obj.get("source_id", obj.get("source")), "source_id"),
-        mentions_brand=mentions_brand,
-        in_reply_to_id=_opt_str(obj.get("in_reply_to_id"), "in_reply_to_id"),
-        conversation_id=_opt_str(obj.get("conversation_id"), "conversation_id"),
-    )
-
-
-def _is_normalised(obj: dict) -> bool:
-    return "text" in obj and isinstance(obj.get("author"), dict)
-
-
-def _is_bare_tweet(obj: dict) -> bool:
-    return "text" in obj and ("author_id" in obj or "edit_history_tweet_ids" in obj)
-
-
-def _find_records(obj: Any, path: str = "") -> Iterator[tuple[str, str, dict]]:
-    """Pages with tweets and normalised mentions anywhere inside a JSON value, in order."""
-    if isinstance(obj, dict):
-        if _is_normalised(obj):
-            yield "mention", path, obj
-            return
-        if _has_tweets(obj):
-            yield "page", path, obj
-            return
-        for key, value in obj.items():
-            if isinstance(value, dict | list):
-                yield from _find_records(value, f"{path}.{key}" if path else key)
-    elif isinstance(obj, list):
-        for i, value in enumerate(obj):
-            if isinstance(value, dict | list):
-                yield from _find_records(value, f"{path}[{i}]")
-
-
-_NOT_A_RECORD = ("not an X API v2 page {\"data\": [...], \"includes\": {...}} nor a normalised "
-                 "mention {\"id\", \"network\", \"author\", \"text\", ...}")
-
-
-def _object_mentions(obj: Any, line: int, brand: _Brand) -> Iterator[Item]:
-    """The mentions in one JSON Lines record."""
-    if isinstance(obj, dict):
-        if _is_normalised(obj):
-            try:
-                yield line, _normalised_mention(obj, brand)
-            except _Bad as exc:
-                yield Skipped(line, str(exc))
-            return
-        if _is_bare_tweet(obj):
-            yield from _page_mentions({"data": [obj]}, line, brand)
-            return
-        if _is_page(obj):
-            yield from _page_mentions(obj, line, brand)
-            return
-        if "text" in obj:
-            yield Skipped(line, "author: expected an object {username, name, followers}")
-            return
-    found = False
-    for kind, path, record in _find_records(obj):
-        found = True
-        if kind == "page":
-            yield from _page_mentions(record, line, brand, f"{path}: ")
-        else:
-            try:
-                yield line, _normalised_mention(record, brand)
-            except _Bad as exc:
-                yield Skipped(line, f"{path}: {exc}")
-    if not found:
-        yield Skipped(line, _NOT_A_RECORD)
-
-
-# --------------------------------------------------------------------------- readers
-
-
-def _jsonl_mentions(path: str, brand: _Brand) -> Iterator[Item]:
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below; a generator owns it
-    except OSError as exc:
-        raise ReplayInputError(0, f"cannot read: {exc.strerror or exc}") from None
-    with f:
-        for line_no, raw in enumerate(f, start=1):
-            if line_no == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM):]
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except UnicodeDecodeError as exc:
-                yield Skipped(line_no, f"not UTF-8 text: {exc.reason}")
-                continue
-            except json.JSONDecodeError as exc:
-                yield Skipped(line_no, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            yield from _object_mentions(obj, line_no, brand)
-
-
-def _json_file_mentions(path: str, brand: _Brand) -> Iterator[Item]:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise ReplayInputError(0, f"cannot read: {exc.strerror or exc}") from None
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM):]
-    try:
-        obj = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise ReplayInputError(1, f"not UTF-8 text: {exc.reason}") from None
-    except json.JSONDecodeError as exc:
-        raise ReplayInputError(exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})") \
-            from None
-    if isinstance(obj, dict) and (_is_page(obj) or _is_bare_tweet(obj)) and not _has_tweets(obj):
-        yield from _object_mentions(obj, 1, brand)  # an empty or error page: say why
-        return
-    records = _find_records(obj)
-    first = next(records, None)
-    if first is None:
-        raise ReplayInputError(1, "no tweets found: expected an X API v2 page {\"data\": [...], "
-                                  "\"includes\": {...}} (possibly inside recorded responses) or "
-                                  "normalised mentions")
-    for kind, path_in_doc, record in (first, *records):
-        where = f"{path_in_doc}: " if path_in_doc else ""
-        if kind == "page":
-            yield from _page_mentions(record, 1, brand, where)
-        else:
-            try:
-                yield 1, _normalised_mention(record, brand)
-            except _Bad as exc:
-                yield Skipped(1, f"{where}{exc}")
-
-
-_CSV_COLUMNS = {  # our name → accepted header names (lower case), first present wins
-    "id": ("id", "tweet_id", "status_id", "external_id"),
-    "username": ("username", "screen_name", "user", "handle", "user_screen_name"),
-    "author_id": ("author_id", "user_id"),
-    "name": ("name", "author_name", "user_name"),
-    "followers": ("followers", "followers_count", "user_followers_count"),
-    "created_at": ("created_at", "tweet_created", "date", "timestamp"),
-    "lang": ("lang", "language"),
-    "network": ("network",),
-    "url": ("url", "permalink"),
-    "source_id": ("source_id", "source"),
-}
-
-
-def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
-    try:
-        f = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise ReplayInputError(0, f"cannot read: {exc.strerror or exc}") from None
-    with f:
-        head = f.readline()
-        delimiter = "\t" if (path.lower().endswith(".tsv")
-                             or ("\t" in head and "," not in head)) else ","
-        f.seek(0)
-        reader = csv.reader(f, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise ReplayInputError(1, f"not CSV: {exc}") from None
-        if not header:
-            raise ReplayInputError(1, "the file is empty: no mentions to replay")
-        names = [h.strip().lower() for h in header]
-        if "text" not in names:
-            shown = ", ".join(h[:20] for h in names[:8]) + (", …" if len(names) > 8 else "")
-            raise ReplayInputError(
-                1, "not JSON Lines, JSON, or CSV with a `text` column "
-                   f"(first line has: {shown[:200]})")
-        text_at = names.index("text")
-        at = {key: next((names.index(n) for n in aliases if n in names), None)
-              for key, aliases in _CSV_COLUMNS.items()}
-        width = len(names)
-        end = reader.line_num
-        while True:
-            start = end + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                if reader.line_num < start:  # no progress: give up rather than loop
-                    raise ReplayInputError(start, f"not CSV: {exc}") from None
-                end = reader.line_num
-                yield Skipped(start, f"not CSV: {exc}")
-                continue
-            end = reader.line_num
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) <= text_at:
-                yield Skipped(start, f"{len(row)} fields, the header has {width}: no text")
-                continue
-            try:
-                yield start, _csv_mention(row, text_at, at, start, brand)
-            except _Bad as exc:
-                yield Skipped(start, str(exc))
-
-
-def _csv_mention(row: list[str], text_at: int, at: dict[str, int | None], line: int,
-                 brand: _Brand) -> Mention:
-    def get(key: str) -> str:
-        i = at[key]
-        return row[i].strip() if i is not None and i < len(row) else ""
-
-    text = _text(row[text_at])
-    network = get("network").lower() or "x"
-    if network not in NETWORKS:
-        raise _Bad(f"network: {network[:20]!r} is not one of {', '.join(NETWORKS)}")
-    mention_id = get("id") or str(line)  # no id column: the row's line number
-    author_id = get("author_id") or None
-    username = get("username").lstrip("@") or (author_id or "")
-    url = get("url") or (_x_url(username, mention_id) if network == "x" and get("id") else None)
-    return Mention(
-        network=network,
-        external_id=mention_id,
-        text=text,
-        author=Author(handle=username, name=get("name"), followers=_count(get("followers"),
-                                                                           "followers"),
-                      external_id=author_id),
-        url=url,
-        created_at=parse_time(get("created_at")),
-        lang=get("lang") or None,
-        source_id=get("source_id") or None,
-        mentions_brand=brand.mentioned_in(network, text),
-    )
 
 
 # --------------------------------------------------------------------------- output
@@ -775,7 +174,7 @@ class _Table:
 class _Problems:
     """`file:line: problem` on err, the first `MAX_REPORTED_PROBLEMS` of them; all counted."""
 
-    def __init__(self, name: str, err: TextIO, bar: _Progress | None):
+    def __init__(self, name: str, err: TextIO, bar: ProgressBar | None):
         self._name, self._err, self._bar = name, err, bar
         self.count = 0
 
@@ -792,79 +191,26 @@ class _Problems:
                             f"problems not shown ({self.count:,} skipped in all)\n")
 
 
-class _Progress:
-    """A `\\r` progress bar on err: lines read of the file's total, mentions per second."""
-
-    def __init__(self, err: TextIO, total_lines: int):
-        self._err = err
-        self._total = max(1, total_lines)
-        self._start = self._last = time.monotonic()
-        self._mentions = 0
-        self._line = 0
-        self._drawn = 0
-
-    @classmethod
-    def maybe(cls, path: str, kind: str, err: TextIO, forced: bool | None) -> _Progress | None:
-        if forced is False or (forced is None and kind == "json"):
-            return None
-        if forced is None:
-            isatty = getattr(err, "isatty", None)
-            try:
-                if not (isatty and isatty()):
-                    return None
-            except ValueError:  # a closed stream
+def _progress_bar(path: str, kind: str, err: TextIO, forced: bool | None) -> ProgressBar | None:
+    """A bar when `forced`; when None, only for a big line-by-line file on a terminal."""
+    if forced is False or (forced is None and kind == "json"):  # a document is read at once
+        return None
+    if forced is None:
+        isatty = getattr(err, "isatty", None)
+        try:
+            if not (isatty and isatty()):
                 return None
-            try:
-                if os.path.getsize(path) < PROGRESS_MIN_LINES * 16:  # too small to need one
-                    return None
-            except OSError:
-                return None
-        total = _count_lines(path)
-        if forced is None and total <= PROGRESS_MIN_LINES:
+        except ValueError:  # a closed stream
             return None
-        return cls(err, total)
-
-    def tick(self, line: int) -> None:
-        self._mentions += 1
-        self._line = line
-        if self._mentions & 127:
-            return
-        now = time.monotonic()
-        if now - self._last >= 0.1:
-            self._last = now
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        frac = min(1.0, self._line / self._total)
-        filled = int(frac * 30)
-        rate = self._mentions / max(now - self._start, 1e-9)
-        text = (f"[{'#' * filled}{'.' * (30 - filled)}] {frac:4.0%}  {self._line:,}/"
-                f"{self._total:,} lines  {self._mentions:,} mentions  {rate:,.0f}/s")
-        self._err.write("\r" + text.ljust(self._drawn))
-        self._drawn = len(text)
-        self._err.flush()
-
-    def clear(self) -> None:
-        if self._drawn:
-            self._err.write("\r" + " " * self._drawn + "\r")
-            self._drawn = 0
-
-    def close(self) -> None:
-        self._line = max(self._line, self._total)
-        self._draw(time.monotonic())
-        self._err.write("\n")
-        self._err.flush()
-
-
-def _count_lines(path: str) -> int:
-    n = 0
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                n += chunk.count(b"\n")
-    except OSError:
-        return 0
-    return n
+        try:
+            if os.path.getsize(path) < PROGRESS_MIN_LINES * 16:  # too small to need one
+                return None
+        except OSError:
+            return None
+    total = count_lines(path)
+    if forced is None and total <= PROGRESS_MIN_LINES:
+        return None
+    return ProgressBar(err, total, noun="mentions")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -878,23 +224,34 @@ def _reading(items: Iterator[Item]) -> Iterator[Item]:
         except StopIteration:
             return
         except OSError as exc:  # e.g. the file vanished, or a disk error mid-read
-            raise ReplayInputError(0, f"cannot read: {exc.strerror or exc}") from None
+            raise ReplayInputError.cannot_read(exc) from None
         yield item
 
 
-def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO, now: datetime,
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO,
+        now: datetime | None = None, clock: Callable[[], datetime] = _wall_clock,
         progress: bool | None = None) -> int:
     """Replay the mentions in `path` through enrich + route; 0 on success, 2 when the file
-    cannot be read (with `file:line: problem` on `err`). Bad lines are reported and skipped."""
+    cannot be read (with `file:line: problem` on `err`). Bad lines are reported and skipped.
+
+    Scoring time: with `now`, every mention is scored as of that instant; without it, each
+    as of its own `created_at` (what the live bot would have decided on arrival), and one
+    without a time as of `clock()`, read once when the first such mention comes.
+    """
     name = os.fspath(path)
     try:
         kind = detect_format(name)
     except ReplayInputError as exc:
         err.write(f"{name}:{exc.line}: {exc.message}\n")
         return 2
-    bar = _Progress.maybe(name, kind, err, progress)
+    bar = _progress_bar(name, kind, err, progress)
     problems = _Problems(name, err, bar)
     sink: _JsonOut | _Table = _JsonOut(out) if as_json else _Table(rules, out, TABLE_ROWS)
+    unknown_at: datetime | None = None  # for mentions without a time: clock(), read once
     mentions = 0
     try:
         for item in _reading(read_mentions(name, rules, kind)):
@@ -902,9 +259,12 @@ def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO, now
                 problems.add(item)
                 continue
             line, mention = item
+            at = now or mention.created_at
+            if at is None:
+                at = unknown_at = unknown_at or clock()
             # enrich/route are pure and total over valid mentions: an exception there is a bug
             # to see, not an input problem to skip, so it is not caught here.
-            e = enrich(mention, rules, now=now)
+            e = enrich(mention, rules, now=at)
             sink.add(mention, e, route(mention, e, rules))
             mentions += 1
             if bar is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,34 @@ def test_python_m_bot_is_the_same_command():
     proc = subprocess.run([sys.executable, "-m", "bot", "--version"], capture_output=True,
                           text=True, cwd=ROOT, env={**os.environ}, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("socialbot ")
+
+
+def _replay_old_mention(tmp_path, *extra: str) -> dict:
+    p = tmp_path / "old.jsonl"
+    p.write_text(json.dumps({
+        "id": "bag1", "network": "x", "created_at": "2015-02-24T11:35:00Z",
+        "text": "@NorthwindAir lost my bag on NW12, baggage claim has no idea",
+        "author": {"username": "u", "name": "", "followers": 800}}) + "\n")
+    code, out, err = run("replay", str(p), "--json", "--rules", str(ROOT / "routing_rules.yaml"),
+                         *extra)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_replay_scores_as_of_arrival_unless_as_of_is_given(tmp_path):
+    on_arrival = _replay_old_mention(tmp_path)
+    assert "age" not in on_arrival["score_parts"]  # the file is years old: no penalty for that
+    later = _replay_old_mention(tmp_path, "--as-of", "2030-01-01")  # naive: UTC
+    assert later["score_parts"]["age"] == -20
+    assert later["score"] == on_arrival["score"] - 20
+    next_day = _replay_old_mention(tmp_path, "--as-of", "2015-02-25T09:00:00-03:00")
+    assert next_day["score_parts"]["age"] == -10  # 12:00 UTC: 24.4 h after it was posted
+
+
+def test_replay_as_of_garbage_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run("replay", str(tmp_path / "m.jsonl"), "--as-of", "garbage")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --as-of: 'garbage' is not an ISO 8601 time" in err
+    assert "Traceback" not in err

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import replay
-from bot.replay import Skipped, parse_time, read_mentions, run
+from bot import replay, replay_input
+from bot.replay import run
+from bot.replay_input import Skipped, parse_time, read_mentions
 from bot.rules import load_rules, parse_rules
 from bot.rules_schema import AUTHOR_TYPES, PRIORITIES, RISKS, SENTIMENTS
 
@@ -108,7 +109,7 @@ def test_mentions_brand_from_entities_text_or_reply_only(rules):
         "includes": {"users": [{"id": "9", "name": "N", "username": "nn"},
                                {"id": "77", "name": "Northwind Air", "username": "NorthwindAir"}]},
     }
-    items = list(replay._object_mentions(page, 3, replay._Brand(rules)))
+    items = list(replay_input._object_mentions(page, 3, replay_input._Brand(rules)))
     got = {m.external_id: m.mentions_brand for _, m in items}
     assert got == {"1": False, "2": True, "3": True, "4": True, "5": False, "6": False}
     assert all(line == 3 for line, _ in items)
@@ -125,7 +126,7 @@ def test_mentions_brand_from_entities_text_or_reply_only(rules):
     ("rss", "@NorthwindAir", False),
 ])
 def test_brand_handles_per_network(rules, network, text, expected):
-    assert replay._Brand(rules).mentioned_in(network, text) is expected
+    assert replay_input._Brand(rules).mentioned_in(network, text) is expected
 
 
 def test_csv_rows_with_extra_columns(rules):
@@ -277,6 +278,68 @@ def test_json_decisions_for_the_northwind_pages(rules):
     assert got["113432947129385012"]["network"] == "mastodon"
 
 
+# --------------------------------------------------------------------------- scoring time
+
+
+LOST_BAG = {"id": "bag1", "network": "x",
+            "text": "@NorthwindAir lost my bag on NW12, baggage claim has no idea",
+            "author": {"username": "u", "name": "", "followers": 800}}
+
+
+def no_clock() -> datetime:
+    raise AssertionError("the wall clock was read for a mention that has a time")
+
+
+def replay_as_of(tmp_path, rules, records, now, clock=no_clock) -> list[dict]:
+    p = tmp_path / "timed.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out, err = io.StringIO(), io.StringIO()
+    assert run(str(p), rules, as_json=True, out=out, err=err, now=now, clock=clock) == 0, err
+    return decisions(out.getvalue())
+
+
+def test_without_now_each_mention_is_scored_as_it_arrived(tmp_path, rules):
+    """An old file scores as a fresh one: no age penalty for having been replayed late."""
+    old = {**LOST_BAG, "created_at": "2015-02-24T11:35:00Z"}
+    recent = {**LOST_BAG, "created_at": "2024-11-05T08:00:00Z"}
+    (d_old,) = replay_as_of(tmp_path, rules, [old], now=None)
+    (d_recent,) = replay_as_of(tmp_path, rules, [recent], now=None)
+    assert d_old == d_recent
+    assert "age" not in d_old["score_parts"]
+    # the same as asking for the instant it arrived
+    arrived = datetime(2015, 2, 24, 11, 35, tzinfo=UTC)
+    assert replay_as_of(tmp_path, rules, [old], now=arrived) == [d_old]
+
+
+def test_a_given_now_scores_everything_as_of_that_instant(tmp_path, rules):
+    record = {**LOST_BAG, "created_at": "2024-11-05T08:00:00Z"}
+    (on_arrival,) = replay_as_of(tmp_path, rules, [record], now=None)
+    (later,) = replay_as_of(tmp_path, rules, [record], now=datetime(2030, 1, 1, tzinfo=UTC))
+    assert later["score_parts"]["age"] == -20  # older than 72 h
+    assert later["score"] == on_arrival["score"] - 20
+    (next_day,) = replay_as_of(tmp_path, rules, [record], now=datetime(2024, 11, 6, 9, 0,
+                                                                         tzinfo=UTC))
+    assert next_day["score_parts"]["age"] == -10  # older than 24 h
+
+
+def test_mentions_without_a_time_fall_back_to_the_clock(tmp_path, rules):
+    reads = []
+
+    def clock() -> datetime:
+        reads.append(1)
+        return datetime(2024, 11, 5, 9, 0, tzinfo=UTC)
+
+    timed = {**LOST_BAG, "id": "t", "created_at": "2015-02-24T11:35:00Z"}
+    got = replay_as_of(tmp_path, rules, [LOST_BAG, timed, {**LOST_BAG, "id": "b2"}],
+                       now=None, clock=clock)
+    assert [d["id"] for d in got] == ["bag1", "t", "b2"]
+    assert len(reads) == 1  # read once, when the first mention without a time came
+    assert len({d["score"] for d in got}) == 1
+    reads.clear()
+    replay_as_of(tmp_path, rules, [LOST_BAG], now=NOW, clock=clock)
+    assert reads == []  # a given `now` is used for those too
+
+
 # --------------------------------------------------------------------------- the table
 
 ROW = re.compile(r"^(P[1-4])\s+(\d+)\s+(\S+)\s+(negative|neutral|positive)\s+(@\S* \(\w+\))\s+"
@@ -424,7 +487,7 @@ def test_bad_records_are_reported_with_their_line(tmp_path, rules):
         f"{p}:6: author.followers: 'many' is not a whole number",
         f"{p}:7: data[1]: text: required",
         f"{p}:7: data[2]: expected a tweet object, got a string",
-        f"{p}:8: " + replay._NOT_A_RECORD,
+        f"{p}:8: " + replay_input._NOT_A_RECORD,
         f"{p}:9: author: expected an object {{username, name, followers}}",
         f"{p}:10: X API error page without data: Could not find user",
         f"{p}:12: not UTF-8 text: invalid start byte",
@@ -527,7 +590,7 @@ def test_format_detection(tmp_path):
     got = {}
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
-        got[name] = replay.detect_format(tmp_path / name)
+        got[name] = replay_input.detect_format(tmp_path / name)
     assert got == {"a.jsonl": "jsonl", "a.ndjson": "jsonl", "a.csv": "csv", "one.json": "jsonl",
                    "pretty.json": "json", "list.json": "json", "lines.json": "jsonl",
                    "noext": "csv"}
