@@ -1,4 +1,4 @@
-"""Composition root: Settings + Rules → database, Slack client, Bolt app, HTTP server.
+"""Composition root: Settings + Rules → database, Slack client, Bolt app, pollers, HTTP server.
 
 The only module that imports `handlers` and wires real adapters together.
 """
@@ -9,17 +9,24 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from sqlalchemy import Engine, text
+from sqlalchemy import func, select, text
 
 import handlers
+from bot import models
 from bot.config import MissingSetting, Settings
-from bot.db import make_engine, upgrade_to_head
+from bot.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.http import make_http_server, wsgi_app
 from bot.metrics import Metrics
-from bot.rules import Rules
+from bot.polling import poll_source, reset_unhealthy
+from bot.rules import Rules, RulesError, load_rules
+from bot.scheduler import build_scheduler, schedule_polls
+from bot.sources.base import Source
+from bot.sources.registry import build_sources
 
 log = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 3000
@@ -42,21 +49,77 @@ def build_app(settings: Settings, rules: Rules, *, token_verification: bool = Tr
     return app
 
 
-def database_health(engine: Engine) -> Callable[[], tuple[bool, str]]:
-    def check() -> tuple[bool, str]:
+class Runtime:
+    """The long-lived parts of `socialbot run` that are not Slack: DB, pollers, metrics."""
+
+    def __init__(self, settings: Settings, rules: Rules, *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings, self.rules, self.clock = settings, rules, clock
+        self.engine = make_engine(settings.DATABASE_URL)
+        self.factory = make_session_factory(self.engine)
+        self.metrics = Metrics()
+        self.metrics.watch_outbox(self.outbox_depth)
+        self.scheduler = build_scheduler()
+
+    def outbox_depth(self) -> int:
+        with self.factory() as session:
+            return session.scalar(select(func.count()).select_from(models.OutboxMessage).where(
+                models.OutboxMessage.state == "pending")) or 0
+
+    def healthy(self) -> tuple[bool, str]:
         try:
-            with engine.connect() as conn:
+            with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception as exc:  # health is a yes/no answer, the reason goes in the body
+        except Exception as exc:  # health is a yes/no answer; the reason goes in the body
             return False, f"database unavailable: {type(exc).__name__}"
+        if not self.scheduler.running:
+            return False, "scheduler stopped"
         return True, "ok"
 
-    return check
+    def poll(self, source: Source) -> None:
+        """The scheduler's job: one poll, never raising into APScheduler's thread."""
+        try:
+            poll_source(self.factory, source, self.rules, clock=self.clock,
+                        on_outcome=self.metrics.record_poll)
+        except Exception:  # a bug in an adapter must not stop the other sources
+            log.exception("source %s: poll failed", source.spec.id)
+
+    def schedule_sources(self) -> None:
+        built = build_sources(self.rules, self.settings)
+        for source_id, why in built.skipped.items():
+            log.warning("source %s skipped: %s", source_id, why)
+        schedule_polls(self.scheduler, built.sources, self.poll, now=self.clock())
+        log.info("polling %d source(s): %s", len(built.sources),
+                 ", ".join(s.spec.id for s in built.sources) or "none")
+
+    def start(self) -> None:
+        self.schedule_sources()
+        self.scheduler.start()
+
+    def reload_rules(self, path: str | Path) -> bool:
+        """Swap in the rules at `path`; a broken file keeps the last good rules running."""
+        try:
+            rules = load_rules(path)
+        except RulesError as exc:
+            for problem in exc.problems:
+                log.error("rules not reloaded, keeping the last good ones: %s", problem)
+            return False
+        self.rules = rules
+        revived = reset_unhealthy(self.factory)
+        self.schedule_sources()
+        log.info("rules reloaded from %s (%d parked source(s) retried)", path, revived)
+        return True
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)  # the poll in flight finishes and stores
+        self.engine.dispose()
 
 
-def serve(settings: Settings, rules: Rules, *, http_port: int | None) -> int:
+def serve(settings: Settings, rules: Rules, *, http_port: int | None,
+          rules_path: str | None = None) -> int:
     """Run until SIGTERM/SIGINT: Socket Mode when SLACK_APP_TOKEN is set and no port is given,
-    else HTTP on `http_port` (default 3000, Bolt's)."""
+    else HTTP on `http_port` (default 3000, Bolt's). SIGHUP reloads the rules file."""
     socket_mode = http_port is None and settings.is_set("SLACK_APP_TOKEN")
     http_port = http_port or DEFAULT_HTTP_PORT
     missing = settings.missing_for_slack(socket_mode=socket_mode)
@@ -64,34 +127,44 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None) -> int:
         raise MissingSetting(f"{missing[0]} is not set (environment or .env)")
     # Migrating here makes `socialbot run` the whole set-up on a fresh machine.
     upgrade_to_head(settings.DATABASE_URL)
-    engine = make_engine(settings.DATABASE_URL)
+    runtime = Runtime(settings, rules)
     app = build_app(settings, rules)
-    metrics = Metrics()
-    stop = threading.Event()
+    wake = threading.Event()
+    wanted = {"stop": False, "reload": False}
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
-        stop.set()
+        log.info("signal %s", signal.Signals(signum).name)
+        wanted["reload" if signum == getattr(signal, "SIGHUP", None) else "stop"] = True
+        wake.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), on_signal)
 
+    runtime.start()
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(app, settings.secret("SLACK_APP_TOKEN"))
         handler.connect()
         log.info("connected to Slack in Socket Mode")
-        stop.wait()
-        handler.close()
+        close = handler.close
     else:
-        server = make_http_server(wsgi_app(app, database_health(engine), metrics.registry),
+        server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
                                   "0.0.0.0", http_port)
-        thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-        thread.start()
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)
-        stop.wait()
-        server.shutdown()
-    engine.dispose()
+
+        def close() -> None:
+            server.shutdown()
+
+    while not wanted["stop"]:
+        wake.wait()
+        wake.clear()
+        if wanted["reload"] and not wanted["stop"]:
+            wanted["reload"] = False
+            runtime.reload_rules(rules_path or settings.SOCIALBOT_RULES)
+    close()
+    runtime.stop()
     log.info("stopped")
     return 0

@@ -122,7 +122,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Text
     if rules is None:
         return EXIT_USAGE
     try:
-        return app.serve(settings, rules, http_port=args.http)
+        return app.serve(settings, rules, http_port=args.http,
+                         rules_path=_rules_path(args, settings))
     except MissingSetting as exc:
         print(f"cannot start: {exc}", file=err)
         return EXIT_USAGE

@@ -12,17 +12,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.app import build_app, database_health
+from bot.app import Runtime, build_app
 from bot.config import Settings
-from bot.db import make_engine, upgrade_to_head
+from bot.db import upgrade_to_head
 from bot.http import make_http_server, wsgi_app
-from bot.metrics import Metrics
 from bot.rules import load_rules
 from tests.e2e.fake_slack import FakeSlack
 
 SIGNING_SECRET = "e2e-signing-secret"
 ROOT = Path(__file__).resolve().parents[2]
+FEED = ROOT / "tests/data/feeds/google_alerts_atom.xml"
+
+
+def offline_rules(tmp_path: Path) -> Path:
+    """The shipped rules with one source, a real Google Alerts feed read from a local file, so
+    the pollers run for real without the internet."""
+    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
+    data["sources"] = [{"id": "alerts", "type": "rss", "url": FEED.as_uri(), "every": "1h"}]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 @dataclass
@@ -70,14 +81,15 @@ def bot_server(fake_slack, tmp_path):
     upgrade_to_head(url)
     settings = Settings(_env_file=None, SLACK_BOT_TOKEN="xoxb-e2e", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                         SLACK_API_URL=fake_slack.api_url, DATABASE_URL=url)
-    rules = load_rules(ROOT / "routing_rules.yaml")
-    engine = make_engine(url)
+    rules = load_rules(offline_rules(tmp_path))
+    runtime = Runtime(settings, rules)
+    runtime.start()
     app = build_app(settings, rules)
-    server = make_http_server(wsgi_app(app, database_health(engine), Metrics().registry),
+    server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
                               "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield BotServer(f"http://127.0.0.1:{server.server_address[1]}")
     server.shutdown()
     server.server_close()
-    engine.dispose()
+    runtime.stop()
