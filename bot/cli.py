@@ -66,6 +66,31 @@ def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     if env_file.exists() and env_file.stat().st_mode & (stat.S_IROTH | stat.S_IWOTH):
         print("  warning: .env is readable by other users; run: chmod 600 .env", file=out)
     print(f"{ready}/{sum(s.enabled for s in rules.sources)} sources ready", file=out)
+    if args.live:
+        return _check_live(rules, settings, out, err)
+    return EXIT_OK
+
+
+def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """What the running bot recorded about each source (the database it shares with `run`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import make_engine, make_session_factory
+    from bot.health import source_health
+
+    engine = make_engine(settings.DATABASE_URL)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = source_health(session, rules, datetime.now(UTC))
+    except SQLAlchemyError as exc:
+        print(f"DATABASE_URL: cannot read source health from {_redact_url(settings.DATABASE_URL)}"
+              f" (run `socialbot migrate`?): {type(exc).__name__}", file=err)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    print("live:", file=out)
+    for row in rows:
+        print(f"  {row.line()}", file=out)
     return EXIT_OK
 
 
@@ -137,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="validate settings and the rules file")
     p.add_argument("--rules", help="rules file (default: $SOCIALBOT_RULES or ./routing_rules.yaml)")
+    p.add_argument("--live", action="store_true",
+                   help="also show each source's health as recorded by the running bot")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("migrate", help="bring the database schema up to date (alembic upgrade head)")

@@ -138,3 +138,34 @@ def test_replay_as_of_garbage_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "argument --as-of: 'garbage' is not an ISO 8601 time" in err
     assert "Traceback" not in err
+
+
+def test_check_live_shows_what_the_bot_recorded(monkeypatch, tmp_path):
+    from datetime import UTC, datetime
+
+    from bot import models
+    from bot.db import make_engine, make_session_factory, session_scope, upgrade_to_head
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    upgrade_to_head(url)
+    now = datetime.now(UTC)
+    engine = make_engine(url)
+    with session_scope(make_session_factory(engine)) as s:
+        s.add(models.Source(id="x-mentions", type="x_mentions", last_success_at=now))
+        s.add(models.SourceUsage(source_id="x-mentions", day=now.date(), reads=2_000))
+        s.add(models.Source(id="mastodon", type="mastodon_mentions", last_error_at=now,
+                            last_error="SourceAuthError: 401", unhealthy_reason="401 invalid token"))
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, out, err = run("check", "--live", "--rules", str(ROOT / "routing_rules.yaml"))
+    assert code == 0, err
+    assert "x-mentions (x_mentions): healthy" in out
+    assert "2,000 posts read this month, $10.00 of $150.00" in out
+    assert "mastodon (mastodon_mentions): parked (401 invalid token)" in out
+    assert "google-alerts (rss): never polled" in out
+
+
+def test_check_live_on_an_unmigrated_database_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    code, _, err = run("check", "--live", "--rules", str(ROOT / "routing_rules.yaml"))
+    assert code == 2 and "run `socialbot migrate`?" in err

@@ -1,0 +1,64 @@
+"""Scheduling decisions and the source registry, without running a scheduler thread."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.config import Settings
+from bot.rules import load_rules
+from bot.scheduler import build_scheduler, schedule_polls
+from bot.sources.registry import build_sources
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_rules(ROOT / "routing_rules.yaml")
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def test_registry_skips_sources_without_credentials_and_names_the_variables():
+    built = build_sources(RULES, Settings(_env_file=None, X_BEARER_TOKEN="AAAA"))
+    assert [s.spec.id for s in built.sources] == ["x-mentions", "x-search", "google-alerts",
+                                                  "travel-news"]
+    assert built.skipped == {
+        "mastodon": "missing MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN",
+        "bluesky-mentions": "missing BLUESKY_HANDLE, BLUESKY_APP_PASSWORD",
+        "bluesky-search": "missing BLUESKY_HANDLE, BLUESKY_APP_PASSWORD"}
+
+
+def test_x_sources_share_one_client():
+    built = build_sources(RULES, Settings(_env_file=None, X_BEARER_TOKEN="AAAA"))
+    x = [s for s in built.sources if s.spec.network == "x"]
+    assert len(x) == 2 and x[0].client is x[1].client
+
+
+@pytest.fixture
+def scheduler():
+    """A real scheduler, started paused: jobs get their defaults, none runs."""
+    s = build_scheduler()
+    s.start(paused=True)
+    yield s
+    s.shutdown(wait=False)
+
+
+def test_one_job_per_source_at_its_interval_with_jitter_and_no_overlap(scheduler):
+    built = build_sources(RULES, Settings(_env_file=None, X_BEARER_TOKEN="AAAA"))
+    schedule_polls(scheduler, built.sources, lambda s: None, now=NOW)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
+    assert set(jobs) == {"poll:x-mentions", "poll:x-search", "poll:google-alerts",
+                         "poll:travel-news"}
+    job = jobs["poll:x-search"]
+    assert isinstance(job.trigger, IntervalTrigger)
+    assert job.trigger.interval.total_seconds() == 300 and job.trigger.jitter == 30
+    assert jobs["poll:x-mentions"].trigger.jitter == 6  # a tenth of 60s
+    assert (job.max_instances, job.coalesce) == (1, True)
+    assert job.next_run_time == NOW  # the first poll is not a whole interval away
+
+
+def test_rescheduling_after_a_reload_drops_removed_sources(scheduler):
+    built = build_sources(RULES, Settings(_env_file=None, X_BEARER_TOKEN="AAAA"))
+    schedule_polls(scheduler, built.sources, lambda s: None, now=NOW)
+    schedule_polls(scheduler, built.sources[:1], lambda s: None, now=NOW)
+    assert [j.id for j in scheduler.get_jobs()] == ["poll:x-mentions"]
