@@ -1,10 +1,13 @@
-"""Ids shared by the Block Kit builders (bot/blocks.py) and the listeners (handlers/).
+"""Ids shared by the Block Kit builders (bot/blocks.py) and the listeners (handlers/), and the
+typed value every card button carries.
 
-One enum per Slack id space so a typo is an AttributeError, not a button that does nothing.
+One enum per Slack id space, so a typo is an AttributeError, not a button that does nothing.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 
@@ -14,3 +17,77 @@ class Command(StrEnum):
 
 class SocialSubcommand(StrEnum):
     HELP = "help"
+
+
+class Action(StrEnum):
+    """`action_id`s of the interactive elements on cards and in threads."""
+
+    CLAIM = "claim"
+    UNCLAIM = "unclaim"
+    DRAFT = "draft"  # opens the reply modal
+    SUBMIT = "submit"  # submit the current draft for approval
+    APPROVE = "approve"
+    APPROVE_EDIT = "approve_edit"  # approver edits, then approves (modal)
+    REJECT = "reject"  # opens the reason modal
+    SEND = "send"
+    OUTCOME = "outcome"  # static_select of the rules file's outcomes
+    HANDLED_ELSEWHERE = "handled_elsewhere"  # no reply channel (RSS)
+    LIKE = "like"
+    REPOST = "repost"
+    MORE = "more"  # the overflow menu; its option values are `Overflow`
+
+
+class Overflow(StrEnum):
+    REASSIGN = "reassign"
+    PRIORITY = "priority"
+    SENTIMENT = "sentiment"
+    AUTHOR_TYPE = "author_type"
+    DISMISS = "dismiss"
+
+
+class View(StrEnum):
+    """`callback_id`s of modals."""
+
+    DRAFT = "draft_modal"
+    REJECT = "reject_modal"
+    APPROVE_EDIT = "approve_edit_modal"
+    REASSIGN = "reassign_modal"
+    CORRECT = "correct_modal"
+
+
+class Block(StrEnum):
+    """`block_id`s of modal inputs (the `action_id` inside is the same string)."""
+
+    DRAFT_TEXT = "draft_text"
+    TEMPLATE = "template"
+    REASON = "reason"
+    TEAM = "team"
+    VALUE = "value"  # the corrected value in the correction modal
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    """What a button or a modal's `private_metadata` carries: which mention, as of which
+    version of the card the user saw (a stale click is refused, not applied to a newer state),
+    and for option-carrying elements the chosen value."""
+
+    mention_id: int
+    version: int
+    draft_id: int | None = None
+    option: str | None = None  # overflow choice, correction field, …
+
+    def encode(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str) -> CardRef:
+        """Parse a value from Slack; anything malformed raises ValueError (never KeyError)."""
+        try:
+            data = json.loads(raw)
+            ref = cls(mention_id=int(data["mention_id"]), version=int(data["version"]),
+                      draft_id=int(data["draft_id"]) if data.get("draft_id") is not None else None,
+                      option=str(data["option"]) if data.get("option") is not None else None)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"malformed card reference {raw[:80]!r}") from exc
+        return ref
