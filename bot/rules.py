@@ -76,11 +76,9 @@ def _clean_loc(loc: tuple) -> Path_:
     """Drop pydantic's union/tag/validator segments so a loc is a path into the document."""
     out: list[str | int] = []
     for part in loc:
-        if isinstance(part, int):
-            out.append(part)
-        elif isinstance(part, str) and not (
-            "[" in part or part.startswith("function-") or part in {"Condition", "list[str]", "str"}
-        ):
+        internal = isinstance(part, str) and (
+            "[" in part or part.startswith("function-") or part in {"Condition", "list[str]", "str"})
+        if not internal:
             out.append(part)
     return tuple(out)
 
