@@ -127,7 +127,7 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
             approval_required=decision.approval_required, outcome_hint=decision.outcome_hint,
             matched_rules=list(decision.matched_rules), mentions_brand=m.mentions_brand,
             in_reply_to_id=m.in_reply_to_id, conversation_id=m.conversation_id,
-            status="new", version=0)
+            extra=dict(m.extra), status="new", version=0)
         session.add(row)
         rows.append(row)
     session.flush()  # ids for the outbox rows

@@ -34,10 +34,13 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy import text as sql_text  # `text` is also a column name below
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import ColumnElement
 
 from bot.db import UTCDateTime, utcnow
 from bot.rules_schema import PRIORITIES, SENTIMENTS  # P1 is the most urgent; sorts as text
+from bot.workflow import MENTION_STATUSES  # the state machine owns its statuses
 
 # Deterministic constraint names, so migrations can drop and alter them by name on every
 # backend (SQLite and PostgreSQL would otherwise invent different ones, or none).
@@ -51,8 +54,6 @@ NAMING_CONVENTION = {
 
 # The vocabularies the database enforces. `bot.workflow` moves mentions between these
 # statuses; the CHECK constraints below are the last line of defence, not the logic.
-MENTION_STATUSES = ("new", "claimed", "drafted", "pending_approval", "approved", "sent",
-                    "closed")
 DRAFT_DECISIONS = ("approved", "rejected")
 REPLY_STATES = ("sending", "sent", "unknown", "failed")
 OUTBOX_KINDS = ("card", "update", "thread", "digest", "alert", "dm", "ephemeral")
@@ -64,6 +65,26 @@ CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 SlackId = String(32)  # user, channel, message ts (U0123…, C0123…, 1700000000.123456)
 Network = String(16)  # x | mastodon | bluesky | rss (bot.mention.NETWORKS)
+
+
+class EmptyJSONObject(ColumnElement[Any]):
+    """`'{}'` as the server default of a JSON column, spelled the way each backend reflects it.
+
+    PostgreSQL reports the default of a `json` column as `'{}'::json`, and `json` has no `=`
+    operator, so Alembic's drift check (which compares unequal spellings by running
+    `SELECT a = b` on the server) cannot compare a plain `'{}'`; SQLite reports `'{}'`."""
+
+    inherit_cache = True
+
+
+@compiles(EmptyJSONObject)
+def _empty_json_default(element: EmptyJSONObject, compiler: Any, **kw: Any) -> str:
+    return "'{}'"
+
+
+@compiles(EmptyJSONObject, "postgresql")
+def _empty_json_default_pg(element: EmptyJSONObject, compiler: Any, **kw: Any) -> str:
+    return "'{}'::json"
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -184,6 +205,11 @@ class Mention(Base):
     mentions_brand: Mapped[bool] = mapped_column(default=False, server_default=false())
     in_reply_to_id: Mapped[str | None] = mapped_column(Text)
     conversation_id: Mapped[str | None] = mapped_column(Text)
+    # What a network needs beyond the id to act on the post: Bluesky's uri/cid and its thread
+    # root's uri/cid (the strong refs of a reply), Mastodon's notification id and visibility.
+    # The server default keeps rows written before this column (or by plain SQL) valid.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict,
+                                                  server_default=EmptyJSONObject())
 
     # The desk. Every transition is `UPDATE … WHERE id=:id AND status=:s AND version=:v`
     # with `version = version + 1`: two clicks, one winner (see bot.workflow).
