@@ -14,25 +14,31 @@ from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 import handlers
-from bot import models
 from bot.config import MissingSetting, Settings
 from bot.db import make_engine, make_session_factory, upgrade_to_head, utcnow
+from bot.directory import Directory
 from bot.http import make_http_server, wsgi_app
 from bot.metrics import Metrics
+from bot.outbox import OutboxSender, sender_client
 from bot.polling import poll_source, reset_unhealthy
+from bot.publish.build import build_publishers
+from bot.publish.send import reconcile
+from bot.render import Renderer
 from bot.rules import Rules, RulesError, load_rules
 from bot.scheduler import build_scheduler, schedule_polls
+from bot.services import Services
 from bot.sources.base import Source
 from bot.sources.registry import build_sources
 
 log = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 3000
+RECONCILE_EVERY_SECONDS = 60
 
 
-def build_app(settings: Settings, rules: Rules, *, token_verification: bool = True) -> App:
+def build_app(settings: Settings, services: Services, *, token_verification: bool = True) -> App:
     """The Bolt app with every listener registered. Raises `MissingSetting` naming the token."""
     token = settings.secret("SLACK_BOT_TOKEN")
     signing_secret = (settings.secret("SLACK_SIGNING_SECRET")
@@ -45,12 +51,13 @@ def build_app(settings: Settings, rules: Rules, *, token_verification: bool = Tr
               # Socket Mode has no signature; HTTP mode must verify (kept on).
               request_verification_enabled=signing_secret is not None)
     app.logger.setLevel(logging.getLogger().level)
-    handlers.register(app)
+    handlers.register(app, services)
     return app
 
 
 class Runtime:
-    """The long-lived parts of `socialbot run` that are not Slack: DB, pollers, metrics."""
+    """The long-lived parts of `socialbot run` besides the Bolt app: the database, pollers,
+    the outbox sender, the publishers, metrics, and the `Services` the listeners use."""
 
     def __init__(self, settings: Settings, rules: Rules, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
@@ -58,13 +65,16 @@ class Runtime:
         self.engine = make_engine(settings.DATABASE_URL)
         self.factory = make_session_factory(self.engine)
         self.metrics = Metrics()
-        self.metrics.watch_outbox(self.outbox_depth)
         self.scheduler = build_scheduler()
-
-    def outbox_depth(self) -> int:
-        with self.factory() as session:
-            return session.scalar(select(func.count()).select_from(models.OutboxMessage).where(
-                models.OutboxMessage.state == "pending")) or 0
+        token = settings.secret("SLACK_BOT_TOKEN")
+        self.directory = Directory(WebClient(token=token, base_url=settings.SLACK_API_URL))
+        self.publishers = build_publishers(settings, rules.brand)
+        self.sender = OutboxSender(
+            self.factory, sender_client(token, settings.SLACK_API_URL),
+            Renderer(lambda: self.rules, self.directory, clock), clock)
+        self.metrics.watch_outbox(self.sender.depth)
+        self.services = Services(self.factory, lambda: self.rules, self.directory, clock,
+                                 self.publishers, wake_outbox=self.sender.wake)
 
     def healthy(self) -> tuple[bool, str]:
         try:
@@ -79,10 +89,21 @@ class Runtime:
     def poll(self, source: Source) -> None:
         """The scheduler's job: one poll, never raising into APScheduler's thread."""
         try:
-            poll_source(self.factory, source, self.rules, clock=self.clock,
-                        on_outcome=self.metrics.record_poll)
+            outcome = poll_source(self.factory, source, self.rules, clock=self.clock,
+                                  on_outcome=self.metrics.record_poll)
         except Exception:  # a bug in an adapter must not stop the other sources
             log.exception("source %s: poll failed", source.spec.id)
+            return
+        if outcome.new:
+            self.sender.wake()  # new cards go out now, not at the sender's next tick
+
+    def reconcile(self) -> None:
+        """Settle replies whose outcome a crash or a timeout left unknown."""
+        try:
+            reconcile(self.factory, self.publishers, self.clock(), rules=self.rules,
+                      directory=self.directory)
+        except Exception:
+            log.exception("reconciling replies failed")
 
     def schedule_sources(self) -> None:
         built = build_sources(self.rules, self.settings)
@@ -94,7 +115,10 @@ class Runtime:
 
     def start(self) -> None:
         self.schedule_sources()
+        self.scheduler.add_job(self.reconcile, "interval", seconds=RECONCILE_EVERY_SECONDS,
+                               id="reconcile", replace_existing=True)
         self.scheduler.start()
+        self.sender.start()
 
     def reload_rules(self, path: str | Path) -> bool:
         """Swap in the rules at `path`; a broken file keeps the last good rules running."""
@@ -111,6 +135,7 @@ class Runtime:
         return True
 
     def stop(self) -> None:
+        self.sender.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)  # the poll in flight finishes and stores
         self.engine.dispose()
@@ -128,7 +153,7 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
     # Migrating here makes `socialbot run` the whole set-up on a fresh machine.
     upgrade_to_head(settings.DATABASE_URL)
     runtime = Runtime(settings, rules)
-    app = build_app(settings, rules)
+    app = build_app(settings, runtime.services)
     wake = threading.Event()
     wanted = {"stop": False, "reload": False}
 

@@ -478,3 +478,41 @@ def card_view(session: Session, rules: Rules, mention_id: int,
                         sent_at=reply.sent_at, error=reply.error) if reply else None,
         outcome_tags=tuple(tags), can_reply=m.network != "rss",
         reply_blocked=_reply_blocked(m, rules), lang=m.lang)
+
+
+# --- sending and thread drafting ------------------------------------------------------------
+
+def check_send(session: Session, rules: Rules, directory: Approvers, actor: str,
+               ref: CardRef) -> tuple[models.Mention, models.Draft]:
+    """May `actor` send now? The mention and the draft to send, or a DomainError. Nothing is
+    written: `bot.publish.start_send` records the intent, and the move to `sent` happens
+    through `apply` once the network said yes."""
+    m = _load(session, ref.mention_id)
+    _check(session, m, ref.version, Act.SEND, actor, rules, directory)
+    draft = _latest_draft(session, m.id)
+    if draft is None:  # unreachable through the table (drafted/approved have one)
+        raise NotAllowed("There is no draft to send.")
+    return m, draft
+
+
+def mention_of_card(session: Session, channel: str, ts: str) -> models.Mention | None:
+    return session.scalars(select(models.Mention).where(
+        models.Mention.slack_channel == channel, models.Mention.slack_ts == ts)).first()
+
+
+def draft_from_thread(session: Session, rules: Rules, directory: Approvers, actor: str, *,
+                      channel: str, thread_ts: str, text: str,
+                      now: datetime | None = None) -> models.Mention | None:
+    """A reply in a card's thread by the person holding the card is their draft; anyone
+    else's is conversation and left alone (None). The bot answers with a preview."""
+    m = mention_of_card(session, channel, thread_ts)
+    if m is None or m.claimed_by != actor or m.status not in ("claimed", "drafted", "approved"):
+        return None
+    now = now or utcnow()
+    m = save_draft(session, rules, directory, actor, CardRef(m.id, m.version), text,
+                   source="thread", now=now)
+    draft = _latest_draft(session, m.id)
+    _queue(session, m, "thread", _card_channel(m, rules), now,
+           {"type": "draft_preview", "draft_id": draft.id}, dedupe_key=f"preview:{draft.id}")
+    session.flush()
+    return m

@@ -45,6 +45,7 @@ class Response:
 @dataclass
 class BotServer:
     url: str
+    runtime: Runtime
 
     def post(self, path: str, body: str, *, content_type: str, timestamp: int | None = None,
              secret: str = SIGNING_SECRET, headers: dict | None = None) -> Response:
@@ -84,12 +85,12 @@ def bot_server(fake_slack, tmp_path):
     rules = load_rules(offline_rules(tmp_path))
     runtime = Runtime(settings, rules)
     runtime.start()
-    app = build_app(settings, rules)
+    app = build_app(settings, runtime.services)
     server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
                               "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield BotServer(f"http://127.0.0.1:{server.server_address[1]}")
+    yield BotServer(f"http://127.0.0.1:{server.server_address[1]}", runtime)
     server.shutdown()
     server.server_close()
     runtime.stop()

@@ -2,16 +2,32 @@
 
 It records every call (method, form/JSON params) and answers like Slack does for the methods the
 bot uses. `SLACK_API_URL` points slack-sdk at it; `response_url`s in payloads point at `/respond/…`.
+
+Beyond recording, it keeps what was posted (per channel, with metadata and threads) so
+`conversations.history` / `conversations.replies` can answer, and it can misbehave on purpose:
+
+- `rate_limit_posts(per_second, burst)`: Slack's per-channel limit on `chat.postMessage`, a token
+  bucket per channel answering HTTP 429 + `Retry-After` (whole seconds) when it is empty;
+- `fail(method, …)`: scripted failures — an HTTP status (5xx, 429), an `ok: false` error code,
+  a dropped connection, optionally after the message was stored ("posted, answer lost").
+
+`ts_clock` (epoch seconds) stamps messages with times a test controls; without it ts values
+are the historical `1700000000.000001`, `…002`, …
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from urllib.parse import parse_qs
+
+BOT_USER, BOT_ID = "U0BOT", "B0BOT"
 
 
 @dataclass
@@ -19,13 +35,43 @@ class Call:
     method: str  # Web API method ("chat.postMessage") or "respond"
     params: dict
     headers: dict
+    status: int = 200  # the HTTP status the fake answered with
+    error: str | None = None  # the `error` of an `ok: false` answer, or "dropped"
+    at: float = 0.0  # time.monotonic() when the request arrived
+
+
+@dataclass
+class Failure:
+    """One scripted misbehaviour, used by the next matching call."""
+
+    method: str
+    status: int = 500  # HTTP status; 200 with `error` set means Slack's `ok: false`
+    error: str = "internal_error"
+    retry_after: int | None = None  # seconds, sent as the Retry-After header
+    channel: str | None = None  # only calls for this channel match
+    deliver: bool = False  # chat.postMessage: store the message anyway, then fail the answer
+    drop: bool = False  # close the connection without answering
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
 
 
 @dataclass
 class FakeSlack:
     calls: list[Call] = field(default_factory=list)
+    ts_clock: Callable[[], float] | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _ts: count = field(default_factory=lambda: count(1))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _last_us: int = 0
+    # channel -> messages in posting order (thread replies included, marked by thread_ts)
+    messages: dict[str, list[dict]] = field(default_factory=dict)
+    _failures: list[Failure] = field(default_factory=list)
+    _rate: tuple[float, float, Callable[[], float]] | None = None
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     def start(self) -> FakeSlack:
         fake = self
@@ -35,6 +81,7 @@ class FakeSlack:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                arrived = time.monotonic()
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
@@ -42,14 +89,21 @@ class FakeSlack:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
                 path = self.path.split("?")[0]
                 method = "respond" if path.startswith("/respond/") else path.rsplit("/", 1)[-1]
-                body = fake.answer(method, params)
+                status, body, headers = fake.handle(method, params)
+                error = "dropped" if body is None else body.get("error")
                 with fake._changed:
-                    fake.calls.append(Call(method, params, dict(self.headers)))
+                    fake.calls.append(Call(method, params, dict(self.headers), status, error,
+                                           arrived))
                     fake._changed.notify_all()
+                if body is None:  # the request was read, no answer is ever written
+                    self.close_connection = True
+                    return
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -66,23 +120,152 @@ class FakeSlack:
     def api_url(self) -> str:
         return self.url + "api/"
 
+    # --- misbehaviour ----------------------------------------------------------------------
+
+    def rate_limit_posts(self, per_second: float = 1.0, burst: int = 3,
+                         clock: Callable[[], float] = time.monotonic) -> FakeSlack:
+        """Enforce Slack's per-channel `chat.postMessage` limit from now on."""
+        with self._lock:
+            self._rate = (per_second, float(burst), clock)
+            self._buckets.clear()
+        return self
+
+    def fail(self, method: str, *, times: int = 1, **how: object) -> FakeSlack:
+        """Script `times` failures of `method` (see `Failure` for `how`)."""
+        with self._lock:
+            self._failures.extend(Failure(method, **how) for _ in range(times))  # type: ignore[arg-type]
+        return self
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def handle(self, method: str, params: dict) -> tuple[int, dict | None, dict]:
+        """(HTTP status, JSON body or None to drop the connection, extra headers)."""
+        with self._lock:
+            failure = self._take_failure(method, params)
+            if failure is None and method == "chat.postMessage":
+                wait = self._rate_wait(str(params.get("channel")))
+                if wait:
+                    return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
+            if failure is None:
+                return 200, self.answer(method, params), {}
+            if failure.deliver and method == "chat.postMessage":
+                self.answer(method, params)  # stored: it is in the channel, the answer is lost
+            if failure.drop:
+                return 0, None, {}
+            headers = {} if failure.retry_after is None else {
+                "Retry-After": str(failure.retry_after)}
+            return failure.status, {"ok": False, "error": failure.error}, headers
+
+    def _take_failure(self, method: str, params: dict) -> Failure | None:
+        for i, f in enumerate(self._failures):
+            if f.method == method and f.channel in (None, params.get("channel")):
+                return self._failures.pop(i)
+        return None
+
+    def _rate_wait(self, channel: str) -> int:
+        """0 when a post to `channel` is allowed now (and takes a token), else whole seconds
+        until it would be (Slack's Retry-After is an integer)."""
+        if self._rate is None:
+            return 0
+        rate, burst, clock = self._rate
+        now = clock()
+        b = self._buckets.setdefault(channel, _Bucket(burst, now))
+        b.tokens, b.at = min(burst, b.tokens + (now - b.at) * rate), now
+        if b.tokens >= 1:
+            b.tokens -= 1
+            return 0
+        return max(1, math.ceil((1 - b.tokens) / rate))
+
     def answer(self, method: str, params: dict) -> dict:
         if method == "auth.test":
             return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "socialbot",
-                    "team_id": "T111", "user_id": "U0BOT", "bot_id": "B0BOT"}
-        if method in ("chat.postMessage", "chat.update"):
+                    "team_id": "T111", "user_id": BOT_USER, "bot_id": BOT_ID}
+        if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"),
-                    "ts": params.get("ts") or f"1700000000.{next(self._ts):06d}"}
+                    "ts": self._store(params), "message": {"text": params.get("text")}}
+        if method == "chat.update":
+            ts = params.get("ts") or self._next_ts()
+            for msg in self.messages.get(str(params.get("channel")), []):
+                if msg["ts"] == ts:
+                    msg.update({k: params[k] for k in ("text", "blocks") if k in params})
+            return {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.open":
+            users = str(params.get("users") or "")
+            return {"ok": True, "channel": {"id": "D" + users.replace(",", "")}}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, params)
         return {"ok": True}
+
+    def _next_ts(self) -> str:
+        if self.ts_clock is None:
+            return f"1700000000.{next(self._ts):06d}"
+        # Unique and increasing even when the clock stands still, like Slack's. Counted in
+        # whole microseconds: a float epoch has too few digits to add 0.000001 reliably.
+        self._last_us = max(round(self.ts_clock() * 1_000_000), self._last_us + 1)
+        return f"{self._last_us // 1_000_000}.{self._last_us % 1_000_000:06d}"
+
+    def _store(self, params: dict) -> str:
+        ts = self._next_ts()
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls send it as a JSON string
+            metadata = json.loads(metadata)
+        msg = {"type": "message", "ts": ts, "user": BOT_USER, "bot_id": BOT_ID,
+               "text": params.get("text"), "blocks": params.get("blocks"),
+               "metadata": metadata}
+        if params.get("thread_ts"):
+            msg["thread_ts"] = params["thread_ts"]
+        self.messages.setdefault(str(params.get("channel")), []).append(msg)
+        return ts
+
+    def _history(self, method: str, params: dict) -> dict:
+        channel = str(params.get("channel"))
+        msgs = self.messages.get(channel, [])
+        if method == "conversations.history":  # top-level messages only, like Slack
+            msgs = [m for m in msgs if m.get("thread_ts") in (None, m["ts"])]
+        else:
+            parent = str(params.get("ts"))
+            msgs = [m for m in msgs if m["ts"] == parent or m.get("thread_ts") == parent]
+        oldest = float(params.get("oldest") or 0)
+        msgs = [m for m in msgs if float(m["ts"]) > oldest]
+        if method == "conversations.history":
+            msgs = sorted(msgs, key=lambda m: float(m["ts"]), reverse=True)  # newest first
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = [dict(m) if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+                for m in msgs[start:start + limit]]
+        more = start + limit < len(msgs)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    # --- assertions ------------------------------------------------------------------------
+
+    def posts(self, channel: str | None = None) -> list[dict]:
+        """Messages that reached a channel (what a person would see), in posting order."""
+        with self._lock:
+            if channel is not None:
+                return list(self.messages.get(channel, []))
+            return [m for msgs in self.messages.values() for m in msgs]
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if c.method == method]
 
     def wait_for(self, method: str, timeout: float = 5.0) -> Call:
         """Block until a call to `method` arrived (listeners run after the ack, in a thread)."""
+        return self.wait_for_call(lambda c: c.method == method, timeout=timeout,
+                                  what=f"no {method} call")
+
+    def wait_for_call(self, predicate: Callable[[Call], bool], timeout: float = 5.0,
+                      what: str = "no matching call") -> Call:
         with self._changed:
-            ok = self._changed.wait_for(
-                lambda: any(c.method == method for c in self.calls), timeout=timeout)
-        if not ok:
-            raise AssertionError(f"no {method} call; got {[c.method for c in self.calls]}")
-        return next(c for c in self.calls if c.method == method)
+            ok = self._changed.wait_for(lambda: any(predicate(c) for c in self.calls),
+                                        timeout=timeout)
+            if not ok:
+                raise AssertionError(f"{what}; got {[c.method for c in self.calls]}")
+            return next(c for c in self.calls if predicate(c))
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -78,8 +78,14 @@ def test_run_migrates_serves_and_stops_on_sigterm(tmp_path, fake_slack):
         # The first poll runs at start: the 20 Google Alerts entries become 20 mentions + cards.
         metrics = wait_for_metric(f"http://127.0.0.1:{port}/metrics",
                                   'socialbot_mentions_ingested_total{source="alerts"} 20.0', proc)
-        assert 'socialbot_outbox_depth 20.0' in metrics
+        assert "socialbot_outbox_depth" in metrics
+        # News goes to the PR team's channel (rule "news and blogs"), as real cards.
+        card = fake_slack.wait_for("chat.postMessage")
+        assert card.params["channel"] == "C0PRESS0001"
+        assert "blocks" in card.params and card.params.get("link_names") in (None, False)
         with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT count(*) FROM outbox_message WHERE kind='card'"
+                                ).fetchone() == (20,)
             assert conn.execute("SELECT count(*), count(DISTINCT external_id) FROM mention"
                                 ).fetchone() == (20, 20)
             assert conn.execute("SELECT cursor IS NOT NULL FROM source").fetchone() == (1,)

@@ -1,0 +1,102 @@
+"""What a failed Slack call means for the outbox row: wait, retry later, or give up.
+
+- `RateLimited`: HTTP 429 (or `ok: false, error: ratelimited`). Not a failure: the row waits
+  `Retry-After` seconds and its scope is blocked that long.
+- `Transient`: 5xx, Slack's own "try again" codes, and connection errors. Retried with
+  exponential backoff, up to `MAX_ATTEMPTS`. For a post, the message may have gone out anyway
+  (the answer can be lost after Slack stored it), so the row is verified before it is retried.
+- `Permanent`: every other `ok: false` answer (channel_not_found, not_in_channel,
+  invalid_auth, invalid_blocks, …). Slack's error codes are deterministic: retrying the same
+  call gives the same answer, so the row fails at once and keeps the error for /social status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http.client import HTTPException
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+DEFAULT_RETRY_AFTER = 1.0  # Slack always sends Retry-After; this covers a missing/garbled one
+
+RATE_LIMIT_CODES = frozenset({"ratelimited", "rate_limited"})
+TRANSIENT_CODES = frozenset({"internal_error", "fatal_error", "service_unavailable",
+                             "request_timeout"})
+# The token itself is unusable: every call would fail the same way, so the sender pauses.
+AUTH_CODES = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired",
+                        "account_inactive"})
+
+# What to do about an error that fails every row like it (logged once per scope and code).
+HINTS = {
+    "channel_not_found": "the channel does not exist or the bot cannot see it; check the "
+                         "team's channel in the rules file",
+    "not_in_channel": "invite the bot to the channel (/invite @socialbot)",
+    "is_archived": "the channel is archived; point the team at another channel",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid; sending paused",
+    "not_authed": "no Slack token was sent; sending paused",
+    "token_revoked": "the bot token was revoked (app uninstalled?); sending paused",
+    "token_expired": "the bot token expired; sending paused",
+    "account_inactive": "the bot's account is deactivated; sending paused",
+    "missing_scope": "the app lacks a scope (see slack_manifest.yaml) and must be reinstalled",
+}
+
+
+@dataclass(frozen=True)
+class RateLimited:
+    retry_after: float  # seconds
+    message: str
+
+
+@dataclass(frozen=True)
+class Transient:
+    message: str
+
+
+@dataclass(frozen=True)
+class Permanent:
+    code: str
+    message: str
+
+    @property
+    def bad_token(self) -> bool:
+        return self.code in AUTH_CODES
+
+
+Outcome = RateLimited | Transient | Permanent
+
+# What a Slack call can raise besides SlackApiError: urllib's URLError, socket timeouts,
+# connection resets (OSError) and a connection closed mid-answer (http.client).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, HTTPException)
+SLACK_CALL_ERRORS: tuple[type[BaseException], ...] = (SlackClientError, *CONNECTION_ERRORS)
+
+
+def retry_after(headers: object) -> float:
+    """`Retry-After` in seconds from a SlackResponse's headers (a dict, any key case)."""
+    if isinstance(headers, dict):
+        for key, value in headers.items():
+            if str(key).lower() == "retry-after":
+                if isinstance(value, list | tuple):
+                    value = value[0] if value else None
+                try:
+                    return max(0.0, float(value))  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    break
+    return DEFAULT_RETRY_AFTER
+
+
+def classify(exc: BaseException) -> Outcome:
+    if isinstance(exc, SlackApiError):
+        resp = exc.response
+        status = getattr(resp, "status_code", 200)
+        data = getattr(resp, "data", None)
+        code = str(data.get("error") or "") if isinstance(data, dict) else ""
+        if status == 429 or code in RATE_LIMIT_CODES:
+            wait = retry_after(getattr(resp, "headers", None))
+            return RateLimited(wait, f"rate limited (Retry-After {wait:g}s)")
+        if status >= 500 or code in TRANSIENT_CODES:
+            return Transient(f"HTTP {status} {code or 'server error'}".strip())
+        return Permanent(code or f"http_{status}", f"{code or 'error'} (HTTP {status})")
+    if isinstance(exc, CONNECTION_ERRORS):
+        return Transient(f"connection error: {type(exc).__name__}: {exc}")
+    # SlackRequestError & co: the request could not even be built. Same answer every time.
+    return Permanent(type(exc).__name__, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,248 @@
+"""The outbox's SQL: which rows may go now, claiming them, folding floods, collapsing updates.
+
+Every statement that changes rows this sender has not claimed picks them with
+`FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLAlchemy renders nothing on SQLite, which has a single
+writer anyway): replicas never wait on each other's rows, so they cannot deadlock, and a row
+another replica is busy with is left to it. Every change is also conditional on the state it
+expects (`AND state = 'pending'`), so even without row locks a row is claimed at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from bot.models import Mention, OutboxMessage
+from bot.outbox.pacing import EPHEMERAL_SCOPE, UPDATE_SCOPE
+
+Msg = OutboxMessage
+T = OutboxMessage.__table__
+OPEN = ("pending", "sending")  # not done yet: what depth() counts
+NEEDS_CARD = ("update", "thread")  # they act on the mention's card, so they wait for it
+
+
+class Candidate(NamedTuple):
+    id: int
+    kind: str
+    channel: str
+    priority: str
+
+
+def scope_expr() -> ColumnElement[str]:
+    """`bot.outbox.pacing.scope_of` in SQL, to rank rows within their rate-limit scope."""
+    return case((Msg.kind == "update", literal(UPDATE_SCOPE)),
+                (Msg.kind == "ephemeral", literal(EPHEMERAL_SCOPE)), else_=Msg.channel)
+
+
+def _card_posted() -> ColumnElement[bool]:
+    return exists().where(Mention.id == Msg.mention_id, Mention.slack_ts.is_not(None))
+
+
+def eligible(now: datetime) -> ColumnElement[bool]:
+    """Pending, due, and not waiting for anything: updates and thread replies need the card's
+    ts, and go one at a time per mention in queue order (no reply overtakes an earlier one)."""
+    earlier = aliased(OutboxMessage)
+    waits_for_earlier = exists().where(
+        earlier.mention_id == Msg.mention_id, earlier.kind == Msg.kind, earlier.id < Msg.id,
+        earlier.state.in_(OPEN))
+    return and_(Msg.state == "pending", Msg.not_before <= now,
+                or_(Msg.kind.not_in(NEEDS_CARD), Msg.mention_id.is_(None),
+                    and_(_card_posted(), ~waits_for_earlier)))
+
+
+def foldable(priorities: tuple[str, ...]) -> ColumnElement[bool]:
+    """A pending card that may go into a digest: low priority, and its mention untouched
+    (still `new`, nothing else queued for it). A mention someone works on keeps its card."""
+    other = aliased(OutboxMessage)
+    return and_(
+        Msg.kind == "card", Msg.state == "pending", Msg.priority.in_(priorities),
+        exists().where(Mention.id == Msg.mention_id, Mention.status == "new",
+                       Mention.slack_ts.is_(None)),
+        ~exists().where(other.mention_id == Msg.mention_id, other.id != Msg.id,
+                        other.state.in_(OPEN)))
+
+
+def _skip_locked(*where: ColumnElement[bool]) -> Select[tuple[int]]:
+    return select(Msg.id).where(*where).with_for_update(skip_locked=True)
+
+
+# --- the send round ------------------------------------------------------------------------
+
+def candidates(session: Session, now: datetime, *, held: set[str],
+               held_priorities: tuple[str, ...], per_scope: int) -> list[Candidate]:
+    """Rows that may be sent now, most urgent first across the whole queue; at most
+    `per_scope` per rate-limit scope (no scope can send more in one round), so a channel with
+    a thousand cards doesn't hide the one P2 of another channel behind a LIMIT.
+
+    `held`: flooded channels whose next digest is not due yet; their foldable cards wait."""
+    conds = [eligible(now)]
+    if held:
+        conds.append(not_(and_(Msg.channel.in_(sorted(held)), foldable(held_priorities))))
+    rank = func.row_number().over(partition_by=scope_expr(), order_by=(Msg.priority, Msg.id))
+    ranked = select(Msg.id, Msg.kind, Msg.channel, Msg.priority, rank.label("rank")).where(
+        *conds).subquery()
+    rows = session.execute(select(ranked.c.id, ranked.c.kind, ranked.c.channel,
+                                  ranked.c.priority).where(ranked.c.rank <= per_scope)
+                           .order_by(ranked.c.priority, ranked.c.id)).all()
+    return [Candidate(*r) for r in rows]
+
+
+def claim(session: Session, ids: list[int], lease_until: datetime) -> set[int]:
+    """Mark `ids` `sending` (leased until `lease_until`); returns those this caller got.
+    Committed before any Slack call: a crash after it leaves a row to verify, not to repost."""
+    if not ids:
+        return set()
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.id.in_(ids), Msg.state == "pending")),
+                            T.c.state == "pending")
+            .values(state="sending", not_before=lease_until).returning(T.c.id))
+    return set(session.execute(stmt).scalars())
+
+
+def release(session: Session, ids: list[int], not_before: datetime) -> None:
+    """Claimed but not attempted: back to the queue (after a 429 block, if one came)."""
+    if ids:
+        session.execute(update(T).where(T.c.id.in_(ids), T.c.state == "sending")
+                        .values(state="pending", not_before=not_before))
+
+
+def set_state(session: Session, row_id: int, *, expect: str = "sending", **values: object) -> bool:
+    """Change one row if it is still in `expect`; False when someone else moved it."""
+    result = session.execute(update(T).where(T.c.id == row_id, T.c.state == expect)
+                             .values(**values))
+    return bool(result.rowcount)
+
+
+def defer_scope(session: Session, scope: str, until: datetime) -> int:
+    """Slack said 429 for `scope`: its pending rows wait until `until`. Written to the rows
+    (not only kept in memory) so a restarted sender and the other replicas respect it too."""
+    if scope == UPDATE_SCOPE:
+        match = Msg.kind == "update"
+    elif scope == EPHEMERAL_SCOPE:
+        match = Msg.kind == "ephemeral"
+    else:
+        match = and_(Msg.channel == scope, Msg.kind.not_in(("update", "ephemeral")))
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.state == "pending", Msg.not_before < until,
+                                                    match)),
+                            T.c.state == "pending", T.c.not_before < until)
+            .values(not_before=until))
+    return session.execute(stmt).rowcount
+
+
+def take_unverified(session: Session, now: datetime, lease_until: datetime, *,
+                    everything: bool, limit: int) -> list[int]:
+    """`sending` rows whose lease ran out (or all of them when `everything`: a single process
+    at start owns every `sending` row), re-leased to this caller while it verifies them."""
+    due = true() if everything else Msg.not_before <= now
+    pick = _skip_locked(Msg.state == "sending", due).order_by(Msg.id).limit(limit)
+    stmt = (update(T).where(T.c.id.in_(pick), T.c.state == "sending")
+            .values(not_before=lease_until).returning(T.c.id))
+    return sorted(session.execute(stmt).scalars())
+
+
+def next_due(session: Session, now: datetime) -> datetime | None:
+    """The earliest future `not_before` of unfinished rows: backoffs, Retry-After, leases."""
+    return session.scalar(select(func.min(Msg.not_before)).where(Msg.state.in_(OPEN),
+                                                               Msg.not_before > now))
+
+
+# --- housekeeping --------------------------------------------------------------------------
+
+def collapse_updates(session: Session) -> int:
+    """Several pending updates of one card: only the newest is sent (chat.update is Tier 3,
+    and the renderer shows the mention as it is now anyway); the others are `folded`."""
+    newer = aliased(OutboxMessage)
+    has_newer = exists().where(newer.kind == "update", newer.mention_id == Msg.mention_id,
+                               newer.state == "pending", newer.id > Msg.id)
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == "update", Msg.state == "pending",
+                                                    has_newer)), T.c.state == "pending")
+            .values(state="folded"))
+    return session.execute(stmt).rowcount
+
+
+def unfold_worked(session: Session, now: datetime) -> int:
+    """A folded card whose mention now has updates or thread replies queued (someone works on
+    it from the digest) goes back to the queue: the work needs a card to update and thread on."""
+    work = aliased(OutboxMessage)
+    has_work = exists().where(work.mention_id == Msg.mention_id, work.kind.in_(NEEDS_CARD),
+                              work.state == "pending")
+    no_card = exists().where(Mention.id == Msg.mention_id, Mention.slack_ts.is_(None))
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == "card", Msg.state == "folded",
+                                                    has_work, no_card)), T.c.state == "folded")
+            .values(state="pending", not_before=now))
+    return session.execute(stmt).rowcount
+
+
+def fail_orphans(session: Session) -> int:
+    """Updates and thread replies of a mention whose card failed would wait forever."""
+    failed, live = aliased(OutboxMessage), aliased(OutboxMessage)
+    card_failed = exists().where(failed.mention_id == Msg.mention_id, failed.kind == "card",
+                                 failed.state == "failed")
+    card_alive = exists().where(live.mention_id == Msg.mention_id, live.kind == "card",
+                                live.state.in_(("pending", "sending", "folded")))
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(
+        Msg.kind.in_(NEEDS_CARD), Msg.state == "pending", card_failed, ~card_alive,
+        ~_card_posted())), T.c.state == "pending")
+            .values(state="failed", error="not sent: the mention's card could not be posted"))
+    return session.execute(stmt).rowcount
+
+
+def flooded_channels(session: Session, threshold: int,
+                     priorities: tuple[str, ...]) -> dict[str, int]:
+    rows = session.execute(select(Msg.channel, func.count()).where(foldable(priorities))
+                           .group_by(Msg.channel).having(func.count() > threshold)).all()
+    return {channel: n for channel, n in rows}
+
+
+def last_digest_at(session: Session, channel: str) -> datetime | None:
+    return session.scalar(select(func.max(Msg.created_at)).where(Msg.kind == "digest",
+                                                               Msg.channel == channel))
+
+
+def fold(session: Session, channel: str, now: datetime, *, threshold: int,
+         priorities: tuple[str, ...], dedupe_key: str) -> tuple[OutboxMessage, int] | None:
+    """Fold the channel's foldable cards into one new `digest` row (payload: the mention ids,
+    most urgent first; the renderer builds the message). None when, once locked, there are no
+    longer more than `threshold` (another replica got them). `dedupe_key` names the digest
+    window: a second replica folding the same window fails on insert instead of posting a
+    second digest."""
+    rows = session.scalars(select(Msg).where(foldable(priorities), Msg.channel == channel)
+                           .order_by(Msg.priority, Msg.id).with_for_update(skip_locked=True)).all()
+    if len(rows) <= threshold:
+        return None
+    digest = OutboxMessage(
+        kind="digest", channel=channel, priority=min(r.priority for r in rows),
+        payload={"mention_ids": [r.mention_id for r in rows]}, state="pending",
+        not_before=now, created_at=now, dedupe_key=dedupe_key)
+    session.add(digest)
+    session.flush()
+    for r in rows:
+        r.state = "folded"
+        r.payload = {**(r.payload or {}), "folded_into": digest.id}  # JSON: assign, don't mutate
+    session.flush()
+    return digest, len(rows)
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+def depth(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Msg).where(Msg.state.in_(OPEN))) or 0
+
+
+def oldest_open(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Msg.created_at)).where(Msg.state.in_(OPEN)))

@@ -1,0 +1,455 @@
+"""`OutboxSender`: takes queued Slack posts from the database and sends them, most urgent
+first, within Slack's rate limits, at most once each.
+
+One round (`run_once(now)`):
+1. verify rows left in `sending` whose lease ran out (crash, or a call with unknown outcome);
+2. housekeeping: collapse updates, unfold worked mentions, fold flooded channels into digests;
+3. pick the due rows, P1 first across the whole queue, as many per scope as it has tokens;
+4. claim them (`sending`, committed), then call Slack one by one and record each outcome.
+
+Exactly one card per mention: the claim is committed before the call, the ts is recorded in
+the transaction that marks the row sent (with `mention.slack_channel/slack_ts`), and every
+post carries Slack message metadata naming its outbox row. A row found in `sending` without
+an owner is looked up in the channel by that metadata — found: its ts is recorded; not found:
+it is queued again. A post is never repeated on a guess.
+
+Row kinds and the Slack call they make:
+    card      chat.postMessage to `channel`, binds the mention to the message
+    digest    chat.postMessage to `channel` (payload `mention_ids`: the folded mentions)
+    alert     chat.postMessage to `channel`
+    thread    chat.postMessage in the mention's card thread (waits for the card)
+    update    chat.update of the mention's card (waits for the card)
+    dm        conversations.open(users=`channel`) then chat.postMessage to the IM
+    ephemeral chat.postEphemeral to `channel` for payload `user`
+The message content comes from the injected `render(session, row) -> kwargs` (text, blocks…).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import session_scope, utcnow
+from bot.models import Mention, OutboxMessage
+from bot.outbox import queue
+from bot.outbox.errors import (
+    HINTS,
+    SLACK_CALL_ERRORS,
+    Outcome,
+    Permanent,
+    RateLimited,
+    Transient,
+    classify,
+)
+from bot.outbox.pacing import (
+    PACING_HEADROOM,
+    PER_CHANNEL_BURST,
+    PER_CHANNEL_RATE,
+    Pacer,
+    scope_of,
+)
+from bot.outbox.slack import POSTED_KINDS, Job, SlackPoster, Unverifiable
+from bot.outbox.tuning import (
+    AUTH_PAUSE,
+    DIGEST_EVERY,
+    DIGEST_THRESHOLD,
+    ERROR_PAUSE_SECONDS,
+    FOLDABLE_PRIORITIES,
+    IDLE_POLL_SECONDS,
+    LEASE,
+    MAX_ATTEMPTS,
+    MAX_BATCH,
+    RECONCILE_BATCH,
+    VERIFY_RETRY,
+    backoff,
+)
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[Session, OutboxMessage], dict[str, Any]]
+
+MIN_WAIT_SECONDS = 0.005  # never spin when a token is due "now" after float rounding
+
+
+class OutboxSender:
+    """Sends the outbox. `run_once(now)` for tests and schedulers; `start()`/`stop()` run it in
+    a background thread that `wake()` nudges when something was queued.
+
+    `client` must have no retry handlers (`WebClient(..., retry_handlers=[])`): this class
+    retries itself, per row, without blocking other channels; slack-sdk's connection-error
+    retry would repeat a `chat.postMessage` whose answer was lost (a second card), and its
+    rate-limit retry sleeps in this thread, holding a P1 of another channel behind a 429.
+
+    `single_process` (default: True on SQLite, which can't serve several replicas) lets
+    `start()` verify every `sending` row at once: they can only be this process's own, left by
+    a crash. On PostgreSQL another replica may be mid-call on a row, so only rows whose lease
+    ran out (`LEASE`) are verified.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], client: WebClient, render: Render,
+                 clock: Callable[[], datetime] = utcnow, *,
+                 per_channel_rate: float = PER_CHANNEL_RATE, burst: int = PER_CHANNEL_BURST,
+                 headroom: float = PACING_HEADROOM,
+                 digest_threshold: int | None = DIGEST_THRESHOLD,
+                 digest_every: timedelta = DIGEST_EVERY,
+                 foldable_priorities: tuple[str, ...] = FOLDABLE_PRIORITIES,
+                 max_attempts: int = MAX_ATTEMPTS, single_process: bool | None = None) -> None:
+        if client.retry_handlers:
+            raise ValueError(
+                "OutboxSender needs a WebClient without retry handlers "
+                "(WebClient(..., retry_handlers=[]), see bot.outbox.sender_client): it retries "
+                "by itself, and slack-sdk's retries could post a card twice or sleep in the "
+                "sender's thread")
+        self.factory, self.client, self.render, self.clock = factory, client, render, clock
+        self.slack = SlackPoster(client)
+        self.pacer = Pacer(per_channel_rate, burst, headroom)
+        self.digest_threshold, self.digest_every = digest_threshold, digest_every
+        self.foldable_priorities, self.max_attempts = foldable_priorities, max_attempts
+        if single_process is None:
+            with factory() as s:
+                single_process = s.get_bind().dialect.name == "sqlite"
+        self.single_process = single_process
+        self._round = threading.Lock()  # one round at a time in this process
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_due: datetime | None = None
+        self._reported: set[tuple[str, str]] = set()
+
+    # --- one round -------------------------------------------------------------------------
+
+    def run_once(self, now: datetime) -> int:
+        """Send what may be sent at `now`; returns how many messages reached Slack."""
+        with self._round:
+            self._wake.clear()  # from here on, a wake() means "something new was queued"
+            self._next_due = now + timedelta(seconds=IDLE_POLL_SECONDS)
+            self._verify_unowned(now, everything=False)
+            held = self._housekeeping(now)
+            return self._send_round(now, held)
+
+    def _send_round(self, now: datetime, held: set[str]) -> int:
+        t = now.timestamp()
+        with self.factory() as s:
+            cands = queue.candidates(s, now, held=held, held_priorities=self.foldable_priorities,
+                                     per_scope=self.pacer.max_burst)
+        budget: dict[str, int] = {}
+        picked: list[int] = []
+        scopes: dict[int, str] = {}
+        for c in cands:  # most urgent first across all channels
+            scope = scope_of(c.kind, c.channel)
+            if scope not in budget:
+                budget[scope] = self.pacer.available(scope, t)
+            if budget[scope] < 1:  # this channel waits for a token; the others go on
+                self._due_in(now, self.pacer.seconds_until(scope, t))
+                continue
+            budget[scope] -= 1
+            picked.append(c.id)
+            scopes[c.id] = scope
+            if len(picked) >= MAX_BATCH:
+                self._due_in(now, 0)
+                break
+        with session_scope(self.factory) as s:
+            claimed = queue.claim(s, picked, now + LEASE)
+        order = [i for i in picked if i in claimed]  # others were taken by another replica
+        sent = 0
+        for n, row_id in enumerate(order):
+            if n and self._wake.is_set():
+                # Something was queued during this round and may be more urgent than the rest
+                # of the batch: a P1 waits only for the post in flight, not for the batch.
+                self._release(order[n:], now)
+                break
+            # The token is taken when the call is made, not when the round started: the
+            # queries before it take a variable while, and Slack counts arrivals.
+            at = max(t, self.clock().timestamp())
+            if not self.pacer.take(scopes[row_id], at):  # a 429 earlier in this round
+                blocked = self.pacer.blocked_for(scopes[row_id], at)
+                self._release([row_id], now + timedelta(seconds=blocked))
+                continue
+            sent += self._deliver(row_id, now)
+        with self.factory() as s:
+            due = queue.next_due(s, now)
+        if due is not None:
+            self._due(due)
+        return sent
+
+    def _release(self, ids: list[int], not_before: datetime) -> None:
+        with session_scope(self.factory) as s:
+            queue.release(s, ids, not_before)
+        self._due(not_before)
+
+    def _housekeeping(self, now: datetime) -> set[str]:
+        """Collapse, unfold, fail orphans, fold floods. Returns the flooded channels whose
+        next digest is not due yet: their foldable cards are held for it."""
+        with session_scope(self.factory) as s:
+            collapsed = queue.collapse_updates(s)
+            unfolded = queue.unfold_worked(s, now)
+            orphaned = queue.fail_orphans(s)
+        if collapsed or unfolded or orphaned:
+            log.info("outbox: %d update(s) collapsed, %d folded card(s) requeued, "
+                     "%d orphan(s) failed", collapsed, unfolded, orphaned)
+        held: set[str] = set()
+        if self.digest_threshold is None:
+            return held
+        with self.factory() as s:
+            flooded = queue.flooded_channels(s, self.digest_threshold, self.foldable_priorities)
+        for channel in flooded:
+            with self.factory() as s:
+                last = queue.last_digest_at(s, channel)
+            if last is not None and now - last < self.digest_every:
+                held.add(channel)
+                self._due(last + self.digest_every)
+                continue
+            window = int(now.timestamp() // self.digest_every.total_seconds())
+            try:
+                with session_scope(self.factory) as s:
+                    folded = queue.fold(s, channel, now, threshold=self.digest_threshold,
+                                        priorities=self.foldable_priorities,
+                                        dedupe_key=f"digest:{channel}:{window}")
+            except IntegrityError:  # another replica folded this channel's window first
+                held.add(channel)
+                continue
+            if folded is not None:
+                digest, n = folded
+                log.info("outbox: channel %s flooded, %d card(s) folded into digest %d",
+                         channel, n, digest.id)
+        return held
+
+    # --- one row ---------------------------------------------------------------------------
+
+    def _load(self, s: Session, row_id: int) -> tuple[OutboxMessage, Job] | None:
+        row = s.get(OutboxMessage, row_id)
+        if row is None or row.state != "sending":
+            return None  # deleted with its mention, or settled by someone else
+        mention = s.get(Mention, row.mention_id) if row.mention_id is not None else None
+        return row, Job(row.id, row.kind, row.channel, row.priority, dict(row.payload or {}),
+                        row.attempts, row.created_at, row.error, row.mention_id,
+                        mention.slack_channel if mention else None,
+                        mention.slack_ts if mention else None)
+
+    def _deliver(self, row_id: int, now: datetime) -> int:
+        with self.factory() as s:  # read-only: closed (rolled back) before the Slack call
+            loaded = self._load(s, row_id)
+            if loaded is None:
+                return 0
+            row, job = loaded
+            try:
+                content = dict(self.render(s, row))
+            except Exception as exc:  # a renderer bug fails its row, not the sender
+                log.exception("outbox %d (%s): render failed", job.id, job.kind)
+                content, problem = {}, f"render failed: {type(exc).__name__}: {exc}"
+            else:
+                problem = None
+        if problem is None and job.kind in queue.NEEDS_CARD and not job.card_ts:
+            problem = f"a {job.kind} needs a mention with a posted card"
+        if problem is not None:
+            self._settle(job.id, state="failed", error=problem)
+            return 0
+        try:
+            channel, ts = self.slack.send(job, content)
+        except SLACK_CALL_ERRORS as exc:
+            self._failed(job, classify(exc), now)
+            return 0
+        self._mark_sent(job.id, channel, ts, now)
+        return 1
+
+    def _failed(self, job: Job, outcome: Outcome, now: datetime) -> None:
+        if isinstance(outcome, RateLimited):
+            # Not a failure: the scope is blocked until Retry-After, in memory for this
+            # process and on the scope's pending rows for a restart and the other replicas.
+            until = now + timedelta(seconds=outcome.retry_after)
+            self.pacer.block(job.scope, until.timestamp(), now.timestamp())
+            with session_scope(self.factory) as s:
+                queue.set_state(s, job.id, state="pending", not_before=until,
+                                error=outcome.message)
+                queue.defer_scope(s, job.scope, until)
+            self._due(until)
+            log.info("outbox %d: %s is %s", job.id, job.scope, outcome.message)
+        elif isinstance(outcome, Transient):
+            attempts = job.attempts + 1
+            retry_at = now + backoff(attempts)
+            if job.kind in POSTED_KINDS:
+                # The message may be in the channel (answer lost, 5xx after the write): stay
+                # `sending` until `retry_at`, then verification decides: found → sent, not
+                # found → queued again (or failed after max_attempts).
+                values: dict[str, Any] = {"state": "sending", "not_before": retry_at}
+            elif attempts >= self.max_attempts:
+                values = {"state": "failed"}
+            else:
+                values = {"state": "pending", "not_before": retry_at}
+            with session_scope(self.factory) as s:
+                queue.set_state(s, job.id, attempts=attempts, error=outcome.message, **values)
+            self._due(retry_at)
+            log.warning("outbox %d (%s to %s): attempt %d failed: %s", job.id, job.kind,
+                        job.channel, attempts, outcome.message)
+        else:
+            self._settle(job.id, state="failed", error=outcome.message)
+            self._report_once(job, outcome)
+            if outcome.bad_token:
+                self.pacer.pause((now + AUTH_PAUSE).timestamp())
+
+    def _report_once(self, job: Job, outcome: Permanent) -> None:
+        """One clear log line per scope and error, not one per queued row."""
+        key = (job.scope, outcome.code)
+        if key in self._reported:
+            log.info("outbox %d: failed: %s", job.id, outcome.message)
+            return
+        self._reported.add(key)
+        hint = HINTS.get(outcome.code, "not retried; the error is kept on the row")
+        log.error("outbox: %s to %s failed: %s — %s", job.kind, job.channel, outcome.message,
+                  hint)
+
+    def _settle(self, row_id: int, **values: Any) -> None:
+        with session_scope(self.factory) as s:
+            queue.set_state(s, row_id, **values)
+
+    def _mark_sent(self, row_id: int, channel: str | None, ts: str | None,
+                   now: datetime) -> None:
+        """Sent, with its ts, and for a card the mention's binding: one transaction.
+
+        A card always binds: a mention has at most one unsent card row at a time (one per
+        mention at ingest, one more per reassignment once the first is posted), so the card
+        just posted is the mention's current card."""
+        with session_scope(self.factory) as s:
+            row = s.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.state, row.slack_ts, row.sent_at, row.error = "sent", ts, now, None
+            mention = s.get(Mention, row.mention_id) if row.mention_id is not None else None
+            if row.kind == "card" and mention is not None:
+                if mention.slack_ts not in (None, ts):
+                    log.info("outbox %d: mention %d moves from card %s/%s to %s/%s", row_id,
+                             mention.id, mention.slack_channel, mention.slack_ts, channel, ts)
+                mention.slack_channel, mention.slack_ts = channel, ts
+
+    # --- verification (exactly once after a crash or an unknown outcome) -------------------
+
+    def reconcile(self, now: datetime, *, everything: bool = False) -> int:
+        """Settle `sending` rows nobody owns: look for each in Slack by its metadata.
+        `everything`: all `sending` rows, not only expired leases (single process at start)."""
+        with self._round:
+            return self._verify_unowned(now, everything=everything)
+
+    def _verify_unowned(self, now: datetime, *, everything: bool) -> int:
+        with session_scope(self.factory) as s:
+            ids = queue.take_unverified(s, now, now + LEASE, everything=everything,
+                                        limit=RECONCILE_BATCH)
+        for row_id in ids:
+            self._verify(row_id, now)
+        if len(ids) == RECONCILE_BATCH:
+            self._due_in(now, 0)
+        return len(ids)
+
+    def _verify(self, row_id: int, now: datetime) -> None:
+        with self.factory() as s:
+            loaded = self._load(s, row_id)
+        if loaded is None:
+            return
+        job = loaded[1]
+        # No shortcut on `mention.slack_ts` for a card: after a reassignment it names the
+        # previous card. Only the metadata says whether *this* row's message exists.
+        if job.kind == "ephemeral":  # can't be looked up; a late duplicate helps nobody
+            self._settle(job.id, state="failed",
+                         error="outcome unknown: ephemeral messages can't be looked up")
+            return
+        found = None
+        if job.kind in POSTED_KINDS:
+            try:
+                found = self.slack.find_posted(job)
+            except Unverifiable as exc:
+                self._settle(job.id, state="failed", error=f"outcome unknown: {exc}")
+                log.error("outbox %d: %s; check %s by hand", job.id, exc, job.channel)
+                return
+            except SLACK_CALL_ERRORS as exc:
+                outcome = classify(exc)
+                if isinstance(outcome, Permanent):
+                    self._settle(job.id, state="failed",
+                                 error=f"outcome unknown, can't check: {outcome.message}")
+                    self._report_once(job, outcome)
+                    return
+                wait = (timedelta(seconds=outcome.retry_after)
+                        if isinstance(outcome, RateLimited) else VERIFY_RETRY)
+                with session_scope(self.factory) as s:  # still ours to check: extend the lease
+                    queue.set_state(s, job.id, not_before=now + wait)
+                self._due(now + wait)
+                log.warning("outbox %d: could not verify yet: %s", job.id, outcome.message)
+                return
+        if found is not None:
+            log.info("outbox %d: already in Slack (ts %s), recorded, not posted again",
+                     job.id, found[1])
+            self._mark_sent(job.id, found[0], found[1], now)
+        elif job.attempts >= self.max_attempts:
+            self._settle(job.id, state="failed", error=job.error or "failed")
+        else:  # not in Slack: post it (update rows land here directly: chat.update is idempotent)
+            self._settle(job.id, state="pending", not_before=now)
+            self._due(now)
+
+    # --- the background loop ---------------------------------------------------------------
+
+    def _due(self, when: datetime) -> None:
+        if self._next_due is None or when < self._next_due:
+            self._next_due = when
+
+    def _due_in(self, now: datetime, seconds: float) -> None:
+        self._due(now + timedelta(seconds=seconds))
+
+    def seconds_until_due(self) -> float:
+        """How long the loop may sleep: until a token, a backoff, a lease or a digest is due."""
+        if self._next_due is None:
+            return 0.0
+        wait = (self._next_due - self.clock()).total_seconds()
+        return min(IDLE_POLL_SECONDS, max(MIN_WAIT_SECONDS, wait))
+
+    def wake(self) -> None:
+        """Something was queued: send it now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="outbox-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the call in flight (if any); rows stay in the database."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        try:
+            n = self.reconcile(self.clock(), everything=self.single_process)
+            if n:
+                log.info("outbox: verified %d row(s) left in sending", n)
+        except Exception:  # the loop below retries verification with every round
+            log.exception("outbox: verification at start failed")
+        while not self._stop.is_set():
+            try:
+                sent = self.run_once(self.clock())
+                wait = 0.0 if sent else self.seconds_until_due()
+            except Exception:
+                log.exception("outbox: round failed; retrying in %ss", ERROR_PAUSE_SECONDS)
+                wait = ERROR_PAUSE_SECONDS
+            if wait > 0:
+                self._wake.wait(wait)  # not sleep(): wake() and stop() cut it short
+
+    # --- metrics ---------------------------------------------------------------------------
+
+    def depth(self) -> int:
+        """Messages not yet in Slack (pending or being sent)."""
+        with self.factory() as s:
+            return queue.depth(s)
+
+    def oldest_pending_age(self, now: datetime) -> float:
+        """Seconds the oldest unsent message has waited; 0 when the outbox is empty."""
+        with self.factory() as s:
+            oldest = queue.oldest_open(s)
+        return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0

@@ -1,0 +1,55 @@
+"""The outbox's thresholds, in one place. Each says why it has the value it has."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+# --- flood → digest ------------------------------------------------------------------------
+# A channel is flooded when more than this many foldable cards wait in it: at Slack's 1 msg/s
+# that is half a minute of nothing but cards, more than a team can read one by one anyway.
+DIGEST_THRESHOLD = 30
+# At most one digest per channel this often: a flood becomes a periodic summary, not a new
+# stream of digests. Meanwhile the channel's foldable cards wait for the next digest.
+DIGEST_EVERY = timedelta(minutes=5)
+# Only the less urgent cards fold. P1/P2 always get their own card, whatever the flood.
+FOLDABLE_PRIORITIES = ("P3", "P4")
+
+# --- retries -------------------------------------------------------------------------------
+# 5xx and connection errors: 2 s, 4 s, 8 s, 16 s between attempts, then the row fails (the
+# error stays on the row for /social status). No jitter: each row has a single claimer, and
+# per-channel pacing already spreads the retries of a channel.
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_MAX = timedelta(minutes=5)
+
+# --- exactly once --------------------------------------------------------------------------
+# A claimed row is `sending` with `not_before` = claim time + LEASE. A `sending` row whose
+# lease ran out belongs to nobody (its sender crashed, or its call failed with an unknown
+# outcome): it is verified against Slack, never re-posted blindly. Must exceed the Slack
+# client's timeout (slack-sdk's default is 30 s), or a slow call could be verified mid-flight.
+LEASE = timedelta(minutes=2)
+# Verification itself failed (Slack down): try again after this long.
+VERIFY_RETRY = timedelta(seconds=30)
+# Slack's clock and ours differ: look for our message from a little before the row existed.
+RECONCILE_SKEW = timedelta(minutes=5)
+# conversations.history pages (200 messages each) searched before giving up on verifying a
+# row; giving up fails the row (a human checks) rather than risk a second post.
+RECONCILE_MAX_PAGES = 50
+# Rows verified per round: conversations.history is Tier 3 (~50/min).
+RECONCILE_BATCH = 20
+
+# --- the loop ------------------------------------------------------------------------------
+# The token is invalid/revoked: stop sending for this long instead of failing the whole queue.
+AUTH_PAUSE = timedelta(minutes=5)
+# Longest sleep when nothing is due: rows queued by another process (no wake-up) are seen
+# within this time.
+IDLE_POLL_SECONDS = 5.0
+# Rows claimed per round: bounds a round's duration and the rows released if it is cut short.
+MAX_BATCH = 50
+# After an unexpected error (database down) the loop retries after this long.
+ERROR_PAUSE_SECONDS = 5.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the `attempts`-th failed attempt (1-based)."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1))

@@ -1,0 +1,104 @@
+"""What a Slack listener may use, injected by middleware (Netflix Dispatch style).
+
+`Services.work()` is the unit of work of one click: a session, the current rules, the approver
+directory and the time, committed on success, rolled back on a domain error; after a commit
+the outbox sender is woken so the card updates within the second instead of at its next tick.
+The few flows that span a network call (send, like/repost) are here too, so that listeners stay
+a few lines and never hold a database transaction open across the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import desk, models
+from bot.directory import Approvers
+from bot.errors import NotAllowed, NotFound
+from bot.ids import CardRef
+from bot.limits import NoReplyChannel, reply_limit
+from bot.publish.amplify import amplify
+from bot.publish.base import Publisher, PublishError
+from bot.publish.send import deliver, start_send
+from bot.rules_schema import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    session: Session
+    rules: Rules
+    directory: Approvers
+    now: datetime
+
+
+@dataclass
+class Services:
+    factory: sessionmaker[Session]
+    rules: Callable[[], Rules]  # a getter: SIGHUP swaps the rules under running listeners
+    directory: Approvers
+    clock: Callable[[], datetime]
+    publishers: dict[str, Publisher] = field(default_factory=dict)
+    wake_outbox: Callable[[], None] = lambda: None
+
+    @contextmanager
+    def work(self) -> Iterator[Work]:
+        session = self.factory()
+        try:
+            yield Work(session, self.rules(), self.directory, self.clock())
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        self.wake_outbox()
+
+    def _publisher(self, network: str) -> Publisher:
+        publisher = self.publishers.get(network)
+        if publisher is None:
+            raise NotAllowed(f"Replies on {network} are not configured: set its credentials "
+                             "(see `socialbot check`).")
+        return publisher
+
+    def send(self, actor: str, ref: CardRef) -> models.Reply:
+        """Guard and record the intent (committed), then make the one network call."""
+        with self.work() as w:
+            mention, draft = desk.check_send(w.session, w.rules, w.directory, actor, ref)
+            publisher = self._publisher(mention.network)
+            reply_id = start_send(w.session, mention, draft, actor, w.now, rules=w.rules).id
+        reply = deliver(self.factory, reply_id, publisher, self.clock(), rules=self.rules(),
+                        directory=self.directory)
+        self.wake_outbox()
+        return reply
+
+    def amplify(self, actor: str, ref: CardRef, action: str) -> None:
+        with self.work() as w:
+            mention = w.session.get(models.Mention, ref.mention_id)
+            if mention is None:
+                raise NotFound()
+            publisher = self._publisher(mention.network)
+        try:
+            amplify(self.factory, ref.mention_id, publisher, action, actor, self.clock())
+        except PublishError as exc:
+            raise NotAllowed(f"The {action} didn't go through: {exc.detail}") from None
+
+    def draft_from_thread(self, *, channel: str, thread_ts: str, user: str, text: str) -> None:
+        with self.work() as w:
+            desk.draft_from_thread(w.session, w.rules, w.directory, user, channel=channel,
+                                   thread_ts=thread_ts, text=text, now=w.now)
+
+    def reply_limit_of(self, mention_id: int) -> tuple[str, tuple[int, str] | None]:
+        """The mention's network and its reply length limit (None: no reply channel)."""
+        with self.factory() as session:
+            mention = session.get(models.Mention, mention_id)
+            if mention is None:
+                raise NotFound()
+            network = mention.network
+        try:
+            return network, reply_limit(network)
+        except NoReplyChannel:
+            return network, None

@@ -1,0 +1,23 @@
+"""Event listeners: a reply in a card's thread by the person holding the card becomes the draft."""
+
+from __future__ import annotations
+
+from slack_bolt import App, BoltContext
+
+from bot.slack_text import to_plain
+from handlers.errors import reported
+
+
+def on_message(event: dict, context: BoltContext) -> None:
+    # Only plain human replies inside a thread: not the card itself, edits, joins or bots.
+    thread_ts = event.get("thread_ts")
+    if (not thread_ts or thread_ts == event.get("ts") or event.get("subtype")
+            or event.get("bot_id") or not event.get("user")):
+        return
+    context["services"].draft_from_thread(
+        channel=event.get("channel", ""), thread_ts=thread_ts, user=event["user"],
+        text=to_plain(event.get("text") or ""))
+
+
+def register(app: App) -> None:
+    app.event("message")(reported(on_message))

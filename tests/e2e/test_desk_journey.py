@@ -1,0 +1,195 @@
+"""One mention through the whole desk, over real signed HTTP, clicking the buttons the fake
+Slack actually received: card → claim → draft (modal) → submit → approval by a user-group
+member (self-approval refused) → send to X exactly once → outcome."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+import responses
+from sqlalchemy import select
+
+from bot import models
+from bot.db import session_scope
+from bot.ingest import store_mentions
+from bot.mention import Author, Mention
+from tests.e2e.fake_slack import FakeSlack
+
+FORM = "application/x-www-form-urlencoded"
+AGENT, LEAD = "U0AGENT01", "U0LEAD001"
+X_TWEETS = "https://api.twitter.com/2/tweets"
+
+
+class DeskSlack(FakeSlack):
+    """The fake plus what the desk asks of Slack: modals and user-group members."""
+
+    opened: list[dict]
+
+    def answer(self, method: str, params: dict) -> dict:
+        if method == "views.open":
+            view = params["view"] if isinstance(params["view"], dict) else json.loads(
+                params["view"])
+            self.opened.append(view)
+            return {"ok": True, "view": {**view, "id": f"V{len(self.opened)}"}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": [LEAD, AGENT]}
+        return super().answer(method, params)
+
+
+@pytest.fixture
+def fake_slack():
+    fake = DeskSlack()
+    fake.opened = []
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def x_api(monkeypatch):
+    for name, value in {"X_API_KEY": "k", "X_API_SECRET": "s", "X_ACCESS_TOKEN": "t",
+                        "X_ACCESS_TOKEN_SECRET": "ts"}.items():
+        monkeypatch.setenv(name, value)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(X_TWEETS, status=201, json={"data": {"id": "1999000000000000001",
+                                                       "text": "reply"}})
+        yield mock
+
+
+def calls(fake: FakeSlack, method: str) -> list:
+    return [c for c in fake.calls if c.method == method]
+
+
+def wait_calls(fake: FakeSlack, method: str, n: int, timeout: float = 10.0) -> list:
+    with fake._changed:
+        fake._changed.wait_for(lambda: len(calls(fake, method)) >= n, timeout=timeout)
+    found = calls(fake, method)
+    assert len(found) >= n, f"{len(found)} {method} calls, wanted {n}: " \
+                            f"{[c.method for c in fake.calls]}"
+    return found
+
+
+def blocks_of(call) -> list[dict]:
+    b = call.params.get("blocks")
+    return json.loads(b) if isinstance(b, str) else b
+
+
+def element(blocks: list[dict], action_id: str) -> dict:
+    for block in blocks:
+        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block
+                                               else []):
+            if el.get("action_id") == action_id:
+                return el
+    raise AssertionError(f"no {action_id!r} on the card: "
+                         f"{[e.get('action_id') for b in blocks for e in b.get('elements', [])]}")
+
+
+def click(bot, fake, user: str, blocks: list[dict], action_id: str, option: str | None = None):
+    el = element(blocks, action_id)
+    action = {"action_id": action_id, "block_id": "b", "type": el["type"]}
+    if el["type"] == "static_select":
+        action["selected_option"] = next(o for o in el["options"] if option in o["value"])
+    else:
+        action["value"] = el["value"]
+    payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T111"},
+               "api_app_id": "A111", "channel": {"id": "C0PRESS0001"},
+               "container": {"type": "message", "channel_id": "C0PRESS0001"},
+               "trigger_id": f"trigger-{action_id}", "actions": [action],
+               "response_url": fake.url + "respond/T111/1/x", "message": {"ts": "1"}}
+    resp = bot.post("/slack/events", urlencode({"payload": json.dumps(payload)}),
+                    content_type=FORM)
+    assert resp.status == 200, (action_id, resp.body)
+
+
+def submit_view(bot, user: str, view: dict, values: dict) -> None:
+    payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T111"},
+               "api_app_id": "A111", "trigger_id": "t",
+               "view": {**view, "id": "V1", "state": {"values": values}}}
+    resp = bot.post("/slack/events", urlencode({"payload": json.dumps(payload)}),
+                    content_type=FORM)
+    assert resp.status == 200, resp.body
+
+
+def latest_card(fake: FakeSlack, n_updates: int) -> list[dict]:
+    return blocks_of(wait_calls(fake, "chat.update", n_updates)[n_updates - 1])
+
+
+def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
+    runtime = bot_server.runtime
+    now = datetime.now(UTC)
+    post = Mention(network="x", external_id="1998000000000000001", mentions_brand=True,
+                   text="@NorthwindAir you lost my bag in Denver and I'm calling my lawyer <!channel>",
+                   author=Author(handle="frustrated_flyer", name="Fran", followers=800),
+                   url="https://x.com/frustrated_flyer/status/1998000000000000001",
+                   created_at=now - timedelta(minutes=3), lang="en", source_id="alerts")
+    with session_scope(runtime.factory) as s:
+        store_mentions(s, [post], runtime.rules, now=now)
+    runtime.sender.wake()
+
+    # The runtime also polls a 20-entry news feed into the same channel: ours is P1 and is
+    # posted ahead of those P3 cards.
+    with fake_slack._changed:
+        fake_slack._changed.wait_for(lambda: [c for c in calls(fake_slack, "chat.postMessage")
+                                              if "frustrated_flyer" in str(c.params)], timeout=10)
+    card = next(c for c in calls(fake_slack, "chat.postMessage")
+                if "frustrated_flyer" in str(c.params))
+    assert calls(fake_slack, "chat.postMessage").index(card) <= 3  # at most the first burst
+    assert card.params["channel"] == "C0PRESS0001"  # legal threat → PR team
+    assert "&lt;!channel&gt;" in json.dumps(blocks_of(card)) and "<!channel>" not in \
+        json.dumps(blocks_of(card))
+
+    click(bot_server, fake_slack, AGENT, blocks_of(card), "claim")
+    claimed = latest_card(fake_slack, 1)
+    click(bot_server, fake_slack, AGENT, claimed, "draft")
+    with fake_slack._changed:
+        fake_slack._changed.wait_for(lambda: fake_slack.opened, timeout=10)
+    modal = fake_slack.opened[0]
+    text_block = next(b for b in modal["blocks"] if b.get("block_id", "").startswith(
+        "draft_text"))
+    too_long = "x" * 400
+    submit_view(bot_server, AGENT, modal,
+                {text_block["block_id"]: {"draft_text": {"type": "plain_text_input",
+                                                         "value": too_long}}})
+    submit_view(bot_server, AGENT, modal, {text_block["block_id"]: {"draft_text": {
+        "type": "plain_text_input",
+        "value": "@frustrated_flyer We're so sorry. Please DM us your file reference."}}})
+    drafted = latest_card(fake_slack, 2)
+    click(bot_server, fake_slack, AGENT, drafted, "submit")
+    pending = latest_card(fake_slack, 3)
+    # The request goes to the card's thread and by DM to the approvers (group expanded).
+    wait_calls(fake_slack, "conversations.open", 1)
+
+    click(bot_server, fake_slack, AGENT, pending, "approve")  # own draft: refused
+    refusal = wait_calls(fake_slack, "chat.postEphemeral", 1)[0]
+    assert refusal.params["user"] == AGENT and "another approver" in refusal.params["text"]
+
+    click(bot_server, fake_slack, LEAD, pending, "approve")
+    approved = latest_card(fake_slack, 4)
+    threads = [threading.Thread(target=click, args=(bot_server, fake_slack, AGENT, approved,
+                                                    "send")) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sent = latest_card(fake_slack, 5)
+    click(bot_server, fake_slack, AGENT, sent, "outcome", option="case_opened")
+    latest_card(fake_slack, 6)
+
+    posts = [c for c in x_api.calls if c.request.url == X_TWEETS]
+    assert len(posts) == 1  # three clicks on Send, one reply
+    body = json.loads(posts[0].request.body)
+    assert body["reply"]["in_reply_to_tweet_id"] == "1998000000000000001"
+    with session_scope(runtime.factory) as s:
+        m = s.scalars(select(models.Mention).where(
+            models.Mention.external_id == "1998000000000000001")).one()
+        assert (m.status, m.outcome) == ("closed", "case_opened")
+        trail = [e.action for e in s.scalars(select(models.AuditEvent).where(
+            models.AuditEvent.mention_id == m.id).order_by(models.AuditEvent.id))]
+        assert trail == ["claim", "draft", "submit", "approve", "send", "tag"]
+        reply = s.scalars(select(models.Reply)).one()
+        assert (reply.state, reply.network_id, reply.sent_by) == (
+            "sent", "1999000000000000001", AGENT)
