@@ -51,18 +51,25 @@ def _length_error(network: str, text: str, limit: tuple[int, str] | None) -> str
     return f"{used} of {limit[0]} {limit[1]}: shorten it." if used > limit[0] else None
 
 
-def on_draft_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
+def _reply_text(ack: Ack, view: dict, context: BoltContext) -> tuple[CardRef, str] | None:
+    """The reply typed in a modal, acked; or None after acking the problem back into it."""
     ref, values = _ref(view), view["state"]["values"]
     text = _text(values, Block.DRAFT_TEXT)
-    services = context["services"]
-    network, limit = services.reply_limit_of(ref.mention_id)
+    network, limit = context["services"].reply_limit_of(ref.mention_id)
     problem = _length_error(network, text, limit)
     if problem:
         ack(response_action="errors", errors={_block_id(values, Block.DRAFT_TEXT): problem})
-        return
+        return None
     ack()
-    with services.work() as w:
-        desk.save_draft(w.session, w.rules, w.directory, context["actor"], ref, text,
+    return ref, text
+
+
+def on_draft_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
+    typed = _reply_text(ack, view, context)
+    if typed is None:
+        return
+    with context["services"].work() as w:
+        desk.save_draft(w.session, w.rules, w.directory, context["actor"], typed[0], typed[1],
                         source="modal", now=w.now)
 
 
@@ -75,29 +82,24 @@ def on_template_chosen(ack: Ack, body: dict, client: WebClient, context: BoltCon
     with context["services"].work() as w:
         template = next((t for t in w.rules.templates if t.name == name), None)
         card = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
+        templates = w.rules.templates
     if template is None:
         return
-    revision = sum(1 for b in view["blocks"] if b.get("block_id", "").startswith(
-        Block.DRAFT_TEXT.value)) + len(view.get("state", {}).get("values", {}))
+    # The text box's block id is `draft_text` then `draft_text-1`, `-2`…: one more each time.
+    current = _block_id({b.get("block_id", ""): {} for b in view["blocks"]}, Block.DRAFT_TEXT)
+    revision = int(current.rpartition("-")[2]) + 1 if "-" in current else 1
     _, limit = context["services"].reply_limit_of(ref.mention_id)
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=blocks.draft_modal(
-        card, [t for t in context["services"].rules().templates], limit, text=template.text,
-        revision=revision))
+        card, templates, limit, text=template.text, revision=revision))
 
 
 def on_approve_edit_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
-    ref, values = _ref(view), view["state"]["values"]
-    text = _text(values, Block.DRAFT_TEXT)
-    services = context["services"]
-    network, limit = services.reply_limit_of(ref.mention_id)
-    problem = _length_error(network, text, limit)
-    if problem:
-        ack(response_action="errors", errors={_block_id(values, Block.DRAFT_TEXT): problem})
+    typed = _reply_text(ack, view, context)
+    if typed is None:
         return
-    ack()
-    with services.work() as w:
-        desk.approve(w.session, w.rules, w.directory, context["actor"], ref, edited_text=text,
-                     now=w.now)
+    with context["services"].work() as w:
+        desk.approve(w.session, w.rules, w.directory, context["actor"], typed[0],
+                     edited_text=typed[1], now=w.now)
 
 
 def on_reject_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
