@@ -14,6 +14,10 @@ from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
 from sqlalchemy import text
 
 import handlers
@@ -30,6 +34,7 @@ from bot.render import Renderer
 from bot.rules import Rules, RulesError, load_rules
 from bot.scheduler import build_scheduler, schedule_polls
 from bot.services import Services
+from bot.slack_channels import ChannelNotFound, resolve_channels
 from bot.sources.base import Source
 from bot.sources.registry import build_sources
 
@@ -61,12 +66,19 @@ class Runtime:
 
     def __init__(self, settings: Settings, rules: Rules, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
+        token = settings.secret("SLACK_BOT_TOKEN")
+        self.channels_client = WebClient(
+            token=token, base_url=settings.SLACK_API_URL,
+            retry_handlers=[ConnectionErrorRetryHandler(),
+                            RateLimitErrorRetryHandler(max_retry_count=2)])  # Tier 2 method
+        # Before anything reads the rules: cards, reports and reconciliation need channel ids.
+        # Raises ChannelNotFound (`socialbot run` ends with it, exit 2).
+        rules = resolve_channels(rules, self.channels_client, logger=log)
         self.settings, self.rules, self.clock = settings, rules, clock
         self.engine = make_engine(settings.DATABASE_URL)
         self.factory = make_session_factory(self.engine)
         self.metrics = Metrics()
         self.scheduler = build_scheduler()
-        token = settings.secret("SLACK_BOT_TOKEN")
         self.directory = Directory(WebClient(token=token, base_url=settings.SLACK_API_URL))
         self.publishers = build_publishers(settings, rules.brand)
         self.sender = OutboxSender(
@@ -121,12 +133,18 @@ class Runtime:
         self.sender.start()
 
     def reload_rules(self, path: str | Path) -> bool:
-        """Swap in the rules at `path`; a broken file keeps the last good rules running."""
+        """Swap in the rules at `path`; a broken file, or a `#name` channel Slack doesn't
+        list, keeps the last good rules running."""
         try:
             rules = load_rules(path)
         except RulesError as exc:
             for problem in exc.problems:
                 log.error("rules not reloaded, keeping the last good ones: %s", problem)
+            return False
+        try:
+            rules = resolve_channels(rules, self.channels_client, logger=log)
+        except ChannelNotFound as exc:
+            log.error("rules not reloaded, keeping the last good ones: %s: %s", path, exc)
             return False
         self.rules = rules
         revived = reset_unhealthy(self.factory)
@@ -144,7 +162,10 @@ class Runtime:
 def serve(settings: Settings, rules: Rules, *, http_port: int | None,
           rules_path: str | None = None) -> int:
     """Run until SIGTERM/SIGINT: Socket Mode when SLACK_APP_TOKEN is set and no port is given,
-    else HTTP on `http_port` (default 3000, Bolt's). SIGHUP reloads the rules file."""
+    else HTTP on `http_port` (default 3000, Bolt's). SIGHUP reloads the rules file.
+
+    Raises `MissingSetting` (a token or secret is not set) and `ChannelNotFound` (a `#name`
+    channel in the rules is not one Slack lists to the bot) before serving anything."""
     socket_mode = http_port is None and settings.is_set("SLACK_APP_TOKEN")
     http_port = http_port or DEFAULT_HTTP_PORT
     missing = settings.missing_for_slack(socket_mode=socket_mode)

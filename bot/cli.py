@@ -142,6 +142,7 @@ def _iso_time(value: str) -> datetime:
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     from bot import app
+    from bot.slack_channels import ChannelNotFound
 
     rules = _load(args, settings, err)
     if rules is None:
@@ -149,7 +150,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Text
     try:
         return app.serve(settings, rules, http_port=args.http,
                          rules_path=_rules_path(args, settings))
-    except MissingSetting as exc:
+    except (MissingSetting, ChannelNotFound) as exc:
         print(f"cannot start: {exc}", file=err)
         return EXIT_USAGE
 

@@ -11,6 +11,9 @@ Beyond recording, it keeps what was posted (per channel, with metadata and threa
 - `fail(method, …)`: scripted failures — an HTTP status (5xx, 429), an `ok: false` error code,
   a dropped connection, optionally after the message was stored ("posted, answer lost").
 
+`channels` is what `conversations.list` lists (Slack's channel objects: `id`, `name`,
+`is_private`, `is_archived`), `list_page_size` forces its paging below the asked `limit`.
+
 `ts_clock` (epoch seconds) stamps messages with times a test controls; without it ts values
 are the historical `1700000000.000001`, `…002`, …
 """
@@ -72,6 +75,8 @@ class FakeSlack:
     _failures: list[Failure] = field(default_factory=list)
     _rate: tuple[float, float, Callable[[], float]] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    channels: list[dict] = field(default_factory=list)  # what conversations.list lists
+    list_page_size: int | None = None
 
     def start(self) -> FakeSlack:
         fake = self
@@ -196,6 +201,8 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + users.replace(",", "")}}
         if method in ("conversations.history", "conversations.replies"):
             return self._history(method, params)
+        if method == "conversations.list":
+            return self._list(params)
         return {"ok": True}
 
     def _next_ts(self) -> str:
@@ -238,6 +245,18 @@ class FakeSlack:
                 for m in msgs[start:start + limit]]
         more = start + limit < len(msgs)
         return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _list(self, params: dict) -> dict:
+        types = str(params.get("types") or "public_channel").split(",")
+        skip_archived = str(params.get("exclude_archived")).lower() in ("1", "true")
+        chans = [c for c in self.channels
+                 if ("private_channel" if c.get("is_private") else "public_channel") in types
+                 and not (skip_archived and c.get("is_archived"))]
+        start = int(params.get("cursor") or 0)
+        limit = min(int(params.get("limit") or 100), self.list_page_size or 1000)
+        more = start + limit < len(chans)
+        return {"ok": True, "channels": chans[start:start + limit],
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     # --- assertions ------------------------------------------------------------------------

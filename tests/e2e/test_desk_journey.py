@@ -125,7 +125,7 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
                    text="@NorthwindAir you lost my bag in Denver and I'm calling my lawyer <!channel>",
                    author=Author(handle="frustrated_flyer", name="Fran", followers=800),
                    url="https://x.com/frustrated_flyer/status/1998000000000000001",
-                   created_at=now - timedelta(minutes=3), lang="en", source_id="alerts")
+                   created_at=now - timedelta(minutes=3), lang="en")
     with session_scope(runtime.factory) as s:
         store_mentions(s, [post], runtime.rules, now=now)
     runtime.sender.wake()
@@ -193,3 +193,71 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
         reply = s.scalars(select(models.Reply)).one()
         assert (reply.state, reply.network_id, reply.sent_by) == (
             "sent", "1999000000000000001", AGENT)
+
+
+def test_choosing_a_saved_reply_fills_the_modal_and_thread_replies_become_drafts(
+        bot_server, fake_slack):
+    runtime = bot_server.runtime
+    now = datetime.now(UTC)
+    post = Mention(network="x", external_id="1998000000000000002", mentions_brand=True,
+                   text="@NorthwindAir you lost my bag on Tuesday, where is it?",
+                   author=Author(handle="bagless", name="B", followers=50),
+                   created_at=now, lang="en")
+    with session_scope(runtime.factory) as s:
+        store_mentions(s, [post], runtime.rules, now=now)
+    runtime.sender.wake()
+    with fake_slack._changed:
+        fake_slack._changed.wait_for(lambda: [c for c in calls(fake_slack, "chat.postMessage")
+                                              if "bagless" in str(c.params)], timeout=10)
+    card = next(c for c in calls(fake_slack, "chat.postMessage") if "bagless" in str(c.params))
+    assert card.params["channel"] == "C0BAGGAGE01"  # lost luggage → baggage desk
+    click(bot_server, fake_slack, AGENT, blocks_of(card), "claim")
+    claimed = latest_card(fake_slack, 1)
+    click(bot_server, fake_slack, AGENT, claimed, "draft")
+    with fake_slack._changed:
+        fake_slack._changed.wait_for(lambda: fake_slack.opened, timeout=10)
+    modal = {**fake_slack.opened[0], "id": "V1", "hash": "h1"}
+    chooser = next(b for b in modal["blocks"] if b.get("block_id") == "template")
+    option = next(o for o in chooser["element"]["options"] if o["value"] == "Bag tracing")
+    payload = {"type": "block_actions", "user": {"id": AGENT}, "team": {"id": "T111"},
+               "api_app_id": "A111", "container": {"type": "view", "view_id": "V1"},
+               "trigger_id": "t2", "view": modal,
+               "actions": [{"action_id": "template", "block_id": "template",
+                            "type": "static_select", "selected_option": option}]}
+    assert bot_server.post("/slack/events", urlencode({"payload": json.dumps(payload)}),
+                           content_type=FORM).status == 200
+    update = wait_calls(fake_slack, "views.update", 1)[0]
+    view = update.params["view"] if isinstance(update.params["view"], dict) else json.loads(
+        update.params["view"])
+    box = next(b for b in view["blocks"] if b.get("block_id", "").startswith("draft_text"))
+    assert box["block_id"] == "draft_text-1"
+    assert box["element"]["initial_value"].startswith("Sorry your bag hasn't arrived")
+
+    # The claimer answers in the card's thread instead: that text becomes the draft.
+    event = {"type": "event_callback", "event_id": "Ev1", "team_id": "T111",
+             "api_app_id": "A111", "event": {
+                 "type": "message", "channel": "C0BAGGAGE01", "user": AGENT,
+                 "text": "@bagless So sorry &amp; we're on it: <https://nw.example/bags>",
+                 "ts": "1800000000.000100", "thread_ts": card_ts(fake_slack, card)}}
+    for retry in (None, "1"):  # Slack's retry of the same event is acknowledged, not redone
+        headers = {"X-Slack-Retry-Num": retry} if retry else {}
+        assert bot_server.post("/slack/events", json.dumps(event),
+                               content_type="application/json", headers=headers).status == 200
+    with fake_slack._changed:
+        fake_slack._changed.wait_for(lambda: any(
+            c.params.get("thread_ts") for c in calls(fake_slack, "chat.postMessage")),
+            timeout=10)
+    preview = [c for c in calls(fake_slack, "chat.postMessage") if c.params.get("thread_ts")]
+    assert len(preview) == 1
+    with session_scope(runtime.factory) as s:
+        drafts = s.scalars(select(models.Draft)).all()
+        assert [d.text for d in drafts] == [
+            "@bagless So sorry & we're on it: https://nw.example/bags"]
+
+
+def card_ts(fake: FakeSlack, card) -> str:
+    """The ts the fake gave the card (its answer to chat.postMessage)."""
+    for msg in fake.messages.get(card.params["channel"], []):
+        if "bagless" in str(msg.get("text")) or "bagless" in json.dumps(msg.get("blocks")):
+            return msg["ts"]
+    raise AssertionError("card not stored by the fake")
