@@ -21,6 +21,10 @@ SLACK_PATH = "/slack/events"
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a slow client never blocks shutdown
+    # The listen backlog: socketserver's default is 5, and a burst of clicks beyond that
+    # overflowed it (connections reset or delayed by a 1 s SYN retry: 26 of 50 concurrent
+    # clicks unanswered in bench/desk.py). The kernel caps it at net.core.somaxconn.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):
