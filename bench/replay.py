@@ -9,6 +9,15 @@ instead, and the script says so. The pipeline is timed as `socialbot replay --js
 `bot.replay.run` on a CSV file, output to a sink that discards it. A temporary CSV (in the
 system temp dir, deleted afterwards) is written only when --n differs from the file's rows.
 
+The machine may be shared, so the three measurements (bare VADER, enrich + route, the pipeline)
+are taken in interleaved rounds (V E P, V E P, ...), each timed slice by slice (SLICE mentions
+a slice: the pipeline's through its output sink), and each figure is the sum over the slices
+of the slice's best round. A busy spell elsewhere then spoils only the slices it overlaps, in
+the rounds it overlaps; a whole round of the pipeline takes seconds, and on a busy machine
+hardly any is undisturbed. The ratio is that VADER time over that pipeline time. For
+comparison the script also prints the ratio of whole rounds (best round of each) and the
+range of the per-round ratios: a wide range says the machine was busy.
+
 Also streams a generated JSON Lines file of --stream lines (default 100,000) through
 `run(..., as_json=True)` and prints how much the peak RSS grew meanwhile (it should not).
 
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import json
 import os
 import platform
@@ -28,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,18 +54,25 @@ from bot.rules import load_rules  # noqa: E402
 
 AIRLINE = Path("sentiment") / "airline_twitter" / "Tweets_6col.csv"
 TARGET_RATIO = 0.5
+SLICE = 500  # mentions per timed slice (a few hundredths of a second of work)
 NOW = datetime(2015, 2, 25, tzinfo=UTC)  # the airline tweets are from February 2015
 
 
 class Discard(io.TextIOBase):
-    def __init__(self) -> None:
+    """An output sink that throws the lines away, noting the time every `every` lines."""
+
+    def __init__(self, every: int = 0) -> None:
         self.lines = 0
+        self.every = every
+        self.stamps = [time.perf_counter()]
 
     def writable(self) -> bool:
         return True
 
     def write(self, s: str) -> int:
         self.lines += s.count("\n")
+        if self.every and self.lines >= self.every * len(self.stamps):
+            self.stamps.append(time.perf_counter())
         return len(s)
 
 
@@ -82,13 +100,33 @@ def load_texts() -> tuple[list[str], Path | None, str]:
                          "tests/data (figures are not comparable with the airline set)")
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def interleaved(fns: dict[str, Callable[[], list[float]]],
+                rounds: int) -> dict[str, list[list[float]]]:
+    """Each function's slice times (wall clock) in each of `rounds` rounds, one call of each
+    per round, in turn: a burst of load from other processes hits all of them, not one."""
+    times: dict[str, list[list[float]]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            times[name].append(fn())
+    return times
+
+
+def sliced(items: list, work: Callable[[list], object]) -> list[float]:
+    """Seconds `work` takes on each SLICE items of `items`, in order."""
+    stamps = [time.perf_counter()]
+    for i in range(0, len(items), SLICE):
+        work(items[i:i + SLICE])
+        stamps.append(time.perf_counter())
+    return gaps(stamps)
+
+
+def gaps(stamps: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(stamps)]
+
+
+def best_slices(rounds: list[list[float]]) -> float:
+    """The sum over the slices of each slice's best time among the rounds."""
+    return sum(map(min, zip(*rounds, strict=True)))
 
 
 def write_csv(path: Path, texts: list[str]) -> None:
@@ -136,7 +174,8 @@ def stream_child(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=0, help="texts to score (default: all in the file)")
-    ap.add_argument("--repeat", type=int, default=3, help="best of this many timed runs")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="interleaved rounds; each figure is the best of them")
     ap.add_argument("--stream", type=int, default=100_000,
                     help="lines for the streaming run (0 to skip)")
     ap.add_argument("--stream-child", help=argparse.SUPPRESS)
@@ -158,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{platform.system()} {platform.machine()}; CPUs: {os.cpu_count()} "
           f"({cpus} usable); load average {os.getloadavg()[0]:.2f}")
     print(f"texts: {described}")
-    print(f"timing {n:,} texts, best of {args.repeat}\n")
+    print(f"timing {n:,} texts: {args.repeat} interleaved rounds of bare VADER, enrich + route "
+          f"and the pipeline;\neach figure is the best round of each slice of {SLICE} "
+          f"mentions, summed over the slices\n")
 
     with tempfile.TemporaryDirectory(prefix="socialbot-bench-") as tmp:
         if source_csv is None:
@@ -174,31 +215,48 @@ def main(argv: list[str] | None = None) -> int:
             analyzer.polarity_scores(m.text)
             route(m, enrich(m, rules, now=NOW), rules)
 
-        def bare_vader() -> None:
+        def bare_vader() -> list[float]:
             score = analyzer.polarity_scores
-            for t in texts:
-                score(t)
 
-        def enrich_route() -> None:
-            for m in mentions:
-                route(m, enrich(m, rules, now=NOW), rules)
+            def work(chunk: list[str]) -> None:
+                for t in chunk:
+                    score(t)
 
-        def pipeline() -> None:
-            sink = Discard()
+            return sliced(texts, work)
+
+        def enrich_route() -> list[float]:
+            def work(chunk: list) -> None:  # a stage at a time, as replay.run does
+                scored = [enrich(m, rules, now=NOW) for m in chunk]
+                for m, e in zip(chunk, scored, strict=True):
+                    route(m, e, rules)
+
+            return sliced(mentions, work)
+
+        def pipeline() -> list[float]:
+            sink = Discard(every=SLICE)
             code = replay.run(str(source_csv), rules, as_json=True, out=sink, err=sys.stderr,
                               now=NOW, progress=False)
             assert code == 0 and sink.lines == n, (code, sink.lines)
+            if sink.lines % SLICE:  # the last, shorter slice
+                sink.stamps.append(time.perf_counter())
+            return gaps(sink.stamps)
 
-        t_vader = best(bare_vader, args.repeat)
-        t_scoring = best(enrich_route, args.repeat)
-        t_pipe = best(pipeline, args.repeat)
+        times = interleaved({"vader": bare_vader, "scoring": enrich_route, "pipe": pipeline},
+                            args.repeat)
+        t_vader, t_scoring, t_pipe = (best_slices(times[k]) for k in ("vader", "scoring", "pipe"))
         ratio = t_vader / t_pipe
+        whole = {k: [sum(r) for r in rounds] for k, rounds in times.items()}
+        per_round = [v / p for v, p in zip(whole["vader"], whole["pipe"], strict=True)]
         print(f"bare VADER polarity_scores       {n / t_vader:>9,.0f} mentions/s")
         print(f"enrich + route (pre-parsed)      {n / t_scoring:>9,.0f} mentions/s")
         print(f"replay pipeline (parse+enrich+route+JSON out)"
               f"\n                                 {n / t_pipe:>9,.0f} mentions/s")
         print(f"ratio pipeline / bare VADER      {ratio:>9.2f}   (target >= {TARGET_RATIO}: "
               f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})")
+        print(f"  whole rounds instead: {min(whole['vader']) / min(whole['pipe']):.2f} (best of "
+              f"{args.repeat} each), per-round ratios {min(per_round):.2f} to "
+              f"{max(per_round):.2f};\n  load average now {os.getloadavg()[0]:.2f} (a wide "
+              f"range or a high load: the machine is busy, figures are noisy)")
         print(f"  per mention: VADER {1e6 * t_vader / n:.0f} us, enrich+route "
               f"{1e6 * t_scoring / n:.0f} us, replay's own parse+output "
               f"{1e6 * max(0.0, t_pipe - t_scoring) / n:.0f} us")

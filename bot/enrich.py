@@ -47,6 +47,9 @@ class Enrichment:
     is_question: bool = False
     is_complaint: bool = False
     cues: tuple[str, ...] = ()  # the complaint cues found (keys of COMPLAINT_CUES), in order
+    # lower_for_matching(mention.text), kept so that routing, which matches on it too, does not
+    # lower the text again. Not a result: left out of ==, repr and hash.
+    text_lower: str | None = field(default=None, compare=False, repr=False)
 
 
 # --- Priority bands ---------------------------------------------------------------------------
@@ -427,6 +430,10 @@ class _Prepared:
     sentiment: _Sentiment
     brand_handles: dict[str, frozenset[str]]  # network → the brand's own handles, lowercase
     brand_address: re.Pattern[str] | None  # "@northwindair" (or the brand's other handles)
+    # Every handle in the rules file's author lists (lowercase, no "@") → its type, as
+    # `rules.authors.type_of` says (so one place decides which list wins): a dict lookup per
+    # mention instead of a call that normalises the handle and tries each list in turn.
+    listed_types: dict[str, str]
 
 
 def _prepare(rules: Rules) -> _Prepared:
@@ -447,10 +454,17 @@ def _prepare(rules: Rules) -> _Prepared:
         # On the lowercased text. The look-behind sits after the "@" so the search can skip
         # ahead from "@" to "@": it says the "@" does not follow a word (an e-mail address).
         address = re.compile(rf"@(?<![\w@]@)(?:{alternation})(?![\w@])")
+    listed: dict[str, str] = {}
+    for value in rules.authors.model_dump().values():
+        for h in value if isinstance(value, list) else ():
+            kind = rules.authors.type_of(h)
+            if kind is not None:
+                listed[h.lstrip("@").lower()] = kind
     return _Prepared(
         sentiment=_sentiment_for(rules.sentiment.lexicon),
         brand_handles={k: frozenset(v) for k, v in handles.items()},
         brand_address=address,
+        listed_types=listed,
     )
 
 
@@ -487,7 +501,7 @@ def _author_type(mention: Mention, rules: Rules, prepared: _Prepared) -> str:
     own = prepared.brand_handles.get(mention.network)
     if own and handle in own:
         return "brand"
-    listed = rules.authors.type_of(handle)
+    listed = prepared.listed_types.get(handle)
     if listed is not None:
         return listed
     if author.followers >= rules.authors.influencer_min_followers:
@@ -602,4 +616,5 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         is_question=question,
         is_complaint=bool(found.cues),
         cues=found.cues,
+        text_lower=low,
     )

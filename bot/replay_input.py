@@ -24,12 +24,13 @@ import csv
 import functools
 import itertools
 import json
+import operator
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.mention import NETWORKS, Author, Mention
 from bot.rules_schema import Rules
@@ -149,7 +150,11 @@ class _Brand:
                                     + r"(?![\w@]|\.\w)")
         if b.bluesky_handle:  # a domain: @northwindair.bsky.social, not ….bsky.social.evil
             patterns["bluesky"] = re.escape(b.bluesky_handle.lstrip("@")) + r"(?![\w-]|\.\w)"
-        self._patterns = {net: re.compile(r"(?<![\w@])@" + rx, re.IGNORECASE)
+        # Not after a word character or an "@". The look-behind sits after the "@" (it looks
+        # at the "@" and the character before it) so that the pattern starts with a literal
+        # and the search jumps from "@" to "@" instead of trying the look-behind at every
+        # position: ten times faster on a tweet, same matches.
+        self._patterns = {net: re.compile(r"@(?<![\w@]@)" + rx, re.IGNORECASE)
                           for net, rx in patterns.items()}
 
     def mentioned_in(self, network: str, text: str) -> bool:
@@ -185,6 +190,11 @@ def parse_time(value: Any) -> datetime | None:
 def _parse_time_str(s: str) -> datetime | None:
     if not s:
         return None
+    if "/" in s and (m := _US.fullmatch(s)):
+        # Never ISO 8601 (that starts with a 4-digit year), so fromisoformat is not tried
+        # first: spreadsheet exports (the airline tweets) are all in this format, and raising
+        # and catching its ValueError on every row took longer than parsing the date.
+        return _us_time(m, s)
     dt: datetime | None = None
     try:
         dt = datetime.fromisoformat(s)
@@ -198,17 +208,24 @@ def _parse_time_str(s: str) -> datetime | None:
                                   tzinfo=timezone(timedelta(minutes=offset)))
                 except ValueError:
                     dt = None
-        elif m := _US.fullmatch(s):
-            try:
-                dt = datetime(int(m[3]), int(m[1]), int(m[2]), int(m[4] or 0), int(m[5] or 0),
-                              int(m[6] or 0))
-            except ValueError:
-                dt = None
         elif s.isdigit():
             return _from_epoch(int(s))
     if dt is None:
-        raise _Bad(f"created_at: {s[:40]!r} is not a date ({_DATE_HELP})")
+        raise _Bad(_not_a_date(s))
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _us_time(m: re.Match[str], s: str) -> datetime:
+    """A `_US` match as a UTC datetime."""
+    try:
+        return datetime(int(m[3]), int(m[1]), int(m[2]), int(m[4] or 0), int(m[5] or 0),
+                        int(m[6] or 0), tzinfo=UTC)
+    except ValueError:  # 2/30/2015
+        raise _Bad(_not_a_date(s)) from None
+
+
+def _not_a_date(s: str) -> str:
+    return f"created_at: {s[:40]!r} is not a date ({_DATE_HELP})"
 
 
 def _from_epoch(value: float) -> datetime:
@@ -544,6 +561,46 @@ _CSV_COLUMNS = {  # our name → accepted header names (lower case), first prese
 }
 
 
+class _CsvCells(NamedTuple):
+    """One row's cells for our fields, stripped; "" where the file has no such column."""
+
+    id: str
+    username: str
+    author_id: str
+    name: str
+    followers: str
+    created_at: str
+    lang: str
+    network: str
+    url: str
+    source_id: str
+
+
+assert _CsvCells._fields == tuple(_CSV_COLUMNS), "_CsvCells follows _CSV_COLUMNS"
+
+
+class _CsvLayout:
+    """Where our fields are in a file's rows, worked out once from its header: each row is then
+    read with one `itemgetter` call rather than a lookup per field."""
+
+    def __init__(self, names: list[str]):
+        self.width = len(names)
+        self.text_at = names.index("text")
+        # A field the header lacks reads the cell just past the header's width, which `cells`
+        # makes an empty one.
+        self._get = operator.itemgetter(*(
+            next((names.index(n) for n in aliases if n in names), self.width)
+            for aliases in _CSV_COLUMNS.values()))
+        self._pad = [""] * (self.width + 1)
+
+    def cells(self, row: list[str]) -> _CsvCells:
+        """`row`'s cells by field. Changes `row`: cells past the header's width are dropped (no
+        field reads them), a short row is padded with empty cells."""
+        del row[self.width:]
+        row.extend(self._pad[len(row):])
+        return _CsvCells._make(map(str.strip, self._get(row)))
+
+
 def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
     try:
         f = open(path, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
@@ -567,10 +624,8 @@ def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
             raise ReplayInputError(
                 1, "not JSON Lines, JSON, or CSV with a `text` column "
                    f"(first line has: {shown[:200]})")
-        text_at = names.index("text")
-        at = {key: next((names.index(n) for n in aliases if n in names), None)
-              for key, aliases in _CSV_COLUMNS.items()}
-        width = len(names)
+        layout = _CsvLayout(names)
+        text_at = layout.text_at
         end = reader.line_num
         while True:
             start = end + 1
@@ -585,41 +640,35 @@ def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
                 yield Skipped(start, f"not CSV: {exc}")
                 continue
             end = reader.line_num
-            if not row or not any(cell.strip() for cell in row):
+            if not any(map(str.strip, row)):  # a blank line, or only empty cells
                 continue
             if len(row) <= text_at:
-                yield Skipped(start, f"{len(row)} fields, the header has {width}: no text")
+                yield Skipped(start, f"{len(row)} fields, the header has {layout.width}: no text")
                 continue
             try:
-                yield start, _csv_mention(row, text_at, at, start, brand)
+                yield start, _csv_mention(row[text_at], layout.cells(row), start, brand)
             except _Bad as exc:
                 yield Skipped(start, str(exc))
 
 
-def _csv_mention(row: list[str], text_at: int, at: dict[str, int | None], line: int,
-                 brand: _Brand) -> Mention:
-    def get(key: str) -> str:
-        i = at[key]
-        return row[i].strip() if i is not None and i < len(row) else ""
-
-    text = _text(row[text_at])
-    network = get("network").lower() or "x"
+def _csv_mention(text: str, c: _CsvCells, line: int, brand: _Brand) -> Mention:
+    text = _text(text)
+    network = c.network.lower() or "x"
     if network not in NETWORKS:
         raise _Bad(f"network: {network[:20]!r} is not one of {', '.join(NETWORKS)}")
-    mention_id = get("id") or str(line)  # no id column: the row's line number
-    author_id = get("author_id") or None
-    username = get("username").lstrip("@") or (author_id or "")
-    url = get("url") or (_x_url(username, mention_id) if network == "x" and get("id") else None)
+    mention_id = c.id or str(line)  # no id column: the row's line number
+    author_id = c.author_id or None
+    username = c.username.lstrip("@") or (author_id or "")
+    url = c.url or (_x_url(username, mention_id) if network == "x" and c.id else None)
     return Mention(
         network=network,
         external_id=mention_id,
         text=text,
-        author=Author(handle=username, name=get("name"), followers=_count(get("followers"),
-                                                                           "followers"),
+        author=Author(handle=username, name=c.name, followers=_count(c.followers, "followers"),
                       external_id=author_id),
         url=url,
-        created_at=parse_time(get("created_at")),
-        lang=get("lang") or None,
-        source_id=get("source_id") or None,
+        created_at=parse_time(c.created_at),
+        lang=c.lang or None,
+        source_id=c.source_id or None,
         mentions_brand=brand.mentioned_in(network, text),
     )

@@ -116,19 +116,27 @@ Check = Callable[[Mention, Enrichment, str], bool]
 
 
 def _text_check(patterns: tuple[re.Pattern[str], ...]) -> Check:
-    tests = tuple((required_text(p.pattern), p) for p in patterns)
+    # Flat (needle, pattern) pairs, one per string a pattern requires: one loop, no nested
+    # one per pattern. A pattern with several needles may be searched once per needle found,
+    # with the same result each time. Patterns without needles are always searched, last:
+    # the order does not change the answer (whether any pattern matches).
+    guarded: list[tuple[str, re.Pattern[str]]] = []
+    unguarded: list[re.Pattern[str]] = []
+    for p in patterns:
+        needles = required_text(p.pattern)
+        if needles is None:
+            unguarded.append(p)
+        else:
+            guarded.extend((needle, p) for needle in needles)
+    guarded_t, unguarded_t = tuple(guarded), tuple(unguarded)
 
     def check(m: Mention, e: Enrichment, low: str) -> bool:
-        for needles, pattern in tests:
-            if needles is None:
-                if pattern.search(m.text):
-                    return True
-                continue
-            for needle in needles:
-                if needle in low:
-                    if pattern.search(m.text):
-                        return True
-                    break
+        for needle, pattern in guarded_t:
+            if needle in low and pattern.search(m.text):
+                return True
+        for pattern in unguarded_t:  # noqa: SIM110 - a plain loop costs less than any()
+            if pattern.search(m.text):
+                return True
         return False
 
     return check
@@ -228,31 +236,68 @@ def _cached(key: object, build: Callable[[], Any]) -> Any:
     return value
 
 
-def _plan(rules: Rules) -> tuple[tuple[Rule, Check], ...]:
-    return _cached(
-        rules, lambda: tuple((r, compile_condition(r.when)) for r in rules.rules if r.enabled)
-    )
+class _Plan:
+    """What routing needs of one Rules value, worked out once, and the decisions made so far.
+
+    A decision depends only on which rules matched and on the enrichment's priority and risks,
+    and few such combinations occur: each is worked out once, and its (immutable)
+    RouteDecision is returned again for every later mention with the same combination. The
+    table is bounded (when full it starts over) and needs no lock: threads that race on it
+    at worst work out the same decision twice.
+    """
+
+    __slots__ = ("rules", "checks", "approval_for_risk", "default_team", "decisions")
+
+    def __init__(self, rules: Rules):
+        self.rules: tuple[Rule, ...] = tuple(r for r in rules.rules if r.enabled)
+        self.checks = tuple((i, compile_condition(r.when)) for i, r in enumerate(self.rules))
+        self.approval_for_risk = frozenset(rules.policy.approval_for_risk)
+        self.default_team = rules.default_team
+        self.decisions: dict[tuple[tuple[int, ...], str, tuple[str, ...]], RouteDecision] = {}
+
+
+_DECISIONS_MAX = 4096
+
+
+def _plan(rules: Rules) -> _Plan:
+    return _cached(rules, lambda: _Plan(rules))
+
+
+def _lowered(mention: Mention, enrichment: Enrichment) -> str:
+    """`lower_for_matching(mention.text)`: the one `enrich` made when it scored this text."""
+    low = enrichment.text_lower
+    return low if low is not None else lower_for_matching(mention.text)
 
 
 def matches(cond: Condition, mention: Mention, enrichment: Enrichment) -> bool:
     """Whether one `when:` holds for a scored mention."""
     check = _cached(cond, lambda: compile_condition(cond))
-    return check(mention, enrichment, lower_for_matching(mention.text))
+    return check(mention, enrichment, _lowered(mention, enrichment))
 
 
 def route(mention: Mention, enrichment: Enrichment, rules: Rules) -> RouteDecision:
+    plan = _plan(rules)
+    low = _lowered(mention, enrichment)
+    matched = tuple([i for i, check in plan.checks if check(mention, enrichment, low)])
+    key = (matched, enrichment.priority, tuple(enrichment.risk))
+    decision = plan.decisions.get(key)
+    if decision is None:
+        decision = _decide(plan, *key)
+        if len(plan.decisions) >= _DECISIONS_MAX:
+            plan.decisions.clear()
+        plan.decisions[key] = decision
+    return decision
+
+
+def _decide(plan: _Plan, matched: tuple[int, ...], priority: str,
+            risks: tuple[str, ...]) -> RouteDecision:
+    """The decision when the rules at these indexes (of `plan.rules`) matched."""
     team: str | None = None
-    priority = enrichment.priority
     approval = False
-    risk = list(dict.fromkeys(enrichment.risk))
+    risk = list(dict.fromkeys(risks))
     hint: str | None = None
-    matched: list[str] = []
-    low = lower_for_matching(mention.text)
-    for rule, check in _plan(rules):
-        if not check(mention, enrichment, low):
-            continue
-        matched.append(rule.name)
-        then = rule.then
+    for i in matched:
+        then = plan.rules[i].then
         if team is None and then.team:
             team = then.team
         if then.priority and priority_rank(then.priority) < priority_rank(priority):
@@ -265,13 +310,12 @@ def route(mention: Mention, enrichment: Enrichment, rules: Rules) -> RouteDecisi
         if hint is None and then.outcome_hint:
             hint = then.outcome_hint
     if not approval:
-        needs_approval = rules.policy.approval_for_risk
-        approval = any(r in needs_approval for r in risk)
+        approval = not plan.approval_for_risk.isdisjoint(risk)
     return RouteDecision(
-        team=team or rules.default_team,
+        team=team or plan.default_team,
         priority=priority,
         approval_required=approval,
         risk=tuple(risk),
         outcome_hint=hint,
-        matched_rules=tuple(matched),
+        matched_rules=tuple(plan.rules[i].name for i in matched),
     )

@@ -14,10 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import replay, replay_input
+from bot.enrich import Enrichment
+from bot.mention import Author, Mention
 from bot.replay import run
 from bot.replay_input import Skipped, parse_time, read_mentions
+from bot.routing import RouteDecision
 from bot.rules import load_rules, parse_rules
 from bot.rules_schema import AUTHOR_TYPES, PRIORITIES, RISKS, SENTIMENTS
 
@@ -255,6 +260,34 @@ def test_json_lines_follow_the_contract(path, n, rules):
     assert out.endswith("\n") and len(out.splitlines()) == n
     for line in out.splitlines():
         check_contract(json.loads(line), rules)
+
+
+_ODD_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["care", "P1", "", 'say "hi"', "back\\slash", "tab\t", "del\x7f", "é", "😡", "\u2028"])
+_NUMBER = st.integers(-5, 120) | st.booleans() | st.floats(allow_nan=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(external_id=_ODD_TEXT | st.integers(), handle=_ODD_TEXT, team=_ODD_TEXT,
+       hint=st.none() | _ODD_TEXT, network=_ODD_TEXT,
+       risk=st.lists(_ODD_TEXT, max_size=3), matched=st.lists(_ODD_TEXT, max_size=3),
+       compound=st.floats(allow_nan=True) | st.integers(-1, 1),
+       score=st.integers(0, 100) | st.booleans(),
+       parts=st.dictionaries(_ODD_TEXT | st.none() | st.integers(), _NUMBER, max_size=4))
+def test_json_lines_are_what_json_dumps_writes(external_id, handle, team, hint, network, risk,
+                                               matched, compound, score, parts):
+    """_JsonOut builds each line itself; the bytes are json.dumps(decision_record(...))'s."""
+    m = Mention(network=network, external_id=external_id, text="t", author=Author(handle=handle))
+    e = Enrichment(compound=compound, sentiment="neutral", author_type="customer", risk=(),
+                   score=score, priority="P4", score_parts=parts)
+    d = RouteDecision(team=team, priority="P2", approval_required=bool(score), risk=tuple(risk),
+                      outcome_hint=hint, matched_rules=tuple(matched))
+    out = io.StringIO()
+    sink = replay._JsonOut(out)
+    sink.add(m, e, d)
+    sink.add(m, e, d)  # the second time from the values it has kept
+    expected = json.dumps(replay.decision_record(m, e, d)) + "\n"
+    assert out.getvalue() == expected * 2
 
 
 def test_json_decisions_for_the_northwind_pages(rules):
@@ -567,6 +600,18 @@ def test_read_error_mid_file(rules, monkeypatch):
     code, out, err = replay_file(PAGES, rules)
     assert code == 2 and len(out.splitlines()) == 7
     assert err == f"{PAGES}:0: cannot read: Input/output error\n"
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_batches_do_not_change_what_is_written(batch, tmp_path, rules, monkeypatch):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(PAGES.read_text() + "not json\n{}\n" + PAGES.read_text())
+    paths = [PAGES, CSV, bad]
+    expected = [replay_file(p, rules) for p in paths] + [replay_file(CSV, rules, as_json=False)]
+    monkeypatch.setattr(replay, "BATCH", batch)
+    assert [replay_file(p, rules) for p in paths] + [replay_file(CSV, rules, as_json=False)] \
+        == expected
+    test_read_error_mid_file(rules, monkeypatch)  # what was read before the error is replayed
 
 
 def test_many_problems_are_counted_not_all_printed(tmp_path, rules, monkeypatch):
