@@ -17,13 +17,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import models
 from bot.db import session_scope
-from bot.ingest import add_usage, source_row, store_fetch
+from bot.ingest import IngestResult, add_usage, source_row, store_fetch
 from bot.rules_schema import Rules, SourceSpec
-from bot.sources.base import RateLimited, Source, SourceAuthError, SourceError, SourceState
+from bot.sources.base import (
+    Fetch,
+    RateLimited,
+    Source,
+    SourceAuthError,
+    SourceError,
+    SourceState,
+    SourceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +119,34 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
     except SourceError as exc:
         return _report(_record_failure(factory, spec, exc, now,
                                        time.perf_counter() - started), on_outcome)
+    try:
+        result = _store(factory, spec, fetch, rules, now=now, clock=clock)
+    except SQLAlchemyError as exc:
+        # Rolled back: the cursor did not move, so the next poll fetches the same posts again.
+        # The reads were made (and billed) all the same, and the source backs off like after
+        # an outage instead of hammering a database that is locked or down.
+        failure = StoreFailed(f"storing {len(fetch.mentions)} mention(s) failed: "
+                              f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        failure.reads = fetch.reads
+        log.error("source %s: %s", spec.id, failure)
+        return _report(_record_failure(factory, spec, failure, now,
+                                       time.perf_counter() - started), on_outcome)
+    status = "not_modified" if fetch.not_modified else "ok"
+    return _report(PollOutcome(spec.id, status, new=len(result.new_mention_ids),
+                               duplicates=result.duplicates, reads=fetch.reads,
+                               detail="; ".join(fetch.notes),
+                               seconds=time.perf_counter() - started), on_outcome)
+
+
+class StoreFailed(SourceUnavailable):
+    """The fetch worked but its transaction did not commit (database locked, down, full)."""
+
+    reads = 0
+
+
+def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules: Rules, *,
+           now: datetime, clock: Callable[[], datetime]) -> IngestResult:
+    """Store a fetch and mark the source healthy, in one transaction."""
     with session_scope(factory) as session:
         result = store_fetch(session, spec, fetch, rules, now=clock())
         row = session.get(models.Source, spec.id)
@@ -123,13 +160,9 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
                               f"{int((spec.every * 2).total_seconds())}s")
         else:
             row.next_run_at = None
-        for note in fetch.notes:
-            log.info("source %s: %s", spec.id, note)
-    status = "not_modified" if fetch.not_modified else "ok"
-    return _report(PollOutcome(spec.id, status, new=len(result.new_mention_ids),
-                               duplicates=result.duplicates, reads=fetch.reads,
-                               detail="; ".join(fetch.notes),
-                               seconds=time.perf_counter() - started), on_outcome)
+    for note in fetch.notes:
+        log.info("source %s: %s", spec.id, note)
+    return result
 
 
 def _record_failure(factory: sessionmaker[Session], spec: SourceSpec, exc: SourceError,

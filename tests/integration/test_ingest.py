@@ -198,3 +198,37 @@ def test_monthly_budget_slows_then_pauses_polling(factory):
         row = s.get(models.Source, "x-mentions")
         assert row.next_run_at == datetime(2026, 12, 1, tzinfo=UTC)
     assert len(source.seen_states) == 2
+
+
+def test_a_failed_store_is_recorded_billed_and_retried_after_backoff(factory, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from bot import polling
+
+    fetch = Fetch([tweet(20), tweet(21)], SourceState("1021"), reads=2)
+    source = FakeSource(X_SEARCH, [fetch, fetch])
+    real = polling.store_fetch
+
+    def locked(*args, **kwargs):
+        real(*args, **kwargs)  # writes, then the commit never happens
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(polling, "store_fetch", locked)
+    clock = Clock()
+    outcome = poll_source(factory, source, RULES, clock=clock)
+    assert (outcome.status, outcome.new, outcome.reads) == ("unavailable", 0, 2)
+    assert "database is locked" in outcome.detail
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "x-search")
+        assert "storing 2 mention(s) failed" in row.last_error and row.cursor is None
+        assert (row.failures, row.next_run_at) == (1, NOW + X_SEARCH.every)
+        assert s.scalar(select(models.SourceUsage.reads)) == 2  # the reads were billed
+    assert count(factory, models.Mention) == 0
+    monkeypatch.setattr(polling, "store_fetch", real)
+    assert poll_source(factory, source, RULES, clock=clock).status == "skipped"  # backing off
+    clock.now = NOW + X_SEARCH.every
+    assert poll_source(factory, source, RULES, clock=clock).new == 2
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "x-search")
+        assert (row.cursor, row.failures, row.last_error) == ("1021", 0, None)
+        assert s.scalar(select(models.SourceUsage.reads)) == 4

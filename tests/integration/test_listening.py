@@ -284,12 +284,13 @@ class CommitFailsOnce:
     def __init__(self, factory) -> None:
         self.armed = False
         self.failed = 0
-        event.listen(factory, "after_flush", self._after_flush)
+        event.listen(factory, "do_orm_execute", self._on_execute)
         event.listen(factory, "before_commit", self._before_commit)
 
-    def _after_flush(self, session, _context) -> None:
-        if any(isinstance(obj, models.Mention) for obj in session.new):
-            session.info["stores_mentions"] = True
+    def _on_execute(self, state) -> None:
+        stmt = state.statement
+        if stmt.is_insert and stmt.table is models.Mention.__table__:
+            state.session.info["stores_mentions"] = True
 
     def _before_commit(self, session) -> None:
         if self.armed and session.info.pop("stores_mentions", False):
