@@ -6,6 +6,7 @@ A WSGI app served by the standard library's threaded server: Bolt verifies signa
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
@@ -14,6 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
 
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
@@ -46,9 +48,37 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
         if path == "/metrics" and method == "GET":
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [generate_latest(registry)]
+        if path == SLACK_PATH and method == "POST":
+            refused = _refuse_malformed(environ)
+            if refused is not None:
+                status, reason = refused
+                log.info("slack request refused: %s (%s)", status, reason)
+                start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+                return [status.split(" ", 1)[1].encode()]
         return slack(environ, start_response)
 
     return application
+
+
+def _refuse_malformed(environ: dict) -> tuple[str, str] | None:
+    """What Bolt would crash on (→ 500) or answer 404 to, answered here: a timestamp that is
+    not a number can't be signed (401); a body that is not UTF-8, not JSON where JSON is due,
+    or not a Slack request at all is 400. The body is put back for Bolt."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "400 Bad Request", "bad Content-Length"
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    if not str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")).strip().isdigit():
+        return "401 Unauthorized", "no usable X-Slack-Request-Timestamp"
+    try:
+        body = parse_body(raw.decode("utf-8"), environ.get("CONTENT_TYPE"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return "400 Bad Request", f"unparseable body: {type(exc).__name__}"
+    if not isinstance(body, dict) or not ({"type", "command", "ssl_check"} & body.keys()):
+        return "400 Bad Request", "not a Slack event, interaction or command"
+    return None
 
 
 def make_http_server(application: Callable, host: str, port: int) -> WSGIServer:

@@ -8,6 +8,7 @@ fetch (and dedupe drops what was already stored), and a crash after it loses not
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,35 @@ def source_row(session: Session, spec: SourceSpec) -> models.Source:
     elif row.type != spec.type:  # the rules file reused an id for another kind of source
         row.type, row.cursor, row.etag, row.last_modified = spec.type, None, None, None
     return row
+
+
+# Code points no database can store: UTF-8 has no surrogates (a lone `\ud83d` escape in a
+# network's JSON), PostgreSQL text no NUL. One such post would fail its whole page's store at
+# every poll, and the source would never get past it.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: str | None) -> str | None:
+    return _UNSTORABLE.sub("\ufffd", value) if value else value
+
+
+def storable(m: Mention) -> Mention:
+    """`m` with each un-storable code point replaced by U+FFFD; everything else kept as is
+    (and `m` itself returned, uncopied, in the usual case that there is none)."""
+    a = m.author
+    texts = [m.external_id, m.text, m.url, m.lang, m.in_reply_to_id, m.conversation_id,
+             a.handle, a.name, a.external_id, *m.extra,
+             *(v for v in m.extra.values() if isinstance(v, str))]
+    if not _UNSTORABLE.search("".join(t for t in texts if t)):
+        return m
+    return dataclasses.replace(
+        m, external_id=_storable(m.external_id), text=_storable(m.text), url=_storable(m.url),
+        lang=_storable(m.lang), in_reply_to_id=_storable(m.in_reply_to_id),
+        conversation_id=_storable(m.conversation_id),
+        extra={_storable(k): _storable(v) if isinstance(v, str) else v
+               for k, v in m.extra.items()},
+        author=dataclasses.replace(a, handle=_storable(a.handle), name=_storable(a.name),
+                                   external_id=_storable(a.external_id)))
 
 
 def _unseen(session: Session, mentions: list[Mention]) -> tuple[list[Mention], int]:
@@ -162,7 +192,7 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
     The rows are written with bulk Core statements (one INSERT … RETURNING for the mentions,
     one for the cards, one per author change), not ORM objects: ten times faster on a page of
     100 posts. Mention/Author objects this session loaded earlier are not refreshed."""
-    fresh, duplicates = _unseen(session, mentions)
+    fresh, duplicates = _unseen(session, [storable(m) for m in mentions])
     if not fresh:
         return IngestResult([], duplicates)
     scored = [enrich(m, rules, now=now) for m in fresh]

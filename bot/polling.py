@@ -125,8 +125,9 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
         # Rolled back: the cursor did not move, so the next poll fetches the same posts again.
         # The reads were made (and billed) all the same, and the source backs off like after
         # an outage instead of hammering a database that is locked or down.
+        cause = getattr(exc, "orig", None) or exc  # the driver's error, not the autoflush note
         failure = StoreFailed(f"storing {len(fetch.mentions)} mention(s) failed: "
-                              f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+                              f"{type(cause).__name__}: {str(cause).splitlines()[0][:200]}")
         failure.reads = fetch.reads
         log.error("source %s: %s", spec.id, failure)
         return _report(_record_failure(factory, spec, failure, now,

@@ -1,0 +1,283 @@
+"""Faults from outside: Slack 429 storms and 5xx (chat.postMessage and chat.update), X 429 and
+503 on polling, a database error while storing a poll. Each: nothing lost, nothing doubled,
+the bot keeps going. Time is injected: nothing sleeps, Retry-After and backoffs are exact.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import responses
+from responses.registries import OrderedRegistry
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+
+from bot import models, polling
+from bot.config import Settings
+from bot.db import make_engine, make_session_factory, session_scope
+from bot.outbox import MAX_ATTEMPTS, OutboxSender, sender_client
+from bot.polling import backoff, poll_source
+from bot.rules import load_rules
+from bot.rules_schema import SourceSpec
+from bot.sources.rss import RssSource
+from bot.sources.x import XSearchSource, build_x_client
+from tests.e2e.fake_slack import FakeSlack
+from tests.faults import figures
+from tests.faults.test_kill_ingest import FakeX, FakeXSource, more, network
+from tests.faults.test_kill_ingest import check as check_ingest
+from tests.faults.test_kill_outbox import render, seed
+from tests.faults.world import Process, kill_plan
+from tests.integration.test_listening import BEARER, SEARCH_URL, x_body
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_rules(ROOT / "routing_rules.yaml")
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SEED = 20261123
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def faults_answered(fake: FakeSlack) -> int:
+    """Calls the fake Slack answered with an error (429, 5xx) or never answered."""
+    return sum(1 for c in fake.calls if c.status != 200 or c.error == "dropped")
+
+
+# --- Slack ---------------------------------------------------------------------------------
+
+def test_slack_429_storm_and_5xx_lose_and_double_nothing(engine):
+    rng = random.Random(SEED)
+    clock = Clock()
+    fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
+    try:
+        # Slack's own per-channel limit, on our clock, on top of the scripted misbehaviour.
+        fake.rate_limit_posts(1.0, 3, clock=lambda: clock.now.timestamp())
+        script = ([dict(status=429, error="ratelimited", retry_after=rng.randint(1, 30))] * 12
+                  + [dict(status=500, error="internal_error", deliver=True),  # posted, 500
+                     dict(status=503, error="service_unavailable"),
+                     dict(status=502, error="bad_gateway", deliver=True, drop=True)])
+        rng.shuffle(script)
+        for how in script:
+            fake.fail("chat.postMessage", **how)
+        url = engine.url.render_as_string(hide_password=False)
+        ids = seed(url) + seed(url, batch=1) + seed(url, batch=2)  # 9 care, 3 PR
+        factory = make_session_factory(engine)
+        sender = OutboxSender(factory, sender_client("xoxb-faults", fake.api_url, timeout=5),
+                              render, clock)
+        drain(sender, clock)
+        posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
+        assert figures.invariant("mentions lost", sum(1 for i in ids if not posted[i])) == 0
+        assert figures.invariant("duplicate cards",
+                                 sum(n - 1 for n in posted.values() if n > 1)) == 0, posted
+
+        # Then every card is updated (a click each) through 429s and 5xx on chat.update.
+        for how in ([dict(status=429, error="ratelimited", retry_after=rng.randint(1, 20))] * 6
+                    + [dict(status=500, error="internal_error")] * 2):
+            fake.fail("chat.update", **how)
+        with session_scope(factory) as s:
+            for m in s.scalars(select(models.Mention)):
+                s.add(models.OutboxMessage(kind="update", channel=m.slack_channel,
+                                           mention_id=m.id, priority=m.priority, payload={},
+                                           not_before=clock.now, created_at=clock.now))
+        drain(sender, clock)
+        updated = Counter(c.params["ts"] for c in fake.calls_to("chat.update") if c.status == 200)
+        assert set(updated) == {m["ts"] for m in fake.posts()}  # every card updated
+        with factory() as s:
+            states = Counter(s.scalars(select(models.OutboxMessage.state)))
+        assert states == {"sent": len(ids) * 2}  # no row failed, none left behind
+        assert len(fake.posts()) == len(ids)
+        injected = faults_answered(fake)
+        assert injected >= len(script) + 8
+        figures.tried("faults injected", injected)
+    finally:
+        fake.stop()
+
+
+def drain(sender: OutboxSender, clock: Clock, rounds: int = 200) -> None:
+    for _ in range(rounds):
+        sender.run_once(clock.now)
+        if sender.depth() == 0:
+            return
+        clock.now += timedelta(seconds=2)
+    raise AssertionError(f"outbox not drained: {sender.depth()} left")
+
+
+def test_repeated_5xx_end_in_a_failed_row_never_in_a_second_card(engine):
+    """More 5xx than attempts: the rows fail with their error kept (never a second card, even
+    for the PR card whose first answer was a 500 after Slack stored it), and the other
+    channel's card goes out meanwhile."""
+    clock = Clock()
+    fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
+    try:
+        url = engine.url.render_as_string(hide_password=False)
+        ids = seed(url)  # three cards for care, one for PR
+        fake.fail("chat.postMessage", channel=RULES.teams["pr"].channel, status=500,
+                  error="internal_error", deliver=True, times=1)  # posted, answer lost
+        fake.fail("chat.postMessage", channel=RULES.teams["care"].channel, status=503,
+                  error="service_unavailable", times=3 * MAX_ATTEMPTS)
+        sender = OutboxSender(make_session_factory(engine),
+                              sender_client("xoxb-faults", fake.api_url, timeout=5), render,
+                              clock)
+        for _ in range(40):
+            sender.run_once(clock.now)
+            clock.now += timedelta(seconds=30)
+        posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
+        assert figures.invariant("duplicate cards",
+                                 sum(n - 1 for n in posted.values() if n > 1)) == 0, posted
+        with make_session_factory(engine)() as s:
+            rows = s.execute(select(models.OutboxMessage.mention_id, models.OutboxMessage.state,
+                                    models.OutboxMessage.error)).all()
+        failed = {r.mention_id: r.error for r in rows if r.state == "failed"}
+        # The three care cards each took 5 failures: failed, the error kept for /social status.
+        assert len(failed) == 3 and all("503" in e for e in failed.values())
+        assert {r.state for r in rows if r.mention_id not in failed} == {"sent"}
+        assert figures.invariant("mentions lost", sum(
+            1 for i in ids if not posted[i] and i not in failed)) == 0
+        figures.tried("faults injected", faults_answered(fake))
+    finally:
+        fake.stop()
+
+
+# --- X -------------------------------------------------------------------------------------
+
+PAGE_IDS = {t["id"] for t in x_body("northwind_search_recent")["data"]
+            if t["author_id"] != "1400000000000000001"}  # the brand's own post is skipped
+
+
+def test_x_429_and_503_wait_back_off_and_then_store_each_mention_once(engine, tmp_path):
+    factory = make_session_factory(engine)
+    clock = Clock(datetime(2024, 11, 5, 9, 0, tzinfo=UTC))
+    reset = clock.now + timedelta(minutes=7)
+    feed = tmp_path / "alerts.xml"
+    feed.write_bytes((ROOT / "tests/data/feeds/google_alerts_atom.xml").read_bytes())
+    rss = RssSource(SourceSpec(id="alerts", type="rss", url=feed.as_uri(), every="15m"))
+    x = XSearchSource(RULES.source("x-search"), RULES.brand,
+                      build_x_client(Settings(_env_file=None, X_BEARER_TOKEN=BEARER)))
+    spec = x.spec
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        api.get(SEARCH_URL, status=429, json={"title": "Too Many Requests"},
+                headers={"x-rate-limit-reset": str(int(reset.timestamp())),
+                         "x-rate-limit-remaining": "0"})
+        for _ in range(3):
+            api.get(SEARCH_URL, status=503, json={"title": "Service Unavailable"})
+        api.get(SEARCH_URL, json=x_body("northwind_search_recent"))
+        api.get(SEARCH_URL, json=x_body("northwind_search_recent"))  # the same page again
+
+        assert poll_source(factory, x, RULES, clock=clock).status == "rate_limited"
+        assert poll_source(factory, rss, RULES, clock=clock).new == 20  # the others go on
+        with session_scope(factory) as s:
+            assert s.get(models.Source, spec.id).next_run_at == reset
+        clock.now = reset - timedelta(seconds=1)
+        assert poll_source(factory, x, RULES, clock=clock).status == "skipped"  # no call
+        clock.now = reset
+        for n in range(1, 4):
+            assert poll_source(factory, x, RULES, clock=clock).status == "unavailable"
+            with session_scope(factory) as s:
+                row = s.get(models.Source, spec.id)
+                assert row.next_run_at == clock.now + backoff(spec, n)
+                assert row.cursor is None
+            clock.now = row.next_run_at
+        ok = poll_source(factory, x, RULES, clock=clock)
+        assert (ok.status, ok.new) == ("ok", len(PAGE_IDS) - 0)
+        again = poll_source(factory, x, RULES, clock=clock)
+        assert (again.status, again.new, again.duplicates) == ("ok", 0, len(PAGE_IDS))
+        assert len(api.calls) == 6
+    with session_scope(factory) as s:
+        stored = Counter(s.scalars(select(models.Mention.external_id)
+                                   .where(models.Mention.network == "x")))
+        cards = Counter(s.scalars(select(models.OutboxMessage.mention_id)
+                                  .where(models.OutboxMessage.kind == "card")))
+        row = s.get(models.Source, spec.id)
+        assert (row.failures, row.last_error, row.next_run_at) == (0, None, None)
+    assert figures.invariant("mentions lost", len(PAGE_IDS - set(stored))) == 0
+    assert figures.invariant("duplicate cards", sum(n - 1 for n in stored.values())
+                             + sum(n - 1 for n in cards.values())) == 0
+    figures.tried("faults injected", 4)  # one 429, three 503 (all answered, all seen above)
+
+
+# --- the database --------------------------------------------------------------------------
+
+class StoreFails:
+    """Raises OperationalError ("database is locked") at the k-th statement or COMMIT of the
+    store transaction only (`polling._store`): the fetch worked, the database did not."""
+
+    def __init__(self, engine, monkeypatch: pytest.MonkeyPatch, at: int | None) -> None:
+        self.at, self.seen, self.armed, self.fired = at, 0, False, False
+        event.listen(engine, "before_cursor_execute", lambda *a, **k: self._op())
+        event.listen(engine, "commit", lambda conn: self._op())
+        real = polling._store
+
+        def store(*args, **kwargs):
+            self.armed = True
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.armed = False
+
+        monkeypatch.setattr(polling, "_store", store)
+
+    def _op(self) -> None:
+        if not self.armed:
+            return
+        self.seen += 1
+        if self.seen == self.at:
+            self.fired = True
+            raise OperationalError("INSERT", {}, Exception("database is locked (injected)"))
+
+
+def test_a_database_error_at_any_statement_of_the_store_is_a_backoff_not_a_loss(
+        fresh_db, monkeypatch):
+    url = fresh_db()
+    engine = make_engine(url)
+    dry = StoreFails(engine, monkeypatch, None)
+    clock = Clock()
+    poll_source(make_session_factory(engine), FakeXSource(RULES.source("x-search"), network()),
+                RULES, clock=clock)
+    engine.dispose()
+    monkeypatch.undo()
+    statements = dry.seen
+    assert statements >= 8
+
+    spec = RULES.source("x-search")
+    for k in range(1, statements + 1):
+        url = fresh_db()
+        x = network()
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        clock = Clock()
+        poll_source(factory, FakeXSource(spec, x), RULES, clock=clock)  # a good first poll
+        more(x)
+        clock.now += timedelta(minutes=5)
+        with monkeypatch.context() as mp:
+            fails = StoreFails(engine, mp, k)
+            outcome = poll_source(factory, FakeXSource(spec, x), RULES, clock=clock)
+        assert fails.fired
+        figures.tried("faults injected")
+        assert outcome.status == "unavailable" and "storing 4 mention(s) failed" in outcome.detail
+        with session_scope(factory) as s:
+            row = s.get(models.Source, spec.id)
+            assert (row.failures, row.next_run_at) == (1, clock.now + backoff(spec, 1))
+            assert s.scalar(select(func.count()).select_from(models.Mention)) == 3
+        assert poll_source(factory, FakeXSource(spec, x), RULES, clock=clock).status == "skipped"
+        clock.now = row.next_run_at
+        assert poll_source(factory, FakeXSource(spec, x), RULES, clock=clock).new == 3
+        engine.dispose()
+        check_ingest(url, x)
+
+
+def test_kill_plan_lists_every_counted_point():
+    """The enumeration the kill tests rely on: (kind, 1..n) for each kind, nothing else."""
+    p = Process()
+    for kind in ("db", "db", "post", "db"):
+        p.point(kind)
+    assert kill_plan(p.counts) == [("db", 1), ("db", 2), ("db", 3), ("post", 1)]
+    assert isinstance(FakeX(), FakeX)

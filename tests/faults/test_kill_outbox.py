@@ -1,0 +1,171 @@
+"""Kill -9 of the outbox sender at every point of its rounds, then a restarted sender: exactly
+one card per mention in the (fake) Slack, its ts bound to the mention.
+
+Kill points, counted by a dry run that drains the queue:
+- `db` k: before every SQL statement and COMMIT the sender makes (claims, releases, marking
+  sent with the ts, housekeeping…): so after the claim commit, before and after the record;
+- `post` i: the i-th chat.postMessage, before it leaves (the claim is committed);
+- `posted` i: the i-th chat.postMessage after Slack stored the message and answered, before
+  our process could read the answer or record the ts.
+The restart is what `socialbot run` does at start: verify the rows left in `sending` (on
+PostgreSQL only once their lease ran out: another replica might be mid-call), then send.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot import models
+from bot.db import make_engine, make_session_factory, session_scope
+from bot.outbox import OutboxSender
+from bot.outbox.tuning import LEASE
+from bot.rules import load_rules
+from tests.e2e.fake_slack import FakeSlack
+from tests.faults import figures
+from tests.faults.world import Killed, Process, kill_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_rules(ROOT / "routing_rules.yaml")
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# Four mentions: three for customer care (one more than a channel's burst of 3 → a paced,
+# released, later round), one legal threat for PR.
+POSTS = ["@NorthwindAir my flight is delayed again", "@NorthwindAir lost my bag",
+         "@NorthwindAir still waiting for my refund", "@NorthwindAir I will sue you, my lawyer"
+         " is ready"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class KillableClient(WebClient):
+    """The sender's WebClient inside a killable process: chat.postMessage is a kill point
+    before the request (`post`) and after Slack answered (`posted`)."""
+
+    process: Process
+
+    def chat_postMessage(self, **kwargs):  # noqa: N802 (slack-sdk's name)
+        self.process.point("post")
+        resp = super().chat_postMessage(**kwargs)
+        self.process.point("posted")
+        return resp
+
+
+def render(session, row: models.OutboxMessage) -> dict:
+    return {"text": f"{row.kind} of mention {row.mention_id}"}
+
+
+def seed(url: str, batch: int = 0) -> list[int]:
+    """The mentions and their queued cards, as ingest leaves them (one `card:<id>` row each);
+    `batch` n makes new authors and posts."""
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as s:
+            ids = []
+            for i, text in enumerate(POSTS):
+                team = "pr" if "sue" in text else "care"
+                m = models.Mention(
+                    network="x", external_id=f"{batch}-{500 + i}", text=text, lang="en",
+                    author=models.Author(network="x", handle=f"user{batch}-{i}",
+                                         author_type="customer"),
+                    compound=-0.5, sentiment="negative", author_type="customer", score=50,
+                    priority="P1" if team == "pr" else "P3", team=team, ingested_at=NOW)
+                s.add(m)
+                s.flush()
+                s.add(models.OutboxMessage(
+                    kind="card", channel=RULES.teams[team].channel, mention_id=m.id,
+                    priority=m.priority, payload={}, state="pending", not_before=NOW,
+                    created_at=NOW, dedupe_key=f"card:{m.id}"))
+                ids.append(m.id)
+            return ids
+    finally:
+        engine.dispose()
+
+
+def sender_in(url: str, fake: FakeSlack, clock: Clock, process: Process) -> tuple:
+    engine = process.attach(make_engine(url))
+    client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
+                            retry_handlers=[])
+    client.process = process
+    return engine, OutboxSender(make_session_factory(engine), client, render, clock)
+
+
+def drain(url: str, fake: FakeSlack, clock: Clock, process: Process, *, restart: bool) -> None:
+    """Run a sender until the queue is empty (or the process dies). A restarted one first
+    verifies what it finds in `sending`, as `OutboxSender.start()` does."""
+    engine, sender = sender_in(url, fake, clock, process)
+    try:
+        if restart:
+            sender.reconcile(clock.now, everything=sender.single_process)
+        for _ in range(12):
+            sender.run_once(clock.now)
+            if sender.depth() == 0:
+                return
+            # Long enough for a token, a backoff and (PostgreSQL) an expired lease.
+            clock.now += LEASE + timedelta(seconds=1)
+        raise AssertionError("the outbox did not drain")
+    finally:
+        engine.dispose()
+
+
+def check(url: str, fake: FakeSlack, mention_ids: list[int]) -> None:
+    posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
+    ts_of = {m["metadata"]["event_payload"]["mention_id"]: m["ts"] for m in fake.posts()}
+    lost = sum(1 for i in mention_ids if posted[i] == 0)
+    dups = sum(n - 1 for n in posted.values() if n > 1)
+    assert figures.invariant("mentions lost", lost) == 0, posted
+    assert figures.invariant("duplicate cards", dups) == 0, posted
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            rows = s.execute(select(models.Mention.id, models.Mention.slack_ts)).all()
+            states = s.scalars(select(models.OutboxMessage.state)).all()
+    finally:
+        engine.dispose()
+    assert {i: ts for i, ts in rows} == ts_of  # each mention is bound to its one card
+    assert set(states) == {"sent"}
+
+
+@pytest.fixture
+def fake():
+    clock = Clock()
+    fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
+    fake.clock = clock
+    yield fake
+    fake.stop()
+
+
+def test_kill_the_sender_at_every_point_then_restart_posts_each_card_once(fresh_db, fake):
+    clock = fake.clock
+    url = fresh_db()
+    ids = seed(url)
+    dry = Process()
+    drain(url, fake, clock, dry, restart=False)
+    check(url, fake, ids)
+    plan = kill_plan(dry.counts)
+    assert dry.counts["post"] == dry.counts["posted"] == len(POSTS), dry.counts
+    assert dry.counts["db"] >= 30, dry.counts
+
+    for point in plan:
+        fake.messages.clear()
+        fake.calls.clear()
+        clock.now = NOW
+        url = fresh_db()
+        ids = seed(url)
+        process = Process(point)
+        with pytest.raises(Killed):
+            drain(url, fake, clock, process, restart=False)
+        figures.tried("kill points")
+        clock.now += timedelta(seconds=5)
+        drain(url, fake, clock, Process(), restart=True)
+        check(url, fake, ids)  # every row `sent`: no later round can post one again

@@ -1,0 +1,143 @@
+"""Kill -9 while sending a reply, at every point, then a restart: exactly one reply per draft
+on the network, the reply `sent` and the mention with it.
+
+The flow is the desk's Send button (`Services.send`: guard, intent committed, one network call,
+outcome recorded with the mention's transition). Kill points, counted by a dry run:
+- `db` k: every SQL statement and COMMIT (before the intent commit, after it, inside the
+  record of the outcome, after it);
+- `reply`: the network call, after the intent commit, before the request leaves;
+- `replied`: the network made the post; our process dies before reading the answer.
+The restart runs what `socialbot run` runs every minute (`bot.publish.reconcile`, once the
+row is older than any request timeout), and then, if no reply went out, the person clicks
+Send again — the only way a reply is ever sent twice in the bot is a second click, so that is
+what the test does.
+
+Two networks: an X-like one (no idempotency: reconcile looks the reply up) and a
+Mastodon-like one (repeating the call with the same Idempotency-Key returns the first post).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot import models
+from bot.db import make_engine, make_session_factory, session_scope
+from bot.directory import StaticDirectory
+from bot.errors import DomainError
+from bot.ids import CardRef
+from bot.publish.send import reconcile
+from bot.rules import load_rules
+from bot.services import Services
+from tests.faults import figures
+from tests.faults.world import FakeReplyNetwork, Killed, Process, kill_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_rules(ROOT / "routing_rules.yaml")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+AGENT = "U0AGENT"
+DIRECTORY = StaticDirectory({"S0CARELEADS": {"U0LEAD"}})
+TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
+        "mastodon": "@ana Sorry about that! Please DM us your booking ref."}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def seed(url: str, network: str) -> int:
+    """A mention in `approved`, with its approved draft; returns the mention id."""
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as s:
+            author = models.Author(network=network, handle="ana", name="Ana", followers=10,
+                                   author_type="customer")
+            m = models.Mention(network=network, external_id="1853706321916866671",
+                               url="https://example.org/ana/1", text="@NorthwindAir late again",
+                               author=author, compound=-0.5, sentiment="negative",
+                               author_type="customer", score=50, priority="P3", team="care",
+                               status="approved", version=4, mentions_brand=True,
+                               claimed_by=AGENT, ingested_at=NOW - timedelta(minutes=30))
+            s.add(m)
+            s.flush()
+            s.add(models.Draft(mention_id=m.id, text=TEXT[network], author=AGENT,
+                               created_at=NOW, decision="approved", decided_by="U0LEAD",
+                               decided_at=NOW))
+            return m.id
+    finally:
+        engine.dispose()
+
+
+def process_run(url: str, net: FakeReplyNetwork, clock: Clock, process: Process, mention_id: int,
+                *, restart: bool) -> None:
+    """One process: at start (restart) it reconciles replies; then, if the mention still
+    waits for its reply, the person clicks Send."""
+    engine = process.attach(make_engine(url))
+    factory = make_session_factory(engine)
+    publishers = {net.network: net.publisher(process, clock)}
+    try:
+        if restart:
+            reconcile(factory, publishers, clock(), rules=RULES, directory=DIRECTORY)
+        with factory() as s:
+            m = s.get(models.Mention, mention_id)
+            status, version = m.status, m.version
+            reply = s.scalars(select(models.Reply.state)
+                              .where(models.Reply.mention_id == mention_id)).first()
+        if status == "approved" and reply in (None, "failed"):
+            services = Services(factory, lambda: RULES, DIRECTORY, clock, publishers)
+            try:
+                services.send(AGENT, CardRef(mention_id, version))
+            except DomainError as exc:  # shown to the person; must not happen here
+                raise AssertionError(f"Send refused: {exc.message}") from exc
+    finally:
+        engine.dispose()
+
+
+def check(url: str, net: FakeReplyNetwork, mention_id: int) -> None:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            replies = s.scalars(select(models.Reply)).all()
+            mention = s.get(models.Mention, mention_id)
+            status = mention.status
+            sent_events = s.scalars(select(models.AuditEvent.id).where(
+                models.AuditEvent.action == "send")).all()
+    finally:
+        engine.dispose()
+    assert figures.invariant("duplicate replies", max(0, len(net.posts) - 1)) == 0, net.posts
+    assert len(net.posts) == 1, "the reply never went out"
+    [reply] = replies
+    assert (reply.state, reply.network_id, status) == ("sent", net.posts[0].id, "sent")
+    assert len(sent_events) == 1
+
+
+@pytest.mark.parametrize("kind", ["x", "mastodon"])
+def test_kill_the_send_at_every_point_then_restart_replies_once(fresh_db, kind):
+    def network() -> FakeReplyNetwork:
+        return FakeReplyNetwork(network=kind, idempotent=kind == "mastodon")
+
+    url = fresh_db()
+    mention_id = seed(url, kind)
+    clock, net, dry = Clock(), network(), Process()
+    process_run(url, net, clock, dry, mention_id, restart=False)
+    check(url, net, mention_id)
+    assert dry.counts["reply"] == dry.counts["replied"] == 1, dry.counts
+    assert dry.counts["db"] >= 10, dry.counts
+
+    for point in kill_plan(dry.counts):
+        url = fresh_db()
+        mention_id = seed(url, kind)
+        clock, net, process = Clock(), network(), Process(point)
+        with pytest.raises(Killed):
+            process_run(url, net, clock, process, mention_id, restart=False)
+        figures.tried("kill points")
+        clock.now += timedelta(minutes=3)  # past reconcile's 2 minutes: no call in flight
+        process_run(url, net, clock, Process(), mention_id, restart=True)
+        check(url, net, mention_id)
