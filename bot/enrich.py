@@ -7,8 +7,10 @@ The score is a sum of named parts (`Enrichment.score_parts`, part → points) so
 Every weight, band and cue below is data at the top of the module: a later pass tunes them on
 labelled tweets without touching the code that applies them.
 
-Sentiment is VADER's compound score with the rules file's `sentiment.lexicon` on top. VADER
-looks words up one token at a time, so a multi-word entry ("on hold") is matched in the text
+Sentiment starts from VADER's scores with the rules file's `sentiment.lexicon` on top; then
+`bot.triage` weighs them with what VADER lacks for customer care (brand address, the complaint
+cues below, "again", "?", caps, "!!", a learned customer-care lexicon of words and emoji) into
+the `compound` (-1..1) that is labelled at the rules file's thresholds. VADER looks words up one token at a time, so a multi-word entry ("on hold") is matched in the text
 (case-insensitive, any run of whitespace between its words), its words are joined with `_`
 ("on_hold") and the joined form is what goes into the lexicon. One analyzer is built per
 distinct lexicon and reused; the stock VADER lexicon is read once, at import.
@@ -31,13 +33,14 @@ from typing import NamedTuple
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
+from bot import triage
 from bot.mention import Mention
 from bot.rules_schema import Rules, SentimentConfig
 
 
 @dataclass(frozen=True, slots=True)
 class Enrichment:
-    compound: float  # VADER compound with the rules lexicon, -1..1
+    compound: float  # triage valence, -1..1 (bot.triage: VADER with the rules lexicon + cues)
     sentiment: str  # negative | neutral | positive
     author_type: str  # customer | press | competitor | advocate | influencer | vip | brand
     risk: tuple[str, ...]  # legal, regulatory, privacy, reputational, security, safety
@@ -56,14 +59,17 @@ class Enrichment:
 # score >= P1_FROM → P1, >= P2_FROM → P2, >= P3_FROM → P3, else P4. With the weights below a
 # customer's complaint lands at P3, an angry one addressed to the brand at P2; a threat (legal,
 # regulatory, …) with a complaint, or a negative post by the press, crosses into P1; praise
-# and chatter stay in P4 whoever posts them.
+# and chatter stay in P4 whoever posts them, and a complaint, however mild, from a customer
+# with a handful of followers outranks praise from a celebrity with a million (need over reach).
 P1_FROM = 70
 P2_FROM = 50
 P3_FROM = 30
 
 # --- Score parts (points) ---------------------------------------------------------------------
 NEGATIVITY_MAX = 30  # × -compound, when the compound is below 0
+LIKELY_COMPLAINT = 20  # labelled negative (bot.triage): likely a complaint, cues or not
 COMPLAINT_MAX = 20  # cap on cue points + intensifiers
+PRAISE_POINTS = -15  # labelled positive: praise wants a thank-you, not urgency
 QUESTION_POINTS = 10  # a question expects an answer
 REACH_PER_DECADE = 2.5  # × log10(followers + 1): 100 → 5, 10k → 10, 1M → 15
 REACH_MAX = 15
@@ -407,12 +413,13 @@ def _sentiment_for(lexicon: dict[str, float]) -> _Sentiment:
     return found
 
 
-def _compound(text: str, words: list[str], sentiment: _Sentiment) -> float:
+def _vader(text: str, words: list[str], sentiment: _Sentiment) -> dict[str, float]:
+    """VADER's scores (neg, neu, pos, compound) of `text` with the rules lexicon."""
     if sentiment.phrases is not None and (
         sentiment.first_words is None or not sentiment.first_words.isdisjoint(words)
     ):
         text = sentiment.phrases.sub(_join_phrase, text)
-    return sentiment.analyzer.polarity_scores(text)["compound"]
+    return sentiment.analyzer.polarity_scores(text)
 
 
 def sentiment_label(compound: float, config: SentimentConfig) -> str:
@@ -487,7 +494,19 @@ def _prepared(rules: Rules) -> _Prepared:
 # --- The parts, one by one (also for tests and tuning) -----------------------------------------
 def compound_of(text: str, rules: Rules) -> float:
     """VADER's compound score of `text` with the rules file's lexicon (phrases included)."""
-    return _compound(text, _words(lower_for_matching(text)), _prepared(rules).sentiment)
+    return _vader(text, _words(lower_for_matching(text)), _prepared(rules).sentiment)["compound"]
+
+
+def triage_features(mention: Mention, rules: Rules) -> dict[str, float]:
+    """The signals `bot.triage` weighs for this mention, by name (for tuning and tests)."""
+    prepared = _prepared(rules)
+    low = lower_for_matching(mention.text)
+    words = _words(low)
+    found = _scan(words)
+    return triage.features(
+        mention.text, words, _vader(mention.text, words, prepared.sentiment), found.cues,
+        again=found.again, question=_is_question(low),
+        addressed=_addressed(mention, low, prepared))
 
 
 def author_type_of(mention: Mention, rules: Rules) -> str:
@@ -527,13 +546,18 @@ def _is_question(low: str) -> bool:
     return QUESTION_MARK.search(low) is not None or _QUESTION_OPENING.match(low) is not None
 
 
-def _complaint_points(mention: Mention, low: str, found: _Found, prepared: _Prepared) -> int:
+def _addressed(mention: Mention, low: str, prepared: _Prepared) -> bool:
+    """Whether the post is addressed to the brand: it mentions it, or "@brand" is in it."""
+    return mention.mentions_brand or (
+        prepared.brand_address is not None and prepared.brand_address.search(low) is not None
+    )
+
+
+def _complaint_points(mention: Mention, found: _Found, addressed: bool) -> int:
     if not found.cues:
         return 0
     points = sum(_CUE_POINTS[c] for c in found.cues)
-    if mention.mentions_brand or (
-        prepared.brand_address is not None and prepared.brand_address.search(low)
-    ):
+    if addressed:
         points += ADDRESSED_TO_BRAND
     if found.again:
         points += AGAIN_POINTS
@@ -589,14 +613,21 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     text = mention.text
     low = lower_for_matching(text)
     words = _words(low)
-    compound = _compound(text, words, prepared.sentiment)
+    vader = _vader(text, words, prepared.sentiment)
     found = _scan(words)
     question = _is_question(low)
+    addressed = _addressed(mention, low, prepared)
+    compound = triage.compound(*triage.scores(
+        text, words, vader, found.cues, again=found.again, question=question,
+        addressed=addressed))
+    sentiment = sentiment_label(compound, rules.sentiment)
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
         "negativity": round(NEGATIVITY_MAX * -compound) if compound < 0 else 0,
-        "complaint": _complaint_points(mention, low, found, prepared),
+        "likely_complaint": LIKELY_COMPLAINT if sentiment == "negative" else 0,
+        "complaint": _complaint_points(mention, found, addressed),
+        "praise": PRAISE_POINTS if sentiment == "positive" else 0,
         "question": QUESTION_POINTS if question else 0,
         "reach": _reach_points(mention.author.followers),
         "author": AUTHOR_POINTS.get(author_type, 0),
@@ -607,7 +638,7 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     score = max(0, min(100, sum(parts.values())))
     return Enrichment(
         compound=compound,
-        sentiment=sentiment_label(compound, rules.sentiment),
+        sentiment=sentiment,
         author_type=author_type,
         risk=found.risks,
         score=score,
