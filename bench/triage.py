@@ -101,15 +101,15 @@ def main() -> int:
         v = recall_precision(gold, [vader_label(p.text) for p in posts])
         o = recall_precision(gold, our_labels(posts))
         rows.append((f"{name}, {len(posts):,} tweets, {gold.count('negative'):,} complaints",
-                     f"complaint recall / precision   {o[0]:.2f} / {o[1]:.2f}",
-                     f"{v[0]:.2f} / {v[1]:.2f}"))
+                     f"complaint recall / precision   {o[0]:.3f} / {o[1]:.3f}",
+                     f"{v[0]:.3f} / {v[1]:.3f}"))
     for split, role in (("test", "reported"), ("val", "tuning")):
         posts = corpora.tweeteval(split)
         gold = [p.label for p in posts]
         v = macro_f1(gold, [vader_label(p.text) for p in posts])
         o = macro_f1(gold, our_labels(posts))
         rows.append((f"TweetEval sentiment {split} ({role}), {len(posts):,} tweets",
-                     f"macro-F1                       {o:.2f}", f"{v:.2f}"))
+                     f"macro-F1                       {o:.3f}", f"{v:.3f}"))
     print(f"\n{'':48}{'socialbot':>24}  bare VADER")
     for title, ours, vader in rows:
         print(title)

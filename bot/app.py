@@ -22,19 +22,24 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import text
 
 import handlers
+from bot.alerts import run_spikes
 from bot.config import MissingSetting, Settings
 from bot.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.directory import Directory
+from bot.health import health_app
 from bot.http import make_http_server, wsgi_app
+from bot.leader import LeaderOnlyExecutor, make_leadership, migration_lock
 from bot.metrics import Metrics
 from bot.outbox import OutboxSender, sender_client
 from bot.polling import poll_source, reset_unhealthy
 from bot.publish.build import build_publishers
 from bot.publish.send import reconcile
 from bot.render import Renderer
+from bot.reports.weekly import run_weekly_report
 from bot.rules import Rules, RulesError, load_rules
 from bot.scheduler import build_scheduler, schedule_polls
 from bot.services import Services
+from bot.sla_timers import run_sla
 from bot.slack_channels import ChannelNotFound, resolve_channels
 from bot.sources.base import Source
 from bot.sources.registry import build_sources
@@ -42,6 +47,9 @@ from bot.sources.registry import build_sources
 log = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 3000
 RECONCILE_EVERY_SECONDS = 60
+SLA_EVERY_SECONDS = 30  # reminders land within 30 s of their time; P1 SLAs are minutes
+SPIKE_EVERY_SECONDS = 60
+WEEKLY_REPORT_EVERY_SECONDS = 300  # the weekly report goes out within 5 minutes of its time
 # Bolt runs each listener in this pool and a click is acked only once its listener starts (the
 # listener calls ack()), so Bolt's default of 5 threads queues the acks of concurrent clicks
 # behind the database work of the first five (bench/desk.py, 50 concurrent Claim clicks on a
@@ -88,6 +96,11 @@ class Runtime:
         self.factory = make_session_factory(self.engine)
         self.metrics = Metrics()
         self.scheduler = build_scheduler()
+        # Every scheduler job (polls, timers, reports…) runs only on the replica that leads;
+        # a job that must run everywhere is added with executor="every_replica".
+        self.leader = make_leadership(settings.DATABASE_URL, on_change=self._leadership_changed)
+        self.scheduler.add_executor(LeaderOnlyExecutor(lambda: self.leader.is_leader), "default")
+        self.scheduler.add_executor("threadpool", "every_replica")
         self.directory = Directory(WebClient(token=token, base_url=settings.SLACK_API_URL))
         self.publishers = build_publishers(settings, rules.brand)
         self.sender = OutboxSender(
@@ -126,6 +139,36 @@ class Runtime:
         except Exception:
             log.exception("reconciling replies failed")
 
+    def sla_tick(self) -> None:
+        """SLA reminders and escalations due now (bot.sla_timers)."""
+        try:
+            run = run_sla(self.factory, self.rules, self.clock())
+        except Exception:
+            log.exception("SLA job failed")
+            return
+        if run.reminders or run.escalations:
+            self.sender.wake()
+
+    def spike_tick(self) -> None:
+        """Raise or update a crisis alert when mentions spike (bot.alerts)."""
+        try:
+            run = run_spikes(self.factory, self.rules, self.clock())
+        except Exception:
+            log.exception("spike job failed")
+            return
+        if run.alert_id is not None:
+            self.sender.wake()
+
+    def weekly_report_tick(self) -> None:
+        """Queue the weekly executive report when its time has come (bot.reports.weekly)."""
+        try:
+            queued = run_weekly_report(self.factory, self.rules, self.clock())
+        except Exception:
+            log.exception("weekly report job failed")
+            return
+        if queued:
+            self.sender.wake()
+
     def schedule_sources(self) -> None:
         built = build_sources(self.rules, self.settings)
         for source_id, why in built.skipped.items():
@@ -134,10 +177,26 @@ class Runtime:
         log.info("polling %d source(s): %s", len(built.sources),
                  ", ".join(s.spec.id for s in built.sources) or "none")
 
+    def _leadership_changed(self, leading: bool) -> None:
+        """Taking over: poll now rather than at each source's next tick (a source waiting
+        on a 429 or a backoff still waits: that is stored on the source, not in memory)."""
+        if leading and self.scheduler.running:
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("poll:"):
+                    job.modify(next_run_time=self.clock())
+
     def start(self) -> None:
+        self.leader.start()  # first check now: the scheduler starts knowing who leads
         self.schedule_sources()
         self.scheduler.add_job(self.reconcile, "interval", seconds=RECONCILE_EVERY_SECONDS,
                                id="reconcile", replace_existing=True)
+        self.scheduler.add_job(self.sla_tick, "interval", seconds=SLA_EVERY_SECONDS,
+                               id="sla", replace_existing=True)
+        self.scheduler.add_job(self.spike_tick, "interval", seconds=SPIKE_EVERY_SECONDS,
+                               id="spikes", replace_existing=True)
+        self.scheduler.add_job(self.weekly_report_tick, "interval",
+                               seconds=WEEKLY_REPORT_EVERY_SECONDS, id="weekly-report",
+                               replace_existing=True)
         self.scheduler.start()
         self.sender.start()
 
@@ -165,6 +224,7 @@ class Runtime:
         self.sender.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)  # the poll in flight finishes and stores
+        self.leader.stop()  # after the last job: another replica may take over at once
         self.engine.dispose()
 
 
@@ -180,8 +240,10 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
     missing = settings.missing_for_slack(socket_mode=socket_mode)
     if missing:
         raise MissingSetting(f"{missing[0]} is not set (environment or .env)")
-    # Migrating here makes `socialbot run` the whole set-up on a fresh machine.
-    upgrade_to_head(settings.DATABASE_URL)
+    # Migrating here makes `socialbot run` the whole set-up on a fresh machine; replicas
+    # starting together take turns (PostgreSQL advisory lock).
+    with migration_lock(settings.DATABASE_URL):
+        upgrade_to_head(settings.DATABASE_URL)
     runtime = Runtime(settings, rules)
     app = build_app(settings, runtime.services)
     wake = threading.Event()
@@ -204,6 +266,15 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
         handler.connect()
         log.info("connected to Slack in Socket Mode")
         close = handler.close
+        if settings.SOCIALBOT_HEALTH_PORT:  # /healthz and /metrics only, for the container
+            health = make_http_server(health_app(runtime.healthy, runtime.metrics.registry),
+                                      "0.0.0.0", settings.SOCIALBOT_HEALTH_PORT)
+            threading.Thread(target=health.serve_forever, name="health", daemon=True).start()
+            log.info("serving /healthz and /metrics on port %s", settings.SOCIALBOT_HEALTH_PORT)
+
+            def close() -> None:
+                handler.close()
+                health.shutdown()
     else:
         server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
                                   "0.0.0.0", http_port)

@@ -1,4 +1,4 @@
-"""The `socialbot` command: check, migrate, replay, run.
+"""The `socialbot` command: check, migrate, replay, report, run, tune.
 
 Every expected failure (bad rules, missing token, unreadable input, database down) ends with a
 one-line message naming what is wrong and exit code 2 — never a traceback.
@@ -7,7 +7,6 @@ one-line message naming what is wrong and exit code 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import stat
 import sys
@@ -15,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import __version__
+from bot import __version__, logs
 from bot.config import MissingSetting, Settings
 from bot.rules import Rules, RulesError, load_rules
 
@@ -63,8 +62,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
         print(f"  slack ({mode}): ready", file=out)
     print(f"  database: {_redact_url(settings.DATABASE_URL)}", file=out)
     env_file = Path(".env")
-    if env_file.exists() and env_file.stat().st_mode & (stat.S_IROTH | stat.S_IWOTH):
-        print("  warning: .env is readable by other users; run: chmod 600 .env", file=out)
+    if env_file.exists() and env_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        print("  warning: .env is open to other users (its group or everyone); "
+              "run: chmod 600 .env", file=out)
     print(f"{ready}/{sum(s.enabled for s in rules.sources)} sources ready", file=out)
     if args.live:
         return _check_live(rules, settings, out, err)
@@ -107,10 +107,12 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings, out: TextIO, err: 
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from bot.db import upgrade_to_head
+    from bot.leader import migration_lock
 
     url = settings.DATABASE_URL
     try:
-        upgrade_to_head(url)
+        with migration_lock(url):  # replicas (or a `run`) migrating at once take turns
+            upgrade_to_head(url)
     except ArgumentError as exc:
         print(f"DATABASE_URL: cannot parse {url!r}: {exc}", file=err)
         return EXIT_USAGE
@@ -155,6 +157,68 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Text
         return EXIT_USAGE
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """The `/social report` figures in the terminal, from the database `run` uses."""
+    import json
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import make_engine, make_session_factory
+    from bot.reports import PeriodError, compute_report, parse_period, report_timezone
+    from bot.reports.text import report_text
+
+    rules = _load(args, settings, err)
+    if rules is None:
+        return EXIT_USAGE
+    if args.team is not None and args.team not in rules.teams:
+        print(f"--team: unknown team {args.team!r} (teams: {', '.join(sorted(rules.teams))})",
+              file=err)
+        return EXIT_USAGE
+    now, tz_name = datetime.now(UTC), report_timezone(rules)
+    try:
+        period = parse_period(args.since, now, ZoneInfo(tz_name))
+    except PeriodError as exc:
+        print(f"--since: {exc.message}", file=err)
+        return EXIT_USAGE
+    engine = make_engine(settings.DATABASE_URL)
+    try:
+        with make_session_factory(engine)() as session:
+            report = compute_report(session, rules, period, now=now, team=args.team,
+                                    tz_name=tz_name)
+    except SQLAlchemyError as exc:
+        print(f"DATABASE_URL: cannot read {_redact_url(settings.DATABASE_URL)} "
+              f"(run `socialbot migrate`?): {type(exc).__name__}", file=err)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    print(json.dumps(report.as_json()) if args.json else report_text(report), file=out)
+    return EXIT_OK
+
+
+def cmd_tune(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Rule changes proposed from the corrections staff made, replayed on the stored history."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import tune_report
+    from bot.db import make_engine, make_session_factory
+
+    rules = _load(args, settings, err)
+    if rules is None:
+        return EXIT_USAGE
+    engine = make_engine(settings.DATABASE_URL)
+    try:
+        return tune_report.run(make_session_factory(engine), rules, _rules_path(args, settings),
+                               as_json=args.json, write=args.write, only=args.only,
+                               min_support=args.min_support, since=args.since, out=out, err=err)
+    except SQLAlchemyError as exc:
+        print(f"DATABASE_URL: cannot read {_redact_url(settings.DATABASE_URL)} "
+              f"(run `socialbot migrate`?): {type(exc).__name__}", file=err)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="socialbot",
                                      description="A Slack-native social media response desk.")
@@ -179,6 +243,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "created_at, as the live bot would have on arrival)")
     p.set_defaults(func=cmd_replay)
 
+    p = sub.add_parser("report", help="the /social report figures in the terminal")
+    p.add_argument("--since", default="7d",
+                   help="today, 7d, 30d (any Nd) or YYYY-MM-DD..YYYY-MM-DD (default: 7d)")
+    p.add_argument("--team", help="one team's figures (a team id from the rules file)")
+    p.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    p.add_argument("--rules", help="rules file (default: $SOCIALBOT_RULES or ./routing_rules.yaml)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("tune", help="propose rule changes from staff corrections, replayed "
+                                    "on the stored mentions (no writes)")
+    p.add_argument("--rules", help="rules file (default: $SOCIALBOT_RULES or ./routing_rules.yaml)")
+    p.add_argument("--json", action="store_true", help="the proposals as one JSON object")
+    p.add_argument("--write", metavar="PATH",
+                   help="write a copy of the rules file with the proposals applied (never the "
+                        "rules file itself)")
+    p.add_argument("--only", metavar="N,N", help="with --write: apply only these proposals")
+    p.add_argument("--min-support", type=int, default=3, metavar="N",
+                   help="corrections needed before a word or a rule is proposed (default: 3)")
+    p.add_argument("--since", type=_iso_time, metavar="ISO_TIME",
+                   help="replay only mentions ingested since this time (default: all)")
+    p.set_defaults(func=cmd_tune)
+
     p = sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     p.add_argument("--rules", help="rules file (default: $SOCIALBOT_RULES or ./routing_rules.yaml)")
     p.add_argument("--http", type=int, metavar="PORT",
@@ -196,8 +282,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
     except Exception as exc:  # pydantic-settings: a malformed value in the environment or .env
         print(f"settings: {exc}", file=err)
         return EXIT_USAGE
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", settings.LOG_LEVEL).upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=err)
+    # Text or JSON lines (SOCIALBOT_LOG_FORMAT), secrets redacted from every record.
+    logs.configure(settings, level=os.environ.get("LOG_LEVEL", settings.LOG_LEVEL), stream=err)
     try:
         return args.func(args, settings, out, err)
     except KeyboardInterrupt:

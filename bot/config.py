@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     BLUESKY_HANDLE: str | None = None
     BLUESKY_APP_PASSWORD: SecretStr | None = None
     LOG_LEVEL: str = Field(default="INFO")
+    # `json`: one JSON object per log line (for log shippers); `text`: human-readable lines.
+    SOCIALBOT_LOG_FORMAT: Literal["text", "json"] = "text"
+    # Socket Mode has no HTTP server: this port serves GET /healthz and /metrics only (the
+    # container's HEALTHCHECK). HTTP mode serves them on its own port.
+    SOCIALBOT_HEALTH_PORT: int | None = None
 
     def is_set(self, name: str) -> bool:
         value = getattr(self, name)

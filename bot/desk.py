@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import models
+from bot import models, sla
 from bot.card import CardView, DraftView, ReplyView
 from bot.db import utcnow
 from bot.directory import Approvers
@@ -42,6 +42,18 @@ DONE = {"claim": "claimed it", "unclaim": "unclaimed it", "draft": "drafted a re
         "reject": "rejected the draft", "send": "sent the reply", "tag": "tagged it",
         "dismiss": "dismissed it", "reassign": "reassigned it",
         "handled_elsewhere": "marked it as handled elsewhere", "correct": "corrected it"}
+
+
+REFUSED = "desk.refused"  # session.info key: a refused action, to audit after the rollback
+
+
+def audit_refusal(session: Session, refused: dict[str, Any], now: datetime) -> None:
+    """Record that someone tried what the guards refused (not their role, their own draft…):
+    who, what, on which mention. Status unchanged; `desk._conflict` ignores these rows."""
+    session.add(models.AuditEvent(
+        mention_id=refused["mention_id"], at=now, actor=refused["actor"], action="refused",
+        from_status=refused["status"], to_status=refused["status"],
+        detail={"attempted": refused["action"], "reason": refused["reason"]}))
 
 
 # --- the one compare-and-set path ---------------------------------------------------------
@@ -82,7 +94,13 @@ def _check(session: Session, m: models.Mention, version: int, act: Act, actor: s
         raise _conflict(session, m, act, actor, raced=False)
     team = rules.teams.get(m.team)
     is_approver = team is not None and directory.is_approver(team, actor)
-    return decide(m.status, act, _facts(session, m), Actor(actor, is_approver))
+    try:
+        return decide(m.status, act, _facts(session, m), Actor(actor, is_approver))
+    except NotAllowed as exc:
+        # The caller rolls back; `Services.work` then records the refusal (`audit_refusal`).
+        session.info[REFUSED] = {"mention_id": m.id, "actor": actor, "action": act.value,
+                                 "status": m.status, "reason": exc.message}
+        raise
 
 
 def _compare_and_set(session: Session, m: models.Mention, version: int, act: Act | None,
@@ -103,10 +121,12 @@ def _compare_and_set(session: Session, m: models.Mention, version: int, act: Act
 def _values(m: models.Mention, act: Act, actor: str, rules: Rules, detail: dict[str, Any],
             now: datetime) -> dict[str, Any]:
     """The columns an action writes besides status and version."""
+    # The first response is what the customer sees: the first reply sent, or an answer given
+    # elsewhere. Claiming or drafting is not one (else an SLA is met by clicking Claim).
     first = {"first_response_at": m.first_response_at or now}
     if act is Act.CLAIM:
-        return {"claimed_by": actor, "claimed_at": now, **first}
-    if act is Act.DRAFT:
+        return {"claimed_by": actor, "claimed_at": now}
+    if act is Act.SEND:
         return first
     if act in (Act.UNCLAIM, Act.REASSIGN):
         values: dict[str, Any] = {"claimed_by": None, "claimed_at": None}
@@ -117,6 +137,8 @@ def _values(m: models.Mention, act: Act, actor: str, rules: Rules, detail: dict[
             if team == m.team:
                 raise NotAllowed("This mention is already with that team.")
             values["team"] = team
+            # The new team's SLA, counted from arrival: the customer has waited since then.
+            values.update(sla.timer_columns(rules, team, m.priority, m.ingested_at))
         return values
     if act is Act.DISMISS:
         detail["outcome"] = NO_ACTION
@@ -126,7 +148,8 @@ def _values(m: models.Mention, act: Act, actor: str, rules: Rules, detail: dict[
         if outcome not in rules.outcomes:
             # Closing needs an outcome, and only the rules file's outcomes feed the reports.
             raise NotAllowed(f"Pick an outcome: {', '.join(rules.outcomes)}.")
-        return {"outcome": outcome, "closed_at": now}
+        return {"outcome": outcome, "closed_at": now,
+                **(first if act is Act.HANDLED_ELSEWHERE else {})}
     return {}
 
 
@@ -137,7 +160,8 @@ def _conflict(session: Session, m: models.Mention, act: Act | None, actor: str, 
         who = "you" if m.claimed_by == actor else user_ref(m.claimed_by)
         return ConcurrentChange(f"Already claimed by {who}.")
     last = session.scalars(select(models.AuditEvent)
-                           .where(models.AuditEvent.mention_id == m.id)
+                           .where(models.AuditEvent.mention_id == m.id,
+                                  models.AuditEvent.action != "refused")
                            .order_by(models.AuditEvent.id.desc()).limit(1)).first()
     what = (f"{user_ref(last.actor)} {DONE.get(last.action, 'changed it')}" if last
             else "it changed")
@@ -421,7 +445,10 @@ def correct(session: Session, rules: Rules, directory: Approvers, actor: str, re
     old = getattr(m, field)
     if old == value:
         raise NotAllowed(f"The {field.replace('_', ' ')} is already {value}.")
-    m = _compare_and_set(session, m, ref.version, None, actor, **{field: value})
+    values: dict[str, Any] = {field: value}
+    if field == "priority":  # a new priority has its own SLA, counted from arrival
+        values.update(sla.timer_columns(rules, m.team, value, m.ingested_at))
+    m = _compare_and_set(session, m, ref.version, None, actor, **values)
     if field == "author_type":
         m.author.type_override = value  # later mentions by this author are typed this way
     session.add(models.Correction(mention_id=m.id, field=field, old_value=old, new_value=value,
@@ -469,7 +496,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         team_label=(team.label if team and team.label else m.team),
         approvers=tuple(team.approvers) if team else (), outcomes=tuple(rules.outcomes),
         claimed_by=m.claimed_by, sla_due_at=m.sla_due_at,
-        overdue=(m.sla_due_at is not None and now > m.sla_due_at
+        overdue=(m.sla_due_at is not None and now >= m.sla_due_at  # as bot.sla.stage
                  and m.status not in ("sent", "closed")),
         draft=DraftView(id=draft.id, text=draft.text, author=draft.author,
                         created_at=draft.created_at, decision=draft.decision,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.orm import Session
 
 from bot import models
@@ -58,3 +60,23 @@ def source_health(session: Session, rules: Rules, now: datetime) -> list[SourceH
             row.last_error if row else None, row.next_run_at if row else None, reads,
             reads * spec.cost_per_read if is_x else None, spec.monthly_budget if is_x else None))
     return out
+
+
+def health_app(healthy: Callable[[], tuple[bool, str]], registry: CollectorRegistry) -> Callable:
+    """WSGI: GET /healthz and GET /metrics, 404 for anything else. For Socket Mode, where no
+    Slack endpoint may be served: unsigned requests must never reach the Bolt app."""
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if method == "GET" and path == "/healthz":
+            ok, detail = healthy()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "text/plain; charset=utf-8")])
+            return [detail.encode()]
+        if method == "GET" and path == "/metrics":
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [generate_latest(registry)]
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"not found"]
+
+    return application

@@ -17,6 +17,9 @@ class Command(StrEnum):
 
 class SocialSubcommand(StrEnum):
     HELP = "help"
+    REPORT = "report"
+    STATUS = "status"
+    EXPORT = "export"
 
 
 class Action(StrEnum):
@@ -35,6 +38,7 @@ class Action(StrEnum):
     LIKE = "like"
     REPOST = "repost"
     MORE = "more"  # the overflow menu; its option values are `Overflow`
+    OPEN_CRISIS = "open_crisis"  # on a spike alert: start the crisis thread (`AlertRef`)
 
 
 class Overflow(StrEnum):
@@ -91,3 +95,20 @@ class CardRef:
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"malformed card reference {raw[:80]!r}") from exc
         return ref
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRef:
+    """What a button on a crisis alert carries: the alert's id."""
+
+    alert_id: int
+
+    def encode(self) -> str:
+        return json.dumps({"alert_id": self.alert_id}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str) -> AlertRef:
+        try:
+            return cls(alert_id=int(json.loads(raw)["alert_id"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"malformed alert reference {raw[:80]!r}") from exc

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from bot import models
+from bot import models, sla
 from bot.enrich import enrich
 from bot.mention import Mention
 from bot.routing import route
@@ -214,7 +214,9 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
             "outcome_hint": decision.outcome_hint,
             "matched_rules": list(decision.matched_rules), "mentions_brand": m.mentions_brand,
             "in_reply_to_id": m.in_reply_to_id, "conversation_id": m.conversation_id,
-            "extra": dict(m.extra), "status": "new", "version": 0})
+            "extra": dict(m.extra), "status": "new", "version": 0,
+            # The reply is due by the team's SLA for this priority, counted from now.
+            **sla.timer_columns(rules, decision.team, decision.priority, now)})
     inserted = {(network, external_id): mention_id for network, external_id, mention_id in
                 session.execute(insert(_MENTION).returning(
                     _MENTION.c.network, _MENTION.c.external_id, _MENTION.c.id), rows)}

@@ -174,6 +174,7 @@ class Mention(Base):
         Index(None, "priority", "status"),
         Index(None, "author_id"),
         Index(None, "sla_due_at"),
+        Index(None, "sla_next_at"),  # the SLA job's one query (bot.sla_timers)
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -220,6 +221,9 @@ class Mention(Base):
     slack_channel: Mapped[str | None] = mapped_column(SlackId)
     slack_ts: Mapped[str | None] = mapped_column(SlackId)
     sla_due_at: Mapped[datetime | None]
+    # When the SLA job next has something to do: the 75 % reminder, then the due time, then
+    # NULL (escalated, or no SLA). Set with sla_due_at (bot.sla.timer); moved by the job.
+    sla_next_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
@@ -395,3 +399,37 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """A crisis alert raised by the spike job (bot.alerts): one row per storm.
+
+    The Slack message is posted by the outbox row `outbox_id` and rendered from this row, so
+    an update (`version` > `shown_version`) re-renders it with the storm's latest figures.
+    `dedupe_key` names the alert it follows (`spike:after:<previous id>`): two replicas that
+    see the same storm start compute the same key, and only one insert succeeds.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (Index(None, "kind", "last_seen_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # spike
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    channel: Mapped[str] = mapped_column(SlackId)
+    raised_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]  # the last run that found the storm still over threshold
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    count: Mapped[int]  # mentions in the latest window (overall)
+    peak: Mapped[int]  # the largest window count seen during the storm
+    # What the message shows: the metrics over threshold, top authors, words, rules, cards.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(default=1, server_default=sql_text("1"))
+    shown_version: Mapped[int] = mapped_column(default=1, server_default=sql_text("1"))
+    # SET NULL: pruning old outbox rows must not delete the alert history reports read.
+    outbox_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    slack_ts: Mapped[str | None] = mapped_column(SlackId)  # copied from the outbox once sent
+    crisis_opened_by: Mapped[str | None] = mapped_column(SlackId)
+    crisis_opened_at: Mapped[datetime | None]

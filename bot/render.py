@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import blocks, desk, models
+from bot import alerts, blocks, desk, models
+from bot.blocks import sla as sla_blocks
 from bot.directory import Approvers
 from bot.limits import NoReplyChannel, reply_length, reply_limit
 from bot.rules_schema import Rules
@@ -28,8 +29,13 @@ class Renderer:
 
     def __call__(self, session: Session, message: models.OutboxMessage) -> dict:
         rules, now = self.rules(), self.clock()
+        if (message.payload or {}).get("type") == "weekly_report":
+            # Rendered when queued (bot.reports.weekly): a report is a snapshot of its week.
+            return {"text": message.payload["text"], "blocks": message.payload["blocks"]}
         if message.kind == "digest":
             return self._digest(session, message, rules, now)
+        if alerts.is_alert_message(message):  # crisis alerts: about no single mention
+            return alerts.render(session, rules, message)
         view = desk.card_view(session, rules, message.mention_id, now=now)
         kind, payload = message.kind, message.payload or {}
         if kind in ("card", "update"):
@@ -42,6 +48,10 @@ class Renderer:
             return blocks.approval_request(view, approvers)
         if kind == "thread" and what == "rejected":
             return blocks.rejected_notice(view, str(payload.get("reason") or ""))
+        if kind == "thread" and what == "sla_reminder":
+            return sla_blocks.sla_reminder(view)
+        if kind == "thread" and what == "sla_breach":
+            return sla_blocks.sla_breach(view)
         if kind == "thread" and what == "draft_preview" and view.draft is not None:
             try:
                 limit = reply_limit(view.network)

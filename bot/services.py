@@ -9,6 +9,7 @@ a few lines and never hold a database transaction open across the network.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +25,10 @@ from bot.limits import NoReplyChannel, reply_limit
 from bot.publish.amplify import amplify
 from bot.publish.base import Publisher, PublishError
 from bot.publish.send import deliver, start_send
+from bot.report_service import ReportService
 from bot.rules_schema import Rules
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +51,29 @@ class Services:
     @contextmanager
     def work(self) -> Iterator[Work]:
         session = self.factory()
+        now = self.clock()
         try:
-            yield Work(session, self.rules(), self.directory, self.clock())
+            yield Work(session, self.rules(), self.directory, now)
             session.commit()
         except BaseException:
             session.rollback()
+            refused = session.info.pop(desk.REFUSED, None)
+            if refused is not None:  # audited in its own transaction: the work's is gone
+                try:
+                    desk.audit_refusal(session, refused, now)
+                    session.commit()
+                except Exception:  # the refusal itself still reaches the user
+                    session.rollback()
+                    log.exception("could not audit a refused action: %s", refused)
             raise
         finally:
             session.close()
         self.wake_outbox()
+
+    @property
+    def reports(self) -> ReportService:
+        """`/social report|status|export`: figures, chart, CSV (bot.report_service)."""
+        return ReportService(self.factory, self.rules, self.clock)
 
     def _publisher(self, network: str) -> Publisher:
         publisher = self.publishers.get(network)

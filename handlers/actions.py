@@ -10,9 +10,9 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import blocks, desk
+from bot import alerts, blocks, desk
 from bot.errors import NotAllowed
-from bot.ids import Action, CardRef, Overflow
+from bot.ids import Action, AlertRef, CardRef, Overflow
 from bot.limits import NoReplyChannel, reply_limit
 from bot.rules_schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS
 from handlers.errors import reported
@@ -120,6 +120,19 @@ def on_more(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> No
         _open(client, body, blocks.correct_modal(view, choice.value, CORRECTION_CHOICES[choice]))
 
 
+def on_open_crisis(ack: Ack, body: dict, context: BoltContext) -> None:
+    """A spike alert's "Open crisis thread": the first click opens it, later ones are told who."""
+    ack()
+    try:
+        alert = AlertRef.decode(body["actions"][0].get("value") or "")
+    except ValueError:
+        raise NotAllowed("That button is not one of ours (or it is broken).") from None
+    where = body.get("container") or {}
+    with context["services"].work() as w:
+        alerts.open_crisis(w.session, w.rules, context["actor"], alert.alert_id,
+                           channel=where.get("channel_id"), ts=where.get("message_ts"), now=w.now)
+
+
 def register(app: App) -> None:
     app.action(Action.CLAIM.value)(reported(_simple(desk.claim)))
     app.action(Action.UNCLAIM.value)(reported(_simple(desk.unclaim)))
@@ -134,3 +147,4 @@ def register(app: App) -> None:
     app.action(Action.APPROVE_EDIT.value)(reported(on_approve_edit))
     app.action(Action.REJECT.value)(reported(on_reject))
     app.action(Action.MORE.value)(reported(on_more))
+    app.action(Action.OPEN_CRISIS.value)(reported(on_open_crisis))

@@ -1,17 +1,29 @@
-"""Slash command listeners: ack first (Slack's 3-second rule), then answer."""
+"""Slash command listeners: ack first (Slack's 3-second rule), then answer.
+
+`/social report` takes seconds on a big database (queries, a chart, an upload), so the ack
+goes out before any work; the work runs in this listener's thread after it, and anything it
+raises is shown through `handlers.errors.on_error` (see `reported` there for why it is caught
+here rather than left to Bolt).
+"""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
-from bot import blocks
 from bot.ids import Command
+from handlers.errors import on_error
 
 
-def social(ack: Ack, respond: Respond, command: dict) -> None:
+def social(ack: Ack, body: dict, client: WebClient, context: BoltContext,
+           respond: Respond) -> None:
     ack()
-    # Only `help` exists yet; anything else gets the help too, so nobody is left guessing.
-    respond(response_type="ephemeral", text="socialbot help", blocks=blocks.help_blocks())
+    try:
+        context["services"].reports.social(
+            body.get("text") or "", user=body.get("user_id") or "",
+            channel=body.get("channel_id") or "", client=client, respond=respond)
+    except Exception as exc:
+        on_error(exc, body, client)
 
 
 def register(app: App) -> None:

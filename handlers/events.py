@@ -1,9 +1,12 @@
-"""Event listeners: a reply in a card's thread by the person holding the card becomes the draft."""
+"""Event listeners: a reply in a card's thread by the person holding the card becomes the draft;
+opening the App Home publishes the user's Home tab."""
 
 from __future__ import annotations
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 
+from bot import home
 from bot.slack_text import to_plain
 from handlers.errors import reported
 
@@ -19,5 +22,15 @@ def on_message(event: dict, context: BoltContext) -> None:
         text=to_plain(event.get("text") or ""))
 
 
+def on_app_home_opened(event: dict, client: WebClient, context: BoltContext) -> None:
+    """Publish the user's Home tab (their queue, the teams' counts, sources) as it is now."""
+    if event.get("tab", "home") != "home" or not event.get("user"):
+        return
+    with context["services"].work() as w:
+        view = home.publish_view(w.session, w.rules, w.directory, event["user"], w.now)
+    client.views_publish(user_id=event["user"], view=view)
+
+
 def register(app: App) -> None:
     app.event("message")(reported(on_message))
+    app.event("app_home_opened")(reported(on_app_home_opened))

@@ -46,7 +46,7 @@ from bot.enrich import COMPLAINT_CUES, lower_for_matching, triage_features  # no
 OUT = ROOT / "bot" / "data" / triage.WEIGHTS_FILE
 MIN_DF = 4  # a word or emoji in fewer tuning posts gets no weight
 L2 = 1e-3  # penalty on every weight (mean loss + L2/2 × |w|²)
-TWEETEVAL_WEIGHT = 2.0  # a TweetEval val post counts this many airline posts (2,000 vs 6,746)
+TWEETEVAL_WEIGHT = 5.0  # a TweetEval val post counts this many airline posts (2,000 vs 6,746)
 STEPS, RATE = 600, 0.05  # Adam
 FOLDS = 5
 KEEP = 0.25  # a word whose weights both stay below this in a first fit is left out

@@ -238,6 +238,30 @@ def fold(session: Session, channel: str, now: datetime, *, threshold: int,
     return digest, len(rows)
 
 
+# --- queueing at most once ------------------------------------------------------------------
+
+def enqueue_once(session: Session, **values: object) -> bool:
+    """Insert an outbox row unless one with the same `dedupe_key` exists; True if inserted.
+
+    `INSERT … ON CONFLICT DO NOTHING` on both backends: a job run twice (a restart, two
+    replicas at once) queues its message once, without an IntegrityError to recover from."""
+    return bool(enqueue_many_once(session, [values]))
+
+
+def enqueue_many_once(session: Session, rows: list[dict[str, object]]) -> set[str]:
+    """`enqueue_once` for many rows in one statement; the `dedupe_key`s actually inserted."""
+    if not rows:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    # RETURNING, not rowcount: psycopg reports a skipped conflict as a row.
+    stmt = (insert(T).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(T.c.dedupe_key))
+    return set(session.scalars(stmt, rows))
+
+
 # --- metrics -------------------------------------------------------------------------------
 
 def depth(session: Session) -> int:

@@ -227,10 +227,14 @@ class OutboxSender:
         if row is None or row.state != "sending":
             return None  # deleted with its mention, or settled by someone else
         mention = s.get(Mention, row.mention_id) if row.mention_id is not None else None
-        return row, Job(row.id, row.kind, row.channel, row.priority, dict(row.payload or {}),
-                        row.attempts, row.created_at, row.error, row.mention_id,
-                        mention.slack_channel if mention else None,
-                        mention.slack_ts if mention else None)
+        payload = dict(row.payload or {})
+        if mention is None:
+            # An update or thread reply about no mention (a crisis alert) names its message.
+            target = (payload.get("target_channel"), payload.get("target_ts"))
+        else:
+            target = (mention.slack_channel, mention.slack_ts)
+        return row, Job(row.id, row.kind, row.channel, row.priority, payload,
+                        row.attempts, row.created_at, row.error, row.mention_id, *target)
 
     def _deliver(self, row_id: int, now: datetime) -> int:
         with self.factory() as s:  # read-only: closed (rolled back) before the Slack call

@@ -76,6 +76,9 @@ class FakeSlack:
     _rate: tuple[float, float, Callable[[], float]] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     channels: list[dict] = field(default_factory=list)  # what conversations.list lists
+    # files_upload_v2: file id -> {"filename", "length", "data", "channel", "title",
+    # "thread_ts", "initial_comment", "completed"}
+    uploads: dict[str, dict] = field(default_factory=dict)
     list_page_size: int | None = None
 
     def start(self) -> FakeSlack:
@@ -87,7 +90,12 @@ class FakeSlack:
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 arrived = time.monotonic()
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                data_in = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes
+                    fake._upload_bytes(self, self.path.split("?")[0].rsplit("/", 1)[-1],
+                                       data_in, arrived)
+                    return
+                raw = data_in.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
@@ -203,7 +211,48 @@ class FakeSlack:
             return self._history(method, params)
         if method == "conversations.list":
             return self._list(params)
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.uploads) + 1:09d}"
+            self.uploads[file_id] = {"filename": params.get("filename"),
+                                     "length": int(params.get("length") or 0), "data": None,
+                                     "completed": False}
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         return {"ok": True}
+
+    def _upload_bytes(self, handler: BaseHTTPRequestHandler, file_id: str, data: bytes,
+                      arrived: float) -> None:
+        """The POST of a file's bytes to the URL files.getUploadURLExternal handed out."""
+        with self._lock:
+            known = file_id in self.uploads
+            if known:
+                self.uploads[file_id]["data"] = data
+        status = 200 if known else 404
+        with self._changed:
+            self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(data)},
+                                   dict(handler.headers), status, None, arrived))
+            self._changed.notify_all()
+        body = f"OK - {len(data)}".encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _complete_upload(self, params: dict) -> dict:
+        files = params.get("files")
+        files = json.loads(files) if isinstance(files, str) else (files or [])
+        done = []
+        for f in files:
+            up = self.uploads.get(str(f.get("id")))
+            if up is None or up["data"] is None:
+                return {"ok": False, "error": "invalid_file"}
+            up.update(completed=True, title=f.get("title"), channel=params.get("channel_id"),
+                      thread_ts=params.get("thread_ts"),
+                      initial_comment=params.get("initial_comment"))
+            done.append({"id": f.get("id"), "name": up["filename"], "title": f.get("title")})
+        return {"ok": True, "files": done}
 
     def _next_ts(self) -> str:
         if self.ts_clock is None:
@@ -267,6 +316,12 @@ class FakeSlack:
             if channel is not None:
                 return list(self.messages.get(channel, []))
             return [m for msgs in self.messages.values() for m in msgs]
+
+    def files(self, channel: str | None = None) -> list[dict]:
+        """Files uploaded and shared (files_upload_v2 completed), in upload order."""
+        with self._lock:
+            return [dict(u, id=i) for i, u in self.uploads.items() if u["completed"]
+                    and (channel is None or u.get("channel") == channel)]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._changed:

@@ -187,9 +187,14 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
         m = s.scalars(select(models.Mention).where(
             models.Mention.external_id == "1998000000000000001")).one()
         assert (m.status, m.outcome) == ("closed", "case_opened")
-        trail = [e.action for e in s.scalars(select(models.AuditEvent).where(
-            models.AuditEvent.mention_id == m.id).order_by(models.AuditEvent.id))]
-        assert trail == ["claim", "draft", "submit", "approve", "send", "tag"]
+        events = s.scalars(select(models.AuditEvent).where(
+            models.AuditEvent.mention_id == m.id).order_by(models.AuditEvent.id)).all()
+        # The refused self-approval is on the trail too: who tried what, nothing changed.
+        assert [e.action for e in events] == [
+            "claim", "draft", "submit", "refused", "approve", "send", "tag"]
+        refused = events[3]
+        assert (refused.actor, refused.detail["attempted"], refused.from_status,
+                refused.to_status) == (AGENT, "approve", "pending_approval", "pending_approval")
         reply = s.scalars(select(models.Reply)).one()
         assert (reply.state, reply.network_id, reply.sent_by) == (
             "sent", "1999000000000000001", AGENT)

@@ -29,11 +29,15 @@ DIRECTORY = StaticDirectory({"S0CARELEADS": {"U0CARELEAD2"}, "S0PRLEADS01": {PR_
 
 
 def state(factory, mention_id: int) -> tuple:
+    """Everything a click could change; the audit trail without its `refused` records (a
+    refusal is recorded, and that is not a change of the mention)."""
     with factory() as s:
         m = s.get(models.Mention, mention_id)
         counts = tuple(s.scalar(select(func.count()).select_from(t)) for t in (
-            models.AuditEvent, models.Draft, models.Reply, models.OutboxMessage,
-            models.OutcomeTag, models.Correction))
+            models.Draft, models.Reply, models.OutboxMessage, models.OutcomeTag,
+            models.Correction))
+        counts += (s.scalar(select(func.count()).select_from(models.AuditEvent)
+                            .where(models.AuditEvent.action != "refused")),)
         decisions = tuple(s.scalars(select(models.Draft.decision).order_by(models.Draft.id)))
         return (m.status, m.version, m.claimed_by, m.team, m.priority, m.sentiment,
                 m.outcome, decisions, *counts)
@@ -132,6 +136,15 @@ CASES = [
 ]
 
 
+def refusals(factory, mention_id: int) -> list[tuple[str, str]]:
+    """(who, what they attempted) of the mention's `refused` audit records, oldest first."""
+    with factory() as s:
+        return [(e.actor, e.detail["attempted"]) for e in s.scalars(
+            select(models.AuditEvent).where(models.AuditEvent.mention_id == mention_id,
+                                            models.AuditEvent.action == "refused")
+            .order_by(models.AuditEvent.id))]
+
+
 def test_clicks_by_people_not_allowed_are_refused_and_change_nothing(services):
     refs: dict[str, CardRef] = {}
     for status, actor, act, refusal in CASES:
@@ -146,6 +159,8 @@ def test_clicks_by_people_not_allowed_are_refused_and_change_nothing(services):
         changed = int(after != before)
         assert figures.invariant("unauthorised changes", changed) == 0, (
             status, actor, act, before, after)
+        if refusal is NotAllowed:  # refused by the guards: audited, who and what
+            assert refusals(services.factory, ref.mention_id)[-1][0] == actor, (status, act)
         figures.tried("hostile inputs")
 
 

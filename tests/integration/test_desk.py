@@ -91,7 +91,7 @@ def test_claim_records_who_audits_and_refreshes_the_card(session, card):
     m = card()
     got = call(desk.claim, session, ANA, m)
     assert (got.status, got.version, got.claimed_by) == ("claimed", 1, ANA)
-    assert got.claimed_at == NOW and got.first_response_at == NOW
+    assert got.claimed_at == NOW and got.first_response_at is None
     assert audit(session, m) == [(ANA, "claim", "new", "claimed")]
     [upd] = outbox(session, m)
     assert (upd.kind, upd.channel, upd.priority, upd.payload, upd.dedupe_key, upd.state) == (
@@ -126,11 +126,11 @@ def test_unclaim_by_the_claimer_or_an_approver_only(session, card):
     assert [a[1] for a in audit(session, m)] == ["claim", "unclaim", "claim", "unclaim"]
 
 
-def test_first_response_is_the_first_claim(session, card):
+def test_claiming_is_not_a_response(session, card):
     m = call(desk.claim, session, ANA, card())
     m = call(desk.unclaim, session, ANA, m)
     m = desk.claim(session, RULES, DIRECTORY, BEN, ref(m), now=NOW + timedelta(hours=1))
-    assert m.first_response_at == NOW
+    assert m.first_response_at is None  # the customer has seen nothing yet
 
 
 # --- drafts -------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def test_a_sent_mention_cannot_be_dismissed(session, card):
 def test_handled_elsewhere_for_posts_without_a_reply_channel(session, card):
     rss = call(desk.claim, session, ANA, card(network="rss", mentions_brand=False))
     m = call(desk.handled_elsewhere, session, ANA, rss)
-    assert (m.status, m.outcome) == ("closed", "resolved")
+    assert (m.status, m.outcome, m.first_response_at) == ("closed", "resolved", NOW)
     x_unmentioned = call(desk.claim, session, ANA, card(mentions_brand=False))
     m = call(desk.handled_elsewhere, session, ANA, x_unmentioned, outcome="lead")
     assert (m.status, m.outcome) == ("closed", "lead")

@@ -97,6 +97,11 @@ def test_each_new_mention_is_scored_routed_and_queued_as_a_card(factory):
         m = s.scalars(select(models.Mention)).one()
         assert (m.team, m.priority, m.approval_required, m.status) == ("pr", "P1", True, "new")
         assert "legal threat" in m.matched_rules and "legal" in m.risk
+        # The team's SLA clock starts at ingest (bot.sla: business hours honoured).
+        from bot import sla
+        timer = sla.timer(RULES, "pr", "P1", NOW)
+        assert timer is not None
+        assert (m.sla_due_at, m.sla_next_at) == (timer.due_at, timer.remind_at)
         card = s.scalars(select(models.OutboxMessage)).one()
         assert (card.kind, card.channel, card.priority, card.mention_id, card.state) == (
             "card", RULES.teams["pr"].channel, "P1", m.id, "pending")

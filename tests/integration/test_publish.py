@@ -380,7 +380,8 @@ def test_duplicate_content_is_unknown_then_reconciled_as_sent(factory, desk):
     assert (done.before, done.after) == ("unknown", "sent")
     reply = reply_row(factory, reply.id)
     assert (reply.state, reply.network_id, reply.sent_at) == ("sent", POSTED_ID, LATER)
-    assert mention_row(factory, mention_id).status == "sent"
+    m = mention_row(factory, mention_id)
+    assert (m.status, m.first_response_at) == ("sent", LATER)  # when it was confirmed out
     [lookup] = [c for c in responses.calls if c.request.method == "GET"]
     q = query(lookup)
     assert q["start_time"][0].startswith("2026-11-23T09:59:00")  # the intent, less a minute

@@ -1,0 +1,56 @@
+"""The report's chart: mentions per day stacked by sentiment, with the median time to first
+response as a line on a second axis. Pure: figures in, PNG bytes out.
+
+Uses matplotlib's object API with the Agg canvas (no pyplot, no global figure registry), so
+charts drawn in several listener threads at once never share state.
+"""
+
+from __future__ import annotations
+
+import io
+
+from bot.reports.figures import Report
+
+COLOURS = {"negative": "#d9534f", "neutral": "#b0b7c3", "positive": "#5cb85c"}
+LINE_COLOUR = "#1f3a93"
+
+
+def report_chart_png(report: Report, *, title: str | None = None) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    days = [d.day for d in report.days]
+    x = list(range(len(days)))
+    fig = Figure(figsize=(10, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    bottom = [0] * len(days)
+    for sentiment in ("negative", "neutral", "positive"):
+        heights = [d.sentiment.get(sentiment, 0) for d in report.days]
+        ax.bar(x, heights, bottom=bottom, color=COLOURS[sentiment], label=sentiment, width=0.8)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    ax.set_ylabel("mentions per day")
+    step = max(1, len(days) // 12)  # at most ~12 date labels
+    ax.set_xticks(x[::step], [f"{d:%d %b}" for d in days[::step]], rotation=0, fontsize=8)
+    ax.set_xlim(-0.6, max(len(days) - 0.4, 0.6))
+    ax.grid(axis="y", alpha=0.3)
+
+    medians = [d.median_first_response for d in report.days]
+    hours = [None if m is None else m / 3600 for m in medians]
+    ax2 = ax.twinx()
+    points = [(i, h) for i, h in zip(x, hours, strict=True) if h is not None]
+    if points:
+        ax2.plot([p[0] for p in points], [p[1] for p in points], color=LINE_COLOUR,
+                 marker="o", markersize=3, linewidth=1.8, label="median first response")
+        ax2.set_ylim(bottom=0)
+    ax2.set_ylabel("median first response (hours)")
+    handles, labels = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, frameon=False)
+    team = f" · {report.team}" if report.team else ""
+    ax.set_title(title or f"Mentions and response time · {report.period.label}{team}",
+                 fontsize=11)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

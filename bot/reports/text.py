@@ -1,0 +1,57 @@
+"""A report as terminal text (`socialbot report`). Pure."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.blocks.report import duration
+from bot.reports.figures import Report
+from bot.rules_schema import SENTIMENTS
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:.0f}%"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "none"
+
+
+def report_text(report: Report) -> str:
+    tz = ZoneInfo(report.timezone)
+    p = report.period
+    lines = [
+        f"socialbot report {p.label}{' · team ' + report.team if report.team else ''}: "
+        f"{p.start.astimezone(tz):%Y-%m-%d %H:%M} → {p.end.astimezone(tz):%Y-%m-%d %H:%M} "
+        f"({report.timezone})",
+        f"mentions        {report.total:,} (previous period {report.previous_total:,})",
+        f"by network      {_counts(report.by_network)}",
+        f"by team         {_counts(report.by_team)}",
+    ]
+    mix = []
+    for s in SENTIMENTS:
+        change = report.share_change(s)
+        mix.append(f"{s} {_pct(report.share(s))}"
+                   + ("" if change is None else f" ({change:+.1f} pp)"))
+    lines.append(f"sentiment       {', '.join(mix)}")
+    for name, d in (("first response", report.first_response), ("close", report.close)):
+        lines.append(f"{name:<15} median {duration(d.median)}, p90 {duration(d.p90)} "
+                     f"(n={d.count:,})")
+    for row in report.sla:
+        if row.hit + row.missed + row.pending + row.no_sla:
+            lines.append(f"SLA {row.priority:<11} {_pct(row.rate)} on time ({row.hit:,} of "
+                         f"{row.hit + row.missed:,}; {row.pending:,} not due, "
+                         f"{row.no_sla:,} without SLA)")
+    lines.append(f"outcomes        {_counts(report.outcomes)}")
+    a = report.approvals
+    lines.append(f"approvals       {a.decided:,} decided ({a.approved:,} approved, "
+                 f"{a.rejected:,} rejected), median wait {duration(a.wait.median)}")
+    lines.append("busiest hours   " + (", ".join(f"{h:02d}:00 ({c:,})"
+                                               for h, c in report.busiest_hours()) or "–"))
+    lines.append("top authors     " + (", ".join(f"{t.handle} ({t.followers:,})"
+                                               for t in report.top_authors[:5]) or "–"))
+    lines.append(f"unanswered      {report.unanswered_count:,}")
+    for m in report.unanswered:
+        text = " ".join(m.text.split())[:80]
+        lines.append(f"  {m.priority} #{m.id} {m.network} {m.team} @{m.handle}: {text}")
+    return "\n".join(lines)
