@@ -10,6 +10,7 @@ a few lines and never hold a database transaction open across the network.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,35 @@ class Work:
     now: datetime
 
 
+# Units of work at once. Bolt runs every listener in its own thread (64: bot.app), and a click
+# is acknowledged only when its listener starts; fifty listeners doing database work at once
+# share one interpreter lock with the threads still reading the next clicks, so those clicks'
+# acks wait (and SQLite takes one writer at a time anyway). Past this many, a listener waits
+# here, idle, after its ack.
+WORK_AT_ONCE = 4
+
+
+class _Gate:
+    """A semaphore a thread takes once, however deeply its units of work nest."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._held = threading.local()
+
+    @contextmanager
+    def entered(self) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth == 0:
+            self._slots.acquire()
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                self._slots.release()
+
+
 @dataclass
 class Services:
     factory: sessionmaker[Session]
@@ -47,9 +77,23 @@ class Services:
     clock: Callable[[], datetime]
     publishers: dict[str, Publisher] = field(default_factory=dict)
     wake_outbox: Callable[[], None] = lambda: None
+    gate: _Gate = field(default_factory=lambda: _Gate(WORK_AT_ONCE))  # shared by copies
 
     @contextmanager
     def work(self) -> Iterator[Work]:
+        with self.gate.entered(), self._work() as w:
+            yield w
+        self.wake_outbox()
+
+    @contextmanager
+    def read(self) -> Iterator[Work]:
+        """A unit of work that only reads, past the gate: what a modal needs before its
+        `trigger_id` expires (3 s) must not queue behind other clicks' writes."""
+        with self._work() as w:
+            yield w
+
+    @contextmanager
+    def _work(self) -> Iterator[Work]:
         session = self.factory()
         now = self.clock()
         try:
@@ -68,7 +112,6 @@ class Services:
             raise
         finally:
             session.close()
-        self.wake_outbox()
 
     @property
     def reports(self) -> ReportService:

@@ -71,7 +71,7 @@ def on_draft(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> N
     """Open the reply modal: the trigger_id is only good for 3 s, so nothing slow before it."""
     ack()
     ref = _ref(body)
-    with context["services"].work() as w:
+    with context["services"].read() as w:
         view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
         templates = [t for t in w.rules.templates if not t.teams or view.team in t.teams]
     _open(client, body, blocks.draft_modal(view, templates, _limit(view.network)))
@@ -80,7 +80,7 @@ def on_draft(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> N
 def on_reject(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
     ref = _ref(body)
-    with context["services"].work() as w:
+    with context["services"].read() as w:
         view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
     _open(client, body, blocks.reject_modal(view))
 
@@ -94,7 +94,7 @@ def on_approve(ack: Ack, body: dict, context: BoltContext) -> None:
 def on_approve_edit(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
     ref = _ref(body)
-    with context["services"].work() as w:
+    with context["services"].read() as w:
         view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
     _open(client, body, blocks.approve_edit_modal(view, _limit(view.network)))
 
@@ -108,10 +108,11 @@ def on_more(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> No
     ack()
     ref = _ref(body)
     choice = Overflow(ref.option)
-    with context["services"].work() as w:
-        if choice is Overflow.DISMISS:
+    if choice is Overflow.DISMISS:
+        with context["services"].work() as w:
             desk.dismiss(w.session, w.rules, w.directory, context["actor"], ref, now=w.now)
-            return
+        return
+    with context["services"].read() as w:
         view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
         teams = [(tid, t.label or tid) for tid, t in w.rules.teams.items() if tid != view.team]
     if choice is Overflow.REASSIGN:
