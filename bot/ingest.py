@@ -8,6 +8,7 @@ fetch (and dedupe drops what was already stored), and a crash after it loses not
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -198,6 +199,11 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
     scored = [enrich(m, rules, now=now) for m in fresh]
     authors = _authors(session, fresh, [e.author_type for e in scored], now)
     rows: list[dict[str, Any]] = []
+
+    @functools.cache  # a fetch has a handful of (team, priority) pairs and one `now`
+    def timers(team: str, priority: str) -> dict[str, datetime | None]:
+        return sla.timer_columns(rules, team, priority, now)
+
     for m, e in zip(fresh, scored, strict=True):
         author_id, override = authors[(m.network, normalise_handle(m.author.handle))]
         if override:  # staff said who this is: routing must believe them
@@ -216,7 +222,7 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
             "in_reply_to_id": m.in_reply_to_id, "conversation_id": m.conversation_id,
             "extra": dict(m.extra), "status": "new", "version": 0,
             # The reply is due by the team's SLA for this priority, counted from now.
-            **sla.timer_columns(rules, decision.team, decision.priority, now)})
+            **timers(decision.team, decision.priority)})
     inserted = {(network, external_id): mention_id for network, external_id, mention_id in
                 session.execute(insert(_MENTION).returning(
                     _MENTION.c.network, _MENTION.c.external_id, _MENTION.c.id), rows)}
