@@ -39,7 +39,7 @@ from bot.reports.weekly import run_weekly_report
 from bot.rules import Rules, RulesError, load_rules
 from bot.scheduler import build_scheduler, schedule_polls
 from bot.services import Services
-from bot.sla_timers import run_sla
+from bot.sla_timers import overdue_count, run_sla
 from bot.slack_channels import ChannelNotFound, resolve_channels
 from bot.sources.base import Source
 from bot.sources.registry import build_sources
@@ -105,10 +105,17 @@ class Runtime:
         self.publishers = build_publishers(settings, rules.brand)
         self.sender = OutboxSender(
             self.factory, sender_client(token, settings.SLACK_API_URL),
-            Renderer(lambda: self.rules, self.directory, clock), clock)
-        self.metrics.watch_outbox(self.sender.depth)
+            Renderer(lambda: self.rules, self.directory, clock), clock,
+            on_error=self.metrics.slack_error)
+        self.metrics.watch_outbox(self.sender.depth,
+                                  lambda: self.sender.oldest_pending_age(self.clock()))
+        self.metrics.watch(overdue=lambda: self._overdue(), leading=lambda: self.leader.is_leader)
         self.services = Services(self.factory, lambda: self.rules, self.directory, clock,
                                  self.publishers, wake_outbox=self.sender.wake)
+
+    def _overdue(self) -> int:
+        with self.factory() as s:
+            return overdue_count(s, self.clock())
 
     def healthy(self) -> tuple[bool, str]:
         try:
@@ -276,7 +283,8 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
                 handler.close()
                 health.shutdown()
     else:
-        server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
+        server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
+                                           on_ack=runtime.metrics.slack_ack_seconds.observe),
                                   "0.0.0.0", http_port)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -35,8 +36,21 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
-             registry: CollectorRegistry) -> Callable:
-    slack = SlackRequestHandler(app, path=SLACK_PATH)
+             registry: CollectorRegistry,
+             on_ack: Callable[[float], None] | None = None) -> Callable:
+    """The WSGI app; `on_ack` is told how many seconds each Slack request took to answer."""
+    bolt = SlackRequestHandler(app, path=SLACK_PATH)
+
+    def slack(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if on_ack is None:
+            return bolt(environ, start_response)
+        started = time.perf_counter()
+
+        def timed(status: str, headers: list, *exc_info: object) -> Callable:
+            on_ack(time.perf_counter() - started)  # Bolt answers once the listener acked
+            return start_response(status, headers, *exc_info)
+
+        return bolt(environ, timed)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")

@@ -20,7 +20,7 @@ import logging
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import models, sla
@@ -103,3 +103,10 @@ def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
     if queued:
         log.info("SLA: %d reminder(s), %d escalation(s) queued", reminders, escalations)
     return reminders, escalations, len(rows)
+
+
+def overdue_count(session: Session, now: datetime) -> int:
+    """Open mentions whose reply is past due (the `socialbot_sla_overdue` gauge)."""
+    M = models.Mention  # noqa: N806
+    return session.scalar(select(func.count()).select_from(M).where(
+        M.sla_due_at < now, M.status.in_(OPEN_STATUSES))) or 0

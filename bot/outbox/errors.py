@@ -100,3 +100,13 @@ def classify(exc: BaseException) -> Outcome:
         return Transient(f"connection error: {type(exc).__name__}: {exc}")
     # SlackRequestError & co: the request could not even be built. Same answer every time.
     return Permanent(type(exc).__name__, f"{type(exc).__name__}: {exc}")
+
+
+def error_code(outcome: Outcome) -> str:
+    """A short label for metrics: Slack's error code, `ratelimited`, `http_5xx` or
+    `connection` (few distinct values, as a Prometheus label must have)."""
+    if isinstance(outcome, RateLimited):
+        return "ratelimited"
+    if isinstance(outcome, Transient):
+        return "http_5xx" if outcome.message.startswith("HTTP") else "connection"
+    return outcome.code

@@ -47,6 +47,7 @@ from bot.outbox.errors import (
     RateLimited,
     Transient,
     classify,
+    error_code,
 )
 from bot.outbox.pacing import (
     PACING_HEADROOM,
@@ -100,7 +101,8 @@ class OutboxSender:
                  digest_threshold: int | None = DIGEST_THRESHOLD,
                  digest_every: timedelta = DIGEST_EVERY,
                  foldable_priorities: tuple[str, ...] = FOLDABLE_PRIORITIES,
-                 max_attempts: int = MAX_ATTEMPTS, single_process: bool | None = None) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, single_process: bool | None = None,
+                 on_error: Callable[[str], None] | None = None) -> None:
         if client.retry_handlers:
             raise ValueError(
                 "OutboxSender needs a WebClient without retry handlers "
@@ -108,6 +110,7 @@ class OutboxSender:
                 "by itself, and slack-sdk's retries could post a card twice or sleep in the "
                 "sender's thread")
         self.factory, self.client, self.render, self.clock = factory, client, render, clock
+        self.on_error = on_error  # told each failed Slack call's error code (metrics)
         self.slack = SlackPoster(client)
         self.pacer = Pacer(per_channel_rate, burst, headroom)
         self.digest_threshold, self.digest_every = digest_threshold, digest_every
@@ -263,6 +266,8 @@ class OutboxSender:
         return 1
 
     def _failed(self, job: Job, outcome: Outcome, now: datetime) -> None:
+        if self.on_error is not None:
+            self.on_error(error_code(outcome))
         if isinstance(outcome, RateLimited):
             # Not a failure: the scope is blocked until Retry-After, in memory for this
             # process and on the scope's pending rows for a restart and the other replicas.

@@ -86,7 +86,8 @@ def bot_server(fake_slack, tmp_path):
     runtime = Runtime(settings, rules)
     runtime.start()
     app = build_app(settings, runtime.services)
-    server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
+    server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
+                                       on_ack=runtime.metrics.slack_ack_seconds.observe),
                               "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

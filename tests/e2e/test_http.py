@@ -48,3 +48,25 @@ def test_healthz_and_metrics(bot_server):
     metrics = bot_server.get("/metrics")
     assert metrics.status == 200 and b"socialbot_up 1.0" in metrics.body
     assert bot_server.get("/nowhere").status == 404
+
+
+def metric(body: bytes, name: str) -> float:
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_metrics_show_acks_leadership_sla_and_slack_errors(bot_server, fake_slack):
+    assert bot_server.post("/slack/events", slash(fake_slack), content_type=FORM).status == 200
+    fake_slack.wait_for("respond")
+    body = bot_server.get("/metrics").body
+    assert metric(body, "socialbot_slack_ack_seconds_count") == 1
+    assert metric(body, "socialbot_slack_ack_seconds_bucket{le=\"3.0\"}") == 1  # within 3 s
+    assert metric(body, "socialbot_leader") == 1.0  # SQLite: the one process leads
+    assert metric(body, "socialbot_sla_overdue") == 0.0
+    assert metric(body, "socialbot_outbox_oldest_seconds") >= 0.0  # the feed's cards may wait
+    # A failed Slack call of the outbox is counted by its error code.
+    bot_server.runtime.metrics.slack_error("channel_not_found")
+    body = bot_server.get("/metrics").body
+    assert metric(body, 'socialbot_slack_errors_total{code="channel_not_found"}') == 1.0

@@ -1,0 +1,91 @@
+"""The period's counts from one scan: every "by X", the SLA tallies, answered/closed/unanswered
+and the closing outcomes are roll-ups of one GROUP BY over (network, team, sentiment, priority,
+outcome) with conditional counts alongside — at most a few thousand aggregated rows, folded
+here in Python. The columns it reads are all in the report index (`ix_mention_report`), so the
+scan never visits the table itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot import models
+from bot.reports.period import ReportPeriod
+from bot.rules_schema import PRIORITIES
+from bot.workflow import OPEN_STATUSES
+
+M = models.Mention
+
+
+def in_period(period: ReportPeriod, team: str | None) -> list[ColumnElement[bool]]:
+    """The report's rows: mentions that arrived in the period (and belong to `team`)."""
+    conds = [M.ingested_at >= period.start, M.ingested_at < period.end]
+    if team is not None:
+        conds.append(M.team == team)
+    return conds
+
+
+def flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows match `cond` (a conditional count both backends run)."""
+    return func.sum(case((cond, 1), else_=0))
+
+
+@dataclass
+class PeriodCounts:
+    total: int = 0
+    by_network: Counter[str] = field(default_factory=Counter)
+    by_team: Counter[str] = field(default_factory=Counter)
+    sentiment: Counter[str] = field(default_factory=Counter)
+    # priority -> [hit, missed, pending, no_sla] (figures.SlaRow)
+    sla: dict[str, list[int]] = field(
+        default_factory=lambda: {p: [0, 0, 0, 0] for p in PRIORITIES})
+    unanswered: int = 0  # open and never answered
+    answered: int = 0  # first_response_at set
+    closed: int = 0  # closed_at set
+    outcomes: Counter[str] = field(default_factory=Counter)  # the mention's closing outcome
+    # The smallest and largest id among the rows: lets joins from child tables (tags,
+    # drafts) read only that id range. Exact, whatever the id order: every row is inside it.
+    first_id: int | None = None
+    last_id: int | None = None
+
+
+def period_counts(session: Session, period: ReportPeriod, team: str | None,
+                  now: datetime) -> PeriodCounts:
+    answered = M.first_response_at.is_not(None)
+    has_sla = M.sla_due_at.is_not(None)
+    rows = session.execute(select(
+        M.network, M.team, M.sentiment, M.priority, M.outcome, func.count(),
+        flag(and_(has_sla, answered, M.first_response_at <= M.sla_due_at)),
+        flag(and_(has_sla, or_(M.first_response_at > M.sla_due_at,
+                               and_(~answered, M.sla_due_at <= now)))),
+        flag(and_(has_sla, ~answered, M.sla_due_at > now)),
+        flag(~has_sla),
+        flag(and_(M.status.in_(OPEN_STATUSES), ~answered)),
+        flag(answered),
+        flag(M.closed_at.is_not(None)),
+        func.min(M.id), func.max(M.id),
+    ).where(*in_period(period, team))
+        .group_by(M.network, M.team, M.sentiment, M.priority, M.outcome)).all()
+    c = PeriodCounts()
+    for (network, team_id, sent, prio, outcome, n, hit, missed, pending, no_sla, unans, ans,
+         clo, lo, hi) in rows:
+        c.total += n
+        c.by_network[network] += n
+        c.by_team[team_id] += n
+        c.sentiment[sent] += n
+        tally = c.sla.setdefault(prio, [0, 0, 0, 0])
+        for i, v in enumerate((hit, missed, pending, no_sla)):
+            tally[i] += int(v or 0)
+        c.unanswered += int(unans or 0)
+        c.answered += int(ans or 0)
+        c.closed += int(clo or 0)
+        if outcome is not None:
+            c.outcomes[outcome] += n
+        c.first_id = lo if c.first_id is None else min(c.first_id, lo)
+        c.last_id = hi if c.last_id is None else max(c.last_id, hi)
+    return c
