@@ -3,6 +3,8 @@
     period.py   `today|7d|30d|YYYY-MM-DD..YYYY-MM-DD` → a UTC interval (pure)
     figures.py  `Report` and its parts (pure values)
     queries.py  the figures, computed with SQL aggregates on SQLite and PostgreSQL
+    cube.py     the period's counts from one scan (by network, team, sentiment, SLA, outcome)
+    percentiles.py  percentile_cont on both backends, several measures from one scan
     weekly.py   the weekly executive report: when it is due, and the job that queues it once
 """
 

@@ -2,7 +2,9 @@
 and the closing outcomes are roll-ups of one GROUP BY over (network, team, sentiment, priority,
 outcome) with conditional counts alongside — at most a few thousand aggregated rows, folded
 here in Python. The columns it reads are all in the report index (`ix_mention_report`), so the
-scan never visits the table itself.
+scan never visits the table itself. (Measured against one conditional count per known value
+in a single-row aggregate: slower on both backends, ~45 CASEs per row cost more than the
+GROUP BY.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ M = models.Mention
 
 def in_period(period: ReportPeriod, team: str | None) -> list[ColumnElement[bool]]:
     """The report's rows: mentions that arrived in the period (and belong to `team`)."""
-    conds = [M.ingested_at >= period.start, M.ingested_at < period.end]
+    return arrived(period.start, period.end, team)
+
+
+def arrived(start: datetime, end: datetime, team: str | None) -> list[ColumnElement[bool]]:
+    """Mentions that arrived in [start, end) (and belong to `team`): one range of the report
+    index (give a range once: SQLite keeps only one bound per side)."""
+    conds = [M.ingested_at >= start, M.ingested_at < end]
     if team is not None:
         conds.append(M.team == team)
     return conds

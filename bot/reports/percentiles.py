@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, or_, select
+from sqlalchemy import ColumnElement, Float, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,8 @@ def is_pg(session: Session) -> bool:
 def seconds_between(session: Session, end: ColumnElement, start: ColumnElement) -> ColumnElement:
     """`end - start` in seconds, as a float, in SQL (NULL when either is NULL)."""
     if is_pg(session):
-        return cast(extract("epoch", end - start), Float)
+        # date_part is a double; EXTRACT is numeric since PostgreSQL 14, twice as slow here.
+        return func.date_part("epoch", end - start, type_=Float)
     # julianday is a double in days: ~20 µs of noise per value, rounded away to milliseconds.
     return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
@@ -54,6 +55,17 @@ def interpolate(n: int, ps: Sequence[float], at: Mapping[int, float]) -> Values:
     return out
 
 
+def pg_percentiles(value: ColumnElement, ps: Sequence[float]) -> ColumnElement:
+    """PostgreSQL: `percentile_cont(ARRAY[ps…]) WITHIN GROUP (ORDER BY value)`, one sort."""
+    fractions = array([literal(p, Float) for p in ps], type_=Float)
+    return func.percentile_cont(fractions).within_group(value)
+
+
+def as_values(found: Sequence[float | None] | None, ps: Sequence[float]) -> Values:
+    """A PostgreSQL percentile array as floats (None when there were no values)."""
+    return [None if v is None else float(v) for v in (found or [None] * len(ps))]
+
+
 def percentiles(session: Session, measures: Mapping[str, ColumnElement],
                 where: Sequence[ColumnElement[bool]], counts: Mapping[str, int],
                 ps: Sequence[float] = (0.5, 0.9), *,
@@ -70,16 +82,14 @@ def percentiles(session: Session, measures: Mapping[str, ColumnElement],
 
     names = list(measures)
     if is_pg(session):
-        fractions = array([literal(p, Float) for p in ps], type_=Float)
         cols = []
         for name in names:
-            cols += [func.count(measures[name]),
-                     func.percentile_cont(fractions).within_group(measures[name])]
+            cols += [func.count(measures[name]), pg_percentiles(measures[name], ps)]
         row = session.execute(stmt(*cols)).one()
         out = {}
         for i, name in enumerate(names):
             n, vals = int(row[2 * i]), row[2 * i + 1]
-            out[name] = (n, [None if v is None else float(v) for v in (vals or [None] * len(ps))])
+            out[name] = (n, as_values(vals, ps))
         return out
     wanted = {name: ranks_needed(int(counts[name]), ps) for name in names}
     live = [name for name in names if wanted[name]]

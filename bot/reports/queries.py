@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Text, cast, func, or_, select, text
+from sqlalchemy import ColumnElement, Text, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot import models
-from bot.reports.cube import PeriodCounts, flag, in_period, period_counts
+from bot.reports.cube import PeriodCounts, arrived, flag, in_period, period_counts
 from bot.reports.figures import (
     Approvals,
     AuthorReach,
@@ -32,7 +32,13 @@ from bot.reports.figures import (
     Report,
     SlaRow,
 )
-from bot.reports.percentiles import is_pg, percentiles, seconds_between
+from bot.reports.percentiles import (
+    as_values,
+    is_pg,
+    percentiles,
+    pg_percentiles,
+    seconds_between,
+)
 from bot.reports.period import ReportPeriod
 from bot.rules_schema import SENTIMENTS, Rules
 from bot.workflow import OPEN_STATUSES
@@ -44,6 +50,7 @@ UNANSWERED_SHOWN = 10
 CRITICAL_SHOWN = 15
 CRITICAL_RISKS = ("legal", "regulatory")
 TEXT_SNIPPET = 300  # characters of a post kept in a MentionLine
+PS = (0.5, 0.9)  # median and p90
 # PostgreSQL's default 4 MB spills the percentile sorts of a 30-day period (~230k values)
 # to disk; raised for the report's own transaction only.
 PG_REPORT_WORK_MEM = "64MB"
@@ -67,16 +74,23 @@ def _response_times(session: Session, where: list[ColumnElement[bool]],
     found = percentiles(session, {
         "first": seconds_between(session, M.first_response_at, M.ingested_at),
         "close": seconds_between(session, M.closed_at, M.ingested_at)},
-        where, {"first": counts.answered, "close": counts.closed})
+        where, {"first": counts.answered, "close": counts.closed}, PS)
     return _durations(*found["first"]), _durations(*found["close"])
 
 
 def _hour_bucket(session: Session) -> ColumnElement:
-    """The UTC hour of `ingested_at`: a naive UTC datetime on PostgreSQL, 'YYYY-MM-DD HH'
-    text on SQLite."""
+    """The UTC hour of `ingested_at`, cheap to compute and to group by: hours since the epoch
+    on PostgreSQL, the 'YYYY-MM-DD HH' prefix of the stored text on SQLite (SQLAlchemy
+    stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: see bot.db.UTCDateTime)."""
     if is_pg(session):
-        return func.date_trunc("hour", func.timezone("UTC", M.ingested_at))
-    return func.strftime("%Y-%m-%d %H", M.ingested_at)
+        return func.floor(func.date_part("epoch", M.ingested_at) / 3600)
+    return func.substr(M.ingested_at, 1, 13)
+
+
+def _bucket_start(bucket: str | float) -> datetime:
+    if isinstance(bucket, str):
+        return datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    return datetime.fromtimestamp(int(bucket) * 3600, UTC)
 
 
 def _local_days(period: ReportPeriod, tz: tzinfo) -> list[date]:
@@ -95,38 +109,37 @@ def _volume(session: Session, where: list[ColumnElement[bool]],
     hours = [0] * 24
     days: dict[date, Counter] = {}
     for b, sentiment, n in rows:  # ≤ 24 × days × 3 aggregated rows
-        utc = (datetime.strptime(b, "%Y-%m-%d %H") if isinstance(b, str) else b)
-        local = utc.replace(tzinfo=UTC).astimezone(tz)
+        local = _bucket_start(b).astimezone(tz)
         hours[local.hour] += n
         days.setdefault(local.date(), Counter())[sentiment] += n
     return hours, days
 
 
-def _daily_median_response(session: Session, period: ReportPeriod,
-                           where: list[ColumnElement[bool]], tz: tzinfo) -> dict[date, float]:
-    """Median time to first response per local day (the chart's line)."""
-    value = seconds_between(session, M.first_response_at, M.ingested_at)
-    conds = [*where, M.first_response_at.is_not(None)]
-    if is_pg(session):
-        day = func.date(func.timezone(str(tz), M.ingested_at)).label("day")
-        rows = session.execute(select(day, func.percentile_cont(0.5).within_group(value))
-                               .where(*conds).group_by(day)).all()
-        return {d: float(v) for d, v in rows}
-    # SQLite has no time zones: the offset at the period's start (a DST change inside the
-    # period moves that day's boundary by an hour for this line only).
-    offset = int((period.start.astimezone(tz).utcoffset() or timedelta()).total_seconds() // 60)
-    inner = select(func.date(M.ingested_at, f"{offset:+d} minutes").label("day"),
-                   value.label("v")).where(*conds).subquery()
-    ranked = select(
-        inner.c.day, inner.c.v,
-        func.row_number().over(partition_by=inner.c.day, order_by=inner.c.v).label("rn"),
-        func.count().over(partition_by=inner.c.day).label("n")).subquery()
-    # The middle one (odd n) or the average of the middle two (even n): percentile_cont(0.5).
-    middle = or_(ranked.c.rn == cast((ranked.c.n + 1) / 2, Integer),
-                 ranked.c.rn == cast(ranked.c.n / 2 + 1, Integer))
-    rows = session.execute(select(ranked.c.day, func.avg(ranked.c.v)).where(middle)
-                           .group_by(ranked.c.day)).all()
-    return {date.fromisoformat(d): float(v) for d, v in rows}
+def _day_bounds(period: ReportPeriod, tz: tzinfo) -> list[tuple[date, datetime, datetime]]:
+    """Each local day of the period with its UTC bounds, clipped to the period."""
+    out = []
+    for d in _local_days(period, tz):
+        start = datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(d + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        out.append((d, max(start, period.start), min(end, period.end)))
+    return out
+
+
+def _daily_median_response(session: Session, period: ReportPeriod, team: str | None,
+                           tz: tzinfo) -> dict[date, float]:
+    """Median time to first response per local day (the chart's line): one small query per
+    day over that day's range of the report index (a day's few thousand values are sorted
+    on their own, where a GROUP BY day sorts the whole period first)."""
+    value = {"v": seconds_between(session, M.first_response_at, M.ingested_at)}
+    out: dict[date, float] = {}
+    for d, start, end in _day_bounds(period, tz):
+        conds = [*arrived(start, end, team), M.first_response_at.is_not(None)]
+        n = 0 if is_pg(session) else int(session.scalar(
+            select(func.count()).select_from(M).where(*conds)) or 0)
+        median = percentiles(session, value, conds, {"v": n}, (0.5,))["v"][1][0]
+        if median is not None:
+            out[d] = median
+    return out
 
 
 def _id_range(counts: PeriodCounts, column: ColumnElement) -> ColumnElement[bool]:
@@ -163,11 +176,17 @@ def _approvals(session: Session, where: list[ColumnElement[bool]],
     conds = [*where, _id_range(counts, D.mention_id), D.decision.is_not(None),
              D.decided_at.is_not(None)]
     join = D.__table__.join(M.__table__, M.id == D.mention_id)
-    decided, approved, rejected = session.execute(
-        select(func.count(), flag(D.decision == "approved"), flag(D.decision == "rejected"))
-        .select_from(join).where(*conds)).one()
-    wait = percentiles(session, {"wait": seconds_between(session, D.decided_at, D.created_at)},
-                       conds, {"wait": int(decided or 0)}, join=join)["wait"]
+    waited = seconds_between(session, D.decided_at, D.created_at)
+    tallies = (func.count(), flag(D.decision == "approved"), flag(D.decision == "rejected"))
+    if is_pg(session):  # the counts and the percentiles from one join
+        decided, approved, rejected, found = session.execute(
+            select(*tallies, pg_percentiles(waited, PS)).select_from(join).where(*conds)).one()
+        wait = (int(decided or 0), as_values(found, PS))
+    else:
+        decided, approved, rejected = session.execute(
+            select(*tallies).select_from(join).where(*conds)).one()
+        wait = percentiles(session, {"wait": waited}, conds, {"wait": int(decided or 0)}, PS,
+                           join=join)["wait"]
     return Approvals(int(decided or 0), int(approved or 0), int(rejected or 0),
                      _durations(*wait))
 
@@ -177,19 +196,28 @@ def _top_authors(session: Session, where: list[ColumnElement[bool]]) -> list[Aut
 
     Read from the author side: the followers of the TOP_AUTHORS-th largest author who wrote
     in the period (authors by followers, each probed for a mention in the period) bounds the
-    authors worth counting, so only those few are joined with their mentions."""
+    authors worth counting, and only those are counted, each from its own index range
+    (`ix_mention_author_id_ingested_at`), never the whole period."""
     A = models.Author
     wrote = select(M.id).where(M.author_id == A.id, *where).exists()
     cutoff = session.scalar(select(A.followers).where(wrote).order_by(A.followers.desc())
                             .offset(TOP_AUTHORS - 1).limit(1))
-    n = func.count(M.id).label("n")
-    q = (select(A.network, A.handle, A.name, A.followers, n).join(M, M.author_id == A.id)
-         .where(*where))
-    if cutoff is not None:
-        q = q.where(A.followers >= cutoff)
-    rows = session.execute(q.group_by(A.id, A.network, A.handle, A.name, A.followers)
-                           .order_by(A.followers.desc(), n.desc(), A.id)
-                           .limit(TOP_AUTHORS)).all()
+    if cutoff is None:  # fewer authors than that wrote: count them all
+        n = func.count(M.id).label("n")
+        rows = session.execute(
+            select(A.network, A.handle, A.name, A.followers, n).join(M, M.author_id == A.id)
+            .where(*where).group_by(A.id, A.network, A.handle, A.name, A.followers)
+            .order_by(A.followers.desc(), n.desc(), A.id).limit(TOP_AUTHORS)).all()
+        return [AuthorReach(*r) for r in rows]
+    written = (select(func.count()).select_from(M).where(M.author_id == A.id, *where)
+               .scalar_subquery())
+    reach = select(A.id, A.network, A.handle, A.name, A.followers, written.label("n")) \
+        .where(A.followers >= cutoff).subquery()
+    rows = session.execute(
+        select(reach.c.network, reach.c.handle, reach.c.name, reach.c.followers, reach.c.n)
+        .where(reach.c.n > 0)
+        .order_by(reach.c.followers.desc(), reach.c.n.desc(), reach.c.id)
+        .limit(TOP_AUTHORS)).all()
     return [AuthorReach(*r) for r in rows]
 
 
@@ -230,7 +258,7 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
                                     .group_by(M.sentiment)).all())
     first, close = _response_times(session, where, counts)
     hours, days = _volume(session, where, tz)
-    medians = _daily_median_response(session, period, where, tz)
+    medians = _daily_median_response(session, period, team, tz)
     day_rows = tuple(DayRow(d, {s: days.get(d, Counter()).get(s, 0) for s in SENTIMENTS},
                             medians.get(d)) for d in _local_days(period, tz))
     open_unanswered = [*where, M.status.in_(OPEN_STATUSES), M.first_response_at.is_(None)]
