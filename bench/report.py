@@ -285,7 +285,8 @@ def time_report(url: str, rules_path: Path, now: datetime, repeat: int) -> dict[
         for _ in range(repeat):
             t0 = time.perf_counter()
             with factory() as s:
-                compute_report(s, rules, parse_period("30d", now), now=now)
+                compute_report(s, rules, parse_period("30d", now), now=now,
+                               more_sessions=factory)
             queries.append(time.perf_counter() - t0)
     finally:
         engine.dispose()

@@ -85,7 +85,8 @@ class ReportService:
         tz_name = report_timezone(rules)
         period = parse_period(period_text, now, ZoneInfo(tz_name))
         with self.factory() as session:
-            return compute_report(session, rules, period, now=now, team=team, tz_name=tz_name)
+            return compute_report(session, rules, period, now=now, team=team, tz_name=tz_name,
+                                  more_sessions=self.factory)
 
     def answer(self, period_text: str, team: str | None = None) -> ReportAnswer:
         report = self.compute(period_text, team)

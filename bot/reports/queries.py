@@ -14,8 +14,10 @@ measures from one scan (`bot.reports.percentiles`), top authors from the author 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Text, cast, func, or_, select, text
@@ -54,6 +56,9 @@ PS = (0.5, 0.9)  # median and p90
 # PostgreSQL's default 4 MB spills the percentile sorts of a 30-day period (~230k values)
 # to disk; raised for the report's own transaction only.
 PG_REPORT_WORK_MEM = "64MB"
+# Report queries run at once (`more_sessions`): the database's cores do the work; more than
+# this only queues on a small machine and takes connections from the Slack listeners.
+REPORT_WORKERS = 3
 
 
 def report_timezone(rules: Rules) -> str:
@@ -245,29 +250,45 @@ def critical_condition() -> ColumnElement[bool]:
 
 def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now: datetime,
                    team: str | None = None, tz_name: str | None = None,
-                   critical: bool = False) -> Report:
-    """Every figure of the report for `period` (and `team`), as of `now`."""
+                   critical: bool = False,
+                   more_sessions: Callable[[], Session] | None = None) -> Report:
+    """Every figure of the report for `period` (and `team`), as of `now`.
+
+    With `more_sessions` (a session factory), the queries that only need the period's counts
+    run at the same time, each on a connection of its own (REPORT_WORKERS at most): the
+    database does the work, on as many cores as it has, while this thread waits. Each query
+    then reads its own snapshot, so figures computed while mentions keep arriving may differ
+    by those few mentions."""
     tz_name = tz_name or report_timezone(rules)
     tz = ZoneInfo(tz_name)
-    if is_pg(session):
-        session.execute(text(f"SET LOCAL work_mem = '{PG_REPORT_WORK_MEM}'"))
+    _tune(session)
     where = in_period(period, team)
     counts = period_counts(session, period, team, now)
-    previous = dict(session.execute(select(M.sentiment, func.count())
-                                    .where(*in_period(period.previous(), team))
-                                    .group_by(M.sentiment)).all())
-    first, close = _response_times(session, where, counts)
-    hours, days = _volume(session, where, tz)
-    medians = _daily_median_response(session, period, team, tz)
+    open_unanswered = [*where, M.status.in_(OPEN_STATUSES), M.first_response_at.is_(None)]
+    jobs: dict[str, Callable[[Session], Any]] = {  # the slowest first (bench/report.py)
+        "times": lambda s: _response_times(s, where, counts),
+        "outcomes": lambda s: _outcomes(s, rules, where, counts),
+        "volume": lambda s: _volume(s, where, tz),
+        "medians": lambda s: _daily_median_response(s, period, team, tz),
+        "approvals": lambda s: _approvals(s, where, counts),
+        "previous": lambda s: dict(s.execute(
+            select(M.sentiment, func.count()).where(*in_period(period.previous(), team))
+            .group_by(M.sentiment)).all()),
+        "unanswered": lambda s: tuple(mention_lines(s, open_unanswered, UNANSWERED_SHOWN)),
+        "top": lambda s: tuple(_top_authors(s, where)),
+    }
+    if critical:
+        jobs["critical_count"] = lambda s: int(s.scalar(select(func.count()).select_from(M)
+                                                        .where(*where, critical_condition()))
+                                               or 0)
+        jobs["critical"] = lambda s: tuple(mention_lines(s, [*where, critical_condition()],
+                                                         CRITICAL_SHOWN))
+    got = _run(jobs, session, more_sessions)
+    first, close = got["times"]
+    hours, days = got["volume"]
+    medians, previous = got["medians"], got["previous"]
     day_rows = tuple(DayRow(d, {s: days.get(d, Counter()).get(s, 0) for s in SENTIMENTS},
                             medians.get(d)) for d in _local_days(period, tz))
-    open_unanswered = [*where, M.status.in_(OPEN_STATUSES), M.first_response_at.is_(None)]
-    crit: list[MentionLine] = []
-    crit_count = 0
-    if critical:
-        crit_count = int(session.scalar(select(func.count()).select_from(M).where(
-            *where, critical_condition())) or 0)
-        crit = mention_lines(session, [*where, critical_condition()], CRITICAL_SHOWN)
     return Report(
         period=period, team=team, timezone=tz_name, generated_at=now,
         total=counts.total,
@@ -278,10 +299,33 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         previous_sentiment={s: int(previous.get(s, 0)) for s in SENTIMENTS},
         first_response=first, close=close,
         sla=tuple(SlaRow(p, *v) for p, v in counts.sla.items()),
-        outcomes=_outcomes(session, rules, where, counts),
-        approvals=_approvals(session, where, counts),
-        top_authors=tuple(_top_authors(session, where)),
+        outcomes=got["outcomes"],
+        approvals=got["approvals"],
+        top_authors=got["top"],
         hours=tuple(hours), days=day_rows,
         unanswered_count=counts.unanswered,
-        unanswered=tuple(mention_lines(session, open_unanswered, UNANSWERED_SHOWN)),
-        critical=tuple(crit), critical_count=crit_count)
+        unanswered=got["unanswered"],
+        critical=got.get("critical", ()), critical_count=got.get("critical_count", 0))
+
+
+def _tune(session: Session) -> None:
+    """Sorts of a few hundred thousand rows stay in memory on PostgreSQL (this transaction)."""
+    if is_pg(session):
+        session.execute(text(f"SET LOCAL work_mem = '{PG_REPORT_WORK_MEM}'"))
+
+
+def _run(jobs: dict[str, Callable[[Session], Any]], session: Session,
+         more_sessions: Callable[[], Session] | None) -> dict[str, Any]:
+    """Each job's result: one after the other on `session`, or side by side on sessions of
+    their own."""
+    if more_sessions is None:
+        return {name: job(session) for name, job in jobs.items()}
+
+    def alone(job: Callable[[Session], Any]) -> Any:
+        with more_sessions() as s:
+            _tune(s)
+            return job(s)
+
+    with ThreadPoolExecutor(REPORT_WORKERS, thread_name_prefix="report") as pool:
+        futures = {name: pool.submit(alone, job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}

@@ -176,3 +176,17 @@ def test_sql_figures_equal_python_over_the_rows(session, rows, team):
         assert {s: n for s, n in d.sentiment.items() if n} == want["days"].get(d.day, {})
         assert d.median_first_response == pytest.approx(want["medians"].get(d.day))
     assert (r.unanswered_count, [m.id for m in r.unanswered]) == want["unanswered"]
+
+
+@pytest.mark.parametrize("critical", [False, True])
+def test_queries_side_by_side_give_the_same_report(engine, session, rows, critical):
+    """`more_sessions`: the queries on connections of their own, at once; same figures."""
+    from bot.db import make_session_factory
+
+    session.commit()  # the other connections see committed rows only
+    period = parse_period("7d", NOW, ZoneInfo(TZ))
+    alone = compute_report(session, RULES, period, now=NOW, tz_name=TZ, critical=critical)
+    with make_session_factory(engine)() as s:
+        together = compute_report(s, RULES, period, now=NOW, tz_name=TZ, critical=critical,
+                                  more_sessions=make_session_factory(engine))
+    assert together == alone and alone.total > 20
