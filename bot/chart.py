@@ -50,7 +50,9 @@ def report_chart_png(report: Report, *, title: str | None = None) -> bytes:
     team = f" · {report.team}" if report.team else ""
     ax.set_title(title or f"Mentions and response time · {report.period.label}{team}",
                  fontsize=11)
-    fig.tight_layout()
+    # Fixed margins (room for both axis labels and the ticks) instead of tight_layout(),
+    # which draws the figure an extra time to measure it: a fifth of the chart's time.
+    fig.subplots_adjust(left=0.07, right=0.93, bottom=0.09, top=0.91)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
