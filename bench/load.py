@@ -204,11 +204,16 @@ def start_bot(tmp: Path, database_url: str, rules: Path, slack_url: str) -> tupl
     raise SystemExit(f"the bot did not start:\n{log.read_text()[-3000:]}")
 
 
-def rss_kib(pid: int) -> int:
+def status_of(pid: int, field: str) -> int:
+    """A number from /proc/PID/status: VmRSS (KiB), Threads…"""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid: int) -> int:
+    return status_of(pid, "VmRSS")
 
 
 # --- the clicks -----------------------------------------------------------------------------------
@@ -289,6 +294,7 @@ def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     clicker = Clicker(factory, load_rules(rules_path), BotServer(f"http://127.0.0.1:{port}", None),  # type: ignore[arg-type]
                       fake.url + "respond/T111/1/x")
     samples: list[tuple[float, int]] = []
+    threads: list[int] = []  # the bot's thread count at each sample
     pool = ThreadPoolExecutor(max_workers=16)
     t0 = time.monotonic()
     next_sample = next_click = t0
@@ -296,6 +302,7 @@ def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
         while (now := time.monotonic()) - t0 < args.seconds:
             if now >= next_sample:
                 samples.append((now - t0, rss_kib(proc.pid)))
+                threads.append(status_of(proc.pid, "Threads"))
                 next_sample += SAMPLE_EVERY
                 if TRACE["on"] and len(samples) == int(90 / SAMPLE_EVERY):
                     proc.send_signal(signal.SIGUSR2)  # the after-warm-up snapshot
@@ -338,7 +345,9 @@ def run(args: argparse.Namespace, tmp: Path, database_url: str) -> None:
     print(f"  memory (VmRSS of the bot): second minute {first_avg / 1024:.1f} MiB, last minute "
           f"{last_avg / 1024:.1f} MiB, max {max(k for _, k in samples) / 1024:.1f} MiB; growth "
           f"{growth:+.1%} ({per_minute:+.1f} MiB/min) [{'flat' if growth < FLAT else 'GROWING'}]")
-    print("  samples (s: MiB): " + ", ".join(f"{t:.0f}: {k / 1024:.0f}" for t, k in samples[::6]))
+    print("  samples (s: MiB, threads): " + ", ".join(
+        f"{t:.0f}: {k / 1024:.0f}, {n}" for (t, k), n in zip(samples[::6], threads[::6],
+                                                          strict=True)))
     if TRACE["on"]:
         traced_growth(tmp)
     errors = [ln for ln in log.read_text().splitlines() if " ERROR " in ln or "Traceback" in ln]
