@@ -27,6 +27,7 @@ from bot.config import MissingSetting, Settings
 from bot.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.directory import Directory
 from bot.health import health_app
+from bot.housekeeping import prune
 from bot.http import make_http_server, wsgi_app
 from bot.leader import LeaderOnlyExecutor, make_leadership, migration_lock
 from bot.metrics import Metrics
@@ -47,6 +48,7 @@ from bot.sources.registry import build_sources
 log = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 3000
 RECONCILE_EVERY_SECONDS = 60
+HOUSEKEEPING_EVERY_SECONDS = 3600
 SLA_EVERY_SECONDS = 30  # reminders land within 30 s of their time; P1 SLAs are minutes
 SPIKE_EVERY_SECONDS = 60
 WEEKLY_REPORT_EVERY_SECONDS = 300  # the weekly report goes out within 5 minutes of its time
@@ -156,6 +158,13 @@ class Runtime:
         if run.reminders or run.escalations:
             self.sender.wake()
 
+    def housekeeping_tick(self) -> None:
+        """Delete processed event ids and outbox rows whose job is done (bot.housekeeping)."""
+        try:
+            prune(self.factory, self.clock())
+        except Exception:
+            log.exception("housekeeping failed")
+
     def spike_tick(self) -> None:
         """Raise or update a crisis alert when mentions spike (bot.alerts)."""
         try:
@@ -201,6 +210,9 @@ class Runtime:
                                id="sla", replace_existing=True)
         self.scheduler.add_job(self.spike_tick, "interval", seconds=SPIKE_EVERY_SECONDS,
                                id="spikes", replace_existing=True)
+        self.scheduler.add_job(self.housekeeping_tick, "interval",
+                               seconds=HOUSEKEEPING_EVERY_SECONDS, id="housekeeping",
+                               replace_existing=True)
         self.scheduler.add_job(self.weekly_report_tick, "interval",
                                seconds=WEEKLY_REPORT_EVERY_SECONDS, id="weekly-report",
                                replace_existing=True)
