@@ -127,7 +127,7 @@ class Runtime:
             return False, f"database unavailable: {type(exc).__name__}"
         if not self.scheduler.running:
             return False, "scheduler stopped"
-        return True, "ok"
+        return True, "ok (leader)" if self.leader.is_leader else "ok (follower)"
 
     def poll(self, source: Source) -> None:
         """The scheduler's job: one poll, never raising into APScheduler's thread."""

@@ -44,7 +44,7 @@ def test_stale_timestamp_is_refused(bot_server, fake_slack):
 
 def test_healthz_and_metrics(bot_server):
     health = bot_server.get("/healthz")
-    assert (health.status, health.body) == (200, b"ok")
+    assert (health.status, health.body) == (200, b"ok (leader)")  # SQLite: always the leader
     metrics = bot_server.get("/metrics")
     assert metrics.status == 200 and b"socialbot_up 1.0" in metrics.body
     assert bot_server.get("/nowhere").status == 404
