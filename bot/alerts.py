@@ -29,6 +29,7 @@ from bot.blocks import alert as alert_blocks
 from bot.db import session_scope
 from bot.errors import ConcurrentChange, DomainError, user_ref
 from bot.outbox.queue import enqueue_once
+from bot.reports.figures import AuthorReach
 from bot.rules_schema import Rules, Spike
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def alert_view(session: Session, rules: Rules, alert_id: int) -> alert_blocks.Al
         count=alert.count, peak=alert.peak, raised_at=alert.raised_at,
         last_seen_at=alert.last_seen_at, baseline_mode=str(data.get("baseline_mode", "none")),
         metrics=tuple(sorted(metrics, key=lambda m: not m.over)),
-        authors=tuple(alert_blocks.AuthorLine(**a) for a in data.get("authors", ())),
+        authors=tuple(AuthorReach(**a) for a in data.get("authors", ())),
         words=tuple((str(w), int(n)) for w, n in data.get("words", ())),
         rules=tuple((str(r), int(n)) for r, n in data.get("rules", ())),
         cards=tuple(alert_blocks.CardLine(**{k: v for k, v in c.items() if k != "mention_id"})

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot import models
+from bot.reports.figures import AuthorReach
 from bot.spikes import ALL, NEGATIVE, rule_key
 
 M, A = models.Mention, models.Author
@@ -67,15 +68,6 @@ def counts(session: Session, periods: Sequence[Period], rule_names: Sequence[str
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorReach:
-    handle: str
-    network: str
-    name: str | None
-    followers: int
-    mentions: int
-
-
-@dataclass(frozen=True, slots=True)
 class CardLink:
     mention_id: int
     priority: str
@@ -92,7 +84,8 @@ def top_authors(session: Session, period: Period, most: int = 5) -> list[AuthorR
         .join(M, M.author_id == A.id).where(_in([period]))
         .group_by(A.id, A.handle, A.network, A.name, A.followers)
         .order_by(A.followers.desc(), func.count(M.id).desc()).limit(most)).all()
-    return [AuthorReach(h, n, name, int(f or 0), int(c)) for h, n, name, f, c in rows]
+    return [AuthorReach(network=n, handle=h, name=name, followers=int(f or 0), mentions=int(c))
+            for h, n, name, f, c in rows]
 
 
 def card_links(session: Session, period: Period, most: int = 8) -> list[CardLink]:

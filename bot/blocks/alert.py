@@ -27,6 +27,7 @@ from bot.blocks.text import (
     slack_date,
 )
 from bot.ids import Action, AlertRef
+from bot.reports.figures import AuthorReach
 
 BASELINE_WORDS = {"same_hour": "the same hour over the last 4 weeks",
                   "trailing": "the trailing average (short history)",
@@ -40,15 +41,6 @@ class MetricLine:
     baseline: float
     ratio: float | None
     over: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorLine:
-    handle: str
-    network: str
-    name: str | None
-    followers: int
-    mentions: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +63,7 @@ class AlertView:
     last_seen_at: datetime
     baseline_mode: str
     metrics: tuple[MetricLine, ...]
-    authors: tuple[AuthorLine, ...] = ()
+    authors: tuple[AuthorReach, ...] = ()
     words: tuple[tuple[str, int], ...] = ()
     rules: tuple[tuple[str, int], ...] = ()
     cards: tuple[CardLine, ...] = ()

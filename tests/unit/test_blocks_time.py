@@ -17,6 +17,7 @@ from bot.blocks import sla as sb
 from bot.blocks.links import message_url
 from bot.blocks.text import escape_mrkdwn, safe_url
 from bot.ids import Action, AlertRef
+from bot.reports.figures import AuthorReach
 from tests.unit.test_blocks import _block, _check_limits, assert_inert, untrusted, view
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -68,7 +69,8 @@ def alert_view(**changes) -> ab.AlertView:
         metrics=(ab.MetricLine("All mentions", 42, 10.0, 4.2, True),
                  ab.MetricLine("Rule: legal threat", 21, 0.0, None, True),
                  ab.MetricLine("Negative mentions", 12, 5.0, 2.4, False)),
-        authors=(ab.AuthorLine("travelwire", "x", "Travel <Wire>", 250_000, 2),),
+        authors=(AuthorReach(network="x", handle="travelwire", name="Travel <Wire>", followers=250_000,
+                             mentions=2),),
         words=(("cancelled", 30), ("refund", 12)), rules=(("legal threat", 21),),
         cards=(ab.CardLine("P1", "x", "dana_k", "C0PRESS0001", "1700000000.000100",
                            "https://x.com/dana_k/status/1"),
@@ -109,7 +111,7 @@ def test_after_the_crisis_thread_is_opened_the_alert_says_who_did():
 def test_untrusted_alert_text_is_inert(handle, name, word, rule, url, channel, ts):
     v = alert_view(
         metrics=(ab.MetricLine(f"Rule: {rule}", 30, 1.0, 30.0, True),),
-        authors=tuple(ab.AuthorLine(handle, "x", name, 10 ** 9, 3) for _ in range(9)),
+        authors=tuple(AuthorReach(network="x", handle=handle, name=name, followers=10 ** 9, mentions=3) for _ in range(9)),
         words=tuple((word, n) for n in range(20)), rules=tuple((rule, n) for n in range(20)),
         cards=tuple(ab.CardLine("P1", "x", handle, channel, ts, url) for _ in range(20)))
     msg = ab.spike_alert(v)
