@@ -2,8 +2,8 @@
 
 `/social report` takes seconds on a big database (queries, a chart, an upload), so the ack
 goes out before any work; the work runs in this listener's thread after it, and anything it
-raises is shown through `handlers.errors.on_error` (see `reported` there for why it is caught
-here rather than left to Bolt).
+raises is shown through `handlers.errors.reported` (which says why it is caught in the
+listener rather than left to Bolt).
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.ids import Command
-from handlers.errors import on_error
+from handlers.errors import reported
 
 
 def social(ack: Ack, body: dict, client: WebClient, context: BoltContext,
            respond: Respond) -> None:
     ack()
-    try:
-        context["services"].reports.social(
-            body.get("text") or "", user=body.get("user_id") or "",
-            channel=body.get("channel_id") or "", client=client, respond=respond)
-    except Exception as exc:
-        on_error(exc, body, client)
+    context["services"].reports.social(
+        body.get("text") or "", user=body.get("user_id") or "",
+        channel=body.get("channel_id") or "", client=client, respond=respond)
 
 
 def register(app: App) -> None:
-    app.command(Command.SOCIAL.value)(social)
+    app.command(Command.SOCIAL.value)(reported(social))

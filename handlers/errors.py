@@ -7,7 +7,7 @@ import inspect
 import logging
 from collections.abc import Callable
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -58,9 +58,10 @@ def reported(listener: Callable) -> Callable:
     wanted = set(inspect.signature(listener).parameters)
 
     def wrapped(ack: Ack, body: dict, client: WebClient, context: BoltContext,
-                view: dict | None = None, event: dict | None = None) -> None:
+                view: dict | None = None, event: dict | None = None,
+                respond: Respond | None = None) -> None:
         given = {"ack": ack, "body": body, "client": client, "context": context, "view": view,
-                 "event": event}
+                 "event": event, "respond": respond}
         try:
             listener(**{k: v for k, v in given.items() if k in wanted})
         except Exception as exc:
