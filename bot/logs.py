@@ -132,3 +132,6 @@ def configure(settings: Settings, *, level: str, stream: IO[str], force: bool = 
     already has handlers, unless `force`)."""
     logging.basicConfig(level=level.upper(), handlers=[make_handler(settings, stream)],
                         force=force)
+    # Alembic announces each of its plugins at INFO on every migration: seven lines of noise
+    # at every `socialbot run`.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
