@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -59,9 +60,14 @@ def airline(airlines: tuple[str, ...]) -> list[Post]:
                 for r in csv.DictReader(f) if r["airline"] in airlines]
 
 
+# 360 val tweets carry JSON escapes as text (I\u2019m, \u002c) where the tweet had ’ and ,.
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
 def tweeteval(split: str) -> list[Post]:
     folder = fixtures_dir() / TWEETEVAL
-    texts = (folder / f"{split}_text.txt").read_text(encoding="utf-8").split("\n")
+    raw = (folder / f"{split}_text.txt").read_text(encoding="utf-8")
+    texts = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw).split("\n")
     labels = (folder / f"{split}_labels.txt").read_text(encoding="utf-8").split()
     return [Post(t, TWEETEVAL_LABELS[int(x)], None) for t, x in zip(texts, labels, strict=False)]
 

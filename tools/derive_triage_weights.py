@@ -9,13 +9,14 @@ never read here.
 The model is two logistic regressions, negative vs the rest and positive vs the rest, over
 the signals of `bot.triage.features`, as `bot.enrich.triage_features` computes them with
 the shipped rules file (its `sentiment.lexicon` included): VADER's compound/neg/pos, the
-brand-address, question, again, caps and punctuation flags, the complaint cues, and binary
-word and emoji features. Words: seen in at least MIN_DF tuning posts, not a @handle and not an
+brand-address, question, again and punctuation flags, the complaint cues, and binary word and
+emoji features. Words: seen in at least MIN_DF tuning posts, not a @handle and not an
 airline's name (a name says which airline, not how the customer feels). L2-penalised, fitted by
 full-batch Adam from zero (deterministic). TweetEval posts are weighted so that each label
 counts the same (val is 16 % negative; the test set's mix is unknown while tuning).
 
-Cut points are chosen on out-of-fold scores (K folds, every K-th post), not on the fitted posts:
+Cut points are chosen on out-of-fold scores (K folds, every K-th post; each fold's words chosen
+on its training posts), not on the fitted posts:
 `negative_from` and `positive_from` maximise TweetEval val macro-F1 (labels balanced); the
 "addressed" weight of the negativity model is then shifted so that, on the tuning airlines
 (every tweet addressed to its airline), the same cut maximises min(recall - 0.80,
@@ -117,6 +118,15 @@ def fit(dense, rows, cols, n_words, y, weight):
     return wd, ww, float(b[0])
 
 
+def keep_words(feats, names, targets, which, weight):
+    """The words worth their lookup: a first fit on the posts `which` (whose signals are
+    `feats`) keeps those with a weight of at least KEEP. Most words of a post are in the first
+    vocabulary, and each costs time on every post; the model is then fitted on the kept ones."""
+    dense, rows, cols = matrices(feats, names)
+    first = [fit(dense, rows, cols, len(names), t[which], weight[which])[1] for t in targets]
+    return [w for w, a, b in zip(names, *first, strict=True) if max(abs(a), abs(b)) >= KEEP]
+
+
 def scores(dense, rows, cols, model):
     wd, ww, b = model
     return dense @ wd + np.bincount(rows, ww[cols], minlength=len(dense)) + b
@@ -163,24 +173,21 @@ def derive() -> dict:
     weight = np.where(airline, 1.0, TWEETEVAL_WEIGHT)
     weight[~airline] *= balanced(y[~airline])
     targets = ((y == 0).astype(float), (y == 2).astype(float))  # negativity, positivity
-    # A first fit picks the words worth their lookup: most words of a post are in the first
-    # vocabulary, and each costs time on every post. The model is then fitted on those alone.
-    dense, rows, cols = matrices(feats, names)
-    first = [fit(dense, rows, cols, len(names), target, weight)[1] for target in targets]
-    names = [w for w, a, b in zip(names, *first, strict=True) if max(abs(a), abs(b)) >= KEEP]
-    dense, rows, cols = matrices(feats, names)
     oof = np.zeros((2, len(y)))
     fold = np.arange(len(y)) % FOLDS
-    for k in range(FOLDS):  # out-of-fold scores, for the cut points
-        keep = fold[rows] != k
-        idx = np.flatnonzero(fold != k)
-        remap = np.full(len(y), -1)
-        remap[idx] = np.arange(len(idx))
-        out = fold == k
+    for k in range(FOLDS):  # out-of-fold scores, for the cut points and the figures in the note
+        train, out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        fitted = [feats[i] for i in train]
+        # The words are chosen on the training folds alone, as the final fit chooses them on
+        # all tuning posts: out-of-fold figures then say what a new post would get.
+        kept = keep_words(fitted, vocabulary(fitted, handles), targets, train, weight)
+        dense, rows, cols = matrices(fitted, kept)
+        held = matrices([feats[i] for i in out], kept)
         for t, target in enumerate(targets):
-            model = fit(dense[idx], remap[rows[keep]], cols[keep], len(names), target[idx],
-                        weight[idx])
-            oof[t, out] = scores(dense, rows, cols, model)[out]
+            model = fit(dense, rows, cols, len(kept), target[train], weight[train])
+            oof[t, out] = scores(*held, model)
+    names = keep_words(feats, names, targets, np.arange(len(y)), weight)
+    dense, rows, cols = matrices(feats, names)
     cut_n, cut_p, shift = cut_points(y, oof[0], oof[1], airline)
     addressed = signals().index("addressed")
     oof[0] += shift * dense[:, addressed]
@@ -198,7 +205,8 @@ def derive() -> dict:
             "tools/derive_triage_weights.py: two L2-penalised logistic models (negative vs "
             "rest, positive vs rest) on the tuning corpora only (Twitter US Airline Sentiment: "
             f"Virgin America, United, Southwest; TweetEval sentiment val), {len(y)} posts; cut "
-            f"points from {FOLDS}-fold out-of-fold scores (tuning airlines: complaint recall "
+            f"points from {FOLDS}-fold out-of-fold scores, words chosen inside the folds "
+            f"(tuning airlines: complaint recall "
             f"{r:.3f}, precision {p:.3f}; TweetEval val macro-F1 {f1:.3f}, {f1b:.3f} with "
             "the labels balanced). Numbers per signal and per word, no text."),
         "negative_from": cut_n,
