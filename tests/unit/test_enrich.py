@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -28,9 +26,9 @@ from bot.enrich import (
 from bot.mention import Author, Mention
 from bot.rules import load_rules, parse_rules
 from bot.rules_schema import SentimentConfig, priority_rank
+from bot.vader import Analyzer
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures"  # read-only research data; absent elsewhere
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 STOCK = SentimentIntensityAnalyzer()
@@ -91,22 +89,11 @@ def test_one_analyzer_per_distinct_lexicon_and_vader_itself_is_untouched():
     assert E._prepared(rules_with()).sentiment.analyzer is E._BASE_ANALYZER
 
 
-@pytest.mark.parametrize("text", [
-    "Great flight!! :)", "  padded text  ", "", "kind of bad", "not bad at all, but slow",
-    "Loved it 😍🔥", "café au lait était parfait", "ça va 👍 merci", "\tTabs\tand\nlines\n",
-])
-def test_the_ascii_shortcut_scores_exactly_like_stock_vader(text):
-    assert E._BASE_ANALYZER.polarity_scores(text) == STOCK.polarity_scores(text)
-
-
-def test_the_ascii_shortcut_on_real_tweets():
-    path = FIXTURES / "sentiment" / "airline_twitter" / "Tweets_6col.csv"
-    if not path.exists():
-        pytest.skip(f"{path} is not here (research data, not shipped with the project)")
-    with path.open(encoding="utf-8") as f:
-        texts = [row["text"] for row in islice(csv.DictReader(f), 3000)]
-    assert [E._BASE_ANALYZER.polarity_scores(t) for t in texts] == [
-        STOCK.polarity_scores(t) for t in texts]
+def test_enrich_scores_with_bot_vader():
+    # bot.vader's Analyzer scores exactly like stock VADER: tests/unit/test_vader.py
+    assert isinstance(E._BASE_ANALYZER, Analyzer)
+    assert E._BASE_ANALYZER.polarity_scores("not bad at all, but slow 😀") == STOCK.polarity_scores(
+        "not bad at all, but slow 😀")
 
 
 @pytest.mark.parametrize(("compound", "label"), [
