@@ -56,9 +56,10 @@ def detect(session: Session, rules: Rules, spec: Spike, now: datetime) -> tuple[
         tuple[spikes.Metric, ...], spikes.BaselinePlan]:
     """Count the watched rates now and in their baseline periods; every rate, over or not."""
     names = spikes.risk_rules(rules)
-    current = sc.counts(session, [spikes.window_of(now, spec.window)], names)
+    late = spec.late_after
+    current = sc.counts(session, [spikes.window_of(now, spec.window)], names, late=late)
     plan = spikes.baseline_plan(now, spec.window, sc.history_start(session))
-    totals = sc.counts(session, plan.periods, names)
+    totals = sc.counts(session, plan.periods, names, late=late)
     baselines = {k: plan.rate(v) for k, v in totals.items()}
     metrics = spikes.evaluate(current, baselines, factor=spec.factor,
                               min_mentions=spec.min_mentions)
@@ -98,16 +99,17 @@ def _summary(s: Session, rules: Rules, spec: Spike, now: datetime,
              metrics: tuple[spikes.Metric, ...], plan: spikes.BaselinePlan) -> dict[str, Any]:
     window = spikes.window_of(now, spec.window)
     brand = [rules.brand.name, *rules.brand.name.split(), rules.brand.x_username or ""]
-    rule_counts = sc.rule_counts(s, [window])
+    late = spec.late_after
+    rule_counts = sc.rule_counts(s, [window], late=late)
     return {
         "window_minutes": int(spec.window.total_seconds() // 60),
         "baseline_mode": plan.mode.value,
         "metrics": [{"key": m.key, "count": m.count, "baseline": round(m.baseline, 2),
                      "over": m.over} for m in metrics],
-        "authors": [vars_of(a) for a in sc.top_authors(s, window)],
-        "words": spikes.top_words(sc.texts(s, window), ignore=brand),
+        "authors": [vars_of(a) for a in sc.top_authors(s, window, late=late)],
+        "words": spikes.top_words(sc.texts(s, window, late=late), ignore=brand),
         "rules": sorted(rule_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:6],
-        "cards": [vars_of(c) for c in sc.card_links(s, window)],
+        "cards": [vars_of(c) for c in sc.card_links(s, window, late=late)],
     }
 
 

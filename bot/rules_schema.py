@@ -302,6 +302,9 @@ class Spike(Strict):
     factor: float = Field(default=3.0, gt=1)
     min_mentions: int = Field(default=20, ge=1)
     cooldown: Duration = timedelta(hours=2)
+    # A mention posted longer than this before the window it arrived in is a late arrival
+    # (the backlog fetched after downtime, a feed hours behind): it does not count as a surge.
+    late_after: Duration = timedelta(hours=2)
 
 
 class Alerts(Strict):

@@ -46,7 +46,8 @@ def factory(engine):
 
 def add(factory, n: int, at: datetime, *, text: str = "ATM swallowed my card",
         sentiment: str = "negative", rules: tuple[str, ...] = (), followers: int = 10,
-        priority: str = "P3", posted: bool = False) -> list[int]:
+        priority: str = "P3", posted: bool = False,
+        created: datetime | None = None) -> list[int]:
     ids = []
     with session_scope(factory) as s:
         for _ in range(n):
@@ -57,7 +58,7 @@ def add(factory, n: int, at: datetime, *, text: str = "ATM swallowed my card",
                 network="x", external_id=f"spk-{k}", text=text, author=author,
                 compound=-0.6 if sentiment == "negative" else 0.1, sentiment=sentiment,
                 author_type="customer", score=40, priority=priority, team="support",
-                matched_rules=list(rules), ingested_at=at,
+                matched_rules=list(rules), ingested_at=at, created_at=created,
                 slack_channel="C0SUPPORT1" if posted else None,
                 slack_ts=f"1700000000.{k:06d}" if posted else None)
             s.add(m)
@@ -98,6 +99,29 @@ def test_quiet_desk_raises_nothing(factory):
     m = metrics(run)
     assert (m["all"].count, m["all"].baseline) == (3, 2.0)  # 56 over 28 same-hour windows
     assert alert_rows(factory) == []
+
+
+def test_a_backlog_fetched_after_downtime_is_not_a_storm(factory):
+    history(factory)  # baseline: 2 per half hour
+    # The bot was down; on restart the poll fetches 3 hours of posts at once.
+    add(factory, 40, NOW - timedelta(minutes=5), created=NOW - timedelta(hours=3))
+    # Late by less than `late_after` (2 h before the window's start): still counted.
+    add(factory, 2, NOW - timedelta(minutes=5), created=NOW - timedelta(hours=2, minutes=20))
+    add(factory, 1, NOW - timedelta(minutes=5))  # no posting time known: counted
+    run = alerts.run_spikes(factory, RULES, NOW)
+    assert run.action is spikes.Action.NONE
+    assert metrics(run)["all"].count == 3
+    assert alert_rows(factory) == []
+    # The same arrivals posted within the window are a storm.
+    add(factory, 40, NOW - timedelta(minutes=5), created=NOW - timedelta(minutes=10))
+    run = alerts.run_spikes(factory, RULES, NOW)
+    assert run.action is spikes.Action.RAISE and metrics(run)["all"].count == 43
+    # A desk whose feeds run hours behind can widen the allowance.
+    wide = RULES.model_copy(update={"alerts": RULES.alerts.model_copy(update={
+        "spike": RULES.alerts.spike.model_copy(update={"late_after": timedelta(hours=4)})})})
+    with factory() as s:
+        found, _ = alerts.detect(s, wide, wide.alerts.spike, NOW)
+    assert {m.key: m.count for m in found}["all"] == 83
 
 
 def test_a_storm_raises_one_alert_updates_it_then_a_new_one_after_the_cooldown(factory):
