@@ -14,7 +14,7 @@ with no hook in the bot:
   there and SIGKILLs at once (its outbox is typically still posting their cards);
 * inside the store transaction (PostgreSQL, when TEST_DATABASE_URL is set): the test holds
   `LOCK TABLE outbox_message IN EXCLUSIVE MODE`, waits until `pg_stat_activity` shows the bot's
-  connection blocked on its `INSERT INTO outbox_message` (the mentions are already inserted in
+  connection blocked writing its cards (`COPY outbox_message`; the mentions are already in
   that transaction), and SIGKILLs it exactly there.
 
 After each crash the bot is started again on the same database.
@@ -252,7 +252,8 @@ def test_kill_9_inside_the_store_transaction_on_postgresql(tmp_path, fake_slack,
         with observer.connect() as conn:
             return conn.scalar(text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO outbox_message%'"))
+                "AND wait_event_type = 'Lock' AND (query LIKE 'COPY outbox_message%' "
+                "OR query LIKE 'INSERT INTO outbox_message%')"))
 
     def state() -> tuple[int, int, int, str | None]:
         with observer.connect() as conn:
