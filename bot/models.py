@@ -56,7 +56,7 @@ NAMING_CONVENTION = {
 # statuses; the CHECK constraints below are the last line of defence, not the logic.
 DRAFT_DECISIONS = ("approved", "rejected")
 REPLY_STATES = ("sending", "sent", "unknown", "failed")
-OUTBOX_KINDS = ("card", "update", "thread", "digest", "alert", "dm", "ephemeral")
+OUTBOX_KINDS = ("card", "update", "thread", "digest", "alert", "dm", "ephemeral", "file")
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "folded")
 CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team")
 

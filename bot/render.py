@@ -1,4 +1,5 @@
-"""Outbox row → the body of the Slack message it becomes (`text` + `blocks`).
+"""Outbox row → the body of the Slack message it becomes (`text` + `blocks`; for a `file` row,
+the file: `file`, `filename`, `title`).
 
 Rendered when the row is sent, not when it was queued, so a card always shows the mention as
 it is now (three quick clicks → one `chat.update` with the final state). Reads the database,
@@ -17,6 +18,7 @@ from bot import alerts, blocks, desk, models
 from bot.blocks import sla as sla_blocks
 from bot.directory import Approvers
 from bot.limits import NoReplyChannel, reply_length, reply_limit
+from bot.reports import weekly
 from bot.rules_schema import Rules
 
 DIGEST_ITEMS_MAX = 200  # read at most this many folded mentions for one digest
@@ -32,6 +34,8 @@ class Renderer:
         if (message.payload or {}).get("type") == "weekly_report":
             # Rendered when queued (bot.reports.weekly): a report is a snapshot of its week.
             return {"text": message.payload["text"], "blocks": message.payload["blocks"]}
+        if (message.payload or {}).get("type") == weekly.CHART_PAYLOAD_TYPE:
+            return weekly.chart_upload(message.payload)  # the PNG, drawn from the kept days
         if message.kind == "digest":
             return self._digest(session, message, rules, now)
         if alerts.is_alert_message(message):  # crisis alerts: about no single mention

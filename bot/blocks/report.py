@@ -164,8 +164,12 @@ def report_blocks(report: Report, *, title: str | None = None) -> dict:
 
 
 def weekly_report_blocks(report: Report, brand: str) -> dict:
-    return report_blocks(report, title=f"{inline(brand)} · weekly listening report · "
-                                       f"{report.period.label}")
+    content = report_blocks(report, title=f"{inline(brand)} · weekly listening report · "
+                                          f"{report.period.label}")
+    # The chart is a file shared in this message's thread (bot.reports.weekly): say where.
+    note = context("The chart (mentions per day by sentiment, median first response) is in "
+                   "this message's thread.")
+    return {**content, "blocks": [*content["blocks"][:MESSAGE_BLOCKS_MAX - 1], note]}
 
 
 def status_blocks(sources: Sequence[SourceHealth], outbox_depth: int,

@@ -35,6 +35,9 @@ Msg = OutboxMessage
 T = OutboxMessage.__table__
 OPEN = ("pending", "sending")  # not done yet: what depth() counts
 NEEDS_CARD = ("update", "thread")  # they act on the mention's card, so they wait for it
+# A `file` row's payload key naming (by dedupe_key) the row whose message it is shared under,
+# in that message's thread: it waits for that message's ts, so it never goes out before it.
+THREAD_OF = "thread_of"
 
 
 class Candidate(NamedTuple):
@@ -54,16 +57,33 @@ def _card_posted() -> ColumnElement[bool]:
     return exists().where(Mention.id == Msg.mention_id, Mention.slack_ts.is_not(None))
 
 
+def _thread_of() -> ColumnElement[str]:
+    return Msg.payload[THREAD_OF].as_string()
+
+
+def _parent_posted() -> ColumnElement[bool]:
+    parent = aliased(OutboxMessage)
+    return exists().where(parent.dedupe_key == _thread_of(), parent.state == "sent",
+                          parent.slack_ts.is_not(None))
+
+
+def _parent_failed() -> ColumnElement[bool]:
+    parent = aliased(OutboxMessage)
+    return exists().where(parent.dedupe_key == _thread_of(), parent.state == "failed")
+
+
 def eligible(now: datetime) -> ColumnElement[bool]:
     """Pending, due, and not waiting for anything: updates and thread replies need the card's
-    ts, and go one at a time per mention in queue order (no reply overtakes an earlier one)."""
+    ts, and go one at a time per mention in queue order (no reply overtakes an earlier one);
+    a file for a thread needs its parent message's ts."""
     earlier = aliased(OutboxMessage)
     waits_for_earlier = exists().where(
         earlier.mention_id == Msg.mention_id, earlier.kind == Msg.kind, earlier.id < Msg.id,
         earlier.state.in_(OPEN))
     return and_(Msg.state == "pending", Msg.not_before <= now,
                 or_(Msg.kind.not_in(NEEDS_CARD), Msg.mention_id.is_(None),
-                    and_(_card_posted(), ~waits_for_earlier)))
+                    and_(_card_posted(), ~waits_for_earlier)),
+                or_(Msg.kind != "file", _thread_of().is_(None), _parent_posted()))
 
 
 def foldable(priorities: tuple[str, ...]) -> ColumnElement[bool]:
@@ -189,7 +209,8 @@ def unfold_worked(session: Session, now: datetime) -> int:
 
 
 def fail_orphans(session: Session) -> int:
-    """Updates and thread replies of a mention whose card failed would wait forever."""
+    """Rows that would wait forever: updates and thread replies of a mention whose card
+    failed, and files for the thread of a message that failed."""
     failed, live = aliased(OutboxMessage), aliased(OutboxMessage)
     card_failed = exists().where(failed.mention_id == Msg.mention_id, failed.kind == "card",
                                  failed.state == "failed")
@@ -199,7 +220,12 @@ def fail_orphans(session: Session) -> int:
         Msg.kind.in_(NEEDS_CARD), Msg.state == "pending", card_failed, ~card_alive,
         ~_card_posted())), T.c.state == "pending")
             .values(state="failed", error="not sent: the mention's card could not be posted"))
-    return session.execute(stmt).rowcount
+    orphans = session.execute(stmt).rowcount
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(
+        Msg.kind == "file", Msg.state == "pending", _parent_failed())), T.c.state == "pending")
+            .values(state="failed", error="not sent: the message it belongs under could not "
+                                          "be posted"))
+    return orphans + session.execute(stmt).rowcount
 
 
 def flooded_channels(session: Session, threshold: int,
@@ -236,6 +262,12 @@ def fold(session: Session, channel: str, now: datetime, *, threshold: int,
         r.payload = {**(r.payload or {}), "folded_into": digest.id}  # JSON: assign, don't mutate
     session.flush()
     return digest, len(rows)
+
+
+def thread_parent(session: Session, key: str) -> tuple[str | None, str | None]:
+    """(channel, ts) of the message of the row whose dedupe_key is `key` (see THREAD_OF)."""
+    row = session.execute(select(Msg.channel, Msg.slack_ts).where(Msg.dedupe_key == key)).first()
+    return (row.channel, row.slack_ts) if row is not None else (None, None)
 
 
 # --- queueing at most once ------------------------------------------------------------------

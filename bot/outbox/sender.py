@@ -21,7 +21,10 @@ Row kinds and the Slack call they make:
     update    chat.update of the mention's card (waits for the card)
     dm        conversations.open(users=`channel`) then chat.postMessage to the IM
     ephemeral chat.postEphemeral to `channel` for payload `user`
-The message content comes from the injected `render(session, row) -> kwargs` (text, blocks…).
+    file      files_upload_v2 to `channel`, or into the thread of the row named by payload
+              `thread_of` (waits for its ts); payload `filename` finds it again
+The message content comes from the injected `render(session, row) -> kwargs` (text, blocks…;
+for a file: file, filename, title).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from bot.outbox.tuning import (
     DIGEST_EVERY,
     DIGEST_THRESHOLD,
     ERROR_PAUSE_SECONDS,
+    FILE_SHARE_DELAY,
     FOLDABLE_PRIORITIES,
     IDLE_POLL_SECONDS,
     LEASE,
@@ -231,7 +235,9 @@ class OutboxSender:
             return None  # deleted with its mention, or settled by someone else
         mention = s.get(Mention, row.mention_id) if row.mention_id is not None else None
         payload = dict(row.payload or {})
-        if mention is None:
+        if row.kind == "file" and payload.get(queue.THREAD_OF):
+            target = queue.thread_parent(s, str(payload[queue.THREAD_OF]))
+        elif mention is None:
             # An update or thread reply about no mention (a crisis alert) names its message.
             target = (payload.get("target_channel"), payload.get("target_ts"))
         else:
@@ -254,6 +260,8 @@ class OutboxSender:
                 problem = None
         if problem is None and job.kind in queue.NEEDS_CARD and not job.card_ts:
             problem = f"a {job.kind} needs a mention with a posted card"
+        if problem is None and job.payload.get(queue.THREAD_OF) and not job.card_ts:
+            problem = f"its thread's message ({job.payload[queue.THREAD_OF]}) is not posted"
         if problem is not None:
             self._settle(job.id, state="failed", error=problem)
             return 0
@@ -282,6 +290,8 @@ class OutboxSender:
         elif isinstance(outcome, Transient):
             attempts = job.attempts + 1
             retry_at = now + backoff(attempts)
+            if job.kind == "file":  # its message may appear late: look for it no sooner
+                retry_at = max(retry_at, now + FILE_SHARE_DELAY)
             if job.kind in POSTED_KINDS:
                 # The message may be in the channel (answer lost, 5xx after the write): stay
                 # `sending` until `retry_at`, then verification decides: found → sent, not

@@ -3,7 +3,8 @@
 Every posted message carries Slack message metadata naming its outbox row
 (`socialbot_card` with the mention for cards, `socialbot_post` for the rest). That is what
 makes a lost answer recoverable: `find_posted` reads the channel (or the card's thread) with
-`include_all_metadata` and looks for the row's id.
+`include_all_metadata` and looks for the row's id. A file's message can't carry metadata: it
+is found by its file name instead, which the row's payload sets (one row, one name).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.outbox.pacing import scope_of
+from bot.outbox.queue import THREAD_OF
 from bot.outbox.tuning import RECONCILE_MAX_PAGES, RECONCILE_SKEW
 
 CARD_EVENT = "socialbot_card"
 POST_EVENT = "socialbot_post"  # digests, alerts, thread replies, DMs
-POSTED_KINDS = ("card", "digest", "alert", "thread", "dm")  # carry metadata: verifiable
+# Can be found again in Slack (verifiable): by their metadata, a file by its name.
+POSTED_KINDS = ("card", "digest", "alert", "thread", "dm", "file")
 HISTORY_PAGE = 200  # conversations.history/replies `limit` (Slack's recommended maximum)
 
 
@@ -41,8 +44,8 @@ class Job:
     created_at: datetime
     error: str | None
     mention_id: int | None
-    card_channel: str | None  # the mention's card, for thread replies and updates
-    card_ts: str | None
+    card_channel: str | None  # the mention's card, for thread replies and updates (or the
+    card_ts: str | None  # message an alert's update / a file's thread is about)
 
     @property
     def scope(self) -> str:
@@ -75,6 +78,14 @@ class SlackPoster:
             resp = self.client.chat_postEphemeral(**{**content, "channel": job.channel,
                                                      "user": user})
             return job.channel, resp.get("message_ts")
+        if job.kind == "file":
+            # files.getUploadURLExternal, the bytes, files.completeUploadExternal: only the last
+            # shows anything, so a failure before it leaves nothing to find and is just retried.
+            channel = job.card_channel or job.channel
+            self.client.files_upload_v2(**{**content, "channel": channel,
+                                           "thread_ts": job.card_ts,
+                                           "filename": job.payload["filename"]})
+            return channel, None  # a file's message ts isn't in the answer
         extra: dict[str, Any] = {"channel": job.channel, "metadata": metadata(job)}
         if job.kind == "thread":
             extra.update(channel=job.card_channel, thread_ts=job.card_ts)
@@ -94,7 +105,7 @@ class SlackPoster:
         little before the row was queued (`RECONCILE_SKEW`: Slack's clock is not ours)."""
         oldest = f"{(job.created_at - RECONCILE_SKEW).timestamp():.6f}"
         page: Callable[[str | None], Any]
-        if job.kind == "thread":
+        if job.kind == "thread" or (job.kind == "file" and job.payload.get(THREAD_OF)):
             if not job.card_ts or not job.card_channel:
                 return None
             channel, parent = job.card_channel, job.card_ts
@@ -114,12 +125,19 @@ class SlackPoster:
         for _ in range(RECONCILE_MAX_PAGES):
             resp = page(cursor)
             for msg in resp.get("messages") or []:
-                meta = msg.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if (meta.get("event_type") in (CARD_EVENT, POST_EVENT)
-                        and str(payload.get("outbox_id")) == str(job.id)):
+                if _is_of(msg, job):
                     return channel, msg["ts"]
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
         raise Unverifiable(f"more than {RECONCILE_MAX_PAGES} pages of history to search")
+
+
+def _is_of(msg: dict[str, Any], job: Job) -> bool:
+    """Is this Slack message the one `job` posted?"""
+    if job.kind == "file":
+        return any(f.get("name") == job.payload.get("filename") for f in msg.get("files") or [])
+    meta = msg.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    return (meta.get("event_type") in (CARD_EVENT, POST_EVENT)
+            and str(payload.get("outbox_id")) == str(job.id))

@@ -35,6 +35,10 @@ RECONCILE_SKEW = timedelta(minutes=5)
 # conversations.history pages (200 messages each) searched before giving up on verifying a
 # row; giving up fails the row (a human checks) rather than risk a second post.
 RECONCILE_MAX_PAGES = 50
+# files.completeUploadExternal shares the file asynchronously (Slack scans it first), so its
+# message can reach the channel after the answer: a file whose upload outcome is unknown is
+# looked for in the channel no sooner than this, or a late share could be uploaded twice.
+FILE_SHARE_DELAY = timedelta(minutes=1)
 # Rows verified per round: conversations.history is Tier 3 (~50/min).
 RECONCILE_BATCH = 20
 

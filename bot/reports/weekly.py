@@ -7,22 +7,31 @@ posted: the outbox row's `dedupe_key` (`weekly:2026-W48`) is unique, and it is i
 transaction that decides to post, so neither a restart nor a second replica posts a week
 twice. A report more than `GRACE` late (the bot was down all that time) is skipped: last
 week's figures on a Thursday help nobody, and the next week's report comes as usual.
+
+The chart (`/social report`'s, for the week) is a second outbox row, queued in the same
+transaction under its own key (`weekly-chart:2026-W48`): a `file` row shared in the report's
+thread. It waits for the report's ts (`thread_of`), and the outbox uploads it at most once
+(a lost answer is looked up by the file's name, not uploaded again). It keeps the week's days,
+not the PNG: the picture is drawn when it is sent (`chart_upload`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.blocks.report import weekly_report_blocks
+from bot.chart import chart_png, chart_title
 from bot.db import session_scope
 from bot.models import OutboxMessage
+from bot.outbox.queue import THREAD_OF, enqueue_many_once
+from bot.reports.figures import DayRow, Report
 from bot.reports.period import ReportPeriod
 from bot.reports.queries import compute_report
 from bot.rules_schema import Rules, Weekly
@@ -32,6 +41,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRACE = timedelta(days=2)
 OUTBOX_KIND = "alert"  # a plain chat.postMessage to a channel, verifiable by its metadata
 PAYLOAD_TYPE = "weekly_report"
+CHART_KIND = "file"  # files_upload_v2, in the report's thread
+CHART_PAYLOAD_TYPE = "weekly_chart"
 PRIORITY = "P3"  # not urgent, but never folded (only cards are)
 
 
@@ -39,7 +50,16 @@ PRIORITY = "P3"  # not urgent, but never folded (only cards are)
 class WeeklySlot:
     due: datetime  # aware UTC
     period: ReportPeriod
-    key: str  # the outbox dedupe key, one per reported week
+    week: str  # the reported ISO week, `2026-W48`
+
+    @property
+    def key(self) -> str:
+        """The report's outbox dedupe key, one per reported week."""
+        return f"weekly:{self.week}"
+
+    @property
+    def chart_key(self) -> str:
+        return f"weekly-chart:{self.week}"
 
 
 def latest_slot(weekly: Weekly, now: datetime) -> WeeklySlot:
@@ -59,36 +79,57 @@ def latest_slot(weekly: Weekly, now: datetime) -> WeeklySlot:
     last = day - timedelta(days=1)
     period = ReportPeriod(start, end, f"{first:%Y-%m-%d}..{last:%Y-%m-%d}", timedelta(days=7))
     iso = first.isocalendar()
-    return WeeklySlot(due.astimezone(UTC), period,
-                      f"weekly:{iso.year}-W{iso.week:02d}")
+    return WeeklySlot(due.astimezone(UTC), period, f"{iso.year}-W{iso.week:02d}")
 
 
-def _already_queued(session: Session, key: str) -> bool:
-    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) \
-        is not None
+def _queued_keys(session: Session, keys: tuple[str, ...]) -> set[str]:
+    return set(session.scalars(select(OutboxMessage.dedupe_key)
+                               .where(OutboxMessage.dedupe_key.in_(keys))))
+
+
+def chart_payload(report: Report, slot: WeeklySlot) -> dict[str, Any]:
+    """The chart's outbox payload: the week's days (what the chart draws), JSON-ready."""
+    return {"type": CHART_PAYLOAD_TYPE, THREAD_OF: slot.key,
+            "filename": f"socialbot-weekly-{slot.week}.png", "title": chart_title(report),
+            "days": [{"day": d.day.isoformat(), "sentiment": dict(d.sentiment),
+                      "median_first_response": d.median_first_response} for d in report.days]}
+
+
+def chart_upload(payload: dict[str, Any]) -> dict[str, Any]:
+    """`chart_payload` → the files_upload_v2 arguments (the outbox renderer's answer)."""
+    days = [DayRow(date.fromisoformat(d["day"]), {k: int(v) for k, v in d["sentiment"].items()},
+                   d["median_first_response"]) for d in payload["days"]]
+    return {"file": chart_png(days, payload["title"]), "filename": payload["filename"],
+            "title": payload["title"]}
 
 
 def run_weekly_report(factory: sessionmaker[Session], rules: Rules, now: datetime) -> bool:
-    """Queue the weekly report if it is due and not queued yet; True when this call queued it.
-    The outbox sender posts it (see `bot.render`)."""
+    """Queue the weekly report and its chart if due and not queued yet; True when this call
+    queued either. The outbox sender posts them (see `bot.render`)."""
     weekly = rules.reports.weekly
     if weekly is None:
         return False
     slot = latest_slot(weekly, now)
     if now - slot.due > GRACE:
         return False
-    try:
-        with session_scope(factory) as s:
-            if _already_queued(s, slot.key):
-                return False
-            report = compute_report(s, rules, slot.period, now=now, tz_name=weekly.timezone,
-                                    critical=True)
-            content = weekly_report_blocks(report, rules.brand.name)
-            s.add(OutboxMessage(kind=OUTBOX_KIND, channel=weekly.channel, priority=PRIORITY,
-                                payload={"type": PAYLOAD_TYPE, **content}, state="pending",
-                                not_before=now, created_at=now, dedupe_key=slot.key))
-    except IntegrityError:  # another replica queued this week between our check and insert
+    keys = (slot.key, slot.chart_key)
+    with session_scope(factory) as s:
+        if _queued_keys(s, keys) == set(keys):
+            return False
+        report = compute_report(s, rules, slot.period, now=now, tz_name=weekly.timezone,
+                                critical=True)
+        content = weekly_report_blocks(report, rules.brand.name)
+        row = {"channel": weekly.channel, "mention_id": None, "priority": PRIORITY,
+               "state": "pending", "not_before": now, "created_at": now}
+        # Each row under its own key, ON CONFLICT DO NOTHING: a second run or replica queues
+        # nothing, and a week whose report was queued without a chart (before charts) gets one.
+        queued = enqueue_many_once(s, [
+            {**row, "kind": OUTBOX_KIND, "payload": {"type": PAYLOAD_TYPE, **content},
+             "dedupe_key": slot.key},
+            {**row, "kind": CHART_KIND, "payload": chart_payload(report, slot),
+             "dedupe_key": slot.chart_key}])
+    if not queued:
         return False
-    log.info("weekly report %s queued for %s (%d mentions)", slot.key, weekly.channel,
-             report.total)
+    log.info("weekly report %s queued for %s (%d mentions): %s", slot.week, weekly.channel,
+             report.total, ", ".join(sorted(queued)))
     return True

@@ -10,6 +10,11 @@ Beyond recording, it keeps what was posted (per channel, with metadata and threa
   bucket per channel answering HTTP 429 + `Retry-After` (whole seconds) when it is empty;
 - `fail(method, …)`: scripted failures — an HTTP status (5xx, 429), an `ok: false` error code,
   a dropped connection, optionally after the message was stored ("posted, answer lost").
+  `files.completeUploadExternal` can be "shared, answer lost" too, and `upload` (the POST of a
+  file's bytes) can fail with an HTTP status.
+
+A completed upload is shared like Slack does it: a message carrying the file (`files`: id,
+name, title) in the channel, or in the thread of `thread_ts`.
 
 `channels` is what `conversations.list` lists (Slack's channel objects: `id`, `name`,
 `is_private`, `is_archived`), `list_page_size` forces its paging below the asked `limit`.
@@ -52,7 +57,8 @@ class Failure:
     error: str = "internal_error"
     retry_after: int | None = None  # seconds, sent as the Retry-After header
     channel: str | None = None  # only calls for this channel match
-    deliver: bool = False  # chat.postMessage: store the message anyway, then fail the answer
+    # chat.postMessage / files.completeUploadExternal: store/share anyway, then fail the answer
+    deliver: bool = False
     drop: bool = False  # close the connection without answering
 
 
@@ -161,7 +167,7 @@ class FakeSlack:
                     return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
             if failure is None:
                 return 200, self.answer(method, params), {}
-            if failure.deliver and method == "chat.postMessage":
+            if failure.deliver and method in ("chat.postMessage", "files.completeUploadExternal"):
                 self.answer(method, params)  # stored: it is in the channel, the answer is lost
             if failure.drop:
                 return 0, None, {}
@@ -226,9 +232,10 @@ class FakeSlack:
         """The POST of a file's bytes to the URL files.getUploadURLExternal handed out."""
         with self._lock:
             known = file_id in self.uploads
-            if known:
+            failure = self._take_failure("upload", {})
+            if known and failure is None:
                 self.uploads[file_id]["data"] = data
-        status = 200 if known else 404
+        status = failure.status if failure is not None else 200 if known else 404
         with self._changed:
             self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(data)},
                                    dict(handler.headers), status, None, arrived))
@@ -252,6 +259,9 @@ class FakeSlack:
                       thread_ts=params.get("thread_ts"),
                       initial_comment=params.get("initial_comment"))
             done.append({"id": f.get("id"), "name": up["filename"], "title": f.get("title")})
+        if done and params.get("channel_id"):  # shared: one message carrying the files
+            self._store({"channel": params["channel_id"], "thread_ts": params.get("thread_ts"),
+                         "text": params.get("initial_comment") or "", "files": done})
         return {"ok": True, "files": done}
 
     def _next_ts(self) -> str:
@@ -272,6 +282,8 @@ class FakeSlack:
                "metadata": metadata}
         if params.get("thread_ts"):
             msg["thread_ts"] = params["thread_ts"]
+        if params.get("files"):
+            msg["files"] = params["files"]
         self.messages.setdefault(str(params.get("channel")), []).append(msg)
         return ts
 
