@@ -23,7 +23,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -167,8 +166,13 @@ def defer_scope(session: Session, scope: str, until: datetime) -> int:
 def take_unverified(session: Session, now: datetime, lease_until: datetime, *,
                     everything: bool, limit: int) -> list[int]:
     """`sending` rows whose lease ran out (or all of them when `everything`: a single process
-    at start owns every `sending` row), re-leased to this caller while it verifies them."""
-    due = true() if everything else Msg.not_before <= now
+    at start owns every `sending` row, files excepted), re-leased to this caller while it
+    verifies them."""
+    # Even at start a `file` row waits out its lease: Slack shares an uploaded file a little
+    # after answering, so a file looked for at once (a restart seconds after the upload) could
+    # be missed and uploaded twice. LEASE exceeds FILE_SHARE_DELAY.
+    due = (or_(Msg.kind != "file", Msg.not_before <= now) if everything
+           else Msg.not_before <= now)
     pick = _skip_locked(Msg.state == "sending", due).order_by(Msg.id).limit(limit)
     stmt = (update(T).where(T.c.id.in_(pick), T.c.state == "sending")
             .values(not_before=lease_until).returning(T.c.id))

@@ -335,6 +335,26 @@ def test_a_crash_after_the_upload_is_reconciled_not_uploaded_again(factory, week
     assert _uploads(fake) == before and len(fake.files()) == 1
 
 
+def test_a_restart_seconds_after_the_upload_does_not_look_for_the_file_yet(factory, week,
+                                                                           clock, fake, sender):
+    # A single process restarting verifies every `sending` row at once, except a file: Slack
+    # may not show a file it was just given yet, and missing it would upload it again.
+    run_weekly_report(factory, RULES, clock())
+    assert _send_until_idle(sender, clock) == 2
+    with session_scope(factory) as s:  # died right after the upload, before recording it
+        row = s.scalar(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == "weekly-chart:2026-W48"))
+        row.state, row.sent_at, row.not_before = "sending", None, clock() + LEASE
+    before = _uploads(fake)
+    restarted = OutboxSender(factory, sender.client, sender.render, clock, single_process=True)
+    assert restarted.reconcile(clock.after(timedelta(seconds=5)), everything=True) == 0
+    assert fake.calls_to("conversations.replies") == []
+    clock.after(LEASE)
+    _send_until_idle(restarted, clock)
+    assert _rows(factory)["weekly-chart:2026-W48"].state == "sent"
+    assert _uploads(fake) == before and len(fake.files()) == 1
+
+
 def test_a_crash_before_the_upload_uploads_it_once_when_the_lease_runs_out(factory, week,
                                                                            clock, fake, sender):
     run_weekly_report(factory, RULES, clock())
