@@ -27,6 +27,7 @@ from bot.config import MissingSetting, Settings
 from bot.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.directory import Directory
 from bot.health import health_app
+from bot.home import HomeRefresher, refresh_after_commit
 from bot.housekeeping import prune
 from bot.http import make_http_server, wsgi_app
 from bot.leader import LeaderOnlyExecutor, make_leadership, migration_lock
@@ -112,8 +113,14 @@ class Runtime:
         self.metrics.watch_outbox(self.sender.depth,
                                   lambda: self.sender.oldest_pending_age(self.clock()))
         self.metrics.watch(overdue=lambda: self._overdue(), leading=lambda: self.leader.is_leader)
+        # App Homes refreshed after the desk changes that concern them, in their own thread.
+        self.homes = HomeRefresher(self.factory, lambda: self.rules, self.directory,
+                                   sender_client(token, settings.SLACK_API_URL), clock)
+        refresh_after_commit(self.factory, self.homes)
         self.services = Services(self.factory, lambda: self.rules, self.directory, clock,
-                                 self.publishers, wake_outbox=self.sender.wake)
+                                 self.publishers, wake_outbox=self.sender.wake,
+                                 homes=self.homes)
+        self.homes.gate = self.services.gate.entered
 
     def _overdue(self) -> int:
         with self.factory() as s:
@@ -218,6 +225,7 @@ class Runtime:
                                replace_existing=True)
         self.scheduler.start()
         self.sender.start()
+        self.homes.start()
 
     def reload_rules(self, path: str | Path) -> bool:
         """Swap in the rules at `path`; a broken file, or a `#name` channel Slack doesn't
@@ -240,6 +248,7 @@ class Runtime:
         return True
 
     def stop(self) -> None:
+        self.homes.stop()
         self.sender.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)  # the poll in flight finishes and stores

@@ -45,6 +45,10 @@ DONE = {"claim": "claimed it", "unclaim": "unclaimed it", "draft": "drafted a re
 
 
 REFUSED = "desk.refused"  # session.info key: a refused action, to audit after the rollback
+# session.info key: whose App Home the transaction's changes concern, `{"users": set,
+# "teams": set}` (a team: its approvers, expanded later). `bot.home.refresh_after_commit`
+# takes it once the transaction commits; a rollback drops it.
+HOME = "desk.home"
 
 
 def audit_refusal(session: Session, refused: dict[str, Any], now: datetime) -> None:
@@ -78,7 +82,7 @@ def _apply(session: Session, *, mention_id: int, version: int, act: Act, actor: 
     new_status = _check(session, m, version, act, actor, rules, directory)
     before = m.status
     values = _values(m, act, actor, rules, detail, now)
-    m = _compare_and_set(session, m, version, act, actor, status=new_status, **values)
+    m = _compare_and_set(session, m, version, act, actor, now=now, status=new_status, **values)
     event = models.AuditEvent(mention_id=m.id, at=now, actor=actor, action=act.value,
                               from_status=before, to_status=new_status, detail=detail)
     session.add(event)
@@ -104,8 +108,10 @@ def _check(session: Session, m: models.Mention, version: int, act: Act, actor: s
 
 
 def _compare_and_set(session: Session, m: models.Mention, version: int, act: Act | None,
-                     actor: str, **values: Any) -> models.Mention:
+                     actor: str, *, now: datetime | None = None,
+                     **values: Any) -> models.Mention:
     """UPDATE … WHERE id, status and version are what the caller read; 0 rows → conflict."""
+    before = (m.status, m.claimed_by, m.team, m.sla_due_at)  # `m` is refreshed below
     result = session.execute(
         update(models.Mention)
         .where(models.Mention.id == m.id, models.Mention.status == m.status,
@@ -115,7 +121,29 @@ def _compare_and_set(session: Session, m: models.Mention, version: int, act: Act
     fresh = _load(session, m.id)
     if result.rowcount != 1:
         raise _conflict(session, fresh, act, actor, raced=True)
+    _concerns_homes(session, actor, before, fresh, now)
     return fresh
+
+
+def _concerns_homes(session: Session, actor: str,
+                    before: tuple[str, str | None, str, datetime | None],
+                    after: models.Mention, now: datetime | None) -> None:
+    """Note whose App Home this change alters: the actor, the claimer before and after, and
+    the approvers of the team(s) when the mention enters or leaves approval or is overdue
+    (their "awaiting my approval" and "overdue" lists)."""
+    status, claimed_by, team, due = before
+    teams: set[str] = set()
+    overdue = now is not None and any(d is not None and d <= now
+                                      for d in (due, after.sla_due_at))
+    if overdue or "pending_approval" in (status, after.status):
+        teams = {team, after.team}
+    _concerns(session, users=(actor, claimed_by, after.claimed_by), teams=teams)
+
+
+def _concerns(session: Session, *, users: Any = (), teams: Any = ()) -> None:
+    concern = session.info.setdefault(HOME, {"users": set(), "teams": set()})
+    concern["users"].update(u for u in users if u)
+    concern["teams"].update(t for t in teams if t)
 
 
 def _values(m: models.Mention, act: Act, actor: str, rules: Rules, detail: dict[str, Any],
@@ -324,6 +352,7 @@ def approve(session: Session, rules: Rules, directory: Approvers, actor: str, re
     else:
         approved = draft
     approved.decision, approved.decided_by, approved.decided_at = "approved", actor, now
+    _concerns(session, users=(draft.author,))  # "my draft was approved"
     session.flush()
     event.detail = {"draft_id": approved.id,
                     **({"edited_from": draft.id} if approved is not draft else {})}
@@ -344,6 +373,7 @@ def reject(session: Session, rules: Rules, directory: Approvers, actor: str, ref
     assert draft is not None
     draft.decision, draft.decided_by, draft.decided_at = "rejected", actor, now
     draft.reason = reason
+    _concerns(session, users=(draft.author,))  # "my draft was rejected"
     event.detail = {**event.detail, "draft_id": draft.id}
     _queue(session, m, "thread", _card_channel(m, rules), now,
            {"type": "rejected", "draft_id": draft.id, "user": draft.author, "reason": reason})
@@ -448,7 +478,7 @@ def correct(session: Session, rules: Rules, directory: Approvers, actor: str, re
     values: dict[str, Any] = {field: value}
     if field == "priority":  # a new priority has its own SLA, counted from arrival
         values.update(sla.timer_columns(rules, m.team, value, m.ingested_at))
-    m = _compare_and_set(session, m, ref.version, None, actor, **values)
+    m = _compare_and_set(session, m, ref.version, None, actor, now=now, **values)
     if field == "author_type":
         m.author.type_override = value  # later mentions by this author are typed this way
     session.add(models.Correction(mention_id=m.id, field=field, old_value=old, new_value=value,

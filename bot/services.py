@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,9 @@ from bot.publish.base import Publisher, PublishError
 from bot.publish.send import deliver, start_send
 from bot.report_service import ReportService
 from bot.rules_schema import Rules
+
+if TYPE_CHECKING:
+    from bot.home import HomeRefresher
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,9 @@ class Services:
     publishers: dict[str, Publisher] = field(default_factory=dict)
     wake_outbox: Callable[[], None] = lambda: None
     gate: _Gate = field(default_factory=lambda: _Gate(WORK_AT_ONCE))  # shared by copies
+    # Keeps the App Home of the people a desk change concerns current (bot.home); None: not
+    # kept (tests, tools), the Home is then published only when opened.
+    homes: HomeRefresher | None = None
 
     @contextmanager
     def work(self) -> Iterator[Work]:
@@ -112,6 +119,11 @@ class Services:
             raise
         finally:
             session.close()
+
+    def home_opened(self, user: str, at: datetime) -> None:
+        """`user` opened the Home tab (published as of `at`): keep it current from now on."""
+        if self.homes is not None:
+            self.homes.opened(user, at)
 
     @property
     def reports(self) -> ReportService:

@@ -1,5 +1,5 @@
 """Event listeners: a reply in a card's thread by the person holding the card becomes the draft;
-opening the App Home publishes the user's Home tab."""
+opening the App Home publishes the user's Home tab (and has it kept current: bot.home)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def on_app_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
         return
     with context["services"].work() as w:
         view = home.publish_view(w.session, w.rules, w.directory, event["user"], w.now)
+    context["services"].home_opened(event["user"], w.now)  # refreshed on changes from now on
     client.views_publish(user_id=event["user"], view=view)
 
 

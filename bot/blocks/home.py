@@ -157,5 +157,6 @@ def home(view: HomeView) -> dict:
     blocks.append({"type": "divider"})
     blocks.append(section("*Sources*"))
     blocks += sections([_source_line(s) for s in view.sources] or ["No sources configured."])
-    blocks.append(context(f"Updated {slack_date(view.updated_at)} · reopen the tab to refresh"))
+    blocks.append(context(f"Updated {slack_date(view.updated_at)} · follows your work as it "
+                          "changes; reopen the tab for the latest team counts"))
     return {"type": "home", "blocks": blocks[:MODAL_BLOCKS_MAX]}
