@@ -248,8 +248,17 @@ def _queue(session: Session, m: models.Mention, kind: str, channel: str, now: da
 
 
 def _queue_update(session: Session, m: models.Mention, now: datetime) -> None:
-    if m.slack_ts and m.slack_channel:  # nothing to update until the card is posted
+    """Queue a refresh of the mention's card. A card still pending will show the change when
+    it is posted; one being posted (`sending`: Slack may have it, its ts not recorded yet) was
+    drawn before the change, so it gets the update too, which waits for its ts."""
+    if m.slack_ts and m.slack_channel:
         _queue(session, m, "update", m.slack_channel, now, {})
+        return
+    posting = session.scalar(select(models.OutboxMessage.channel).where(
+        models.OutboxMessage.mention_id == m.id, models.OutboxMessage.kind == "card",
+        models.OutboxMessage.state == "sending").limit(1))
+    if posting is not None:
+        _queue(session, m, "update", posting, now, {})
 
 
 def _card_channel(m: models.Mention, rules: Rules) -> str:

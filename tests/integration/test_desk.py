@@ -19,6 +19,7 @@ from bot.db import make_engine, make_session_factory, session_scope
 from bot.directory import Directory, StaticDirectory
 from bot.errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, StaleCard
 from bot.ids import CardRef
+from bot.outbox import queue
 from bot.rules_schema import Rules
 from bot.workflow import Act
 
@@ -103,6 +104,25 @@ def test_no_card_update_is_queued_before_the_card_is_posted(session, card):
     call(desk.claim, session, ANA, m)
     assert outbox(session, m, "update") == []
     assert len(audit(session, m)) == 1
+
+
+def test_a_card_being_posted_gets_the_update_once_its_ts_is_known(session, card):
+    # The sender has the card out to Slack (people may see it and click) but has not recorded
+    # its ts yet: the card was drawn before the claim, so the claim must still reach it.
+    m = card(slack_channel=None, slack_ts=None)
+    session.add(models.OutboxMessage(kind="card", channel="C0SUPPORT1", mention_id=m.id,
+                                     priority="P2", payload={}, state="sending",
+                                     not_before=NOW, created_at=NOW, dedupe_key=f"card:{m.id}"))
+    session.flush()
+    call(desk.claim, session, ANA, m)
+    [upd] = outbox(session, m, "update")
+    assert (upd.channel, upd.state) == ("C0SUPPORT1", "pending")
+    assert not session.scalar(select(func.count()).where(queue.eligible(NOW)).select_from(
+        models.OutboxMessage).where(models.OutboxMessage.id == upd.id))  # waits for the ts
+    m.slack_channel, m.slack_ts = "C0SUPPORT1", "1700000000.999999"
+    session.flush()
+    assert session.scalar(select(func.count()).where(queue.eligible(NOW)).select_from(
+        models.OutboxMessage).where(models.OutboxMessage.id == upd.id)) == 1
 
 
 def test_claiming_a_claimed_mention_names_the_claimer(session, card):
