@@ -186,6 +186,10 @@ class Mention(Base):
         Index(None, "author_id", "ingested_at"),  # an author's mentions in a period
         Index(None, "sla_due_at"),
         Index(None, "sla_next_at"),  # the SLA job's one query (bot.sla_timers)
+        # The App Home's "claimed by you"; partial, so ingest (no claimer yet) pays nothing.
+        Index("ix_mention_claimed_by", "claimed_by",
+              sqlite_where=sql_text("claimed_by IS NOT NULL"),
+              postgresql_where=sql_text("claimed_by IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
