@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from responses.registries import OrderedRegistry
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 
 from bot import models
 from bot.app import Runtime
@@ -279,21 +279,23 @@ def test_restart_and_overlapping_pages_store_every_mention_once(
 # --- the cursor moves with its mentions -----------------------------------------------------
 
 class CommitFailsOnce:
-    """Makes the next commit that would store mentions raise, like a crash at that point."""
+    """Makes the next commit that would store a fetch (advance a source's cursor, with the
+    mentions it covers) raise, like a crash at that point. Watched at the ORM flush: the rows
+    themselves may go by COPY (PostgreSQL), which no SQLAlchemy event sees."""
 
     def __init__(self, factory) -> None:
         self.armed = False
         self.failed = 0
-        event.listen(factory, "do_orm_execute", self._on_execute)
+        event.listen(factory, "before_flush", self._before_flush)
         event.listen(factory, "before_commit", self._before_commit)
 
-    def _on_execute(self, state) -> None:
-        stmt = state.statement
-        if stmt.is_insert and stmt.table is models.Mention.__table__:
-            state.session.info["stores_mentions"] = True
+    def _before_flush(self, session, _context, _instances) -> None:
+        for obj in session.dirty:
+            if isinstance(obj, models.Source) and inspect(obj).attrs.cursor.history.has_changes():
+                session.info["stores_fetch"] = True
 
     def _before_commit(self, session) -> None:
-        if self.armed and session.info.pop("stores_mentions", False):
+        if self.armed and session.info.pop("stores_fetch", False):
             self.armed = False
             self.failed += 1
             raise RuntimeError("commit failed (injected)")
