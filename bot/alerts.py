@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import models, spikes
 from bot import spike_counts as sc
 from bot.blocks import alert as alert_blocks
+from bot.blocks.links import SLACK_WEB
 from bot.db import session_scope
 from bot.errors import ConcurrentChange, DomainError, user_ref
 from bot.outbox.queue import enqueue_once
@@ -228,7 +229,8 @@ def open_crisis(session: Session, rules: Rules, actor: str, alert_id: int, *, ch
 
 # --- rendering --------------------------------------------------------------------------------
 
-def alert_view(session: Session, rules: Rules, alert_id: int) -> alert_blocks.AlertView:
+def alert_view(session: Session, rules: Rules, alert_id: int,
+               workspace_url: str = SLACK_WEB) -> alert_blocks.AlertView:
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise AlertNotFound()
@@ -251,13 +253,14 @@ def alert_view(session: Session, rules: Rules, alert_id: int) -> alert_blocks.Al
         cards=tuple(alert_blocks.CardLine(**{k: v for k, v in c.items() if k != "mention_id"})
                     for c in data.get("cards", ())),
         crisis_opened_by=alert.crisis_opened_by, crisis_opened_at=alert.crisis_opened_at,
-        approvers=tuple(team.approvers) if team else ())
+        approvers=tuple(team.approvers) if team else (), workspace_url=workspace_url)
 
 
-def render(session: Session, rules: Rules, message: models.OutboxMessage) -> dict:
+def render(session: Session, rules: Rules, message: models.OutboxMessage,
+           workspace_url: str = SLACK_WEB) -> dict:
     """The Slack message of an outbox row about an alert (post, update, crisis thread)."""
     payload = message.payload or {}
-    view = alert_view(session, rules, int(payload["alert_id"]))
+    view = alert_view(session, rules, int(payload["alert_id"]), workspace_url)
     if message.kind == "thread" and payload.get("type") == "crisis_thread":
         return alert_blocks.crisis_thread(view)
     if message.kind in ("alert", "update"):

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.links import SLACK_WEB, workspace_address
 from bot.rules_schema import Team
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ RETRY_AFTER_ERROR = 60.0  # a failing lookup is not retried sooner (Tier 2 budge
 class Approvers(Protocol):
     def approvers(self, team: Team) -> frozenset[str]: ...
     def is_approver(self, team: Team, user_id: str) -> bool: ...
+    def workspace_url(self) -> str: ...
 
 
 def _split(team: Team) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -51,6 +53,10 @@ class _Resolver:
         # Listed users never cost a Slack call.
         return user_id in users or any(user_id in self.members(g) for g in groups)
 
+    def workspace_url(self) -> str:
+        """The base of links to Slack messages (see bot.blocks.links)."""
+        return SLACK_WEB
+
 
 class Directory(_Resolver):
     """Group members from Slack, cached; thread-safe (Bolt runs listeners on a pool)."""
@@ -64,6 +70,8 @@ class Directory(_Resolver):
         self._cache: dict[str, tuple[frozenset[str], float]] = {}  # group → (members, expiry)
         self._logged: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._workspace: str | None = None
+        self._workspace_retry = 0.0
 
     def members(self, group_id: str) -> frozenset[str]:
         with self._lock:  # one lookup per group at a time: concurrent clicks share it
@@ -87,12 +95,39 @@ class Directory(_Resolver):
             self._log_once(group_id, code, len(stale))
             return stale
 
+    def workspace_url(self) -> str:
+        """The workspace's own address (`auth.test`'s `url`, asked once): links to cards then
+        take the form of Slack's permalinks. slack.com while it is unknown (the call failed:
+        asked again after a while, never on every link)."""
+        with self._lock:
+            if self._workspace is not None:
+                return self._workspace
+            now = self._clock()
+            if now < self._workspace_retry:
+                return SLACK_WEB
+            try:
+                found = workspace_address(str(self._client.auth_test().get("url") or ""))
+                code = "no usable url" if found is None else ""
+            except SlackApiError as exc:
+                found, code = None, str(exc.response.get("error") or "slack_error")
+            except Exception as exc:  # network, timeouts: links fall back, nothing breaks
+                found, code = None, type(exc).__name__
+            if found is not None:
+                self._workspace = found
+                return found
+            self._workspace_retry = now + self._retry
+            self._log_once("auth.test", code, 0)
+            return SLACK_WEB
+
     def _log_once(self, group_id: str, code: str, stale: int) -> None:
         key = ("*" if code == "plan_upgrade_required" else group_id, code)
         if key in self._logged:
             return
         self._logged.add(key)
-        if code == "plan_upgrade_required":
+        if group_id == "auth.test":
+            log.warning("auth.test failed (%s): links to cards use %s until it answers", code,
+                        SLACK_WEB)
+        elif code == "plan_upgrade_required":
             log.warning("Slack user groups are not available on this plan "
                         "(plan_upgrade_required): approvers are the user ids in the rules only")
         else:
@@ -103,8 +138,13 @@ class Directory(_Resolver):
 class StaticDirectory(_Resolver):
     """Fixed group membership, for tests and for workspaces without user groups."""
 
-    def __init__(self, groups: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(self, groups: Mapping[str, Iterable[str]] | None = None, *,
+                 workspace: str = SLACK_WEB) -> None:
         self._groups = {g: frozenset(users) for g, users in (groups or {}).items()}
+        self._workspace = workspace
+
+    def workspace_url(self) -> str:
+        return self._workspace
 
     def members(self, group_id: str) -> frozenset[str]:
         return self._groups.get(group_id, frozenset())

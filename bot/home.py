@@ -94,7 +94,8 @@ def home_view(session: Session, rules: Rules, directory: Approvers, user: str,
     return home_blocks.HomeView(
         user=user, claimed=claimed, awaiting_approval=awaiting, overdue=overdue,
         teams=team_counts(session, rules, mine, now), sources=sources_health(session, rules),
-        updated_at=now, approver_of=tuple(_label(rules, t) for t in mine))
+        updated_at=now, approver_of=tuple(_label(rules, t) for t in mine),
+        workspace_url=directory.workspace_url())
 
 
 def team_counts(session: Session, rules: Rules, mine: tuple[str, ...],

@@ -39,7 +39,7 @@ class Renderer:
         if message.kind == "digest":
             return self._digest(session, message, rules, now)
         if alerts.is_alert_message(message):  # crisis alerts: about no single mention
-            return alerts.render(session, rules, message)
+            return alerts.render(session, rules, message, self.directory.workspace_url())
         view = desk.card_view(session, rules, message.mention_id, now=now)
         kind, payload = message.kind, message.payload or {}
         if kind in ("card", "update"):

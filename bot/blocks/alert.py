@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.blocks.card import PRIORITY_EMOJI, button, handle_of, net_label
-from bot.blocks.links import message_link
+from bot.blocks.links import SLACK_WEB, message_link
 from bot.blocks.text import (
     HEADER_MAX,
     context,
@@ -70,6 +70,7 @@ class AlertView:
     crisis_opened_by: str | None = None
     crisis_opened_at: datetime | None = None
     approvers: tuple[str, ...] = field(default_factory=tuple)
+    workspace_url: str = SLACK_WEB  # the base of links to cards (bot.blocks.links)
 
 
 def ratio_text(ratio: float | None) -> str:
@@ -112,7 +113,8 @@ def spike_alert(view: AlertView) -> dict:
         about.append("*Rules:* " + ", ".join(f"{esc(r, 80)} ({n})" for r, n in view.rules[:6]))
     blocks.extend(sections(about))
     if view.cards:
-        blocks.extend(sections(["*Cards*", *(_card_line(c) for c in view.cards[:8])]))
+        blocks.extend(sections(["*Cards*", *(_card_line(c, view.workspace_url)
+                                             for c in view.cards[:8])]))
     blocks.append(context(
         f"Raised {slack_date(view.raised_at)} · last seen {slack_date(view.last_seen_at)} · "
         f"peak {view.peak:,} · baseline: {BASELINE_WORDS.get(view.baseline_mode, 'unknown')}"))
@@ -127,10 +129,10 @@ def spike_alert(view: AlertView) -> dict:
     return {"text": title, "blocks": blocks}
 
 
-def _card_line(c: CardLine) -> str:
+def _card_line(c: CardLine, base: str) -> str:
     who = escape_mrkdwn(handle_of(c.network, c.handle))
     head = f"{PRIORITY_EMOJI.get(c.priority, ':white_circle:')} *{esc(c.priority, 8)}* {who}"
-    card = message_link(c.channel, c.ts, "card")
+    card = message_link(c.channel, c.ts, "card", base)
     if card:
         return f"{head} · {card}"
     return f"{head} · {link(c.url, 'post') if c.url else 'card not posted yet'}"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.blocks.card import PRIORITY_EMOJI, STATUS_LABEL, handle_of, net_label
-from bot.blocks.links import message_link
+from bot.blocks.links import SLACK_WEB, message_link
 from bot.blocks.text import (
     HEADER_MAX,
     MODAL_BLOCKS_MAX,
@@ -82,6 +82,7 @@ class HomeView:
     sources: tuple[SourceHealth, ...]
     updated_at: datetime
     approver_of: tuple[str, ...] = field(default_factory=tuple)  # team labels
+    workspace_url: str = SLACK_WEB  # the base of links to cards (bot.blocks.links)
 
 
 STATE_EMOJI = {"healthy": ":large_green_circle:", "failing": ":large_orange_circle:",
@@ -89,11 +90,11 @@ STATE_EMOJI = {"healthy": ":large_green_circle:", "failing": ":large_orange_circ
                "disabled": ":black_circle:"}
 
 
-def _item(i: QueueItem) -> str:
+def _item(i: QueueItem, base: str) -> str:
     words = inline(i.text).split()
     snippet = " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
     who = escape_mrkdwn(handle_of(i.network, i.author_handle))
-    where = message_link(i.channel, i.ts, "card") or (link(i.url, "post") if i.url else "")
+    where = message_link(i.channel, i.ts, "card", base) or (link(i.url, "post") if i.url else "")
     due = ""
     if i.sla_due_at is not None:
         due = (f" · :rotating_light: *overdue* since {slack_date(i.sla_due_at)}" if i.overdue
@@ -104,11 +105,11 @@ def _item(i: QueueItem) -> str:
             + (f"\n“{esc(snippet, 400)}”" if snippet.strip() else "\n_(no text)_"))
 
 
-def _queue(title: str, sec: Section, empty: str) -> list[dict]:
+def _queue(title: str, sec: Section, empty: str, base: str) -> list[dict]:
     blocks = [section(f"*{title}* ({sec.total:,})")]
     if not sec.items:
         return [*blocks, context(empty)]
-    blocks.extend(sections([_item(i) for i in sec.items[:ITEMS_MAX]]))
+    blocks.extend(sections([_item(i, base) for i in sec.items[:ITEMS_MAX]]))
     if sec.total > min(len(sec.items), ITEMS_MAX):
         blocks.append(context(f"…and {sec.total - min(len(sec.items), ITEMS_MAX):,} more"))
     return blocks
@@ -145,12 +146,13 @@ def home(view: HomeView) -> dict:
     if view.approver_of:
         blocks.append(context("You approve for: " + ", ".join(esc(t, 80)
                                                                 for t in view.approver_of)))
-    blocks += _queue("Claimed by you", view.claimed, "Nothing claimed by you right now.")
+    base = view.workspace_url
+    blocks += _queue("Claimed by you", view.claimed, "Nothing claimed by you right now.", base)
     blocks.append({"type": "divider"})
     blocks += _queue("Awaiting your approval", view.awaiting_approval,
-                     "No drafts are waiting for your approval.")
+                     "No drafts are waiting for your approval.", base)
     blocks.append({"type": "divider"})
-    blocks += _queue("Overdue", view.overdue, "Nothing of yours is overdue.")
+    blocks += _queue("Overdue", view.overdue, "Nothing of yours is overdue.", base)
     blocks.append({"type": "divider"})
     blocks.append(section("*Open mentions per team*"))
     blocks += sections([_team_line(t) for t in view.teams] or ["No teams in the rules."])

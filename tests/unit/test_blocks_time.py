@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import Block as SdkBlock
 from bot.blocks import alert as ab
 from bot.blocks import home as hb
 from bot.blocks import sla as sb
-from bot.blocks.links import message_url
+from bot.blocks.links import message_url, workspace_address
 from bot.blocks.text import escape_mrkdwn, safe_url
 from bot.ids import Action, AlertRef
 from bot.reports.figures import AuthorReach
@@ -194,3 +194,16 @@ def test_message_urls_only_from_well_formed_ids():
     assert message_url("C0|evil", "1700000000.000001") is None
     assert message_url("C0CARE00001", "1.2>") is None
     assert message_url(None, None) is None
+
+
+def test_links_to_cards_take_the_workspaces_permalink_form():
+    view = dataclasses.replace(alert_view(), workspace_url="https://acme.slack.com")
+    assert "<https://acme.slack.com/archives/C0PRESS0001/p1700000000000100|card>" in \
+        all_text(ab.spike_alert(view))
+    tab = hb.home(dataclasses.replace(home_view(), workspace_url="https://acme.slack.com"))
+    assert "<https://acme.slack.com/archives/C0CARE00001/p1700000000000001|card>" in all_text(tab)
+    # Anything that is not a plain https address (it goes inside <url|label>) is not used.
+    for odd in ("https://acme.slack.com/x|y", "http://acme.slack.com", "javascript:x", ""):
+        assert message_url("C0CARE00001", "1700000000.000001", odd) == \
+            "https://slack.com/archives/C0CARE00001/p1700000000000001"
+    assert workspace_address("https://acme.slack.com/") == "https://acme.slack.com"
