@@ -137,10 +137,11 @@ def _concerns_homes(session: Session, actor: str,
                                       for d in (due, after.sla_due_at))
     if overdue or "pending_approval" in (status, after.status):
         teams = {team, after.team}
-    _concerns(session, users=(actor, claimed_by, after.claimed_by), teams=teams)
+    concerns_homes(session, users=(actor, claimed_by, after.claimed_by), teams=teams)
 
 
-def _concerns(session: Session, *, users: Any = (), teams: Any = ()) -> None:
+def concerns_homes(session: Session, *, users: Any = (), teams: Any = ()) -> None:
+    """Note that this transaction changes the App Homes of `users` and of `teams`' approvers."""
     concern = session.info.setdefault(HOME, {"users": set(), "teams": set()})
     concern["users"].update(u for u in users if u)
     concern["teams"].update(t for t in teams if t)
@@ -361,7 +362,7 @@ def approve(session: Session, rules: Rules, directory: Approvers, actor: str, re
     else:
         approved = draft
     approved.decision, approved.decided_by, approved.decided_at = "approved", actor, now
-    _concerns(session, users=(draft.author,))  # "my draft was approved"
+    concerns_homes(session, users=(draft.author,))  # "my draft was approved"
     session.flush()
     event.detail = {"draft_id": approved.id,
                     **({"edited_from": draft.id} if approved is not draft else {})}
@@ -382,7 +383,7 @@ def reject(session: Session, rules: Rules, directory: Approvers, actor: str, ref
     assert draft is not None
     draft.decision, draft.decided_by, draft.decided_at = "rejected", actor, now
     draft.reason = reason
-    _concerns(session, users=(draft.author,))  # "my draft was rejected"
+    concerns_homes(session, users=(draft.author,))  # "my draft was rejected"
     event.detail = {**event.detail, "draft_id": draft.id}
     _queue(session, m, "thread", _card_channel(m, rules), now,
            {"type": "rejected", "draft_id": draft.id, "user": draft.author, "reason": reason})

@@ -23,7 +23,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import models, sla
+from bot import desk, models, sla
 from bot.db import session_scope
 from bot.outbox.queue import enqueue_many_once
 from bot.rules_schema import Rules
@@ -64,14 +64,15 @@ def run_sla(factory: sessionmaker[Session], rules: Rules, now: datetime) -> SlaR
 def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
     rows = s.execute(
         select(M.id, M.team, M.priority, M.status, M.slack_channel, M.sla_due_at,
-               M.sla_next_at)
+               M.sla_next_at, M.claimed_by)
         .where(M.sla_next_at <= now)
         .order_by(M.sla_next_at).limit(BATCH)
         .with_for_update(skip_locked=True)).all()  # replicas split the work (PostgreSQL)
     notes: list[dict] = []  # thread messages: reminders and escalations
     updates: dict[str, dict] = {}  # an escalation's card update, by the escalation's key
     moves: list[dict] = []
-    for mention_id, team, priority, status, card_channel, due, next_at in rows:
+    overdue: dict[str, tuple[str | None, str]] = {}  # breach key → (claimer, team)
+    for mention_id, team, priority, status, card_channel, due, next_at, claimer in rows:
         channel = card_channel or (rules.teams[team].channel if team in rules.teams else None)
         # Answered, no deadline, or the team is gone from the rules: the timer just stops
         # (here rather than in every desk transition; it also keeps the index small).
@@ -90,8 +91,13 @@ def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
         if breach:  # the card shows the overdue badge: rendered when the row is sent
             updates[key] = {**common, "kind": "update", "payload": {},
                             "dedupe_key": _key("overdue", mention_id, due)}
+            overdue[key] = (claimer, team)
     queued = enqueue_many_once(s, notes)
     enqueue_many_once(s, [u for key, u in updates.items() if key in queued])
+    # Overdue now: on the claimer's and the team approvers' App Homes ("Overdue").
+    late = [overdue[key] for key in queued if key in overdue]
+    if late:
+        desk.concerns_homes(s, users={c for c, _ in late}, teams={t for _, t in late})
     if moves:
         # Core, executemany: unless someone reset the timer meanwhile (a reassignment).
         t = M.__table__

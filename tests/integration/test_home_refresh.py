@@ -217,3 +217,25 @@ def test_who_a_change_concerns(desk_):
     assert concerned() == set()
     desk_.click(desk.reject, GLEAD, mine, "Say sorry first")
     assert concerned() == {ANA, LEAD, GLEAD}
+
+
+def test_a_claim_turning_overdue_refreshes_the_claimer_and_the_approvers(desk_):
+    from bot.sla_timers import run_sla
+
+    for user in (ANA, BEN, LEAD, GLEAD, PRLEAD):
+        desk_.services.home_opened(user, T0)
+    late = T0 - timedelta(minutes=1)
+    desk_.mention(status="claimed", claimed_by=BEN, sla_due_at=late, sla_next_at=late)
+    desk_.mention(sla_due_at=T0 + timedelta(hours=1), sla_next_at=T0 + timedelta(hours=1))
+    run = run_sla(desk_.services.factory, RULES, T0)
+    assert run.escalations == 1
+    desk_.homes._expand_teams()
+    assert set(desk_.homes.pending()) == {BEN, LEAD, GLEAD}  # not PR's approver
+    desk_.clock.advance(WAIT + 1)
+    desk_.homes.run_once(desk_.clock())
+    assert "Overdue" in desk_.home_of(BEN) and "(1)" in desk_.home_of(BEN)
+    # The job runs again: nothing new is overdue, nobody's Home changes.
+    for user in list(desk_.homes.pending()):
+        desk_.homes._due.pop(user)
+    run_sla(desk_.services.factory, RULES, T0 + timedelta(minutes=1))
+    assert desk_.homes.pending() == {}
