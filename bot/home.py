@@ -166,6 +166,9 @@ MAX_ATTEMPTS = 5
 # The user is gone, or not one Slack can publish a Home for: nothing to retry, said at INFO.
 GONE = frozenset({"not_found", "user_not_found", "invalid_arguments", "user_not_visible"})
 IDLE_SECONDS = 60.0  # nothing due: sleep this long at most (request() wakes the thread)
+# Who has opened the Home is read again this often: a user who opened it on another replica
+# is kept current here too, at most this long after.
+VIEWERS_RELOAD = timedelta(seconds=60)
 # A Home costs a few queries over the open mentions: milliseconds on a normal desk, but half a
 # second with 150,000 open (measured on SQLite). The refresher then rests YIELD_FACTOR times as
 # long as the read took before the next, so it never takes more than a quarter of a core (and
@@ -188,8 +191,9 @@ class HomeRefresher:
     makes the database read one of the desk's `WORK_AT_ONCE` units of work: during a burst of
     clicks a refresh waits its turn with them instead of adding to them.
 
-    Per process: the users seen opening the Home are remembered by the replica that served
-    the event, until it restarts (the next open registers them again).
+    Who has opened the Home is the `home_viewer` table (written by `Services.home_opened`),
+    read at the first round and every VIEWERS_RELOAD, so every replica, and a restarted one,
+    keeps the same users' Homes current; `request()` itself checks an in-memory copy.
     """
 
     def __init__(self, factory: Callable[[], Session], rules: Callable[[], Rules],
@@ -207,7 +211,8 @@ class HomeRefresher:
         self._bucket = TokenBucket(rate, burst)
         self._blocked_until = 0.0  # epoch seconds: views.publish answered 429
         self._lock = threading.Lock()
-        self._opened: set[str] = set()  # users seen opening the Home (app_home_opened)
+        self._opened: set[str] = set()  # users who opened the Home (home_viewer, cached)
+        self._viewers_read: datetime | None = None
         self._due: dict[str, datetime] = {}  # user -> when to publish their Home
         self._teams: dict[str, datetime] = {}  # team -> first request, approvers not expanded
         self._attempts: dict[str, int] = {}
@@ -252,9 +257,23 @@ class HomeRefresher:
 
     # --- one round -------------------------------------------------------------------------
 
+    def reload_viewers(self, now: datetime) -> None:
+        """Read who has opened the Home (any replica) into the in-memory copy."""
+        try:
+            with self.factory() as session:
+                users = set(session.scalars(select(models.HomeViewer.user_id)))
+        except Exception:  # the database: keep the copy we have, try again next round
+            log.exception("home refresh: could not read who opened the Home")
+            return
+        with self._lock:
+            self._opened |= users
+            self._viewers_read = now
+
     def run_once(self, now: datetime) -> int:
         """Publish every Home due at `now` (as far as the rate limit allows); how many."""
         self._wake.clear()
+        if self._viewers_read is None or now - self._viewers_read >= VIEWERS_RELOAD:
+            self.reload_viewers(now)
         self._expand_teams()
         with self._lock:
             due = sorted((when, user) for user, when in self._due.items() if when <= now)

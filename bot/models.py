@@ -416,6 +416,17 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class HomeViewer(Base):
+    """A Slack user who has opened the App Home: their Home is kept current after the desk
+    changes that concern them (bot.home), by whichever replica handles the change, and
+    across restarts."""
+
+    __tablename__ = "home_viewer"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Alert(Base):
     """A crisis alert raised by the spike job (bot.alerts): one row per storm.
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import desk, models
+from bot.db import session_scope
 from bot.directory import Approvers
 from bot.errors import NotAllowed, NotFound
 from bot.ids import CardRef
@@ -121,9 +123,16 @@ class Services:
             session.close()
 
     def home_opened(self, user: str, at: datetime) -> None:
-        """`user` opened the Home tab (published as of `at`): keep it current from now on."""
-        if self.homes is not None:
-            self.homes.opened(user, at)
+        """`user` opened the Home tab (published as of `at`): keep it current from now on,
+        on every replica (the `home_viewer` row) and at once here."""
+        if self.homes is None:
+            return
+        self.homes.opened(user, at)
+        try:
+            with session_scope(self.factory) as s:
+                s.merge(models.HomeViewer(user_id=user, opened_at=at))
+        except IntegrityError:  # another replica recorded the same user a moment ago
+            pass
 
     @property
     def reports(self) -> ReportService:

@@ -15,7 +15,7 @@ from bot import desk, models
 from bot.db import make_session_factory, session_scope
 from bot.directory import StaticDirectory
 from bot.errors import NotAllowed
-from bot.home import DEBOUNCE, HomeRefresher, refresh_after_commit
+from bot.home import DEBOUNCE, VIEWERS_RELOAD, HomeRefresher, refresh_after_commit
 from bot.ids import CardRef
 from bot.outbox import sender_client
 from bot.rules_schema import Rules
@@ -239,3 +239,31 @@ def test_a_claim_turning_overdue_refreshes_the_claimer_and_the_approvers(desk_):
         desk_.homes._due.pop(user)
     run_sla(desk_.services.factory, RULES, T0 + timedelta(minutes=1))
     assert desk_.homes.pending() == {}
+
+
+def test_another_replica_and_a_restarted_one_keep_the_home_current(engine, fake_slack):
+    factory = make_session_factory(engine)
+    clock = Clock()
+
+    def replica() -> tuple[Services, HomeRefresher]:
+        homes = HomeRefresher(factory, lambda: RULES, DIRECTORY,
+                              sender_client("xoxb-test", fake_slack.api_url), clock)
+        return Services(factory, lambda: RULES, DIRECTORY, clock, homes=homes), homes
+
+    (a, _), (_, homes_b) = replica(), replica()
+    homes_b.run_once(clock())  # B has read who opened the Home: nobody yet
+    a.home_opened(ANA, clock())  # ANA opens the tab; replica A serves the event
+    homes_b.request([ANA])
+    assert homes_b.pending() == {}  # B does not know yet…
+    homes_b.run_once(clock.advance(VIEWERS_RELOAD.total_seconds()))  # …until it reads again
+    homes_b.request([ANA])
+    assert ANA in homes_b.pending()
+    # A restarted process knows from its first round.
+    _, homes_c = replica()
+    homes_c.run_once(clock())
+    homes_c.request([ANA, BEN])
+    assert set(homes_c.pending()) == {ANA}
+    a.home_opened(ANA, clock.advance(5))  # opening again just moves the time
+    with factory() as s:
+        assert [(v.user_id, v.opened_at) for v in s.scalars(select(models.HomeViewer))] == \
+            [(ANA, clock())]
