@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
@@ -60,16 +61,25 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]],
     columns = ", ".join(dialect.identifier_preparer.quote(n) for n in
                         (["id"] if ids is not None else []) + names)
     prefix: list[Any] = []
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
-    ) as copy:
-        for i, row in enumerate(rows):
-            if ids is not None:
-                prefix = [ids[i]]
-            values = [row[n] if n in row else defaults[n] for n in names]
-            copy.write_row(prefix + [v if p is None or v is None else p(v)
-                                     for v, p in zip(values, process, strict=True)])
+    sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for i, row in enumerate(rows):
+                if ids is not None:
+                    prefix = [ids[i]]
+                values = [row[n] if n in row else defaults[n] for n in names]
+                copy.write_row(prefix + [v if p is None or v is None else p(v)
+                                         for v, p in zip(values, process, strict=True)])
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy reports a driver's error (callers catch SQLAlchemyError: a failed
+        # store is recorded on its source), and a dropped connection is not pooled again.
+        lost = dialect.is_disconnect(exc, raw, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=dialect) from exc
     return True
 
 
