@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import bulk, models
 from bot.db import make_session_factory, session_scope
@@ -97,3 +97,22 @@ def test_a_duplicate_key_fails_the_whole_batch(engine):
     assert "unique" in str(caught.value).lower() or "duplicate" in str(caught.value).lower()
     with session_scope(factory) as s:
         assert s.scalar(select(func.count()).select_from(A)) == 2
+
+
+def test_a_connection_lost_during_copy_is_reported_and_not_pooled(engine, monkeypatch):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's path")
+    import psycopg
+
+    def lost(self, statement, *args, **kwargs):  # what a server restart mid-COPY leaves
+        self.connection.close()
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", lost)
+    factory = make_session_factory(engine)
+    with pytest.raises(OperationalError) as caught, session_scope(factory) as s:
+        bulk.insert_ids(s, A, authors(2), key=("network", "handle"))
+    assert caught.value.connection_invalidated
+    monkeypatch.undo()
+    with session_scope(factory) as s:  # the pool hands out a working connection
+        assert bulk.insert_ids(s, A, authors(1), key=("network", "handle"))
