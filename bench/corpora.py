@@ -60,7 +60,7 @@ def airline(airlines: tuple[str, ...]) -> list[Post]:
                 for r in csv.DictReader(f) if r["airline"] in airlines]
 
 
-# 360 val tweets carry JSON escapes as text (I\u2019m, \u002c) where the tweet had ’ and ,.
+# 206 val tweets carry 360 JSON escapes as text (I\u2019m, \u002c) where the tweet had ’ and ,.
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 

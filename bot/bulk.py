@@ -57,7 +57,7 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]],
     names += list(defaults)
     dialect = session.get_bind().dialect
     process: list[Callable[[Any], Any] | None] = [
-        table.c[name].type._cached_bind_processor(dialect) for name in names]
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     columns = ", ".join(dialect.identifier_preparer.quote(n) for n in
                         (["id"] if ids is not None else []) + names)
     prefix: list[Any] = []
