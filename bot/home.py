@@ -43,6 +43,7 @@ from bot.outbox.errors import (
 from bot.outbox.pacing import TokenBucket
 from bot.outbox.tuning import backoff
 from bot.rules_schema import Rules
+from bot.worker import BackgroundWorker
 from bot.workflow import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ HEAVY_READ_SECONDS = 0.05
 YIELD_FACTOR = 3.0
 
 
-class HomeRefresher:
+class HomeRefresher(BackgroundWorker):
     """Publishes the Home of the users desk changes concern, in a background thread.
 
     `request(users, teams)` is what a committed transaction calls (cheap: a dict update under
@@ -195,6 +196,8 @@ class HomeRefresher:
     read at the first round and every VIEWERS_RELOAD, so every replica, and a restarted one,
     keeps the same users' Homes current; `request()` itself checks an in-memory copy.
     """
+
+    thread_name = "home-refresh"
 
     def __init__(self, factory: Callable[[], Session], rules: Callable[[], Rules],
                  directory: Approvers, client: Any,
@@ -217,8 +220,7 @@ class HomeRefresher:
         self._teams: dict[str, datetime] = {}  # team -> first request, approvers not expanded
         self._attempts: dict[str, int] = {}
         self._logged: set[str] = set()
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.published = 0  # views.publish calls that succeeded
 
     # --- what others call ------------------------------------------------------------------
@@ -378,20 +380,6 @@ class HomeRefresher:
             return IDLE_SECONDS
         wait = max((min(times) - now).total_seconds(), blocked, token)
         return min(IDLE_SECONDS, max(0.01, wait))
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="home-refresh", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():

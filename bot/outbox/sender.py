@@ -75,6 +75,7 @@ from bot.outbox.tuning import (
     VERIFY_RETRY,
     backoff,
 )
+from bot.worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ Render = Callable[[Session, OutboxMessage], dict[str, Any]]
 MIN_WAIT_SECONDS = 0.005  # never spin when a token is due "now" after float rounding
 
 
-class OutboxSender:
+class OutboxSender(BackgroundWorker):
     """Sends the outbox. `run_once(now)` for tests and schedulers; `start()`/`stop()` run it in
     a background thread that `wake()` nudges when something was queued.
 
@@ -97,6 +98,8 @@ class OutboxSender:
     a crash. On PostgreSQL another replica may be mid-call on a row, so only rows whose lease
     ran out (`LEASE`) are verified.
     """
+
+    thread_name = "outbox-sender"
 
     def __init__(self, factory: sessionmaker[Session], client: WebClient, render: Render,
                  clock: Callable[[], datetime] = utcnow, *,
@@ -124,8 +127,7 @@ class OutboxSender:
                 single_process = s.get_bind().dialect.name == "sqlite"
         self.single_process = single_process
         self._round = threading.Lock()  # one round at a time in this process
-        self._wake, self._stop = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._next_due: datetime | None = None
         self._reported: set[tuple[str, str]] = set()
 
@@ -427,21 +429,6 @@ class OutboxSender:
     def wake(self) -> None:
         """Something was queued: send it now rather than at the next poll."""
         self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="outbox-sender", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the call in flight (if any); rows stay in the database."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _loop(self) -> None:
         try:
