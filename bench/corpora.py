@@ -75,7 +75,7 @@ def tweeteval(split: str) -> list[Post]:
 @cache
 def rules_for(brand: str | None):
     """The shipped rules, with the brand's X handle set to `brand` (None: as shipped)."""
-    from bot.rules import load_rules
+    from bot.domain.rules.load import load_rules
 
     rules = load_rules(ROOT / "routing_rules.yaml")
     if brand is None:
@@ -85,7 +85,7 @@ def rules_for(brand: str | None):
 
 
 def mention(post: Post):
-    from bot.mention import Author, Mention
+    from bot.domain.mention import Author, Mention
 
     return Mention(network="x", external_id="0", text=post.text,
                    author=Author(handle="a_customer", followers=0), lang="en")

@@ -48,16 +48,18 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot import blocks, desk, mention  # noqa: E402
 from bot.app import Runtime, build_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.db import make_engine, make_session_factory, session_scope, upgrade_to_head, utcnow  # noqa: E402
-from bot.http import make_http_server, wsgi_app  # noqa: E402
-from bot.ids import Action  # noqa: E402
-from bot.ingest import store_mentions  # noqa: E402
-from bot.models import AuditEvent, Author, Mention, OutboxMessage  # noqa: E402
+from bot.desk import commands as desk  # noqa: E402
+from bot.domain import mention  # noqa: E402
+from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.kit.db import make_engine, make_session_factory, session_scope, upgrade_to_head, utcnow  # noqa: E402
+from bot.kit.http import make_http_server, wsgi_app  # noqa: E402
+from bot.kit.models import AuditEvent, Author, Mention, OutboxMessage  # noqa: E402
+from bot.listening.ingest import store_mentions  # noqa: E402
 from bot.outbox import DIGEST_THRESHOLD, OutboxSender, sender_client  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
+from bot.slack import blocks  # noqa: E402
+from bot.slack.ids import Action  # noqa: E402
 from handlers.errors import APOLOGY  # noqa: E402
 from tests.e2e.conftest import SIGNING_SECRET, BotServer  # noqa: E402
 from tests.e2e.fake_slack import Call, FakeSlack  # noqa: E402

@@ -3,7 +3,7 @@
     python bench/ingest.py [--n N] [--repeat R] [--pg URL]
 
 The ingest path is what a poll of X does after the HTTP call, one page of 100 posts at a time:
-parse the raw X API v2 page (JSON bytes) → `bot.sources.x.normalise_page` → `store_fetch`
+parse the raw X API v2 page (JSON bytes) → `bot.networks.x.source.normalise_page` → `store_fetch`
 (dedupe, enrich, route, upsert authors, insert mentions and their card outbox rows, save the
 cursor and the reads) → commit: one transaction per page, as `poll_source` does it.
 
@@ -49,21 +49,21 @@ from sqlalchemy.engine import URL  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from bot import models  # noqa: E402
-from bot.db import (  # noqa: E402
+from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.domain.rules.schema import SourceSpec  # noqa: E402
+from bot.domain.scoring.enrich import enrich  # noqa: E402
+from bot.domain.scoring.routing import route  # noqa: E402
+from bot.kit import models  # noqa: E402
+from bot.kit.db import (  # noqa: E402
     make_engine,
     make_session_factory,
     normalize_url,
     session_scope,
     upgrade_to_head,
 )
-from bot.enrich import enrich  # noqa: E402
-from bot.ingest import store_fetch  # noqa: E402
-from bot.routing import route  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
-from bot.rules_schema import SourceSpec  # noqa: E402
-from bot.sources.base import Fetch, SourceState  # noqa: E402
-from bot.sources.x import BrandMatcher, normalise_page  # noqa: E402
+from bot.listening.ingest import store_fetch  # noqa: E402
+from bot.networks.base import Fetch, SourceState  # noqa: E402
+from bot.networks.x.source import BrandMatcher, normalise_page  # noqa: E402
 
 AIRLINE = Path("sentiment") / "airline_twitter" / "Tweets_6col.csv"
 TARGET_RATIO = 0.5

@@ -49,11 +49,12 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-from bot import blocks, desk  # noqa: E402
-from bot.db import make_engine, make_session_factory, normalize_url, upgrade_to_head  # noqa: E402
-from bot.ids import Action  # noqa: E402
-from bot.models import Mention  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
+from bot.desk import commands as desk  # noqa: E402
+from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.kit.db import make_engine, make_session_factory, normalize_url, upgrade_to_head  # noqa: E402
+from bot.kit.models import Mention  # noqa: E402
+from bot.slack import blocks  # noqa: E402
+from bot.slack.ids import Action  # noqa: E402
 from tests.e2e.conftest import SIGNING_SECRET, BotServer  # noqa: E402
 from tests.e2e.fake_slack import FakeSlack  # noqa: E402
 

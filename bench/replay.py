@@ -6,7 +6,7 @@ Texts: the airline tweets in `../shared/fixtures/sentiment/airline_twitter/Tweet
 (or `$SOCIALBOT_FIXTURES/sentiment/airline_twitter/...`), read where they are and never copied
 into the project; when that folder is absent, the hand-made texts in tests/data are used
 instead, and the script says so. The pipeline is timed as `socialbot replay --json` runs it:
-`bot.replay.run` on a CSV file, output to a sink that discards it. A temporary CSV (in the
+`bot.offline.replay.run.run` on a CSV file, output to a sink that discards it. A temporary CSV (in the
 system temp dir, deleted afterwards) is written only when --n differs from the file's rows.
 
 The machine may be shared, so the three measurements (bare VADER, enrich + route, the pipeline)
@@ -47,10 +47,11 @@ sys.path.insert(0, str(ROOT))
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from bot import replay, replay_input  # noqa: E402
-from bot.enrich import enrich  # noqa: E402
-from bot.routing import route  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
+from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.domain.scoring.enrich import enrich  # noqa: E402
+from bot.domain.scoring.routing import route  # noqa: E402
+from bot.offline.replay import input as replay_input  # noqa: E402
+from bot.offline.replay import run as replay  # noqa: E402
 
 AIRLINE = Path("sentiment") / "airline_twitter" / "Tweets_6col.csv"
 TARGET_RATIO = 0.5

@@ -53,10 +53,10 @@ import yaml  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot.db import make_engine, make_session_factory, normalize_url, upgrade_to_head  # noqa: E402
-from bot.report_service import ReportService  # noqa: E402
+from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.kit.db import make_engine, make_session_factory, normalize_url, upgrade_to_head  # noqa: E402
 from bot.reports import compute_report, parse_period  # noqa: E402
-from bot.rules import load_rules  # noqa: E402
+from bot.reports.service import ReportService  # noqa: E402
 
 BATCH = 50_000
 DAYS = 90
@@ -308,7 +308,7 @@ def show(label: str, r: dict[str, object], target: float) -> None:
 def ack_times(url: str, tmp: Path) -> None:
     from bot.app import Runtime, build_app
     from bot.config import Settings
-    from bot.http import make_http_server, wsgi_app
+    from bot.kit.http import make_http_server, wsgi_app
     from tests.e2e.conftest import SIGNING_SECRET, BotServer
     from tests.e2e.fake_slack import FakeSlack
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import corpora  # noqa: E402
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from bot.enrich import enrich  # noqa: E402
+from bot.domain.scoring.enrich import enrich  # noqa: E402
 
 NOW = datetime(2015, 2, 25, tzinfo=UTC)
 LABELS = ("negative", "neutral", "positive")

@@ -22,29 +22,29 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import text
 
 import handlers
-from bot.alerts import run_spikes
 from bot.config import MissingSetting, Settings
-from bot.db import make_engine, make_session_factory, upgrade_to_head, utcnow
-from bot.directory import Directory
-from bot.health import health_app
-from bot.home import HomeRefresher, refresh_after_commit
-from bot.housekeeping import prune
-from bot.http import make_http_server, wsgi_app
-from bot.leader import LeaderOnlyExecutor, make_leadership, migration_lock
-from bot.metrics import Metrics
+from bot.desk.directory import Directory
+from bot.desk.send import reconcile
+from bot.domain.rules.load import Rules, RulesError, load_rules
+from bot.home.refresh import HomeRefresher, refresh_after_commit
+from bot.kit.db import make_engine, make_session_factory, upgrade_to_head, utcnow
+from bot.kit.housekeeping import prune
+from bot.kit.http import make_http_server, wsgi_app
+from bot.kit.leader import LeaderOnlyExecutor, make_leadership, migration_lock
+from bot.kit.metrics import Metrics
+from bot.kit.scheduler import build_scheduler, schedule_polls
+from bot.listening.health import health_app
+from bot.listening.polling import poll_source, reset_unhealthy
+from bot.listening.registry import build_sources
+from bot.networks.base import Source
+from bot.networks.publishers import build_publishers
 from bot.outbox import OutboxSender, sender_client
-from bot.polling import poll_source, reset_unhealthy
-from bot.publish.build import build_publishers
-from bot.publish.send import reconcile
-from bot.render import Renderer
 from bot.reports.weekly import run_weekly_report
-from bot.rules import Rules, RulesError, load_rules
-from bot.scheduler import build_scheduler, schedule_polls
-from bot.services import Services
-from bot.sla_timers import overdue_count, run_sla
-from bot.slack_channels import ChannelNotFound, resolve_channels
-from bot.sources.base import Source
-from bot.sources.registry import build_sources
+from bot.slack.channels import ChannelNotFound, resolve_channels
+from bot.slack.render import Renderer
+from bot.slack.services import Services
+from bot.timers.alerts import run_spikes
+from bot.timers.sla import overdue_count, run_sla
 
 log = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 3000
@@ -156,7 +156,7 @@ class Runtime:
             log.exception("reconciling replies failed")
 
     def sla_tick(self) -> None:
-        """SLA reminders and escalations due now (bot.sla_timers)."""
+        """SLA reminders and escalations due now (bot.timers.sla)."""
         try:
             run = run_sla(self.factory, self.rules, self.clock())
         except Exception:
@@ -166,14 +166,14 @@ class Runtime:
             self.sender.wake()
 
     def housekeeping_tick(self) -> None:
-        """Delete processed event ids and outbox rows whose job is done (bot.housekeeping)."""
+        """Delete processed event ids and outbox rows whose job is done (bot.kit.housekeeping)."""
         try:
             prune(self.factory, self.clock())
         except Exception:
             log.exception("housekeeping failed")
 
     def spike_tick(self) -> None:
-        """Raise or update a crisis alert when mentions spike (bot.alerts)."""
+        """Raise or update a crisis alert when mentions spike (bot.timers.alerts)."""
         try:
             run = run_spikes(self.factory, self.rules, self.clock())
         except Exception:

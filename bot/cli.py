@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import __version__, logs
+from bot import __version__
 from bot.config import MissingSetting, Settings
-from bot.rules import Rules, RulesError, load_rules
+from bot.domain.rules.load import Rules, RulesError, load_rules
+from bot.kit import logs
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -75,8 +76,8 @@ def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> i
     """What the running bot recorded about each source (the database it shares with `run`)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import make_engine, make_session_factory
-    from bot.health import source_health
+    from bot.kit.db import make_engine, make_session_factory
+    from bot.listening.health import source_health
 
     engine = make_engine(settings.DATABASE_URL)
     try:
@@ -106,8 +107,8 @@ def _redact_url(url: str) -> str:
 def cmd_migrate(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from bot.db import upgrade_to_head
-    from bot.leader import migration_lock
+    from bot.kit.db import upgrade_to_head
+    from bot.kit.leader import migration_lock
 
     url = settings.DATABASE_URL
     try:
@@ -124,7 +125,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings, out: TextIO, err: 
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
-    from bot import replay
+    from bot.offline.replay import run as replay
 
     rules = _load(args, settings, err)
     if rules is None:
@@ -144,7 +145,7 @@ def _iso_time(value: str) -> datetime:
 
 def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
     from bot import app
-    from bot.slack_channels import ChannelNotFound
+    from bot.slack.channels import ChannelNotFound
 
     rules = _load(args, settings, err)
     if rules is None:
@@ -164,7 +165,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO, err: T
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import make_engine, make_session_factory
+    from bot.kit.db import make_engine, make_session_factory
     from bot.reports import PeriodError, compute_report, parse_period, report_timezone
     from bot.reports.text import report_text
 
@@ -200,8 +201,8 @@ def cmd_tune(args: argparse.Namespace, settings: Settings, out: TextIO, err: Tex
     """Rule changes proposed from the corrections staff made, replayed on the stored history."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot import tune_report
-    from bot.db import make_engine, make_session_factory
+    from bot.kit.db import make_engine, make_session_factory
+    from bot.offline.tune import report as tune_report
 
     rules = _load(args, settings, err)
     if rules is None:

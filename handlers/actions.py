@@ -1,7 +1,7 @@
 """Button, select and overflow listeners on cards and approval messages.
 
 Each is the same few lines: ack at once (Slack's 3-second rule), decode the typed value, call
-one `bot.desk` function in a unit of work. Card refreshes go through the outbox; refusals are
+one `bot.desk.commands` function in a unit of work. Card refreshes go through the outbox; refusals are
 raised as domain errors and shown by `handlers.errors.on_error`.
 """
 
@@ -10,11 +10,13 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import alerts, blocks, desk
-from bot.errors import NotAllowed
-from bot.ids import Action, AlertRef, CardRef, Overflow
-from bot.limits import NoReplyChannel, reply_limit
-from bot.rules_schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS
+from bot.desk import commands as desk
+from bot.domain.errors import NotAllowed
+from bot.domain.limits import NoReplyChannel, reply_limit
+from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS
+from bot.slack import blocks
+from bot.slack.ids import Action, AlertRef, CardRef, Overflow
+from bot.timers import alerts
 from handlers.errors import reported
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.ids import Command
+from bot.slack.ids import Command
 from handlers.errors import reported
 
 

@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
-from bot import blocks
-from bot.errors import DomainError
+from bot.domain.errors import DomainError
+from bot.slack import blocks
 
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, that didn't work because of a problem on our side. It has been logged."

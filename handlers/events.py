@@ -1,13 +1,13 @@
 """Event listeners: a reply in a card's thread by the person holding the card becomes the draft;
-opening the App Home publishes the user's Home tab (and has it kept current: bot.home)."""
+opening the App Home publishes the user's Home tab (and has it kept current: bot.home.refresh)."""
 
 from __future__ import annotations
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot import home
-from bot.slack_text import to_plain
+from bot.home import refresh as home
+from bot.slack.text import to_plain
 from handlers.errors import reported
 
 

@@ -12,8 +12,8 @@ from slack_bolt import BoltContext, BoltResponse
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from bot import models
-from bot.services import Services
+from bot.kit import models
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import blocks, desk
-from bot.errors import NotAllowed
-from bot.ids import Block, CardRef, View
-from bot.limits import NoReplyChannel, reply_length
+from bot.desk import commands as desk
+from bot.domain.errors import NotAllowed
+from bot.domain.limits import NoReplyChannel, reply_length
+from bot.slack import blocks
+from bot.slack.ids import Block, CardRef, View
 from handlers.errors import reported
 
 Values = dict[str, dict[str, dict]]

@@ -1,7 +1,7 @@
 """Alembic environment for socialbot.
 
 The database is `DATABASE_URL` from `bot.config.Settings` (environment or .env), unless the
-caller set `sqlalchemy.url` on the config (`bot.db.alembic_config(url)` does, as do tests).
+caller set `sqlalchemy.url` on the config (`bot.kit.db.alembic_config(url)` does, as do tests).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from bot.config import Settings
-from bot.db import UTCDateTime, normalize_url
-from bot.models import Base
+from bot.kit.db import UTCDateTime, normalize_url
+from bot.kit.models import Base
 
 config = context.config
 
@@ -71,7 +71,7 @@ def _check_sqlite_foreign_keys(connection: Connection) -> None:
 
 def run_migrations_online() -> None:
     url = normalize_url(database_url())
-    # A plain engine, not bot.db.make_engine: no app pragmas, and NullPool so nothing
+    # A plain engine, not bot.kit.db.make_engine: no app pragmas, and NullPool so nothing
     # outlives the migration.
     engine = create_engine(url, poolclass=pool.NullPool)
     try:

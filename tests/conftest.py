@@ -6,7 +6,7 @@ The schema always comes from the real Alembic migrations, never from `create_all
 
     db_url        an empty database (no tables), for tests that drive migrations themselves
     migrated_url  a database at the head revision with no rows
-    engine        `bot.db.make_engine(migrated_url)`
+    engine        `bot.kit.db.make_engine(migrated_url)`
     session       a Session on `engine`, rolled back and closed afterwards
     make_author, make_mention   factories that add a valid row to `session` and flush
 
@@ -31,8 +31,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine, inspect, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from bot.db import make_engine, make_session_factory, normalize_url, upgrade_to_head
-from bot.models import Author, Mention
+from bot.kit.db import make_engine, make_session_factory, normalize_url, upgrade_to_head
+from bot.kit.models import Author, Mention
 
 PG_ENV = "TEST_DATABASE_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -1,4 +1,4 @@
-"""Re-derive `bot/data/triage_weights.json` from the tuning corpora (reproducible: no randomness).
+"""Re-derive `bot/domain/scoring/data/triage_weights.json` from the tuning corpora (reproducible: no randomness).
 
     python tools/derive_triage_weights.py [--check] [--out PATH]
 
@@ -7,7 +7,7 @@ sentiment `val` split (see bench/corpora.py). The held-out airlines and TweetEva
 never read here.
 
 The model is two logistic regressions, negative vs the rest and positive vs the rest, over
-the signals of `bot.triage.features`, as `bot.enrich.triage_features` computes them with
+the signals of `bot.domain.scoring.triage.features`, as `bot.domain.scoring.enrich.triage_features` computes them with
 the shipped rules file (its `sentiment.lexicon` included): VADER's compound/neg/pos, the
 brand-address, question, again and punctuation flags, the complaint cues, and binary word and
 emoji features. Words: seen in at least MIN_DF tuning posts, not a @handle and not an
@@ -41,10 +41,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpora  # noqa: E402
 
-from bot import triage  # noqa: E402
-from bot.enrich import COMPLAINT_CUES, lower_for_matching, triage_features  # noqa: E402
+from bot.domain.scoring import triage  # noqa: E402
+from bot.domain.scoring.enrich import COMPLAINT_CUES, lower_for_matching, triage_features  # noqa: E402
 
-OUT = ROOT / "bot" / "data" / triage.WEIGHTS_FILE
+OUT = ROOT / "bot" / "domain" / "scoring" / "data" / triage.WEIGHTS_FILE
 MIN_DF = 4  # a word or emoji in fewer tuning posts gets no weight
 L2 = 1e-3  # penalty on every weight (mean loss + L2/2 × |w|²)
 TWEETEVAL_WEIGHT = 5.0  # a TweetEval val post counts this many airline posts (2,000 vs 6,746)
@@ -52,7 +52,7 @@ STEPS, RATE = 600, 0.05  # Adam
 FOLDS = 5
 KEEP = 0.25  # a word whose weights both stay below this in a first fit is left out
 WORD_MIN = 0.02  # |weight| below this in the final fit: the word is dropped
-SPREAD = 3.0  # see bot.triage.compound
+SPREAD = 3.0  # see bot.domain.scoring.triage.compound
 NAMES = frozenset({"united", "southwest", "southwestair", "virgin", "virginamerica", "america",
                    "american", "americanair", "delta", "jetblue", "usairways", "airways"})
 LABELS = {"negative": 0, "neutral": 1, "positive": 2}

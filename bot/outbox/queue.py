@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from bot.models import Mention, OutboxMessage
+from bot.kit.models import Mention, OutboxMessage
 from bot.outbox.pacing import EPHEMERAL_SCOPE, UPDATE_SCOPE
 
 Msg = OutboxMessage

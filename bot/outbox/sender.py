@@ -39,8 +39,9 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import session_scope, utcnow
-from bot.models import Mention, OutboxMessage
+from bot.kit.db import session_scope, utcnow
+from bot.kit.models import Mention, OutboxMessage
+from bot.kit.worker import BackgroundWorker
 from bot.outbox import queue
 from bot.outbox.errors import (
     HINTS,
@@ -75,7 +76,6 @@ from bot.outbox.tuning import (
     VERIFY_RETRY,
     backoff,
 )
-from bot.worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.errors import NotAllowed
-from bot.ids import SocialSubcommand
+from bot.domain.errors import NotAllowed
 from bot.reports.period import PERIOD_HELP, looks_like_period
+from bot.slack.ids import SocialSubcommand
 
 PUBLIC = "public"
 DEFAULT_PERIOD = {SocialSubcommand.REPORT: "7d", SocialSubcommand.EXPORT: "30d"}

@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import models
+from bot.domain.rules.schema import PRIORITIES
+from bot.domain.workflow import OPEN_STATUSES
+from bot.kit import models
 from bot.reports.period import ReportPeriod
-from bot.rules_schema import PRIORITIES
-from bot.workflow import OPEN_STATUSES
 
 M = models.Mention
 

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.rules.schema import SENTIMENTS
 from bot.reports.period import ReportPeriod
-from bot.rules_schema import SENTIMENTS
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from bot.errors import DomainError
+from bot.domain.errors import DomainError
 
 MAX_DAYS = 366  # a longer range is a data export, not a report
 _DAYS = re.compile(r"^(\d{1,3})d$")

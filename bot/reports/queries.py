@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Text, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from bot import models
+from bot.domain.rules.schema import SENTIMENTS, Rules
+from bot.domain.workflow import OPEN_STATUSES
+from bot.kit import models
 from bot.reports.cube import PeriodCounts, arrived, flag, in_period, period_counts
 from bot.reports.figures import (
     Approvals,
@@ -42,8 +44,6 @@ from bot.reports.percentiles import (
     seconds_between,
 )
 from bot.reports.period import ReportPeriod
-from bot.rules_schema import SENTIMENTS, Rules
-from bot.workflow import OPEN_STATUSES
 
 M = models.Mention
 D = models.Draft
@@ -86,7 +86,7 @@ def _response_times(session: Session, where: list[ColumnElement[bool]],
 def _hour_bucket(session: Session) -> ColumnElement:
     """The UTC hour of `ingested_at`, cheap to compute and to group by: hours since the epoch
     on PostgreSQL, the 'YYYY-MM-DD HH' prefix of the stored text on SQLite (SQLAlchemy
-    stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: see bot.db.UTCDateTime)."""
+    stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: see bot.kit.db.UTCDateTime)."""
     if is_pg(session):
         return func.floor(func.date_part("epoch", M.ingested_at) / 3600)
     return func.substr(M.ingested_at, 1, 13)

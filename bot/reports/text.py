@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.blocks.report import duration
+from bot.domain.rules.schema import SENTIMENTS
 from bot.reports.figures import Report
-from bot.rules_schema import SENTIMENTS
+from bot.slack.blocks.report import duration
 
 
 def _pct(x: float | None) -> str:

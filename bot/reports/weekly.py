@@ -26,15 +26,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.blocks.report import weekly_report_blocks
-from bot.chart import chart_png, chart_title
-from bot.db import session_scope
-from bot.models import OutboxMessage
+from bot.domain.rules.schema import Rules, Weekly
+from bot.kit.db import session_scope
+from bot.kit.models import OutboxMessage
 from bot.outbox.queue import THREAD_OF, enqueue_many_once
+from bot.reports.chart import chart_png, chart_title
 from bot.reports.figures import DayRow, Report
 from bot.reports.period import ReportPeriod
 from bot.reports.queries import compute_report
-from bot.rules_schema import Rules, Weekly
+from bot.slack.blocks.report import weekly_report_blocks
 
 log = logging.getLogger(__name__)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -105,7 +105,7 @@ def chart_upload(payload: dict[str, Any]) -> dict[str, Any]:
 
 def run_weekly_report(factory: sessionmaker[Session], rules: Rules, now: datetime) -> bool:
     """Queue the weekly report and its chart if due and not queued yet; True when this call
-    queued either. The outbox sender posts them (see `bot.render`)."""
+    queued either. The outbox sender posts them (see `bot.slack.render`)."""
     weekly = rules.reports.weekly
     if weekly is None:
         return False

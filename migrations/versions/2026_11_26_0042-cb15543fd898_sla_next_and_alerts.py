@@ -2,7 +2,7 @@
 
 `mention.sla_next_at` is when the SLA job next has work for a mention (the 75 % reminder,
 then the due time); indexed, so the job finds due items with one range scan. Existing rows
-get NULL: they had no timer. `alert` keeps one row per spike storm raised (bot.alerts).
+get NULL: they had no timer. `alert` keeps one row per spike storm raised (bot.timers.alerts).
 
 Revision ID: cb15543fd898
 Revises: 0394c441d7d9

@@ -21,7 +21,7 @@ down_revision: str | Sequence[str] | None = 'cb15543fd898'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# As in bot.models.REPORT_INDEX_COLUMNS at this revision (a migration never imports models).
+# As in bot.kit.models.REPORT_INDEX_COLUMNS at this revision (a migration never imports models).
 REPORT_COLUMNS = ['ingested_at', 'team', 'network', 'sentiment', 'priority', 'status',
                   'outcome', 'sla_due_at', 'first_response_at', 'closed_at', 'author_id', 'id']
 

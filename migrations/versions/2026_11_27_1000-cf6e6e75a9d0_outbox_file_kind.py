@@ -18,7 +18,7 @@ down_revision: str | Sequence[str] | None = '5e1f0c7a9b3d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# As in bot.models.OUTBOX_KINDS before and at this revision (a migration never imports models).
+# As in bot.kit.models.OUTBOX_KINDS before and at this revision (a migration never imports models).
 KINDS_BEFORE = ('card', 'update', 'thread', 'digest', 'alert', 'dm', 'ephemeral')
 KINDS = (*KINDS_BEFORE, 'file')
 

@@ -16,9 +16,9 @@ import yaml
 
 from bot.app import Runtime, build_app
 from bot.config import Settings
-from bot.db import upgrade_to_head
-from bot.http import make_http_server, wsgi_app
-from bot.rules import load_rules
+from bot.domain.rules.load import load_rules
+from bot.kit.db import upgrade_to_head
+from bot.kit.http import make_http_server, wsgi_app
 from tests.e2e.fake_slack import FakeSlack
 
 SIGNING_SECRET = "e2e-signing-secret"

@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from bot import alerts, models
-from bot.blocks import escape_mrkdwn
-from bot.db import session_scope, utcnow
-from bot.workflow import OPEN_STATUSES
+from bot.domain.workflow import OPEN_STATUSES
+from bot.kit import models
+from bot.kit.db import session_scope, utcnow
+from bot.slack.blocks import escape_mrkdwn
+from bot.timers import alerts
 
 LEAD = "U0BAGLEAD01"  # approves for the baggage team in the shipped rules
 OTHER = "U0AGENT0002"

@@ -10,9 +10,9 @@ import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from bot import models
-from bot.db import session_scope
-from bot.ids import Action, CardRef
+from bot.kit import models
+from bot.kit.db import session_scope
+from bot.slack.ids import Action, CardRef
 from tests.e2e.test_app_home import OTHER, mention
 
 FORM = "application/x-www-form-urlencoded"

@@ -15,9 +15,9 @@ import yaml
 
 from bot.app import Runtime
 from bot.config import Settings
-from bot.db import upgrade_to_head
-from bot.rules import load_rules
-from bot.slack_channels import ChannelNotFound
+from bot.domain.rules.load import load_rules
+from bot.kit.db import upgrade_to_head
+from bot.slack.channels import ChannelNotFound
 from tests.e2e.conftest import offline_rules
 
 ROOT = Path(__file__).resolve().parents[2]

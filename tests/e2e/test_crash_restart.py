@@ -42,7 +42,7 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.db import SQLITE_BUSY_TIMEOUT_MS
+from bot.kit.db import SQLITE_BUSY_TIMEOUT_MS
 from tests.e2e.conftest import FEED, offline_rules
 
 SEED = 20241105  # the kill delay is drawn from this; the assertion messages print it

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from bot import desk, models
-from bot.db import session_scope
+from bot.desk import commands as desk
+from bot.kit import models
+from bot.kit.db import session_scope
 
 AGENT = "U0AGENT01"
 CHANNEL, CARD_TS = "C0BAGGAGE01", "1700000000.000900"

@@ -13,10 +13,10 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from bot import models
-from bot.db import session_scope
-from bot.ingest import store_mentions
-from bot.mention import Author, Mention
+from bot.domain.mention import Author, Mention
+from bot.kit import models
+from bot.kit.db import session_scope
+from bot.listening.ingest import store_mentions
 from tests.e2e.fake_slack import FakeSlack
 
 FORM = "application/x-www-form-urlencoded"

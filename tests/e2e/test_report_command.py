@@ -18,7 +18,7 @@ def _wait_ingested(bot_server, timeout: float = 10.0) -> int:
     """The RSS source polls at start; wait until its mentions are stored."""
     from sqlalchemy import func, select
 
-    from bot.models import Mention
+    from bot.kit.models import Mention
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
-from bot import models, polling
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.polling import poll_source
-from bot.rules import load_rules
-from bot.sources.base import Fetch, SourceState
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.listening import polling
+from bot.listening.polling import poll_source
+from bot.networks.base import Fetch, SourceState
 from tests.faults import figures
 from tests.integration.test_ingest import Clock, FakeSource, tweet
 

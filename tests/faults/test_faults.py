@@ -16,15 +16,16 @@ from responses.registries import OrderedRegistry
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
-from bot import models, polling
 from bot.config import Settings
-from bot.db import make_engine, make_session_factory, session_scope
+from bot.domain.rules.load import load_rules
+from bot.domain.rules.schema import SourceSpec
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.listening import polling
+from bot.listening.polling import backoff, poll_source
+from bot.networks.rss.source import RssSource
+from bot.networks.x.source import XSearchSource, build_x_client
 from bot.outbox import MAX_ATTEMPTS, OutboxSender, sender_client
-from bot.polling import backoff, poll_source
-from bot.rules import load_rules
-from bot.rules_schema import SourceSpec
-from bot.sources.rss import RssSource
-from bot.sources.x import XSearchSource, build_x_client
 from tests.e2e.fake_slack import FakeSlack
 from tests.faults import figures
 from tests.faults.test_kill_ingest import FakeX, FakeXSource, more, network

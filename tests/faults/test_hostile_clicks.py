@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import desk, models
-from bot.directory import StaticDirectory
-from bot.errors import DomainError, NotAllowed, StaleCard
-from bot.ids import CardRef
-from bot.rules import load_rules
-from bot.services import Services
+from bot.desk import commands as desk
+from bot.desk.directory import StaticDirectory
+from bot.domain.errors import DomainError, NotAllowed, StaleCard
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.slack.ids import CardRef
+from bot.slack.services import Services
 from tests.faults import figures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def state(factory, mention_id: int) -> tuple:
 
 @pytest.fixture
 def services(engine):
-    from bot.db import make_session_factory
+    from bot.kit.db import make_session_factory
 
     clock = lambda: NOW  # noqa: E731
     return Services(make_session_factory(engine), lambda: RULES, DIRECTORY, clock)

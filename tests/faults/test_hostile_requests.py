@@ -19,15 +19,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
-from bot import models
 from bot.app import build_app
 from bot.config import Settings
-from bot.db import make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.http import make_http_server, wsgi_app
-from bot.ids import Action, CardRef
-from bot.rules import load_rules
-from bot.services import Services
+from bot.desk.directory import StaticDirectory
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
+from bot.kit.http import make_http_server, wsgi_app
+from bot.slack.ids import Action, CardRef
+from bot.slack.services import Services
 from tests.e2e.fake_slack import FakeSlack
 from tests.faults import figures
 

@@ -18,8 +18,18 @@ from hypothesis import strategies as st
 from responses.registries import OrderedRegistry
 from sqlalchemy import select
 
-from bot import models
-from bot.blocks.text import (
+from bot.config import Settings
+from bot.desk.directory import StaticDirectory
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import load_rules
+from bot.domain.rules.schema import SourceSpec
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
+from bot.listening.ingest import store_mentions
+from bot.listening.polling import poll_source
+from bot.networks.rss.source import RssSource
+from bot.networks.x.source import XSearchSource, build_x_client
+from bot.slack.blocks.text import (
     BUTTON_TEXT_MAX,
     BUTTON_VALUE_MAX,
     CONTEXT_ELEMENTS_MAX,
@@ -28,17 +38,7 @@ from bot.blocks.text import (
     SECTION_TEXT_MAX,
     slack_len,
 )
-from bot.config import Settings
-from bot.db import make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.ingest import store_mentions
-from bot.mention import Author, Mention
-from bot.polling import poll_source
-from bot.render import Renderer
-from bot.rules import load_rules
-from bot.rules_schema import SourceSpec
-from bot.sources.rss import RssSource
-from bot.sources.x import XSearchSource, build_x_client
+from bot.slack.render import Renderer
 from tests.faults import figures
 from tests.integration.test_listening import BEARER, SEARCH_URL, x_body
 
@@ -53,7 +53,7 @@ HOSTILE = ["<!channel>", "<!here>", "<!everyone>", "<@U123>", "<#C0CARE00001>",
            "\u200b", "\u200d", "\ufeff", "\u202e", "\u202d", "\u2066", "\u2069", "\u061c",
            "\n", "\r\n", "\t", "😀", "👩‍👩‍👧", "🇬🇧", "e\u0301", "x" * 200]
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-# The only `<…>` sequences our cards may carry: built by bot.blocks.text from validated values.
+# The only `<…>` sequences our cards may carry: built by bot.slack.blocks.text from validated values.
 OURS = re.compile(r"<(?:@U[A-Z0-9]+|!subteam\^S[A-Z0-9]+|!date\^[0-9]+\^[^|>]*\|[^>]*"
                   r"|https://x\.com/[^|>]*(?:\|[^>]*)?)>")
 texts = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40)), min_size=1,

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import models
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.ingest import normalise_handle
-from bot.polling import poll_source
-from bot.rules import load_rules
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.listening.ingest import normalise_handle
+from bot.listening.polling import poll_source
 from tests.faults import figures
 from tests.faults.world import FakeX, FakeXSource, Killed, Process, kill_plan
 

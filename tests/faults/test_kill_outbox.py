@@ -21,11 +21,11 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import models
-from bot.db import make_engine, make_session_factory, session_scope
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.outbox import OutboxSender
 from bot.outbox.tuning import LEASE
-from bot.rules import load_rules
 from tests.e2e.fake_slack import FakeSlack
 from tests.faults import figures
 from tests.faults.world import Killed, Process, kill_plan

@@ -24,14 +24,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import models
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.errors import DomainError
-from bot.ids import CardRef
-from bot.publish.send import reconcile
-from bot.rules import load_rules
-from bot.services import Services
+from bot.desk.directory import StaticDirectory
+from bot.desk.send import reconcile
+from bot.domain.errors import DomainError
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.slack.ids import CardRef
+from bot.slack.services import Services
 from tests.faults import figures
 from tests.faults.world import FakeReplyNetwork, Killed, Process, kill_plan
 

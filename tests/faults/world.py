@@ -17,9 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, event
 
-from bot.mention import Author, Mention
-from bot.publish.base import Lookup, Published, Target
-from bot.sources.base import Fetch, SourceState
+from bot.domain.mention import Author, Mention
+from bot.networks.base import Fetch, Lookup, Published, SourceState, Target
 
 
 class Killed(BaseException):
@@ -125,7 +124,7 @@ class FakeReplyNetwork:
 
 
 class FakePublisher:
-    """`bot.publish.base.Publisher` on a FakeReplyNetwork. Kill points: `reply` (before the
+    """`bot.networks.base.Publisher` on a FakeReplyNetwork. Kill points: `reply` (before the
     request leaves) and `replied` (the network made the post; the answer dies with us)."""
 
     def __init__(self, net: FakeReplyNetwork, process: Process, clock) -> None:

@@ -14,13 +14,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import alerts, models, spikes
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.errors import ConcurrentChange
+from bot.desk.directory import StaticDirectory
+from bot.domain import spikes
+from bot.domain.errors import ConcurrentChange
+from bot.domain.rules.schema import Rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.outbox import OutboxSender, sender_client
-from bot.render import Renderer
-from bot.rules_schema import Rules
+from bot.slack.render import Renderer
+from bot.timers import alerts
 from tests.e2e.fake_slack import FakeSlack
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""bot.bulk on SQLite (one Core INSERT) and PostgreSQL (COPY with ids drawn first): the same
+"""bot.kit.bulk on SQLite (one Core INSERT) and PostgreSQL (COPY with ids drawn first): the same
 rows read back, ids in row order, Python-side defaults filled as a Core INSERT fills them, and
 nothing kept when the transaction rolls back."""
 
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot import bulk, models
-from bot.db import make_session_factory, session_scope
+from bot.kit import bulk, models
+from bot.kit.db import make_session_factory, session_scope
 
 NOW = datetime(2026, 11, 26, 9, 30, 15, 123456, tzinfo=UTC)
 A, M, OUT = models.Author.__table__, models.Mention.__table__, models.OutboxMessage.__table__

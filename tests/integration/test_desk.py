@@ -14,14 +14,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 from sqlalchemy import func, select
 
-from bot import desk, models
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.directory import Directory, StaticDirectory
-from bot.errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, StaleCard
-from bot.ids import CardRef
+from bot.desk import commands as desk
+from bot.desk.directory import Directory, StaticDirectory
+from bot.domain.errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, StaleCard
+from bot.domain.rules.schema import Rules
+from bot.domain.workflow import Act
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.outbox import queue
-from bot.rules_schema import Rules
-from bot.workflow import Act
+from bot.slack.ids import CardRef
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RULES = Rules.model_validate({
@@ -604,7 +605,7 @@ def test_free_plans_fall_back_to_user_ids_and_log_once(caplog):
     slack, clock = FakeSlack({"S0LEADS": "plan_upgrade_required",
                               "S0PRLEADS": "plan_upgrade_required"}), FakeClock()
     directory = Directory(slack, clock)
-    with caplog.at_level("WARNING", logger="bot.directory"):
+    with caplog.at_level("WARNING", logger="bot.desk.directory"):
         assert directory.approvers(SUPPORT) == {LEAD}
         assert directory.approvers(RULES.teams["pr"]) == frozenset()
         clock.t += 601
@@ -619,7 +620,7 @@ def test_a_failing_lookup_keeps_the_last_members_seen(caplog):
     assert directory.is_approver(SUPPORT, GLEAD)
     slack.answers["S0LEADS"] = "ratelimited"
     clock.t += 601
-    with caplog.at_level("WARNING", logger="bot.directory"):
+    with caplog.at_level("WARNING", logger="bot.desk.directory"):
         assert directory.is_approver(SUPPORT, GLEAD)
         clock.t += 30  # failures are not retried at once (Tier 2)
         assert directory.is_approver(SUPPORT, GLEAD) and len(slack.calls) == 2

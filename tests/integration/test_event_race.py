@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot import models
-from bot.db import make_session_factory
+from bot.kit import models
+from bot.kit.db import make_session_factory
 from handlers.errors import lost_event_race, on_error
 from handlers.middleware import EventSessions
 

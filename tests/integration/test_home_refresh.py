@@ -11,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import desk, models
-from bot.db import make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.errors import NotAllowed
-from bot.home import DEBOUNCE, VIEWERS_RELOAD, HomeRefresher, refresh_after_commit
-from bot.ids import CardRef
+from bot.desk import commands as desk
+from bot.desk.directory import StaticDirectory
+from bot.domain.errors import NotAllowed
+from bot.domain.rules.schema import Rules
+from bot.home.refresh import DEBOUNCE, VIEWERS_RELOAD, HomeRefresher, refresh_after_commit
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
 from bot.outbox import sender_client
-from bot.rules_schema import Rules
-from bot.services import Services
+from bot.slack.ids import CardRef
+from bot.slack.services import Services
 from tests.e2e.fake_slack import FakeSlack
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -220,7 +221,7 @@ def test_who_a_change_concerns(desk_):
 
 
 def test_a_claim_turning_overdue_refreshes_the_claimer_and_the_approvers(desk_):
-    from bot.sla_timers import run_sla
+    from bot.timers.sla import run_sla
 
     for user in (ANA, BEN, LEAD, GLEAD, PRLEAD):
         desk_.services.home_opened(user, T0)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot import housekeeping, models
-from bot.db import make_session_factory, session_scope
+from bot.kit import housekeeping, models
+from bot.kit.db import make_session_factory, session_scope
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

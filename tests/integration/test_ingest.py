@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import models
-from bot.db import make_session_factory, session_scope
-from bot.ingest import store_fetch
-from bot.mention import Author, Mention
-from bot.polling import poll_source, reset_unhealthy
-from bot.rules import load_rules
-from bot.sources.base import (
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
+from bot.listening.ingest import store_fetch
+from bot.listening.polling import poll_source, reset_unhealthy
+from bot.networks.base import (
     Fetch,
     RateLimited,
     SourceAuthError,
@@ -97,8 +97,8 @@ def test_each_new_mention_is_scored_routed_and_queued_as_a_card(factory):
         m = s.scalars(select(models.Mention)).one()
         assert (m.team, m.priority, m.approval_required, m.status) == ("pr", "P1", True, "new")
         assert "legal threat" in m.matched_rules and "legal" in m.risk
-        # The team's SLA clock starts at ingest (bot.sla: business hours honoured).
-        from bot import sla
+        # The team's SLA clock starts at ingest (bot.domain.sla: business hours honoured).
+        from bot.domain import sla
         timer = sla.timer(RULES, "pr", "P1", NOW)
         assert timer is not None
         assert (m.sla_due_at, m.sla_next_at) == (timer.due_at, timer.remind_at)
@@ -208,7 +208,7 @@ def test_monthly_budget_slows_then_pauses_polling(factory):
 def test_a_failed_store_is_recorded_billed_and_retried_after_backoff(factory, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from bot import polling
+    from bot.listening import polling
 
     fetch = Fetch([tweet(20), tweet(21)], SourceState("1021"), reads=2)
     source = FakeSource(X_SEARCH, [fetch, fetch])

@@ -16,8 +16,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.db import upgrade_to_head
-from bot.leader import (
+from bot.kit.db import upgrade_to_head
+from bot.kit.leader import (
     LOCK_KEY,
     LeaderOnlyExecutor,
     PostgresLeader,
@@ -144,7 +144,7 @@ def test_nobody_leads_while_the_database_is_unreachable():
 def test_on_sqlite_the_single_process_leads_and_says_so(tmp_path, caplog):
     leadership = make_leadership(f"sqlite:///{tmp_path / 'x.db'}")
     assert isinstance(leadership, SingleProcess)
-    with caplog.at_level(logging.INFO, logger="bot.leader"):
+    with caplog.at_level(logging.INFO, logger="bot.kit.leader"):
         leadership.start()
     assert leadership.is_leader
     assert "single process" in caplog.text

@@ -28,15 +28,15 @@ import responses
 from responses.registries import OrderedRegistry
 from sqlalchemy import event, func, inspect, select
 
-from bot import models
 from bot.app import Runtime
 from bot.config import Settings
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.polling import poll_source
-from bot.rules import load_rules
-from bot.rules_schema import SourceSpec
-from bot.sources.rss import RssSource
-from bot.sources.x import XMentionsSource, XSearchSource, build_x_client
+from bot.domain.rules.load import load_rules
+from bot.domain.rules.schema import SourceSpec
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.listening.polling import poll_source
+from bot.networks.rss.source import RssSource
+from bot.networks.x.source import XMentionsSource, XSearchSource, build_x_client
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

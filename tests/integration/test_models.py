@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.models import (
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.models import (
     CORRECTION_FIELDS,
     DRAFT_DECISIONS,
     MENTION_STATUSES,

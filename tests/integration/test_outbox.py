@@ -17,8 +17,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.db import make_session_factory, session_scope, utcnow
-from bot.models import Author, Mention, OutboxMessage
+from bot.kit.db import make_session_factory, session_scope, utcnow
+from bot.kit.models import Author, Mention, OutboxMessage
 from bot.outbox import CARD_EVENT, MAX_ATTEMPTS, OutboxSender, sender_client
 from bot.outbox.pacing import PACING_HEADROOM
 from bot.outbox.tuning import DIGEST_EVERY, DIGEST_THRESHOLD, LEASE, backoff

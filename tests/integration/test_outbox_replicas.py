@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.db import make_session_factory, session_scope
-from bot.models import OutboxMessage
+from bot.kit.db import make_session_factory, session_scope
+from bot.kit.models import OutboxMessage
 from bot.outbox import queue as q
 from tests.integration.test_outbox import NOW, cards
 

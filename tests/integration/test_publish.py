@@ -22,33 +22,23 @@ import responses
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot import models
 from bot.config import Settings
-from bot.db import make_session_factory
-from bot.directory import StaticDirectory
-from bot.ingest import source_row, store_mentions
-from bot.publish import (
-    AlreadyDone,
-    AmplifyFailed,
-    DuplicateSend,
-    PolicyRefused,
-    PublishError,
-    Target,
-    amplify,
-    build_publishers,
-    deliver,
-    reconcile,
-    start_send,
-)
-from bot.publish import send as send_module
-from bot.publish.bluesky import BlueskyPublisher
-from bot.publish.mastodon import MastodonPublisher
-from bot.publish.x import XPublisher
-from bot.rules import load_rules
-from bot.sources.base import SourceState
-from bot.sources.bluesky import BlueskySearchSource
-from bot.sources.mastodon import build_mastodon
-from bot.sources.x import build_x_client
+from bot.desk import send as send_module
+from bot.desk.amplify import AlreadyDone, AmplifyFailed, amplify
+from bot.desk.directory import StaticDirectory
+from bot.desk.send import DuplicateSend, PolicyRefused, deliver, reconcile, start_send
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_session_factory
+from bot.listening.ingest import source_row, store_mentions
+from bot.networks.base import PublishError, SourceState, Target
+from bot.networks.bluesky.publisher import BlueskyPublisher
+from bot.networks.bluesky.source import BlueskySearchSource
+from bot.networks.mastodon.publisher import MastodonPublisher
+from bot.networks.mastodon.source import build_mastodon
+from bot.networks.publishers import build_publishers
+from bot.networks.x.publisher import XPublisher
+from bot.networks.x.source import build_x_client
 from tests.integration.test_source_bluesky import (
     BRAND as BLUESKY_BRAND,
 )
@@ -67,7 +57,7 @@ DATA = ROOT / "tests" / "data"
 RULES = load_rules(ROOT / "routing_rules.yaml")  # brand: Northwind Air, @NorthwindAir
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=3)  # past reconcile's 2 minutes
-# What the desk needs to move a mention to `sent` (bot.desk.apply): rules and approvers.
+# What the desk needs to move a mention to `sent` (bot.desk.commands.apply): rules and approvers.
 DESK = {"rules": RULES, "directory": StaticDirectory({"S0CARELEADS": {"U0LEAD"}})}
 
 # --- X -------------------------------------------------------------------------------------
@@ -221,7 +211,7 @@ def test_x_reply_is_posted_once_and_recorded(factory, desk):
     assert reply.sent_at == NOW and reply.sent_by == "U0AGENT"
     assert reply.idempotency_key == f"reply:{draft_id}"
     mention = mention_row(factory, mention_id)
-    assert (mention.status, mention.version) == ("sent", 5)  # through bot.desk.apply
+    assert (mention.status, mention.version) == ("sent", 5)  # through bot.desk.commands.apply
     [event] = audit(factory, mention_id)
     assert (event.action, event.actor, event.from_status, event.to_status) == (
         "send", "U0AGENT", "approved", "sent")

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import models
+from bot.domain.rules.schema import Rules
+from bot.kit import models
 from bot.reports import compute_report, parse_period
-from bot.rules_schema import Rules
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # the 7d period: [11-16 12:00, 11-23 12:00)
 RULES = Rules.model_validate({

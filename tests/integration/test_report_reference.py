@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import models
+from bot.domain.rules.schema import PRIORITIES, SENTIMENTS, Rules
+from bot.domain.workflow import OPEN_STATUSES
+from bot.kit import models
 from bot.reports import compute_report, parse_period
 from bot.reports.queries import TOP_AUTHORS
-from bot.rules_schema import PRIORITIES, SENTIMENTS, Rules
-from bot.workflow import OPEN_STATUSES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 TZ = "America/New_York"
@@ -181,7 +181,7 @@ def test_sql_figures_equal_python_over_the_rows(session, rows, team):
 @pytest.mark.parametrize("critical", [False, True])
 def test_queries_side_by_side_give_the_same_report(engine, session, rows, critical):
     """`more_sessions`: the queries on connections of their own, at once; same figures."""
-    from bot.db import make_session_factory
+    from bot.kit.db import make_session_factory
 
     session.commit()  # the other connections see committed rows only
     period = parse_period("7d", NOW, ZoneInfo(TZ))

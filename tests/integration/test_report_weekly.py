@@ -13,16 +13,16 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.chart import report_chart_png
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.models import OutboxMessage
+from bot.desk.directory import StaticDirectory
+from bot.domain.rules.schema import Rules, Weekly
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.models import OutboxMessage
 from bot.outbox import OutboxSender, sender_client
 from bot.outbox.tuning import FILE_SHARE_DELAY, LEASE
-from bot.render import Renderer
+from bot.reports.chart import report_chart_png
 from bot.reports.queries import compute_report
 from bot.reports.weekly import latest_slot, run_weekly_report
-from bot.rules_schema import Rules, Weekly
+from bot.slack.render import Renderer
 from tests.e2e.fake_slack import FakeSlack
 
 EXEC = "C0EXEC00001"

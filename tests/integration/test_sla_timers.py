@@ -13,14 +13,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import desk, models, sla
-from bot.db import make_engine, make_session_factory, session_scope
-from bot.directory import StaticDirectory
-from bot.ids import CardRef
+from bot.desk import commands as desk
+from bot.desk.directory import StaticDirectory
+from bot.domain import sla
+from bot.domain.rules.schema import Rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.outbox import OutboxSender, sender_client
-from bot.render import Renderer
-from bot.rules_schema import Rules
-from bot.sla_timers import run_sla, start_timer
+from bot.slack.ids import CardRef
+from bot.slack.render import Renderer
+from bot.timers.sla import run_sla, start_timer
 from tests.e2e.fake_slack import FakeSlack
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday

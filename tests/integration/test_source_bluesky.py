@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.rules_schema import Brand, SourceSpec
-from bot.sources.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.sources.bluesky import (
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.networks.bluesky.source import (
     BlueskyMentionsSource,
     BlueskySearchSource,
     BlueskySession,

@@ -15,9 +15,9 @@ import responses
 from responses import matchers
 
 from bot.config import Settings
-from bot.rules_schema import Brand, SourceSpec
-from bot.sources.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.sources.mastodon import MastodonSource, build_mastodon
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.networks.mastodon.source import MastodonSource, build_mastodon
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mastodon"
 BASE = "http://localhost:3000"  # where the recordings were made

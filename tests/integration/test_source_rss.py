@@ -11,9 +11,9 @@ import pytest
 import requests
 import responses
 
-from bot.rules_schema import SourceSpec
-from bot.sources.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.sources.rss import RssSource, canonical_url, unwrap_link
+from bot.domain.rules.schema import SourceSpec
+from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.networks.rss.source import RssSource, canonical_url, unwrap_link
 
 FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -302,7 +302,7 @@ def test_local_feed_file(tmp_path: Path) -> None:
 def test_injected_fetcher_is_used() -> None:
     from requests.structures import CaseInsensitiveDict
 
-    from bot.sources.rss import HttpResult
+    from bot.networks.rss.source import HttpResult
 
     seen: list[tuple[str, dict]] = []
 

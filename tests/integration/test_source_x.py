@@ -22,10 +22,10 @@ import tweepy
 from responses.registries import OrderedRegistry
 
 from bot.config import Settings
-from bot.mention import Author, Mention
-from bot.rules_schema import Brand, SourceSpec
-from bot.sources.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.sources.x import (
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.networks.x.source import (
     BACKFILL,
     MAX_PAGES,
     REDACTOR,

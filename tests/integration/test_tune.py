@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot import models, tune
 from bot.cli import main
-from bot.rules import load_rules
-from bot.tune_history import load_cases
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.offline.tune import proposals as tune
+from bot.offline.tune.history import load_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "routing_rules.yaml"

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block as SdkBlock
 from slack_sdk.models.views import View as SdkView
 
-from bot import blocks
-from bot.blocks import escape_mrkdwn, help_blocks, slack_len, truncate_escaped
-from bot.blocks.text import inline, link, safe_url
-from bot.card import CardView, DraftView, ReplyView
-from bot.ids import Action, Block, CardRef, Overflow, View
-from bot.rules_schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Template
+from bot.domain.card import CardView, DraftView, ReplyView
+from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Template
+from bot.slack import blocks
+from bot.slack.blocks import escape_mrkdwn, help_blocks, slack_len, truncate_escaped
+from bot.slack.blocks.text import inline, link, safe_url
+from bot.slack.ids import Action, Block, CardRef, Overflow, View
 from tests.unit.golden import assert_golden
 
 HOSTILE = "<!channel> <!here> <@U123> <#C123> <http://evil.example|your bank> & &amp;"
@@ -634,7 +634,7 @@ def test_draft_modal_edits_the_existing_draft_and_offers_team_templates():
     ("x", "X: 280 weighted characters"), ("mastodon", "Mastodon: 500 characters"),
     ("bluesky", "Bluesky: 300 graphemes")])
 def test_draft_modal_shows_the_networks_limit(network, line):
-    from bot.limits import reply_limit
+    from bot.domain.limits import reply_limit
 
     m = blocks.draft_modal(view("claimed", network=network), [], reply_limit(network))
     assert line in _all_text(m)

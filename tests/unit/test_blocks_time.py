@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block as SdkBlock
 
-from bot.blocks import alert as ab
-from bot.blocks import home as hb
-from bot.blocks import sla as sb
-from bot.blocks.links import message_url, workspace_address
-from bot.blocks.text import escape_mrkdwn, safe_url
-from bot.ids import Action, AlertRef
 from bot.reports.figures import AuthorReach
+from bot.slack.blocks import alert as ab
+from bot.slack.blocks import home as hb
+from bot.slack.blocks import sla as sb
+from bot.slack.blocks.links import message_url, workspace_address
+from bot.slack.blocks.text import escape_mrkdwn, safe_url
+from bot.slack.ids import Action, AlertRef
 from tests.unit.test_blocks import _block, _check_limits, assert_inert, untrusted, view
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -143,8 +143,8 @@ def test_replay_as_of_garbage_is_a_usage_error(tmp_path, capsys):
 def test_check_live_shows_what_the_bot_recorded(monkeypatch, tmp_path):
     from datetime import UTC, datetime
 
-    from bot import models
-    from bot.db import make_engine, make_session_factory, session_scope, upgrade_to_head
+    from bot.kit import models
+    from bot.kit.db import make_engine, make_session_factory, session_scope, upgrade_to_head
 
     url = f"sqlite:///{tmp_path / 'live.db'}"
     upgrade_to_head(url)

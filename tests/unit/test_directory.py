@@ -1,4 +1,4 @@
-"""bot.directory's workspace address: asked of auth.test once, cached; a failure falls back to
+"""bot.desk.directory's workspace address: asked of auth.test once, cached; a failure falls back to
 slack.com and is asked again only after a while (never once per link)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.blocks.links import SLACK_WEB
-from bot.directory import Directory, StaticDirectory
+from bot.desk.directory import Directory, StaticDirectory
+from bot.slack.blocks.links import SLACK_WEB
 
 
 class Client:

@@ -1,4 +1,4 @@
-"""bot.enrich: sentiment with the rules lexicon, author type, risk, cues, score and priority."""
+"""bot.domain.scoring.enrich: sentiment with the rules lexicon, author type, risk, cues, score and priority."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot import enrich as E
-from bot.enrich import (
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import load_rules, parse_rules
+from bot.domain.rules.schema import SentimentConfig, priority_rank
+from bot.domain.scoring import enrich as E
+from bot.domain.scoring.enrich import (
     AGE_PENALTIES,
     P1_FROM,
     P2_FROM,
@@ -23,10 +26,7 @@ from bot.enrich import (
     risks_of,
     sentiment_label,
 )
-from bot.mention import Author, Mention
-from bot.rules import load_rules, parse_rules
-from bot.rules_schema import SentimentConfig, priority_rank
-from bot.vader import Analyzer
+from bot.domain.scoring.vader import Analyzer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
@@ -90,7 +90,7 @@ def test_one_analyzer_per_distinct_lexicon_and_vader_itself_is_untouched():
 
 
 def test_enrich_scores_with_bot_vader():
-    # bot.vader's Analyzer scores exactly like stock VADER: tests/unit/test_vader.py
+    # bot.domain.scoring.vader's Analyzer scores exactly like stock VADER: tests/unit/test_vader.py
     assert isinstance(E._BASE_ANALYZER, Analyzer)
     assert E._BASE_ANALYZER.polarity_scores("not bad at all, but slow 😀") == STOCK.polarity_scores(
         "not bad at all, but slow 😀")
@@ -105,7 +105,7 @@ def test_labels_at_the_default_thresholds(compound, label):
 
 
 def test_labels_follow_the_rules_thresholds():
-    # The label is the triage compound's, at the rules file's thresholds (bot.triage maps its
+    # The label is the triage compound's, at the rules file's thresholds (bot.domain.scoring.triage maps its
     # own cut points to the default ±0.05; a rules file may ask for more).
     good = enrich(mention("good"), rules_with(), now=NOW)
     sad = enrich(mention("sad"), rules_with(), now=NOW)

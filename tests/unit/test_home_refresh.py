@@ -13,9 +13,9 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.directory import StaticDirectory
-from bot.home import DEBOUNCE, VIEWS_BURST, HomeRefresher
-from bot.rules_schema import Rules
+from bot.desk.directory import StaticDirectory
+from bot.domain.rules.schema import Rules
+from bot.home.refresh import DEBOUNCE, VIEWS_BURST, HomeRefresher
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RULES = Rules.model_validate({
@@ -149,7 +149,7 @@ def test_a_user_slack_cannot_publish_for_is_dropped_and_logged_at_info(code, cap
     homes.opened("U0GONE", T0)
     client.fail = [slack_error(200, code)]
     homes.request(["U0GONE"])
-    with caplog.at_level(logging.INFO, logger="bot.home"):
+    with caplog.at_level(logging.INFO, logger="bot.home.refresh"):
         homes.run_once(clock.advance(DEBOUNCE.total_seconds()))
     assert [r.levelno for r in caplog.records if code in r.getMessage()] == [logging.INFO]
     homes.request(["U0GONE"])  # forgotten until they open the Home again
@@ -185,13 +185,13 @@ def test_a_broken_view_does_not_stop_the_others(caplog):
     for user in ("U0BAD", "U0GOOD"):
         homes.opened(user, T0)
     homes.request(["U0BAD", "U0GOOD"])
-    with caplog.at_level(logging.ERROR, logger="bot.home"):
+    with caplog.at_level(logging.ERROR, logger="bot.home.refresh"):
         assert homes.run_once(clock.advance(DEBOUNCE.total_seconds())) == 1
     assert client.calls == ["U0GOOD"]
 
 
 def test_a_heavy_read_makes_the_refresher_rest_in_proportion(monkeypatch):
-    import bot.home as home_module
+    import bot.home.refresh as home_module
 
     class StopFlag:
         waits: list[float] = []

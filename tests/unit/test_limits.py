@@ -1,10 +1,10 @@
-"""Reply lengths counted the way each network counts them (bot.limits)."""
+"""Reply lengths counted the way each network counts them (bot.domain.limits)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.limits import (
+from bot.domain.limits import (
     BLUESKY_MAX,
     MASTODON_MAX,
     X_MAX,

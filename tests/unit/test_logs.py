@@ -21,7 +21,7 @@ import tweepy
 import urllib3
 
 from bot.config import Settings
-from bot.logs import REDACTED, JsonFormatter, Redactor, make_handler, secrets_of
+from bot.kit.logs import REDACTED, JsonFormatter, Redactor, make_handler, secrets_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {

@@ -1,4 +1,4 @@
-"""The reply policy (bot.policy): every violation, and the look-alikes that are not one."""
+"""The reply policy (bot.domain.policy): every violation, and the look-alikes that are not one."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.policy import check_reply, iban_valid, luhn_valid, personal_data
-from bot.rules_schema import Brand, Policy
+from bot.domain.policy import check_reply, iban_valid, luhn_valid, personal_data
+from bot.domain.rules.schema import Brand, Policy
 
 BRAND = Brand(name="Acme Bank", x_username="AcmeBank")
 POLICY = Policy(banned_phrases=["guarantee", "risk-free", "100% safe"], block_personal_data=True)

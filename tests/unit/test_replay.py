@@ -17,14 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import replay, replay_input
-from bot.enrich import Enrichment
-from bot.mention import Author, Mention
-from bot.replay import run
-from bot.replay_input import Skipped, parse_time, read_mentions
-from bot.routing import RouteDecision
-from bot.rules import load_rules, parse_rules
-from bot.rules_schema import AUTHOR_TYPES, PRIORITIES, RISKS, SENTIMENTS
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import load_rules, parse_rules
+from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, RISKS, SENTIMENTS
+from bot.domain.scoring.enrich import Enrichment
+from bot.domain.scoring.routing import RouteDecision
+from bot.offline.replay import input as replay_input
+from bot.offline.replay import run as replay
+from bot.offline.replay.input import Skipped, parse_time, read_mentions
+from bot.offline.replay.run import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

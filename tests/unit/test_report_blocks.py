@@ -8,23 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.blocks.report import (
-    duration,
-    report_blocks,
-    social_help,
-    status_blocks,
-    weekly_report_blocks,
-)
-from bot.blocks.text import (
-    FIELD_MAX,
-    FIELDS_MAX,
-    HEADER_MAX,
-    MESSAGE_BLOCKS_MAX,
-    SECTION_TEXT_MAX,
-    slack_len,
-)
-from bot.chart import report_chart_png
-from bot.health import SourceHealth
+from bot.listening.health import SourceHealth
 from bot.reports import (
     Approvals,
     AuthorReach,
@@ -34,6 +18,22 @@ from bot.reports import (
     Report,
     SlaRow,
     parse_period,
+)
+from bot.reports.chart import report_chart_png
+from bot.slack.blocks.report import (
+    duration,
+    report_blocks,
+    social_help,
+    status_blocks,
+    weekly_report_blocks,
+)
+from bot.slack.blocks.text import (
+    FIELD_MAX,
+    FIELDS_MAX,
+    HEADER_MAX,
+    MESSAGE_BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    slack_len,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import NotAllowed
-from bot.ids import SocialSubcommand
+from bot.domain.errors import NotAllowed
 from bot.reports import PeriodError, parse_period
 from bot.reports.command import parse_social
+from bot.slack.ids import SocialSubcommand
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
 LONDON, TOKYO = ZoneInfo("Europe/London"), ZoneInfo("Asia/Tokyo")

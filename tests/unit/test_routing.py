@@ -1,4 +1,4 @@
-"""bot.routing: the rules, top to bottom, over the shipped policy and small inline ones."""
+"""bot.domain.scoring.routing: the rules, top to bottom, over the shipped policy and small inline ones."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.enrich import Enrichment, enrich, lower_for_matching
-from bot.mention import NETWORKS, Author, Mention
-from bot.routing import RouteDecision, matches, required_text, route
-from bot.rules import load_rules, parse_rules
-from bot.rules_schema import PRIORITIES, Condition
+from bot.domain.mention import NETWORKS, Author, Mention
+from bot.domain.rules.load import load_rules, parse_rules
+from bot.domain.rules.schema import PRIORITIES, Condition
+from bot.domain.scoring.enrich import Enrichment, enrich, lower_for_matching
+from bot.domain.scoring.routing import RouteDecision, matches, required_text, route
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.rules import RulesError, load_rules, parse_rules
-from bot.rules_schema import most_urgent, parse_duration
+from bot.domain.rules.load import RulesError, load_rules, parse_rules
+from bot.domain.rules.schema import most_urgent, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parents[1] / "data"

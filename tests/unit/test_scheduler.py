@@ -9,9 +9,9 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
-from bot.rules import load_rules
-from bot.scheduler import build_scheduler, schedule_polls
-from bot.sources.registry import build_sources
+from bot.domain.rules.load import load_rules
+from bot.kit.scheduler import build_scheduler, schedule_polls
+from bot.listening.registry import build_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")

@@ -1,4 +1,4 @@
-"""SLA timer arithmetic (bot.sla): due times with and without business hours, time zones and
+"""SLA timer arithmetic (bot.domain.sla): due times with and without business hours, time zones and
 DST, overnight shifts, the reminder at 75 %, and the stages."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import sla
-from bot.rules_schema import BusinessHours, Rules
+from bot.domain import sla
+from bot.domain.rules.schema import BusinessHours, Rules
 
 LONDON = ZoneInfo("Europe/London")
 OFFICE = BusinessHours(days=["mon", "tue", "wed", "thu", "fri"], start="09:00", end="17:00",

@@ -10,8 +10,8 @@ import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.rules import Rules, parse_rules
-from bot.slack_channels import ChannelNotFound, resolve_channels
+from bot.domain.rules.load import Rules, parse_rules
+from bot.slack.channels import ChannelNotFound, resolve_channels
 
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("test_slack_channels")

@@ -1,4 +1,4 @@
-from bot.slack_text import to_plain
+from bot.slack.text import to_plain
 
 
 def test_links_mentions_and_entities_become_plain_words():

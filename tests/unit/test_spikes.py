@@ -1,11 +1,11 @@
-"""Spike detection (bot.spikes, pure): baselines, thresholds, one alert per storm, words."""
+"""Spike detection (bot.domain.spikes, pure): baselines, thresholds, one alert per storm, words."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import spikes
-from bot.rules_schema import Rules
+from bot.domain import spikes
+from bot.domain.rules.schema import Rules
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)

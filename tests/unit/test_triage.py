@@ -1,4 +1,4 @@
-"""bot.triage: the learned customer-care valence, its weights file, and its figures on real
+"""bot.domain.scoring.triage: the learned customer-care valence, its weights file, and its figures on real
 tweets (held-out airlines; skipped when the research corpora are absent)."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot import enrich as E
-from bot import triage
-from bot.enrich import enrich, triage_features
-from bot.mention import Author, Mention
-from bot.rules import load_rules, parse_rules
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import load_rules, parse_rules
+from bot.domain.scoring import enrich as E
+from bot.domain.scoring import triage
+from bot.domain.scoring.enrich import enrich, triage_features
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
@@ -158,5 +158,5 @@ def test_the_shipped_weights_are_what_the_tool_derives():
     sys.path.insert(0, str(ROOT / "tools"))
     import derive_triage_weights as tool
 
-    shipped = (ROOT / "bot" / "data" / triage.WEIGHTS_FILE).read_text(encoding="utf-8")
+    shipped = (ROOT / "bot" / "domain" / "scoring" / "data" / triage.WEIGHTS_FILE).read_text(encoding="utf-8")
     assert tool.dump(tool.derive()) == shipped

@@ -1,4 +1,4 @@
-"""bot.tune: proposals from corrections, and their replayed effect (pure, no database)."""
+"""bot.offline.tune.proposals: proposals from corrections, and their replayed effect (pure, no database)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import tune
-from bot.mention import Author, Mention
-from bot.rules import load_rules, parse_rules
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import load_rules, parse_rules
+from bot.offline.tune import proposals as tune
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)

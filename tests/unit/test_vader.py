@@ -1,4 +1,4 @@
-"""bot.vader: VADER 3.3.2's scores, faster: the same dict as stock VADER's, bit for bit."""
+"""bot.domain.scoring.vader: VADER 3.3.2's scores, faster: the same dict as stock VADER's, bit for bit."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot import enrich as E
-from bot.vader import Analyzer
+from bot.domain.scoring import enrich as E
+from bot.domain.scoring.vader import Analyzer
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTIMENT = ROOT.parent / "shared" / "fixtures" / "sentiment"  # research data; absent elsewhere
@@ -24,7 +24,7 @@ EXTRA = {"delayed": -2.5, "on_hold": -3.0, "flight": 0.5, "least": 1.2, "never":
          "very": 1.5, "but": 0.4, "so": 1, "at": -1, "of": 0.3}
 STOCK_EXTRA = SentimentIntensityAnalyzer()
 STOCK_EXTRA.lexicon = {**STOCK.lexicon, **EXTRA}
-FAST_EXTRA = copy.copy(FAST)  # as bot.enrich builds one per rules lexicon
+FAST_EXTRA = copy.copy(FAST)  # as bot.domain.scoring.enrich builds one per rules lexicon
 FAST_EXTRA.lexicon = {**FAST.lexicon, **EXTRA}
 
 
@@ -78,7 +78,7 @@ def test_a_rules_lexicon_scores_exactly_like_stock_vader_with_it():
              "best flight ever 😀"]
     for text in texts:
         assert same(FAST_EXTRA.polarity_scores(text), STOCK_EXTRA.polarity_scores(text)), text
-    # and bot.enrich's analyzers, built from a rules lexicon
+    # and bot.domain.scoring.enrich's analyzers, built from a rules lexicon
     lexicon = {"on hold": -3.0, "Delayed": -3.5}
     built = E._build_sentiment(lexicon).analyzer
     assert isinstance(built, Analyzer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.services import _Gate
+from bot.slack.services import _Gate
 
 
 def test_at_most_size_threads_inside_and_nesting_takes_one_slot():

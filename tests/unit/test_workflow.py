@@ -6,8 +6,7 @@ import itertools
 
 import pytest
 
-from bot import models
-from bot.errors import (
+from bot.domain.errors import (
     ConcurrentChange,
     DomainError,
     InvalidTransition,
@@ -17,9 +16,10 @@ from bot.errors import (
     StaleCard,
     user_ref,
 )
-from bot.workflow import MENTION_STATUSES, Act, Actor, Facts, decide
+from bot.domain.workflow import MENTION_STATUSES, Act, Actor, Facts, decide
+from bot.kit import models
 
-# Written out by hand from ARCHITECTURE.md, not derived from bot.workflow.TRANSITIONS: a
+# Written out by hand from ARCHITECTURE.md, not derived from bot.domain.workflow.TRANSITIONS: a
 # pair added to or dropped from the table by mistake fails here.
 EXPECTED: dict[str, dict[str, str]] = {
     "new": {"claim": "claimed", "dismiss": "closed", "reassign": "new"},

@@ -1,0 +1,67 @@
+"""The plain values a card shows: built from the database by `bot.desk.commands.card_view`, rendered by
+the pure builders in `bot.slack.blocks`. Builders never query; this is everything they may know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DraftView:
+    id: int
+    text: str
+    author: str  # Slack user id
+    created_at: datetime
+    decision: str | None = None  # None (pending or not submitted) | approved | rejected
+    decided_by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyView:
+    state: str  # sending | sent | unknown | failed
+    sent_by: str
+    url: str | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    mention_id: int
+    version: int
+    status: str  # bot.kit.models.MENTION_STATUSES
+    network: str  # x | mastodon | bluesky | rss
+    url: str | None
+    text: str  # untrusted: builders escape it
+    created_at: datetime | None
+    ingested_at: datetime
+    author_handle: str  # untrusted
+    author_name: str | None  # untrusted
+    author_type: str
+    followers: int
+    earlier_mentions: int  # by this author, before this one
+    last_outcome: str | None  # of this author's previous handled mention
+    sentiment: str
+    compound: float
+    priority: str
+    score: int
+    score_parts: dict[str, int]
+    matched_rules: tuple[str, ...]
+    risk: tuple[str, ...]
+    approval_required: bool
+    team: str
+    team_label: str
+    approvers: tuple[str, ...]  # user (U…) and user-group (S…) ids of the team
+    outcomes: tuple[str, ...]  # the rules file's outcomes, for the select
+    claimed_by: str | None = None
+    sla_due_at: datetime | None = None
+    overdue: bool = False
+    draft: DraftView | None = None  # the latest draft
+    reply: ReplyView | None = None
+    outcome_tags: tuple[str, ...] = ()
+    can_reply: bool = True  # False for RSS (no reply channel)
+    reply_blocked: str | None = None  # why sending will be refused (X: post doesn't mention us)
+    lang: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,619 @@
+"""PURE scoring of one mention: sentiment, author type, risk, urgency score and priority.
+
+No I/O. Takes a `Mention`, the `Rules` and the current time; returns an `Enrichment`.
+
+The score is a sum of named parts (`Enrichment.score_parts`, part → points) so a card can say
+*why* a mention is urgent; `score` is that sum clamped to 0..100, and `priority` is its band.
+Every weight, band and cue below is data at the top of the module: a later pass tunes them on
+labelled tweets without touching the code that applies them.
+
+Sentiment starts from VADER's scores with the rules file's `sentiment.lexicon` on top; then
+`bot.domain.scoring.triage` weighs them with what VADER lacks for customer care (brand address, the complaint
+cues below, "again", "?", caps, "!!", a learned customer-care lexicon of words and emoji) into
+the `compound` (-1..1) that is labelled at the rules file's thresholds. VADER looks words up one token at a time, so a multi-word entry ("on hold") is matched in the text
+(case-insensitive, any run of whitespace between its words), its words are joined with `_`
+("on_hold") and the joined form is what goes into the lexicon. One analyzer is built per
+distinct lexicon and reused; the stock VADER lexicon is read once, at import.
+
+Risk, complaint and intensifier cues are words and phrases, matched on the mention's words in
+one pass (a word-level trie), which keeps the whole of `enrich` within about 2x the cost of
+VADER alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from bot.domain.mention import Mention
+from bot.domain.rules.schema import Rules, SentimentConfig
+from bot.domain.scoring import triage
+from bot.domain.scoring.vader import Analyzer as _Analyzer  # VADER's scores, faster
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    compound: float  # triage valence, -1..1 (bot.domain.scoring.triage: VADER with the rules lexicon + cues)
+    sentiment: str  # negative | neutral | positive
+    author_type: str  # customer | press | competitor | advocate | influencer | vip | brand
+    risk: tuple[str, ...]  # legal, regulatory, privacy, reputational, security, safety
+    score: int  # 0..100 urgency
+    priority: str  # P1..P4 from the score alone (routing may raise it)
+    score_parts: dict[str, int] = field(default_factory=dict)  # why: part → points
+    is_question: bool = False
+    is_complaint: bool = False
+    cues: tuple[str, ...] = ()  # the complaint cues found (keys of COMPLAINT_CUES), in order
+    # lower_for_matching(mention.text), kept so that routing, which matches on it too, does not
+    # lower the text again. Not a result: left out of ==, repr and hash.
+    text_lower: str | None = field(default=None, compare=False, repr=False)
+
+
+# --- Priority bands ---------------------------------------------------------------------------
+# score >= P1_FROM → P1, >= P2_FROM → P2, >= P3_FROM → P3, else P4. With the weights below a
+# customer's complaint lands at P3, an angry one addressed to the brand at P2; a threat (legal,
+# regulatory, …) with a complaint, or a negative post by the press, crosses into P1; praise
+# and chatter stay in P4 whoever posts them, and a complaint, however mild, from a customer
+# with a handful of followers outranks praise from a celebrity with a million (need over reach).
+P1_FROM = 70
+P2_FROM = 50
+P3_FROM = 30
+
+# --- Score parts (points) ---------------------------------------------------------------------
+NEGATIVITY_MAX = 30  # × -compound, when the compound is below 0
+LIKELY_COMPLAINT = 20  # labelled negative (bot.domain.scoring.triage): likely a complaint, cues or not
+COMPLAINT_MAX = 20  # cap on cue points + intensifiers
+PRAISE_POINTS = -15  # labelled positive: praise wants a thank-you, not urgency
+QUESTION_POINTS = 10  # a question expects an answer
+REACH_PER_DECADE = 2.5  # × log10(followers + 1): 100 → 5, 10k → 10, 1M → 15
+REACH_MAX = 15
+AUTHOR_POINTS = {
+    "press": 15,
+    "vip": 15,
+    "influencer": 8,
+    "advocate": 3,
+    "competitor": 2,
+    "customer": 0,
+    "brand": 0,
+}
+RISK_FIRST = 25  # the first risk found
+RISK_EACH_MORE = 5  # every further one
+RISK_MAX = 35
+# Oldest threshold first: a post older than 72 h loses 20 points, older than 24 h loses 10.
+AGE_PENALTIES: tuple[tuple[timedelta, int], ...] = (
+    (timedelta(hours=72), -20),
+    (timedelta(hours=24), -10),
+)
+
+# --- Cue phrases ------------------------------------------------------------------------------
+# A phrase is words separated by spaces, matched on the lowercased words of the text
+# (punctuation between words is ignored). A word may list alternatives ("delay|delayed"), end
+# with "?" to be optional ("my|our?" matches "my", "our" or nothing), or end with "*" to match
+# any word starting with it ("boycott*" matches "#BoycottNorthwind").
+
+# Conservative on purpose: a flag can send a mention to approval, so each cue must be hard to
+# hit by accident ("issue" is not "sue", "give me a sec" is not the SEC). Rules files add more.
+_REGULATORS = "fca|sec|ftc|cfpb|faa|dot|caa|ico|ofcom|ombudsman|regulator|regulators"
+RISK_CUES: dict[str, tuple[str, ...]] = {  # risk → phrases; order = order of Enrichment.risk
+    "legal": (
+        "sue|suing",
+        "lawyer|lawyers|lawsuit|lawsuits|attorney|attorneys",
+        "legal action",
+    ),
+    "regulatory": (
+        "regulator|regulators|ombudsman",
+        "fca|sec|ftc|cfpb|faa|dot|caa|ico|gdpr complaint|complaints",
+        "complain|complaining|complained|complaint|report|reporting|reported you|them|this|it? "
+        f"to|with the? {_REGULATORS}",
+    ),
+    "privacy": (
+        "data breach|breaches",
+        "leaked|leaking|leak my|our|customer|customers|personal personal? "
+        "data|details|info|information",
+        "hacked my? account",
+        "account was|got|is|has? been? hacked",
+        "dox|doxx|doxed|doxxed|doxing|doxxing",
+        "shared|sharing my personal? details|data|info|information|address",
+    ),
+    "reputational": (
+        "boycott*",
+        "viral",
+        "go|goes|going|went to the press|media|papers|news",
+        "tell|telling|contact|contacting the press|media|papers",
+    ),
+    "security": (
+        "phish*",
+        "scam|scams|scammed|scammer|scammers",
+        "fraud*",
+        "hacked",
+    ),
+}
+
+# name → (points, negatable, phrases). A negatable cue does not count right after a negation
+# ("not delayed", "no problem", "wasn't even delayed": at most one word in between). Cues that
+# carry their own negation ("not working", "no one answers", "no refund") are not negatable.
+COMPLAINT_CUES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
+    "delayed": (10, True, ("delay|delays|delayed|delaying",)),
+    "cancelled": (10, True, ("cancelled|canceled|cancellation|cancellations",)),
+    "stranded": (10, True, ("stranded|stuck",)),
+    "lost": (8, True, ("lost|missing",)),
+    "missed": (8, True, ("missed my|our? connection|flight|train",)),
+    "broken": (8, True, ("broken|crashed|crashing|crashes", "broke down")),
+    "not_working": (10, False, (
+        "not|never|cannot|isn't|isnt|doesn't|doesnt|didn't|didnt|won't|wont|can't|cant even? "
+        "work|works|working|worked",
+        "stopped working",
+    )),
+    "still_waiting": (10, False, ("still waiting", "waiting for? hours|days|weeks|ages")),
+    "on_hold": (10, False, ("on hold",)),
+    "no_answer": (10, False, (
+        "no one|body answers|answered|responds|responded|replies|replied|helps|cares",
+        "noone|nobody answers|answered|responds|responded|replies|replied|helps|cares",
+        "no reply|replies|response|responses|answer|help|update|updates|refund",
+    )),
+    "refund": (6, False, ("refund|refunds|refunded|compensation", "money back")),
+    "charged_twice": (10, False, ("charged me? twice", "double charged", "overcharged")),
+    "bad_service": (8, True, (
+        "worst|terrible|awful|horrible|appalling|disgusting|pathetic|useless|unacceptable"
+        "|ridiculous|rude|unhelpful|disappointed|disappointing",
+    )),
+    "problem": (5, True, (
+        "problem|problems|issue|issues|complaint|complaints|complain|complaining|complained",
+        "fix this|it",
+    )),
+}
+NEGATIONS = frozenset({
+    "not", "no", "never", "without", "hardly", "nothing", "cannot", "dont", "doesnt", "didnt",
+    "isnt", "wasnt", "werent", "arent", "wont", "cant", "havent", "hasnt",
+})  # and any word ending in n't
+
+# Intensifiers add to the complaint part only when a complaint cue was found.
+ADDRESSED_TO_BRAND = 4  # mentions_brand, or "@brand" in the text
+AGAIN = ("again|still", "once more")  # phrases
+AGAIN_POINTS = 3
+SHOUTING = re.compile(r"\b[A-Z]{4,}\b")  # an ALL-CAPS word (4+ letters: not LHR or FAA)
+SHOUTING_POINTS = 3
+REPEATED_PUNCTUATION = re.compile(r"[!?]{2,}")  # !!, ???, ?!
+REPEATED_PUNCTUATION_POINTS = 3
+
+# --- Question cues ----------------------------------------------------------------------------
+# A "?" that ends a word (not the one in a URL's query string), or a question opening (after
+# any leading @mentions): a wh-word followed by an auxiliary, or an auxiliary followed by a
+# pronoun. "When I landed, …" and "What a flight" are not questions. On the lowercased text.
+QUESTION_MARK = re.compile(r"\?(?![\w=&/%])")
+QUESTION_OPENINGS: tuple[str, ...] = (
+    r"(?:how|what|why|when|where|who|which)(?:'s| (?:do|does|did|is|are|was|were|can|could"
+    r"|should|would|will|has|have|to|much|many|long|often|come))",
+    r"(?:can|could|would|will|should|do|does|did|is|are|has|have|may)"
+    r" (?:you|u|i|we|they|it|anyone|anybody|someone|somebody|my|the|this|there)",
+    r"any ?(?:one|body) (?:know|else|help)",
+)
+_QUESTION_OPENING = re.compile(
+    r"\s*(?:[.@#]\S*\s+)*(?:" + "|".join(QUESTION_OPENINGS) + r")\b"
+)
+
+
+# --- Matching words and phrases ---------------------------------------------------------------
+_ODD_CASE = re.compile("[İıſK]")  # the non-ASCII letters re.IGNORECASE matches to a-z
+_ODD_FOLD = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "K": "k"})
+
+
+def lower_for_matching(text: str) -> str:
+    """`text.lower()`, except that the four non-ASCII letters Python's case-insensitive regexes
+    equate with ASCII ones (İ ı ſ K) become that letter. So whenever an ASCII string matches
+    somewhere in `text` under re.IGNORECASE, its lowercase is a substring of the result."""
+    if not text.isascii() and _ODD_CASE.search(text):
+        text = text.translate(_ODD_FOLD)
+    return text.lower()
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")  # cue words are ASCII; é and the like split words
+
+
+def _words(low: str) -> list[str]:
+    if "’" in low:
+        low = low.replace("’", "'")
+    return _WORD.findall(low)
+
+
+class _Node:
+    """A word trie: each node knows the words and word prefixes that follow it."""
+
+    __slots__ = ("words", "prefixes", "prefix_tuple", "hits")
+
+    def __init__(self) -> None:
+        self.words: dict[str, _Node] = {}
+        self.prefixes: dict[str, _Node] = {}  # "boycott" for "boycott*"
+        self.prefix_tuple: tuple[str, ...] = ()  # the same keys, for one str.startswith call
+        self.hits: list[tuple[str, str]] = []  # (table, name) of the phrases ending here
+
+    def add(self, slots: list[list[str]], hit: tuple[str, str]) -> None:
+        if not slots:
+            if hit not in self.hits:
+                self.hits.append(hit)
+            return
+        for alt in slots[0]:
+            if not alt:  # an optional word left out
+                self.add(slots[1:], hit)
+            elif alt.endswith("*"):
+                child = self.prefixes.setdefault(alt[:-1], _Node())
+                self.prefix_tuple = tuple(self.prefixes)
+                child.add(slots[1:], hit)
+            else:
+                self.words.setdefault(alt, _Node()).add(slots[1:], hit)
+
+
+def _slots(phrase: str) -> list[list[str]]:
+    out = []
+    for word in phrase.lower().split():
+        optional = word.endswith("?")
+        alts = word.rstrip("?").split("|")
+        out.append([*alts, ""] if optional else alts)
+    return out
+
+
+def _build_trie(tables: Iterable[tuple[str, str, Iterable[str]]]) -> _Node:
+    root = _Node()
+    for table, name, phrases in tables:
+        for phrase in phrases:
+            root.add(_slots(phrase), (table, name))
+    return root
+
+
+_TRIE = _build_trie([
+    *(("risk", risk, phrases) for risk, phrases in RISK_CUES.items()),
+    *(("cue", name, phrases) for name, (_, _, phrases) in COMPLAINT_CUES.items()),
+    ("again", "again", AGAIN),
+])
+_RISK_ORDER = {risk: i for i, risk in enumerate(RISK_CUES)}
+_CUE_POINTS = {name: points for name, (points, _, _) in COMPLAINT_CUES.items()}
+_NEGATABLE = frozenset(name for name, (_, negatable, _) in COMPLAINT_CUES.items() if negatable)
+
+
+def _negated(words: list[str], i: int) -> bool:
+    """Whether a negation ends at most one word before words[i]."""
+    for k in (i - 1, i - 2):
+        if k >= 0 and (words[k] in NEGATIONS or words[k].endswith("n't")):
+            return True
+    return False
+
+
+class _Found(NamedTuple):
+    risks: tuple[str, ...]
+    cues: tuple[str, ...]
+    again: bool
+
+
+def _scan(words: list[str]) -> _Found:
+    """Every phrase of every table that occurs in `words`, in one pass."""
+    risks: set[str] = set()
+    cues: list[str] = []
+    again = False
+    n = len(words)
+    first_words, first_prefixes = _TRIE.words, _TRIE.prefix_tuple
+    for i, word in enumerate(words):
+        if word not in first_words and not word.startswith(first_prefixes):
+            continue  # most words start no phrase
+        stack = [(_TRIE, i)]  # (node, index of the next word)
+        while stack:
+            node, j = stack.pop()
+            for table, name in node.hits:
+                if table == "risk":
+                    risks.add(name)
+                elif table == "again":
+                    again = True
+                elif name not in cues and not (name in _NEGATABLE and _negated(words, i)):
+                    cues.append(name)
+            if j < n:
+                following = words[j]
+                child = node.words.get(following)
+                if child is not None:
+                    stack.append((child, j + 1))
+                if node.prefix_tuple and following.startswith(node.prefix_tuple):
+                    stack.extend(
+                        (c, j + 1) for p, c in node.prefixes.items() if following.startswith(p)
+                    )
+    if len(risks) > 1:
+        return _Found(tuple(sorted(risks, key=_RISK_ORDER.__getitem__)), tuple(cues), again)
+    return _Found(tuple(risks), tuple(cues), again)
+
+
+# --- Sentiment --------------------------------------------------------------------------------
+_BASE_ANALYZER = _Analyzer()  # reads VADER's bundled lexicon once
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentiment:
+    """An analyzer with one rules lexicon, and the pattern that joins its phrases in a text."""
+
+    analyzer: _Analyzer
+    phrases: re.Pattern[str] | None
+    # The first word of every phrase, when each is a plain word (see _WORD): a text that has
+    # none of them among its words (the usual case) skips the substitution. None: never skip.
+    first_words: frozenset[str] | None = None
+
+
+def _join_phrase(m: re.Match[str]) -> str:
+    return "_".join(m.group().split())
+
+
+def _build_sentiment(lexicon: dict[str, float]) -> _Sentiment:
+    if not lexicon:
+        return _Sentiment(_BASE_ANALYZER, None)
+    extra: dict[str, float] = {}
+    phrases: list[list[str]] = []
+    for entry, valence in lexicon.items():
+        words = entry.split()
+        extra["_".join(words).lower()] = float(valence)
+        if len(words) > 1:
+            phrases.append(words)
+    # A shallow copy shares VADER's read-only emoji table; only the lexicon dict is new.
+    analyzer = copy.copy(_BASE_ANALYZER)
+    analyzer.lexicon = {**_BASE_ANALYZER.lexicon, **extra}
+    if not phrases:
+        return _Sentiment(analyzer, None)
+    phrases.sort(key=len, reverse=True)  # most words first: "lost my bag" before "lost my"
+    alternation = "|".join(r"\s+".join(map(re.escape, words)) for words in phrases)
+    # Not after a letter or an apostrophe: exactly where _words starts a word (the shortcut).
+    pattern = re.compile(rf"(?<![\w'’])(?:{alternation})(?!\w)", re.IGNORECASE)
+    firsts = frozenset(words[0].lower() for words in phrases)
+    plain = all(_WORD.fullmatch(w) for w in firsts)
+    return _Sentiment(analyzer, pattern, firsts if plain else None)
+
+
+_SENTIMENTS: dict[tuple[tuple[str, float], ...], _Sentiment] = {}  # lexicon contents → analyzer
+_LOCK = threading.Lock()
+
+
+def _sentiment_for(lexicon: dict[str, float]) -> _Sentiment:
+    key = tuple(sorted(lexicon.items()))
+    found = _SENTIMENTS.get(key)
+    if found is None:
+        with _LOCK:
+            found = _SENTIMENTS.get(key)
+            if found is None:
+                found = _SENTIMENTS[key] = _build_sentiment(lexicon)
+    return found
+
+
+def _vader(text: str, words: list[str], sentiment: _Sentiment) -> dict[str, float]:
+    """VADER's scores (neg, neu, pos, compound) of `text` with the rules lexicon."""
+    if sentiment.phrases is not None and (
+        sentiment.first_words is None or not sentiment.first_words.isdisjoint(words)
+    ):
+        text = sentiment.phrases.sub(_join_phrase, text)
+    return sentiment.analyzer.polarity_scores(text)
+
+
+def sentiment_label(compound: float, config: SentimentConfig) -> str:
+    """`negative` strictly below `negative_below`, `positive` strictly above `positive_above`."""
+    if compound < config.negative_below:
+        return "negative"
+    if compound > config.positive_above:
+        return "positive"
+    return "neutral"
+
+
+# --- What is prepared once per Rules value ----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    sentiment: _Sentiment
+    brand_handles: dict[str, frozenset[str]]  # network → the brand's own handles, lowercase
+    brand_address: re.Pattern[str] | None  # "@northwindair" (or the brand's other handles)
+    # Every handle in the rules file's author lists (lowercase, no "@") → its type, as
+    # `rules.authors.type_of` says (so one place decides which list wins): a dict lookup per
+    # mention instead of a call that normalises the handle and tries each list in turn.
+    listed_types: dict[str, str]
+
+
+def _prepare(rules: Rules) -> _Prepared:
+    brand = rules.brand
+    handles: dict[str, set[str]] = {"x": set(), "mastodon": set(), "bluesky": set()}
+    if brand.x_username:
+        handles["x"].add(brand.x_username.lstrip("@").lower())
+    if brand.mastodon_acct:
+        acct = brand.mastodon_acct.lstrip("@").lower()
+        # Mastodon gives local accounts without the domain: "northwind" on its own instance.
+        handles["mastodon"].update({acct, acct.split("@", 1)[0]})
+    if brand.bluesky_handle:
+        handles["bluesky"].add(brand.bluesky_handle.lstrip("@").lower())
+    addressable = [h for h in (brand.x_username, brand.mastodon_acct, brand.bluesky_handle) if h]
+    address = None
+    if addressable:
+        alternation = "|".join(re.escape(h.lstrip("@").lower()) for h in addressable)
+        # On the lowercased text. The look-behind sits after the "@" so the search can skip
+        # ahead from "@" to "@": it says the "@" does not follow a word (an e-mail address).
+        address = re.compile(rf"@(?<![\w@]@)(?:{alternation})(?![\w@])")
+    listed: dict[str, str] = {}
+    for value in rules.authors.model_dump().values():
+        for h in value if isinstance(value, list) else ():
+            kind = rules.authors.type_of(h)
+            if kind is not None:
+                listed[h.lstrip("@").lower()] = kind
+    return _Prepared(
+        sentiment=_sentiment_for(rules.sentiment.lexicon),
+        brand_handles={k: frozenset(v) for k, v in handles.items()},
+        brand_address=address,
+        listed_types=listed,
+    )
+
+
+_PREPARED: dict[int, tuple[Rules, _Prepared]] = {}  # id(rules) → (rules kept alive, prepared)
+_PREPARED_MAX = 32  # a reload makes a new Rules; old ones are dropped when this fills
+
+
+def _prepared(rules: Rules) -> _Prepared:
+    entry = _PREPARED.get(id(rules))
+    if entry is not None and entry[0] is rules:
+        return entry[1]
+    prepared = _prepare(rules)
+    with _LOCK:
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.clear()
+        _PREPARED[id(rules)] = (rules, prepared)
+    return prepared
+
+
+# --- The parts, one by one (also for tests and tuning) -----------------------------------------
+def compound_of(text: str, rules: Rules) -> float:
+    """VADER's compound score of `text` with the rules file's lexicon (phrases included)."""
+    return _vader(text, _words(lower_for_matching(text)), _prepared(rules).sentiment)["compound"]
+
+
+def triage_features(mention: Mention, rules: Rules) -> dict[str, float]:
+    """The signals `bot.domain.scoring.triage` weighs for this mention, by name (for tuning and tests)."""
+    prepared = _prepared(rules)
+    low = lower_for_matching(mention.text)
+    words = _words(low)
+    found = _scan(words)
+    return triage.features(
+        mention.text, words, _vader(mention.text, words, prepared.sentiment), found.cues,
+        again=found.again, question=_is_question(low),
+        addressed=_addressed(mention, low, prepared))
+
+
+def author_type_of(mention: Mention, rules: Rules) -> str:
+    """brand (its own handle) › the rules file's lists › influencer by followers › customer."""
+    return _author_type(mention, rules, _prepared(rules))
+
+
+def _author_type(mention: Mention, rules: Rules, prepared: _Prepared) -> str:
+    author = mention.author
+    handle = author.handle.lstrip("@").lower()
+    own = prepared.brand_handles.get(mention.network)
+    if own and handle in own:
+        return "brand"
+    listed = prepared.listed_types.get(handle)
+    if listed is not None:
+        return listed
+    if author.followers >= rules.authors.influencer_min_followers:
+        return "influencer"
+    return "customer"
+
+
+def risks_of(text: str) -> tuple[str, ...]:
+    """The built-in risk flags a text raises, in RISK_CUES order."""
+    return _scan(_words(lower_for_matching(text))).risks
+
+
+def complaint_cues(text: str) -> tuple[str, ...]:
+    """Names of the complaint cues in `text`, in order of appearance, negated ones left out."""
+    return _scan(_words(lower_for_matching(text))).cues
+
+
+def is_question(text: str) -> bool:
+    return _is_question(lower_for_matching(text))
+
+
+def _is_question(low: str) -> bool:
+    return QUESTION_MARK.search(low) is not None or _QUESTION_OPENING.match(low) is not None
+
+
+def _addressed(mention: Mention, low: str, prepared: _Prepared) -> bool:
+    """Whether the post is addressed to the brand: it mentions it, or "@brand" is in it."""
+    return mention.mentions_brand or (
+        prepared.brand_address is not None and prepared.brand_address.search(low) is not None
+    )
+
+
+def _complaint_points(mention: Mention, found: _Found, addressed: bool) -> int:
+    if not found.cues:
+        return 0
+    points = sum(_CUE_POINTS[c] for c in found.cues)
+    if addressed:
+        points += ADDRESSED_TO_BRAND
+    if found.again:
+        points += AGAIN_POINTS
+    if SHOUTING.search(mention.text):
+        points += SHOUTING_POINTS
+    if REPEATED_PUNCTUATION.search(mention.text):
+        points += REPEATED_PUNCTUATION_POINTS
+    return min(COMPLAINT_MAX, points)
+
+
+def _reach_points(followers: int) -> int:
+    if followers <= 0:
+        return 0
+    return min(REACH_MAX, round(REACH_PER_DECADE * math.log10(followers + 1)))
+
+
+def _risk_points(risks: tuple[str, ...]) -> int:
+    if not risks:
+        return 0
+    return min(RISK_MAX, RISK_FIRST + RISK_EACH_MORE * (len(risks) - 1))
+
+
+def _age_points(created_at: datetime | None, now: datetime) -> int:
+    if created_at is None:
+        return 0
+    if created_at.tzinfo is None:  # documented as aware UTC; be lenient with naive values
+        created_at = created_at.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    age = now - created_at
+    for older_than, points in AGE_PENALTIES:
+        if age > older_than:
+            return points
+    return 0
+
+
+def priority_for(score: int) -> str:
+    """The priority band of a score (see P1_FROM, P2_FROM, P3_FROM)."""
+    if score >= P1_FROM:
+        return "P1"
+    if score >= P2_FROM:
+        return "P2"
+    if score >= P3_FROM:
+        return "P3"
+    return "P4"
+
+
+# --- The whole -------------------------------------------------------------------------------
+def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
+    """Score one mention. `score` is the sum of `score_parts` clamped to 0..100; parts worth 0
+    points are left out of `score_parts`."""
+    prepared = _prepared(rules)
+    text = mention.text
+    low = lower_for_matching(text)
+    words = _words(low)
+    vader = _vader(text, words, prepared.sentiment)
+    found = _scan(words)
+    question = _is_question(low)
+    addressed = _addressed(mention, low, prepared)
+    compound = triage.compound(*triage.scores(
+        text, words, vader, found.cues, again=found.again, question=question,
+        addressed=addressed))
+    sentiment = sentiment_label(compound, rules.sentiment)
+    author_type = _author_type(mention, rules, prepared)
+
+    parts = {
+        "negativity": round(NEGATIVITY_MAX * -compound) if compound < 0 else 0,
+        "likely_complaint": LIKELY_COMPLAINT if sentiment == "negative" else 0,
+        "complaint": _complaint_points(mention, found, addressed),
+        "praise": PRAISE_POINTS if sentiment == "positive" else 0,
+        "question": QUESTION_POINTS if question else 0,
+        "reach": _reach_points(mention.author.followers),
+        "author": AUTHOR_POINTS.get(author_type, 0),
+        "risk": _risk_points(found.risks),
+        "age": _age_points(mention.created_at, now),
+    }
+    parts = {k: v for k, v in parts.items() if v}
+    score = max(0, min(100, sum(parts.values())))
+    return Enrichment(
+        compound=compound,
+        sentiment=sentiment,
+        author_type=author_type,
+        risk=found.risks,
+        score=score,
+        priority=priority_for(score),
+        score_parts=parts,
+        is_question=question,
+        is_complaint=bool(found.cues),
+        cues=found.cues,
+        text_lower=low,
+    )

@@ -1,0 +1,70 @@
+"""Prometheus metrics of one process, in their own registry (tests build as many as they like)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from bot.listening.polling import PollOutcome
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.up = Gauge("socialbot_up", "1 while the bot is serving", registry=r)
+        self.up.set(1)
+        self.mentions_ingested = Counter(
+            "socialbot_mentions_ingested", "New mentions stored", ["source"], registry=r)
+        self.duplicates = Counter(
+            "socialbot_mentions_duplicate", "Fetched mentions already stored", ["source"],
+            registry=r)
+        self.polls = Counter("socialbot_polls", "Polls by outcome", ["source", "status"],
+                             registry=r)
+        self.poll_seconds = Histogram("socialbot_poll_seconds", "Time to fetch one source",
+                                      ["source"], registry=r)
+        self.posts_read = Counter("socialbot_posts_read", "Posts read (X bills per read)",
+                                  ["source"], registry=r)
+        self.outbox_depth = Gauge("socialbot_outbox_depth", "Slack posts waiting to be sent",
+                                  registry=r)
+        self.outbox_oldest = Gauge("socialbot_outbox_oldest_seconds",
+                                   "Age of the oldest Slack post not yet sent", registry=r)
+        self.slack_errors = Counter("socialbot_slack_errors",
+                                    "Failed Slack calls of the outbox by error code", ["code"],
+                                    registry=r)
+        # Buckets around Slack's 3 s limit and the 250 ms target of bench/desk.py.
+        self.slack_ack_seconds = Histogram(
+            "socialbot_slack_ack_seconds", "Time to answer a Slack request (its ack)",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0), registry=r)
+        self.sla_overdue = Gauge("socialbot_sla_overdue",
+                                 "Open mentions past their reply's due time", registry=r)
+        self.leader = Gauge("socialbot_leader",
+                            "1 while this process runs the pollers and timers", registry=r)
+
+    def record_poll(self, outcome: PollOutcome) -> None:
+        self.polls.labels(outcome.source_id, outcome.status).inc()
+        if outcome.status not in ("skipped", "budget"):
+            self.poll_seconds.labels(outcome.source_id).observe(outcome.seconds)
+        self.mentions_ingested.labels(outcome.source_id).inc(outcome.new)
+        self.duplicates.labels(outcome.source_id).inc(outcome.duplicates)
+        self.posts_read.labels(outcome.source_id).inc(outcome.reads)
+
+    def watch_outbox(self, depth: Callable[[], int],
+                     oldest: Callable[[], float] | None = None) -> None:
+        """Read the outbox depth (and the oldest post's age) from the database at scrape
+        time."""
+        self.outbox_depth.set_function(depth)
+        if oldest is not None:
+            self.outbox_oldest.set_function(oldest)
+
+    def watch(self, *, overdue: Callable[[], int], leading: Callable[[], bool]) -> None:
+        """SLA breaches open now, and leadership, read at scrape time."""
+        self.sla_overdue.set_function(overdue)
+        self.leader.set_function(lambda: 1.0 if leading() else 0.0)
+
+    def slack_error(self, code: str) -> None:
+        self.slack_errors.labels(code).inc()

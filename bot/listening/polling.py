@@ -1,0 +1,209 @@
+"""One poll of one source: fetch outside any transaction, then store or record the failure.
+
+`poll_source` is the scheduler's job body and a plain function: tests call it with a fake
+source and a fixed `now`. Every network failure becomes a state on the `source` row:
+- 429 → wait until the network's reset time (never sleep in a thread);
+- 5xx / timeout → exponential backoff from `every`, capped at MAX_BACKOFF;
+- 401 / 403 → unhealthy with the reason, skipped until the rules are reloaded;
+- X monthly budget near → poll half as often; spent → pause until the next UTC month.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.rules.schema import Rules, SourceSpec
+from bot.kit import models
+from bot.kit.db import session_scope
+from bot.listening.ingest import IngestResult, add_usage, source_row, store_fetch
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    Source,
+    SourceAuthError,
+    SourceError,
+    SourceState,
+    SourceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+BUDGET_SLOWDOWN_AT = 0.8  # share of the monthly budget after which polls are halved
+ERROR_TEXT_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    source_id: str
+    status: str  # ok | not_modified | skipped | rate_limited | unavailable | auth_error | budget
+    new: int = 0
+    duplicates: int = 0
+    reads: int = 0
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def month_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month(now: datetime) -> datetime:
+    start = month_start(now)
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def reads_this_month(session: Session, source_id: str, now: datetime) -> int:
+    return session.scalar(select(func.coalesce(func.sum(models.SourceUsage.reads), 0)).where(
+        models.SourceUsage.source_id == source_id,
+        models.SourceUsage.day >= month_start(now).date())) or 0
+
+
+def budget_share(session: Session, spec: SourceSpec, now: datetime) -> float | None:
+    """Share of the monthly budget spent (1.0 = all), or None without a budget."""
+    if not spec.monthly_budget:
+        return None
+    return reads_this_month(session, spec.id, now) * spec.cost_per_read / spec.monthly_budget
+
+
+def backoff(spec: SourceSpec, failures: int) -> timedelta:
+    return min(spec.every * (2 ** max(failures - 1, 0)), MAX_BACKOFF)
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+
+
+def _due(row: models.Source, now: datetime) -> str | None:
+    """Why this source must not be polled now, or None."""
+    if row.unhealthy_reason:
+        return f"unhealthy: {row.unhealthy_reason}"
+    if row.next_run_at and row.next_run_at > now:
+        return f"waiting until {row.next_run_at.isoformat()}"
+    return None
+
+
+def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
+                clock: Callable[[], datetime],
+                on_outcome: Callable[[PollOutcome], None] | None = None) -> PollOutcome:
+    spec = source.spec
+    now = clock()
+    with session_scope(factory) as session:
+        row = source_row(session, spec)
+        reason = _due(row, now)
+        share = budget_share(session, spec, now)
+        if reason is None and share is not None and share >= 1.0:
+            row.next_run_at = next_month(now)
+            row.last_error, row.last_error_at = (
+                f"monthly budget of ${spec.monthly_budget:.2f} spent; polling resumes "
+                f"{row.next_run_at:%Y-%m-%d}", now)
+            log.warning("source %s: %s", spec.id, row.last_error)
+            reason = "budget"
+        state = SourceState(row.cursor, row.etag, row.last_modified)
+    if reason is not None:
+        outcome = PollOutcome(spec.id, "budget" if reason == "budget" else "skipped",
+                              detail=reason)
+        return _report(outcome, on_outcome)
+
+    started = time.perf_counter()
+    try:
+        fetch = source.fetch(state, now=now)
+    except SourceError as exc:
+        return _report(_record_failure(factory, spec, exc, now,
+                                       time.perf_counter() - started), on_outcome)
+    try:
+        result = _store(factory, spec, fetch, rules, now=now, clock=clock)
+    except SQLAlchemyError as exc:
+        # Rolled back: the cursor did not move, so the next poll fetches the same posts again.
+        # The reads were made (and billed) all the same, and the source backs off like after
+        # an outage instead of hammering a database that is locked or down.
+        cause = getattr(exc, "orig", None) or exc  # the driver's error, not the autoflush note
+        failure = StoreFailed(f"storing {len(fetch.mentions)} mention(s) failed: "
+                              f"{type(cause).__name__}: {str(cause).splitlines()[0][:200]}")
+        failure.reads = fetch.reads
+        log.error("source %s: %s", spec.id, failure)
+        return _report(_record_failure(factory, spec, failure, now,
+                                       time.perf_counter() - started), on_outcome)
+    status = "not_modified" if fetch.not_modified else "ok"
+    return _report(PollOutcome(spec.id, status, new=len(result.new_mention_ids),
+                               duplicates=result.duplicates, reads=fetch.reads,
+                               detail="; ".join(fetch.notes),
+                               seconds=time.perf_counter() - started), on_outcome)
+
+
+class StoreFailed(SourceUnavailable):
+    """The fetch worked but its transaction did not commit (database locked, down, full)."""
+
+    reads = 0
+
+
+def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules: Rules, *,
+           now: datetime, clock: Callable[[], datetime]) -> IngestResult:
+    """Store a fetch and mark the source healthy, in one transaction."""
+    with session_scope(factory) as session:
+        result = store_fetch(session, spec, fetch, rules, now=clock())
+        row = session.get(models.Source, spec.id)
+        row.failures = 0
+        row.last_error = None
+        share = budget_share(session, spec, now)
+        # Near the budget: skip every other scheduled run, and say so on the source.
+        if share is not None and share >= BUDGET_SLOWDOWN_AT:
+            row.next_run_at = now + spec.every * 2
+            row.last_error = (f"{share:.0%} of the monthly budget spent: polling every "
+                              f"{int((spec.every * 2).total_seconds())}s")
+        else:
+            row.next_run_at = None
+    for note in fetch.notes:
+        log.info("source %s: %s", spec.id, note)
+    return result
+
+
+def _record_failure(factory: sessionmaker[Session], spec: SourceSpec, exc: SourceError,
+                    now: datetime, seconds: float) -> PollOutcome:
+    with session_scope(factory) as session:
+        row = source_row(session, spec)
+        row.last_error, row.last_error_at = _short(exc), now
+        reads = getattr(exc, "reads", 0) or 0  # pages read before the failure are billed too
+        add_usage(session, spec.id, reads, now)
+        if isinstance(exc, RateLimited):
+            row.next_run_at = max(exc.reset_at, now)
+            status = "rate_limited"
+        elif isinstance(exc, SourceAuthError):
+            row.unhealthy_reason = str(exc)[:ERROR_TEXT_MAX] or type(exc).__name__
+            status = "auth_error"
+        else:  # SourceUnavailable, or another SourceError: transient until proven otherwise
+            row.failures = (row.failures or 0) + 1
+            row.next_run_at = now + backoff(spec, row.failures)
+            status = "unavailable"
+        next_run = row.next_run_at
+    log.warning("source %s: %s (%s)%s", spec.id, status, _short(exc),
+                f"; next poll at {next_run.isoformat()}" if next_run and status != "auth_error"
+                else "")
+    return PollOutcome(spec.id, status, reads=getattr(exc, "reads", 0) or 0, detail=_short(exc),
+                       seconds=seconds)
+
+
+def _report(outcome: PollOutcome,
+            on_outcome: Callable[[PollOutcome], None] | None) -> PollOutcome:
+    if on_outcome is not None:
+        on_outcome(outcome)
+    return outcome
+
+
+def reset_unhealthy(factory: sessionmaker[Session]) -> int:
+    """After a rules reload: give every source marked unhealthy another chance."""
+    with session_scope(factory) as session:
+        rows = session.scalars(select(models.Source).where(
+            models.Source.unhealthy_reason.is_not(None))).all()
+        for row in rows:
+            row.unhealthy_reason = None
+            row.failures = 0
+        return len(rows)

@@ -1,0 +1,162 @@
+"""The one small interface every network adapter implements.
+
+A source fetches what is new since its saved state and returns normalised mentions plus the
+state to save next. It never writes to the database: ingest stores the mentions and the new
+state in one transaction, so a crash between the two repeats a fetch instead of losing one.
+
+Failures are raised as the three exceptions below so the scheduler can treat every network
+the same way: wait until a reset time, back off, or mark the source unhealthy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+import requests
+
+from bot.domain.mention import Mention
+from bot.domain.rules.schema import SourceSpec
+from bot.kit import models
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What a source remembers between polls (columns of the `source` table)."""
+
+    cursor: str | None = None  # X/Mastodon since_id, Bluesky cursor or newest indexedAt
+    etag: str | None = None  # RSS conditional GET
+    last_modified: str | None = None  # RSS conditional GET
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    mentions: list[Mention]
+    state: SourceState  # save this with the mentions, in the same transaction
+    reads: int = 0  # posts read (X bills per post read)
+    not_modified: bool = False  # RSS 304
+    notes: list[str] = field(default_factory=list)  # e.g. "page cap reached, 300 more"
+
+
+class SourceError(Exception):
+    """Base of what a source may raise; anything else is a bug in the adapter."""
+
+
+class RateLimited(SourceError):
+    """The network said 429; do not call again before `reset_at` (UTC)."""
+
+    def __init__(self, reset_at: datetime, detail: str = ""):
+        self.reset_at = reset_at
+        super().__init__(f"rate limited until {reset_at.isoformat()}" + (f": {detail}" if detail
+                                                                          else ""))
+
+
+class SourceUnavailable(SourceError):
+    """5xx, timeout, connection error: retry later with backoff."""
+
+
+class SourceAuthError(SourceError):
+    """401/403 or missing credentials: skip this source until the rules are reloaded."""
+
+
+class Source(Protocol):
+    spec: SourceSpec
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        """Everything new since `state`, oldest first."""
+        ...
+
+
+# --- Publishing: replies, likes, reposts ------------------------------------------------
+# What every publisher shares: the target, the result, the errors, and
+# the small `Publisher` protocol.
+#
+# A `PublishError.kind` says what the desk may do next:
+#
+#     rejected     the network refused this reply (too long, post deleted, not allowed to reply,
+#                  duplicate text): nothing was posted; a human may redraft
+#     unavailable  nothing was posted (rate limited, could not connect): send again later
+#     auth         credentials missing or refused: nothing was posted; fix the settings
+#     maybe_sent   the request may have reached the network and we cannot tell (timeout after
+#                  sending, 5xx, X's 403 "duplicate content"): never retry blindly, reconcile
+
+ErrorKind = Literal["rejected", "unavailable", "auth", "maybe_sent"]
+NOT_SENT: frozenset[str] = frozenset({"rejected", "unavailable", "auth"})
+
+
+class PublishError(Exception):
+    def __init__(self, kind: ErrorKind, detail: str) -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{kind}: {detail}")
+
+    @property
+    def surely_not_sent(self) -> bool:
+        return self.kind in NOT_SENT
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The post being answered, liked or reposted: what the adapters need of a mention."""
+
+    network: str
+    external_id: str  # tweet id, Mastodon status id (on the brand's instance), at:// uri
+    url: str | None = None
+    author_handle: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, mention: models.Mention) -> Target:
+        return cls(network=mention.network, external_id=mention.external_id, url=mention.url,
+                   author_handle=mention.author.handle if mention.author else "",
+                   extra={str(k): str(v) for k, v in (mention.extra or {}).items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    network_id: str  # the new post's id on the network (tweet id, status id, at:// uri)
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What `Publisher.find_reply` saw: the brand's reply when found; `complete` when the
+    search covered everything since the send intent (so "not found" means "not sent")."""
+
+    found: Published | None
+    complete: bool
+    note: str = ""
+
+
+class Publisher(Protocol):
+    """One network's write side. Every method raises `PublishError` and nothing else."""
+
+    network: str
+    # How long the network itself deduplicates a repeated `reply` with the same idempotency
+    # key (Mastodon: 1 h); None when it doesn't, and a retry could post twice.
+    retry_window: timedelta | None
+
+    def reply(self, target: Target, text: str, idempotency_key: str) -> Published: ...
+
+    def like(self, target: Target) -> None: ...
+
+    def repost(self, target: Target) -> None: ...
+
+    def find_reply(self, target: Target, *, since: datetime) -> Lookup:
+        """The brand's own reply to `target` posted at or after `since`, if any."""
+        ...
+
+
+def connection_never_made(exc: BaseException) -> bool:
+    """True when a requests/urllib3 failure happened before any byte of the request was sent
+    (DNS, refused connection, connect timeout): the post surely was not made."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc.args[0] if exc.args else exc)
+        return any(s in text for s in ("NewConnectionError", "NameResolutionError",
+                                       "Failed to establish a new connection",
+                                       "ConnectTimeoutError"))
+    return False

@@ -1,0 +1,256 @@
+"""Mastodon: the brand account's mention notifications, through Mastodon.py.
+
+`GET /api/v1/notifications?types[]=mention&since_id=<cursor>&limit=80`, newest first; older pages
+are fetched with `max_id` (and the same `since_id`) until a short page, so nothing between the
+cursor and now is skipped, then everything is returned oldest first. The cursor is the newest
+notification id seen. The first poll (no cursor) reads one page only: the desk starts with the
+latest mentions, not the account's whole history. A burst larger than MAX_PAGES pages is cut:
+the newest mentions are read, the cursor moves to the newest, and a note says what was skipped.
+
+Mastodon.py is built with `ratelimit_method="throw"`, so it never sleeps in our thread; its errors
+are mapped onto the three `bot.networks.base` exceptions. The 429 reset time is read from the
+response's `X-RateLimit-Reset` header (an ISO 8601 time on Mastodon, epoch seconds on some other
+servers), captured with a requests response hook on the client's session, else from
+`api.ratelimit_reset`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from bot import __version__
+from bot.config import Settings
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+)
+from bot.networks.htmltext import html_to_text
+
+PAGE_LIMIT = 80  # the API's maximum
+MAX_PAGES = 10  # per poll: 800 mentions; 10 of the 300 requests allowed per 5 minutes
+REQUEST_TIMEOUT = 20.0
+RATE_WINDOW = timedelta(minutes=5)  # Mastodon's default: 300 requests per 5 minutes
+USER_AGENT = f"socialbot/{__version__}"
+
+
+def build_mastodon(settings: Settings, *, timeout: float = REQUEST_TIMEOUT,
+                   session: requests.Session | None = None) -> Mastodon:
+    """A Mastodon.py client for MASTODON_API_BASE_URL with MASTODON_ACCESS_TOKEN. It never sleeps
+    on a rate limit (`throw`) and makes no request until the first poll."""
+    return Mastodon(
+        api_base_url=settings.secret("MASTODON_API_BASE_URL"),
+        access_token=settings.secret("MASTODON_ACCESS_TOKEN"),
+        request_timeout=timeout,
+        ratelimit_method="throw",
+        version_check_mode="none",
+        session=session,
+        user_agent=USER_AGENT,
+    )
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    value = obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
+    return default if value is None else value
+
+
+def _id_key(value: str) -> tuple[int, int | str]:
+    """Mastodon ids are decimal strings of varying length: compare them as numbers."""
+    s = str(value)
+    return (0, int(s)) if s.isdigit() else (1, s)
+
+
+def _utc(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _parse_reset(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value), UTC)
+    return _utc(value)
+
+
+class MastodonSource:
+    """`type: mastodon_mentions` — mentions of the brand account on its own instance."""
+
+    def __init__(self, spec: SourceSpec, brand: Brand, api: Mastodon, *,
+                 page_limit: int = PAGE_LIMIT, max_pages: int = MAX_PAGES) -> None:
+        self.spec = spec
+        self.brand = brand
+        self.api = api
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self._last_headers: threading.local = threading.local()
+        session = getattr(api, "session", None)
+        if isinstance(session, requests.Session):
+            session.hooks.setdefault("response", []).append(self._remember_headers)
+
+    def _remember_headers(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last_headers.value = response.headers
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        since_id = state.cursor or None
+        pages = 1 if since_id is None else self.max_pages
+        notifications: list[Any] = []
+        notes: list[str] = []
+        max_id: str | None = None
+        for page_no in range(pages):
+            page = self._call(now, since_id=since_id, max_id=max_id)
+            notifications.extend(page)
+            if len(page) < self.page_limit:
+                break
+            max_id = str(min((_get(n, "id") for n in page), key=_id_key))
+            if page_no == pages - 1:
+                # A burst larger than the cap: the newest mentions win; the ones between the
+                # cursor and the oldest read are not fetched (the cursor moves past them).
+                notes.append("first poll: read the newest page only" if since_id is None else
+                             f"page cap reached ({pages} pages of {self.page_limit}): mentions "
+                             f"older than notification {max_id} and newer than {since_id} were "
+                             "not read")
+
+        seen: set[str] = set()
+        mentions: list[Mention] = []
+        newest = since_id
+        skipped_own = 0
+        for n in sorted(notifications, key=lambda n: _id_key(_get(n, "id"))):
+            nid = str(_get(n, "id"))
+            if nid in seen:
+                continue
+            seen.add(nid)
+            if newest is None or _id_key(nid) > _id_key(newest):
+                newest = nid
+            if _get(n, "type") != "mention" or not _get(n, "status"):
+                continue
+            mention = self._normalise(n)
+            if self._is_brand(mention.author.handle):
+                skipped_own += 1
+                continue
+            mentions.append(mention)
+        if skipped_own:
+            notes.append(f"{skipped_own} of the brand's own posts skipped")
+        return Fetch(mentions=mentions, state=SourceState(cursor=newest), reads=len(seen),
+                     notes=notes)
+
+    def _call(self, now: datetime, **params: Any) -> list[Any]:
+        self._last_headers.value = None
+        try:
+            page = self.api.notifications(types=["mention"], limit=self.page_limit, **params)
+        except MastodonRatelimitError as exc:
+            raise RateLimited(self._reset_at(now), f"mastodon: {exc}") from exc
+        except MastodonUnauthorizedError as exc:
+            raise SourceAuthError(f"mastodon: access token refused (401): {_detail(exc)}") from exc
+        except MastodonNotFoundError as exc:
+            raise SourceAuthError("mastodon: notifications endpoint not found (404): check "
+                                  f"MASTODON_API_BASE_URL: {_detail(exc)}") from exc
+        except MastodonServerError as exc:
+            raise SourceUnavailable(f"mastodon: server error {_status(exc)}: {_detail(exc)}"
+                                    ) from exc
+        except MastodonNetworkError as exc:
+            raise SourceUnavailable(f"mastodon: {exc}") from exc
+        except MastodonAPIError as exc:
+            status = _status(exc)
+            if status in (401, 403):
+                raise SourceAuthError(f"mastodon: access refused ({status}): {_detail(exc)}"
+                                      ) from exc
+            if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+                raise SourceAuthError(f"mastodon: request refused ({status}): {_detail(exc)}"
+                                      ) from exc
+            raise SourceUnavailable(f"mastodon: API error {status}: {_detail(exc)}") from exc
+        except MastodonError as exc:
+            raise SourceUnavailable(f"mastodon: {exc}") from exc
+        if not isinstance(page, list):
+            raise SourceUnavailable("mastodon: expected a list of notifications, got "
+                                    f"{type(page).__name__}")
+        return page
+
+    def _reset_at(self, now: datetime) -> datetime:
+        headers = getattr(self._last_headers, "value", None)
+        reset = _parse_reset(headers.get("X-RateLimit-Reset")) if headers is not None else None
+        if reset is None and getattr(self.api, "ratelimit_reset", None):
+            reset = datetime.fromtimestamp(float(self.api.ratelimit_reset), UTC)
+        if reset is None or reset <= now:
+            reset = now + RATE_WINDOW
+        return reset
+
+    def _is_brand(self, acct: str) -> bool:
+        own = (self.brand.mastodon_acct or "").lstrip("@").lower()
+        if not own:
+            return False
+        acct = acct.lower()
+        # The brand's own notifications show local accounts without the instance part.
+        return acct == own or acct == own.split("@")[0]
+
+    def _normalise(self, notification: Any) -> Mention:
+        status = _get(notification, "status")
+        account = _get(status, "account") or _get(notification, "account") or {}
+        text = html_to_text(_get(status, "content", ""))
+        spoiler = _get(status, "spoiler_text", "")
+        if spoiler:
+            text = f"CW: {spoiler}\n\n{text}"
+        acct = str(_get(account, "acct", "") or _get(account, "username", ""))
+        extra = {"notification_id": str(_get(notification, "id")),
+                 "visibility": str(_get(status, "visibility", "public"))}
+        if _get(status, "uri"):
+            extra["uri"] = str(_get(status, "uri"))
+        if _get(status, "in_reply_to_account_id"):
+            extra["in_reply_to_account_id"] = str(_get(status, "in_reply_to_account_id"))
+        in_reply_to = _get(status, "in_reply_to_id")
+        return Mention(
+            network="mastodon",
+            external_id=str(_get(status, "id")),
+            text=text,
+            author=Author(
+                handle=acct,
+                name=str(_get(account, "display_name", "") or _get(account, "username", "")),
+                followers=int(_get(account, "followers_count", 0) or 0),
+                external_id=str(_get(account, "id")) if _get(account, "id") else None,
+                verified=False,
+            ),
+            url=_get(status, "url") or _get(status, "uri"),
+            created_at=_utc(_get(status, "created_at")) or _utc(_get(notification, "created_at")),
+            lang=_get(status, "language"),
+            source_id=self.spec.id,
+            mentions_brand=True,  # a mention notification: the post names the brand account
+            in_reply_to_id=str(in_reply_to) if in_reply_to else None,
+            extra=extra,
+        )
+
+
+def _status(exc: Exception) -> int | str | None:
+    # Mastodon.py raises ('Mastodon API returned error', status, reason, message).
+    return exc.args[1] if len(exc.args) > 1 else None
+
+
+def _detail(exc: Exception) -> str:
+    if len(exc.args) >= 4:
+        return str(exc.args[3] or exc.args[2])
+    return str(exc)

@@ -1,0 +1,332 @@
+"""RSS and Atom feeds: Google Alerts, news, blogs, Reddit and Mastodon tag feeds.
+
+The HTTP request is ours (`requests`, a timeout, a User-Agent naming socialbot, a conditional GET
+with the saved ETag / Last-Modified); feedparser only parses the bytes, with the response headers,
+so tests intercept the request with `responses` and never touch the network. `file://` URLs are
+read from disk (Last-Modified from the file's mtime), for running the bot against a local feed.
+
+Normalisation:
+- `url`: the entry's link, with Google's redirect (`https://www.google.com/url?…&url=<real>`)
+  unwrapped and FeedBurner's proxy link replaced by `feedburner:origLink`.
+- `external_id`: the *canonical* form of that link whenever the entry has one of its own (scheme
+  and host lower-cased, default port, fragment and tracking parameters such as `utm_*` dropped).
+  The entry id is used only when there is no such link, and a hash of title + date when there is
+  neither. Reason: an RSS mention *is* the article it links to, and the same article reaches the
+  desk through several feeds (two Google Alerts, a Google Alert and the publisher's own feed) whose
+  entry ids differ (`tag:google.com,2013:googlealerts/feed:…` is per alert). Keying on the link
+  makes `(network="rss", external_id)` dedupe it to one mention. The entry id is kept in
+  `extra["entry_id"]`.
+- `text`: title + " — " + summary, both reduced to plain text (Google's `<b>` highlighting gone).
+- `author`: `name` is the entry's author, else the feed's title; `handle` is the site the link
+  points to (`investorplace.com`), so author profiles and `authors:` lists group by publisher
+  rather than lumping every Google Alert under one "author". Without a link, the handle is the name.
+- Every RSS mention is read-only (`extra["read_only"] = "1"`): a feed gives no channel to reply
+  through; the card can link to the article (and to `extra["comments"]` when the feed has one).
+- Cursor: the newest entry date seen (ISO 8601, UTC), never later than `now`; dated entries not
+  newer are not emitted again. Undated (and future-dated) entries are emitted on every poll that
+  sees them; ingest dedupes them by `external_id`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import feedparser
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from bot import __version__
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import SourceSpec
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+)
+from bot.networks.htmltext import html_to_text
+
+USER_AGENT = f"socialbot/{__version__} (RSS/Atom listener)"
+TIMEOUT = 20.0  # seconds, connect and read
+MAX_BYTES = 10 * 1024 * 1024  # a feed larger than this is cut and parsed as far as it goes
+SEPARATOR = " — "
+
+# Query parameters that only track the click; dropping them makes one article one URL.
+_TRACKING_PARAMS = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid",
+                              "ocid", "cmpid", "yclid", "_ga", "ref_src", "spm"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    status: int
+    headers: Mapping[str, str] = field(default_factory=CaseInsensitiveDict)
+    body: bytes = b""
+    truncated: bool = False
+
+
+# (url, request headers) → HttpResult; raises SourceUnavailable / SourceAuthError for failures
+# that happen before a status code exists.
+FetchUrl = Callable[[str, Mapping[str, str]], HttpResult]
+
+
+def http_get(url: str, headers: Mapping[str, str], *, timeout: float = TIMEOUT,
+             session: requests.Session | None = None) -> HttpResult:
+    """GET with requests (http/https) or read a local file (`file://`)."""
+    if urlsplit(url).scheme == "file":
+        return _read_file(url, headers)
+    getter = session or requests
+    try:
+        with getter.get(url, headers=dict(headers), timeout=timeout, stream=True,
+                        allow_redirects=True) as resp:
+            body, truncated = bytearray(), False
+            if resp.status_code == 200:
+                for chunk in resp.iter_content(chunk_size=65536):
+                    body.extend(chunk)
+                    if len(body) > MAX_BYTES:
+                        del body[MAX_BYTES:]
+                        truncated = True
+                        break
+            return HttpResult(resp.status_code, CaseInsensitiveDict(resp.headers), bytes(body),
+                              truncated)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise SourceUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
+    except requests.RequestException as exc:  # invalid URL, bad scheme, too many redirects…
+        raise SourceAuthError(f"{url}: cannot be fetched: {exc}") from exc
+
+
+def _read_file(url: str, headers: Mapping[str, str]) -> HttpResult:
+    path = Path(url2pathname(urlsplit(url).path))
+    try:
+        mtime = datetime.fromtimestamp(os.stat(path).st_mtime, UTC).replace(microsecond=0)
+        last_modified = format_datetime(mtime, usegmt=True)
+        if CaseInsensitiveDict(headers).get("If-Modified-Since") == last_modified:
+            return HttpResult(304, CaseInsensitiveDict({"Last-Modified": last_modified}))
+        with path.open("rb") as fh:
+            body = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return HttpResult(404)
+    except OSError as exc:
+        raise SourceUnavailable(f"{path}: {exc}") from exc
+    return HttpResult(200, CaseInsensitiveDict({"Last-Modified": last_modified}),
+                      body[:MAX_BYTES], len(body) > MAX_BYTES)
+
+
+def unwrap_link(url: str) -> str:
+    """The real target of a Google redirect link (`google.*/url?…&url=<real>` or `q=<real>`);
+    any other URL unchanged."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    is_google = host.startswith(("google.", "www.google.")) or host == "news.google.com"
+    if is_google and parts.path == "/url":
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        for key in ("url", "q"):
+            target = params.get(key, "")
+            if urlsplit(target).scheme in ("http", "https"):
+                return target
+    return url.strip()
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per article: Google redirect unwrapped, scheme/host lower-cased, default port,
+    fragment and tracking parameters (utm_*, fbclid, …) dropped, empty path as "/"."""
+    parts = urlsplit(unwrap_link(url))
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{parts.port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query, doseq=True), ""))
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def _when(entry: Mapping) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        t = entry.get(key)
+        if t:
+            try:
+                return datetime(*t[:6], tzinfo=UTC)  # feedparser gives UTC struct_time
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def _parse_cursor(cursor: str | None) -> datetime | None:
+    if not cursor:
+        return None
+    try:
+        when = datetime.fromisoformat(cursor)
+    except ValueError:
+        return None  # a cursor we did not write: start over, ingest dedupes
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _retry_at(value: str | None, now: datetime, fallback: timedelta) -> datetime:
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return now + timedelta(seconds=int(value))
+        try:
+            when = parsedate_to_datetime(value)
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            pass
+    return now + fallback
+
+
+def _lang(code: str | None) -> str | None:
+    if not code:
+        return None
+    return code.strip().replace("_", "-").split("-")[0].lower() or None
+
+
+class RssSource:
+    """`type: rss` — one feed URL (`spec.url`)."""
+
+    def __init__(self, spec: SourceSpec, *, fetch_url: FetchUrl | None = None,
+                 session: requests.Session | None = None, timeout: float = TIMEOUT) -> None:
+        if not spec.url:
+            raise ValueError(f"source {spec.id}: an rss source needs a url")
+        self.spec = spec
+        self._fetch_url: FetchUrl = fetch_url or (
+            lambda url, headers: http_get(url, headers, timeout=timeout, session=session))
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        url = self.spec.url or ""
+        headers = {"User-Agent": USER_AGENT,
+                   "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
+                             "text/xml;q=0.8, */*;q=0.1"}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        result = self._fetch_url(url, headers)
+        self._raise_for_status(result, now)
+        if result.status == 304:
+            return Fetch(mentions=[], state=state, not_modified=True)
+
+        new_state = SourceState(cursor=state.cursor,
+                                etag=result.headers.get("ETag") or None,
+                                last_modified=result.headers.get("Last-Modified") or None)
+        notes: list[str] = []
+        if result.truncated:
+            notes.append(f"feed larger than {MAX_BYTES // (1024 * 1024)} MB: parsed the first part")
+        parsed = feedparser.parse(io.BytesIO(result.body), response_headers=_lower(result.headers,
+                                                                                   url))
+        entries = parsed.get("entries") or []
+        exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        problem = f": {type(exc).__name__}: {exc}" if exc else ""
+        if not entries and not parsed.get("version"):
+            notes.append(f"not a feed (empty or unparseable document), nothing read{problem}")
+            return Fetch(mentions=[], state=new_state, notes=notes)
+        if exc:
+            notes.append(f"feed is not well-formed, parsed leniently{problem}")
+
+        since = _parse_cursor(state.cursor)
+        newest = since
+        feed = parsed.get("feed") or {}
+        mentions: list[Mention] = []
+        skipped_empty = 0
+        for entry in entries:
+            created = _when(entry)
+            if since and created and created <= since:
+                continue
+            mention = self._normalise(entry, feed, created)
+            if mention is None:
+                skipped_empty += 1
+                continue
+            mentions.append(mention)
+            # A wrongly future-dated entry must not push the cursor past today's entries.
+            seen_at = min(created, now) if created else None
+            if seen_at and (newest is None or seen_at > newest):
+                newest = seen_at
+        if skipped_empty:
+            notes.append(f"{skipped_empty} entries without title, summary or link skipped")
+        mentions.sort(key=lambda m: m.created_at or datetime.max.replace(tzinfo=UTC))
+        if newest is not None:
+            new_state = SourceState(cursor=newest.isoformat(), etag=new_state.etag,
+                                    last_modified=new_state.last_modified)
+        return Fetch(mentions=mentions, state=new_state, reads=len(entries), notes=notes)
+
+    def _raise_for_status(self, result: HttpResult, now: datetime) -> None:
+        status, url = result.status, self.spec.url
+        if status in (200, 304):
+            return
+        if status in (401, 403):
+            raise SourceAuthError(f"{url}: HTTP {status}: access refused")
+        if status in (404, 410):
+            raise SourceAuthError(f"{url}: HTTP {status}: feed not found")
+        if status == 429:
+            fallback = max(self.spec.every, timedelta(minutes=1))
+            raise RateLimited(_retry_at(result.headers.get("Retry-After"), now, fallback),
+                              f"{url}: HTTP 429")
+        if status >= 500 or status == 408:
+            raise SourceUnavailable(f"{url}: HTTP {status}")
+        if 400 <= status < 500:
+            raise SourceAuthError(f"{url}: HTTP {status}: the feed refuses this request")
+        raise SourceUnavailable(f"{url}: unexpected HTTP {status}")
+
+    def _normalise(self, entry: Mapping, feed: Mapping, created: datetime | None
+                   ) -> Mention | None:
+        title = html_to_text(entry.get("title"), keep_lines=False)
+        summary = html_to_text(entry.get("summary"))
+        link = entry.get("feedburner_origlink") or entry.get("link") or ""
+        link = unwrap_link(link) if link else ""
+        if not (title or summary or link):
+            return None
+        # A link equal to the feed's home page does not identify the entry.
+        own_link = bool(link) and canonical_url(link) != canonical_url(feed.get("link") or "")
+        entry_id = (entry.get("id") or "").strip()
+        if own_link:
+            external_id = canonical_url(link)
+        elif entry_id:
+            external_id = entry_id
+        else:
+            stamp = created.isoformat() if created else (entry.get("published") or
+                                                         entry.get("updated") or "")
+            digest = hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()[:32]
+            external_id = f"sha256:{digest}"
+
+        feed_title = html_to_text(feed.get("title"), keep_lines=False)
+        name = html_to_text(entry.get("author"), keep_lines=False) or feed_title or _site(self.spec.url or "")
+        handle = _site(link) if link else ""
+        text = SEPARATOR.join(part for part in (title, summary) if part) or link
+        extra = {"read_only": "1"}
+        if entry_id:
+            extra["entry_id"] = entry_id
+        if feed_title:
+            extra["feed_title"] = feed_title
+        if entry.get("comments"):
+            extra["comments"] = str(entry.get("comments"))
+        return Mention(
+            network="rss",
+            external_id=external_id,
+            text=text,
+            author=Author(handle=handle or name or self.spec.id, name=name),
+            url=link or None,
+            created_at=created,
+            lang=_lang(entry.get("language") or feed.get("language")),
+            source_id=self.spec.id,
+            extra=extra,
+        )
+
+
+def _lower(headers: Mapping[str, str], url: str) -> dict[str, str]:
+    out = {k.lower(): v for k, v in headers.items()}
+    out.setdefault("content-location", url)  # base for relative links in the feed
+    return out

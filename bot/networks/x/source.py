@@ -1,0 +1,538 @@
+"""X (Twitter) API v2 sources through tweepy's `Client`: the brand's mentions and recent search.
+
+    XMentionsSource   GET /2/users/:id/mentions   (`get_users_mentions`, paginated by
+                      `pagination_token`; at most the latest 800 mentions are reachable)
+    XSearchSource     GET /2/tweets/search/recent (`search_recent_tweets`, paginated by
+                      `next_token`; only the last 7 days are searchable)
+
+Both ask for the author expansion with `public_metrics`, use the saved cursor as `since_id`
+(the first run is bounded by `start_time = now - BACKFILL`), follow at most `MAX_PAGES` pages,
+skip retweets and the brand's own posts, and return mentions oldest first. The new cursor is
+the largest post id X returned, so a post is never asked for twice.
+
+Failures become the exceptions of `bot.networks.base`: 429 → `RateLimited` at the reset time X
+gives (`x-rate-limit-reset`); 401/403, and 400/404 (a query or account X refuses: only a rules
+change helps) → `SourceAuthError`; 5xx, other HTTP errors, timeouts and connection errors →
+`SourceUnavailable`. The client is never built with `wait_on_rate_limit=True`: a poll must not
+sleep in a thread the scheduler (or Slack) needs. When an error stops a multi-page poll, the
+posts already read (and billed) are on the exception as `reads`.
+
+tweepy logs every request's headers at DEBUG, `Authorization: Bearer …` included, and
+requests-oauthlib/oauthlib log the signed OAuth 1.0a header. Importing this module puts a
+`RedactSecrets` filter on those loggers (filters on a logger see only the records logged on
+that very logger, so every module logger that emits them is listed, not just the parents).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import tweepy
+
+from bot.config import Settings
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceError,
+    SourceState,
+    SourceUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+BACKFILL = timedelta(hours=24)  # how far back the first poll (no cursor) reaches
+SEARCH_WINDOW = timedelta(days=7)  # recent search refuses start_time/since_id older than this
+SEARCH_WINDOW_MARGIN = timedelta(minutes=5)  # stay clear of the edge (clock skew, request time)
+MAX_PAGES = 5  # page cap per poll: at most MAX_PAGES * PAGE_SIZE posts read (and billed)
+PAGE_SIZE = 100  # max_results: the most X allows on both endpoints
+RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # a 429 without x-rate-limit-reset: X's window
+REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
+
+EXPANSIONS = ["author_id"]
+USER_FIELDS = ["public_metrics", "verified", "name", "username"]
+TWEET_FIELDS = ["created_at", "conversation_id", "in_reply_to_user_id", "lang",
+                "referenced_tweets", "entities", "author_id"]
+
+# X post ids are snowflakes: milliseconds since the Twitter epoch in the bits above 22.
+_SNOWFLAKE_EPOCH_MS = 1288834974657
+_HANDLE_CHAR = "A-Za-z0-9_"
+_STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/([A-Za-z0-9_]+)"
+                         r"/status(?:es)?/(\d+)", re.IGNORECASE)
+
+
+# --- secrets out of the logs ---------------------------------------------------------------
+
+_REDACTED = "[REDACTED]"
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer <token> (tweepy's "Headers: {...}" debug line; any header dump)
+    (re.compile(r"(Bearer\s+)(?!\[REDACTED\])[^\s'\",}\]]+", re.IGNORECASE), r"\1" + _REDACTED),
+    # OAuth 1.0a header or query: oauth_token="…", oauth_signature=…&, oauth_token%3D…%26
+    (re.compile(r"(oauth_[a-z_]+\s*(?:=|%3D)\s*(?:\"|%22)?)(?!\[REDACTED)[^\"'&,\s%]+(?:%[0-9A-F]{2}[^\"'&,\s%]*)*",
+                re.IGNORECASE), r"\1" + _REDACTED),
+    # oauthlib's "Collected params: [('oauth_token', '…'), …]"
+    (re.compile(r"(\(\s*['\"]oauth_[a-z_]+['\"]\s*,\s*['\"])[^'\"]*", re.IGNORECASE),
+     r"\1" + _REDACTED),
+    # oauthlib's "Signature: …" and the repr of its Client (client_key=…, resource_owner_key=…)
+    (re.compile(r"(\bSignature:\s*)\S+"), r"\1" + _REDACTED),
+    (re.compile(r"(\b(?:client_key|client_secret|resource_owner_key|resource_owner_secret)=)"
+                r"[^,\s>]+"), r"\1" + _REDACTED),
+    # any other Authorization value: Basic …, a bare token, b'…'
+    (re.compile(r"(Authorization['\"]?\s*[:=]\s*(?-i:b)?['\"]?)(?!Bearer\b|OAuth\b|\[REDACTED)"
+                r"(?:Basic\s+)?[^\s'\",}]+", re.IGNORECASE), r"\1" + _REDACTED),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with bearer tokens, OAuth values and the given secret values replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message with credentials removed; never drops a record.
+
+    Besides the patterns, it removes the exact values `build_x_client` registered with
+    `add_secret`, wherever they appear (a token in a URL, an exception message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add_secret(self, value: str | None) -> None:
+        if value and len(value) >= 8:  # a short value would redact ordinary words
+            self._secrets.add(value)
+
+    def scrub(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's problem, not ours
+            return True
+        cleaned = self.scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+REDACTOR = RedactSecrets()
+REDACTED_LOGGERS = (
+    "tweepy", "tweepy.client", "tweepy.api", "tweepy.auth", "tweepy.asynchronous.client",
+    "urllib3", "urllib3.connectionpool", "requests",
+    "requests_oauthlib", "requests_oauthlib.oauth1_auth", "requests_oauthlib.oauth1_session",
+    "requests_oauthlib.oauth2_session",
+    "oauthlib", "oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature",
+)
+
+
+def install_log_redaction() -> None:
+    """Put `REDACTOR` on every logger that may print X credentials (idempotent)."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if REDACTOR not in logger.filters:
+            logger.addFilter(REDACTOR)
+
+
+install_log_redaction()
+
+
+# --- the client ----------------------------------------------------------------------------
+
+_USER_KEYS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+class TimeoutSession(requests.Session):
+    """A `requests.Session` whose requests get `timeout` unless the caller gives one.
+
+    tweepy's `Client` calls `self.session.request(...)` without a timeout (it would wait for
+    ever on a stalled connection) and has no option for it; `build_x_client` swaps this in."""
+
+    def __init__(self, timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+                ) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def build_x_client(settings: Settings, *,
+                   timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> tweepy.Client:
+    """A tweepy `Client` for the sources: app-only bearer token for reading when set, else the
+    OAuth 1.0a user keys. User keys, when all four are set, are also given to a bearer client so
+    the same client can post replies (`create_tweet` uses them). Returns raw JSON dicts."""
+    bearer = settings.secret("X_BEARER_TOKEN") if settings.is_set("X_BEARER_TOKEN") else None
+    user_missing = [n for n in _USER_KEYS if not settings.is_set(n)]
+    user = {} if user_missing else dict(zip(
+        ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+        (settings.secret(n) for n in _USER_KEYS), strict=True))
+    if not bearer and not user:
+        raise SourceAuthError(
+            "X credentials are missing: set X_BEARER_TOKEN, or all of " + ", ".join(_USER_KEYS)
+            + " (missing: X_BEARER_TOKEN, " + ", ".join(user_missing) + ")")
+    for secret in (bearer, *user.values()):
+        REDACTOR.add_secret(secret)
+    client = tweepy.Client(bearer_token=bearer, **user, return_type=dict,
+                           wait_on_rate_limit=False)
+    client.session.close()
+    client.session = TimeoutSession(timeout)
+    return client
+
+
+# --- normalisation (pure) ------------------------------------------------------------------
+
+def snowflake_time(post_id: str | int) -> datetime:
+    """When an X post (or user) id was minted, from the id alone."""
+    return datetime.fromtimestamp(((int(post_id) >> 22) + _SNOWFLAKE_EPOCH_MS) / 1000, UTC)
+
+
+def parse_x_time(value: object) -> datetime | None:
+    """X's `created_at` ("2024-11-05T07:41:12.000Z") as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _references(tweet: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    # X's wire format says referenced_tweets; its newer OpenAPI vocabulary says referenced_posts.
+    refs = tweet.get("referenced_tweets") or tweet.get("referenced_posts") or []
+    return [r for r in refs if isinstance(r, Mapping)]
+
+
+def _ref_ids(tweet: Mapping[str, Any], kind: str) -> list[str]:
+    return [str(r["id"]) for r in _references(tweet) if r.get("type") == kind and r.get("id")]
+
+
+class BrandMatcher:
+    """Whether a post is by the brand, and whether it mentions, replies to or quotes it."""
+
+    def __init__(self, username: str | None, user_id: str | None = None) -> None:
+        self.username = (username or "").lstrip("@")
+        self.user_id = str(user_id) if user_id else None
+        self._lower = self.username.lower()
+        self._address = (re.compile(rf"(?<![{_HANDLE_CHAR}@])@{re.escape(self.username)}"
+                                    rf"(?![{_HANDLE_CHAR}@])", re.IGNORECASE)
+                         if self.username else None)
+
+    def is_brand(self, user_id: object, username: object) -> bool:
+        return bool((self.user_id and user_id is not None and str(user_id) == self.user_id)
+                    or (self._lower and isinstance(username, str)
+                        and username.lower() == self._lower))
+
+    def mentioned_in(self, tweet: Mapping[str, Any],
+                     included_tweets: Mapping[str, Mapping[str, Any]]) -> bool:
+        entities = tweet.get("entities") if isinstance(tweet.get("entities"), Mapping) else {}
+        for m in entities.get("mentions") or ():
+            if isinstance(m, Mapping) and self.is_brand(m.get("id"), m.get("username")):
+                return True
+        if self._address and self._address.search(str(tweet.get("text") or "")):
+            return True
+        if self.user_id and str(tweet.get("in_reply_to_user_id") or "") == self.user_id:
+            return True
+        return any(self._quotes_brand(qid, entities, included_tweets)
+                   for qid in _ref_ids(tweet, "quoted"))
+
+    def _quotes_brand(self, quoted_id: str, entities: Mapping[str, Any],
+                      included_tweets: Mapping[str, Mapping[str, Any]]) -> bool:
+        quoted = included_tweets.get(quoted_id)  # present when referenced_tweets.id is expanded
+        if quoted is not None and self.is_brand(quoted.get("author_id"), None):
+            return True
+        # Without that expansion, X still links the quoted post in entities.urls.
+        for url in entities.get("urls") or ():
+            if not isinstance(url, Mapping):
+                continue
+            m = _STATUS_URL.match(str(url.get("expanded_url") or ""))
+            if m and m.group(2) == quoted_id and self.is_brand(None, m.group(1)):
+                return True
+        return False
+
+
+def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: str | None
+                   ) -> list[Mention]:
+    """The mentions in one X API v2 page (any order), retweets and the brand's posts left out."""
+    users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users") or ()
+             if isinstance(u, Mapping) and u.get("id") is not None}
+    included_tweets = {str(t["id"]): t for t in (page.get("includes") or {}).get("tweets") or ()
+                       if isinstance(t, Mapping) and t.get("id") is not None}
+    out = []
+    for tweet in page.get("data") or ():
+        if not isinstance(tweet, Mapping) or tweet.get("id") is None:
+            continue
+        if _ref_ids(tweet, "retweeted"):
+            continue
+        author_id = str(tweet["author_id"]) if tweet.get("author_id") is not None else None
+        user = users.get(author_id or "", {})
+        username = str(user.get("username") or "")
+        if brand.is_brand(author_id, username):
+            continue
+        out.append(_mention(tweet, user, author_id, brand, included_tweets, source_id))
+    return out
+
+
+def _mention(tweet: Mapping[str, Any], user: Mapping[str, Any], author_id: str | None,
+             brand: BrandMatcher, included_tweets: Mapping[str, Mapping[str, Any]],
+             source_id: str | None) -> Mention:
+    post_id = str(tweet["id"])
+    username = str(user.get("username") or "")
+    metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), Mapping) else {}
+    try:
+        followers = max(0, int(metrics.get("followers_count") or 0))
+    except (TypeError, ValueError):
+        followers = 0
+    replied_to = _ref_ids(tweet, "replied_to")
+    conversation_id = tweet.get("conversation_id")
+    return Mention(
+        network="x",
+        external_id=post_id,
+        text=str(tweet.get("text") or ""),
+        # A suspended or deleted author is missing from includes.users: keep the id.
+        author=Author(handle=username or (author_id or ""), name=str(user.get("name") or ""),
+                      followers=followers, external_id=author_id,
+                      verified=bool(user.get("verified", False))),
+        url=(f"https://x.com/{username}/status/{post_id}" if username
+             else f"https://x.com/i/web/status/{post_id}"),
+        created_at=parse_x_time(tweet.get("created_at")) or snowflake_time(post_id),
+        lang=str(tweet["lang"]) if tweet.get("lang") else None,
+        source_id=source_id,
+        mentions_brand=brand.mentioned_in(tweet, included_tweets),
+        in_reply_to_id=replied_to[0] if replied_to else None,
+        conversation_id=str(conversation_id) if conversation_id else None,
+    )
+
+
+# --- calling X -----------------------------------------------------------------------------
+
+def _as_page(result: object) -> dict[str, Any]:
+    """A v2 response body as a dict, whatever `return_type` the client was built with."""
+    if isinstance(result, dict):
+        return result
+    if isinstance(result, requests.Response):
+        return result.json()
+    if isinstance(result, tweepy.Response):
+        def raw(obj: Any) -> Any:
+            return getattr(obj, "data", obj)
+        page: dict[str, Any] = {"meta": dict(result.meta or {}), "errors": list(result.errors or [])}
+        if isinstance(result.data, list):
+            page["data"] = [raw(d) for d in result.data]
+        elif result.data is not None:
+            page["data"] = raw(result.data)
+        page["includes"] = {k: [raw(x) for x in v] for k, v in (result.includes or {}).items()}
+        return page
+    raise TypeError(f"unexpected tweepy result {type(result).__name__}")
+
+
+def _problem(exc: tweepy.HTTPException) -> str:
+    """X's own words for an error: the Problem's detail (or title), else tweepy's message."""
+    try:
+        body = exc.response.json()
+    except Exception:
+        body = None
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+        if not parts and isinstance(body.get("errors"), list):
+            parts = [str(e.get("detail") or e.get("message") or e) for e in body["errors"]
+                     if isinstance(e, dict)]
+        if parts:
+            return ": ".join(dict.fromkeys(parts))
+    return "; ".join(exc.api_messages) or str(exc)
+
+
+def _reset_at(exc: tweepy.TooManyRequests, now: datetime) -> datetime:
+    reset = exc.reset_time
+    if reset is None:
+        try:
+            reset = int(exc.response.headers["x-rate-limit-reset"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            reset = None
+    return datetime.fromtimestamp(reset, UTC) if reset is not None else now + RATE_LIMIT_FALLBACK
+
+
+def call_x(fn: Callable[..., Any], *, now: datetime, what: str, **params: Any) -> dict[str, Any]:
+    """One call to X with its failures translated into the `bot.networks.base` exceptions."""
+    try:
+        return _as_page(fn(**params))
+    except tweepy.TooManyRequests as exc:
+        raise RateLimited(_reset_at(exc, now), f"X {what}: {_problem(exc)}") from exc
+    except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
+        raise SourceAuthError(f"X refused {what} ({exc.response.status_code}): "
+                              f"{_problem(exc)}") from exc
+    except (tweepy.BadRequest, tweepy.NotFound) as exc:
+        raise SourceAuthError(f"X rejected {what} ({exc.response.status_code}): "
+                              f"{_problem(exc)}; check routing_rules.yaml") from exc
+    except tweepy.HTTPException as exc:  # 5xx, and the odd 402/409/…
+        raise SourceUnavailable(f"X {what} failed ({exc.response.status_code}): "
+                                f"{_problem(exc)}") from exc
+    except requests.RequestException as exc:  # timeouts, connection errors, a non-JSON body
+        raise SourceUnavailable(f"X {what} failed: {type(exc).__name__}: "
+                                f"{REDACTOR.scrub(str(exc))}") from exc
+
+
+def _utc(now: datetime) -> datetime:
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+class _XSource(ABC):
+    """What both X sources share: the window, pagination, the cap, the cursor."""
+
+    page_param = "pagination_token"
+    what = "request"
+
+    def __init__(self, spec: SourceSpec, brand: Brand, client: tweepy.Client, *,
+                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES) -> None:
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        self.spec = spec
+        self.brand = brand
+        self.client = client
+        self.brand_user_id = str(brand_user_id) if brand_user_id else None
+        self.max_pages = max_pages
+
+    @property
+    def user_auth(self) -> bool:
+        # App-only bearer when the client has one; otherwise sign as the brand (OAuth 1.0a).
+        return not getattr(self.client, "bearer_token", None)
+
+    @abstractmethod
+    def _request(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """One page from this source's endpoint, as a dict."""
+
+    def _window(self, state: SourceState, now: datetime, notes: list[str]) -> dict[str, Any]:
+        if state.cursor:
+            return {"since_id": state.cursor}
+        return {"start_time": now - BACKFILL}
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        now = _utc(now)
+        notes: list[str] = []
+        params: dict[str, Any] = {
+            **self._window(state, now, notes),
+            "max_results": PAGE_SIZE,
+            "expansions": EXPANSIONS,
+            "user_fields": USER_FIELDS,
+            "tweet_fields": TWEET_FIELDS,
+            "user_auth": self.user_auth,
+        }
+        brand = BrandMatcher(self.brand.x_username, self.brand_user_id)
+        mentions: dict[str, Mention] = {}
+        reads = 0
+        newest = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
+        token = None
+        for page_no in range(1, self.max_pages + 1):
+            if token:
+                params[self.page_param] = token
+            try:
+                page = self._request(params, now)
+            except SourceError as exc:
+                exc.reads = reads  # type: ignore[attr-defined]  # billed before the failure
+                raise
+            data = [t for t in page.get("data") or () if isinstance(t, Mapping)]
+            reads += len(data)
+            meta = page.get("meta") or {}
+            ids = [int(t["id"]) for t in data if str(t.get("id", "")).isdigit()]
+            if str(meta.get("newest_id", "")).isdigit():
+                ids.append(int(meta["newest_id"]))
+            if ids:
+                newest = max(ids) if newest is None else max(newest, *ids)
+            for m in normalise_page(page, brand=brand, source_id=self.spec.id):
+                mentions.setdefault(m.external_id, m)
+            if not data and page.get("errors"):
+                notes.append(f"X answered without posts: {_errors_text(page['errors'])}")
+            token = meta.get("next_token")
+            if not token:
+                break
+            if page_no == self.max_pages:
+                since = (f"since post {params['since_id']}" if "since_id" in params
+                         else f"since {params['start_time']:%Y-%m-%d %H:%M}Z")
+                notes.append(f"page cap reached ({self.max_pages} pages, {reads} posts read): "
+                             f"older posts {since} were not fetched")
+        ordered = sorted(mentions.values(), key=lambda m: int(m.external_id)
+                         if m.external_id.isdigit() else 0)
+        cursor = str(newest) if newest is not None else state.cursor
+        return Fetch(mentions=ordered, state=SourceState(cursor=cursor), reads=reads, notes=notes)
+
+
+def _errors_text(errors: object) -> str:
+    if not isinstance(errors, list):
+        return str(errors)[:200]
+    return "; ".join(str(e.get("detail") or e.get("title") or e) if isinstance(e, dict)
+                     else str(e) for e in errors[:3])[:300]
+
+
+class XMentionsSource(_XSource):
+    """Posts that mention the brand account (`brand.x_username`), newest 800 at most."""
+
+    page_param = "pagination_token"
+    what = "the mentions timeline"
+
+    def __init__(self, spec: SourceSpec, brand: Brand, client: tweepy.Client, *,
+                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES) -> None:
+        super().__init__(spec, brand, client, brand_user_id=brand_user_id, max_pages=max_pages)
+
+    def resolve_brand_user_id(self, now: datetime) -> str:
+        """The brand account's numeric id, looked up once by username and then cached."""
+        if self.brand_user_id:
+            return self.brand_user_id
+        if not self.brand.x_username:
+            raise SourceAuthError("brand.x_username is not set in routing_rules.yaml: "
+                                  f"source {self.spec.id} cannot poll X mentions")
+        body = call_x(self.client.get_user, now=_utc(now),
+                      what=f"the lookup of @{self.brand.x_username}",
+                      username=self.brand.x_username, user_auth=self.user_auth)
+        user = body.get("data")
+        if not isinstance(user, Mapping) or not user.get("id"):
+            raise SourceAuthError(f"X has no account @{self.brand.x_username}"
+                                  + (f": {_errors_text(body['errors'])}" if body.get("errors")
+                                     else "") + " (brand.x_username in routing_rules.yaml)")
+        self.brand_user_id = str(user["id"])
+        return self.brand_user_id
+
+    def _request(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return call_x(self.client.get_users_mentions, now=now, what=self.what,
+                      id=self.resolve_brand_user_id(now), **params)
+
+
+class XSearchSource(_XSource):
+    """Recent search (`spec.query`, last 7 days). The brand's id is optional here: when given,
+    replies to the brand count as mentioning it even if the text drops the @handle."""
+
+    page_param = "next_token"
+    what = "recent search"
+
+    def __init__(self, spec: SourceSpec, brand: Brand, client: tweepy.Client, *,
+                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES) -> None:
+        if not spec.query:
+            raise ValueError(f"source {spec.id}: an x_search source needs a query")
+        super().__init__(spec, brand, client, brand_user_id=brand_user_id, max_pages=max_pages)
+
+    def _window(self, state: SourceState, now: datetime, notes: list[str]) -> dict[str, Any]:
+        oldest = now - SEARCH_WINDOW + SEARCH_WINDOW_MARGIN
+        if state.cursor and state.cursor.isdigit() and snowflake_time(state.cursor) < oldest:
+            # X answers 400 to a since_id older than 7 days: restart from the window's edge.
+            notes.append(f"cursor {state.cursor} is older than recent search's 7 days; "
+                         f"posts before {oldest:%Y-%m-%d %H:%M}Z are out of reach")
+            return {"start_time": oldest}
+        return super()._window(state, now, notes)
+
+    def _request(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return call_x(self.client.search_recent_tweets, now=now, what=self.what,
+                      query=self.spec.query, **params)

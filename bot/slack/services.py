@@ -1,0 +1,187 @@
+"""What a Slack listener may use, injected by middleware (Netflix Dispatch style).
+
+`Services.work()` is the unit of work of one click: a session, the current rules, the approver
+directory and the time, committed on success, rolled back on a domain error; after a commit
+the outbox sender is woken so the card updates within the second instead of at its next tick.
+The few flows that span a network call (send, like/repost) are here too, so that listeners stay
+a few lines and never hold a database transaction open across the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.desk import commands as desk
+from bot.desk.amplify import amplify
+from bot.desk.directory import Approvers
+from bot.desk.send import deliver, start_send
+from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.limits import NoReplyChannel, reply_limit
+from bot.domain.rules.schema import Rules
+from bot.kit import models
+from bot.kit.db import session_scope
+from bot.networks.base import Publisher, PublishError
+from bot.reports.service import ReportService
+from bot.slack.ids import CardRef
+
+if TYPE_CHECKING:
+    from bot.home.refresh import HomeRefresher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    session: Session
+    rules: Rules
+    directory: Approvers
+    now: datetime
+
+
+# Units of work at once. Bolt runs every listener in its own thread (64: bot.app), and a click
+# is acknowledged only when its listener starts; fifty listeners doing database work at once
+# share one interpreter lock with the threads still reading the next clicks, so those clicks'
+# acks wait (and SQLite takes one writer at a time anyway). Past this many, a listener waits
+# here, idle, after its ack.
+WORK_AT_ONCE = 4
+
+
+class _Gate:
+    """A semaphore a thread takes once, however deeply its units of work nest."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._held = threading.local()
+
+    @contextmanager
+    def entered(self) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth == 0:
+            self._slots.acquire()
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                self._slots.release()
+
+
+@dataclass
+class Services:
+    factory: sessionmaker[Session]
+    rules: Callable[[], Rules]  # a getter: SIGHUP swaps the rules under running listeners
+    directory: Approvers
+    clock: Callable[[], datetime]
+    publishers: dict[str, Publisher] = field(default_factory=dict)
+    wake_outbox: Callable[[], None] = lambda: None
+    gate: _Gate = field(default_factory=lambda: _Gate(WORK_AT_ONCE))  # shared by copies
+    # Keeps the App Home of the people a desk change concerns current (bot.home.refresh); None: not
+    # kept (tests, tools), the Home is then published only when opened.
+    homes: HomeRefresher | None = None
+
+    @contextmanager
+    def work(self) -> Iterator[Work]:
+        with self.gate.entered(), self._work() as w:
+            yield w
+        self.wake_outbox()
+
+    @contextmanager
+    def read(self) -> Iterator[Work]:
+        """A unit of work that only reads, past the gate: what a modal needs before its
+        `trigger_id` expires (3 s) must not queue behind other clicks' writes."""
+        with self._work() as w:
+            yield w
+
+    @contextmanager
+    def _work(self) -> Iterator[Work]:
+        session = self.factory()
+        now = self.clock()
+        try:
+            yield Work(session, self.rules(), self.directory, now)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            refused = session.info.pop(desk.REFUSED, None)
+            if refused is not None:  # audited in its own transaction: the work's is gone
+                try:
+                    desk.audit_refusal(session, refused, now)
+                    session.commit()
+                except Exception:  # the refusal itself still reaches the user
+                    session.rollback()
+                    log.exception("could not audit a refused action: %s", refused)
+            raise
+        finally:
+            session.close()
+
+    def home_opened(self, user: str, at: datetime) -> None:
+        """`user` opened the Home tab (published as of `at`): keep it current from now on,
+        on every replica (the `home_viewer` row) and at once here."""
+        if self.homes is None:
+            return
+        self.homes.opened(user, at)
+        try:
+            with session_scope(self.factory) as s:
+                s.merge(models.HomeViewer(user_id=user, opened_at=at))
+        except IntegrityError:  # another replica recorded the same user a moment ago
+            pass
+
+    @property
+    def reports(self) -> ReportService:
+        """`/social report|status|export`: figures, chart, CSV (bot.reports.service)."""
+        return ReportService(self.factory, self.rules, self.clock)
+
+    def _publisher(self, network: str) -> Publisher:
+        publisher = self.publishers.get(network)
+        if publisher is None:
+            raise NotAllowed(f"Replies on {network} are not configured: set its credentials "
+                             "(see `socialbot check`).")
+        return publisher
+
+    def send(self, actor: str, ref: CardRef) -> models.Reply:
+        """Guard and record the intent (committed), then make the one network call."""
+        with self.work() as w:
+            mention, draft = desk.check_send(w.session, w.rules, w.directory, actor, ref)
+            publisher = self._publisher(mention.network)
+            reply_id = start_send(w.session, mention, draft, actor, w.now, rules=w.rules).id
+        reply = deliver(self.factory, reply_id, publisher, self.clock(), rules=self.rules(),
+                        directory=self.directory)
+        self.wake_outbox()
+        return reply
+
+    def amplify(self, actor: str, ref: CardRef, action: str) -> None:
+        with self.work() as w:
+            mention = w.session.get(models.Mention, ref.mention_id)
+            if mention is None:
+                raise NotFound()
+            publisher = self._publisher(mention.network)
+        try:
+            amplify(self.factory, ref.mention_id, publisher, action, actor, self.clock())
+        except PublishError as exc:
+            raise NotAllowed(f"The {action} didn't go through: {exc.detail}") from None
+
+    def draft_from_thread(self, *, channel: str, thread_ts: str, user: str, text: str) -> None:
+        with self.work() as w:
+            desk.draft_from_thread(w.session, w.rules, w.directory, user, channel=channel,
+                                   thread_ts=thread_ts, text=text, now=w.now)
+
+    def reply_limit_of(self, mention_id: int) -> tuple[str, tuple[int, str] | None]:
+        """The mention's network and its reply length limit (None: no reply channel)."""
+        with self.factory() as session:
+            mention = session.get(models.Mention, mention_id)
+            if mention is None:
+                raise NotFound()
+            network = mention.network
+        try:
+            return network, reply_limit(network)
+        except NoReplyChannel:
+            return network, None
