@@ -1,22 +1,21 @@
-"""Button, select and overflow listeners on cards and approval messages.
+"""Button, select and overflow listeners on cards, approval messages and alerts.
 
-Each is the same few lines: ack at once (Slack's 3-second rule), decode the typed value, call
-one `bot.desk.commands` function in a unit of work. Card refreshes go through the outbox; refusals are
-raised as domain errors and shown by `handlers.errors.on_error`.
+Each is the same few lines: ack at once (Slack's 3-second rule), decode the typed value, ask
+the services for one desk command (`Services.act`, keyed by the action id). Card refreshes go
+through the outbox; refusals are raised as domain errors and shown by `handlers.errors`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.desk import commands as desk
 from bot.domain.errors import NotAllowed
-from bot.domain.limits import NoReplyChannel, reply_limit
-from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS
 from bot.slack import blocks
 from bot.slack.ids import Action, AlertRef, CardRef, Overflow
-from bot.timers import alerts
+from bot.slack.services import CORRECTION_CHOICES, services_of
 from handlers.errors import reported
 
 
@@ -29,40 +28,31 @@ def _ref(body: dict) -> CardRef:
         raise NotAllowed("That button is not one of ours (or it is broken).") from None
 
 
-def _limit(network: str) -> tuple[int, str] | None:
-    try:
-        return reply_limit(network)
-    except NoReplyChannel:
-        return None
-
-
-def _simple(service):  # claim, unclaim, submit, dismiss, handled elsewhere
+def _simple(action: Action) -> Callable[[Ack, dict, BoltContext], None]:
+    """claim, unclaim, submit, approve, handled elsewhere: the card's ref is all they need."""
     def listener(ack: Ack, body: dict, context: BoltContext) -> None:
         ack()
-        with context["services"].work() as w:
-            service(w.session, w.rules, w.directory, context["actor"], _ref(body), now=w.now)
+        services_of(context).act(action, context["actor"], _ref(body))
 
-    listener.__name__ = f"on_{service.__name__}"
+    listener.__name__ = f"on_{action.value}"
     return listener
 
 
 def on_send(ack: Ack, body: dict, context: BoltContext) -> None:
     ack()
-    context["services"].send(context["actor"], _ref(body))
+    services_of(context).send(context["actor"], _ref(body))
 
 
 def on_outcome(ack: Ack, body: dict, context: BoltContext) -> None:
     ack()
     ref = _ref(body)
-    with context["services"].work() as w:
-        desk.tag(w.session, w.rules, w.directory, context["actor"], ref, ref.option or "",
-                 now=w.now)
+    services_of(context).act(Action.OUTCOME, context["actor"], ref, ref.option or "")
 
 
 def on_amplify(ack: Ack, body: dict, context: BoltContext) -> None:
     ack()
     action = Action(body["actions"][0]["action_id"])
-    context["services"].amplify(context["actor"], _ref(body), action.value)
+    services_of(context).amplify(context["actor"], _ref(body), action.value)
 
 
 def _open(client: WebClient, body: dict, view: dict) -> None:
@@ -72,37 +62,20 @@ def _open(client: WebClient, body: dict, view: dict) -> None:
 def on_draft(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     """Open the reply modal: the trigger_id is only good for 3 s, so nothing slow before it."""
     ack()
-    ref = _ref(body)
-    with context["services"].read() as w:
-        view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
-        templates = [t for t in w.rules.templates if not t.teams or view.team in t.teams]
-    _open(client, body, blocks.draft_modal(view, templates, _limit(view.network)))
+    card = services_of(context).card(_ref(body).mention_id)
+    _open(client, body, blocks.draft_modal(card.view, card.templates, card.limit))
 
 
 def on_reject(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
-    ref = _ref(body)
-    with context["services"].read() as w:
-        view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
-    _open(client, body, blocks.reject_modal(view))
-
-
-def on_approve(ack: Ack, body: dict, context: BoltContext) -> None:
-    ack()
-    with context["services"].work() as w:
-        desk.approve(w.session, w.rules, w.directory, context["actor"], _ref(body), now=w.now)
+    card = services_of(context).card(_ref(body).mention_id)
+    _open(client, body, blocks.reject_modal(card.view))
 
 
 def on_approve_edit(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
-    ref = _ref(body)
-    with context["services"].read() as w:
-        view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
-    _open(client, body, blocks.approve_edit_modal(view, _limit(view.network)))
-
-
-CORRECTION_CHOICES = {Overflow.PRIORITY: PRIORITIES, Overflow.SENTIMENT: SENTIMENTS,
-                      Overflow.AUTHOR_TYPE: tuple(t for t in AUTHOR_TYPES if t != "brand")}
+    card = services_of(context).card(_ref(body).mention_id)
+    _open(client, body, blocks.approve_edit_modal(card.view, card.limit))
 
 
 def on_more(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -110,17 +83,16 @@ def on_more(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> No
     ack()
     ref = _ref(body)
     choice = Overflow(ref.option)
+    services = services_of(context)
     if choice is Overflow.DISMISS:
-        with context["services"].work() as w:
-            desk.dismiss(w.session, w.rules, w.directory, context["actor"], ref, now=w.now)
+        services.act(Overflow.DISMISS, context["actor"], ref)
         return
-    with context["services"].read() as w:
-        view = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
-        teams = [(tid, t.label or tid) for tid, t in w.rules.teams.items() if tid != view.team]
+    card = services.card(ref.mention_id)
     if choice is Overflow.REASSIGN:
-        _open(client, body, blocks.reassign_modal(view, teams))
+        _open(client, body, blocks.reassign_modal(card.view, card.teams))
     else:
-        _open(client, body, blocks.correct_modal(view, choice.value, CORRECTION_CHOICES[choice]))
+        _open(client, body, blocks.correct_modal(card.view, choice.value,
+                                                 CORRECTION_CHOICES[choice]))
 
 
 def on_open_crisis(ack: Ack, body: dict, context: BoltContext) -> None:
@@ -131,22 +103,19 @@ def on_open_crisis(ack: Ack, body: dict, context: BoltContext) -> None:
     except ValueError:
         raise NotAllowed("That button is not one of ours (or it is broken).") from None
     where = body.get("container") or {}
-    with context["services"].work() as w:
-        alerts.open_crisis(w.session, w.rules, context["actor"], alert.alert_id,
-                           channel=where.get("channel_id"), ts=where.get("message_ts"), now=w.now)
+    services_of(context).open_crisis(context["actor"], alert.alert_id,
+                                     channel=where.get("channel_id"), ts=where.get("message_ts"))
 
 
 def register(app: App) -> None:
-    app.action(Action.CLAIM.value)(reported(_simple(desk.claim)))
-    app.action(Action.UNCLAIM.value)(reported(_simple(desk.unclaim)))
-    app.action(Action.SUBMIT.value)(reported(_simple(desk.submit)))
-    app.action(Action.HANDLED_ELSEWHERE.value)(reported(_simple(desk.handled_elsewhere)))
+    for action in (Action.CLAIM, Action.UNCLAIM, Action.SUBMIT, Action.APPROVE,
+                   Action.HANDLED_ELSEWHERE):
+        app.action(action.value)(reported(_simple(action)))
     app.action(Action.SEND.value)(reported(on_send))
     app.action(Action.OUTCOME.value)(reported(on_outcome))
     app.action(Action.LIKE.value)(reported(on_amplify))
     app.action(Action.REPOST.value)(reported(on_amplify))
     app.action(Action.DRAFT.value)(reported(on_draft))
-    app.action(Action.APPROVE.value)(reported(on_approve))
     app.action(Action.APPROVE_EDIT.value)(reported(on_approve_edit))
     app.action(Action.REJECT.value)(reported(on_reject))
     app.action(Action.MORE.value)(reported(on_more))

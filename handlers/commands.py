@@ -12,13 +12,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.slack.ids import Command
+from bot.slack.services import services_of
 from handlers.errors import reported
 
 
 def social(ack: Ack, body: dict, client: WebClient, context: BoltContext,
            respond: Respond) -> None:
     ack()
-    context["services"].reports.social(
+    services_of(context).reports.social(
         body.get("text") or "", user=body.get("user_id") or "",
         channel=body.get("channel_id") or "", client=client, respond=respond)
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 
 from bot.domain.errors import DomainError
 from bot.slack import blocks
+from bot.slack.events import EventRaceLost
 
 log = logging.getLogger(__name__)
 APOLOGY = "Sorry, that didn't work because of a problem on our side. It has been logged."
@@ -28,16 +28,8 @@ def _where(body: dict) -> tuple[str | None, str | None, str | None]:
     return channel, user, thread
 
 
-def lost_event_race(error: Exception) -> bool:
-    """Two deliveries of one Slack event ran at once (a retry racing a slow first try) and
-    this one's commit lost on the event id (handlers.middleware.dedupe_events): its work was
-    rolled back because the other's was kept. Nothing failed."""
-    return (isinstance(error, IntegrityError) and error.statement is not None
-            and error.statement.lstrip().upper().startswith("INSERT INTO PROCESSED_EVENT"))
-
-
 def on_error(error: Exception, body: dict, client: WebClient) -> None:
-    if lost_event_race(error):
+    if isinstance(error, EventRaceLost):
         log.info("event %s: a concurrent delivery did its work; this one rolled back",
                  (body or {}).get("event_id"))
         return

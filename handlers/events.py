@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.home import refresh as home
+from bot.slack.services import services_of
 from bot.slack.text import to_plain
 from handlers.errors import reported
 
@@ -17,7 +17,7 @@ def on_message(event: dict, context: BoltContext) -> None:
     if (not thread_ts or thread_ts == event.get("ts") or event.get("subtype")
             or event.get("bot_id") or not event.get("user")):
         return
-    context["services"].draft_from_thread(
+    services_of(context).draft_from_thread(
         channel=event.get("channel", ""), thread_ts=thread_ts, user=event["user"],
         text=to_plain(event.get("text") or ""))
 
@@ -26,9 +26,7 @@ def on_app_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
     """Publish the user's Home tab (their queue, the teams' counts, sources) as it is now."""
     if event.get("tab", "home") != "home" or not event.get("user"):
         return
-    with context["services"].work() as w:
-        view = home.publish_view(w.session, w.rules, w.directory, event["user"], w.now)
-    context["services"].home_opened(event["user"], w.now)  # refreshed on changes from now on
+    view = services_of(context).home_of(event["user"])
     client.views_publish(user_id=event["user"], view=view)
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.desk import commands as desk
 from bot.domain.errors import NotAllowed
-from bot.domain.limits import NoReplyChannel, reply_length
 from bot.slack import blocks
 from bot.slack.ids import Block, CardRef, View
+from bot.slack.services import services_of
 from handlers.errors import reported
 
 Values = dict[str, dict[str, dict]]
@@ -40,24 +39,11 @@ def _text(values: Values, block: Block) -> str:
     return (_input(values, block).get("value") or "").strip()
 
 
-def _length_error(network: str, text: str, limit: tuple[int, str] | None) -> str | None:
-    if not text:
-        return "Write something first."
-    if limit is None:
-        return None
-    try:
-        used = reply_length(network, text)
-    except NoReplyChannel:
-        return None
-    return f"{used} of {limit[0]} {limit[1]}: shorten it." if used > limit[0] else None
-
-
 def _reply_text(ack: Ack, view: dict, context: BoltContext) -> tuple[CardRef, str] | None:
     """The reply typed in a modal, acked; or None after acking the problem back into it."""
     ref, values = _ref(view), view["state"]["values"]
     text = _text(values, Block.DRAFT_TEXT)
-    network, limit = context["services"].reply_limit_of(ref.mention_id)
-    problem = _length_error(network, text, limit)
+    problem = services_of(context).reply_problem(ref.mention_id, text)
     if problem:
         ack(response_action="errors", errors={_block_id(values, Block.DRAFT_TEXT): problem})
         return None
@@ -69,9 +55,7 @@ def on_draft_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
     typed = _reply_text(ack, view, context)
     if typed is None:
         return
-    with context["services"].work() as w:
-        desk.save_draft(w.session, w.rules, w.directory, context["actor"], typed[0], typed[1],
-                        source="modal", now=w.now)
+    services_of(context).act(View.DRAFT, context["actor"], typed[0], typed[1], source="modal")
 
 
 def on_template_chosen(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -80,27 +64,23 @@ def on_template_chosen(ack: Ack, body: dict, client: WebClient, context: BoltCon
     view = body["view"]
     ref = _ref(view)
     name = ((body["actions"][0].get("selected_option") or {}).get("value") or "")
-    with context["services"].work() as w:
-        template = next((t for t in w.rules.templates if t.name == name), None)
-        card = desk.card_view(w.session, w.rules, ref.mention_id, now=w.now)
-        templates = w.rules.templates
+    card = services_of(context).card(ref.mention_id)
+    template = next((t for t in card.templates if t.name == name), None)
     if template is None:
         return
     # The text box's block id is `draft_text` then `draft_text-1`, `-2`…: one more each time.
     current = _block_id({b.get("block_id", ""): {} for b in view["blocks"]}, Block.DRAFT_TEXT)
     revision = int(current.rpartition("-")[2]) + 1 if "-" in current else 1
-    _, limit = context["services"].reply_limit_of(ref.mention_id)
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=blocks.draft_modal(
-        card, templates, limit, text=template.text, revision=revision))
+        card.view, card.templates, card.limit, text=template.text, revision=revision))
 
 
 def on_approve_edit_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
     typed = _reply_text(ack, view, context)
     if typed is None:
         return
-    with context["services"].work() as w:
-        desk.approve(w.session, w.rules, w.directory, context["actor"], typed[0],
-                     edited_text=typed[1], now=w.now)
+    services_of(context).act(View.APPROVE_EDIT, context["actor"], typed[0],
+                             edited_text=typed[1])
 
 
 def on_reject_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
@@ -110,8 +90,7 @@ def on_reject_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
         ack(response_action="errors", errors={Block.REASON.value: "Say what should change."})
         return
     ack()
-    with context["services"].work() as w:
-        desk.reject(w.session, w.rules, w.directory, context["actor"], ref, reason, now=w.now)
+    services_of(context).act(View.REJECT, context["actor"], ref, reason)
 
 
 def _selected(values: Values, block: Block) -> str:
@@ -122,17 +101,14 @@ def on_reassign_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
     ref = _ref(view)
     team = _selected(view["state"]["values"], Block.TEAM)
     ack()
-    with context["services"].work() as w:
-        desk.reassign(w.session, w.rules, w.directory, context["actor"], ref, team, now=w.now)
+    services_of(context).act(View.REASSIGN, context["actor"], ref, team)
 
 
 def on_correct_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
     ref = _ref(view)
     value = _selected(view["state"]["values"], Block.VALUE)
     ack()
-    with context["services"].work() as w:
-        desk.correct(w.session, w.rules, w.directory, context["actor"], ref, ref.option or "",
-                     value, now=w.now)
+    services_of(context).act(View.CORRECT, context["actor"], ref, ref.option or "", value)
 
 
 def register(app: App) -> None:

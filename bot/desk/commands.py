@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.desk.directory import Approvers
+from bot.desk.work import Work
 from bot.domain import sla
 from bot.domain.card import CardView, DraftView, ReplyView
 from bot.domain.errors import (
@@ -269,32 +270,28 @@ def _card_channel(m: models.Mention, rules: Rules) -> str:
 
 # --- service functions --------------------------------------------------------------------
 
-def claim(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef, *,
-          now: datetime | None = None) -> models.Mention:
-    return _simple(session, rules, directory, actor, ref, Act.CLAIM, now)
+def claim(work: Work, actor: str, ref: CardRef) -> models.Mention:
+    return _simple(work, actor, ref, Act.CLAIM)
 
 
-def unclaim(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef, *,
-            now: datetime | None = None) -> models.Mention:
-    return _simple(session, rules, directory, actor, ref, Act.UNCLAIM, now)
+def unclaim(work: Work, actor: str, ref: CardRef) -> models.Mention:
+    return _simple(work, actor, ref, Act.UNCLAIM)
 
 
-def _simple(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef,
-            act: Act, now: datetime | None) -> models.Mention:
-    return apply(session, mention_id=ref.mention_id, version=ref.version, act=act, actor=actor,
-                 rules=rules, directory=directory, now=now)
+def _simple(work: Work, actor: str, ref: CardRef, act: Act) -> models.Mention:
+    return apply(work.session, mention_id=ref.mention_id, version=ref.version, act=act,
+                 actor=actor, rules=work.rules, directory=work.directory, now=work.now)
 
 
-def save_draft(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef,
-               text: str, *, source: str = "modal", now: datetime | None = None
-               ) -> models.Mention:
+def save_draft(work: Work, actor: str, ref: CardRef, text: str, *,
+               source: str = "modal") -> models.Mention:
     """A new draft (from the modal or a thread reply); editing an approved one resets approval."""
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     if source not in DRAFT_SOURCES:
         raise ValueError(f"source must be one of {DRAFT_SOURCES}, not {source!r}")
     text = text.strip()
     if not text:
         raise NotAllowed("A draft needs some text.")
-    now = now or utcnow()
     m, event = _apply(session, mention_id=ref.mention_id, version=ref.version, act=Act.DRAFT,
                       actor=actor, rules=rules, directory=directory,
                       detail={"source": source}, now=now)
@@ -305,10 +302,9 @@ def save_draft(session: Session, rules: Rules, directory: Approvers, actor: str,
     return m
 
 
-def submit(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef, *,
-           now: datetime | None = None) -> models.Mention:
+def submit(work: Work, actor: str, ref: CardRef) -> models.Mention:
     """Ask for approval: a request in the card's thread and a DM to every approver."""
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     m = _load(session, ref.mention_id)
     _check(session, m, ref.version, Act.SUBMIT, actor, rules, directory)
     draft = _latest_draft(session, m.id)
@@ -344,10 +340,10 @@ def _pending_version(session: Session, ref: CardRef) -> int:
     return m.version if m.status == "pending_approval" else ref.version
 
 
-def approve(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef, *,
-            edited_text: str | None = None, now: datetime | None = None) -> models.Mention:
+def approve(work: Work, actor: str, ref: CardRef, *,
+            edited_text: str | None = None) -> models.Mention:
     """Approve the pending draft; an approver's edit becomes a new draft, approved by them."""
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     if edited_text is not None and not edited_text.strip():
         raise NotAllowed("The edited reply is empty.")
     m, event = _apply(session, mention_id=ref.mention_id, version=_pending_version(session, ref),
@@ -370,10 +366,9 @@ def approve(session: Session, rules: Rules, directory: Approvers, actor: str, re
     return m
 
 
-def reject(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef,
-           reason: str, *, now: datetime | None = None) -> models.Mention:
+def reject(work: Work, actor: str, ref: CardRef, reason: str) -> models.Mention:
     """Send the draft back to its author with a reason, in the card's thread."""
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     reason = reason.strip()
     if not reason:
         raise NotAllowed("Say why the draft is rejected: its author needs to know.")
@@ -400,31 +395,28 @@ def _close(session: Session, m: models.Mention, outcome: str, actor: str,
     session.flush()
 
 
-def tag(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef,
-        outcome: str, *, now: datetime | None = None) -> models.Mention:
+def tag(work: Work, actor: str, ref: CardRef, outcome: str) -> models.Mention:
     """Record what came of a sent reply; closes the mention."""
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     m = apply(session, mention_id=ref.mention_id, version=ref.version, act=Act.TAG, actor=actor,
               rules=rules, directory=directory, detail={"outcome": outcome}, now=now)
     _close(session, m, outcome, actor, now)
     return m
 
 
-def dismiss(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef, *,
-            now: datetime | None = None) -> models.Mention:
+def dismiss(work: Work, actor: str, ref: CardRef) -> models.Mention:
     """Close without a reply: the outcome is `no_action`."""
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     m = apply(session, mention_id=ref.mention_id, version=ref.version, act=Act.DISMISS,
               actor=actor, rules=rules, directory=directory, now=now)
     _close(session, m, NO_ACTION, actor, now)
     return m
 
 
-def handled_elsewhere(session: Session, rules: Rules, directory: Approvers, actor: str,
-                      ref: CardRef, *, outcome: str = "resolved",
-                      now: datetime | None = None) -> models.Mention:
+def handled_elsewhere(work: Work, actor: str, ref: CardRef, *,
+                      outcome: str = "resolved") -> models.Mention:
     """Close a mention that can't be answered from here (RSS, X posts not mentioning us)."""
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     m = apply(session, mention_id=ref.mention_id, version=ref.version,
               act=Act.HANDLED_ELSEWHERE, actor=actor, rules=rules, directory=directory,
               detail={"outcome": outcome}, now=now)
@@ -432,13 +424,12 @@ def handled_elsewhere(session: Session, rules: Rules, directory: Approvers, acto
     return m
 
 
-def reassign(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef,
-             team: str, *, now: datetime | None = None) -> models.Mention:
+def reassign(work: Work, actor: str, ref: CardRef, team: str) -> models.Mention:
     """Hand the mention to another team: back to `new`, claim cleared, card in their channel.
 
     Also stored as a `team` correction: a reassignment says routing got it wrong.
     """
-    now = now or utcnow()
+    session, rules, directory, now = work.session, work.rules, work.directory, work.now
     old = _load(session, ref.mention_id)
     old_team, old_channel, old_ts = old.team, old.slack_channel, old.slack_ts
     m, event = _apply(session, mention_id=ref.mention_id, version=ref.version,
@@ -465,21 +456,20 @@ def reassign(session: Session, rules: Rules, directory: Approvers, actor: str, r
     return m
 
 
-def correct(session: Session, rules: Rules, directory: Approvers, actor: str, ref: CardRef,
-            field: str, value: str, *, now: datetime | None = None) -> models.Mention:
+def correct(work: Work, actor: str, ref: CardRef, field: str, value: str) -> models.Mention:
     """Staff fix what scoring got wrong; stored as `Correction` rows to tune the rules later.
 
     Not a transition (the status stays), but the same compare-and-set on the version, so a
     correction made on a stale card is refused like any other click.
     """
+    session, rules, now = work.session, work.rules, work.now
     if field == "team":
-        return reassign(session, rules, directory, actor, ref, value, now=now)
+        return reassign(work, actor, ref, value)
     if field not in CORRECTABLE:
         raise InvalidTransition(f"Can't correct {field!r}.")
     if value not in CORRECTABLE[field]:
         raise NotAllowed(f"{value!r} is not a {field.replace('_', ' ')}: "
                          f"use one of {', '.join(CORRECTABLE[field])}.")
-    now = now or utcnow()
     m = _load(session, ref.mention_id)
     if m.version != ref.version:
         raise _conflict(session, m, None, actor, raced=False)
@@ -507,7 +497,6 @@ def correct(session: Session, rules: Rules, directory: Approvers, actor: str, re
 def card_view(session: Session, rules: Rules, mention_id: int,
               now: datetime | None = None) -> CardView:
     """Everything `bot.slack.blocks` needs to draw the card of a mention, as plain values."""
-    now = now or utcnow()
     m = _load(session, mention_id)
     a = m.author
     M = models.Mention
@@ -550,11 +539,11 @@ def card_view(session: Session, rules: Rules, mention_id: int,
 
 # --- sending and thread drafting ------------------------------------------------------------
 
-def check_send(session: Session, rules: Rules, directory: Approvers, actor: str,
-               ref: CardRef) -> tuple[models.Mention, models.Draft]:
+def check_send(work: Work, actor: str, ref: CardRef) -> tuple[models.Mention, models.Draft]:
     """May `actor` send now? The mention and the draft to send, or a DomainError. Nothing is
     written: `bot.publish.start_send` records the intent, and the move to `sent` happens
     through `apply` once the network said yes."""
+    session, rules, directory = work.session, work.rules, work.directory
     m = _load(session, ref.mention_id)
     _check(session, m, ref.version, Act.SEND, actor, rules, directory)
     draft = _latest_draft(session, m.id)
@@ -568,17 +557,15 @@ def mention_of_card(session: Session, channel: str, ts: str) -> models.Mention |
         models.Mention.slack_channel == channel, models.Mention.slack_ts == ts)).first()
 
 
-def draft_from_thread(session: Session, rules: Rules, directory: Approvers, actor: str, *,
-                      channel: str, thread_ts: str, text: str,
-                      now: datetime | None = None) -> models.Mention | None:
+def draft_from_thread(work: Work, actor: str, *, channel: str, thread_ts: str,
+                      text: str) -> models.Mention | None:
     """A reply in a card's thread by the person holding the card is their draft; anyone
     else's is conversation and left alone (None). The bot answers with a preview."""
+    session, rules, now = work.session, work.rules, work.now
     m = mention_of_card(session, channel, thread_ts)
     if m is None or m.claimed_by != actor or m.status not in ("claimed", "drafted", "approved"):
         return None
-    now = now or utcnow()
-    m = save_draft(session, rules, directory, actor, CardRef(m.id, m.version), text,
-                   source="thread", now=now)
+    m = save_draft(work, actor, CardRef(m.id, m.version), text, source="thread")
     draft = _latest_draft(session, m.id)
     _queue(session, m, "thread", _card_channel(m, rules), now,
            {"type": "draft_preview", "draft_id": draft.id}, dedupe_key=f"preview:{draft.id}")

@@ -74,6 +74,20 @@ def reply_length(network: str, text: str) -> int:
     raise NoReplyChannel(f"{network or 'this source'} has no reply channel")
 
 
+def reply_problem(network: str, text: str, limit: tuple[int, str] | None) -> str | None:
+    """What a person must fix before `text` can be a reply (empty, too long), or None.
+    `limit` is `reply_limit(network)`, None where there is no reply channel."""
+    if not text:
+        return "Write something first."
+    if limit is None:
+        return None
+    try:
+        used = reply_length(network, text)
+    except NoReplyChannel:
+        return None
+    return f"{used} of {limit[0]} {limit[1]}: shorten it." if used > limit[0] else None
+
+
 def x_weighted_length(text: str) -> int:
     """twitter-text v3 weighted length (the count X's own composer shows)."""
     return parse_tweet(text).weightedLength

@@ -1,6 +1,9 @@
-"""What a Slack listener may use, injected by middleware (Netflix Dispatch style).
+"""What a Slack listener may use, injected by middleware (Netflix Dispatch style) and read
+with `services_of(context)`: listeners import nothing else from `bot` but `bot.slack` and
+`bot.domain.errors`.
 
-`Services.work()` is the unit of work of one click: a session, the current rules, the approver
+`Services.act(Action.CLAIM, actor, ref)` runs one desk command (`COMMANDS`, keyed by the
+Slack action or view id that triggers it) in a unit of work. `Services.work()` is that unit: a session, the current rules, the approver
 directory and the time, committed on success, rolled back on a domain error; after a commit
 the outbox sender is woken so the card updates within the second instead of at its next tick.
 The few flows that span a network call (send, like/repost) are here too, so that listeners stay
@@ -11,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,14 +27,18 @@ from bot.desk import commands as desk
 from bot.desk.amplify import amplify
 from bot.desk.directory import Approvers
 from bot.desk.send import deliver, start_send
+from bot.desk.work import Work
+from bot.domain.card import CardView
 from bot.domain.errors import NotAllowed, NotFound
-from bot.domain.limits import NoReplyChannel, reply_limit
-from bot.domain.rules.schema import Rules
+from bot.domain.limits import NoReplyChannel, reply_limit, reply_problem
+from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Rules, Template
+from bot.home.refresh import publish_view
 from bot.kit import models
 from bot.kit.db import session_scope
 from bot.networks.base import Publisher, PublishError
 from bot.reports.service import ReportService
-from bot.slack.ids import CardRef
+from bot.slack.ids import Action, CardRef, Overflow, View
+from bot.timers import alerts
 
 if TYPE_CHECKING:
     from bot.home.refresh import HomeRefresher
@@ -39,12 +46,37 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# The desk command each card button or modal runs: `command(work, actor, ref, *args)`.
+COMMANDS: dict[Action | View, Callable[..., object]] = {
+    Action.CLAIM: desk.claim,
+    Action.UNCLAIM: desk.unclaim,
+    Action.SUBMIT: desk.submit,
+    Action.APPROVE: desk.approve,
+    Action.OUTCOME: desk.tag,
+    Action.HANDLED_ELSEWHERE: desk.handled_elsewhere,
+    Overflow.DISMISS: desk.dismiss,
+    View.DRAFT: desk.save_draft,
+    View.APPROVE_EDIT: desk.approve,
+    View.REJECT: desk.reject,
+    View.REASSIGN: desk.reassign,
+    View.CORRECT: desk.correct,
+}
+
+# What each correction may be set to (the overflow's correction modal).
+CORRECTION_CHOICES: dict[Overflow, tuple[str, ...]] = {
+    Overflow.PRIORITY: PRIORITIES, Overflow.SENTIMENT: SENTIMENTS,
+    Overflow.AUTHOR_TYPE: tuple(t for t in AUTHOR_TYPES if t != "brand")}
+
+
 @dataclass(frozen=True, slots=True)
-class Work:
-    session: Session
-    rules: Rules
-    directory: Approvers
-    now: datetime
+class CardContext:
+    """What a modal about a card shows: the card, the saved replies its team may use, the
+    other teams (for reassigning) and the network's reply limit (None: no reply channel)."""
+
+    view: CardView
+    templates: tuple[Template, ...]
+    teams: tuple[tuple[str, str], ...]
+    limit: tuple[int, str] | None
 
 
 # Units of work at once. Bolt runs every listener in its own thread (64: bot.app), and a click
@@ -55,7 +87,7 @@ class Work:
 WORK_AT_ONCE = 4
 
 
-class _Gate:
+class WorkGate:
     """A semaphore a thread takes once, however deeply its units of work nest."""
 
     def __init__(self, size: int) -> None:
@@ -84,7 +116,7 @@ class Services:
     clock: Callable[[], datetime]
     publishers: dict[str, Publisher] = field(default_factory=dict)
     wake_outbox: Callable[[], None] = lambda: None
-    gate: _Gate = field(default_factory=lambda: _Gate(WORK_AT_ONCE))  # shared by copies
+    gate: WorkGate = field(default_factory=lambda: WorkGate(WORK_AT_ONCE))  # shared by copies
     # Keeps the App Home of the people a desk change concerns current (bot.home.refresh); None: not
     # kept (tests, tools), the Home is then published only when opened.
     homes: HomeRefresher | None = None
@@ -123,6 +155,43 @@ class Services:
         finally:
             session.close()
 
+    def act(self, command: Action | View, actor: str, ref: CardRef, *args: object,
+            **kw: object) -> None:
+        """The desk command `command` triggers, in a unit of work of its own."""
+        with self.work() as w:
+            COMMANDS[command](w, actor, ref, *args, **kw)
+
+    def card(self, mention_id: int) -> CardContext:
+        """A card as it stands, read past the gate: a modal must open within its trigger's 3 s."""
+        with self.read() as w:
+            view = desk.card_view(w.session, w.rules, mention_id, now=w.now)
+            rules = w.rules
+        templates = tuple(t for t in rules.templates if not t.teams or view.team in t.teams)
+        teams = tuple((tid, t.label or tid) for tid, t in rules.teams.items() if tid != view.team)
+        try:
+            limit: tuple[int, str] | None = reply_limit(view.network)
+        except NoReplyChannel:
+            limit = None
+        return CardContext(view, templates, teams, limit)
+
+    def reply_problem(self, mention_id: int, text: str) -> str | None:
+        """Why `text` can't be a reply to the mention (empty, too long), or None."""
+        network, limit = self.reply_limit_of(mention_id)
+        return reply_problem(network, text, limit)
+
+    def open_crisis(self, actor: str, alert_id: int, *, channel: str | None,
+                    ts: str | None) -> None:
+        with self.work() as w:
+            alerts.open_crisis(w.session, w.rules, actor, alert_id, channel=channel, ts=ts,
+                               now=w.now)
+
+    def home_of(self, user: str) -> dict:
+        """The user's App Home view as it is now; from now on it is kept current."""
+        with self.work() as w:
+            view = publish_view(w.session, w.rules, w.directory, user, w.now)
+        self.home_opened(user, w.now)
+        return view
+
     def home_opened(self, user: str, at: datetime) -> None:
         """`user` opened the Home tab (published as of `at`): keep it current from now on,
         on every replica (the `home_viewer` row) and at once here."""
@@ -150,7 +219,7 @@ class Services:
     def send(self, actor: str, ref: CardRef) -> models.Reply:
         """Guard and record the intent (committed), then make the one network call."""
         with self.work() as w:
-            mention, draft = desk.check_send(w.session, w.rules, w.directory, actor, ref)
+            mention, draft = desk.check_send(w, actor, ref)
             publisher = self._publisher(mention.network)
             reply_id = start_send(w.session, mention, draft, actor, w.now, rules=w.rules).id
         reply = deliver(self.factory, reply_id, publisher, self.clock(), rules=self.rules(),
@@ -170,9 +239,9 @@ class Services:
             raise NotAllowed(f"The {action} didn't go through: {exc.detail}") from None
 
     def draft_from_thread(self, *, channel: str, thread_ts: str, user: str, text: str) -> None:
+        """A reply in a card's thread (Slack markup already made plain text)."""
         with self.work() as w:
-            desk.draft_from_thread(w.session, w.rules, w.directory, user, channel=channel,
-                                   thread_ts=thread_ts, text=text, now=w.now)
+            desk.draft_from_thread(w, user, channel=channel, thread_ts=thread_ts, text=text)
 
     def reply_limit_of(self, mention_id: int) -> tuple[str, tuple[int, str] | None]:
         """The mention's network and its reply length limit (None: no reply channel)."""
@@ -185,3 +254,10 @@ class Services:
             return network, reply_limit(network)
         except NoReplyChannel:
             return network, None
+
+
+def services_of(context: Mapping[str, Any]) -> Services:
+    """The `Services` the middleware put in a listener's Bolt context."""
+    services = context["services"]
+    assert isinstance(services, Services), "handlers.middleware.inject was not registered"
+    return services

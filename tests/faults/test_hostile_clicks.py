@@ -74,16 +74,15 @@ def mention(services: Services, status: str, *, drafter: str = AGENT,
     if status == "new":
         return ref
     with services.work() as w:
-        desk.claim(w.session, w.rules, w.directory, drafter, ref, now=w.now)
+        desk.claim(w, drafter, ref)
     ref = CardRef(ref.mention_id, 1)
     if steps[status] >= 2:
         with services.work() as w:
-            desk.save_draft(w.session, w.rules, w.directory, drafter, ref, "Sorry! DM us.",
-                            now=w.now)
+            desk.save_draft(w, drafter, ref, "Sorry! DM us.")
         ref = CardRef(ref.mention_id, 2)
     if steps[status] >= 3:
         with services.work() as w:
-            desk.submit(w.session, w.rules, w.directory, drafter, ref, now=w.now)
+            desk.submit(w, drafter, ref)
         ref = CardRef(ref.mention_id, 3)
     return ref
 
@@ -91,26 +90,17 @@ def mention(services: Services, status: str, *, drafter: str = AGENT,
 def attempt(services: Services, ref: CardRef, actor: str, act: str) -> DomainError:
     """One click as the listener makes it; returns the refusal (fails if it was allowed)."""
     calls = {
-        "claim": lambda w: desk.claim(w.session, w.rules, w.directory, actor, ref, now=w.now),
-        "unclaim": lambda w: desk.unclaim(w.session, w.rules, w.directory, actor, ref,
-                                          now=w.now),
-        "draft": lambda w: desk.save_draft(w.session, w.rules, w.directory, actor, ref,
-                                           "hijacked reply", now=w.now),
-        "submit": lambda w: desk.submit(w.session, w.rules, w.directory, actor, ref, now=w.now),
-        "approve": lambda w: desk.approve(w.session, w.rules, w.directory, actor, ref,
-                                          now=w.now),
-        "approve_edit": lambda w: desk.approve(w.session, w.rules, w.directory, actor, ref,
-                                               edited_text="We admit liability", now=w.now),
-        "reject": lambda w: desk.reject(w.session, w.rules, w.directory, actor, ref, "no",
-                                        now=w.now),
-        "dismiss": lambda w: desk.dismiss(w.session, w.rules, w.directory, actor, ref,
-                                          now=w.now),
-        "reassign": lambda w: desk.reassign(w.session, w.rules, w.directory, actor, ref, "pr",
-                                            now=w.now),
-        "tag": lambda w: desk.tag(w.session, w.rules, w.directory, actor, ref, "resolved",
-                                  now=w.now),
-        "correct": lambda w: desk.correct(w.session, w.rules, w.directory, actor, ref,
-                                          "priority", "P1", now=w.now),
+        "claim": lambda w: desk.claim(w, actor, ref),
+        "unclaim": lambda w: desk.unclaim(w, actor, ref),
+        "draft": lambda w: desk.save_draft(w, actor, ref, "hijacked reply"),
+        "submit": lambda w: desk.submit(w, actor, ref),
+        "approve": lambda w: desk.approve(w, actor, ref),
+        "approve_edit": lambda w: desk.approve(w, actor, ref, edited_text="We admit liability"),
+        "reject": lambda w: desk.reject(w, actor, ref, "no"),
+        "dismiss": lambda w: desk.dismiss(w, actor, ref),
+        "reassign": lambda w: desk.reassign(w, actor, ref, "pr"),
+        "tag": lambda w: desk.tag(w, actor, ref, "resolved"),
+        "correct": lambda w: desk.correct(w, actor, ref, "priority", "P1"),
     }
     if act == "send":
         with pytest.raises(DomainError) as caught:
@@ -176,7 +166,7 @@ def test_approving_ones_own_draft_is_refused_even_for_an_approver(services):
                                  int(state(services.factory, ref.mention_id) != before)) == 0
     # Another approver of the team (a member of its user group) may.
     with services.work() as w:
-        desk.approve(w.session, w.rules, w.directory, "U0CARELEAD2", ref, now=w.now)
+        desk.approve(w, "U0CARELEAD2", ref)
     assert state(services.factory, ref.mention_id)[0] == "approved"
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.desk import commands as desk
 from bot.desk.directory import Directory, StaticDirectory
+from bot.desk.work import Work
 from bot.domain.errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, StaleCard
 from bot.domain.rules.schema import Rules
 from bot.domain.workflow import Act
@@ -60,7 +61,7 @@ def ref(m: models.Mention, **kw) -> CardRef:
 
 def call(fn, session, actor, m, *args, **kw):
     """A click on the card as it stands now."""
-    return fn(session, RULES, DIRECTORY, actor, ref(m), *args, now=NOW, **kw)
+    return fn(Work(session, RULES, DIRECTORY, NOW), actor, ref(m), *args, **kw)
 
 
 def audit(session, m) -> list[tuple[str, str, str | None, str | None]]:
@@ -131,7 +132,7 @@ def test_claiming_a_claimed_mention_names_the_claimer(session, card):
     stale = ref(m)
     call(desk.claim, session, ANA, m)
     with pytest.raises(ConcurrentChange) as err:
-        desk.claim(session, RULES, DIRECTORY, BEN, stale, now=NOW)
+        desk.claim(Work(session, RULES, DIRECTORY, NOW), BEN, stale)
     assert err.value.message == "Already claimed by <@U0ANA>."
 
 
@@ -150,7 +151,7 @@ def test_unclaim_by_the_claimer_or_an_approver_only(session, card):
 def test_claiming_is_not_a_response(session, card):
     m = call(desk.claim, session, ANA, card())
     m = call(desk.unclaim, session, ANA, m)
-    m = desk.claim(session, RULES, DIRECTORY, BEN, ref(m), now=NOW + timedelta(hours=1))
+    m = desk.claim(Work(session, RULES, DIRECTORY, NOW + timedelta(hours=1)), BEN, ref(m))
     assert m.first_response_at is None  # the customer has seen nothing yet
 
 
@@ -302,10 +303,10 @@ def test_an_approval_dm_stays_valid_while_its_draft_is_pending(session, card):
     draft_id = session.scalar(select(func.max(models.Draft.id)))
     dm_ref = CardRef(m.id, m.version, draft_id=draft_id)  # DMs are never re-rendered
     m = call(desk.correct, session, ANA, m, "sentiment", "neutral")  # the card moved on
-    m = desk.approve(session, RULES, DIRECTORY, GLEAD, dm_ref, now=NOW)
+    m = desk.approve(Work(session, RULES, DIRECTORY, NOW), GLEAD, dm_ref)
     assert m.status == "approved"
     with pytest.raises(StaleCard):  # without the draft id, the card version rules
-        desk.reject(session, RULES, DIRECTORY, LEAD, CardRef(m.id, 1), "late", now=NOW)
+        desk.reject(Work(session, RULES, DIRECTORY, NOW), LEAD, CardRef(m.id, 1), "late")
 
 
 def test_an_approval_dm_for_a_replaced_draft_is_stale(session, card):
@@ -315,8 +316,7 @@ def test_an_approval_dm_for_a_replaced_draft_is_stale(session, card):
     m = call(desk.save_draft, session, ANA, m, "Rephrased")
     m = call(desk.submit, session, ANA, m)
     with pytest.raises(StaleCard, match="replaced"):
-        desk.approve(session, RULES, DIRECTORY, GLEAD, CardRef(m.id, m.version, draft_id=first),
-                     now=NOW)
+        desk.approve(Work(session, RULES, DIRECTORY, NOW), GLEAD, CardRef(m.id, m.version, draft_id=first))
 
 
 # --- closing ------------------------------------------------------------------------------
@@ -437,7 +437,7 @@ def test_bad_corrections_are_refused(session, card):
     stale = ref(m)
     call(desk.claim, session, ANA, m)
     with pytest.raises(StaleCard, match="<@U0ANA> claimed it"):
-        desk.correct(session, RULES, DIRECTORY, BEN, stale, "sentiment", "neutral", now=NOW)
+        desk.correct(Work(session, RULES, DIRECTORY, NOW), BEN, stale, "sentiment", "neutral")
     assert session.scalar(select(func.count()).select_from(models.Correction)) == 0
 
 
@@ -449,10 +449,10 @@ def test_a_stale_card_is_refused_not_applied(session, card):
     m = call(desk.claim, session, ANA, m)
     m = call(desk.save_draft, session, ANA, m, "Hello")
     with pytest.raises(StaleCard) as err:
-        desk.unclaim(session, RULES, DIRECTORY, ANA, CardRef(m.id, 1), now=NOW)
+        desk.unclaim(Work(session, RULES, DIRECTORY, NOW), ANA, CardRef(m.id, 1))
     assert "<@U0ANA> drafted a reply" in err.value.message and "refreshed" in err.value.message
     with pytest.raises(ConcurrentChange, match="Already claimed by you"):
-        desk.claim(session, RULES, DIRECTORY, ANA, stale, now=NOW)
+        desk.claim(Work(session, RULES, DIRECTORY, NOW), ANA, stale)
     got = session.get(models.Mention, m.id)
     assert (got.status, got.version) == ("drafted", 2)
     assert len(audit(session, m)) == 2
@@ -460,7 +460,7 @@ def test_a_stale_card_is_refused_not_applied(session, card):
 
 def test_unknown_mention(session):
     with pytest.raises(NotFound):
-        desk.claim(session, RULES, DIRECTORY, ANA, CardRef(999_999, 0), now=NOW)
+        desk.claim(Work(session, RULES, DIRECTORY, NOW), ANA, CardRef(999_999, 0))
 
 
 # --- the claim race -----------------------------------------------------------------------
@@ -481,7 +481,7 @@ def test_claim_race_has_exactly_one_winner(migrated_url, session, card):
             with session_scope(factory) as s:
                 s.connection()  # everyone holds a connection before the clicks start
                 barrier.wait()
-                desk.claim(s, RULES, DIRECTORY, user, CardRef(m.id, 0), now=NOW)
+                desk.claim(Work(s, RULES, DIRECTORY, NOW), user, CardRef(m.id, 0))
             return user
         except ConcurrentChange as exc:
             return exc
@@ -634,5 +634,5 @@ def test_the_desk_asks_the_slack_directory(session, card):
     slack = FakeSlack({"S0LEADS": ["U0GLEAD"]})
     directory = Directory(slack, FakeClock())
     m = pending(session, card)
-    m = desk.approve(session, RULES, directory, GLEAD, ref(m), now=NOW)
+    m = desk.approve(Work(session, RULES, directory, NOW), GLEAD, ref(m))
     assert m.status == "approved" and slack.calls == ["S0LEADS"]

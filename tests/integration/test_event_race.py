@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.kit import models
 from bot.kit.db import make_session_factory
-from handlers.errors import lost_event_race, on_error
-from handlers.middleware import EventSessions
+from bot.slack.events import EventRaceLost, EventSessions
+from handlers.errors import on_error
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def test_the_losing_delivery_is_rolled_back_and_logged_at_info(engine, caplog):
     b.rollback()
     a.close()
     b.close()
-    assert lost_event_race(caught.value)
+    assert isinstance(caught.value, EventRaceLost)
     with caplog.at_level(logging.INFO, logger="handlers.errors"):
         on_error(caught.value, {"type": "event_callback", "event_id": "Ev0RACE"}, NoSlack())
     assert [r.levelno for r in caplog.records] == [logging.INFO]
@@ -49,7 +49,7 @@ def test_other_integrity_errors_are_still_errors(engine, caplog):
         s.add(models.Source(id="dup", type="rss"))
         with pytest.raises(Exception) as caught:
             s.commit()
-    assert not lost_event_race(caught.value)
+    assert not isinstance(caught.value, EventRaceLost)
     with caplog.at_level(logging.INFO, logger="handlers.errors"):
         on_error(caught.value, {"type": "event_callback", "event_id": "Ev1"}, NoSlack())
     assert [r.levelno for r in caplog.records] == [logging.ERROR]

@@ -78,8 +78,7 @@ class Desk:
         """A click as the listener makes it: one unit of work, committed."""
         with self.services.work() as w:
             m = w.session.get(models.Mention, mention_id)
-            fn(w.session, w.rules, w.directory, actor, CardRef(m.id, m.version), *args,
-               now=w.now, **kw)
+            fn(w, actor, CardRef(m.id, m.version), *args, **kw)
 
     def publishes(self) -> list[tuple[str, str]]:
         """(user, the view's text) of every views.publish the fake answered ok."""

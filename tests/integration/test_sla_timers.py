@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.desk import commands as desk
 from bot.desk.directory import StaticDirectory
+from bot.desk.work import Work
 from bot.domain import sla
 from bot.domain.rules.schema import Rules
 from bot.kit import models
@@ -194,11 +195,9 @@ def test_business_hours_move_the_stages(factory):
 def test_reassign_and_priority_change_recompute_the_deadline(factory, session):
     mid = add(factory)
     m = session.get(models.Mention, mid)
-    m = desk.correct(session, RULES, DIRECTORY, ANA, CardRef(m.id, m.version), "priority", "P1",
-                     now=at(5))
+    m = desk.correct(Work(session, RULES, DIRECTORY, at(5)), ANA, CardRef(m.id, m.version), "priority", "P1")
     assert (m.sla_due_at, m.sla_next_at) == (at(15), at(11.25))  # from arrival, P1: 15 min
-    m = desk.reassign(session, RULES, DIRECTORY, ANA, CardRef(m.id, m.version), "pr",
-                      now=at(6))
+    m = desk.reassign(Work(session, RULES, DIRECTORY, at(6)), ANA, CardRef(m.id, m.version), "pr")
     assert m.sla_due_at is None and m.sla_next_at is None  # pr has no P1 SLA
     session.commit()
     assert run_sla(factory, RULES, at(120)) == (0, 0)
@@ -208,7 +207,7 @@ def test_a_new_deadline_gets_its_own_reminder(factory, session):
     mid = add(factory)
     run_sla(factory, RULES, at(45))
     m = session.get(models.Mention, mid)
-    desk.reassign(session, RULES, DIRECTORY, ANA, CardRef(m.id, m.version), "pr", now=at(50))
+    desk.reassign(Work(session, RULES, DIRECTORY, at(50)), ANA, CardRef(m.id, m.version), "pr")
     session.commit()
     m = session.get(models.Mention, mid)
     due = sla.due_at(RULES, "pr", "P2", NOW)
