@@ -29,11 +29,11 @@ from bot.domain.rules.load import Rules, RulesError, load_rules
 from bot.home.refresh import HomeRefresher, refresh_after_commit
 from bot.kit.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.kit.housekeeping import prune
-from bot.kit.http import make_http_server, wsgi_app
+from bot.kit.http import health_app, make_http_server, wsgi_app
 from bot.kit.leader import LeaderOnlyExecutor, make_leadership, migration_lock
 from bot.kit.metrics import Metrics
-from bot.kit.scheduler import build_scheduler, schedule_polls
-from bot.listening.health import health_app
+from bot.kit.scheduler import build_scheduler
+from bot.listening.jobs import schedule_polls
 from bot.listening.polling import poll_source, reset_unhealthy
 from bot.listening.registry import build_sources
 from bot.networks.base import Source
