@@ -35,6 +35,7 @@ from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
 from bot.kit.db import utcnow
 from bot.kit.worker import BackgroundWorker
+from bot.listening.health import source_health
 from bot.outbox.errors import (
     SLACK_CALL_ERRORS,
     Outcome,
@@ -94,7 +95,8 @@ def home_view(session: Session, rules: Rules, directory: Approvers, user: str,
         is_open, M.sla_due_at <= now, or_(M.claimed_by == user, in_my_teams)], now)
     return home_blocks.HomeView(
         user=user, claimed=claimed, awaiting_approval=awaiting, overdue=overdue,
-        teams=team_counts(session, rules, mine, now), sources=sources_health(session, rules),
+        teams=team_counts(session, rules, mine, now),
+        sources=tuple(source_health(session, rules, now, with_reads=False)),
         updated_at=now, approver_of=tuple(_label(rules, t) for t in mine),
         workspace_url=directory.workspace_url())
 
@@ -116,33 +118,6 @@ def team_counts(session: Session, rules: Rules, mine: tuple[str, ...],
                                   open_by_priority=by_team.get(t, {}), overdue=late.get(t, 0),
                                   mine=t in mine) for t in teams]
     return tuple(sorted(out, key=lambda c: not c.mine))  # the user's teams first
-
-
-def source_state(row: models.Source | None) -> str:
-    if row is None:
-        return "waiting"
-    if row.unhealthy_reason:
-        return "parked"
-    if row.last_error_at and (row.last_success_at is None
-                              or row.last_error_at > row.last_success_at):
-        return "failing"
-    return "healthy" if row.last_success_at else "waiting"
-
-
-def sources_health(session: Session, rules: Rules) -> tuple[home_blocks.SourceHealth, ...]:
-    """Every source of the rules (enabled or not polled yet too) with what the poller stored."""
-    rows = {s.id: s for s in session.scalars(select(models.Source))}
-    out = []
-    for spec in rules.sources:
-        row = rows.get(spec.id)
-        state = source_state(row) if spec.enabled else "disabled"
-        out.append(home_blocks.SourceHealth(
-            id=spec.id, type=spec.type, state=state,
-            last_success_at=row.last_success_at if row else None,
-            last_error_at=row.last_error_at if row else None,
-            last_error=row.last_error if row else None,
-            unhealthy_reason=row.unhealthy_reason if row else None))
-    return tuple(out)
 
 
 def publish_view(session: Session, rules: Rules, directory: Approvers, user: str,

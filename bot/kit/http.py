@@ -35,11 +35,36 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
+HEALTH_PATHS = ("/healthz", "/metrics")
+
+
+def health_app(healthy: Callable[[], tuple[bool, str]], registry: CollectorRegistry) -> Callable:
+    """WSGI: GET /healthz and GET /metrics, 404 for anything else. Served alone in Socket
+    Mode (no Slack endpoint may be served: unsigned requests must never reach the Bolt app),
+    and as part of `wsgi_app` in HTTP mode."""
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if method == "GET" and path == "/healthz":
+            ok, detail = healthy()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "text/plain; charset=utf-8")])
+            return [detail.encode()]
+        if method == "GET" and path == "/metrics":
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [generate_latest(registry)]
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"not found"]
+
+    return application
+
+
 def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
              registry: CollectorRegistry,
              on_ack: Callable[[float], None] | None = None) -> Callable:
     """The WSGI app; `on_ack` is told how many seconds each Slack request took to answer."""
     bolt = SlackRequestHandler(app, path=SLACK_PATH)
+    health = health_app(healthy, registry)
 
     def slack(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if on_ack is None:
@@ -54,14 +79,8 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path == "/healthz" and method == "GET":
-            ok, detail = healthy()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "text/plain; charset=utf-8")])
-            return [detail.encode()]
-        if path == "/metrics" and method == "GET":
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-            return [generate_latest(registry)]
+        if path in HEALTH_PATHS and method == "GET":
+            return health(environ, start_response)
         if path == SLACK_PATH and method == "POST":
             refused = _refuse_malformed(environ)
             if refused is not None:

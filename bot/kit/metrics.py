@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from bot.listening.polling import PollOutcome
+
+class PollFigures(Protocol):
+    """What one poll reports (`bot.listening.polling.PollOutcome`)."""
+
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def new(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
+    @property
+    def reads(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
 
 
 @dataclass
@@ -45,7 +61,7 @@ class Metrics:
         self.leader = Gauge("socialbot_leader",
                             "1 while this process runs the pollers and timers", registry=r)
 
-    def record_poll(self, outcome: PollOutcome) -> None:
+    def record_poll(self, outcome: PollFigures) -> None:
         self.polls.labels(outcome.source_id, outcome.status).inc()
         if outcome.status not in ("skipped", "budget"):
             self.poll_seconds.labels(outcome.source_id).observe(outcome.seconds)

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block as SdkBlock
 
+from bot.domain.health import HealthState, SourceHealth
 from bot.reports.figures import AuthorReach
 from bot.slack.blocks import alert as ab
 from bot.slack.blocks import home as hb
@@ -133,13 +134,13 @@ def home_view(n: int = 3, **changes) -> hb.HomeView:
         user="U0ANA", claimed=sec, awaiting_approval=hb.Section((), 0), overdue=sec,
         teams=(hb.TeamCounts("care", "Customer care", {"P1": 2, "P3": 1}, 1, True),
                hb.TeamCounts("pr", "PR", {}, 0, False)),
-        sources=(hb.SourceHealth("x-mentions", "x_mentions", "healthy", last_success_at=T0),
-                 hb.SourceHealth("mastodon", "mastodon_mentions", "parked",
+        sources=(SourceHealth("x-mentions", "x_mentions", HealthState.HEALTHY, last_success_at=T0),
+                 SourceHealth("mastodon", "mastodon_mentions", HealthState.PARKED,
                                  last_error_at=T0, last_error="401 <Unauthorized>",
                                  unhealthy_reason="bad credentials (401)"),
-                 hb.SourceHealth("rss", "rss", "failing", last_success_at=T0,
+                 SourceHealth("rss", "rss", HealthState.FAILING, last_success_at=T0,
                                  last_error_at=T0 + timedelta(hours=1), last_error="timeout"),
-                 hb.SourceHealth("off", "rss", "disabled")),
+                 SourceHealth("off", "rss", HealthState.DISABLED)),
         updated_at=T0, approver_of=("Customer care",))
     return dataclasses.replace(base, **changes)
 
@@ -179,7 +180,7 @@ def test_untrusted_home_text_is_inert(text, handle, error, label, network):
                         author_handle=handle, text=text, team_label=label, sla_due_at=None,
                         overdue=False, channel=None, ts=None, url="https://x.com/u/status/1")
     v = home_view(claimed=hb.Section((item,) * 12, 12),
-                  sources=(hb.SourceHealth(label, "rss", "failing", last_error_at=T0,
+                  sources=(SourceHealth(label, "rss", HealthState.FAILING, last_error_at=T0,
                                            last_error=error),),
                   teams=(hb.TeamCounts(label, label, {"P1": 1}, 0, False),))
     tab = hb.home(v)

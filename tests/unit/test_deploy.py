@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
-from bot.listening.health import health_app
+from bot.kit.http import health_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = set(Settings.model_fields)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.listening.health import SourceHealth
+from bot.domain.health import HealthState, SourceHealth
 from bot.reports import (
     Approvals,
     AuthorReach,
@@ -127,8 +127,11 @@ def test_duration(seconds, shown):
 
 
 def test_status_and_help_blocks():
-    sources = [SourceHealth(f"src-{i}<!here>", "x_search", "parked (401 from X: <bad>)",
-                            NOW, "boom " * 200, NOW, 12_345, 61.72, 100.0) for i in range(60)]
+    sources = [SourceHealth(f"src-{i}<!here>", "x_search", HealthState.PARKED,
+                            last_success_at=NOW, last_error_at=NOW, last_error="boom " * 200,
+                            unhealthy_reason="401 from X: <bad>", next_run_at=NOW,
+                            reads_this_month=12_345, cost_this_month=61.72,
+                            monthly_budget=100.0) for i in range(60)]
     content = status_blocks(sources, 42, NOW - timedelta(minutes=5), NOW)
     check_limits(content)
     raw = json.dumps(content, ensure_ascii=False)

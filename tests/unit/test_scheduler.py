@@ -10,7 +10,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
 from bot.domain.rules.load import load_rules
-from bot.kit.scheduler import build_scheduler, schedule_polls
+from bot.kit.scheduler import build_scheduler
+from bot.listening.jobs import schedule_polls
 from bot.listening.registry import build_sources
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""bot.domain.rules.patch: `socialbot tune --write` edits a copy of the rules file as text, keeping its
+"""bot.offline.tune.patch: `socialbot tune --write` edits a copy of the rules file as text, keeping its
 comments and layout, and the result parses to what was replayed."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 
 from bot.cli import main
 from bot.domain.rules.load import parse_rules
-from bot.domain.rules.patch import PatchError, patch
 from bot.offline.tune import proposals as tune
+from bot.offline.tune.patch import PatchError, patch
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "routing_rules.yaml").read_text("utf-8")
@@ -103,7 +103,7 @@ def test_dropping_the_only_key_leaves_an_empty_then(then):
 
 
 def test_patch_refuses_a_file_that_would_not_say_what_was_replayed(monkeypatch):
-    from bot.domain.rules import patch as rules_patch
+    from bot.offline.tune import patch as rules_patch
 
     # A patcher that forgets the edit: the check at the end catches it.
     monkeypatch.setattr(rules_patch, "_apply_one", lambda text, edit: text)

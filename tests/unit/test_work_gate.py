@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 
-from bot.slack.services import _Gate
+from bot.slack.services import WorkGate
 
 
 def test_at_most_size_threads_inside_and_nesting_takes_one_slot():
-    gate = _Gate(2)
+    gate = WorkGate(2)
     inside, most, lock = 0, 0, threading.Lock()
     release = threading.Event()
 
@@ -40,7 +40,7 @@ def test_at_most_size_threads_inside_and_nesting_takes_one_slot():
 
 
 def test_a_slot_is_given_back_when_the_work_raises():
-    gate = _Gate(1)
+    gate = WorkGate(1)
     for _ in range(3):
         try:
             with gate.entered():

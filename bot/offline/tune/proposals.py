@@ -248,7 +248,7 @@ class Proposal:
     field: str  # the correction field it answers
     title: str  # the change, in a line
     why: str  # the evidence, in a line
-    edit: dict[str, Any]  # what bot.domain.rules.patch applies to the file (see `apply`)
+    edit: dict[str, Any]  # what bot.offline.tune.patch applies to the file (see `apply`)
     effect: Effect
 
     @property
@@ -263,7 +263,7 @@ class Proposal:
 
 def in_order(edits: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The order in which edits are applied, to the `Rules` (`apply`) and to the file's text
-    (`bot.domain.rules.patch`) alike. Rule indexes are into the original `rules:` list, so rule
+    (`bot.offline.tune.patch`) alike. Rule indexes are into the original `rules:` list, so rule
     insertions go last, from the bottom up (and, at one index, in reverse, so that they end up
     in the order given)."""
     edits = list(edits)

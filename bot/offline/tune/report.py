@@ -1,5 +1,5 @@
 """`socialbot tune`: read the history, propose (bot.offline.tune.proposals), print the report or JSON, and with
-`--write PATH` write a patched copy of the rules file (bot.domain.rules.patch). Never writes the
+`--write PATH` write a patched copy of the rules file (bot.offline.tune.patch). Never writes the
 database and never the live rules file."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.domain.rules.patch import PatchError, patch
 from bot.domain.rules.schema import Rules
 from bot.offline.tune import proposals as tune
+from bot.offline.tune.patch import PatchError, patch
 
 FIELD_LABEL = {"sentiment": "sentiment", "priority": "priority", "author_type": "author type",
                "team": "team"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.health import HealthState, SourceHealth
 from bot.domain.rules.schema import PRIORITIES
 from bot.slack.blocks.card import PRIORITY_EMOJI, STATUS_LABEL, handle_of, net_label
 from bot.slack.blocks.links import SLACK_WEB, message_link
@@ -56,17 +57,6 @@ class TeamCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceHealth:
-    id: str
-    type: str
-    state: str  # healthy | failing | parked | waiting | disabled
-    last_success_at: datetime | None = None
-    last_error_at: datetime | None = None
-    last_error: str | None = None  # untrusted (a network's error text)
-    unhealthy_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Section:
     items: tuple[QueueItem, ...]
     total: int
@@ -85,9 +75,10 @@ class HomeView:
     workspace_url: str = SLACK_WEB  # the base of links to cards (bot.slack.blocks.links)
 
 
-STATE_EMOJI = {"healthy": ":large_green_circle:", "failing": ":large_orange_circle:",
-               "parked": ":red_circle:", "waiting": ":white_circle:",
-               "disabled": ":black_circle:"}
+STATE_EMOJI = {HealthState.HEALTHY: ":large_green_circle:",
+               HealthState.FAILING: ":large_orange_circle:", HealthState.PARKED: ":red_circle:",
+               HealthState.WAITING: ":white_circle:", HealthState.NEVER_POLLED: ":white_circle:",
+               HealthState.DISABLED: ":black_circle:"}
 
 
 def _item(i: QueueItem, base: str) -> str:
@@ -126,17 +117,19 @@ def _team_line(t: TeamCounts) -> str:
 def _source_line(s: SourceHealth) -> str:
     head = f"{STATE_EMOJI.get(s.state, ':white_circle:')} *{esc(s.id, 64)}* ({esc(s.type, 32)})"
     bits = []
-    if s.state == "parked" and s.unhealthy_reason:
+    if s.state is HealthState.PARKED and s.unhealthy_reason:
         bits.append(f"parked: {esc(s.unhealthy_reason, 300)}")
     if s.last_success_at:
         bits.append(f"last success {slack_date(s.last_success_at)}")
-    if s.last_error_at and s.state != "healthy":
+    if s.last_error_at and s.state is not HealthState.HEALTHY:
         error = f": {esc(s.last_error, 300)}" if s.last_error else ""
         bits.append(f"last error {slack_date(s.last_error_at)}{error}")
-    if s.state == "disabled":
+    if s.state is HealthState.DISABLED:
         bits.insert(0, "disabled in the rules")
-    elif s.state == "waiting" and not bits:
+    elif s.state is HealthState.NEVER_POLLED:
         bits.append("not polled yet")
+    elif s.state is HealthState.WAITING and s.next_run_at:
+        bits.append(f"next poll {slack_date(s.next_run_at)}")
     return head + (" — " + " · ".join(bits) if bits else "")
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.domain.health import SourceHealth
 from bot.domain.rules.schema import SENTIMENTS
 from bot.reports.figures import Durations, MentionLine, Report
 from bot.slack.blocks.card import PRIORITY_EMOJI, SENTIMENT_EMOJI, handle_of, net_label
+from bot.slack.blocks.home import STATE_EMOJI
 from bot.slack.blocks.text import (
     FIELD_MAX,
     HEADER_MAX,
@@ -30,9 +31,6 @@ from bot.slack.blocks.text import (
     sections,
     truncate_escaped,
 )
-
-if TYPE_CHECKING:  # plain values from bot.listening.health; imported for the type only
-    from bot.listening.health import SourceHealth
 
 LIST_MAX = 10  # mentions listed in one section (unanswered, critical events)
 SNIPPET = 120  # characters of a post in a list line
@@ -177,9 +175,8 @@ def status_blocks(sources: Sequence[SourceHealth], outbox_depth: int,
     """`/social status`: each source's health, the outbox queue, X reads and cost."""
     lines = []
     for s in sources:
-        icon = (":large_green_circle:" if s.state == "healthy" else
-                ":red_circle:" if s.state.startswith("parked") else ":white_circle:")
-        parts = [f"{icon} *{esc(s.source_id, 64)}* ({esc(s.type, 32)}): {esc(s.state, 300)}"]
+        icon = STATE_EMOJI.get(s.state, ":white_circle:")
+        parts = [f"{icon} *{esc(s.id, 64)}* ({esc(s.type, 32)}): {esc(s.label, 300)}"]
         if s.last_success_at:
             parts.append(f"last success {s.last_success_at:%Y-%m-%d %H:%M}Z")
         if s.next_run_at:

@@ -1,0 +1,70 @@
+"""How a source is doing, as people read it: `socialbot check --live`, `/social status` and the
+App Home show the same `SourceHealth`, decided once by `health_state`. PURE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class HealthState(StrEnum):
+    NEVER_POLLED = "never polled"
+    HEALTHY = "healthy"
+    FAILING = "failing"  # its last poll failed; it is retried at its `every`
+    WAITING = "waiting"  # told to wait (rate limit, backoff, budget) until `next_run_at`
+    PARKED = "parked"  # credentials refused: nothing is polled until the rules are reloaded
+    DISABLED = "disabled"  # `enabled: false` in the rules
+
+
+def health_state(*, enabled: bool, last_success_at: datetime | None,
+                 last_error_at: datetime | None, unhealthy_reason: str | None,
+                 next_run_at: datetime | None, now: datetime) -> HealthState:
+    if not enabled:
+        return HealthState.DISABLED
+    if last_success_at is None and last_error_at is None:
+        return HealthState.NEVER_POLLED
+    if unhealthy_reason:
+        return HealthState.PARKED
+    if next_run_at is not None and next_run_at > now:
+        return HealthState.WAITING
+    if last_error_at is not None and (last_success_at is None or last_error_at > last_success_at):
+        return HealthState.FAILING
+    return HealthState.HEALTHY
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    id: str
+    type: str
+    state: HealthState
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None  # untrusted (a network's error text)
+    unhealthy_reason: str | None = None  # why it is parked
+    next_run_at: datetime | None = None
+    reads_this_month: int = 0
+    cost_this_month: float | None = None  # USD, X only
+    monthly_budget: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The state as one phrase: "parked (401 from X: …)"."""
+        if self.state is HealthState.PARKED and self.unhealthy_reason:
+            return f"parked ({self.unhealthy_reason})"
+        return self.state.value
+
+    def line(self) -> str:
+        """One line of `socialbot check --live`."""
+        parts = [f"{self.id} ({self.type}): {self.label}"]
+        if self.last_success_at:
+            parts.append(f"last success {self.last_success_at:%Y-%m-%d %H:%M}Z")
+        if self.next_run_at and self.state is HealthState.WAITING:
+            parts.append(f"next poll {self.next_run_at:%Y-%m-%d %H:%M}Z")
+        if self.cost_this_month is not None:
+            budget = f" of ${self.monthly_budget:.2f}" if self.monthly_budget else ""
+            parts.append(f"{self.reads_this_month:,} posts read this month, "
+                         f"${self.cost_this_month:.2f}{budget}")
+        if self.last_error:
+            parts.append(f"last error: {self.last_error}")
+        return "; ".join(parts)
