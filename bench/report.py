@@ -55,7 +55,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.domain.rules.load import load_rules  # noqa: E402
 from bot.kit.db import make_engine, make_session_factory, normalize_url, upgrade_to_head  # noqa: E402
-from bot.reports import compute_report, parse_period  # noqa: E402
+from bot.reports.period import parse_period  # noqa: E402
+from bot.reports.queries import compute_report  # noqa: E402
 from bot.reports.service import ReportService  # noqa: E402
 
 BATCH = 50_000

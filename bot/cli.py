@@ -166,7 +166,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO, err: T
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.kit.db import make_engine, make_session_factory
-    from bot.reports import PeriodError, compute_report, parse_period, report_timezone
+    from bot.reports.period import PeriodError, parse_period
+    from bot.reports.queries import compute_report, report_timezone
     from bot.reports.text import report_text
 
     rules = _load(args, settings, err)

@@ -1,1 +1,14 @@
-"""TODO"""
+"""The pure core: what a mention is and how the desk decides, with no I/O and no clock.
+
+- `mention`: the normalised mention every source produces; `card`: the plain values a card shows.
+- `workflow`: the mention's state machine (`MentionStatus`, `decide`); `errors`: the refusals a
+  person sees.
+- `sla`: due times in business hours and the one `is_overdue`; `spikes`: crisis detection from
+  counts; `policy`: may this reply go out; `limits`: reply lengths as each network counts them;
+  `health`: a source's health as people read it.
+- `rules/`: the rules file (schema, loading); `scoring/`: VADER, triage, enrich, routing.
+
+Imports: the standard library, pydantic and PyYAML (the rules file), vaderSentiment and
+twitter-text (scoring, limits), and `bot.domain` itself. Never SQLAlchemy, Slack, HTTP clients,
+`bot.config` or any other `bot` package (enforced by `.importlinter`).
+"""

@@ -9,7 +9,8 @@ import pytest
 
 from bot.domain.rules.schema import Rules
 from bot.kit import models
-from bot.reports import compute_report, parse_period
+from bot.reports.period import parse_period
+from bot.reports.queries import compute_report
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # the 7d period: [11-16 12:00, 11-23 12:00)
 RULES = Rules.model_validate({

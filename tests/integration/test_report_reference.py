@@ -16,8 +16,8 @@ import pytest
 from bot.domain.rules.schema import PRIORITIES, SENTIMENTS, Rules
 from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
-from bot.reports import compute_report, parse_period
-from bot.reports.queries import TOP_AUTHORS
+from bot.reports.period import parse_period
+from bot.reports.queries import TOP_AUTHORS, compute_report
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 TZ = "America/New_York"

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.domain.health import HealthState, SourceHealth
-from bot.reports import (
+from bot.reports.chart import report_chart_png
+from bot.reports.figures import (
     Approvals,
     AuthorReach,
     DayRow,
@@ -17,9 +18,8 @@ from bot.reports import (
     MentionLine,
     Report,
     SlaRow,
-    parse_period,
 )
-from bot.reports.chart import report_chart_png
+from bot.reports.period import parse_period
 from bot.slack.blocks.report import (
     duration,
     report_blocks,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.errors import NotAllowed
-from bot.reports import PeriodError, parse_period
 from bot.reports.command import parse_social
+from bot.reports.period import PeriodError, parse_period
 from bot.slack.ids import SocialSubcommand
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
