@@ -75,7 +75,8 @@ def amplify(factory: sessionmaker[Session], mention_id: int, publisher: Publishe
         done = _previous(session, mention_id, action)
         if done is not None:  # a concurrent click got there first: one event is enough
             return done
-        status = session.get(models.Mention, mention_id).status
+        status = session.scalars(select(models.Mention.status)
+                                 .where(models.Mention.id == mention_id)).one()
         event = models.AuditEvent(mention_id=mention_id, at=now, actor=actor, action=action,
                                   from_status=status, to_status=status,
                                   detail={"network": target.network, "url": target.url})

@@ -31,7 +31,7 @@ from bot.domain.errors import (
 from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Rules
 from bot.domain.workflow import LABELS, Act, Actor, Facts, decide
 from bot.kit import models
-from bot.kit.db import utcnow
+from bot.kit.db import rowcount, utcnow
 from bot.slack.ids import CardRef
 
 NO_ACTION = "no_action"  # the outcome of a dismissed mention
@@ -121,7 +121,7 @@ def _compare_and_set(session: Session, m: models.Mention, version: int, act: Act
         .values(version=models.Mention.version + 1, **values)
         .execution_options(synchronize_session=False))
     fresh = _load(session, m.id)
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise _conflict(session, fresh, act, actor, raced=True)
     _concerns_homes(session, actor, before, fresh, now)
     return fresh
@@ -497,6 +497,7 @@ def correct(work: Work, actor: str, ref: CardRef, field: str, value: str) -> mod
 def card_view(session: Session, rules: Rules, mention_id: int,
               now: datetime | None = None) -> CardView:
     """Everything `bot.slack.blocks` needs to draw the card of a mention, as plain values."""
+    now = now or utcnow()
     m = _load(session, mention_id)
     a = m.author
     M = models.Mention
@@ -567,6 +568,7 @@ def draft_from_thread(work: Work, actor: str, *, channel: str, thread_ts: str,
         return None
     m = save_draft(work, actor, CardRef(m.id, m.version), text, source="thread")
     draft = _latest_draft(session, m.id)
+    assert draft is not None  # save_draft just added it
     _queue(session, m, "thread", _card_channel(m, rules), now,
            {"type": "draft_preview", "draft_id": draft.id}, dedupe_key=f"preview:{draft.id}")
     session.flush()

@@ -49,6 +49,7 @@ from bot.domain.policy import Violation, check_reply
 from bot.domain.rules.schema import Rules
 from bot.domain.workflow import Act
 from bot.kit import models
+from bot.kit.db import rowcount
 from bot.networks.base import Lookup, Published, Publisher, PublishError, Target
 
 log = logging.getLogger(__name__)
@@ -129,11 +130,10 @@ def _reply_of_draft(session: Session, draft_id: int) -> models.Reply | None:
 def _rearm(session: Session, reply: models.Reply, sent_by: str, now: datetime) -> models.Reply:
     """Send a `failed` reply again (same row, same key); anything else is a duplicate."""
     if reply.state == "failed":
-        won = session.execute(
+        won = rowcount(session.execute(
             update(models.Reply).where(models.Reply.id == reply.id,
                                        models.Reply.state == "failed")
-            .values(state="sending", error=None, sent_by=sent_by, created_at=now)
-        ).rowcount
+            .values(state="sending", error=None, sent_by=sent_by, created_at=now)))
         session.refresh(reply)
         if won:
             return reply
@@ -168,10 +168,9 @@ class _Book:
             if published is not None:
                 values |= {"network_id": published.network_id, "url": published.url,
                            "sent_at": now}
-            changed = session.execute(
+            changed = rowcount(session.execute(
                 update(models.Reply).where(models.Reply.id == reply_id,
-                                           models.Reply.state.in_(expected)).values(**values)
-            ).rowcount
+                                           models.Reply.state.in_(expected)).values(**values)))
             reply = _load(session, reply_id)
             if changed and state == "sent":
                 _mark_mention_sent(session, reply, now, self.rules, self.directory)
@@ -226,7 +225,8 @@ def _mark_mention_sent(session: Session, reply: models.Reply, now: datetime, rul
                        actor=reply.sent_by, rules=rules, directory=directory,
                        detail=dict(detail), now=now)
     except DomainError as exc:
-        status = session.get(models.Mention, mention.id, populate_existing=True).status
+        session.refresh(mention)  # as the database has it now
+        status = mention.status
         session.add(models.AuditEvent(
             mention_id=mention.id, at=now, actor=reply.sent_by, action="send",
             from_status=status, to_status=status,

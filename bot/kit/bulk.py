@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import ColumnDefault, Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -35,11 +35,13 @@ def _defaults(table: Table, given: Sequence[str]) -> dict[str, Any] | None:
         default = column.default
         if column.name in given or default is None or column.primary_key:
             continue
+        if not isinstance(default, ColumnDefault):  # a Sequence: the database draws it
+            return None
         if default.is_scalar:
             out[column.name] = default.arg
         elif default.is_callable:
             try:
-                out[column.name] = default.arg(None)  # type: ignore[operator]
+                out[column.name] = default.arg(None)
             except Exception:  # noqa: BLE001 (a default that reads the context)
                 return None
         else:  # a SQL expression
@@ -64,6 +66,8 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]],
     sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
     connection = session.connection()
     raw = connection.connection.driver_connection
+    if raw is None:  # no driver connection behind the pool's (invalidated): the INSERT path
+        return False
     try:
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
             for i, row in enumerate(rows):

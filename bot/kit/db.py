@@ -11,11 +11,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, DateTime, Engine, create_engine, event, make_url
+from sqlalchemy import (
+    URL,
+    CursorResult,
+    DateTime,
+    Engine,
+    Insert,
+    Result,
+    Table,
+    create_engine,
+    event,
+    make_url,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -108,6 +120,20 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block ends, roll back if it raises, always close."""
     with factory() as session, session.begin():
         yield session
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. `Session.execute` is typed as returning a plain
+    `Result` whatever the statement; for DML it is a `CursorResult`, which has the count."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
+
+
+def insert_or_skip(session: Session, table: Table, *, key: str) -> Insert:
+    """`INSERT … ON CONFLICT (key) DO NOTHING` on the session's backend: PostgreSQL and SQLite
+    spell the same clause, each with its own `Insert` class."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
 # --- migrations -------------------------------------------------------------------------

@@ -229,7 +229,7 @@ class LeaderOnlyExecutor(ThreadPoolExecutor):
         super().__init__(max_workers)
         self.is_leader = is_leader
 
-    def submit_job(self, job, run_times) -> None:  # type: ignore[no-untyped-def]
+    def submit_job(self, job, run_times) -> None:
         if not self.is_leader():
             self._logger.debug("job %s skipped: this replica does not lead", job.id)
             return

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -95,6 +96,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # A bare `Mapped[datetime]` can only ever mean an aware UTC timestamp.
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """`model.__table__` as the `Table` it is, for Core statements (bulk inserts, executemany
+    updates). Declarative types the attribute as any `FromClause` (a class may be mapped to a
+    join or a select); every model here has a `__tablename__`, so its table is a `Table`."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
 
 
 class Source(Base):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -29,9 +29,9 @@ from bot.networks.base import Fetch
 # Large IN lists are split: SQLite allows 32,766 bound parameters, and smaller chunks plan better.
 LOOKUP_CHUNK = 500
 
-_AUTHOR = models.Author.__table__
-_MENTION = models.Mention.__table__
-_OUTBOX = models.OutboxMessage.__table__
+_AUTHOR = models.table_of(models.Author)
+_MENTION = models.table_of(models.Mention)
+_OUTBOX = models.table_of(models.OutboxMessage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,10 @@ def source_row(session: Session, spec: SourceSpec) -> models.Source:
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+@overload
+def _storable(value: str) -> str: ...
+@overload
+def _storable(value: str | None) -> str | None: ...
 def _storable(value: str | None) -> str | None:
     return _UNSTORABLE.sub("\ufffd", value) if value else value
 

@@ -150,7 +150,7 @@ def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules
     """Store a fetch and mark the source healthy, in one transaction."""
     with session_scope(factory) as session:
         result = store_fetch(session, spec, fetch, rules, now=clock())
-        row = session.get(models.Source, spec.id)
+        row = source_row(session, spec)  # the row store_fetch just wrote, from the session
         row.failures = 0
         row.last_error = None
         share = budget_share(session, spec, now)

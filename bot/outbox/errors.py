@@ -78,7 +78,7 @@ def retry_after(headers: object) -> float:
                 if isinstance(value, list | tuple):
                     value = value[0] if value else None
                 try:
-                    return max(0.0, float(value))  # type: ignore[arg-type]
+                    return max(0.0, float(value))
                 except (TypeError, ValueError):
                     break
     return DEFAULT_RETRY_AFTER

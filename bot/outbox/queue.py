@@ -27,11 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from bot.kit.models import Mention, OutboxMessage
+from bot.kit.db import insert_or_skip, rowcount
+from bot.kit.models import Mention, OutboxMessage, table_of
 from bot.outbox.pacing import EPHEMERAL_SCOPE, UPDATE_SCOPE
 
 Msg = OutboxMessage
-T = OutboxMessage.__table__
+T = table_of(OutboxMessage)
 OPEN = ("pending", "sending")  # not done yet: what depth() counts
 NEEDS_CARD = ("update", "thread")  # they act on the mention's card, so they wait for it
 # A `file` row's payload key naming (by dedupe_key) the row whose message it is shared under,
@@ -97,7 +98,7 @@ def foldable(priorities: tuple[str, ...]) -> ColumnElement[bool]:
                         other.state.in_(OPEN)))
 
 
-def _skip_locked(*where: ColumnElement[bool]) -> Select[tuple[int]]:
+def _skip_locked(*where: ColumnElement[bool]) -> Select[int]:
     return select(Msg.id).where(*where).with_for_update(skip_locked=True)
 
 
@@ -144,7 +145,7 @@ def set_state(session: Session, row_id: int, *, expect: str = "sending", **value
     """Change one row if it is still in `expect`; False when someone else moved it."""
     result = session.execute(update(T).where(T.c.id == row_id, T.c.state == expect)
                              .values(**values))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def defer_scope(session: Session, scope: str, until: datetime) -> int:
@@ -160,7 +161,7 @@ def defer_scope(session: Session, scope: str, until: datetime) -> int:
                                                     match)),
                             T.c.state == "pending", T.c.not_before < until)
             .values(not_before=until))
-    return session.execute(stmt).rowcount
+    return rowcount(session.execute(stmt))
 
 
 def take_unverified(session: Session, now: datetime, lease_until: datetime, *,
@@ -196,7 +197,7 @@ def collapse_updates(session: Session) -> int:
     stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == "update", Msg.state == "pending",
                                                     has_newer)), T.c.state == "pending")
             .values(state="folded"))
-    return session.execute(stmt).rowcount
+    return rowcount(session.execute(stmt))
 
 
 def unfold_worked(session: Session, now: datetime) -> int:
@@ -209,7 +210,7 @@ def unfold_worked(session: Session, now: datetime) -> int:
     stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == "card", Msg.state == "folded",
                                                     has_work, no_card)), T.c.state == "folded")
             .values(state="pending", not_before=now))
-    return session.execute(stmt).rowcount
+    return rowcount(session.execute(stmt))
 
 
 def fail_orphans(session: Session) -> int:
@@ -224,12 +225,12 @@ def fail_orphans(session: Session) -> int:
         Msg.kind.in_(NEEDS_CARD), Msg.state == "pending", card_failed, ~card_alive,
         ~_card_posted())), T.c.state == "pending")
             .values(state="failed", error="not sent: the mention's card could not be posted"))
-    orphans = session.execute(stmt).rowcount
+    orphans = rowcount(session.execute(stmt))
     stmt = (update(T).where(T.c.id.in_(_skip_locked(
         Msg.kind == "file", Msg.state == "pending", _parent_failed())), T.c.state == "pending")
             .values(state="failed", error="not sent: the message it belongs under could not "
                                           "be posted"))
-    return orphans + session.execute(stmt).rowcount
+    return orphans + rowcount(session.execute(stmt))
 
 
 def flooded_channels(session: Session, threshold: int,
@@ -288,13 +289,8 @@ def enqueue_many_once(session: Session, rows: list[dict[str, object]]) -> set[st
     """`enqueue_once` for many rows in one statement; the `dedupe_key`s actually inserted."""
     if not rows:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     # RETURNING, not rowcount: psycopg reports a skipped conflict as a row.
-    stmt = (insert(T).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(T.c.dedupe_key))
+    stmt = insert_or_skip(session, T, key="dedupe_key").returning(T.c.dedupe_key)
     return set(session.scalars(stmt, rows))
 
 

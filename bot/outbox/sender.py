@@ -253,6 +253,7 @@ class OutboxSender(BackgroundWorker):
             if loaded is None:
                 return 0
             row, job = loaded
+            problem: str | None
             try:
                 content = dict(self.render(s, row))
             except Exception as exc:  # a renderer bug fails its row, not the sender

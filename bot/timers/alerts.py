@@ -27,7 +27,7 @@ from bot.domain import spikes
 from bot.domain.errors import ConcurrentChange, DomainError, user_ref
 from bot.domain.rules.schema import Rules, Spike
 from bot.kit import models
-from bot.kit.db import session_scope
+from bot.kit.db import insert_or_skip, rowcount, session_scope
 from bot.outbox.queue import enqueue_once
 from bot.reports.figures import AuthorReach
 from bot.slack.blocks import alert as alert_blocks
@@ -121,21 +121,15 @@ def vars_of(obj: Any) -> dict[str, Any]:
 
 def _raise(s: Session, spec: Spike, now: datetime, count: int, summary: dict[str, Any], *,
            after: int) -> int | None:
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    table = models.table_of(Alert)
     window_start, window_end = spikes.window_of(now, spec.window)
-    row = s.execute(insert(Alert.__table__).values(
+    alert_id = s.scalar(insert_or_skip(s, table, key="dedupe_key").values(
         kind=KIND, dedupe_key=f"{KIND}:after:{after}", channel=spec.channel, raised_at=now,
         last_seen_at=now, window_start=window_start, window_end=window_end, count=count,
         peak=count, summary=summary, version=1, shown_version=1)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Alert.__table__.c.id)).first()
-    if row is None:
+        .returning(table.c.id))
+    if alert_id is None:  # another replica raised this one
         return None
-    alert_id = int(row[0])
     enqueue_once(s, kind="alert", channel=spec.channel, mention_id=None,
                  priority=ALERT_PRIORITY, payload={"alert_id": alert_id}, state="pending",
                  not_before=now, created_at=now, dedupe_key=f"alert:{alert_id}")
@@ -203,10 +197,10 @@ def open_crisis(session: Session, rules: Rules, actor: str, alert_id: int, *, ch
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise AlertNotFound()
-    won = session.execute(
+    won = rowcount(session.execute(
         update(Alert).where(Alert.id == alert_id, Alert.crisis_opened_by.is_(None))
         .values(crisis_opened_by=actor, crisis_opened_at=now, version=Alert.version + 1)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     alert = session.scalars(select(Alert).where(Alert.id == alert_id)
                             .execution_options(populate_existing=True)).one()
     if not won:

@@ -78,12 +78,12 @@ def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
         channel = card_channel or (rules.teams[team].channel if team in rules.teams else None)
         # Answered, no deadline, or the team is gone from the rules: the timer just stops
         # (here rather than in every desk transition; it also keeps the index small).
-        stop = status not in OPEN_STATUSES or due is None or channel is None
-        breach = stop or sla.stage(now, next_at, due) is sla.Stage.BREACH
+        if status not in OPEN_STATUSES or due is None or channel is None:
+            moves.append({"m_id": mention_id, "m_expected": next_at, "m_to": None})
+            continue
+        breach = sla.stage(now, next_at, due) is sla.Stage.BREACH
         moves.append({"m_id": mention_id, "m_expected": next_at,
                       "m_to": None if breach else due})
-        if stop:
-            continue
         common = {"channel": channel, "mention_id": mention_id, "priority": priority,
                   "not_before": now, "created_at": now, "state": "pending", "attempts": 0}
         stage = "breach" if breach else "remind"
@@ -102,7 +102,7 @@ def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
         desk.concerns_homes(s, users={c for c, _ in late}, teams={t for _, t in late})
     if moves:
         # Core, executemany: unless someone reset the timer meanwhile (a reassignment).
-        t = M.__table__
+        t = models.table_of(M)
         s.execute(update(t).where(t.c.id == bindparam("m_id"),
                                   t.c.sla_next_at == bindparam("m_expected"))
                   .values(sla_next_at=bindparam("m_to")), moves)

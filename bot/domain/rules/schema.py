@@ -38,6 +38,8 @@ NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
                      "bluesky_mentions": "bluesky"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKING_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -134,8 +136,7 @@ class SourceSpec(Strict):
 
 
 class BusinessHours(Strict):
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKING_DAYS))
     start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: str = "UTC"

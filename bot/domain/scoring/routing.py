@@ -23,6 +23,7 @@ check only skips searches that cannot succeed; what matches is unchanged.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -33,9 +34,13 @@ from bot.domain.mention import Mention
 from bot.domain.rules.schema import Condition, Rule, Rules, priority_rank
 from bot.domain.scoring.enrich import Enrichment, lower_for_matching
 
-try:  # the stdlib's regex parser: private, so a Python without it just skips the shortcut
-    from re import _constants as _sre_constants
-    from re import _parser as _sre_parser
+# The stdlib's regex parser: private (and so untyped: Any), so a Python without it just skips
+# the shortcut.
+_sre_constants: Any
+_sre_parser: Any
+try:
+    _sre_constants = importlib.import_module("re._constants")
+    _sre_parser = importlib.import_module("re._parser")
 except ImportError:  # pragma: no cover
     _sre_parser = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import string
+from collections.abc import Set as AbstractSet
 
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
@@ -77,7 +78,8 @@ def _emoji_table(emojis: dict[str, str]) -> tuple[dict[str, str], frozenset[str]
     return emojis, chars, spelt_once, any(c.isascii() for c in chars)
 
 
-def _spell_emoji(text: str, present: set[str], emojis: dict[str, str], spelt_once: bool) -> str:
+def _spell_emoji(text: str, present: AbstractSet[str], emojis: dict[str, str],
+                 spelt_once: bool) -> str:
     """VADER's emoji pass: each emoji becomes its description, after a space unless it starts
     the text or follows a space. A space there as well would change no word and no "!"/"?"
     count, so every description gets one, and each emoji in the text is one `str.replace`
@@ -201,7 +203,7 @@ class Analyzer(SentimentIntensityAnalyzer):
         if ep_count > 4:
             ep_count = 4
         qm_count = text.count("?")
-        qm_amplifier = 0
+        qm_amplifier = 0.0
         if qm_count > 1:
             qm_amplifier = qm_count * 0.18 if qm_count <= 3 else 0.96
         punct_emph_amplifier = ep_count * 0.292 + qm_amplifier
