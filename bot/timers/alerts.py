@@ -245,8 +245,7 @@ def alert_view(session: Session, rules: Rules, alert_id: int,
         authors=tuple(AuthorReach(**a) for a in data.get("authors", ())),
         words=tuple((str(w), int(n)) for w, n in data.get("words", ())),
         rules=tuple((str(r), int(n)) for r, n in data.get("rules", ())),
-        cards=tuple(alert_blocks.CardLine(**{k: v for k, v in c.items() if k != "mention_id"})
-                    for c in data.get("cards", ())),
+        cards=tuple(alert_blocks.CardLink(**c) for c in data.get("cards", ())),
         crisis_opened_by=alert.crisis_opened_by, crisis_opened_at=alert.crisis_opened_at,
         approvers=tuple(team.approvers) if team else (), workspace_url=workspace_url)
 

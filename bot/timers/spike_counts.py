@@ -11,7 +11,6 @@ PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.domain.spikes import ALL, NEGATIVE, rule_key
 from bot.kit import models
 from bot.reports.figures import AuthorReach
+from bot.slack.blocks.alert import CardLink
 
 M, A = models.Mention, models.Author
 Period = tuple[datetime, datetime]
@@ -72,17 +72,6 @@ def counts(session: Session, periods: Sequence[Period], rule_names: Sequence[str
     for name, n in rule_counts(session, periods, tuple(rule_names), late=late).items():
         out[rule_key(name)] = n
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class CardLink:
-    mention_id: int
-    priority: str
-    network: str
-    handle: str
-    channel: str | None
-    ts: str | None
-    url: str | None
 
 
 def top_authors(session: Session, period: Period, most: int = 5, *,

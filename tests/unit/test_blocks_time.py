@@ -73,9 +73,9 @@ def alert_view(**changes) -> ab.AlertView:
         authors=(AuthorReach(network="x", handle="travelwire", name="Travel <Wire>", followers=250_000,
                              mentions=2),),
         words=(("cancelled", 30), ("refund", 12)), rules=(("legal threat", 21),),
-        cards=(ab.CardLine("P1", "x", "dana_k", "C0PRESS0001", "1700000000.000100",
+        cards=(ab.CardLink(1, "P1", "x", "dana_k", "C0PRESS0001", "1700000000.000100",
                            "https://x.com/dana_k/status/1"),
-               ab.CardLine("P2", "rss", "news", None, None, "https://news.example/a")),
+               ab.CardLink(2, "P2", "rss", "news", None, None, "https://news.example/a")),
         approvers=("S0PRLEADS",))
     return dataclasses.replace(base, **changes)
 
@@ -114,7 +114,7 @@ def test_untrusted_alert_text_is_inert(handle, name, word, rule, url, channel, t
         metrics=(ab.MetricLine(f"Rule: {rule}", 30, 1.0, 30.0, True),),
         authors=tuple(AuthorReach(network="x", handle=handle, name=name, followers=10 ** 9, mentions=3) for _ in range(9)),
         words=tuple((word, n) for n in range(20)), rules=tuple((rule, n) for n in range(20)),
-        cards=tuple(ab.CardLine("P1", "x", handle, channel, ts, url) for _ in range(20)))
+        cards=tuple(ab.CardLink(1, "P1", "x", handle, channel, ts, url) for _ in range(20)))
     msg = ab.spike_alert(v)
     _check_limits(msg)
     # The one link a card line may carry is the post's own URL, when it is a plain http(s)

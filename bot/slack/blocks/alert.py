@@ -44,7 +44,10 @@ class MetricLine:
 
 
 @dataclass(frozen=True, slots=True)
-class CardLine:
+class CardLink:
+    """A card of the storm, linked from the alert (read by `bot.timers.spike_counts`)."""
+
+    mention_id: int
     priority: str
     network: str
     handle: str
@@ -66,7 +69,7 @@ class AlertView:
     authors: tuple[AuthorReach, ...] = ()
     words: tuple[tuple[str, int], ...] = ()
     rules: tuple[tuple[str, int], ...] = ()
-    cards: tuple[CardLine, ...] = ()
+    cards: tuple[CardLink, ...] = ()
     crisis_opened_by: str | None = None
     crisis_opened_at: datetime | None = None
     approvers: tuple[str, ...] = field(default_factory=tuple)
@@ -129,7 +132,7 @@ def spike_alert(view: AlertView) -> dict:
     return {"text": title, "blocks": blocks}
 
 
-def _card_line(c: CardLine, base: str) -> str:
+def _card_line(c: CardLink, base: str) -> str:
     who = escape_mrkdwn(handle_of(c.network, c.handle))
     head = f"{PRIORITY_EMOJI.get(c.priority, ':white_circle:')} *{esc(c.priority, 8)}* {who}"
     card = message_link(c.channel, c.ts, "card", base)
