@@ -6,7 +6,7 @@
    `make_http_server`, as in tests/e2e), a fake Slack on 127.0.0.1, SQLite in a temporary
    directory, the shipped rules with `sources: []` (nothing polls the internet). 50 mentions
    stored with `store_mentions`; each Claim button's value read from the card the renderer
-   would post (`desk.card_view` → `blocks.card`). After one warm-up click, 50 threads released
+   would post (`bot.desk.commands.card_view` → `bot.slack.blocks.card`). After one warm-up click, 50 threads released
    by a barrier each POST one signed Claim click, a different user on a different mention; then
    50 users click Claim on the SAME mention (the race: one winner, 49 told "already claimed").
    Each figure is the HTTP round trip of one click: request sent → response read, i.e. the ack

@@ -542,7 +542,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
 
 def check_send(work: Work, actor: str, ref: CardRef) -> tuple[models.Mention, models.Draft]:
     """May `actor` send now? The mention and the draft to send, or a DomainError. Nothing is
-    written: `bot.publish.start_send` records the intent, and the move to `sent` happens
+    written: `bot.desk.send.start_send` records the intent, and the move to `sent` happens
     through `apply` once the network said yes."""
     session, rules, directory = work.session, work.rules, work.directory
     m = _load(session, ref.mention_id)

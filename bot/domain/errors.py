@@ -56,6 +56,6 @@ class NotFound(DomainError):
 
 
 class PolicyViolation(DomainError):
-    """A reply breaks the rules file's policy (bot.publish)."""
+    """A reply breaks the rules file's policy (bot.desk.send)."""
 
     default = "This reply breaks the reply policy."

@@ -1,6 +1,6 @@
 """Is this reply allowed to go out? PURE: text and settings in, a list of violations out.
 
-`check_reply` is run on every reply before it can be sent (bot.publish.start_send) and by the
+`check_reply` is run on every reply before it can be sent (bot.desk.send.start_send) and by the
 drafting modal to show problems early. An empty list means "allowed". It checks, in order:
 
 - the network has a reply channel at all (RSS items and web pages do not);

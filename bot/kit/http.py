@@ -1,7 +1,7 @@
 """The HTTP surface of `socialbot run --http`: Slack's endpoint plus health and metrics.
 
 A WSGI app served by the standard library's threaded server: Bolt verifies signatures on
-`POST /slack/events`; `GET /healthz` answers 200 only when the database answers.
+`POST /slack/events`; `GET /healthz` answers 200 only when the database and the scheduler do.
 """
 
 from __future__ import annotations

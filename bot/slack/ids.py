@@ -1,4 +1,4 @@
-"""Ids shared by the Block Kit builders (bot/blocks.py) and the listeners (handlers/), and the
+"""Ids shared by the Block Kit builders (bot.slack.blocks) and the listeners (handlers/), and the
 typed value every card button carries.
 
 One enum per Slack id space, so a typo is an AttributeError, not a button that does nothing.

@@ -7,7 +7,7 @@ outcome recorded with the mention's transition). Kill points, counted by a dry r
   record of the outcome, after it);
 - `reply`: the network call, after the intent commit, before the request leaves;
 - `replied`: the network made the post; our process dies before reading the answer.
-The restart runs what `socialbot run` runs every minute (`bot.publish.reconcile`, once the
+The restart runs what `socialbot run` runs every minute (`bot.desk.send.reconcile`, once the
 row is older than any request timeout), and then, if no reply went out, the person clicks
 Send again — the only way a reply is ever sent twice in the bot is a second click, so that is
 what the test does.

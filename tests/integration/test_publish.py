@@ -1,4 +1,4 @@
-"""Sending replies exactly once (bot.publish) on a real database, through the real clients.
+"""Sending replies exactly once (bot.desk.send, bot.desk.amplify) on a real database, through the real clients.
 
 X: tweepy over `responses` (the 201 body of POST /2/tweets recorded by tweepy's own suite);
 Mastodon: Mastodon.py over `responses` (the recorded reply of Mastodon.py's suite); Bluesky: the
@@ -22,6 +22,7 @@ import responses
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from bot.app import Runtime
 from bot.config import Settings
 from bot.desk import send as send_module
 from bot.desk.amplify import AlreadyDone, AmplifyFailed, amplify
@@ -31,14 +32,15 @@ from bot.domain.rules.load import load_rules
 from bot.kit import models
 from bot.kit.db import make_session_factory
 from bot.listening.ingest import source_row, store_mentions
+from bot.listening.registry import build_sources
 from bot.networks.base import PublishError, SourceState, Target
 from bot.networks.bluesky.publisher import BlueskyPublisher
 from bot.networks.bluesky.source import BlueskySearchSource
+from bot.networks.mastodon.client import build_mastodon
 from bot.networks.mastodon.publisher import MastodonPublisher
-from bot.networks.mastodon.source import build_mastodon
 from bot.networks.publishers import build_publishers
+from bot.networks.x.client import build_x_client
 from bot.networks.x.publisher import XPublisher
-from bot.networks.x.source import build_x_client
 from tests.integration.test_source_bluesky import (
     BRAND as BLUESKY_BRAND,
 )
@@ -46,6 +48,7 @@ from tests.integration.test_source_bluesky import (
     BRAND_DID,
     SEARCH,
     FakeBluesky,
+    body,
     search_pages,
 )
 from tests.integration.test_source_bluesky import (
@@ -515,11 +518,11 @@ def test_publishers_are_built_for_the_networks_with_write_credentials(monkeypatc
         monkeypatch.delenv(name, raising=False)
     settings = Settings(_env_file=None, **X_KEYS, MASTODON_API_BASE_URL=BASE,
                         MASTODON_ACCESS_TOKEN="__MASTODON_PY_TEST_ACCESS_TOKEN")
-    built = build_publishers(settings, RULES.brand)
+    built = build_publishers(settings, RULES.brand, bluesky=None)
     assert sorted(built) == ["mastodon", "x"]
     assert built["x"].username == "NorthwindAir"
     bearer_only = Settings(_env_file=None, X_BEARER_TOKEN="AAAAAAAAAAAAAAAAAAAAAFakeBearer123")
-    assert build_publishers(bearer_only, RULES.brand) == {}  # an app-only token cannot post
+    assert build_publishers(bearer_only, RULES.brand, bluesky=None) == {}  # cannot post
 
 
 def test_x_publisher_needs_user_keys():
@@ -771,6 +774,59 @@ def test_bluesky_like_writes_a_like_record(factory):
         extra = s.get(models.Mention, ana).extra
     assert created["collection"] == "app.bsky.feed.like"
     assert created["record"]["subject"] == strong_ref(extra["uri"], extra["cid"])
+
+
+# --- one Bluesky login for the whole bot ------------------------------------------------------
+
+BLUESKY_KEYS = {"BLUESKY_HANDLE": "acmebank.bsky.social",
+                "BLUESKY_APP_PASSWORD": "app-pass-word-1234"}
+
+
+def test_runtime_gives_its_bluesky_sources_and_publisher_one_session(migrated_url):
+    # createSession is rate-limited (about 100 a day): `socialbot run` must log in once, for
+    # both Bluesky sources of routing_rules.yaml and the publisher, and keep that session when
+    # the rules are reloaded. Nothing is started, so nothing is sent anywhere.
+    slack = dict(SLACK_BOT_TOKEN="xoxb-publish", SLACK_SIGNING_SECRET="publish",
+                 SLACK_API_URL="http://127.0.0.1:9/api/")
+    runtime = Runtime(Settings(_env_file=None, DATABASE_URL=migrated_url, **slack,
+                               **BLUESKY_KEYS), RULES)
+    try:
+        runtime.schedule_sources()
+        runtime.schedule_sources()  # a rules reload builds the sources again
+        # The scheduler is not started: it keeps the jobs of both builds.
+        sources = [job.args[0] for job in runtime.scheduler.get_jobs()]
+        bluesky = [s for s in sources if s.spec.type.startswith("bluesky_")]
+        assert sorted(s.spec.id for s in bluesky) == ["bluesky-mentions", "bluesky-mentions",
+                                                      "bluesky-search", "bluesky-search"]
+        sessions = {id(s.bluesky) for s in bluesky}
+        sessions.add(id(runtime.publishers["bluesky"].bluesky))
+        assert sessions == {id(runtime.bluesky)}
+    finally:
+        runtime.stop()
+
+
+def test_one_create_session_serves_the_sources_and_the_publisher():
+    # The sources and the publisher built as `Runtime` builds them, around one session, over
+    # the fake's HTTP: polling both sources and replying logs in once.
+    fake = bluesky_fake()
+    fake.routes["app.bsky.notification.listNotifications"] = lambda r: httpx.Response(
+        200, json=body("list_notifications.json"))
+    settings = Settings(_env_file=None, **BLUESKY_KEYS)
+    shared = bluesky_session(fake)
+    sources = [s for s in build_sources(RULES, settings, bluesky=shared).sources
+               if s.spec.type.startswith("bluesky_")]
+    publisher = build_publishers(settings, RULES.brand, bluesky=shared)["bluesky"]
+
+    mentions = [m for s in sources for m in s.fetch(SourceState(), now=NOW).mentions]
+    first = mentions[0]
+    publisher.reply(Target(network="bluesky", external_id=first.external_id,
+                           extra=first.extra), "Sorry about that, DM us please", "reply:1")
+
+    assert len(sources) == 2 and mentions
+    assert len(fake.calls("app.bsky.notification.listNotifications")) == 1
+    assert len(fake.calls("app.bsky.feed.searchPosts")) == 1
+    assert len(fake.calls("com.atproto.repo.createRecord")) == 1
+    assert len(fake.calls("com.atproto.server.createSession")) == 1
 
 
 def strong_ref(uri: str, cid: str) -> dict[str, str]:

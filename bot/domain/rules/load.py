@@ -1,7 +1,7 @@
 """routing_rules.yaml → a validated, immutable `Rules` value.
 
 Every problem is reported as `file:line: key.path: what is wrong` (see `RulesError`), never as a
-traceback. The schema lives in `bot/rules_schema.py`; this module reads YAML, keeps the line of
+traceback. The schema lives in `bot.domain.rules.schema`; this module reads YAML, keeps the line of
 every key, and turns pydantic's errors into those messages.
 """
 

@@ -1,7 +1,7 @@
 """The mention card: `card(view)` → the `text` + `blocks` of chat.postMessage / chat.update.
 
-Everything shown comes from the `CardView` (bot/card.py); every button carries a `CardRef`
-(bot/ids.py) with the card's version, so a click on a stale card is refused, not applied.
+Everything shown comes from the `CardView` (bot.domain.card); every button carries a `CardRef`
+(bot.slack.ids) with the card's version, so a click on a stale card is refused, not applied.
 """
 
 from __future__ import annotations
