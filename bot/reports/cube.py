@@ -67,33 +67,33 @@ def period_counts(session: Session, period: ReportPeriod, team: str | None,
     answered = M.first_response_at.is_not(None)
     has_sla = M.sla_due_at.is_not(None)
     rows = session.execute(select(
-        M.network, M.team, M.sentiment, M.priority, M.outcome, func.count(),
-        flag(and_(has_sla, answered, M.first_response_at <= M.sla_due_at)),
+        M.network, M.team, M.sentiment, M.priority, M.outcome, func.count().label("n"),
+        flag(and_(has_sla, answered, M.first_response_at <= M.sla_due_at)).label("hit"),
         flag(and_(has_sla, or_(M.first_response_at > M.sla_due_at,
-                               and_(~answered, M.sla_due_at <= now)))),
-        flag(and_(has_sla, ~answered, M.sla_due_at > now)),
-        flag(~has_sla),
-        flag(and_(M.status.in_(OPEN_STATUSES), ~answered)),
-        flag(answered),
-        flag(M.closed_at.is_not(None)),
-        func.min(M.id), func.max(M.id),
+                               and_(~answered, M.sla_due_at <= now)))).label("missed"),
+        flag(and_(has_sla, ~answered, M.sla_due_at > now)).label("pending"),
+        flag(~has_sla).label("no_sla"),
+        flag(and_(M.status.in_(OPEN_STATUSES), ~answered)).label("unanswered"),
+        flag(answered).label("answered"),
+        flag(M.closed_at.is_not(None)).label("closed"),
+        func.min(M.id).label("first_id"), func.max(M.id).label("last_id"),
     ).where(*in_period(period, team))
         .group_by(M.network, M.team, M.sentiment, M.priority, M.outcome)).all()
     c = PeriodCounts()
-    for (network, team_id, sent, prio, outcome, n, hit, missed, pending, no_sla, unans, ans,
-         clo, lo, hi) in rows:
+    for row in rows:
+        n = row.n
         c.total += n
-        c.by_network[network] += n
-        c.by_team[team_id] += n
-        c.sentiment[sent] += n
-        tally = c.sla.setdefault(prio, [0, 0, 0, 0])
-        for i, v in enumerate((hit, missed, pending, no_sla)):
+        c.by_network[row.network] += n
+        c.by_team[row.team] += n
+        c.sentiment[row.sentiment] += n
+        tally = c.sla.setdefault(row.priority, [0, 0, 0, 0])
+        for i, v in enumerate((row.hit, row.missed, row.pending, row.no_sla)):
             tally[i] += int(v or 0)
-        c.unanswered += int(unans or 0)
-        c.answered += int(ans or 0)
-        c.closed += int(clo or 0)
-        if outcome is not None:
-            c.outcomes[outcome] += n
-        c.first_id = lo if c.first_id is None else min(c.first_id, lo)
-        c.last_id = hi if c.last_id is None else max(c.last_id, hi)
+        c.unanswered += int(row.unanswered or 0)
+        c.answered += int(row.answered or 0)
+        c.closed += int(row.closed or 0)
+        if row.outcome is not None:
+            c.outcomes[row.outcome] += n
+        c.first_id = row.first_id if c.first_id is None else min(c.first_id, row.first_id)
+        c.last_id = row.last_id if c.last_id is None else max(c.last_id, row.last_id)
     return c

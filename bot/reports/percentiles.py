@@ -12,19 +12,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Float, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FromClause,
+    Select,
+    SQLColumnExpression,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
 Values = list[float | None]
+Instant = SQLColumnExpression[datetime | None]  # a timestamp column, or an expression of one
 
 
 def is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def seconds_between(session: Session, end: ColumnElement, start: ColumnElement) -> ColumnElement:
+def seconds_between(session: Session, end: Instant, start: Instant) -> ColumnElement[float]:
     """`end - start` in seconds, as a float, in SQL (NULL when either is NULL)."""
     if is_pg(session):
         # date_part is a double; EXTRACT is numeric since PostgreSQL 14, twice as slow here.
@@ -55,7 +68,7 @@ def interpolate(n: int, ps: Sequence[float], at: Mapping[int, float]) -> Values:
     return out
 
 
-def pg_percentiles(value: ColumnElement, ps: Sequence[float]) -> ColumnElement:
+def pg_percentiles(value: ColumnElement[float], ps: Sequence[float]) -> ColumnElement[Any]:
     """PostgreSQL: `percentile_cont(ARRAY[ps…]) WITHIN GROUP (ORDER BY value)`, one sort."""
     fractions = array([literal(p, Float) for p in ps], type_=Float)
     return func.percentile_cont(fractions).within_group(value)
@@ -66,15 +79,15 @@ def as_values(found: Sequence[float | None] | None, ps: Sequence[float]) -> Valu
     return [None if v is None else float(v) for v in (found or [None] * len(ps))]
 
 
-def percentiles(session: Session, measures: Mapping[str, ColumnElement],
+def percentiles(session: Session, measures: Mapping[str, ColumnElement[float]],
                 where: Sequence[ColumnElement[bool]], counts: Mapping[str, int],
                 ps: Sequence[float] = (0.5, 0.9), *,
-                join: object = None) -> dict[str, tuple[int, Values]]:
+                join: FromClause | None = None) -> dict[str, tuple[int, Values]]:
     """{name: (non-NULL count, [percentile_cont(p) for p in ps])} for each measure over the
     rows matching `where` (from `join` when given). `counts[name]` is the measure's non-NULL
     count over those rows (used on SQLite; PostgreSQL counts itself)."""
 
-    def stmt(*cols: ColumnElement) -> object:
+    def stmt(*cols: ColumnElement[Any]) -> Select[*tuple[Any, ...]]:
         q = select(*cols)
         if join is not None:
             q = q.select_from(join)
@@ -82,15 +95,13 @@ def percentiles(session: Session, measures: Mapping[str, ColumnElement],
 
     names = list(measures)
     if is_pg(session):
-        cols = []
+        cols: list[ColumnElement[Any]] = []
         for name in names:
-            cols += [func.count(measures[name]), pg_percentiles(measures[name], ps)]
-        row = session.execute(stmt(*cols)).one()
-        out = {}
-        for i, name in enumerate(names):
-            n, vals = int(row[2 * i]), row[2 * i + 1]
-            out[name] = (n, as_values(vals, ps))
-        return out
+            cols += [func.count(measures[name]).label(f"n_{name}"),
+                     pg_percentiles(measures[name], ps).label(f"p_{name}")]
+        row = session.execute(stmt(*cols)).mappings().one()
+        return {name: (int(row[f"n_{name}"]), as_values(row[f"p_{name}"], ps))
+                for name in names}
     wanted = {name: ranks_needed(int(counts[name]), ps) for name in names}
     live = [name for name in names if wanted[name]]
     at: dict[str, dict[int, float]] = {name: {} for name in names}

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Text, cast, func, or_, select, text
+from sqlalchemy import ColumnElement, SQLColumnExpression, Text, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain.rules.schema import SENTIMENTS, Rules
@@ -109,14 +109,14 @@ def _volume(session: Session, where: list[ColumnElement[bool]],
     """Mentions per local hour of day, and per local day by sentiment, from UTC hour buckets
     (exact for every zone whose offset is whole hours, DST included)."""
     bucket = _hour_bucket(session).label("bucket")
-    rows = session.execute(select(bucket, M.sentiment, func.count())
+    rows = session.execute(select(bucket, M.sentiment, func.count().label("n"))
                            .where(*where).group_by(bucket, M.sentiment)).all()
     hours = [0] * 24
     days: dict[date, Counter] = {}
-    for b, sentiment, n in rows:  # ≤ 24 × days × 3 aggregated rows
-        local = _bucket_start(b).astimezone(tz)
-        hours[local.hour] += n
-        days.setdefault(local.date(), Counter())[sentiment] += n
+    for row in rows:  # ≤ 24 × days × 3 aggregated rows
+        local = _bucket_start(row.bucket).astimezone(tz)
+        hours[local.hour] += row.n
+        days.setdefault(local.date(), Counter())[row.sentiment] += row.n
     return hours, days
 
 
@@ -147,7 +147,7 @@ def _daily_median_response(session: Session, period: ReportPeriod, team: str | N
     return out
 
 
-def _id_range(counts: PeriodCounts, column: ColumnElement) -> ColumnElement[bool]:
+def _id_range(counts: PeriodCounts, column: SQLColumnExpression[int]) -> ColumnElement[bool]:
     return column.between(counts.first_id, counts.last_id)
 
 
@@ -163,11 +163,12 @@ def _outcomes(session: Session, rules: Rules, where: list[ColumnElement[bool]],
     if counts.first_id is not None:
         T = models.OutcomeTag
         rows = session.execute(
-            select(T.outcome, func.count(), flag(T.outcome == M.outcome))
+            select(T.outcome, func.count().label("n"),
+                   flag(T.outcome == M.outcome).label("both"))
             .join(M, M.id == T.mention_id)
             .where(*where, _id_range(counts, T.mention_id)).group_by(T.outcome)).all()
-        for outcome, n, both in rows:
-            found[outcome] += int(n) - int(both or 0)
+        for row in rows:
+            found[row.outcome] += int(row.n) - int(row.both or 0)
     out = {o: int(found.pop(o, 0)) for o in rules.outcomes}
     out.update(sorted((o, n) for o, n in found.items() if n))  # outcomes no longer in the rules
     return out
@@ -180,20 +181,21 @@ def _approvals(session: Session, where: list[ColumnElement[bool]],
         return Approvals(0, 0, 0, Durations(0, None, None))
     conds = [*where, _id_range(counts, D.mention_id), D.decision.is_not(None),
              D.decided_at.is_not(None)]
-    join = D.__table__.join(M.__table__, M.id == D.mention_id)
+    join = models.table_of(D).join(models.table_of(M), M.id == D.mention_id)
     waited = seconds_between(session, D.decided_at, D.created_at)
-    tallies = (func.count(), flag(D.decision == "approved"), flag(D.decision == "rejected"))
+    tallies = (func.count().label("decided"), flag(D.decision == "approved").label("approved"),
+               flag(D.decision == "rejected").label("rejected"))
     if is_pg(session):  # the counts and the percentiles from one join
-        decided, approved, rejected, found = session.execute(
-            select(*tallies, pg_percentiles(waited, PS)).select_from(join).where(*conds)).one()
-        wait = (int(decided or 0), as_values(found, PS))
+        row = session.execute(select(*tallies, pg_percentiles(waited, PS).label("wait"))
+                              .select_from(join).where(*conds)).one()
+        decided = int(row.decided or 0)
+        wait = (decided, as_values(row.wait, PS))
     else:
-        decided, approved, rejected = session.execute(
-            select(*tallies).select_from(join).where(*conds)).one()
-        wait = percentiles(session, {"wait": waited}, conds, {"wait": int(decided or 0)}, PS,
+        row = session.execute(select(*tallies).select_from(join).where(*conds)).one()
+        decided = int(row.decided or 0)
+        wait = percentiles(session, {"wait": waited}, conds, {"wait": decided}, PS,
                            join=join)["wait"]
-    return Approvals(int(decided or 0), int(approved or 0), int(rejected or 0),
-                     _durations(*wait))
+    return Approvals(decided, int(row.approved or 0), int(row.rejected or 0), _durations(*wait))
 
 
 def _top_authors(session: Session, where: list[ColumnElement[bool]]) -> list[AuthorReach]:
@@ -208,22 +210,24 @@ def _top_authors(session: Session, where: list[ColumnElement[bool]]) -> list[Aut
     cutoff = session.scalar(select(A.followers).where(wrote).order_by(A.followers.desc())
                             .offset(TOP_AUTHORS - 1).limit(1))
     if cutoff is None:  # fewer authors than that wrote: count them all
-        n = func.count(M.id).label("n")
+        n = func.count(M.id).label("mentions")
         rows = session.execute(
             select(A.network, A.handle, A.name, A.followers, n).join(M, M.author_id == A.id)
             .where(*where).group_by(A.id, A.network, A.handle, A.name, A.followers)
             .order_by(A.followers.desc(), n.desc(), A.id).limit(TOP_AUTHORS)).all()
-        return [AuthorReach(*r) for r in rows]
-    written = (select(func.count()).select_from(M).where(M.author_id == A.id, *where)
-               .scalar_subquery())
-    reach = select(A.id, A.network, A.handle, A.name, A.followers, written.label("n")) \
-        .where(A.followers >= cutoff).subquery()
-    rows = session.execute(
-        select(reach.c.network, reach.c.handle, reach.c.name, reach.c.followers, reach.c.n)
-        .where(reach.c.n > 0)
-        .order_by(reach.c.followers.desc(), reach.c.n.desc(), reach.c.id)
-        .limit(TOP_AUTHORS)).all()
-    return [AuthorReach(*r) for r in rows]
+    else:
+        written = (select(func.count()).select_from(M).where(M.author_id == A.id, *where)
+                   .scalar_subquery())
+        reach = select(A.id, A.network, A.handle, A.name, A.followers,
+                       written.label("mentions")).where(A.followers >= cutoff).subquery()
+        rows = session.execute(
+            select(reach.c.network, reach.c.handle, reach.c.name, reach.c.followers,
+                   reach.c.mentions)
+            .where(reach.c.mentions > 0)
+            .order_by(reach.c.followers.desc(), reach.c.mentions.desc(), reach.c.id)
+            .limit(TOP_AUTHORS)).all()
+    return [AuthorReach(network=r.network, handle=r.handle, name=r.name, followers=r.followers,
+                        mentions=r.mentions) for r in rows]
 
 
 def mention_lines(session: Session, where: Sequence[ColumnElement[bool]],
@@ -235,10 +239,14 @@ def mention_lines(session: Session, where: Sequence[ColumnElement[bool]],
     ids = select(M.id).where(*where).order_by(*order).limit(limit)
     rows = session.execute(
         select(M.id, M.network, M.team, M.priority, A.handle, M.url,
-               func.substr(M.text, 1, TEXT_SNIPPET), M.ingested_at, M.status, M.outcome, M.risk)
+               func.substr(M.text, 1, TEXT_SNIPPET).label("snippet"), M.ingested_at, M.status,
+               M.outcome, M.risk)
         .join(A, A.id == M.author_id).where(M.id.in_(ids.scalar_subquery()))
         .order_by(*order)).all()
-    return [MentionLine(*r[:10], risk=tuple(r[10] or ())) for r in rows]
+    return [MentionLine(id=r.id, network=r.network, team=r.team, priority=r.priority,
+                        handle=r.handle, url=r.url, text=r.snippet, ingested_at=r.ingested_at,
+                        status=r.status, outcome=r.outcome, risk=tuple(r.risk or ()))
+            for r in rows]
 
 
 def critical_condition() -> ColumnElement[bool]:
@@ -271,9 +279,9 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         "volume": lambda s: _volume(s, where, tz),
         "medians": lambda s: _daily_median_response(s, period, team, tz),
         "approvals": lambda s: _approvals(s, where, counts),
-        "previous": lambda s: dict(s.execute(
-            select(M.sentiment, func.count()).where(*in_period(period.previous(), team))
-            .group_by(M.sentiment)).all()),
+        "previous": lambda s: {r.sentiment: r.n for r in s.execute(
+            select(M.sentiment, func.count().label("n"))
+            .where(*in_period(period.previous(), team)).group_by(M.sentiment))},
         "unanswered": lambda s: tuple(mention_lines(s, open_unanswered, UNANSWERED_SHOWN)),
         "top": lambda s: tuple(_top_authors(s, where)),
     }
