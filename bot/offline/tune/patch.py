@@ -93,14 +93,15 @@ def _add_key(text: str, mapping: yaml.MappingNode, key: str, value: Any) -> str:
 def _set_value(text: str, path: tuple[str, ...], value: Any) -> str:
     """`path` set to `value`: the old value's text replaced (in flow style), or the key added
     to the nearest mapping that exists, with the missing levels as one nested flow value."""
-    node: yaml.Node = _compose(text)
+    root = _compose(text)
+    node: yaml.Node = root
     for depth, key in enumerate(path):
         found = _get(node, key)
         if found is None:
             nested: Any = value
             for k in reversed(path[depth + 1:]):
                 nested = {k: nested}
-            if depth == 0 and not node.flow_style:  # a new top-level key: at the end
+            if depth == 0 and not root.flow_style:  # a new top-level key: at the end
                 tail = "" if text.endswith("\n") else "\n"
                 return text + tail + f"{_flow(key)}: {_flow(nested)}\n"
             assert isinstance(node, yaml.MappingNode)
