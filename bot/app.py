@@ -37,6 +37,7 @@ from bot.listening.jobs import schedule_polls
 from bot.listening.polling import poll_source, reset_unhealthy
 from bot.listening.registry import build_sources
 from bot.networks.base import Source
+from bot.networks.bluesky.client import build_bluesky_if_set
 from bot.networks.publishers import build_publishers
 from bot.outbox import OutboxSender, sender_client
 from bot.reports.weekly import run_weekly_report
@@ -105,7 +106,9 @@ class Runtime:
         self.scheduler.add_executor(LeaderOnlyExecutor(lambda: self.leader.is_leader), "default")
         self.scheduler.add_executor("threadpool", "every_replica")
         self.directory = Directory(WebClient(token=token, base_url=settings.SLACK_API_URL))
-        self.publishers = build_publishers(settings, rules.brand)
+        # One Bluesky login for its sources and its publisher: createSession is rate-limited.
+        self.bluesky = build_bluesky_if_set(settings)
+        self.publishers = build_publishers(settings, rules.brand, bluesky=self.bluesky)
         self.sender = OutboxSender(
             self.factory, sender_client(token, settings.SLACK_API_URL),
             Renderer(lambda: self.rules, self.directory, clock), clock,
@@ -193,7 +196,7 @@ class Runtime:
             self.sender.wake()
 
     def schedule_sources(self) -> None:
-        built = build_sources(self.rules, self.settings)
+        built = build_sources(self.rules, self.settings, bluesky=self.bluesky)
         for source_id, why in built.skipped.items():
             log.warning("source %s skipped: %s", source_id, why)
         schedule_polls(self.scheduler, built.sources, self.poll, now=self.clock())

@@ -7,10 +7,17 @@ so `run` can log one clear line per source and keep going with the others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.domain.rules.schema import Rules
 from bot.networks.base import Source
+
+if TYPE_CHECKING:
+    import tweepy
+    from mastodon import Mastodon
+
+    from bot.networks.bluesky.client import BlueskySession
 
 
 @dataclass
@@ -19,25 +26,45 @@ class Built:
     skipped: dict[str, str] = field(default_factory=dict)  # source id → why
 
 
-def build_sources(rules: Rules, settings: Settings) -> Built:
+class _Clients:
+    """One client per network, made when the first source of that network needs it and shared
+    by all of its sources. The network modules are imported only when a source needs them."""
+
+    def __init__(self, settings: Settings, bluesky: BlueskySession | None) -> None:
+        self._settings = settings
+        self._x: tweepy.Client | None = None
+        self._mastodon: Mastodon | None = None
+        self._bluesky = bluesky
+
+    def x(self) -> tweepy.Client:
+        if self._x is None:
+            from bot.networks.x.client import build_x_client
+
+            self._x = build_x_client(self._settings)
+        return self._x
+
+    def mastodon(self) -> Mastodon:
+        if self._mastodon is None:
+            from bot.networks.mastodon.client import build_mastodon
+
+            self._mastodon = build_mastodon(self._settings)
+        return self._mastodon
+
+    def bluesky(self) -> BlueskySession:
+        if self._bluesky is None:
+            from bot.networks.bluesky.client import build_bluesky
+
+            self._bluesky = build_bluesky(self._settings)
+        return self._bluesky
+
+
+def build_sources(rules: Rules, settings: Settings, *,
+                  bluesky: BlueskySession | None = None) -> Built:
+    """The enabled sources of `rules` whose credentials are set. `bluesky` is the bot's one
+    Bluesky session, which the publisher uses too (createSession is rate-limited); without it
+    the Bluesky sources get a session of their own."""
     built = Built()
-    clients: dict[str, object] = {}  # one client per network, shared by its sources
-
-    def client(network: str) -> object:
-        if network not in clients:
-            if network == "x":
-                from bot.networks.x.source import build_x_client
-
-                clients[network] = build_x_client(settings)
-            elif network == "mastodon":
-                from bot.networks.mastodon.source import build_mastodon
-
-                clients[network] = build_mastodon(settings)
-            elif network == "bluesky":
-                from bot.networks.bluesky.source import build_bluesky
-
-                clients[network] = build_bluesky(settings)
-        return clients[network]
+    clients = _Clients(settings, bluesky)
 
     for spec in rules.sources:
         if not spec.enabled:
@@ -54,15 +81,16 @@ def build_sources(rules: Rules, settings: Settings) -> Built:
         elif spec.type in ("x_mentions", "x_search"):
             from bot.networks.x.source import XMentionsSource, XSearchSource
 
-            cls = XMentionsSource if spec.type == "x_mentions" else XSearchSource
-            built.sources.append(cls(spec, rules.brand, client("x")))
+            x_cls = XMentionsSource if spec.type == "x_mentions" else XSearchSource
+            built.sources.append(x_cls(spec, rules.brand, clients.x()))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 
-            built.sources.append(MastodonSource(spec, rules.brand, client("mastodon")))
+            built.sources.append(MastodonSource(spec, rules.brand, clients.mastodon()))
         else:
             from bot.networks.bluesky.source import BlueskyMentionsSource, BlueskySearchSource
 
-            cls = BlueskyMentionsSource if spec.type == "bluesky_mentions" else BlueskySearchSource
-            built.sources.append(cls(spec, rules.brand, client("bluesky")))
+            bluesky_cls = (BlueskyMentionsSource if spec.type == "bluesky_mentions"
+                           else BlueskySearchSource)
+            built.sources.append(bluesky_cls(spec, rules.brand, clients.bluesky()))
     return built

@@ -1,1 +1,17 @@
-"""TODO"""
+"""Network adapters: how the bot reads mentions from, and writes to, X, Mastodon, Bluesky and
+RSS/Atom feeds.
+
+- `base`: the contract every adapter keeps: `Source` (fetch what is new since a `SourceState`)
+  and `Publisher` (reply, like, repost, find our own reply), with their results and errors.
+- `x`, `mastodon`, `bluesky`, `rss`: one package per network. `client` holds what the network's
+  source and publisher share (the client or session, error mapping, parsing helpers);
+  `source` and `publisher` import it and never each other.
+- `htmltext`: HTML fragments to plain text, for RSS entries and Mastodon statuses.
+- `publishers`: the publishers the settings allow, for the composition root (`bot.app`).
+
+Imports: modules here may import `bot.domain`, `bot.config` (credentials), `bot.__version__`,
+`bot.networks.base`, `bot.networks.htmltext` and their own network's package; only
+`publishers` imports several networks. Never `bot.kit` (the database lives there),
+`bot.listening`, `bot.desk`, `bot.slack` or `handlers`: those call the adapters, not the other
+way round.
+"""

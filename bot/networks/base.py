@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import requests
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import SourceSpec
-from bot.kit import models
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +96,30 @@ class PublishError(Exception):
         return self.kind in NOT_SENT
 
 
+class HasHandle(Protocol):
+    @property
+    def handle(self) -> str: ...
+
+
+class MentionRecord(Protocol):
+    """What `Target.of` reads of a stored mention: the desk passes its database row."""
+
+    @property
+    def network(self) -> str: ...
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...
+
+    @property
+    def author(self) -> HasHandle | None: ...
+
+    @property
+    def extra(self) -> Mapping[Any, Any] | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """The post being answered, liked or reposted: what the adapters need of a mention."""
@@ -108,7 +131,7 @@ class Target:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, mention: models.Mention) -> Target:
+    def of(cls, mention: MentionRecord) -> Target:
         return cls(network=mention.network, external_id=mention.external_id, url=mention.url,
                    author_handle=mention.author.handle if mention.author else "",
                    extra={str(k): str(v) for k, v in (mention.extra or {}).items()})

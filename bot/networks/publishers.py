@@ -7,33 +7,30 @@ import logging
 from bot.config import Settings
 from bot.domain.rules.schema import Brand
 from bot.networks.base import Publisher, PublishError
-from bot.networks.bluesky.source import BlueskySession
+from bot.networks.bluesky.client import BlueskySession
 
 log = logging.getLogger(__name__)
 
 
 def build_publishers(settings: Settings, brand: Brand, *,
-                     bluesky: BlueskySession | None = None) -> dict[str, Publisher]:
+                     bluesky: BlueskySession | None) -> dict[str, Publisher]:
     """`{network: Publisher}` for every network whose write credentials are set. X needs the
-    four user keys (an app-only bearer token cannot post) and `brand.x_username`; Bluesky
-    reuses the sources' `BlueskySession` when given one (createSession is rate-limited)."""
+    four user keys (an app-only bearer token cannot post) and `brand.x_username`. Bluesky
+    replies go through `bluesky`, the session the Bluesky sources use (`build_bluesky_if_set`;
+    createSession is rate-limited, so the bot logs in once): None means no Bluesky replies."""
     out: dict[str, Publisher] = {}
     if all(settings.is_set(n) for n in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN",
                                         "X_ACCESS_TOKEN_SECRET")) and brand.x_username:
+        from bot.networks.x.client import build_x_client
         from bot.networks.x.publisher import XPublisher
-        from bot.networks.x.source import build_x_client
         try:
             out["x"] = XPublisher(build_x_client(settings), username=brand.x_username)
         except PublishError as exc:
             log.warning("X replies disabled: %s", exc.detail)
     if settings.is_set("MASTODON_API_BASE_URL") and settings.is_set("MASTODON_ACCESS_TOKEN"):
+        from bot.networks.mastodon.client import build_mastodon
         from bot.networks.mastodon.publisher import MastodonPublisher
-        from bot.networks.mastodon.source import build_mastodon
         out["mastodon"] = MastodonPublisher(build_mastodon(settings))
-    if bluesky is None and settings.is_set("BLUESKY_HANDLE") \
-            and settings.is_set("BLUESKY_APP_PASSWORD"):
-        from bot.networks.bluesky.source import build_bluesky
-        bluesky = build_bluesky(settings)
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

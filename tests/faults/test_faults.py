@@ -24,7 +24,8 @@ from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.listening import polling
 from bot.listening.polling import backoff, poll_source
 from bot.networks.rss.source import RssSource
-from bot.networks.x.source import XSearchSource, build_x_client
+from bot.networks.x.client import build_x_client
+from bot.networks.x.source import XSearchSource
 from bot.outbox import MAX_ATTEMPTS, OutboxSender, sender_client
 from tests.e2e.fake_slack import FakeSlack
 from tests.faults import figures

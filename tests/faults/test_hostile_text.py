@@ -28,7 +28,8 @@ from bot.kit.db import make_session_factory, session_scope
 from bot.listening.ingest import store_mentions
 from bot.listening.polling import poll_source
 from bot.networks.rss.source import RssSource
-from bot.networks.x.source import XSearchSource, build_x_client
+from bot.networks.x.client import build_x_client
+from bot.networks.x.source import XSearchSource
 from bot.slack.blocks.text import (
     BUTTON_TEXT_MAX,
     BUTTON_VALUE_MAX,

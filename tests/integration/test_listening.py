@@ -36,7 +36,8 @@ from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.listening.polling import poll_source
 from bot.networks.rss.source import RssSource
-from bot.networks.x.source import XMentionsSource, XSearchSource, build_x_client
+from bot.networks.x.client import build_x_client
+from bot.networks.x.source import XMentionsSource, XSearchSource
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"

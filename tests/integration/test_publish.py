@@ -48,7 +48,6 @@ from tests.integration.test_source_bluesky import (
     BRAND_DID,
     SEARCH,
     FakeBluesky,
-    body,
     search_pages,
 )
 from tests.integration.test_source_bluesky import (
@@ -809,8 +808,9 @@ def test_one_create_session_serves_the_sources_and_the_publisher():
     # The sources and the publisher built as `Runtime` builds them, around one session, over
     # the fake's HTTP: polling both sources and replying logs in once.
     fake = bluesky_fake()
+    notifications = json.loads((DATA / "bluesky" / "list_notifications.json").read_text())
     fake.routes["app.bsky.notification.listNotifications"] = lambda r: httpx.Response(
-        200, json=body("list_notifications.json"))
+        200, json=notifications)
     settings = Settings(_env_file=None, **BLUESKY_KEYS)
     shared = bluesky_session(fake)
     sources = [s for s in build_sources(RULES, settings, bluesky=shared).sources

@@ -19,12 +19,8 @@ import pytest
 from bot.config import Settings
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.networks.bluesky.source import (
-    BlueskyMentionsSource,
-    BlueskySearchSource,
-    BlueskySession,
-    build_bluesky,
-)
+from bot.networks.bluesky.client import BlueskySession, build_bluesky
+from bot.networks.bluesky.source import BlueskyMentionsSource, BlueskySearchSource
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "bluesky"
 NOW = datetime(2026, 11, 23, 9, 40, tzinfo=UTC)

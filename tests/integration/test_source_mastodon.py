@@ -17,7 +17,8 @@ from responses import matchers
 from bot.config import Settings
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.networks.mastodon.source import MastodonSource, build_mastodon
+from bot.networks.mastodon.client import build_mastodon
+from bot.networks.mastodon.source import MastodonSource
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "mastodon"
 BASE = "http://localhost:3000"  # where the recordings were made

@@ -25,19 +25,16 @@ from bot.config import Settings
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.networks.x.client import REDACTOR, REQUEST_TIMEOUT, build_x_client, redact
 from bot.networks.x.source import (
     BACKFILL,
     MAX_PAGES,
-    REDACTOR,
-    REQUEST_TIMEOUT,
     SEARCH_WINDOW,
     SEARCH_WINDOW_MARGIN,
     BrandMatcher,
     XMentionsSource,
     XSearchSource,
-    build_x_client,
     normalise_page,
-    redact,
     snowflake_time,
 )
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 import httpx
 from atproto import Client, models
-from atproto_client.exceptions import (
+from atproto.exceptions import (
+    AtProtocolError,
     BadRequestError,
     InvokeTimeoutError,
     NetworkError,
@@ -30,11 +32,16 @@ from atproto_client.exceptions import (
     RequestErrorBase,
     UnauthorizedError,
 )
-from atproto_core.exceptions import AtProtocolError
 from twitter_text import extract_urls_with_indices
 
 from bot.networks.base import ErrorKind, Lookup, Published, PublishError, Target
-from bot.networks.bluesky.source import BlueskySession, _dt, _f, _is_token_error, post_url
+from bot.networks.bluesky.client import (
+    BlueskySession,
+    field_of,
+    is_token_error,
+    post_url,
+    utc_time,
+)
 
 LOOKUP_PAGES = 5
 LOOKUP_PAGE_SIZE = 100
@@ -62,7 +69,7 @@ def _ref(uri: str | None, cid: str | None) -> models.ComAtprotoRepoStrongRef.Mai
 
 class BlueskyPublisher:
     network = "bluesky"
-    retry_window = None
+    retry_window: timedelta | None = None
 
     def __init__(self, bluesky: BlueskySession) -> None:
         self.bluesky = bluesky
@@ -102,22 +109,20 @@ class BlueskyPublisher:
         cursor: str | None = None
         read = 0
         for _ in range(LOOKUP_PAGES):
-            page = self._call("lookup", lambda client, c=cursor: client.get_author_feed(
-                actor=self._did(client), filter="posts_with_replies", limit=LOOKUP_PAGE_SIZE,
-                cursor=c))
+            page = self._call("lookup", partial(self._feed_page, cursor=cursor))
             reached_older = False
             for item in page.feed or []:
-                post = _f(item, "post")
-                if _f(item, "reason") is not None:  # a repost by the brand, not its post
+                post = field_of(item, "post")
+                if field_of(item, "reason") is not None:  # a repost by the brand, not its post
                     continue
                 read += 1
-                record = _f(post, "record")
-                if _f(_f(_f(record, "reply"), "parent"), "uri") == parent:
-                    return Lookup(Published(str(_f(post, "uri")),
-                                            post_url(self.bluesky.handle, str(_f(post, "uri")))),
+                record = field_of(post, "record")
+                if field_of(field_of(field_of(record, "reply"), "parent"), "uri") == parent:
+                    uri = str(field_of(post, "uri"))
+                    return Lookup(Published(uri, post_url(self.bluesky.handle, uri)),
                                   complete=True, note=f"found among {read} recent posts")
-                posted = _dt(_f(record, "created_at", "createdAt")) or _dt(
-                    _f(post, "indexed_at", "indexedAt"))
+                posted = utc_time(field_of(record, "created_at", "createdAt")) or utc_time(
+                    field_of(post, "indexed_at", "indexedAt"))
                 if posted is not None and posted < oldest:
                     reached_older = True
             if reached_older or not page.cursor:
@@ -127,6 +132,11 @@ class BlueskyPublisher:
             cursor = page.cursor
         return Lookup(None, complete=False,
                       note=f"more than {read} posts since {since:%Y-%m-%d %H:%M}Z: not all read")
+
+    def _feed_page(self, client: Client, cursor: str | None
+                   ) -> models.AppBskyFeedGetAuthorFeed.Response:
+        return client.get_author_feed(actor=self._did(client), filter="posts_with_replies",
+                                      limit=LOOKUP_PAGE_SIZE, cursor=cursor)
 
     def _did(self, client: Client) -> str:
         did = self.bluesky.did or (client.me.did if client.me else None)
@@ -144,7 +154,7 @@ class BlueskyPublisher:
         except UnauthorizedError as exc:
             raise PublishError("auth", f"Bluesky refused the credentials: {exc}") from exc
         except BadRequestError as exc:
-            if _is_token_error(exc):
+            if is_token_error(exc):
                 raise PublishError("auth", f"Bluesky refused the session: {exc}") from exc
             raise PublishError("rejected", f"Bluesky rejected the {what}: {_message(exc)}"
                                ) from exc
@@ -178,5 +188,5 @@ def _unsure(what: str, never_sent: bool) -> ErrorKind:
 
 def _message(exc: RequestErrorBase) -> str:
     content = exc.response.content if exc.response is not None else None
-    parts = [str(_f(content, k)) for k in ("error", "message") if _f(content, k)]
+    parts = [str(field_of(content, k)) for k in ("error", "message") if field_of(content, k)]
     return ": ".join(parts) or str(exc)

@@ -32,8 +32,15 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from bot.networks.base import Lookup, Published, PublishError, Target, connection_never_made
-from bot.networks.mastodon.source import _detail, _get, _status
+from bot.networks.base import (
+    ErrorKind,
+    Lookup,
+    Published,
+    PublishError,
+    Target,
+    connection_never_made,
+)
+from bot.networks.mastodon.client import error_detail, error_status, value_of
 
 # Mastodon keeps an Idempotency-Key for 3,600 s; stay clear of the edge.
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
@@ -43,7 +50,7 @@ T = TypeVar("T")
 
 class MastodonPublisher:
     network = "mastodon"
-    retry_window = IDEMPOTENCY_WINDOW
+    retry_window: timedelta | None = IDEMPOTENCY_WINDOW
 
     def __init__(self, api: Mastodon) -> None:
         self.api = api
@@ -54,11 +61,11 @@ class MastodonPublisher:
         status = self._call("reply", lambda: self.api.status_post(
             status=text, in_reply_to_id=target.external_id, idempotency_key=idempotency_key,
             visibility=visibility if visibility in VISIBILITIES else None))
-        status_id = _get(status, "id")
+        status_id = value_of(status, "id")
         if status_id is None:
             raise PublishError("maybe_sent", f"Mastodon answered without a status id: "
                                f"{status!r:.200}")
-        return Published(str(status_id), _get(status, "url") or _get(status, "uri"))
+        return Published(str(status_id), value_of(status, "url") or value_of(status, "uri"))
 
     def like(self, target: Target) -> None:
         self._call("like", lambda: self.api.status_favourite(target.external_id))
@@ -69,18 +76,18 @@ class MastodonPublisher:
     def account_id(self) -> str:
         if self._account_id is None:
             me = self._call("lookup", self.api.me)
-            self._account_id = str(_get(me, "id"))
+            self._account_id = str(value_of(me, "id"))
         return self._account_id
 
     def find_reply(self, target: Target, *, since: datetime) -> Lookup:
         own = self.account_id()
         context = self._call("lookup", lambda: self.api.status_context(target.external_id))
-        for status in _get(context, "descendants", []):
-            account = _get(status, "account", {})
-            if str(_get(status, "in_reply_to_id", "")) == target.external_id \
-                    and str(_get(account, "id", "")) == own:
-                return Lookup(Published(str(_get(status, "id")),
-                                        _get(status, "url") or _get(status, "uri")),
+        for status in value_of(context, "descendants", []):
+            account = value_of(status, "account", {})
+            if str(value_of(status, "in_reply_to_id", "")) == target.external_id \
+                    and str(value_of(account, "id", "")) == own:
+                return Lookup(Published(str(value_of(status, "id")),
+                                        value_of(status, "url") or value_of(status, "uri")),
                               complete=True, note="found in the post's replies")
         return Lookup(None, complete=True,
                       note=f"no reply by the brand among the replies to status "
@@ -93,32 +100,34 @@ class MastodonPublisher:
             raise PublishError("unavailable", f"Mastodon rate limit reached: {exc}") from exc
         except MastodonUnauthorizedError as exc:
             raise PublishError("auth", f"Mastodon refused the access token (401): "
-                               f"{_detail(exc)}") from exc
+                               f"{error_detail(exc)}") from exc
         except MastodonNotFoundError as exc:
-            raise PublishError("rejected", f"Mastodon: the post is gone (404): {_detail(exc)}"
-                               ) from exc
+            raise PublishError("rejected", "Mastodon: the post is gone (404): "
+                               f"{error_detail(exc)}") from exc
         except MastodonServerError as exc:
-            kind = "maybe_sent" if what == "reply" else "unavailable"
-            raise PublishError(kind, f"Mastodon {what} failed ({_status(exc)}): "
-                               f"{_detail(exc)}") from exc
+            raise PublishError(_unsure(what), f"Mastodon {what} failed ({error_status(exc)}): "
+                               f"{error_detail(exc)}") from exc
         except MastodonNetworkError as exc:
             cause = exc.__cause__ or exc.__context__
             never = cause is not None and connection_never_made(cause)
-            kind = "maybe_sent" if what == "reply" and not never else "unavailable"
-            raise PublishError(kind, f"Mastodon {what} failed: {exc}") from exc
+            raise PublishError(_unsure(what, never), f"Mastodon {what} failed: {exc}") from exc
         except MastodonAPIError as exc:
-            status = _status(exc)
+            status = error_status(exc)
             if status == 403:
                 raise PublishError("auth", f"Mastodon refused the {what} (403): "
-                                   f"{_detail(exc)}") from exc
+                                   f"{error_detail(exc)}") from exc
             if isinstance(status, int) and 400 <= status < 500:
                 raise PublishError("rejected", f"Mastodon rejected the {what} ({status}): "
-                                   f"{_detail(exc)}") from exc
-            kind = "maybe_sent" if what == "reply" else "unavailable"
-            raise PublishError(kind, f"Mastodon {what} failed ({status}): {_detail(exc)}"
-                               ) from exc
+                                   f"{error_detail(exc)}") from exc
+            raise PublishError(_unsure(what), f"Mastodon {what} failed ({status}): "
+                               f"{error_detail(exc)}") from exc
         except MastodonIllegalArgumentError as exc:  # refused by Mastodon.py, never sent
             raise PublishError("rejected", f"Mastodon {what}: {exc}") from exc
         except MastodonError as exc:
-            kind = "maybe_sent" if what == "reply" else "unavailable"
-            raise PublishError(kind, f"Mastodon {what} failed: {exc}") from exc
+            raise PublishError(_unsure(what), f"Mastodon {what} failed: {exc}") from exc
+
+
+def _unsure(what: str, never_sent: bool = False) -> ErrorKind:
+    """A failure that may have reached Mastodon: a reply may be posted (unless the connection
+    was never made), anything else can simply be tried again."""
+    return "maybe_sent" if what == "reply" and not never_sent else "unavailable"

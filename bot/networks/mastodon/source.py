@@ -17,7 +17,6 @@ servers), captured with a requests response hook on the client's session, else f
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,8 +32,6 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from bot import __version__
-from bot.config import Settings
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -45,32 +42,11 @@ from bot.networks.base import (
     SourceUnavailable,
 )
 from bot.networks.htmltext import html_to_text
+from bot.networks.mastodon.client import error_detail, error_status, value_of
 
 PAGE_LIMIT = 80  # the API's maximum
 MAX_PAGES = 10  # per poll: 800 mentions; 10 of the 300 requests allowed per 5 minutes
-REQUEST_TIMEOUT = 20.0
 RATE_WINDOW = timedelta(minutes=5)  # Mastodon's default: 300 requests per 5 minutes
-USER_AGENT = f"socialbot/{__version__}"
-
-
-def build_mastodon(settings: Settings, *, timeout: float = REQUEST_TIMEOUT,
-                   session: requests.Session | None = None) -> Mastodon:
-    """A Mastodon.py client for MASTODON_API_BASE_URL with MASTODON_ACCESS_TOKEN. It never sleeps
-    on a rate limit (`throw`) and makes no request until the first poll."""
-    return Mastodon(
-        api_base_url=settings.secret("MASTODON_API_BASE_URL"),
-        access_token=settings.secret("MASTODON_ACCESS_TOKEN"),
-        request_timeout=timeout,
-        ratelimit_method="throw",
-        version_check_mode="none",
-        session=session,
-        user_agent=USER_AGENT,
-    )
-
-
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    value = obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
-    return default if value is None else value
 
 
 def _id_key(value: str) -> tuple[int, int | str]:
@@ -128,7 +104,7 @@ class MastodonSource:
             notifications.extend(page)
             if len(page) < self.page_limit:
                 break
-            max_id = str(min((_get(n, "id") for n in page), key=_id_key))
+            max_id = str(min((value_of(n, "id") for n in page), key=_id_key))
             if page_no == pages - 1:
                 # A burst larger than the cap: the newest mentions win; the ones between the
                 # cursor and the oldest read are not fetched (the cursor moves past them).
@@ -141,14 +117,14 @@ class MastodonSource:
         mentions: list[Mention] = []
         newest = since_id
         skipped_own = 0
-        for n in sorted(notifications, key=lambda n: _id_key(_get(n, "id"))):
-            nid = str(_get(n, "id"))
+        for n in sorted(notifications, key=lambda n: _id_key(value_of(n, "id"))):
+            nid = str(value_of(n, "id"))
             if nid in seen:
                 continue
             seen.add(nid)
             if newest is None or _id_key(nid) > _id_key(newest):
                 newest = nid
-            if _get(n, "type") != "mention" or not _get(n, "status"):
+            if value_of(n, "type") != "mention" or not value_of(n, "status"):
                 continue
             mention = self._normalise(n)
             if self._is_brand(mention.author.handle):
@@ -167,24 +143,25 @@ class MastodonSource:
         except MastodonRatelimitError as exc:
             raise RateLimited(self._reset_at(now), f"mastodon: {exc}") from exc
         except MastodonUnauthorizedError as exc:
-            raise SourceAuthError(f"mastodon: access token refused (401): {_detail(exc)}") from exc
+            raise SourceAuthError(f"mastodon: access token refused (401): {error_detail(exc)}"
+                                  ) from exc
         except MastodonNotFoundError as exc:
             raise SourceAuthError("mastodon: notifications endpoint not found (404): check "
-                                  f"MASTODON_API_BASE_URL: {_detail(exc)}") from exc
+                                  f"MASTODON_API_BASE_URL: {error_detail(exc)}") from exc
         except MastodonServerError as exc:
-            raise SourceUnavailable(f"mastodon: server error {_status(exc)}: {_detail(exc)}"
-                                    ) from exc
+            raise SourceUnavailable(f"mastodon: server error {error_status(exc)}: "
+                                    f"{error_detail(exc)}") from exc
         except MastodonNetworkError as exc:
             raise SourceUnavailable(f"mastodon: {exc}") from exc
         except MastodonAPIError as exc:
-            status = _status(exc)
+            status = error_status(exc)
             if status in (401, 403):
-                raise SourceAuthError(f"mastodon: access refused ({status}): {_detail(exc)}"
+                raise SourceAuthError(f"mastodon: access refused ({status}): {error_detail(exc)}"
                                       ) from exc
             if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
-                raise SourceAuthError(f"mastodon: request refused ({status}): {_detail(exc)}"
+                raise SourceAuthError(f"mastodon: request refused ({status}): {error_detail(exc)}"
                                       ) from exc
-            raise SourceUnavailable(f"mastodon: API error {status}: {_detail(exc)}") from exc
+            raise SourceUnavailable(f"mastodon: API error {status}: {error_detail(exc)}") from exc
         except MastodonError as exc:
             raise SourceUnavailable(f"mastodon: {exc}") from exc
         if not isinstance(page, list):
@@ -210,47 +187,38 @@ class MastodonSource:
         return acct == own or acct == own.split("@")[0]
 
     def _normalise(self, notification: Any) -> Mention:
-        status = _get(notification, "status")
-        account = _get(status, "account") or _get(notification, "account") or {}
-        text = html_to_text(_get(status, "content", ""))
-        spoiler = _get(status, "spoiler_text", "")
+        status = value_of(notification, "status")
+        account = value_of(status, "account") or value_of(notification, "account") or {}
+        text = html_to_text(value_of(status, "content", ""))
+        spoiler = value_of(status, "spoiler_text", "")
         if spoiler:
             text = f"CW: {spoiler}\n\n{text}"
-        acct = str(_get(account, "acct", "") or _get(account, "username", ""))
-        extra = {"notification_id": str(_get(notification, "id")),
-                 "visibility": str(_get(status, "visibility", "public"))}
-        if _get(status, "uri"):
-            extra["uri"] = str(_get(status, "uri"))
-        if _get(status, "in_reply_to_account_id"):
-            extra["in_reply_to_account_id"] = str(_get(status, "in_reply_to_account_id"))
-        in_reply_to = _get(status, "in_reply_to_id")
+        acct = str(value_of(account, "acct", "") or value_of(account, "username", ""))
+        extra = {"notification_id": str(value_of(notification, "id")),
+                 "visibility": str(value_of(status, "visibility", "public"))}
+        if value_of(status, "uri"):
+            extra["uri"] = str(value_of(status, "uri"))
+        if value_of(status, "in_reply_to_account_id"):
+            extra["in_reply_to_account_id"] = str(value_of(status, "in_reply_to_account_id"))
+        in_reply_to = value_of(status, "in_reply_to_id")
         return Mention(
             network="mastodon",
-            external_id=str(_get(status, "id")),
+            external_id=str(value_of(status, "id")),
             text=text,
             author=Author(
                 handle=acct,
-                name=str(_get(account, "display_name", "") or _get(account, "username", "")),
-                followers=int(_get(account, "followers_count", 0) or 0),
-                external_id=str(_get(account, "id")) if _get(account, "id") else None,
+                name=str(value_of(account, "display_name", "")
+                         or value_of(account, "username", "")),
+                followers=int(value_of(account, "followers_count", 0) or 0),
+                external_id=str(value_of(account, "id")) if value_of(account, "id") else None,
                 verified=False,
             ),
-            url=_get(status, "url") or _get(status, "uri"),
-            created_at=_utc(_get(status, "created_at")) or _utc(_get(notification, "created_at")),
-            lang=_get(status, "language"),
+            url=value_of(status, "url") or value_of(status, "uri"),
+            created_at=(_utc(value_of(status, "created_at"))
+                        or _utc(value_of(notification, "created_at"))),
+            lang=value_of(status, "language"),
             source_id=self.spec.id,
             mentions_brand=True,  # a mention notification: the post names the brand account
             in_reply_to_id=str(in_reply_to) if in_reply_to else None,
             extra=extra,
         )
-
-
-def _status(exc: Exception) -> int | str | None:
-    # Mastodon.py raises ('Mastodon API returned error', status, reason, message).
-    return exc.args[1] if len(exc.args) > 1 else None
-
-
-def _detail(exc: Exception) -> str:
-    if len(exc.args) >= 4:
-        return str(exc.args[3] or exc.args[2])
-    return str(exc)

@@ -160,7 +160,7 @@ def _when(entry: Mapping) -> datetime | None:
         t = entry.get(key)
         if t:
             try:
-                return datetime(*t[:6], tzinfo=UTC)  # feedparser gives UTC struct_time
+                return datetime(*t[:6]).replace(tzinfo=UTC)  # feedparser gives UTC struct_time
             except (TypeError, ValueError):
                 continue
     return None

@@ -25,8 +25,15 @@ from typing import Any
 import requests
 import tweepy
 
-from bot.networks.base import Lookup, Published, PublishError, Target, connection_never_made
-from bot.networks.x.source import REDACTOR, _as_page, _problem, _ref_ids
+from bot.networks.base import (
+    ErrorKind,
+    Lookup,
+    Published,
+    PublishError,
+    Target,
+    connection_never_made,
+)
+from bot.networks.x.client import REDACTOR, as_page, problem, ref_ids
 
 LOOKUP_PAGES = 5  # 500 of the brand's posts since the send intent: far more than a few minutes
 LOOKUP_PAGE_SIZE = 100
@@ -36,7 +43,7 @@ _DUPLICATE = re.compile(r"duplicate content", re.IGNORECASE)
 
 class XPublisher:
     network = "x"
-    retry_window = None  # X does not deduplicate by key: never retry a reply blindly
+    retry_window: timedelta | None = None  # X does not deduplicate by key: never retry blindly
 
     def __init__(self, client: tweepy.Client, *, username: str,
                  user_id: str | None = None) -> None:
@@ -53,7 +60,8 @@ class XPublisher:
     def reply(self, target: Target, text: str, idempotency_key: str) -> Published:
         body = self._call("reply", self.client.create_tweet, text=text,
                           in_reply_to_tweet_id=target.external_id, user_auth=True)
-        data = body.get("data") if isinstance(body.get("data"), Mapping) else {}
+        raw_data = body.get("data")
+        data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
         post_id = str(data.get("id") or "")
         if not post_id:
             # X said 2xx but named no post: it may well exist. Reconcile, don't resend.
@@ -96,7 +104,7 @@ class XPublisher:
             posts = [p for p in page.get("data") or () if isinstance(p, Mapping)]
             read += len(posts)
             for post in posts:
-                if target.external_id in _ref_ids(post, "replied_to"):
+                if target.external_id in ref_ids(post, "replied_to"):
                     post_id = str(post["id"])
                     return Lookup(Published(post_id,
                                             f"https://x.com/{self.username}/status/{post_id}"),
@@ -114,27 +122,27 @@ class XPublisher:
 
     def _call(self, what: str, fn: Any, **params: Any) -> dict[str, Any]:
         try:
-            return _as_page(fn(**params))
+            return as_page(fn(**params))
         except tweepy.Forbidden as exc:
-            problem = _problem(exc)
-            if what == "reply" and _DUPLICATE.search(problem):
-                raise PublishError("maybe_sent", f"X refused it as duplicate content ({problem})"
+            said = problem(exc)
+            if what == "reply" and _DUPLICATE.search(said):
+                raise PublishError("maybe_sent", f"X refused it as duplicate content ({said})"
                                    ": the same text went out before, perhaps as this reply"
                                    ) from exc
-            raise PublishError("rejected", f"X refused the {what} (403): {problem}") from exc
+            raise PublishError("rejected", f"X refused the {what} (403): {said}") from exc
         except tweepy.Unauthorized as exc:
-            raise PublishError("auth", f"X refused the credentials (401): {_problem(exc)}"
+            raise PublishError("auth", f"X refused the credentials (401): {problem(exc)}"
                                ) from exc
         except tweepy.TooManyRequests as exc:
-            raise PublishError("unavailable", f"X rate limit reached (429): {_problem(exc)}"
+            raise PublishError("unavailable", f"X rate limit reached (429): {problem(exc)}"
                                ) from exc
         except (tweepy.BadRequest, tweepy.NotFound) as exc:
             raise PublishError("rejected", f"X rejected the {what} "
-                               f"({exc.response.status_code}): {_problem(exc)}") from exc
+                               f"({exc.response.status_code}): {problem(exc)}") from exc
         except tweepy.HTTPException as exc:  # 5xx and the odd other status
-            kind = "maybe_sent" if what == "reply" else "unavailable"
+            kind: ErrorKind = "maybe_sent" if what == "reply" else "unavailable"
             raise PublishError(kind, f"X {what} failed ({exc.response.status_code}): "
-                               f"{_problem(exc)}") from exc
+                               f"{problem(exc)}") from exc
         except requests.RequestException as exc:
             detail = f"X {what} failed: {type(exc).__name__}: {REDACTOR.scrub(str(exc))}"
             if what != "reply" or connection_never_made(exc):

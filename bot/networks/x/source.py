@@ -13,14 +13,9 @@ the largest post id X returned, so a post is never asked for twice.
 Failures become the exceptions of `bot.networks.base`: 429 → `RateLimited` at the reset time X
 gives (`x-rate-limit-reset`); 401/403, and 400/404 (a query or account X refuses: only a rules
 change helps) → `SourceAuthError`; 5xx, other HTTP errors, timeouts and connection errors →
-`SourceUnavailable`. The client is never built with `wait_on_rate_limit=True`: a poll must not
-sleep in a thread the scheduler (or Slack) needs. When an error stops a multi-page poll, the
-posts already read (and billed) are on the exception as `reads`.
-
-tweepy logs every request's headers at DEBUG, `Authorization: Bearer …` included, and
-requests-oauthlib/oauthlib log the signed OAuth 1.0a header. Importing this module puts a
-`RedactSecrets` filter on those loggers (filters on a logger see only the records logged on
-that very logger, so every module logger that emits them is listed, not just the parents).
+`SourceUnavailable`. When an error stops a multi-page poll, the posts already read (and billed)
+are on the exception as `reads`. The client (`build_x_client`) and the log redaction are in
+`bot.networks.x.client`, shared with the publisher.
 """
 
 from __future__ import annotations
@@ -28,14 +23,13 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 import tweepy
 
-from bot.config import Settings
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -46,6 +40,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.x.client import REDACTOR, as_page, problem, ref_ids
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +50,6 @@ SEARCH_WINDOW_MARGIN = timedelta(minutes=5)  # stay clear of the edge (clock ske
 MAX_PAGES = 5  # page cap per poll: at most MAX_PAGES * PAGE_SIZE posts read (and billed)
 PAGE_SIZE = 100  # max_results: the most X allows on both endpoints
 RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # a 429 without x-rate-limit-reset: X's window
-REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
 
 EXPANSIONS = ["author_id"]
 USER_FIELDS = ["public_metrics", "verified", "name", "username"]
@@ -67,132 +61,6 @@ _SNOWFLAKE_EPOCH_MS = 1288834974657
 _HANDLE_CHAR = "A-Za-z0-9_"
 _STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/([A-Za-z0-9_]+)"
                          r"/status(?:es)?/(\d+)", re.IGNORECASE)
-
-
-# --- secrets out of the logs ---------------------------------------------------------------
-
-_REDACTED = "[REDACTED]"
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer <token> (tweepy's "Headers: {...}" debug line; any header dump)
-    (re.compile(r"(Bearer\s+)(?!\[REDACTED\])[^\s'\",}\]]+", re.IGNORECASE), r"\1" + _REDACTED),
-    # OAuth 1.0a header or query: oauth_token="…", oauth_signature=…&, oauth_token%3D…%26
-    (re.compile(r"(oauth_[a-z_]+\s*(?:=|%3D)\s*(?:\"|%22)?)(?!\[REDACTED)[^\"'&,\s%]+(?:%[0-9A-F]{2}[^\"'&,\s%]*)*",
-                re.IGNORECASE), r"\1" + _REDACTED),
-    # oauthlib's "Collected params: [('oauth_token', '…'), …]"
-    (re.compile(r"(\(\s*['\"]oauth_[a-z_]+['\"]\s*,\s*['\"])[^'\"]*", re.IGNORECASE),
-     r"\1" + _REDACTED),
-    # oauthlib's "Signature: …" and the repr of its Client (client_key=…, resource_owner_key=…)
-    (re.compile(r"(\bSignature:\s*)\S+"), r"\1" + _REDACTED),
-    (re.compile(r"(\b(?:client_key|client_secret|resource_owner_key|resource_owner_secret)=)"
-                r"[^,\s>]+"), r"\1" + _REDACTED),
-    # any other Authorization value: Basic …, a bare token, b'…'
-    (re.compile(r"(Authorization['\"]?\s*[:=]\s*(?-i:b)?['\"]?)(?!Bearer\b|OAuth\b|\[REDACTED)"
-                r"(?:Basic\s+)?[^\s'\",}]+", re.IGNORECASE), r"\1" + _REDACTED),
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with bearer tokens, OAuth values and the given secret values replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites a record's message with credentials removed; never drops a record.
-
-    Besides the patterns, it removes the exact values `build_x_client` registered with
-    `add_secret`, wherever they appear (a token in a URL, an exception message)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-
-    def add_secret(self, value: str | None) -> None:
-        if value and len(value) >= 8:  # a short value would redact ordinary words
-            self._secrets.add(value)
-
-    def scrub(self, text: str) -> str:
-        return redact(text, self._secrets)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is the logging module's problem, not ours
-            return True
-        cleaned = self.scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-REDACTOR = RedactSecrets()
-REDACTED_LOGGERS = (
-    "tweepy", "tweepy.client", "tweepy.api", "tweepy.auth", "tweepy.asynchronous.client",
-    "urllib3", "urllib3.connectionpool", "requests",
-    "requests_oauthlib", "requests_oauthlib.oauth1_auth", "requests_oauthlib.oauth1_session",
-    "requests_oauthlib.oauth2_session",
-    "oauthlib", "oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature",
-)
-
-
-def install_log_redaction() -> None:
-    """Put `REDACTOR` on every logger that may print X credentials (idempotent)."""
-    for name in REDACTED_LOGGERS:
-        logger = logging.getLogger(name)
-        if REDACTOR not in logger.filters:
-            logger.addFilter(REDACTOR)
-
-
-install_log_redaction()
-
-
-# --- the client ----------------------------------------------------------------------------
-
-_USER_KEYS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-
-
-class TimeoutSession(requests.Session):
-    """A `requests.Session` whose requests get `timeout` unless the caller gives one.
-
-    tweepy's `Client` calls `self.session.request(...)` without a timeout (it would wait for
-    ever on a stalled connection) and has no option for it; `build_x_client` swaps this in."""
-
-    def __init__(self, timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-                ) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
-
-
-def build_x_client(settings: Settings, *,
-                   timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> tweepy.Client:
-    """A tweepy `Client` for the sources: app-only bearer token for reading when set, else the
-    OAuth 1.0a user keys. User keys, when all four are set, are also given to a bearer client so
-    the same client can post replies (`create_tweet` uses them). Returns raw JSON dicts."""
-    bearer = settings.secret("X_BEARER_TOKEN") if settings.is_set("X_BEARER_TOKEN") else None
-    user_missing = [n for n in _USER_KEYS if not settings.is_set(n)]
-    user = {} if user_missing else dict(zip(
-        ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
-        (settings.secret(n) for n in _USER_KEYS), strict=True))
-    if not bearer and not user:
-        raise SourceAuthError(
-            "X credentials are missing: set X_BEARER_TOKEN, or all of " + ", ".join(_USER_KEYS)
-            + " (missing: X_BEARER_TOKEN, " + ", ".join(user_missing) + ")")
-    for secret in (bearer, *user.values()):
-        REDACTOR.add_secret(secret)
-    client = tweepy.Client(bearer_token=bearer, **user, return_type=dict,
-                           wait_on_rate_limit=False)
-    client.session.close()
-    client.session = TimeoutSession(timeout)
-    return client
 
 
 # --- normalisation (pure) ------------------------------------------------------------------
@@ -213,14 +81,6 @@ def parse_x_time(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _references(tweet: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    # X's wire format says referenced_tweets; its newer OpenAPI vocabulary says referenced_posts.
-    refs = tweet.get("referenced_tweets") or tweet.get("referenced_posts") or []
-    return [r for r in refs if isinstance(r, Mapping)]
-
-
-def _ref_ids(tweet: Mapping[str, Any], kind: str) -> list[str]:
-    return [str(r["id"]) for r in _references(tweet) if r.get("type") == kind and r.get("id")]
 
 
 class BrandMatcher:
@@ -241,7 +101,8 @@ class BrandMatcher:
 
     def mentioned_in(self, tweet: Mapping[str, Any],
                      included_tweets: Mapping[str, Mapping[str, Any]]) -> bool:
-        entities = tweet.get("entities") if isinstance(tweet.get("entities"), Mapping) else {}
+        raw_entities = tweet.get("entities")
+        entities: Mapping[str, Any] = raw_entities if isinstance(raw_entities, Mapping) else {}
         for m in entities.get("mentions") or ():
             if isinstance(m, Mapping) and self.is_brand(m.get("id"), m.get("username")):
                 return True
@@ -250,7 +111,7 @@ class BrandMatcher:
         if self.user_id and str(tweet.get("in_reply_to_user_id") or "") == self.user_id:
             return True
         return any(self._quotes_brand(qid, entities, included_tweets)
-                   for qid in _ref_ids(tweet, "quoted"))
+                   for qid in ref_ids(tweet, "quoted"))
 
     def _quotes_brand(self, quoted_id: str, entities: Mapping[str, Any],
                       included_tweets: Mapping[str, Mapping[str, Any]]) -> bool:
@@ -278,7 +139,7 @@ def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: s
     for tweet in page.get("data") or ():
         if not isinstance(tweet, Mapping) or tweet.get("id") is None:
             continue
-        if _ref_ids(tweet, "retweeted"):
+        if ref_ids(tweet, "retweeted"):
             continue
         author_id = str(tweet["author_id"]) if tweet.get("author_id") is not None else None
         user = users.get(author_id or "", {})
@@ -294,12 +155,13 @@ def _mention(tweet: Mapping[str, Any], user: Mapping[str, Any], author_id: str |
              source_id: str | None) -> Mention:
     post_id = str(tweet["id"])
     username = str(user.get("username") or "")
-    metrics = user.get("public_metrics") if isinstance(user.get("public_metrics"), Mapping) else {}
+    raw_metrics = user.get("public_metrics")
+    metrics: Mapping[str, Any] = raw_metrics if isinstance(raw_metrics, Mapping) else {}
     try:
         followers = max(0, int(metrics.get("followers_count") or 0))
     except (TypeError, ValueError):
         followers = 0
-    replied_to = _ref_ids(tweet, "replied_to")
+    replied_to = ref_ids(tweet, "replied_to")
     conversation_id = tweet.get("conversation_id")
     return Mention(
         network="x",
@@ -322,39 +184,6 @@ def _mention(tweet: Mapping[str, Any], user: Mapping[str, Any], author_id: str |
 
 # --- calling X -----------------------------------------------------------------------------
 
-def _as_page(result: object) -> dict[str, Any]:
-    """A v2 response body as a dict, whatever `return_type` the client was built with."""
-    if isinstance(result, dict):
-        return result
-    if isinstance(result, requests.Response):
-        return result.json()
-    if isinstance(result, tweepy.Response):
-        def raw(obj: Any) -> Any:
-            return getattr(obj, "data", obj)
-        page: dict[str, Any] = {"meta": dict(result.meta or {}), "errors": list(result.errors or [])}
-        if isinstance(result.data, list):
-            page["data"] = [raw(d) for d in result.data]
-        elif result.data is not None:
-            page["data"] = raw(result.data)
-        page["includes"] = {k: [raw(x) for x in v] for k, v in (result.includes or {}).items()}
-        return page
-    raise TypeError(f"unexpected tweepy result {type(result).__name__}")
-
-
-def _problem(exc: tweepy.HTTPException) -> str:
-    """X's own words for an error: the Problem's detail (or title), else tweepy's message."""
-    try:
-        body = exc.response.json()
-    except Exception:
-        body = None
-    if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
-        if not parts and isinstance(body.get("errors"), list):
-            parts = [str(e.get("detail") or e.get("message") or e) for e in body["errors"]
-                     if isinstance(e, dict)]
-        if parts:
-            return ": ".join(dict.fromkeys(parts))
-    return "; ".join(exc.api_messages) or str(exc)
 
 
 def _reset_at(exc: tweepy.TooManyRequests, now: datetime) -> datetime:
@@ -370,18 +199,18 @@ def _reset_at(exc: tweepy.TooManyRequests, now: datetime) -> datetime:
 def call_x(fn: Callable[..., Any], *, now: datetime, what: str, **params: Any) -> dict[str, Any]:
     """One call to X with its failures translated into the `bot.networks.base` exceptions."""
     try:
-        return _as_page(fn(**params))
+        return as_page(fn(**params))
     except tweepy.TooManyRequests as exc:
-        raise RateLimited(_reset_at(exc, now), f"X {what}: {_problem(exc)}") from exc
+        raise RateLimited(_reset_at(exc, now), f"X {what}: {problem(exc)}") from exc
     except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
         raise SourceAuthError(f"X refused {what} ({exc.response.status_code}): "
-                              f"{_problem(exc)}") from exc
+                              f"{problem(exc)}") from exc
     except (tweepy.BadRequest, tweepy.NotFound) as exc:
         raise SourceAuthError(f"X rejected {what} ({exc.response.status_code}): "
-                              f"{_problem(exc)}; check routing_rules.yaml") from exc
+                              f"{problem(exc)}; check routing_rules.yaml") from exc
     except tweepy.HTTPException as exc:  # 5xx, and the odd 402/409/…
         raise SourceUnavailable(f"X {what} failed ({exc.response.status_code}): "
-                                f"{_problem(exc)}") from exc
+                                f"{problem(exc)}") from exc
     except requests.RequestException as exc:  # timeouts, connection errors, a non-JSON body
         raise SourceUnavailable(f"X {what} failed: {type(exc).__name__}: "
                                 f"{REDACTOR.scrub(str(exc))}") from exc

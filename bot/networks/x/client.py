@@ -1,0 +1,204 @@
+"""What the X source and the X publisher share: the tweepy client, secrets kept out of the
+logs, and reading X's answers.
+
+`build_x_client` makes the one tweepy `Client` both use (app-only bearer token to read, the
+brand's OAuth 1.0a user keys to write), never with `wait_on_rate_limit=True`: a call must not
+sleep in a thread the scheduler (or Slack) needs. Its requests get `REQUEST_TIMEOUT`.
+
+tweepy logs every request's headers at DEBUG, `Authorization: Bearer …` included, and
+requests-oauthlib/oauthlib log the signed OAuth 1.0a header. Importing this module puts a
+`RedactSecrets` filter on those loggers (filters on a logger see only the records logged on
+that very logger, so every module logger that emits them is listed, not just the parents).
+
+`as_page` turns any tweepy result into the v2 body as a dict, `problem` gives X's own words for
+an error, `ref_ids` reads a post's `referenced_tweets`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import requests
+import tweepy
+
+from bot.config import Settings
+from bot.networks.base import SourceAuthError
+
+REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
+
+
+# --- secrets out of the logs ---------------------------------------------------------------
+
+_REDACTED = "[REDACTED]"
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer <token> (tweepy's "Headers: {...}" debug line; any header dump)
+    (re.compile(r"(Bearer\s+)(?!\[REDACTED\])[^\s'\",}\]]+", re.IGNORECASE), r"\1" + _REDACTED),
+    # OAuth 1.0a header or query: oauth_token="…", oauth_signature=…&, oauth_token%3D…%26
+    (re.compile(r"(oauth_[a-z_]+\s*(?:=|%3D)\s*(?:\"|%22)?)(?!\[REDACTED)[^\"'&,\s%]+(?:%[0-9A-F]{2}[^\"'&,\s%]*)*",
+                re.IGNORECASE), r"\1" + _REDACTED),
+    # oauthlib's "Collected params: [('oauth_token', '…'), …]"
+    (re.compile(r"(\(\s*['\"]oauth_[a-z_]+['\"]\s*,\s*['\"])[^'\"]*", re.IGNORECASE),
+     r"\1" + _REDACTED),
+    # oauthlib's "Signature: …" and the repr of its Client (client_key=…, resource_owner_key=…)
+    (re.compile(r"(\bSignature:\s*)\S+"), r"\1" + _REDACTED),
+    (re.compile(r"(\b(?:client_key|client_secret|resource_owner_key|resource_owner_secret)=)"
+                r"[^,\s>]+"), r"\1" + _REDACTED),
+    # any other Authorization value: Basic …, a bare token, b'…'
+    (re.compile(r"(Authorization['\"]?\s*[:=]\s*(?-i:b)?['\"]?)(?!Bearer\b|OAuth\b|\[REDACTED)"
+                r"(?:Basic\s+)?[^\s'\",}]+", re.IGNORECASE), r"\1" + _REDACTED),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with bearer tokens, OAuth values and the given secret values replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message with credentials removed; never drops a record.
+
+    Besides the patterns, it removes the exact values `build_x_client` registered with
+    `add_secret`, wherever they appear (a token in a URL, an exception message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def add_secret(self, value: str | None) -> None:
+        if value and len(value) >= 8:  # a short value would redact ordinary words
+            self._secrets.add(value)
+
+    def scrub(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's problem, not ours
+            return True
+        cleaned = self.scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+REDACTOR = RedactSecrets()
+REDACTED_LOGGERS = (
+    "tweepy", "tweepy.client", "tweepy.api", "tweepy.auth", "tweepy.asynchronous.client",
+    "urllib3", "urllib3.connectionpool", "requests",
+    "requests_oauthlib", "requests_oauthlib.oauth1_auth", "requests_oauthlib.oauth1_session",
+    "requests_oauthlib.oauth2_session",
+    "oauthlib", "oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature",
+)
+
+
+def install_log_redaction() -> None:
+    """Put `REDACTOR` on every logger that may print X credentials (idempotent)."""
+    for name in REDACTED_LOGGERS:
+        logger = logging.getLogger(name)
+        if REDACTOR not in logger.filters:
+            logger.addFilter(REDACTOR)
+
+
+install_log_redaction()
+
+
+# --- the client ----------------------------------------------------------------------------
+
+_USER_KEYS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+
+class TimeoutSession(requests.Session):
+    """A `requests.Session` whose requests get `timeout` unless the caller gives one.
+
+    tweepy's `Client` calls `self.session.request(...)` without a timeout (it would wait for
+    ever on a stalled connection) and has no option for it; `build_x_client` swaps this in."""
+
+    def __init__(self, timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+                ) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def build_x_client(settings: Settings, *,
+                   timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> tweepy.Client:
+    """A tweepy `Client` for the sources: app-only bearer token for reading when set, else the
+    OAuth 1.0a user keys. User keys, when all four are set, are also given to a bearer client so
+    the same client can post replies (`create_tweet` uses them). Returns raw JSON dicts."""
+    bearer = settings.secret("X_BEARER_TOKEN") if settings.is_set("X_BEARER_TOKEN") else None
+    user_missing = [n for n in _USER_KEYS if not settings.is_set(n)]
+    user = {} if user_missing else dict(zip(
+        ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+        (settings.secret(n) for n in _USER_KEYS), strict=True))
+    if not bearer and not user:
+        raise SourceAuthError(
+            "X credentials are missing: set X_BEARER_TOKEN, or all of " + ", ".join(_USER_KEYS)
+            + " (missing: X_BEARER_TOKEN, " + ", ".join(user_missing) + ")")
+    for secret in (bearer, *user.values()):
+        REDACTOR.add_secret(secret)
+    client = tweepy.Client(bearer_token=bearer, **user, return_type=dict,
+                           wait_on_rate_limit=False)
+    client.session.close()
+    client.session = TimeoutSession(timeout)
+    return client
+
+
+# --- reading X's answers -----------------------------------------------------------------
+
+def _references(tweet: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    # X's wire format says referenced_tweets; its newer OpenAPI vocabulary says referenced_posts.
+    refs = tweet.get("referenced_tweets") or tweet.get("referenced_posts") or []
+    return [r for r in refs if isinstance(r, Mapping)]
+
+
+def ref_ids(tweet: Mapping[str, Any], kind: str) -> list[str]:
+    """The ids of the posts `tweet` references as `kind`: replied_to, quoted or retweeted."""
+    return [str(r["id"]) for r in _references(tweet) if r.get("type") == kind and r.get("id")]
+
+
+def as_page(result: object) -> dict[str, Any]:
+    """A v2 response body as a dict, whatever `return_type` the client was built with."""
+    if isinstance(result, dict):
+        return result
+    if isinstance(result, requests.Response):
+        return result.json()
+    if isinstance(result, tweepy.Response):
+        def raw(obj: Any) -> Any:
+            return getattr(obj, "data", obj)
+        page: dict[str, Any] = {"meta": dict(result.meta or {}), "errors": list(result.errors or [])}
+        if isinstance(result.data, list):
+            page["data"] = [raw(d) for d in result.data]
+        elif result.data is not None:
+            page["data"] = raw(result.data)
+        page["includes"] = {k: [raw(x) for x in v] for k, v in (result.includes or {}).items()}
+        return page
+    raise TypeError(f"unexpected tweepy result {type(result).__name__}")
+
+
+def problem(exc: tweepy.HTTPException) -> str:
+    """X's own words for an error: the Problem's detail (or title), else tweepy's message."""
+    try:
+        body = exc.response.json()
+    except Exception:
+        body = None
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+        if not parts and isinstance(body.get("errors"), list):
+            parts = [str(e.get("detail") or e.get("message") or e) for e in body["errors"]
+                     if isinstance(e, dict)]
+        if parts:
+            return ": ".join(dict.fromkeys(parts))
+    return "; ".join(exc.api_messages) or str(exc)
