@@ -8,6 +8,7 @@ modules that read `Rules` never re-check them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -341,38 +342,8 @@ class Rules(Strict):
         # Raised as a list so every bad reference is reported at once, each at its own line.
         from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-        errors: list[InitErrorDetails] = []
-
-        def bad(loc: tuple, msg: str) -> None:
-            errors.append(InitErrorDetails(type=PydanticCustomError("reference", msg), loc=loc,
-                                           input=None))
-
-        known = ", ".join(sorted(self.teams))
-        if self.default_team not in self.teams:
-            bad(("default_team",), f"unknown team {self.default_team!r} (teams: {known})")
-        seen_sources: set[str] = set()
-        for i, s in enumerate(self.sources):
-            if s.id in seen_sources:
-                bad(("sources", i, "id"), f"duplicate source id {s.id!r}")
-            seen_sources.add(s.id)
-        seen_rules: set[str] = set()
-        for i, r in enumerate(self.rules):
-            if r.then.team and r.then.team not in self.teams:
-                bad(("rules", i, "then", "team"), f"unknown team {r.then.team!r} (teams: {known})")
-            if r.then.outcome_hint and r.then.outcome_hint not in self.outcomes:
-                bad(("rules", i, "then", "outcome_hint"),
-                    f"unknown outcome {r.then.outcome_hint!r} (outcomes: {', '.join(self.outcomes)})")
-            if r.name in seen_rules:
-                bad(("rules", i, "name"), f"duplicate rule name {r.name!r}")
-            seen_rules.add(r.name)
-            for path, cond in _walk(r.when, ("rules", i, "when")):
-                for j, src in enumerate(cond.source or ()):
-                    if src not in seen_sources_all(self):
-                        bad((*path, "source", j), f"unknown source {src!r}")
-        for i, t in enumerate(self.templates):
-            for j, team in enumerate(t.teams):
-                if team not in self.teams:
-                    bad(("templates", i, "teams", j), f"unknown team {team!r} (teams: {known})")
+        errors = [InitErrorDetails(type=PydanticCustomError("reference", msg), loc=loc,
+                                   input=None) for loc, msg in _bad_references(self)]
         if errors:
             raise ValidationError.from_exception_data("Rules", errors)
         return self
@@ -414,3 +385,40 @@ def priority_rank(p: str) -> int:
 def most_urgent(*priorities: str | None) -> str | None:
     present = [p for p in priorities if p]
     return min(present, key=priority_rank) if present else None
+
+
+Problem = tuple[tuple[str | int, ...], str]  # (key path, what is wrong)
+
+
+def _bad_references(rules: Rules) -> Iterator[Problem]:
+    """Names used in one place of the rules file that another place must define."""
+    known = ", ".join(sorted(rules.teams))
+    if rules.default_team not in rules.teams:
+        yield ("default_team",), f"unknown team {rules.default_team!r} (teams: {known})"
+    seen_sources: set[str] = set()
+    for i, s in enumerate(rules.sources):
+        if s.id in seen_sources:
+            yield ("sources", i, "id"), f"duplicate source id {s.id!r}"
+        seen_sources.add(s.id)
+    seen_rules: set[str] = set()
+    for i, r in enumerate(rules.rules):
+        yield from _bad_rule_references(rules, i, r, known)
+        if r.name in seen_rules:
+            yield ("rules", i, "name"), f"duplicate rule name {r.name!r}"
+        seen_rules.add(r.name)
+    for i, tpl in enumerate(rules.templates):
+        for j, team in enumerate(tpl.teams):
+            if team not in rules.teams:
+                yield ("templates", i, "teams", j), f"unknown team {team!r} (teams: {known})"
+
+
+def _bad_rule_references(rules: Rules, i: int, r: Rule, known: str) -> Iterator[Problem]:
+    if r.then.team and r.then.team not in rules.teams:
+        yield ("rules", i, "then", "team"), f"unknown team {r.then.team!r} (teams: {known})"
+    if r.then.outcome_hint and r.then.outcome_hint not in rules.outcomes:
+        yield (("rules", i, "then", "outcome_hint"),
+               f"unknown outcome {r.then.outcome_hint!r} (outcomes: {', '.join(rules.outcomes)})")
+    for path, cond in _walk(r.when, ("rules", i, "when")):
+        for j, src in enumerate(cond.source or ()):
+            if src not in seen_sources_all(rules):
+                yield (*path, "source", j), f"unknown source {src!r}"

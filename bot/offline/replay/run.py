@@ -332,6 +332,39 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+class _ReadOnce:
+    """`clock()`, read the first time it is needed and the same instant after that."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock: Callable[[], datetime] = clock
+        self._at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        if self._at is None:
+            self._at = self._clock()
+        return self._at
+
+
+def _replay_batch(batch: list[Item], rules: Rules, now: datetime | None,
+                  unknown: _ReadOnce, problems: _Problems
+                  ) -> list[tuple[int, Mention, Enrichment, RouteDecision]]:
+    """(line, mention, its scores, its routing) for the readable items of `batch`; the rest
+    go to `problems`."""
+    todo: list[tuple[int, Mention, datetime]] = []  # (line, mention, scoring time)
+    for item in batch:
+        if isinstance(item, Skipped):
+            problems.add(item)
+            continue
+        line, mention = item
+        todo.append((line, mention, now or mention.created_at or unknown()))
+    # enrich/route are pure and total over valid mentions: an exception there is a bug to
+    # see, not an input problem to skip, so it is not caught here (and the batch's decisions
+    # are not written).
+    scored = [enrich(mention, rules, now=at) for _, mention, at in todo]
+    routed = [route(m, e, rules) for (_, m, _), e in zip(todo, scored, strict=True)]
+    return [(line, m, e, d) for (line, m, _), e, d in zip(todo, scored, routed, strict=True)]
+
+
 def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO,
         now: datetime | None = None, clock: Callable[[], datetime] = _wall_clock,
         progress: bool | None = None) -> int:
@@ -351,26 +384,11 @@ def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO,
     bar = _progress_bar(name, kind, err, progress)
     problems = _Problems(name, err, bar)
     sink: _JsonOut | _Table = _JsonOut(out) if as_json else _Table(rules, out, TABLE_ROWS)
-    unknown_at: datetime | None = None  # for mentions without a time: clock(), read once
+    unknown = _ReadOnce(clock)  # the scoring time of mentions without one
     mentions = 0
     try:
         for batch in _in_batches(_reading(read_mentions(name, rules, kind)), BATCH):
-            todo: list[tuple[int, Mention, datetime]] = []  # (line, mention, scoring time)
-            for item in batch:
-                if isinstance(item, Skipped):
-                    problems.add(item)
-                    continue
-                line, mention = item
-                at = now or mention.created_at
-                if at is None:
-                    at = unknown_at = unknown_at or clock()
-                todo.append((line, mention, at))
-            # enrich/route are pure and total over valid mentions: an exception there is a bug
-            # to see, not an input problem to skip, so it is not caught here (and the batch's
-            # decisions are not written).
-            scored = [enrich(mention, rules, now=at) for _, mention, at in todo]
-            routed = [route(m, e, rules) for (_, m, _), e in zip(todo, scored, strict=True)]
-            for (line, mention, _), e, d in zip(todo, scored, routed, strict=True):
+            for line, mention, e, d in _replay_batch(batch, rules, now, unknown, problems):
                 sink.add(mention, e, d)
                 mentions += 1
                 if bar is not None:
