@@ -28,8 +28,9 @@ from bot.domain.errors import (
     StaleCard,
     user_ref,
 )
+from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Rules
-from bot.domain.workflow import LABELS, Act, Actor, Facts, decide
+from bot.domain.workflow import LABELS, Act, Actor, Facts, MentionStatus, decide
 from bot.kit import models
 from bot.kit.db import rowcount, utcnow
 from bot.slack.ids import CardRef
@@ -137,7 +138,7 @@ def _concerns_homes(session: Session, actor: str,
     teams: set[str] = set()
     overdue = now is not None and any(d is not None and d <= now
                                       for d in (due, after.sla_due_at))
-    if overdue or "pending_approval" in (status, after.status):
+    if overdue or MentionStatus.PENDING_APPROVAL in (status, after.status):
         teams = {team, after.team}
     concerns_homes(session, users=(actor, claimed_by, after.claimed_by), teams=teams)
 
@@ -187,7 +188,7 @@ def _values(m: models.Mention, act: Act, actor: str, rules: Rules, detail: dict[
 def _conflict(session: Session, m: models.Mention, act: Act | None, actor: str, *,
               raced: bool) -> DomainError:
     """Say who changed the mention and what it is now; `raced`: between our read and write."""
-    if act is Act.CLAIM and m.claimed_by and m.status != "closed":
+    if act is Act.CLAIM and m.claimed_by and m.status != MentionStatus.CLOSED:
         who = "you" if m.claimed_by == actor else user_ref(m.claimed_by)
         return ConcurrentChange(f"Already claimed by {who}.")
     last = session.scalars(select(models.AuditEvent)
@@ -255,13 +256,13 @@ def _queue_update(session: Session, m: models.Mention, now: datetime) -> None:
     it is posted; one being posted (`sending`: Slack may have it, its ts not recorded yet) was
     drawn before the change, so it gets the update too, which waits for its ts."""
     if m.slack_ts and m.slack_channel:
-        _queue(session, m, "update", m.slack_channel, now, {})
+        _queue(session, m, OutboxKind.UPDATE, m.slack_channel, now, {})
         return
     posting = session.scalar(select(models.OutboxMessage.channel).where(
-        models.OutboxMessage.mention_id == m.id, models.OutboxMessage.kind == "card",
+        models.OutboxMessage.mention_id == m.id, models.OutboxMessage.kind == OutboxKind.CARD,
         models.OutboxMessage.state == "sending").limit(1))
     if posting is not None:
-        _queue(session, m, "update", posting, now, {})
+        _queue(session, m, OutboxKind.UPDATE, posting, now, {})
 
 
 def _card_channel(m: models.Mention, rules: Rules) -> str:
@@ -319,10 +320,10 @@ def submit(work: Work, actor: str, ref: CardRef) -> models.Mention:
                       actor=actor, rules=rules, directory=directory, detail=None, now=now)
     event.detail = {"draft_id": draft.id}
     request = {"type": "approval_request", "draft_id": draft.id}
-    _queue(session, m, "thread", _card_channel(m, rules), now, request,
+    _queue(session, m, OutboxKind.THREAD, _card_channel(m, rules), now, request,
            dedupe_key=f"approval:{draft.id}")
     for user in others:
-        _queue(session, m, "dm", user, now, {"user": user, **request},
+        _queue(session, m, OutboxKind.DM, user, now, {"user": user, **request},
                dedupe_key=f"approval:{draft.id}:{user}")
     session.flush()
     return m
@@ -337,7 +338,7 @@ def _pending_version(session: Session, ref: CardRef) -> int:
     draft = _latest_draft(session, m.id)
     if draft is not None and draft.id != ref.draft_id:
         raise StaleCard("That draft has been replaced by a newer one — check the card.")
-    return m.version if m.status == "pending_approval" else ref.version
+    return m.version if m.status == MentionStatus.PENDING_APPROVAL else ref.version
 
 
 def approve(work: Work, actor: str, ref: CardRef, *,
@@ -381,7 +382,7 @@ def reject(work: Work, actor: str, ref: CardRef, reason: str) -> models.Mention:
     draft.reason = reason
     concerns_homes(session, users=(draft.author,))  # "my draft was rejected"
     event.detail = {**event.detail, "draft_id": draft.id}
-    _queue(session, m, "thread", _card_channel(m, rules), now,
+    _queue(session, m, OutboxKind.THREAD, _card_channel(m, rules), now,
            {"type": "rejected", "draft_id": draft.id, "user": draft.author, "reason": reason})
     session.flush()
     return m
@@ -441,14 +442,14 @@ def reassign(work: Work, actor: str, ref: CardRef, team: str) -> models.Mention:
     if old_ts:
         # The old card was just queued for an update (it shows the reassignment); the new
         # team gets a card of its own, posted by the outbox like any new mention's.
-        _queue(session, m, "card", channel, now, {"reassigned_from": old_channel,
+        _queue(session, m, OutboxKind.CARD, channel, now, {"reassigned_from": old_channel,
                                                   "previous_ts": old_ts},
                dedupe_key=f"card:{m.id}:v{m.version}")
     else:
         # Card not posted yet: post it in the right channel in the first place.
         session.execute(update(models.OutboxMessage)
                         .where(models.OutboxMessage.mention_id == m.id,
-                               models.OutboxMessage.kind == "card",
+                               models.OutboxMessage.kind == OutboxKind.CARD,
                                models.OutboxMessage.state == "pending")
                         .values(channel=channel)
                         .execution_options(synchronize_session=False))
@@ -528,7 +529,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         approvers=tuple(team.approvers) if team else (), outcomes=tuple(rules.outcomes),
         claimed_by=m.claimed_by, sla_due_at=m.sla_due_at,
         overdue=(m.sla_due_at is not None and now >= m.sla_due_at  # as bot.domain.sla.stage
-                 and m.status not in ("sent", "closed")),
+                 and m.status not in (MentionStatus.SENT, MentionStatus.CLOSED)),
         draft=DraftView(id=draft.id, text=draft.text, author=draft.author,
                         created_at=draft.created_at, decision=draft.decision,
                         decided_by=draft.decided_by, reason=draft.reason) if draft else None,
@@ -564,12 +565,13 @@ def draft_from_thread(work: Work, actor: str, *, channel: str, thread_ts: str,
     else's is conversation and left alone (None). The bot answers with a preview."""
     session, rules, now = work.session, work.rules, work.now
     m = mention_of_card(session, channel, thread_ts)
-    if m is None or m.claimed_by != actor or m.status not in ("claimed", "drafted", "approved"):
+    if m is None or m.claimed_by != actor or m.status not in (
+            MentionStatus.CLAIMED, MentionStatus.DRAFTED, MentionStatus.APPROVED):
         return None
     m = save_draft(work, actor, CardRef(m.id, m.version), text, source="thread")
     draft = _latest_draft(session, m.id)
     assert draft is not None  # save_draft just added it
-    _queue(session, m, "thread", _card_channel(m, rules), now,
+    _queue(session, m, OutboxKind.THREAD, _card_channel(m, rules), now,
            {"type": "draft_preview", "draft_id": draft.id}, dedupe_key=f"preview:{draft.id}")
     session.flush()
     return m

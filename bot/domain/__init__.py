@@ -2,7 +2,7 @@
 
 - `mention`: the normalised mention every source produces; `card`: the plain values a card shows.
 - `workflow`: the mention's state machine (`MentionStatus`, `decide`); `errors`: the refusals a
-  person sees.
+  person sees; `outbox`: the kinds of Slack post a queued row becomes (`OutboxKind`).
 - `sla`: due times in business hours and the one `is_overdue`; `spikes`: crisis detection from
   counts; `policy`: may this reply go out; `limits`: reply lengths as each network counts them;
   `health`: a source's health as people read it.

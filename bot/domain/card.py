@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.workflow import MentionStatus
+
 
 @dataclass(frozen=True, slots=True)
 class DraftView:
@@ -31,7 +33,7 @@ class ReplyView:
 class CardView:
     mention_id: int
     version: int
-    status: str  # bot.kit.models.MENTION_STATUSES
+    status: MentionStatus
     network: str  # x | mastodon | bluesky | rss
     url: str | None
     text: str  # untrusted: builders escape it

@@ -12,13 +12,28 @@ from enum import StrEnum
 
 from bot.domain.errors import InvalidTransition, NotAllowed, user_ref
 
-MENTION_STATUSES = ("new", "claimed", "drafted", "pending_approval", "approved", "sent",
-                    "closed")
+
+class MentionStatus(StrEnum):
+    """Where a mention is on the desk. Stored as its value (`mention.status`, a string the
+    database's CHECK constraint lists): a member equals its string, so either may be used."""
+
+    NEW = "new"
+    CLAIMED = "claimed"
+    DRAFTED = "drafted"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    SENT = "sent"
+    CLOSED = "closed"
+
+
+# The values as plain strings, in order: the CHECK constraint in bot.kit.models lists them.
+MENTION_STATUSES: tuple[str, ...] = tuple(s.value for s in MentionStatus)
 # Work not yet sent: may be dismissed or reassigned. A sent mention only waits for its tag.
-OPEN_STATUSES = ("new", "claimed", "drafted", "pending_approval", "approved")
-LABELS = {"new": "new", "claimed": "claimed", "drafted": "drafted",
-          "pending_approval": "awaiting approval", "approved": "approved", "sent": "sent",
-          "closed": "closed"}
+OPEN_STATUSES = (MentionStatus.NEW, MentionStatus.CLAIMED, MentionStatus.DRAFTED,
+                 MentionStatus.PENDING_APPROVAL, MentionStatus.APPROVED)
+# How a status reads in a sentence ("this mention is awaiting approval").
+LABELS = {**{s: s.value for s in MentionStatus},
+          MentionStatus.PENDING_APPROVAL: "awaiting approval"}
 
 
 class Act(StrEnum):
@@ -35,22 +50,24 @@ class Act(StrEnum):
     HANDLED_ELSEWHERE = "handled_elsewhere"
 
 
-TRANSITIONS: dict[tuple[str, Act], str] = {
-    ("new", Act.CLAIM): "claimed",
-    ("claimed", Act.UNCLAIM): "new",
-    ("claimed", Act.DRAFT): "drafted",
-    ("drafted", Act.DRAFT): "drafted",  # redraft
-    ("approved", Act.DRAFT): "drafted",  # an edited approved draft needs approval again
-    ("drafted", Act.SUBMIT): "pending_approval",
-    ("pending_approval", Act.APPROVE): "approved",
-    ("pending_approval", Act.REJECT): "drafted",
-    ("approved", Act.SEND): "sent",
-    ("drafted", Act.SEND): "sent",  # only when approval is not required (guard)
-    ("sent", Act.TAG): "closed",
-    ("claimed", Act.HANDLED_ELSEWHERE): "closed",
-    ("drafted", Act.HANDLED_ELSEWHERE): "closed",
-    **{(s, Act.DISMISS): "closed" for s in OPEN_STATUSES},
-    **{(s, Act.REASSIGN): "new" for s in OPEN_STATUSES},
+TRANSITIONS: dict[tuple[MentionStatus, Act], MentionStatus] = {
+    (MentionStatus.NEW, Act.CLAIM): MentionStatus.CLAIMED,
+    (MentionStatus.CLAIMED, Act.UNCLAIM): MentionStatus.NEW,
+    (MentionStatus.CLAIMED, Act.DRAFT): MentionStatus.DRAFTED,
+    (MentionStatus.DRAFTED, Act.DRAFT): MentionStatus.DRAFTED,  # redraft
+    # An edited approved draft needs approval again.
+    (MentionStatus.APPROVED, Act.DRAFT): MentionStatus.DRAFTED,
+    (MentionStatus.DRAFTED, Act.SUBMIT): MentionStatus.PENDING_APPROVAL,
+    (MentionStatus.PENDING_APPROVAL, Act.APPROVE): MentionStatus.APPROVED,
+    (MentionStatus.PENDING_APPROVAL, Act.REJECT): MentionStatus.DRAFTED,
+    (MentionStatus.APPROVED, Act.SEND): MentionStatus.SENT,
+    # Only when approval is not required (guard).
+    (MentionStatus.DRAFTED, Act.SEND): MentionStatus.SENT,
+    (MentionStatus.SENT, Act.TAG): MentionStatus.CLOSED,
+    (MentionStatus.CLAIMED, Act.HANDLED_ELSEWHERE): MentionStatus.CLOSED,
+    (MentionStatus.DRAFTED, Act.HANDLED_ELSEWHERE): MentionStatus.CLOSED,
+    **{(s, Act.DISMISS): MentionStatus.CLOSED for s in OPEN_STATUSES},
+    **{(s, Act.REASSIGN): MentionStatus.NEW for s in OPEN_STATUSES},
 }
 
 # What `decide` says when a pair is not in the table, phrased for the person who clicked.
@@ -78,23 +95,27 @@ class Facts:
     reply_channel: bool = True  # False: RSS, or an X post that doesn't mention the brand
 
 
-def transition(status: str, act: Act) -> str | None:
+def transition(status: str, act: Act) -> MentionStatus | None:
     """The table alone, no guards: where `act` takes `status`, or None."""
-    return TRANSITIONS.get((status, act))
+    if status not in MENTION_STATUSES:
+        return None
+    return TRANSITIONS.get((MentionStatus(status), act))
 
 
-def decide(status: str, act: Act, facts: Facts, actor: Actor) -> str:
-    """The new status, or InvalidTransition (not from this status) / NotAllowed (not you)."""
+def decide(status: str, act: Act, facts: Facts, actor: Actor) -> MentionStatus:
+    """The new status, or InvalidTransition (not from this status) / NotAllowed (not you).
+    `status` may be a `MentionStatus` or its string."""
     if status not in MENTION_STATUSES:
         raise InvalidTransition(f"Unknown status {status!r}.")
-    new = transition(status, act)
+    current = MentionStatus(status)
+    new = transition(current, act)
     if new is None:
-        raise InvalidTransition(f"Can't {VERBS[act]} now: this mention is {LABELS[status]}.")
-    _guard(status, act, facts, actor)
+        raise InvalidTransition(f"Can't {VERBS[act]} now: this mention is {LABELS[current]}.")
+    _guard(current, act, facts, actor)
     return new
 
 
-def _guard(status: str, act: Act, facts: Facts, actor: Actor) -> None:
+def _guard(status: MentionStatus, act: Act, facts: Facts, actor: Actor) -> None:
     holder = facts.claimed_by
     mine = holder is not None and holder == actor.user_id
     holder_only = (Act.UNCLAIM, Act.DRAFT, Act.SUBMIT, Act.SEND, Act.TAG, Act.HANDLED_ELSEWHERE)
@@ -116,7 +137,7 @@ def _guard(status: str, act: Act, facts: Facts, actor: Actor) -> None:
         if not facts.reply_channel:
             raise NotAllowed("There is no way to reply to this post from here: mark it as "
                              "handled elsewhere instead.")
-        if status == "drafted" and facts.approval_required:
+        if status is MentionStatus.DRAFTED and facts.approval_required:
             raise NotAllowed("This reply needs approval: submit it for approval first.")
     if act is Act.HANDLED_ELSEWHERE and facts.reply_channel:
         raise NotAllowed("This post can be answered from here: send a reply, or dismiss it.")

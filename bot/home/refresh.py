@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.desk.commands import HOME
 from bot.desk.directory import Approvers
 from bot.domain.rules.schema import Rules
-from bot.domain.workflow import OPEN_STATUSES
+from bot.domain.workflow import OPEN_STATUSES, MentionStatus
 from bot.kit import models
 from bot.kit.db import utcnow
 from bot.kit.worker import BackgroundWorker
@@ -89,7 +89,7 @@ def home_view(session: Session, rules: Rules, directory: Approvers, user: str,
     drafter = _latest_drafter()
     claimed = _section(session, rules, [is_open, M.claimed_by == user], now)
     awaiting = _section(session, rules, [
-        M.status == "pending_approval", in_my_teams,
+        M.status == MentionStatus.PENDING_APPROVAL, in_my_teams,
         or_(drafter.is_(None), drafter != user)], now)
     overdue = _section(session, rules, [
         is_open, M.sla_due_at <= now, or_(M.claimed_by == user, in_my_teams)], now)

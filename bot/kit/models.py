@@ -17,12 +17,14 @@ Conventions:
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -39,8 +41,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import ColumnElement
 
+from bot.domain.outbox import OUTBOX_KINDS, OutboxKind
 from bot.domain.rules.schema import PRIORITIES, SENTIMENTS  # P1 is the most urgent; sorts as text
-from bot.domain.workflow import MENTION_STATUSES  # the state machine owns its statuses
+from bot.domain.workflow import MENTION_STATUSES, MentionStatus  # the state machine owns them
 from bot.kit.db import UTCDateTime, utcnow
 
 # Deterministic constraint names, so migrations can drop and alter them by name on every
@@ -57,7 +60,6 @@ NAMING_CONVENTION = {
 # statuses; the CHECK constraints below are the last line of defence, not the logic.
 DRAFT_DECISIONS = ("approved", "rejected")
 REPLY_STATES = ("sending", "sent", "unknown", "failed")
-OUTBOX_KINDS = ("card", "update", "thread", "digest", "alert", "dm", "ephemeral", "file")
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "folded")
 CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team")
 
@@ -90,6 +92,15 @@ def _empty_json_default_pg(element: EmptyJSONObject, compiler: Any, **kw: Any) -
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def stored_enum(enum: type[StrEnum], length: int) -> Enum:
+    """A column of `enum` members stored as their string values in a plain VARCHAR(length):
+    no database ENUM type and no constraint of its own (the table's CHECK constraint lists the
+    values), so the schema is the one a `String(length)` column has. Read back as members;
+    plain strings are written as they are, and judged by that CHECK constraint."""
+    return Enum(enum, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class Base(DeclarativeBase):
@@ -240,7 +251,8 @@ class Mention(Base):
 
     # The desk. Every transition is `UPDATE … WHERE id=:id AND status=:s AND version=:v`
     # with `version = version + 1`: two clicks, one winner (see bot.domain.workflow).
-    status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    status: Mapped[MentionStatus] = mapped_column(stored_enum(MentionStatus, 20),
+                                                  default=MentionStatus.NEW, server_default="new")
     version: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
     claimed_by: Mapped[str | None] = mapped_column(SlackId)
     claimed_at: Mapped[datetime | None]
@@ -397,7 +409,7 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[OutboxKind] = mapped_column(stored_enum(OutboxKind, 16))
     channel: Mapped[str] = mapped_column(SlackId)
     # CASCADE: a post about a deleted mention has nothing left to say.
     mention_id: Mapped[int | None] = mapped_column(

@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from bot.domain import sla
 from bot.domain.mention import Mention
+from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules, SourceSpec
 from bot.domain.scoring.enrich import enrich
 from bot.domain.scoring.routing import route
+from bot.domain.workflow import MentionStatus
 from bot.kit import bulk, models
 from bot.networks.base import Fetch
 
@@ -230,12 +232,12 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
             "outcome_hint": decision.outcome_hint,
             "matched_rules": list(decision.matched_rules), "mentions_brand": m.mentions_brand,
             "in_reply_to_id": m.in_reply_to_id, "conversation_id": m.conversation_id,
-            "extra": dict(m.extra), "status": "new", "version": 0,
+            "extra": dict(m.extra), "status": MentionStatus.NEW, "version": 0,
             # The reply is due by the team's SLA for this priority, counted from now.
             **timers(decision.team, decision.priority)})
     ids = bulk.insert_ids(session, _MENTION, rows, key=("network", "external_id"))
     bulk.insert_all(session, _OUTBOX, [
-        {"kind": "card", "channel": rules.teams[row["team"]].channel, "mention_id": mention_id,
+        {"kind": OutboxKind.CARD, "channel": rules.teams[row["team"]].channel, "mention_id": mention_id,
          "priority": row["priority"], "payload": {}, "state": "pending", "attempts": 0,
          "not_before": now, "created_at": now,
          # One card per mention, whatever retries happen upstream.

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.domain.outbox import OutboxKind
+
 # chat.postMessage: ~1 message per second per channel, short bursts tolerated.
 PER_CHANNEL_RATE = 1.0
 PER_CHANNEL_BURST = 3
@@ -39,9 +41,9 @@ EPHEMERAL_SCOPE = "~chat.postEphemeral"
 
 def scope_of(kind: str, channel: str) -> str:
     """The rate-limit scope a row of `kind` addressed to `channel` counts against."""
-    if kind == "update":
+    if kind == OutboxKind.UPDATE:
         return UPDATE_SCOPE
-    if kind == "ephemeral":
+    if kind == OutboxKind.EPHEMERAL:
         return EPHEMERAL_SCOPE
     return channel  # card, thread, digest, alert, dm (a dm's channel is the user's IM)
 

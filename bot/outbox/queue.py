@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from bot.domain.outbox import OutboxKind
+from bot.domain.workflow import MentionStatus
 from bot.kit.db import insert_or_skip, rowcount
 from bot.kit.models import Mention, OutboxMessage, table_of
 from bot.outbox.pacing import EPHEMERAL_SCOPE, UPDATE_SCOPE
@@ -34,7 +36,7 @@ from bot.outbox.pacing import EPHEMERAL_SCOPE, UPDATE_SCOPE
 Msg = OutboxMessage
 T = table_of(OutboxMessage)
 OPEN = ("pending", "sending")  # not done yet: what depth() counts
-NEEDS_CARD = ("update", "thread")  # they act on the mention's card, so they wait for it
+NEEDS_CARD = (OutboxKind.UPDATE, OutboxKind.THREAD)  # they act on the mention's card, so they wait for it
 # A `file` row's payload key naming (by dedupe_key) the row whose message it is shared under,
 # in that message's thread: it waits for that message's ts, so it never goes out before it.
 THREAD_OF = "thread_of"
@@ -42,15 +44,15 @@ THREAD_OF = "thread_of"
 
 class Candidate(NamedTuple):
     id: int
-    kind: str
+    kind: OutboxKind
     channel: str
     priority: str
 
 
 def scope_expr() -> ColumnElement[str]:
     """`bot.outbox.pacing.scope_of` in SQL, to rank rows within their rate-limit scope."""
-    return case((Msg.kind == "update", literal(UPDATE_SCOPE)),
-                (Msg.kind == "ephemeral", literal(EPHEMERAL_SCOPE)), else_=Msg.channel)
+    return case((Msg.kind == OutboxKind.UPDATE, literal(UPDATE_SCOPE)),
+                (Msg.kind == OutboxKind.EPHEMERAL, literal(EPHEMERAL_SCOPE)), else_=Msg.channel)
 
 
 def _card_posted() -> ColumnElement[bool]:
@@ -83,7 +85,7 @@ def eligible(now: datetime) -> ColumnElement[bool]:
     return and_(Msg.state == "pending", Msg.not_before <= now,
                 or_(Msg.kind.not_in(NEEDS_CARD), Msg.mention_id.is_(None),
                     and_(_card_posted(), ~waits_for_earlier)),
-                or_(Msg.kind != "file", _thread_of().is_(None), _parent_posted()))
+                or_(Msg.kind != OutboxKind.FILE, _thread_of().is_(None), _parent_posted()))
 
 
 def foldable(priorities: tuple[str, ...]) -> ColumnElement[bool]:
@@ -91,8 +93,8 @@ def foldable(priorities: tuple[str, ...]) -> ColumnElement[bool]:
     (still `new`, nothing else queued for it). A mention someone works on keeps its card."""
     other = aliased(OutboxMessage)
     return and_(
-        Msg.kind == "card", Msg.state == "pending", Msg.priority.in_(priorities),
-        exists().where(Mention.id == Msg.mention_id, Mention.status == "new",
+        Msg.kind == OutboxKind.CARD, Msg.state == "pending", Msg.priority.in_(priorities),
+        exists().where(Mention.id == Msg.mention_id, Mention.status == MentionStatus.NEW,
                        Mention.slack_ts.is_(None)),
         ~exists().where(other.mention_id == Msg.mention_id, other.id != Msg.id,
                         other.state.in_(OPEN)))
@@ -152,11 +154,11 @@ def defer_scope(session: Session, scope: str, until: datetime) -> int:
     """Slack said 429 for `scope`: its pending rows wait until `until`. Written to the rows
     (not only kept in memory) so a restarted sender and the other replicas respect it too."""
     if scope == UPDATE_SCOPE:
-        match = Msg.kind == "update"
+        match = Msg.kind == OutboxKind.UPDATE
     elif scope == EPHEMERAL_SCOPE:
-        match = Msg.kind == "ephemeral"
+        match = Msg.kind == OutboxKind.EPHEMERAL
     else:
-        match = and_(Msg.channel == scope, Msg.kind.not_in(("update", "ephemeral")))
+        match = and_(Msg.channel == scope, Msg.kind.not_in((OutboxKind.UPDATE, OutboxKind.EPHEMERAL)))
     stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.state == "pending", Msg.not_before < until,
                                                     match)),
                             T.c.state == "pending", T.c.not_before < until)
@@ -172,7 +174,7 @@ def take_unverified(session: Session, now: datetime, lease_until: datetime, *,
     # Even at start a `file` row waits out its lease: Slack shares an uploaded file a little
     # after answering, so a file looked for at once (a restart seconds after the upload) could
     # be missed and uploaded twice. LEASE exceeds FILE_SHARE_DELAY.
-    due = (or_(Msg.kind != "file", Msg.not_before <= now) if everything
+    due = (or_(Msg.kind != OutboxKind.FILE, Msg.not_before <= now) if everything
            else Msg.not_before <= now)
     pick = _skip_locked(Msg.state == "sending", due).order_by(Msg.id).limit(limit)
     stmt = (update(T).where(T.c.id.in_(pick), T.c.state == "sending")
@@ -192,9 +194,9 @@ def collapse_updates(session: Session) -> int:
     """Several pending updates of one card: only the newest is sent (chat.update is Tier 3,
     and the renderer shows the mention as it is now anyway); the others are `folded`."""
     newer = aliased(OutboxMessage)
-    has_newer = exists().where(newer.kind == "update", newer.mention_id == Msg.mention_id,
+    has_newer = exists().where(newer.kind == OutboxKind.UPDATE, newer.mention_id == Msg.mention_id,
                                newer.state == "pending", newer.id > Msg.id)
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == "update", Msg.state == "pending",
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == OutboxKind.UPDATE, Msg.state == "pending",
                                                     has_newer)), T.c.state == "pending")
             .values(state="folded"))
     return rowcount(session.execute(stmt))
@@ -207,7 +209,7 @@ def unfold_worked(session: Session, now: datetime) -> int:
     has_work = exists().where(work.mention_id == Msg.mention_id, work.kind.in_(NEEDS_CARD),
                               work.state == "pending")
     no_card = exists().where(Mention.id == Msg.mention_id, Mention.slack_ts.is_(None))
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == "card", Msg.state == "folded",
+    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == OutboxKind.CARD, Msg.state == "folded",
                                                     has_work, no_card)), T.c.state == "folded")
             .values(state="pending", not_before=now))
     return rowcount(session.execute(stmt))
@@ -217,9 +219,9 @@ def fail_orphans(session: Session) -> int:
     """Rows that would wait forever: updates and thread replies of a mention whose card
     failed, and files for the thread of a message that failed."""
     failed, live = aliased(OutboxMessage), aliased(OutboxMessage)
-    card_failed = exists().where(failed.mention_id == Msg.mention_id, failed.kind == "card",
+    card_failed = exists().where(failed.mention_id == Msg.mention_id, failed.kind == OutboxKind.CARD,
                                  failed.state == "failed")
-    card_alive = exists().where(live.mention_id == Msg.mention_id, live.kind == "card",
+    card_alive = exists().where(live.mention_id == Msg.mention_id, live.kind == OutboxKind.CARD,
                                 live.state.in_(("pending", "sending", "folded")))
     stmt = (update(T).where(T.c.id.in_(_skip_locked(
         Msg.kind.in_(NEEDS_CARD), Msg.state == "pending", card_failed, ~card_alive,
@@ -227,7 +229,7 @@ def fail_orphans(session: Session) -> int:
             .values(state="failed", error="not sent: the mention's card could not be posted"))
     orphans = rowcount(session.execute(stmt))
     stmt = (update(T).where(T.c.id.in_(_skip_locked(
-        Msg.kind == "file", Msg.state == "pending", _parent_failed())), T.c.state == "pending")
+        Msg.kind == OutboxKind.FILE, Msg.state == "pending", _parent_failed())), T.c.state == "pending")
             .values(state="failed", error="not sent: the message it belongs under could not "
                                           "be posted"))
     return orphans + rowcount(session.execute(stmt))
@@ -241,7 +243,7 @@ def flooded_channels(session: Session, threshold: int,
 
 
 def last_digest_at(session: Session, channel: str) -> datetime | None:
-    return session.scalar(select(func.max(Msg.created_at)).where(Msg.kind == "digest",
+    return session.scalar(select(func.max(Msg.created_at)).where(Msg.kind == OutboxKind.DIGEST,
                                                                Msg.channel == channel))
 
 
@@ -257,7 +259,7 @@ def fold(session: Session, channel: str, now: datetime, *, threshold: int,
     if len(rows) <= threshold:
         return None
     digest = OutboxMessage(
-        kind="digest", channel=channel, priority=min(r.priority for r in rows),
+        kind=OutboxKind.DIGEST, channel=channel, priority=min(r.priority for r in rows),
         payload={"mention_ids": [r.mention_id for r in rows]}, state="pending",
         not_before=now, created_at=now, dedupe_key=dedupe_key)
     session.add(digest)

@@ -39,6 +39,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.outbox import OutboxKind
 from bot.kit.db import session_scope, utcnow
 from bot.kit.models import Mention, OutboxMessage
 from bot.kit.worker import BackgroundWorker
@@ -237,7 +238,7 @@ class OutboxSender(BackgroundWorker):
             return None  # deleted with its mention, or settled by someone else
         mention = s.get(Mention, row.mention_id) if row.mention_id is not None else None
         payload = dict(row.payload or {})
-        if row.kind == "file" and payload.get(queue.THREAD_OF):
+        if row.kind == OutboxKind.FILE and payload.get(queue.THREAD_OF):
             target = queue.thread_parent(s, str(payload[queue.THREAD_OF]))
         elif mention is None:
             # An update or thread reply about no mention (a crisis alert) names its message.
@@ -293,7 +294,7 @@ class OutboxSender(BackgroundWorker):
         elif isinstance(outcome, Transient):
             attempts = job.attempts + 1
             retry_at = now + backoff(attempts)
-            if job.kind == "file":  # its message may appear late: look for it no sooner
+            if job.kind == OutboxKind.FILE:  # its message may appear late: look for it no sooner
                 retry_at = max(retry_at, now + FILE_SHARE_DELAY)
             if job.kind in POSTED_KINDS:
                 # The message may be in the channel (answer lost, 5xx after the write): stay
@@ -343,7 +344,7 @@ class OutboxSender(BackgroundWorker):
                 return
             row.state, row.slack_ts, row.sent_at, row.error = "sent", ts, now, None
             mention = s.get(Mention, row.mention_id) if row.mention_id is not None else None
-            if row.kind == "card" and mention is not None:
+            if row.kind == OutboxKind.CARD and mention is not None:
                 if mention.slack_ts not in (None, ts):
                     log.info("outbox %d: mention %d moves from card %s/%s to %s/%s", row_id,
                              mention.id, mention.slack_channel, mention.slack_ts, channel, ts)
@@ -375,7 +376,7 @@ class OutboxSender(BackgroundWorker):
         job = loaded[1]
         # No shortcut on `mention.slack_ts` for a card: after a reassignment it names the
         # previous card. Only the metadata says whether *this* row's message exists.
-        if job.kind == "ephemeral":  # can't be looked up; a late duplicate helps nobody
+        if job.kind == OutboxKind.EPHEMERAL:  # can't be looked up; a late duplicate helps nobody
             self._settle(job.id, state="failed",
                          error="outcome unknown: ephemeral messages can't be looked up")
             return

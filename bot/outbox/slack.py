@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.domain.outbox import OutboxKind
 from bot.outbox.pacing import scope_of
 from bot.outbox.queue import THREAD_OF
 from bot.outbox.tuning import RECONCILE_MAX_PAGES, RECONCILE_SKEW
@@ -23,7 +24,8 @@ from bot.outbox.tuning import RECONCILE_MAX_PAGES, RECONCILE_SKEW
 CARD_EVENT = "socialbot_card"
 POST_EVENT = "socialbot_post"  # digests, alerts, thread replies, DMs
 # Can be found again in Slack (verifiable): by their metadata, a file by its name.
-POSTED_KINDS = ("card", "digest", "alert", "thread", "dm", "file")
+POSTED_KINDS = (OutboxKind.CARD, OutboxKind.DIGEST, OutboxKind.ALERT, OutboxKind.THREAD,
+                OutboxKind.DM, OutboxKind.FILE)
 HISTORY_PAGE = 200  # conversations.history/replies `limit` (Slack's recommended maximum)
 
 
@@ -36,7 +38,7 @@ class Job:
     """A claimed row as plain values: no ORM object is held across a Slack call."""
 
     id: int
-    kind: str
+    kind: OutboxKind
     channel: str  # a channel id; for a `dm`, the user id(s) to open the IM with
     priority: str
     payload: dict[str, Any]
@@ -54,7 +56,7 @@ class Job:
 
 def metadata(job: Job) -> dict[str, Any]:
     """Slack message metadata naming the outbox row: how a lost answer is found again."""
-    if job.kind == "card":
+    if job.kind == OutboxKind.CARD:
         return {"event_type": CARD_EVENT,
                 "event_payload": {"mention_id": job.mention_id, "outbox_id": job.id}}
     return {"event_type": POST_EVENT, "event_payload": {"outbox_id": job.id, "kind": job.kind}}
@@ -68,17 +70,17 @@ class SlackPoster:
     def send(self, job: Job, content: dict[str, Any]) -> tuple[str, str | None]:
         """The Slack call for `job` with the rendered `content`; (channel id, ts) of the
         message. Raises what slack-sdk raises."""
-        if job.kind == "update":
+        if job.kind == OutboxKind.UPDATE:
             resp = self.client.chat_update(**{**content, "channel": job.card_channel,
                                               "ts": job.card_ts})
             return resp.get("channel") or job.card_channel or job.channel, job.card_ts
-        if job.kind == "ephemeral":
+        if job.kind == OutboxKind.EPHEMERAL:
             content = dict(content)
             user = content.pop("user", None) or job.payload.get("user")
             resp = self.client.chat_postEphemeral(**{**content, "channel": job.channel,
                                                      "user": user})
             return job.channel, resp.get("message_ts")
-        if job.kind == "file":
+        if job.kind == OutboxKind.FILE:
             # files.getUploadURLExternal, the bytes, files.completeUploadExternal: only the last
             # shows anything, so a failure before it leaves nothing to find and is just retried.
             channel = job.card_channel or job.channel
@@ -87,9 +89,9 @@ class SlackPoster:
                                            "filename": job.payload["filename"]})
             return channel, None  # a file's message ts isn't in the answer
         extra: dict[str, Any] = {"channel": job.channel, "metadata": metadata(job)}
-        if job.kind == "thread":
+        if job.kind == OutboxKind.THREAD:
             extra.update(channel=job.card_channel, thread_ts=job.card_ts)
-        elif job.kind == "dm":
+        elif job.kind == OutboxKind.DM:
             extra["channel"] = self.open_im(job.channel)
         resp = self.client.chat_postMessage(**{**content, **extra})  # ours win over render's
         return resp.get("channel") or extra["channel"], resp["ts"]
@@ -105,7 +107,7 @@ class SlackPoster:
         little before the row was queued (`RECONCILE_SKEW`: Slack's clock is not ours)."""
         oldest = f"{(job.created_at - RECONCILE_SKEW).timestamp():.6f}"
         page: Callable[[str | None], Any]
-        if job.kind == "thread" or (job.kind == "file" and job.payload.get(THREAD_OF)):
+        if job.kind == OutboxKind.THREAD or (job.kind == OutboxKind.FILE and job.payload.get(THREAD_OF)):
             if not job.card_ts or not job.card_channel:
                 return None
             channel, parent = job.card_channel, job.card_ts
@@ -115,7 +117,7 @@ class SlackPoster:
                     channel=channel, ts=parent, oldest=oldest, include_all_metadata=True,
                     limit=HISTORY_PAGE, cursor=cursor)
         else:
-            channel = self.open_im(job.channel) if job.kind == "dm" else job.channel
+            channel = self.open_im(job.channel) if job.kind == OutboxKind.DM else job.channel
 
             def page(cursor: str | None) -> Any:
                 return self.client.conversations_history(
@@ -135,7 +137,7 @@ class SlackPoster:
 
 def _is_of(msg: dict[str, Any], job: Job) -> bool:
     """Is this Slack message the one `job` posted?"""
-    if job.kind == "file":
+    if job.kind == OutboxKind.FILE:
         return any(f.get("name") == job.payload.get("filename") for f in msg.get("files") or [])
     meta = msg.get("metadata") or {}
     payload = meta.get("event_payload") or {}

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules, Weekly
 from bot.kit.db import session_scope
 from bot.kit.models import OutboxMessage
@@ -39,9 +40,9 @@ from bot.slack.blocks.report import weekly_report_blocks
 log = logging.getLogger(__name__)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GRACE = timedelta(days=2)
-OUTBOX_KIND = "alert"  # a plain chat.postMessage to a channel, verifiable by its metadata
+OUTBOX_KIND = OutboxKind.ALERT  # a plain chat.postMessage to a channel, verifiable by its metadata
 PAYLOAD_TYPE = "weekly_report"
-CHART_KIND = "file"  # files_upload_v2, in the report's thread
+CHART_KIND = OutboxKind.FILE  # files_upload_v2, in the report's thread
 CHART_PAYLOAD_TYPE = "weekly_chart"
 PRIORITY = "P3"  # not urgent, but never folded (only cards are)
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain import spikes
 from bot.domain.errors import ConcurrentChange, DomainError, user_ref
+from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules, Spike
 from bot.kit import models
 from bot.kit.db import insert_or_skip, rowcount, session_scope
@@ -130,7 +131,7 @@ def _raise(s: Session, spec: Spike, now: datetime, count: int, summary: dict[str
         .returning(table.c.id))
     if alert_id is None:  # another replica raised this one
         return None
-    enqueue_once(s, kind="alert", channel=spec.channel, mention_id=None,
+    enqueue_once(s, kind=OutboxKind.ALERT, channel=spec.channel, mention_id=None,
                  priority=ALERT_PRIORITY, payload={"alert_id": alert_id}, state="pending",
                  not_before=now, created_at=now, dedupe_key=f"alert:{alert_id}")
     outbox_id = s.scalar(select(models.OutboxMessage.id).where(
@@ -177,7 +178,7 @@ def _sync_message(s: Session, alert_id: int | None, now: datetime) -> None:
 
 
 def _queue_update(s: Session, alert: models.Alert, now: datetime) -> None:
-    enqueue_once(s, kind="update", channel=alert.channel, mention_id=None,
+    enqueue_once(s, kind=OutboxKind.UPDATE, channel=alert.channel, mention_id=None,
                  priority=ALERT_PRIORITY,
                  payload={"alert_id": alert.id, "target_channel": alert.channel,
                           "target_ts": alert.slack_ts},
@@ -212,7 +213,7 @@ def open_crisis(session: Session, rules: Rules, actor: str, alert_id: int, *, ch
                                   detail={"alert_id": alert.id}))
     if alert.slack_ts:
         target = {"target_channel": alert.channel, "target_ts": alert.slack_ts}
-        enqueue_once(session, kind="thread", channel=alert.channel, mention_id=None,
+        enqueue_once(session, kind=OutboxKind.THREAD, channel=alert.channel, mention_id=None,
                      priority=ALERT_PRIORITY,
                      payload={"type": "crisis_thread", "alert_id": alert.id, **target},
                      state="pending", not_before=now, created_at=now,
@@ -255,9 +256,9 @@ def render(session: Session, rules: Rules, message: models.OutboxMessage,
     """The Slack message of an outbox row about an alert (post, update, crisis thread)."""
     payload = message.payload or {}
     view = alert_view(session, rules, int(payload["alert_id"]), workspace_url)
-    if message.kind == "thread" and payload.get("type") == "crisis_thread":
+    if message.kind == OutboxKind.THREAD and payload.get("type") == "crisis_thread":
         return alert_blocks.crisis_thread(view)
-    if message.kind in ("alert", "update"):
+    if message.kind in (OutboxKind.ALERT, OutboxKind.UPDATE):
         return alert_blocks.spike_alert(view)
     raise ValueError(f"outbox row {message.id}: nothing renders alert kind={message.kind!r}")
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.desk import commands as desk
 from bot.domain import sla
+from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules
 from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
@@ -88,10 +89,10 @@ def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
                   "not_before": now, "created_at": now, "state": "pending", "attempts": 0}
         stage = "breach" if breach else "remind"
         key = _key(stage, mention_id, due)
-        notes.append({**common, "kind": "thread", "dedupe_key": key,
+        notes.append({**common, "kind": OutboxKind.THREAD, "dedupe_key": key,
                       "payload": {"type": f"sla_{'breach' if breach else 'reminder'}"}})
         if breach:  # the card shows the overdue badge: rendered when the row is sent
-            updates[key] = {**common, "kind": "update", "payload": {},
+            updates[key] = {**common, "kind": OutboxKind.UPDATE, "payload": {},
                             "dedupe_key": _key("overdue", mention_id, due)}
             overdue[key] = (claimer, team)
     queued = enqueue_many_once(s, notes)
