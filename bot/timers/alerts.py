@@ -5,8 +5,8 @@
 - raise: a new row plus an outbox `alert` post to `alerts.spike.channel`;
 - update: the storm's latest figures on its row (`version` + 1), and a `chat.update` of its
   message once that message is in Slack (before that, the pending post renders the latest).
-Messages are rendered from the row when the outbox sends them (`render`), never from a copy
-made at queue time.
+Messages are rendered from the row (`alert_view`, drawn by bot.slack.render) when the outbox
+sends them, never from a copy made at queue time.
 
 Two replicas seeing the same new storm insert the same `dedupe_key` (the alert it follows):
 one insert wins, the other does nothing. `open_crisis` is a compare-and-set on
@@ -249,18 +249,6 @@ def alert_view(session: Session, rules: Rules, alert_id: int,
         cards=tuple(alert_blocks.CardLink(**c) for c in data.get("cards", ())),
         crisis_opened_by=alert.crisis_opened_by, crisis_opened_at=alert.crisis_opened_at,
         approvers=tuple(team.approvers) if team else (), workspace_url=workspace_url)
-
-
-def render(session: Session, rules: Rules, message: models.OutboxMessage,
-           workspace_url: str = SLACK_WEB) -> dict:
-    """The Slack message of an outbox row about an alert (post, update, crisis thread)."""
-    payload = message.payload or {}
-    view = alert_view(session, rules, int(payload["alert_id"]), workspace_url)
-    if message.kind == OutboxKind.THREAD and payload.get("type") == "crisis_thread":
-        return alert_blocks.crisis_thread(view)
-    if message.kind in (OutboxKind.ALERT, OutboxKind.UPDATE):
-        return alert_blocks.spike_alert(view)
-    raise ValueError(f"outbox row {message.id}: nothing renders alert kind={message.kind!r}")
 
 
 def is_alert_message(message: models.OutboxMessage) -> bool:
