@@ -8,7 +8,8 @@ integration tests on SQLite and PostgreSQL) fails when the two disagree.
 Conventions:
 - every timestamp is a `UTCDateTime`: timezone-aware UTC in Python on every backend;
 - fixed vocabularies (statuses, priorities, states) are strings guarded by CHECK constraints,
-  not database ENUM types, so adding a value is a one-line migration on both backends;
+  not database ENUM types, so adding a value is a one-line migration on both backends; a
+  mention's status and an outbox row's kind read back as their `StrEnum` (`stored_enum`);
 - JSON columns are not mutation-tracked: assign a new list/dict, don't `.append()` in place;
 - `server_default` only where a row written by plain SQL (or an older version of the code)
   must still be valid: statuses, counters and flags. Everything else is a Python `default`.
