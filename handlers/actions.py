@@ -51,8 +51,8 @@ def on_outcome(ack: Ack, body: dict, context: BoltContext) -> None:
 
 def on_amplify(ack: Ack, body: dict, context: BoltContext) -> None:
     ack()
-    action = Action(body["actions"][0]["action_id"])
-    services_of(context).amplify(context["actor"], _ref(body), action.value)
+    button = Action(body["actions"][0]["action_id"])
+    services_of(context).amplify(context["actor"], _ref(body), button)
 
 
 def _open(client: WebClient, body: dict, view: dict) -> None:
@@ -82,6 +82,8 @@ def on_more(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> No
     """The overflow menu: dismiss at once; the others open a small modal."""
     ack()
     ref = _ref(body)
+    if ref.option is None:
+        raise NotAllowed("That menu item is not one of ours (or it is broken).")
     choice = Overflow(ref.option)
     services = services_of(context)
     if choice is Overflow.DISMISS:

@@ -19,11 +19,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kit import models
 from bot.slack.services import Services
@@ -50,18 +51,20 @@ def for_event(services: Services, event_id: str) -> Services:
     return replace(services, factory=EventSessions(services.factory, event_id, services.clock))
 
 
-class EventSessions:
-    """A session factory for the work of one Slack event: the first commit that succeeds
-    also inserts the event's `ProcessedEvent` row (once, whatever the number of sessions)."""
+class EventSessions(sessionmaker[Session]):
+    """The session factory for the work of one Slack event, configured like `factory`: the
+    first commit that succeeds also inserts the event's `ProcessedEvent` row (once, whatever
+    the number of sessions)."""
 
-    def __init__(self, factory: Callable[[], Session], event_id: str,
+    def __init__(self, factory: sessionmaker[Session], event_id: str,
                  clock: Callable[[], datetime]) -> None:
-        self.factory, self.event_id, self.clock = factory, event_id, clock
+        super().__init__(class_=factory.class_, **factory.kw)
+        self.event_id, self.clock = event_id, clock
         self.recorded = False
         self._lock = threading.Lock()
 
-    def __call__(self) -> Session:
-        session = self.factory()
+    def __call__(self, **local_kw: Any) -> Session:
+        session = super().__call__(**local_kw)
         sa_event.listen(session, "before_commit", self._before_commit)
         sa_event.listen(session, "after_commit", self._after_commit)
         # A failed commit takes the row with it: a later transaction must insert it again.

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.desk import commands as desk
-from bot.desk.amplify import amplify
+from bot.desk.amplify import AmplifyAction, amplify
 from bot.desk.directory import Approvers
 from bot.desk.send import deliver, start_send
 from bot.desk.work import Work
@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 
 
 # The desk command each card button or modal runs: `command(work, actor, ref, *args)`.
-COMMANDS: dict[Action | View, Callable[..., object]] = {
+Trigger = Action | Overflow | View  # what a click or a submission names
+
+COMMANDS: dict[Trigger, Callable[..., object]] = {
     Action.CLAIM: desk.claim,
     Action.UNCLAIM: desk.unclaim,
     Action.SUBMIT: desk.submit,
@@ -61,6 +63,8 @@ COMMANDS: dict[Action | View, Callable[..., object]] = {
     View.REASSIGN: desk.reassign,
     View.CORRECT: desk.correct,
 }
+
+AMPLIFY: dict[Action, AmplifyAction] = {Action.LIKE: "like", Action.REPOST: "repost"}
 
 # What each correction may be set to (the overflow's correction modal).
 CORRECTION_CHOICES: dict[Overflow, tuple[str, ...]] = {
@@ -155,7 +159,7 @@ class Services:
         finally:
             session.close()
 
-    def act(self, command: Action | View, actor: str, ref: CardRef, *args: object,
+    def act(self, command: Trigger, actor: str, ref: CardRef, *args: object,
             **kw: object) -> None:
         """The desk command `command` triggers, in a unit of work of its own."""
         with self.work() as w:
@@ -227,7 +231,9 @@ class Services:
         self.wake_outbox()
         return reply
 
-    def amplify(self, actor: str, ref: CardRef, action: str) -> None:
+    def amplify(self, actor: str, ref: CardRef, button: Action) -> None:
+        """Like or repost (the card's `Action.LIKE` / `Action.REPOST`), once, audited."""
+        action = AMPLIFY[button]
         with self.work() as w:
             mention = w.session.get(models.Mention, ref.mention_id)
             if mention is None:

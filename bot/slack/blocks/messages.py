@@ -140,12 +140,18 @@ def draft_preview(view: CardView, length_used: int, limit: tuple[int, str]) -> d
 class DigestEntry(Protocol):
     """What a digest line needs; a `CardView` is one, and so is a `DigestItem`."""
 
-    mention_id: int
-    priority: str
-    network: str
-    url: str | None
-    text: str
-    author_handle: str
+    @property
+    def mention_id(self) -> int: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def network(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def author_handle(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,12 @@ POST_EXCERPT_MAX = 1200  # the post being answered, shown above the reply box
 class TemplateLike(Protocol):
     """`bot.domain.rules.schema.Template`: a saved reply offered in the draft modal."""
 
-    name: str
-    text: str
-    teams: list[str]
+    @property
+    def name(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def teams(self) -> list[str]: ...
 
 
 def modal(callback_id: View, title: str, blocks: list[dict], metadata: str,
