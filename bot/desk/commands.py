@@ -136,8 +136,7 @@ def _concerns_homes(session: Session, actor: str,
     (their "awaiting my approval" and "overdue" lists)."""
     status, claimed_by, team, due = before
     teams: set[str] = set()
-    overdue = now is not None and any(d is not None and d <= now
-                                      for d in (due, after.sla_due_at))
+    overdue = now is not None and any(sla.is_overdue(d, now) for d in (due, after.sla_due_at))
     if overdue or MentionStatus.PENDING_APPROVAL in (status, after.status):
         teams = {team, after.team}
     concerns_homes(session, users=(actor, claimed_by, after.claimed_by), teams=teams)
@@ -528,7 +527,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         team_label=(team.label if team and team.label else m.team),
         approvers=tuple(team.approvers) if team else (), outcomes=tuple(rules.outcomes),
         claimed_by=m.claimed_by, sla_due_at=m.sla_due_at,
-        overdue=(m.sla_due_at is not None and now >= m.sla_due_at  # as bot.domain.sla.stage
+        overdue=(sla.is_overdue(m.sla_due_at, now)
                  and m.status not in (MentionStatus.SENT, MentionStatus.CLOSED)),
         draft=DraftView(id=draft.id, text=draft.text, author=draft.author,
                         created_at=draft.created_at, decision=draft.decision,

@@ -76,10 +76,16 @@ def timer_columns(rules: Rules, team: str, priority: str,
     return {"sla_due_at": t.due_at if t else None, "sla_next_at": t.remind_at if t else None}
 
 
+def is_overdue(due: datetime | None, now: datetime) -> bool:
+    """The one rule: a reply is overdue from its due time on (`now >= due`). Its SQL twin is
+    `bot.kit.models.Mention.overdue(now)`."""
+    return due is not None and now >= due
+
+
 def stage(now: datetime, remind: datetime | None, due: datetime | None) -> Stage:
     if due is None:
         return Stage.NONE
-    if now >= due:
+    if is_overdue(due, now):
         return Stage.BREACH
     if remind is not None and now >= remind:
         return Stage.REMIND

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.desk.commands import HOME
 from bot.desk.directory import Approvers
+from bot.domain import sla
 from bot.domain.rules.schema import Rules
 from bot.domain.workflow import OPEN_STATUSES, MentionStatus
 from bot.kit import models
@@ -70,7 +71,7 @@ def _section(session: Session, rules: Rules, where: list[ColumnElement[bool]],
         home_blocks.QueueItem(
             mention_id=r.id, priority=r.priority, status=r.status, network=r.network,
             author_handle=r.handle, text=r.text, team_label=_label(rules, r.team),
-            sla_due_at=r.sla_due_at, overdue=r.sla_due_at is not None and r.sla_due_at <= now,
+            sla_due_at=r.sla_due_at, overdue=sla.is_overdue(r.sla_due_at, now),
             channel=r.slack_channel, ts=r.slack_ts, url=r.url)
         for r in rows)
     return home_blocks.Section(items, int(total))
@@ -92,7 +93,7 @@ def home_view(session: Session, rules: Rules, directory: Approvers, user: str,
         M.status == MentionStatus.PENDING_APPROVAL, in_my_teams,
         or_(drafter.is_(None), drafter != user)], now)
     overdue = _section(session, rules, [
-        is_open, M.sla_due_at <= now, or_(M.claimed_by == user, in_my_teams)], now)
+        is_open, M.overdue(now), or_(M.claimed_by == user, in_my_teams)], now)
     return home_blocks.HomeView(
         user=user, claimed=claimed, awaiting_approval=awaiting, overdue=overdue,
         teams=team_counts(session, rules, mine, now),
@@ -104,7 +105,7 @@ def home_view(session: Session, rules: Rules, directory: Approvers, user: str,
 def team_counts(session: Session, rules: Rules, mine: tuple[str, ...],
                 now: datetime) -> tuple[home_blocks.TeamCounts, ...]:
     """Open mentions per team and priority, and how many are overdue: one GROUP BY."""
-    overdue = func.sum(case((M.sla_due_at <= now, 1), else_=0))
+    overdue = func.sum(case((M.overdue(now), 1), else_=0))
     rows = session.execute(select(M.team, M.priority, func.count(), overdue)
                            .where(M.status.in_(OPEN_STATUSES))
                            .group_by(M.team, M.priority)).all()

@@ -267,6 +267,11 @@ class Mention(Base):
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
 
+    @classmethod
+    def overdue(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL twin of `bot.domain.sla.is_overdue`: due at or before `now` (NULL: never)."""
+        return cls.sla_due_at <= now
+
     author: Mapped[Author] = relationship()
     source: Mapped[Source | None] = relationship()
     # passive_deletes: the database's ON DELETE CASCADE removes children, so deleting a

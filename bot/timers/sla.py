@@ -118,4 +118,4 @@ def overdue_count(session: Session, now: datetime) -> int:
     """Open mentions whose reply is past due (the `socialbot_sla_overdue` gauge)."""
     M = models.Mention  # noqa: N806
     return session.scalar(select(func.count()).select_from(M).where(
-        M.sla_due_at < now, M.status.in_(OPEN_STATUSES))) or 0
+        M.overdue(now), M.status.in_(OPEN_STATUSES))) or 0

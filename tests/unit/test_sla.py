@@ -136,3 +136,9 @@ def test_due_time_holds_exactly_the_allowed_business_time(at, span, hours):
 def test_more_time_is_never_due_earlier(at, a, b, hours):
     short, long_ = sorted((a, b))
     assert sla.add_time(at, short, hours) <= sla.add_time(at, long_, hours)
+
+
+def test_breach_is_the_overdue_rule():
+    due = datetime(2026, 11, 23, 11, tzinfo=UTC)
+    for now in (due - timedelta(seconds=1), due, due + timedelta(days=1)):
+        assert (sla.stage(now, None, due) is sla.Stage.BREACH) is sla.is_overdue(due, now)
