@@ -61,8 +61,8 @@ from bot.outbox import DIGEST_THRESHOLD, OutboxSender, sender_client  # noqa: E4
 from bot.slack import blocks  # noqa: E402
 from bot.slack.ids import Action  # noqa: E402
 from handlers.errors import APOLOGY  # noqa: E402
-from tests.e2e.conftest import SIGNING_SECRET, BotServer  # noqa: E402
-from tests.e2e.fake_slack import Call, FakeSlack  # noqa: E402
+from tests.support.bot_server import SIGNING_SECRET, BotServer  # noqa: E402
+from tests.support.fake_slack import Call, FakeSlack  # noqa: E402
 
 CHANNEL = "CFLOOD"
 TARGET_SECONDS = 2.0

@@ -5,7 +5,7 @@
 
 The bot runs as `socialbot run --http PORT` in a subprocess, exactly as deployed, on SQLite in
 a temporary directory (or a throwaway PostgreSQL database with --pg), against a fake Slack on
-127.0.0.1 (tests/e2e/fake_slack.py). Its one source is an Atom feed served on 127.0.0.1 that
+127.0.0.1 (tests/support/fake_slack.py). Its one source is an Atom feed served on 127.0.0.1 that
 publishes --mentions-per-second new entries a second (customer-care texts, a mix of
 complaints, questions and praise, each entry new), polled every 15 s (the shortest interval
 the rules allow), so each poll brings about 150 new entries. Meanwhile this process
@@ -55,8 +55,8 @@ from bot.kit.db import make_engine, make_session_factory, normalize_url, upgrade
 from bot.kit.models import Mention  # noqa: E402
 from bot.slack import blocks  # noqa: E402
 from bot.slack.ids import Action  # noqa: E402
-from tests.e2e.conftest import SIGNING_SECRET, BotServer  # noqa: E402
-from tests.e2e.fake_slack import FakeSlack  # noqa: E402
+from tests.support.bot_server import SIGNING_SECRET, BotServer  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
 SAMPLE_EVERY = 5.0  # seconds between memory samples

@@ -310,8 +310,8 @@ def ack_times(url: str, tmp: Path) -> None:
     from bot.app import Runtime, build_app
     from bot.config import Settings
     from bot.kit.http import make_http_server, wsgi_app
-    from tests.e2e.conftest import SIGNING_SECRET, BotServer
-    from tests.e2e.fake_slack import FakeSlack
+    from tests.support.bot_server import SIGNING_SECRET, BotServer
+    from tests.support.fake_slack import FakeSlack
 
     fake = FakeSlack().start()
     logging.getLogger("slack_bolt.App").addFilter(lambda r: "will be unused" not in r.getMessage())

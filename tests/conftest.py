@@ -34,6 +34,9 @@ from sqlalchemy.pool import NullPool
 from bot.kit.db import make_engine, make_session_factory, normalize_url, upgrade_to_head
 from bot.kit.models import Author, Mention
 
+# The shared helpers in tests/support assert as test modules do: pytest shows the values.
+pytest.register_assert_rewrite("tests.support")
+
 PG_ENV = "TEST_DATABASE_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

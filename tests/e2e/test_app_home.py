@@ -5,7 +5,6 @@ once and updates the alert."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections import Counter
@@ -19,26 +18,10 @@ from bot.kit import models
 from bot.kit.db import session_scope, utcnow
 from bot.slack.blocks import escape_mrkdwn
 from bot.timers import alerts
+from tests.support.desk_rows import mention
 
 LEAD = "U0BAGLEAD01"  # approves for the baggage team in the shipped rules
 OTHER = "U0AGENT0002"
-_n = itertools.count(1)
-
-
-def mention(s, *, team: str, priority: str, status: str = "new", claimed_by: str | None = None,
-            due_in: timedelta | None = None, handle: str | None = None) -> models.Mention:
-    now = utcnow()
-    k = next(_n)
-    author = models.Author(network="x", handle=handle or f"home{k}", followers=100,
-                           author_type="customer")
-    m = models.Mention(network="x", external_id=f"home-{k}-{time.time_ns()}",
-                       text=f"where is my bag {k}", author=author, compound=-0.5,
-                       sentiment="negative", author_type="customer", score=50,
-                       priority=priority, team=team, status=status, claimed_by=claimed_by,
-                       ingested_at=now, sla_due_at=now + due_in if due_in is not None else None)
-    s.add(m)
-    s.flush()
-    return m
 
 
 def drafted_by(s, m: models.Mention, author: str) -> None:
@@ -55,8 +38,7 @@ def wait_until(predicate, timeout: float = 10.0) -> None:
 
 
 def published_view(fake, n: int = 1) -> dict:
-    with fake._changed:
-        fake._changed.wait_for(lambda: len(fake.calls_to("views.publish")) >= n, timeout=10)
+    fake.wait_until(lambda: len(fake.calls_to("views.publish")) >= n, timeout=10)
     calls = fake.calls_to("views.publish")
     assert len(calls) >= n, [c.method for c in fake.calls]
     call = calls[n - 1]
@@ -136,10 +118,8 @@ def test_open_crisis_thread_from_the_posted_alert(bot_server, fake_slack):
                                  now + timedelta(seconds=1)).alert_id
     assert alert_id is not None
     runtime.sender.wake()
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: any(
-            "Mention spike" in (m["text"] or "") for m in fake_slack.posts(spec.channel)),
-            timeout=10)
+    fake_slack.wait_until(lambda: any(
+        "Mention spike" in (m["text"] or "") for m in fake_slack.posts(spec.channel)), timeout=10)
     alert_msg = next(m for m in fake_slack.posts(spec.channel) if "Mention spike" in m["text"])
     blocks = alert_msg["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
@@ -160,15 +140,12 @@ def test_open_crisis_thread_from_the_posted_alert(bot_server, fake_slack):
         assert resp.status == 200
 
     click("U0PRLEAD001")
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: any(
-            m.get("thread_ts") == alert_msg["ts"] for m in fake_slack.posts(spec.channel)),
-            timeout=10)
+    fake_slack.wait_until(lambda: any(
+        m.get("thread_ts") == alert_msg["ts"] for m in fake_slack.posts(spec.channel)), timeout=10)
     thread = [m for m in fake_slack.posts(spec.channel) if m.get("thread_ts") == alert_msg["ts"]]
     assert len(thread) == 1 and "Crisis thread opened by <@U0PRLEAD001>" in json.dumps(
         thread[0]["blocks"])
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: fake_slack.calls_to("chat.update"), timeout=10)
+    fake_slack.wait_until(lambda: fake_slack.calls_to("chat.update"), timeout=10)
     update = fake_slack.calls_to("chat.update")[-1]
     assert update.params["ts"] == alert_msg["ts"]
     assert "Crisis thread opened by" in json.dumps(update.params["blocks"])

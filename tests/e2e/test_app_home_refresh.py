@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 from bot.kit import models
 from bot.kit.db import session_scope
 from bot.slack.ids import Action, CardRef
-from tests.e2e.test_app_home import OTHER, mention
+from tests.support.desk_rows import mention
 
 FORM = "application/x-www-form-urlencoded"
+OTHER = "U0AGENT0002"  # an agent, no approver in the shipped rules
 
 
 def view_text(call) -> str:

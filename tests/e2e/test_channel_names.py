@@ -18,9 +18,8 @@ from bot.config import Settings
 from bot.domain.rules.load import load_rules
 from bot.kit.db import upgrade_to_head
 from bot.slack.channels import ChannelNotFound
-from tests.e2e.conftest import offline_rules
+from tests.support.offline_rules import offline_rules
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = [
     {"id": "C0GENERAL01", "name": "general"},
     {"id": "C0RANDOM001", "name": "random"},

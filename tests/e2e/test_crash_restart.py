@@ -26,24 +26,18 @@ import errno
 import os
 import random
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from bot.kit.db import SQLITE_BUSY_TIMEOUT_MS
-from tests.e2e.conftest import FEED, offline_rules
+from tests.support.bot_process import Bot, wait_until
+from tests.support.offline_rules import FEED, rules_reading
 
 SEED = 20241105  # the kill delay is drawn from this; the assertion messages print it
 SQLITE_BUSY_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000  # how long the blocked poll waits
@@ -51,75 +45,6 @@ ENTRIES = 20  # entries in tests/data/feeds/google_alerts_atom.xml
 
 
 # --- running the bot ------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Bot:
-    """One `socialbot run --http` process, its stderr in a log file."""
-
-    def __init__(self, tmp_path: Path, name: str, *, database_url: str, rules: Path,
-                 slack_url: str) -> None:
-        self.port = free_port()
-        self.log = tmp_path / f"{name}.log"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SLACK_", "X_", "DATABASE", "MASTODON_", "BLUESKY_"))}
-        env.update(SLACK_BOT_TOKEN="xoxb-crash", SLACK_SIGNING_SECRET="crash",
-                   SLACK_API_URL=slack_url, DATABASE_URL=database_url,
-                   SOCIALBOT_RULES=str(rules))
-        with self.log.open("w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--http", str(self.port)], cwd=tmp_path,
-                env=env, stdout=subprocess.DEVNULL, stderr=err)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        assert self.proc.wait(timeout=10) == -signal.SIGKILL
-
-    def metrics(self) -> str:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
-                return r.read().decode()
-        except OSError:
-            return ""  # not listening yet
-
-    def cleanup(self) -> None:
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-
-def wait_until(check: Callable[[], object], bot: Bot, what: str, timeout: float = 60.0):
-    """`check()`'s first truthy value; a subprocess gives no event to wait on."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if not bot.alive():
-            raise AssertionError(f"bot exited ({bot.proc.returncode}) before {what}:\n"
-                                 f"{bot.log_text()[-3000:]}")
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}:\n{bot.log_text()[-3000:]}")
-
-
-def rules_reading(tmp_path: Path, feed: Path) -> Path:
-    """The shipped rules with one RSS source reading `feed` (a file or a named pipe)."""
-    path = offline_rules(tmp_path)
-    data = yaml.safe_load(path.read_text())
-    data["sources"] = [{"id": "alerts", "type": "rss", "url": feed.as_uri(), "every": "1h"}]
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
 
 def republished(xml: str, days: int) -> str:
     """The same entries (ids, links) with new dates: past the cursor, so only dedupe stops them."""

@@ -67,8 +67,7 @@ def previews(fake_slack) -> list:
 
 def wait_until(predicate, fake_slack, what: str, timeout: float = 10.0) -> None:
     """Listeners run after the ack, in Bolt's pool: wait on the fake's change notifications."""
-    with fake_slack._changed:
-        assert fake_slack._changed.wait_for(predicate, timeout=timeout), what
+    assert fake_slack.wait_until(predicate, timeout=timeout), what
 
 
 def test_retries_of_a_processed_event_are_acknowledged_and_ignored(bot_server, fake_slack,

@@ -17,7 +17,7 @@ from bot.domain.mention import Author, Mention
 from bot.kit import models
 from bot.kit.db import session_scope
 from bot.listening.ingest import store_mentions
-from tests.e2e.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
 
 FORM = "application/x-www-form-urlencoded"
 AGENT, LEAD = "U0AGENT01", "U0LEAD001"
@@ -65,8 +65,7 @@ def calls(fake: FakeSlack, method: str) -> list:
 
 
 def wait_calls(fake: FakeSlack, method: str, n: int, timeout: float = 10.0) -> list:
-    with fake._changed:
-        fake._changed.wait_for(lambda: len(calls(fake, method)) >= n, timeout=timeout)
+    fake.wait_until(lambda: len(calls(fake, method)) >= n, timeout=timeout)
     found = calls(fake, method)
     assert len(found) >= n, f"{len(found)} {method} calls, wanted {n}: " \
                             f"{[c.method for c in fake.calls]}"
@@ -132,9 +131,8 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
 
     # The runtime also polls a 20-entry news feed into the same channel: ours is P1 and is
     # posted ahead of those P3 cards.
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: [c for c in calls(fake_slack, "chat.postMessage")
-                                              if "frustrated_flyer" in str(c.params)], timeout=10)
+    fake_slack.wait_until(lambda: [c for c in calls(fake_slack, "chat.postMessage")
+                                   if "frustrated_flyer" in str(c.params)], timeout=10)
     card = next(c for c in calls(fake_slack, "chat.postMessage")
                 if "frustrated_flyer" in str(c.params))
     assert calls(fake_slack, "chat.postMessage").index(card) <= 3  # at most the first burst
@@ -145,8 +143,7 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
     click(bot_server, fake_slack, AGENT, blocks_of(card), "claim")
     claimed = latest_card(fake_slack, 1)
     click(bot_server, fake_slack, AGENT, claimed, "draft")
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: fake_slack.opened, timeout=10)
+    fake_slack.wait_until(lambda: fake_slack.opened, timeout=10)
     modal = fake_slack.opened[0]
     text_block = next(b for b in modal["blocks"] if b.get("block_id", "").startswith(
         "draft_text"))
@@ -211,16 +208,14 @@ def test_choosing_a_saved_reply_fills_the_modal_and_thread_replies_become_drafts
     with session_scope(runtime.factory) as s:
         store_mentions(s, [post], runtime.rules, now=now)
     runtime.sender.wake()
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: [c for c in calls(fake_slack, "chat.postMessage")
-                                              if "bagless" in str(c.params)], timeout=10)
+    fake_slack.wait_until(lambda: [c for c in calls(fake_slack, "chat.postMessage")
+                                   if "bagless" in str(c.params)], timeout=10)
     card = next(c for c in calls(fake_slack, "chat.postMessage") if "bagless" in str(c.params))
     assert card.params["channel"] == "C0BAGGAGE01"  # lost luggage → baggage desk
     click(bot_server, fake_slack, AGENT, blocks_of(card), "claim")
     claimed = latest_card(fake_slack, 1)
     click(bot_server, fake_slack, AGENT, claimed, "draft")
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: fake_slack.opened, timeout=10)
+    fake_slack.wait_until(lambda: fake_slack.opened, timeout=10)
     modal = {**fake_slack.opened[0], "id": "V1", "hash": "h1"}
     chooser = next(b for b in modal["blocks"] if b.get("block_id") == "template")
     option = next(o for o in chooser["element"]["options"] if o["value"] == "Bag tracing")
@@ -248,10 +243,8 @@ def test_choosing_a_saved_reply_fills_the_modal_and_thread_replies_become_drafts
         headers = {"X-Slack-Retry-Num": retry} if retry else {}
         assert bot_server.post("/slack/events", json.dumps(event),
                                content_type="application/json", headers=headers).status == 200
-    with fake_slack._changed:
-        fake_slack._changed.wait_for(lambda: any(
-            c.params.get("thread_ts") for c in calls(fake_slack, "chat.postMessage")),
-            timeout=10)
+    fake_slack.wait_until(lambda: any(
+        c.params.get("thread_ts") for c in calls(fake_slack, "chat.postMessage")), timeout=10)
     preview = [c for c in calls(fake_slack, "chat.postMessage") if c.params.get("thread_ts")]
     assert len(preview) == 1
     with session_scope(runtime.factory) as s:

@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode
 
-FORM = "application/x-www-form-urlencoded"
-
-
-def slash(fake_slack, text: str = "help") -> str:
-    return urlencode({
-        "token": "legacy", "team_id": "T111", "team_domain": "acme", "channel_id": "C0CARE00001",
-        "channel_name": "care", "user_id": "U0ANA", "user_name": "ana", "command": "/social",
-        "text": text, "response_url": fake_slack.url + "respond/T111/1/abc",
-        "trigger_id": "111.222.333"})
+from tests.support.bot_server import FORM, slash
 
 
 def test_app_checks_its_token_at_start(bot_server, fake_slack):

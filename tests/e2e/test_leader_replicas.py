@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from tests.e2e.conftest import FEED
-from tests.e2e.test_crash_restart import Bot, rules_reading, wait_until
+from tests.support.bot_process import Bot, wait_until
+from tests.support.offline_rules import FEED, rules_reading
 
 TAKEN = "leadership taken"
 FOLLOWING = "another replica leads"

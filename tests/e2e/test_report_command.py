@@ -8,7 +8,7 @@ import csv
 import io
 import time
 
-from tests.e2e.test_http import FORM, slash
+from tests.support.bot_server import FORM, slash
 
 CHANNEL, USER = "C0CARE00001", "U0ANA"
 DM = "D" + USER  # what the fake's conversations.open answers

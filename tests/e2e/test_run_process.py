@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,15 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import offline_rules
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.bot_process import free_port
+from tests.support.offline_rules import offline_rules
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> int:

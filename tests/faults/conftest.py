@@ -1,7 +1,7 @@
 """Fault-injection suite: kill points, injected faults, hostile input (issue 6).
 
-Every test counts what it tried and what it checked in `tests.faults.figures`; the table is
-printed at the end of the run (`pytest_terminal_summary` below), per database backend.
+Every test counts what it tried and what it checked in `tests.support.fault_figures`; the
+table is printed at the end of the run (`pytest_terminal_summary` below), per database backend.
 The DB fixtures (`backend`, `migrated_url`, `engine`…) are tests/conftest.py's: every test that
 uses them runs on SQLite and, with TEST_DATABASE_URL set, on PostgreSQL.
 """
@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import figures
+from tests.support import fault_figures
 
 
 @pytest.fixture(autouse=True)
 def _figures_backend(request: pytest.FixtureRequest) -> Iterator[None]:
-    figures.backend = (request.getfixturevalue("backend")
+    fault_figures.backend = (request.getfixturevalue("backend")
                        if "backend" in request.fixturenames else "-")
     yield
-    figures.backend = "-"
+    fault_figures.backend = "-"
 
 
 @pytest.fixture
@@ -43,12 +43,12 @@ def fresh_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ca
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    lines = figures.table()
+    lines = fault_figures.table()
     if not lines:
         return
     terminalreporter.section("fault injection: figures")
     for line in lines:
         terminalreporter.write_line(line)
-    bad = sum(figures.violations.values())
+    bad = sum(fault_figures.violations.values())
     terminalreporter.write_line(
         "invariants: all 0" if bad == 0 else f"invariants: {bad} VIOLATION(S)")

@@ -10,7 +10,6 @@ everything once. No crash, no loop, nothing lost or doubled."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -22,10 +21,11 @@ from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.listening import polling
 from bot.listening.polling import poll_source
 from bot.networks.base import Fetch, SourceState
-from tests.faults import figures
-from tests.integration.test_ingest import Clock, FakeSource, tweet
+from tests.support import fault_figures
+from tests.support.clock import Clock
+from tests.support.fake_source import FakeSource, tweet
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 X_SEARCH = RULES.source("x-search")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -68,7 +68,7 @@ def test_connections_dropped_between_and_inside_units_of_work(backend, migrated_
 
         # 1. Between units of work: the pooled connections are dead; the next poll works.
         assert restart(migrated_url) >= 1
-        figures.tried("faults injected")
+        fault_figures.tried("faults injected")
         clock.now += X_SEARCH.every
         real = polling.store_fetch
 
@@ -80,7 +80,7 @@ def test_connections_dropped_between_and_inside_units_of_work(backend, migrated_
 
         monkeypatch.setattr(polling, "store_fetch", cut)
         outcome = poll_source(factory, source, RULES, clock=clock)
-        figures.tried("faults injected")
+        fault_figures.tried("faults injected")
         assert outcome.status == "unavailable" and "storing 2 mention(s) failed" in outcome.detail
         monkeypatch.setattr(polling, "store_fetch", real)
         assert stored(factory)["mentions"] == 2  # the cut transaction left nothing
@@ -92,8 +92,8 @@ def test_connections_dropped_between_and_inside_units_of_work(backend, migrated_
             clock.now = row.next_run_at + timedelta(seconds=1)
         assert poll_source(factory, source, RULES, clock=clock).new == 2
         got = stored(factory)
-        assert figures.invariant("mentions lost", 4 - got["mentions"]) == 0
-        assert figures.invariant("duplicate cards", got["cards"] - got["mentions"]) == 0
+        assert fault_figures.invariant("mentions lost", 4 - got["mentions"]) == 0
+        assert fault_figures.invariant("duplicate cards", got["cards"] - got["mentions"]) == 0
         assert got["doubled"] == 0
     finally:
         engine.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import responses
@@ -27,15 +26,19 @@ from bot.networks.rss.source import RssSource
 from bot.networks.x.client import build_x_client
 from bot.networks.x.source import XSearchSource
 from bot.outbox import MAX_ATTEMPTS, OutboxSender, sender_client
-from tests.e2e.fake_slack import FakeSlack
-from tests.faults import figures
-from tests.faults.test_kill_ingest import FakeX, FakeXSource, more, network
-from tests.faults.test_kill_ingest import check as check_ingest
-from tests.faults.test_kill_outbox import render, seed
-from tests.faults.world import Process, kill_plan
-from tests.integration.test_listening import BEARER, SEARCH_URL, x_body
+from tests.support import fault_figures
+from tests.support.fake_slack import FakeSlack
+from tests.support.fault_scenarios import (
+    check_ingest,
+    more_posts,
+    render_card,
+    seed_cards,
+    x_network,
+)
+from tests.support.fault_world import FakeX, FakeXSource, Process, kill_plan
+from tests.support.paths import ROOT
+from tests.support.x_api import BEARER, SEARCH_URL, x_body
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SEED = 20261123
@@ -71,14 +74,14 @@ def test_slack_429_storm_and_5xx_lose_and_double_nothing(engine):
         for how in script:
             fake.fail("chat.postMessage", **how)
         url = engine.url.render_as_string(hide_password=False)
-        ids = seed(url) + seed(url, batch=1) + seed(url, batch=2)  # 9 care, 3 PR
+        ids = seed_cards(url) + seed_cards(url, batch=1) + seed_cards(url, batch=2)  # 9 care, 3 PR
         factory = make_session_factory(engine)
         sender = OutboxSender(factory, sender_client("xoxb-faults", fake.api_url, timeout=5),
-                              render, clock)
+                              render_card, clock)
         drain(sender, clock)
         posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
-        assert figures.invariant("mentions lost", sum(1 for i in ids if not posted[i])) == 0
-        assert figures.invariant("duplicate cards",
+        assert fault_figures.invariant("mentions lost", sum(1 for i in ids if not posted[i])) == 0
+        assert fault_figures.invariant("duplicate cards",
                                  sum(n - 1 for n in posted.values() if n > 1)) == 0, posted
 
         # Then every card is updated (a click each) through 429s and 5xx on chat.update.
@@ -99,7 +102,7 @@ def test_slack_429_storm_and_5xx_lose_and_double_nothing(engine):
         assert len(fake.posts()) == len(ids)
         injected = faults_answered(fake)
         assert injected >= len(script) + 8
-        figures.tried("faults injected", injected)
+        fault_figures.tried("faults injected", injected)
     finally:
         fake.stop()
 
@@ -121,19 +124,19 @@ def test_repeated_5xx_end_in_a_failed_row_never_in_a_second_card(engine):
     fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
     try:
         url = engine.url.render_as_string(hide_password=False)
-        ids = seed(url)  # three cards for care, one for PR
+        ids = seed_cards(url)  # three cards for care, one for PR
         fake.fail("chat.postMessage", channel=RULES.teams["pr"].channel, status=500,
                   error="internal_error", deliver=True, times=1)  # posted, answer lost
         fake.fail("chat.postMessage", channel=RULES.teams["care"].channel, status=503,
                   error="service_unavailable", times=3 * MAX_ATTEMPTS)
         sender = OutboxSender(make_session_factory(engine),
-                              sender_client("xoxb-faults", fake.api_url, timeout=5), render,
+                              sender_client("xoxb-faults", fake.api_url, timeout=5), render_card,
                               clock)
         for _ in range(40):
             sender.run_once(clock.now)
             clock.now += timedelta(seconds=30)
         posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
-        assert figures.invariant("duplicate cards",
+        assert fault_figures.invariant("duplicate cards",
                                  sum(n - 1 for n in posted.values() if n > 1)) == 0, posted
         with make_session_factory(engine)() as s:
             rows = s.execute(select(models.OutboxMessage.mention_id, models.OutboxMessage.state,
@@ -142,9 +145,9 @@ def test_repeated_5xx_end_in_a_failed_row_never_in_a_second_card(engine):
         # The three care cards each took 5 failures: failed, the error kept for /social status.
         assert len(failed) == 3 and all("503" in e for e in failed.values())
         assert {r.state for r in rows if r.mention_id not in failed} == {"sent"}
-        assert figures.invariant("mentions lost", sum(
+        assert fault_figures.invariant("mentions lost", sum(
             1 for i in ids if not posted[i] and i not in failed)) == 0
-        figures.tried("faults injected", faults_answered(fake))
+        fault_figures.tried("faults injected", faults_answered(fake))
     finally:
         fake.stop()
 
@@ -200,10 +203,10 @@ def test_x_429_and_503_wait_back_off_and_then_store_each_mention_once(engine, tm
                                   .where(models.OutboxMessage.kind == "card")))
         row = s.get(models.Source, spec.id)
         assert (row.failures, row.last_error, row.next_run_at) == (0, None, None)
-    assert figures.invariant("mentions lost", len(PAGE_IDS - set(stored))) == 0
-    assert figures.invariant("duplicate cards", sum(n - 1 for n in stored.values())
+    assert fault_figures.invariant("mentions lost", len(PAGE_IDS - set(stored))) == 0
+    assert fault_figures.invariant("duplicate cards", sum(n - 1 for n in stored.values())
                              + sum(n - 1 for n in cards.values())) == 0
-    figures.tried("faults injected", 4)  # one 429, three 503 (all answered, all seen above)
+    fault_figures.tried("faults injected", 4)  # one 429, three 503 (all answered, all seen above)
 
 
 # --- the database --------------------------------------------------------------------------
@@ -242,7 +245,7 @@ def test_a_database_error_at_any_statement_of_the_store_is_a_backoff_not_a_loss(
     engine = make_engine(url)
     dry = StoreFails(engine, monkeypatch, None)
     clock = Clock()
-    poll_source(make_session_factory(engine), FakeXSource(RULES.source("x-search"), network()),
+    poll_source(make_session_factory(engine), FakeXSource(RULES.source("x-search"), x_network()),
                 RULES, clock=clock)
     engine.dispose()
     monkeypatch.undo()
@@ -252,18 +255,18 @@ def test_a_database_error_at_any_statement_of_the_store_is_a_backoff_not_a_loss(
     spec = RULES.source("x-search")
     for k in range(1, statements + 1):
         url = fresh_db()
-        x = network()
+        x = x_network()
         engine = make_engine(url)
         factory = make_session_factory(engine)
         clock = Clock()
         poll_source(factory, FakeXSource(spec, x), RULES, clock=clock)  # a good first poll
-        more(x)
+        more_posts(x)
         clock.now += timedelta(minutes=5)
         with monkeypatch.context() as mp:
             fails = StoreFails(engine, mp, k)
             outcome = poll_source(factory, FakeXSource(spec, x), RULES, clock=clock)
         assert fails.fired
-        figures.tried("faults injected")
+        fault_figures.tried("faults injected")
         assert outcome.status == "unavailable" and "storing 4 mention(s) failed" in outcome.detail
         with session_scope(factory) as s:
             row = s.get(models.Source, spec.id)

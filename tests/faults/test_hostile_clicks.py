@@ -7,7 +7,6 @@ listener runs, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,9 +18,9 @@ from bot.domain.rules.load import load_rules
 from bot.kit import models
 from bot.slack.ids import CardRef
 from bot.slack.services import Services
-from tests.faults import figures
+from tests.support import fault_figures
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 AGENT, OTHER = "U0AGENT01", "U0OTHER01"  # care staff, nobody's approver
@@ -148,11 +147,11 @@ def test_clicks_by_people_not_allowed_are_refused_and_change_nothing(services):
         assert error.message  # the person is told why, in words
         after = state(services.factory, ref.mention_id)
         changed = int(after != before)
-        assert figures.invariant("unauthorised changes", changed) == 0, (
+        assert fault_figures.invariant("unauthorised changes", changed) == 0, (
             status, actor, act, before, after)
         if refusal is NotAllowed:  # refused by the guards: audited, who and what
             assert refusals(services.factory, ref.mention_id)[-1][0] == actor, (status, act)
-        figures.tried("hostile inputs")
+        fault_figures.tried("hostile inputs")
 
 
 def test_approving_ones_own_draft_is_refused_even_for_an_approver(services):
@@ -161,8 +160,8 @@ def test_approving_ones_own_draft_is_refused_even_for_an_approver(services):
     for act in ("approve", "approve_edit", "reject"):
         error = attempt(services, ref, CARE_LEAD, act)
         assert isinstance(error, NotAllowed) and "You wrote this draft" in error.message
-        figures.tried("hostile inputs")
-        assert figures.invariant("unauthorised changes",
+        fault_figures.tried("hostile inputs")
+        assert fault_figures.invariant("unauthorised changes",
                                  int(state(services.factory, ref.mention_id) != before)) == 0
     # Another approver of the team (a member of its user group) may.
     with services.work() as w:
@@ -185,9 +184,9 @@ def test_forged_and_stale_card_references_are_refused(services):
     for forged_ref, actor, act, refusal in forged:
         error = attempt(services, forged_ref, actor, act)
         assert isinstance(error, refusal), (forged_ref, act, error)
-        figures.tried("hostile inputs")
+        fault_figures.tried("hostile inputs")
     after = (state(services.factory, ref.mention_id), state(services.factory, other.mention_id))
-    assert figures.invariant("unauthorised changes", int(after != before)) == 0
+    assert fault_figures.invariant("unauthorised changes", int(after != before)) == 0
 
 
 def test_nobody_but_the_drafter_can_approve_means_no_submission(services):
@@ -199,6 +198,6 @@ def test_nobody_but_the_drafter_can_approve_means_no_submission(services):
     before = state(services.factory, ref.mention_id)
     error = attempt(services, ref, BAG_LEAD, "submit")
     assert isinstance(error, NotAllowed) and "Nobody but the drafter" in error.message
-    assert figures.invariant("unauthorised changes",
+    assert fault_figures.invariant("unauthorised changes",
                              int(state(services.factory, ref.mention_id) != before)) == 0
-    figures.tried("hostile inputs")
+    fault_figures.tried("hostile inputs")

@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -28,10 +27,10 @@ from bot.kit.db import make_session_factory, session_scope
 from bot.kit.http import make_http_server, wsgi_app
 from bot.slack.ids import Action, CardRef
 from bot.slack.services import Services
-from tests.e2e.fake_slack import FakeSlack
-from tests.faults import figures
+from tests.support import fault_figures
+from tests.support.fake_slack import FakeSlack
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 SECRET = "faults-signing-secret"
 FORM = "application/x-www-form-urlencoded"
@@ -126,18 +125,18 @@ def test_forged_stale_and_malformed_requests_change_nothing_and_the_bot_keeps_se
     ]
     wrong = [(what, want, got) for what, want, got in refused if got != want]
     assert not wrong, wrong
-    figures.tried("hostile inputs", len(refused))
+    fault_figures.tried("hostile inputs", len(refused))
     before = snapshot(factory)
     assert before[:3] == ("new", 0, None)
     # A forged button value from a signed request (a click Slack really sent, on a tampered
     # message is impossible; a buggy one is not): refused with a note, nothing changes.
     assert post(url, click(mention_id, value='{"mention_id": "1; DROP TABLE mention"}')) == 200
     assert post(url, click(mention_id, value="x" * 5000)) == 200
-    figures.tried("hostile inputs", 2)
+    fault_figures.tried("hostile inputs", 2)
     ephemerals = fake.wait_for_call(lambda c: c.method == "chat.postEphemeral"
                                     and "not one of ours" in json.dumps(c.params))
     assert ephemerals
-    assert figures.invariant("unauthorised changes", int(snapshot(factory) != before)) == 0
+    assert fault_figures.invariant("unauthorised changes", int(snapshot(factory) != before)) == 0
     assert [c.method for c in fake.calls if c.method not in ("auth.test", "chat.postEphemeral")
             ] == []
 

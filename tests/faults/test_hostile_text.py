@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import responses
@@ -40,10 +39,10 @@ from bot.slack.blocks.text import (
     slack_len,
 )
 from bot.slack.render import Renderer
-from tests.faults import figures
-from tests.integration.test_listening import BEARER, SEARCH_URL, x_body
+from tests.support import fault_figures
+from tests.support.paths import ROOT
+from tests.support.x_api import BEARER, SEARCH_URL, x_body
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -159,7 +158,7 @@ def test_hostile_posts_are_stored_intact_and_inert_on_the_card(factory, text, na
         assert row.text == storable(text)  # the database keeps the post as written
         assert (row.author.name or "") == storable(name)
     check_card(card_for(factory, mention_id), text, name)
-    figures.tried("hostile inputs")
+    fault_figures.tried("hostile inputs")
 
 
 def test_a_10000_character_post_is_stored_whole_and_cut_on_the_card(factory):
@@ -176,7 +175,7 @@ def test_a_10000_character_post_is_stored_whole_and_cut_on_the_card(factory):
     check_card(card, text, "Long")
     post = card["blocks"][2]["text"]["text"]
     assert post.endswith("…") and post.startswith("&lt;!channel&gt; &amp;&lt;&gt;")
-    figures.tried("hostile inputs")
+    fault_figures.tried("hostile inputs")
 
 
 # --- through the real parsers ---------------------------------------------------------------
@@ -218,8 +217,8 @@ def test_broken_utf8_and_unstorable_code_points_from_x_are_stored_and_the_source
     assert hostile["1853730000000000001"] == "@NorthwindAir nul \ufffd byte here"
     assert "caf" in hostile["1853730000000000002"]  # decoded somehow, never dropped
     assert cursor == "1853730000000000002"
-    figures.invariant("mentions lost", 6 - len(stored))
-    figures.tried("hostile inputs", 3)
+    fault_figures.invariant("mentions lost", 6 - len(stored))
+    fault_figures.tried("hostile inputs", 3)
 
 
 def test_a_feed_with_broken_bytes_is_stored(engine, tmp_path):
@@ -234,5 +233,5 @@ def test_a_feed_with_broken_bytes_is_stored(engine, tmp_path):
     assert outcome.status == "ok" and outcome.new == 20, outcome
     with session_scope(factory) as s:
         assert len(s.scalars(select(models.Mention.id)).all()) == 20
-    figures.invariant("mentions lost", 20 - outcome.new)
-    figures.tried("hostile inputs")
+    fault_figures.invariant("mentions lost", 20 - outcome.new)
+    fault_figures.tried("hostile inputs")

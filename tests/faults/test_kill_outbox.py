@@ -14,30 +14,20 @@ PostgreSQL only once their lease ran out: another replica might be mid-call), th
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import make_engine, make_session_factory
 from bot.outbox import OutboxSender
 from bot.outbox.tuning import LEASE
-from tests.e2e.fake_slack import FakeSlack
-from tests.faults import figures
-from tests.faults.world import Killed, Process, kill_plan
-
-ROOT = Path(__file__).resolve().parents[2]
-RULES = load_rules(ROOT / "routing_rules.yaml")
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-# Four mentions: three for customer care (one more than a channel's burst of 3 → a paced,
-# released, later round), one legal threat for PR.
-POSTS = ["@NorthwindAir my flight is delayed again", "@NorthwindAir lost my bag",
-         "@NorthwindAir still waiting for my refund", "@NorthwindAir I will sue you, my lawyer"
-         " is ready"]
+from tests.support import fault_figures
+from tests.support.fake_slack import FakeSlack
+from tests.support.fault_scenarios import NOW, POSTS, render_card, seed_cards
+from tests.support.fault_world import Killed, Process, kill_plan
 
 
 class Clock:
@@ -61,43 +51,12 @@ class KillableClient(WebClient):
         return resp
 
 
-def render(session, row: models.OutboxMessage) -> dict:
-    return {"text": f"{row.kind} of mention {row.mention_id}"}
-
-
-def seed(url: str, batch: int = 0) -> list[int]:
-    """The mentions and their queued cards, as ingest leaves them (one `card:<id>` row each);
-    `batch` n makes new authors and posts."""
-    engine = make_engine(url)
-    try:
-        with session_scope(make_session_factory(engine)) as s:
-            ids = []
-            for i, text in enumerate(POSTS):
-                team = "pr" if "sue" in text else "care"
-                m = models.Mention(
-                    network="x", external_id=f"{batch}-{500 + i}", text=text, lang="en",
-                    author=models.Author(network="x", handle=f"user{batch}-{i}",
-                                         author_type="customer"),
-                    compound=-0.5, sentiment="negative", author_type="customer", score=50,
-                    priority="P1" if team == "pr" else "P3", team=team, ingested_at=NOW)
-                s.add(m)
-                s.flush()
-                s.add(models.OutboxMessage(
-                    kind="card", channel=RULES.teams[team].channel, mention_id=m.id,
-                    priority=m.priority, payload={}, state="pending", not_before=NOW,
-                    created_at=NOW, dedupe_key=f"card:{m.id}"))
-                ids.append(m.id)
-            return ids
-    finally:
-        engine.dispose()
-
-
 def sender_in(url: str, fake: FakeSlack, clock: Clock, process: Process) -> tuple:
     engine = process.attach(make_engine(url))
     client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
                             retry_handlers=[])
     client.process = process
-    return engine, OutboxSender(make_session_factory(engine), client, render, clock)
+    return engine, OutboxSender(make_session_factory(engine), client, render_card, clock)
 
 
 def drain(url: str, fake: FakeSlack, clock: Clock, process: Process, *, restart: bool) -> None:
@@ -123,8 +82,8 @@ def check(url: str, fake: FakeSlack, mention_ids: list[int]) -> None:
     ts_of = {m["metadata"]["event_payload"]["mention_id"]: m["ts"] for m in fake.posts()}
     lost = sum(1 for i in mention_ids if posted[i] == 0)
     dups = sum(n - 1 for n in posted.values() if n > 1)
-    assert figures.invariant("mentions lost", lost) == 0, posted
-    assert figures.invariant("duplicate cards", dups) == 0, posted
+    assert fault_figures.invariant("mentions lost", lost) == 0, posted
+    assert fault_figures.invariant("duplicate cards", dups) == 0, posted
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
@@ -148,7 +107,7 @@ def fake():
 def test_kill_the_sender_at_every_point_then_restart_posts_each_card_once(fresh_db, fake):
     clock = fake.clock
     url = fresh_db()
-    ids = seed(url)
+    ids = seed_cards(url)
     dry = Process()
     drain(url, fake, clock, dry, restart=False)
     check(url, fake, ids)
@@ -161,11 +120,11 @@ def test_kill_the_sender_at_every_point_then_restart_posts_each_card_once(fresh_
         fake.calls.clear()
         clock.now = NOW
         url = fresh_db()
-        ids = seed(url)
+        ids = seed_cards(url)
         process = Process(point)
         with pytest.raises(Killed):
             drain(url, fake, clock, process, restart=False)
-        figures.tried("kill points")
+        fault_figures.tried("kill points")
         clock.now += timedelta(seconds=5)
         drain(url, fake, clock, Process(), restart=True)
         check(url, fake, ids)  # every row `sent`: no later round can post one again

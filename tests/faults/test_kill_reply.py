@@ -19,7 +19,6 @@ Mastodon-like one (repeating the call with the same Idempotency-Key returns the 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -32,10 +31,10 @@ from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.slack.ids import CardRef
 from bot.slack.services import Services
-from tests.faults import figures
-from tests.faults.world import FakeReplyNetwork, Killed, Process, kill_plan
+from tests.support import fault_figures
+from tests.support.fault_world import FakeReplyNetwork, Killed, Process, kill_plan
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 AGENT = "U0AGENT"
@@ -111,7 +110,7 @@ def check(url: str, net: FakeReplyNetwork, mention_id: int) -> None:
                 models.AuditEvent.action == "send")).all()
     finally:
         engine.dispose()
-    assert figures.invariant("duplicate replies", max(0, len(net.posts) - 1)) == 0, net.posts
+    assert fault_figures.invariant("duplicate replies", max(0, len(net.posts) - 1)) == 0, net.posts
     assert len(net.posts) == 1, "the reply never went out"
     [reply] = replies
     assert (reply.state, reply.network_id, status) == ("sent", net.posts[0].id, "sent")
@@ -137,7 +136,7 @@ def test_kill_the_send_at_every_point_then_restart_replies_once(fresh_db, kind):
         clock, net, process = Clock(), network(), Process(point)
         with pytest.raises(Killed):
             process_run(url, net, clock, process, mention_id, restart=False)
-        figures.tried("kill points")
+        fault_figures.tried("kill points")
         clock.now += timedelta(minutes=3)  # past reconcile's 2 minutes: no call in flight
         process_run(url, net, clock, Process(), mention_id, restart=True)
         check(url, net, mention_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,11 +18,12 @@ from bot.domain import spikes
 from bot.domain.errors import ConcurrentChange
 from bot.domain.rules.schema import Rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import make_session_factory, session_scope
 from bot.outbox import OutboxSender, sender_client
 from bot.slack.render import Renderer
 from bot.timers import alerts
-from tests.e2e.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
+from tests.support.threads import run_at_once
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RULES = Rules.model_validate({
@@ -207,26 +207,7 @@ def test_short_history_uses_the_trailing_average(factory):
 def test_two_workers_raise_one_alert(factory, migrated_url):
     history(factory)
     add(factory, 10, NOW - timedelta(minutes=5))
-    engines = [make_engine(migrated_url) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    runs, errors = [], []
-
-    def work(engine) -> None:
-        f = make_session_factory(engine)
-        barrier.wait()
-        try:
-            runs.append(alerts.run_spikes(f, RULES, NOW))
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    runs = run_at_once(migrated_url, lambda f: alerts.run_spikes(f, RULES, NOW))
     assert len(alert_rows(factory)) == 1 and len(outbox(factory, "alert")) == 1
     assert sorted(r.action.value for r in runs) in (["none", "raise"], ["raise", "update"])
 

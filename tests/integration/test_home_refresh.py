@@ -1,6 +1,6 @@
 """The App Home follows the desk (SQLite, and PostgreSQL when configured): desk changes made
 through `Services.work` on a real database, Homes published by `HomeRefresher` to the fake
-Slack Web API (tests/e2e/fake_slack.py) over real HTTP, time from a fake clock."""
+Slack Web API (tests/support/fake_slack.py) over real HTTP, time from a fake clock."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot.kit.db import make_session_factory, session_scope
 from bot.outbox import sender_client
 from bot.slack.ids import CardRef
 from bot.slack.services import Services
-from tests.e2e.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WAIT = DEBOUNCE.total_seconds()

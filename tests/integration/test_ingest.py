@@ -3,14 +3,11 @@ every mention stored once, cursor saved with its mentions, failures recorded per
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import load_rules
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
@@ -23,44 +20,14 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from tests.support.clock import Clock
+from tests.support.fake_source import FakeSource, tweet
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RULES = load_rules(ROOT / "routing_rules.yaml")
 X_SEARCH = RULES.source("x-search")
 X_MENTIONS = RULES.source("x-mentions")  # has monthly_budget: 150
-
-
-def tweet(n: int, text: str = "Loving the new lounge", handle: str = "Traveller",
-          followers: int = 120) -> Mention:
-    return Mention(network="x", external_id=str(1000 + n), text=text,
-                   author=Author(handle=handle, name="A Traveller", followers=followers),
-                   url=f"https://x.com/{handle}/status/{1000 + n}",
-                   created_at=NOW - timedelta(minutes=5), lang="en", source_id="x-search")
-
-
-@dataclass
-class FakeSource:
-    """Same interface as the real adapters; returns or raises what the test scripts."""
-
-    spec: object
-    script: list = field(default_factory=list)
-    seen_states: list[SourceState] = field(default_factory=list)
-
-    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
-        self.seen_states.append(state)
-        step = self.script.pop(0)
-        if isinstance(step, Exception):
-            raise step
-        return step
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -116,7 +83,7 @@ def test_a_crash_before_commit_loses_nothing_and_repeats_nothing(factory):
     with session_scope(factory) as s:
         assert s.get(models.Source, "x-search") is None  # the cursor did not move either
     source = FakeSource(X_SEARCH, [fetch])
-    assert poll_source(factory, source, RULES, clock=Clock()).new == 2
+    assert poll_source(factory, source, RULES, clock=Clock(NOW)).new == 2
     assert count(factory, models.Mention) == 2 and count(factory, models.OutboxMessage) == 2
 
 
@@ -134,7 +101,7 @@ def test_staff_override_of_author_type_drives_routing(factory):
 def test_cursor_is_passed_back_on_the_next_poll(factory):
     source = FakeSource(X_SEARCH, [Fetch([tweet(7)], SourceState("1007")),
                                    Fetch([], SourceState("1007"))])
-    clock = Clock()
+    clock = Clock(NOW)
     poll_source(factory, source, RULES, clock=clock)
     poll_source(factory, source, RULES, clock=clock)
     assert [s.cursor for s in source.seen_states] == [None, "1007"]
@@ -143,7 +110,7 @@ def test_cursor_is_passed_back_on_the_next_poll(factory):
 def test_rate_limit_waits_until_reset_without_sleeping(factory):
     reset = NOW + timedelta(minutes=7)
     source = FakeSource(X_SEARCH, [RateLimited(reset), Fetch([tweet(8)], SourceState("1008"))])
-    clock = Clock()
+    clock = Clock(NOW)
     assert poll_source(factory, source, RULES, clock=clock).status == "rate_limited"
     clock.now = NOW + timedelta(minutes=6)
     assert poll_source(factory, source, RULES, clock=clock).status == "skipped"
@@ -154,7 +121,7 @@ def test_rate_limit_waits_until_reset_without_sleeping(factory):
 
 def test_outages_back_off_exponentially_with_a_cap(factory):
     source = FakeSource(X_SEARCH, [SourceUnavailable("503")] * 6 + [Fetch([], SourceState())])
-    clock = Clock()
+    clock = Clock(NOW)
     waits = []
     for _ in range(6):
         poll_source(factory, source, RULES, clock=clock)
@@ -174,7 +141,7 @@ def test_outages_back_off_exponentially_with_a_cap(factory):
 def test_bad_credentials_park_the_source_until_rules_reload(factory):
     source = FakeSource(X_SEARCH, [SourceAuthError("401 Unauthorized: invalid token"),
                                    Fetch([tweet(9)], SourceState("1009"))])
-    clock = Clock()
+    clock = Clock(NOW)
     assert poll_source(factory, source, RULES, clock=clock).status == "auth_error"
     clock.now += timedelta(days=1)
     outcome = poll_source(factory, source, RULES, clock=clock)
@@ -188,7 +155,7 @@ def test_monthly_budget_slows_then_pauses_polling(factory):
     near = int(budget * 0.85 / cost)
     source = FakeSource(X_MENTIONS, [Fetch([], SourceState("1"), reads=near),
                                      Fetch([], SourceState("2"), reads=near)])
-    clock = Clock()
+    clock = Clock(NOW)
     poll_source(factory, source, RULES, clock=clock)
     with session_scope(factory) as s:
         row = s.get(models.Source, "x-mentions")
@@ -219,7 +186,7 @@ def test_a_failed_store_is_recorded_billed_and_retried_after_backoff(factory, mo
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     monkeypatch.setattr(polling, "store_fetch", locked)
-    clock = Clock()
+    clock = Clock(NOW)
     outcome = poll_source(factory, source, RULES, clock=clock)
     assert (outcome.status, outcome.new, outcome.reads) == ("unavailable", 0, 2)
     assert "database is locked" in outcome.detail

@@ -14,7 +14,6 @@ made here in the same wire format; nothing reaches the internet and nothing slee
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import shutil
@@ -38,19 +37,21 @@ from bot.listening.polling import poll_source
 from bot.networks.rss.source import RssSource
 from bot.networks.x.client import build_x_client
 from bot.networks.x.source import XMentionsSource, XSearchSource
+from tests.support.paths import ROOT
+from tests.support.x_api import (
+    BEARER,
+    BRAND_ID,
+    MENTIONS_URL,
+    SEARCH_URL,
+    USER_URL,
+    x_body,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)  # the Northwind pages are from that morning
 RULES = load_rules(ROOT / "routing_rules.yaml")
 X_MENTIONS = RULES.source("x-mentions")
 X_SEARCH = RULES.source("x-search")
-API = "https://api.twitter.com/2"
-BRAND_ID = "1400000000000000001"
-USER_URL = f"{API}/users/by/username/NorthwindAir"
-MENTIONS_URL = f"{API}/users/{BRAND_ID}/mentions"
-SEARCH_URL = f"{API}/tweets/search/recent"
-BEARER = "AAAAAAAAAAAAAAAAAAAAAFakeL1sten1ngBearer%2BT0ken%3DNotARealSecretAbC987"
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401,
                 "detail": "Unauthorized"}
 
@@ -66,10 +67,6 @@ SEARCH_NEWEST = "1853721580794810405"  # search's newest_id: the brand's own pos
 # Posts written here, later than everything recorded (snowflakes minted after 08:50Z).
 NEW_MENTION = "1853725000000000001"
 NEW_SEARCH = "1853726000000000002"
-
-
-def x_body(name: str) -> dict[str, Any]:
-    return json.loads((DATA / "x_api" / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def post(post_id: str, username: str, text: str, *, author_id: str,

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -21,8 +20,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.kit.db import alembic_config, downgrade_to_base, migrations_dir, upgrade_to_head
 from bot.kit.models import Base
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLES = set(Base.metadata.tables)
 
 

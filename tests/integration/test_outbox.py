@@ -10,23 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from itertools import count
+from datetime import datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.kit.db import make_session_factory, session_scope, utcnow
-from bot.kit.models import Author, Mention, OutboxMessage
+from bot.kit.models import Mention, OutboxMessage
 from bot.outbox import CARD_EVENT, MAX_ATTEMPTS, OutboxSender, sender_client
 from bot.outbox.pacing import PACING_HEADROOM
 from bot.outbox.tuning import DIGEST_EVERY, DIGEST_THRESHOLD, LEASE, backoff
-from tests.e2e.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
+from tests.support.outbox_rows import NOW, add_mention, cards, queue
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 GAP = 1 / (1 - PACING_HEADROOM)  # seconds between posts to a channel once its burst is spent
-_ext = count(1)
 
 
 class Clock:
@@ -75,37 +73,6 @@ def make_sender(factory, client, clock):
     def make(**kw) -> OutboxSender:
         return OutboxSender(factory, client, kw.pop("render", render), clock, **kw)
     return make
-
-
-def add_mention(s, *, priority: str = "P4", status: str = "new", **extra) -> Mention:
-    n = next(_ext)
-    author = Author(network="x", handle=f"author{n}", name=f"Author {n}", followers=10,
-                    author_type="customer")
-    mention = Mention(network="x", external_id=f"ob-{n}", text=f"post {n}", author=author,
-                      compound=-0.5, sentiment="negative", author_type="customer", score=40,
-                      priority=priority, team="support", status=status, ingested_at=NOW,
-                      **extra)
-    s.add(mention)
-    s.flush()
-    return mention
-
-
-def queue(factory, kind: str = "card", *, channel: str = "C1", priority: str = "P4",
-          mention_id: int | None = None, at: datetime = NOW, **row) -> int:
-    """One outbox row (and for a card without `mention_id`, a new mention): its id."""
-    with session_scope(factory) as s:
-        if mention_id is None and kind in ("card", "update", "thread"):
-            mention_id = add_mention(s, priority=priority).id
-        msg = OutboxMessage(kind=kind, channel=channel, priority=priority, mention_id=mention_id,
-                            payload=row.pop("payload", {}), state=row.pop("state", "pending"),
-                            not_before=row.pop("not_before", at), created_at=at, **row)
-        s.add(msg)
-        s.flush()
-        return msg.id
-
-
-def cards(factory, n: int, **kw) -> list[int]:
-    return [queue(factory, **kw) for _ in range(n)]
 
 
 def row(factory, row_id: int) -> OutboxMessage:

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.kit.db import make_session_factory, session_scope
 from bot.kit.models import OutboxMessage
 from bot.outbox import queue as q
-from tests.integration.test_outbox import NOW, cards
+from tests.support.outbox_rows import NOW, cards
 
 
 def test_claims_skip_locked_rows_on_postgresql_only():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,20 +40,20 @@ from bot.networks.mastodon.publisher import MastodonPublisher
 from bot.networks.publishers import build_publishers
 from bot.networks.x.client import build_x_client
 from bot.networks.x.publisher import XPublisher
-from tests.integration.test_source_bluesky import (
+from tests.support.fake_bluesky import (
     BRAND as BLUESKY_BRAND,
 )
-from tests.integration.test_source_bluesky import (
+from tests.support.fake_bluesky import (
     BRAND_DID,
     SEARCH,
     FakeBluesky,
     search_pages,
 )
-from tests.integration.test_source_bluesky import (
+from tests.support.fake_bluesky import (
     session as bluesky_session,
 )
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 RULES = load_rules(ROOT / "routing_rules.yaml")  # brand: Northwind Air, @NorthwindAir
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

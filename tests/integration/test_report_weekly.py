@@ -6,7 +6,6 @@ whatever the failures and crashes (the real sender, against the fake Slack)."""
 from __future__ import annotations
 
 import io
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,7 +22,8 @@ from bot.reports.chart import report_chart_png
 from bot.reports.queries import compute_report
 from bot.reports.weekly import latest_slot, run_weekly_report
 from bot.slack.render import Renderer
-from tests.e2e.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
+from tests.support.threads import run_at_once
 
 EXEC = "C0EXEC00001"
 RULES = Rules.model_validate({
@@ -197,26 +197,7 @@ def test_the_report_and_its_chart_are_queued_once_however_often_the_job_runs(fac
 
 
 def test_two_workers_queue_the_report_and_its_chart_once(factory, migrated_url, week, clock):
-    engines = [make_engine(migrated_url) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def work(engine) -> None:
-        f = make_session_factory(engine)
-        barrier.wait()
-        try:
-            results.append(run_weekly_report(f, RULES, clock()))
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    results = run_at_once(migrated_url, lambda f: run_weekly_report(f, RULES, clock()))
     assert sorted(results) == [False, True]
     assert sorted(_rows(factory)) == ["weekly-chart:2026-W48", "weekly:2026-W48"]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +23,8 @@ from bot.outbox import OutboxSender, sender_client
 from bot.slack.ids import CardRef
 from bot.slack.render import Renderer
 from bot.timers.sla import run_sla, start_timer
-from tests.e2e.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
+from tests.support.threads import run_at_once
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 RULES = Rules.model_validate({
@@ -142,27 +142,9 @@ def test_no_duplicates_after_a_restart(factory, migrated_url):
 
 def test_two_workers_at_once_send_each_message_once(factory, migrated_url):
     ids = [add(factory) for _ in range(40)]
-    engines = [make_engine(migrated_url) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def work(engine) -> None:
-        f = make_session_factory(engine)
-        barrier.wait()
-        try:
-            results.append(run_sla(f, RULES, at(45)))
-            results.append(run_sla(f, RULES, at(60)))
-        except Exception as exc:  # reported below, with the rows
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    for e in engines:
-        e.dispose()
-    assert errors == []
+    runs = run_at_once(migrated_url, lambda f: (run_sla(f, RULES, at(45)),
+                                                 run_sla(f, RULES, at(60))))
+    results = [r for pair in runs for r in pair]
     assert sum(r.reminders for r in results) == 40
     assert sum(r.escalations for r in results) == 40
     for mid in ids:

@@ -5,98 +5,30 @@ exists, so they are written by hand (see tests/data/README.md). No network, no s
 
 from __future__ import annotations
 
-import base64
-import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from bot.config import Settings
-from bot.domain.rules.schema import Brand, SourceSpec
+from bot.domain.rules.schema import SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
-from bot.networks.bluesky.client import BlueskySession, build_bluesky
 from bot.networks.bluesky.source import BlueskyMentionsSource, BlueskySearchSource
+from tests.support.fake_bluesky import (
+    BRAND,
+    BRAND_DID,
+    HANDLE,
+    SEARCH,
+    FakeBluesky,
+    body,
+    search_pages,
+    session,
+    session_body,
+    session_string,
+)
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "bluesky"
 NOW = datetime(2026, 11, 23, 9, 40, tzinfo=UTC)
-BRAND_DID = "did:plc:acmebank7x2qk4vnd3hzy5o6"
-HANDLE = "acmebank.bsky.social"
-BRAND = Brand(name="Acme Bank", bluesky_handle=HANDLE)
-SEARCH = SourceSpec(id="bluesky", type="bluesky_search", query="acme bank", every="5m")
 MENTIONS = SourceSpec(id="bluesky-mentions", type="bluesky_mentions", every="60s")
-XRPC = "https://bsky.social/xrpc/"
-
-
-def body(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text())
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-def jwt(exp: int, scope: str = "com.atproto.appPass") -> str:
-    """A JWT-shaped token: atproto reads `exp` to decide when to refresh; nothing verifies it."""
-    header = _b64({"alg": "ES256K", "typ": "at+jwt"})
-    payload = _b64({"scope": scope, "sub": BRAND_DID, "iat": exp - 7200, "exp": exp,
-                    "aud": "did:web:bsky.social"})
-    return f"{header}.{payload}.c2lnbmF0dXJl"
-
-
-def session_body(access_exp: int | None = None) -> dict[str, Any]:
-    now = int(time.time())  # atproto compares token expiry with the real clock
-    return {"did": BRAND_DID, "handle": HANDLE, "email": "desk@acmebank.example",
-            "accessJwt": jwt(access_exp or now + 7200),
-            "refreshJwt": jwt(now + 60 * 86400, "com.atproto.refresh"), "active": True}
-
-
-def session_string(access_exp: int) -> str:
-    s = session_body(access_exp)
-    return ":::".join([HANDLE, BRAND_DID, s["accessJwt"], s["refreshJwt"], "https://bsky.social"])
-
-
-class FakeBluesky:
-    """Routes XRPC calls by NSID to handlers; records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.routes: dict[str, Callable[[httpx.Request], httpx.Response]] = {
-            "com.atproto.server.createSession": lambda r: httpx.Response(200,
-                                                                          json=session_body()),
-        }
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        nsid = request.url.path.rsplit("/", 1)[-1]
-        route = self.routes.get(nsid)
-        if route is None:
-            return httpx.Response(501, json={"error": "MethodNotImplemented",
-                                             "message": f"{nsid} not served by this fake"})
-        return route(request)
-
-    def calls(self, nsid: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path.endswith("/" + nsid)]
-
-
-def settings() -> Settings:
-    return Settings(BLUESKY_HANDLE=HANDLE, BLUESKY_APP_PASSWORD="app-pass-word-1234")
-
-
-def session(fake: FakeBluesky, **kw: Any) -> BlueskySession:
-    return build_bluesky(settings(), transport=httpx.MockTransport(fake), **kw)
-
-
-def search_pages(fake: FakeBluesky) -> None:
-    def search(request: httpx.Request) -> httpx.Response:
-        page = "search_posts_page2.json" if request.url.params.get("cursor") == "3" \
-            else "search_posts_page1.json"
-        return httpx.Response(200, json=body(page))
-    fake.routes["app.bsky.feed.searchPosts"] = search
 
 
 def test_search_posts_are_normalised() -> None:

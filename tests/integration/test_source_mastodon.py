@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
 from bot.networks.mastodon.client import build_mastodon
 from bot.networks.mastodon.source import MastodonSource
+from tests.support.paths import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "mastodon"
+DATA = DATA / "mastodon"
 BASE = "http://localhost:3000"  # where the recordings were made
 NOTIFICATIONS = f"{BASE}/api/v1/notifications"
 NOW = datetime(2026, 8, 1, 13, 52, tzinfo=UTC)  # just after the recordings

@@ -14,8 +14,9 @@ import responses
 from bot.domain.rules.schema import SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
 from bot.networks.rss.source import RssSource, canonical_url, unwrap_link
+from tests.support.paths import DATA
 
-FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
+FEEDS = DATA / "feeds"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ALERT_URL = "https://www.google.com/alerts/feeds/04175468913983673025/4428013283581841004"
 ATOM = "application/atom+xml; charset=utf-8"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,8 +36,9 @@ from bot.networks.x.source import (
     normalise_page,
     snowflake_time,
 )
+from tests.support.paths import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "x_api"
+DATA = DATA / "x_api"
 FIXTURES_429 = DATA / "x_api_v2_429_observed.json"  # X's real 429 body, as quoted in logs
 API = "https://api.twitter.com/2"
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -16,8 +15,8 @@ from bot.domain.rules.load import load_rules
 from bot.kit import models
 from bot.offline.tune import proposals as tune
 from bot.offline.tune.history import load_cases
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "routing_rules.yaml"
 AT = datetime(2026, 11, 20, 9, tzinfo=UTC)
 

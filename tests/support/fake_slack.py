@@ -1,4 +1,4 @@
-"""A small fake of Slack's Web API on 127.0.0.1 for end-to-end tests.
+"""A small fake of Slack's Web API on 127.0.0.1, for the end-to-end, integration and fault tests.
 
 It records every call (method, form/JSON params) and answers like Slack does for the methods the
 bot uses. `SLACK_API_URL` points slack-sdk at it; `response_url`s in payloads point at `/respond/…`.
@@ -338,6 +338,12 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         with self._changed:
             return [c for c in self.calls if c.method == method]
+
+    def wait_until(self, predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+        """Block until `predicate()` is true, checked again at every call the fake records
+        (listeners run after the ack, in Bolt's pool); whether it was within `timeout`."""
+        with self._changed:
+            return bool(self._changed.wait_for(predicate, timeout=timeout))
 
     def wait_for(self, method: str, timeout: float = 5.0) -> Call:
         """Block until a call to `method` arrived (listeners run after the ack, in a thread)."""

@@ -3,8 +3,8 @@
 Tests call `tried(kind, n)` for every kill point, fault or hostile input they actually ran,
 and `invariant(name, violations)` for every check of an exactly-once/authorisation invariant
 (the number of violations that check found: mentions missing, cards or replies in excess,
-state changed by a refused click). `conftest.py` prints the totals in one table at the end of
-the run, per database backend.
+state changed by a refused click). tests/faults/conftest.py prints the totals in one table at
+the end of the run, per database backend.
 """
 
 from __future__ import annotations

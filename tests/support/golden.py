@@ -1,6 +1,6 @@
 """Golden JSON files in tests/golden/: compared by default, rewritten with `UPDATE_GOLDEN=1`.
 
-    UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/test_blocks.py -q   # then review `git diff`
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/slack/test_blocks.py -q   # then review `git diff`
 """
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from pathlib import Path
 
 import pytest
 
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
+from tests.support.paths import GOLDEN
 
 
 def render(payload: object) -> str:
@@ -20,10 +19,10 @@ def render(payload: object) -> str:
 
 
 def assert_golden(name: str, payload: object) -> None:
-    path = GOLDEN_DIR / f"{name}.json"
+    path = GOLDEN / f"{name}.json"
     actual = render(payload)
     if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+        GOLDEN.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8")
         return
     if not path.exists():

@@ -6,21 +6,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_sdk.models.blocks import Block as SdkBlock
-from slack_sdk.models.views import View as SdkView
 
-from bot.domain.card import CardView, DraftView, ReplyView
+from bot.domain.card import CardView, ReplyView
 from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Template
 from bot.slack import blocks
 from bot.slack.blocks import escape_mrkdwn, help_blocks, slack_len, truncate_escaped
 from bot.slack.blocks.text import inline, link, safe_url
 from bot.slack.ids import Action, Block, CardRef, Overflow, View
-from tests.unit.golden import assert_golden
+from tests.support.blocks import assert_inert, check_limits, strings, untrusted
+from tests.support.cards import DRAFT, OUTCOMES, T0, view
+from tests.support.golden import assert_golden
 
 HOSTILE = "<!channel> <!here> <@U123> <#C123> <http://evil.example|your bank> & &amp;"
 
@@ -78,16 +78,11 @@ def test_safe_url_is_linked_with_ampersands_escaped():
 
 def test_help_blocks_are_within_block_kit_limits():
     out = help_blocks((("/social report", "figures"),))
-    _check_limits({"text": "help", "blocks": out})
+    check_limits({"text": "help", "blocks": out})
     assert out[0]["text"]["type"] == "plain_text"
 
 
 # --- Fixtures: fixed values, no clock -------------------------------------------------------
-T0 = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
-OUTCOMES = ("resolved", "lead", "case_opened", "feature_request", "competitor_intel", "no_action")
-DRAFT = DraftView(id=7, text="@dana_k Sorry about your card — we've blocked it & a new one is "
-                  "on its way. Which branch was it? <3", author="U0ANA",
-                  created_at=T0 + timedelta(minutes=20))
 LIMIT = (280, "weighted characters")
 TEMPLATES = [
     Template(name="Card swallowed", text="Sorry! We've blocked the card; a new one is on its way.",
@@ -96,43 +91,6 @@ TEMPLATES = [
     Template(name="Thanks", text="Thank you, that means a lot!"),
 ]
 TEAMS = [("support", "Customer care"), ("pr", "PR & comms"), ("sales", "Sales")]
-
-
-def view(status: str = "new", **changes) -> CardView:
-    base = CardView(
-        mention_id=42, version=3, status="new", network="x",
-        url="https://x.com/dana_k/status/1897000000000000001",
-        text="@AcmeBank the ATM on Main St swallowed my card & nobody answers the phone. "
-             "<!channel> <http://evil.example|Acme refunds> I'm calling my lawyer",
-        created_at=T0, ingested_at=T0 + timedelta(minutes=1),
-        author_handle="dana_k", author_name="Dana <K>", author_type="customer",
-        followers=12840, earlier_mentions=3, last_outcome="resolved",
-        sentiment="negative", compound=-0.7269, priority="P1", score=82,
-        score_parts={"negativity": 24, "complaint": 15, "reach": 12, "risk": 25, "age": -5},
-        matched_rules=("legal threat",), risk=("legal",), approval_required=True,
-        team="support", team_label="Customer care", approvers=("U0LEAD", "S0LEADS"),
-        outcomes=OUTCOMES, sla_due_at=T0 + timedelta(minutes=15), lang="en")
-    by_status = {
-        "new": {},
-        "claimed": {"claimed_by": "U0ANA"},
-        "drafted": {"claimed_by": "U0ANA", "draft": DRAFT, "overdue": True},
-        "pending_approval": {"claimed_by": "U0ANA", "draft": DRAFT},
-        "approved": {"claimed_by": "U0ANA",
-                     "draft": dataclasses.replace(DRAFT, decision="approved",
-                                                  decided_by="U0LEAD")},
-        "sent": {"claimed_by": "U0ANA",
-                 "draft": dataclasses.replace(DRAFT, decision="approved", decided_by="U0LEAD"),
-                 "reply": ReplyView(state="sent", sent_by="U0ANA",
-                                    url="https://x.com/AcmeBank/status/1897000000000000099",
-                                    sent_at=T0 + timedelta(minutes=40))},
-        "closed": {"claimed_by": "U0ANA",
-                   "draft": dataclasses.replace(DRAFT, decision="approved", decided_by="U0LEAD"),
-                   "reply": ReplyView(state="sent", sent_by="U0ANA",
-                                      url="https://x.com/AcmeBank/status/1897000000000000099",
-                                      sent_at=T0 + timedelta(minutes=40)),
-                   "outcome_tags": ("resolved",)},
-    }
-    return dataclasses.replace(base, status=status, **{**by_status[status], **changes})
 
 
 STATUSES = ("new", "claimed", "drafted", "pending_approval", "approved", "sent", "closed")
@@ -159,164 +117,11 @@ def every_payload(v: CardView, *, approvers=("U0LEAD", "S0LEADS"), reason="Too c
     return out
 
 
-# --- Block Kit limits -----------------------------------------------------------------------
-def _text_obj(obj: dict, limit: int, *, plain_only: bool = False) -> None:
-    assert obj["type"] in (("plain_text",) if plain_only else ("plain_text", "mrkdwn")), obj
-    assert isinstance(obj["text"], str)
-    assert 1 <= slack_len(obj["text"]) <= limit, (slack_len(obj["text"]), limit, obj["text"][:80])
-    assert obj["text"].strip(), "Slack refuses a blank text object"
-    if obj["type"] == "plain_text":
-        assert "verbatim" not in obj
-    else:
-        assert "emoji" not in obj
-
-
-def _option(opt: dict) -> None:
-    _text_obj(opt["text"], 75, plain_only=True)
-    assert 1 <= len(opt["value"]) <= 150, opt["value"]
-
-
-def _element(el: dict) -> None:
-    assert len(el.get("action_id", "")) <= 255
-    kind = el["type"]
-    if kind == "button":
-        _text_obj(el["text"], 75, plain_only=True)
-        assert len(el.get("value", "")) <= 2000
-        assert el.get("style") in (None, "primary", "danger")
-        if "confirm" in el:
-            c = el["confirm"]
-            _text_obj(c["title"], 100, plain_only=True)
-            _text_obj(c["text"], 300)
-            _text_obj(c["confirm"], 30, plain_only=True)
-            _text_obj(c["deny"], 30, plain_only=True)
-    elif kind == "static_select":
-        assert 1 <= len(el["options"]) <= 100
-        for opt in el["options"]:
-            _option(opt)
-        assert len({o["value"] for o in el["options"]}) == len(el["options"])
-        if "initial_option" in el:
-            assert el["initial_option"] in el["options"]
-        _text_obj(el["placeholder"], 150, plain_only=True)
-    elif kind == "overflow":
-        assert 1 <= len(el["options"]) <= 5
-        for opt in el["options"]:
-            _option(opt)
-    elif kind == "plain_text_input":
-        most = el.get("max_length", 3000)
-        assert 1 <= most <= 3000 and el.get("min_length", 0) <= most
-        assert slack_len(el.get("initial_value", "")) <= most
-        if "placeholder" in el:
-            _text_obj(el["placeholder"], 150, plain_only=True)
-    else:
-        pytest.fail(f"the limit check does not know element type {kind!r}: teach it")
-
-
-def _block(block: dict) -> None:
-    kind = block["type"]
-    assert len(block.get("block_id", "")) <= 255
-    if kind == "section":
-        assert "text" in block or "fields" in block
-        if "text" in block:
-            _text_obj(block["text"], 3000)
-        fields = block.get("fields", [])
-        assert len(fields) <= 10
-        for f in fields:
-            _text_obj(f, 2000)
-        if "accessory" in block:
-            _element(block["accessory"])
-    elif kind == "header":
-        _text_obj(block["text"], 150, plain_only=True)
-    elif kind == "context":
-        assert 1 <= len(block["elements"]) <= 10
-        for e in block["elements"]:
-            _text_obj(e, 3000)
-    elif kind == "actions":
-        assert 1 <= len(block["elements"]) <= 25
-        ids = [e["action_id"] for e in block["elements"]]
-        assert len(ids) == len(set(ids)), ids
-        for e in block["elements"]:
-            _element(e)
-    elif kind == "input":
-        _text_obj(block["label"], 2000, plain_only=True)
-        if "hint" in block:
-            _text_obj(block["hint"], 2000, plain_only=True)
-        _element(block["element"])
-    elif kind != "divider":
-        pytest.fail(f"the limit check does not know block type {kind!r}: teach it")
-
-
-def _check_limits(payload: dict) -> None:
-    """Slack's Block Kit limits (PLATFORM.md), counted as Slack counts (UTF-16 units)."""
-    json.dumps(payload)  # plain JSON values only
-    bl = payload["blocks"]
-    if payload.get("type") == "modal":
-        assert len(bl) <= 100
-        _text_obj(payload["title"], 24, plain_only=True)
-        for key in ("submit", "close"):
-            if key in payload:
-                _text_obj(payload[key], 24, plain_only=True)
-        if any(b["type"] == "input" for b in bl):
-            assert "submit" in payload, "a modal with inputs needs a submit button"
-        assert len(payload.get("private_metadata", "")) <= 3000
-        assert len(payload["callback_id"]) <= 255
-    else:
-        assert 1 <= len(bl) <= 50
-        assert 1 <= len(payload["text"]) <= 40_000
-    ids = [b["block_id"] for b in bl if "block_id" in b]
-    assert len(ids) == len(set(ids)), ids
-    assert sum(b.get("element", {}).get("focus_on_load", False) for b in bl) <= 1
-    for b in bl:
-        _block(b)
-    # A second opinion: slack-sdk's own Block Kit models validate on to_dict().
-    if payload.get("type") == "modal":
-        SdkView(**payload).to_dict()
-    else:
-        for b in bl:
-            SdkBlock.parse(b).to_dict()
-
-
 # --- Nothing untrusted becomes a control sequence -------------------------------------------
-OURS = re.compile(
-    r"<@[UW][A-Z0-9]{2,30}>"
-    r"|<!subteam\^S[A-Z0-9]{2,30}>"
-    r"|<!date\^-?\d+\^\{date_short_pretty\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>"
-    r"|<(?P<url>https?://[^\s<>|]+)\|[^<>|]+>")
-
-
-def _strings(obj, key=None):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _strings(v, k)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _strings(v, key)
-    elif isinstance(obj, str):
-        yield key, obj
-
-
-def assert_inert(payload: dict, allowed_urls: set[str]) -> None:
-    """The only `<…>` are ours: user/group mentions, dates, and links to the URLs we were
-    given and validated. `initial_value` (the text being edited in a modal) is raw by design."""
-    for key, s in _strings(payload):
-        if key == "initial_value":
-            continue
-        for m in OURS.finditer(s):
-            if m.group("url"):
-                assert m.group("url") in allowed_urls, m.group(0)
-        leftover = OURS.sub("", s)
-        assert "<" not in leftover and ">" not in leftover, (key, s[:300])
-
-
 def _urls(*urls: str | None) -> set[str]:
     return {escape_mrkdwn(u) for u in urls if safe_url(u)}
 
 
-FRAGMENTS = ["<!channel>", "<!here>", "<@U123>", "<@U0LEAD>", "<#C123>", "<!subteam^S0LEADS>",
-             "<http://evil.example|your bank>", "<https://x.com/a|b>", "<!date^1^{time}|x>",
-             "&", "&amp;", "&lt;", "<", ">", "|", "*", "_", "`", "```", "~", "\n", "\u200b",
-             "\u200d", "\u202e", "\u2066", "\u200f", "😀", "@channel", "https://ok.example/a?b&c"]
-untrusted = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=30)),
-                     max_size=12).map("".join)
 urls = st.one_of(st.none(), st.sampled_from([
     "https://x.com/u/status/1", "http://evil.example|bank", "<http://evil.example|bank>",
     "javascript:alert(1)", "https://x.com/a?b=1&c=2", "https://ex.example/\u202e"]), untrusted)
@@ -345,15 +150,15 @@ def test_untrusted_text_is_inert_everywhere(status, text, name, handle, url, rep
                                     sent_by=claimer, url=reply_url, error=error))
     allowed = _urls(url, reply_url, "https://acme.slack.com/archives/C0CARE/p1772442900000100")
     for name_, payload in every_payload(v, reason=reason).items():
-        _check_limits(payload)
+        check_limits(payload)
         assert_inert(payload, allowed)
         assert name_ and payload
     items = [blocks.DigestItem(i, "P4", network, url, text, handle) for i in range(3)]
     dig = blocks.digest(items, 3)
-    _check_limits(dig)
+    check_limits(dig)
     assert_inert(dig, allowed)
     err = blocks.error_message(error)
-    _check_limits(err)
+    check_limits(err)
     assert_inert(err, set())
 
 
@@ -365,7 +170,7 @@ def test_hostile_post_renders_inert_on_the_card():
     assert "Dana &lt;K&gt;" in dumped
     assert "<!channel" not in out["text"] and out["text"].startswith("P1 · X · @dana_k: ")
     # every mrkdwn text object is verbatim: Slack does not auto-parse names in it
-    for key, _ in _strings(out):
+    for key, _ in strings(out):
         assert key != "link_names"
     assert all(t.get("verbatim") for t in _text_objects(out) if t["type"] == "mrkdwn")
 
@@ -418,7 +223,7 @@ def test_every_builder_stays_within_limits_with_extreme_inputs(status):
                              teams=teams)
     for name, payload in payloads.items():
         try:
-            _check_limits(payload)
+            check_limits(payload)
         except AssertionError as exc:
             raise AssertionError(f"{name} ({status}): {exc}") from exc
         assert_inert(payload, _urls(v.url, v.reply and v.reply.url,
@@ -449,7 +254,7 @@ def test_digest_of_a_flood_fits_one_message():
     items = [blocks.DigestItem(i, PRIORITIES[i % 4], "x", f"https://x.com/u/status/{i}",
                                HUGE, "h" * 255) for i in range(500)]
     out = blocks.digest(items, 1200)
-    _check_limits(out)
+    check_limits(out)
     lines = [b for b in out["blocks"] if b["type"] == "section"]
     assert len(lines) == 20
     assert all(":red_circle: *P1*" in b["text"]["text"] for b in lines[:20])  # urgent first
@@ -532,7 +337,7 @@ def test_send_asks_for_confirmation():
 
 # --- What the card says ---------------------------------------------------------------------
 def _all_text(payload: dict) -> str:
-    return "\n".join(s for _, s in _strings(payload))
+    return "\n".join(s for _, s in strings(payload))
 
 
 def test_card_explains_priority_risk_history_and_sla():
@@ -639,14 +444,14 @@ def test_draft_modal_shows_the_networks_limit(network, line):
     m = blocks.draft_modal(view("claimed", network=network), [], reply_limit(network))
     assert line in _all_text(m)
     rss = blocks.draft_modal(view("claimed", network="rss", can_reply=False), [], None)
-    _check_limits(rss)
+    check_limits(rss)
     assert rss["title"]["text"] == "Draft a reply" and "characters" not in _all_text(rss)
 
 
 def test_blank_values_never_make_blank_text_objects():
     v = view("drafted", text="   ", author_name="  ", draft=dataclasses.replace(DRAFT, text=" "))
     for payload in every_payload(v, reason=" ", outcomes_choices=["P1", " "]).values():
-        _check_limits(payload)
+        check_limits(payload)
 
 
 def test_reject_and_approve_edit_modals_carry_the_draft():
@@ -664,7 +469,7 @@ def test_reassign_modal_offers_the_other_teams():
     assert [o["value"] for o in _input(m, Block.TEAM)["element"]["options"]] == ["pr", "sales"]
     alone = blocks.reassign_modal(view("claimed"), [("support", "Customer care")])
     assert "submit" not in alone and all(b["type"] != "input" for b in alone["blocks"])
-    _check_limits(alone)
+    check_limits(alone)
 
 
 def test_correct_modal_preselects_the_current_value():
@@ -717,7 +522,7 @@ def test_error_keeps_user_mentions_only():
 @pytest.mark.parametrize("status", STATUSES)
 def test_golden_card(status):
     payload = blocks.card(view(status))
-    _check_limits(payload)
+    check_limits(payload)
     assert_golden(f"card_{status}", payload)
 
 
@@ -751,5 +556,5 @@ def _golden_messages() -> dict[str, dict]:
 @pytest.mark.parametrize("name", list(_golden_messages()))
 def test_golden_modals_and_messages(name):
     payload = _golden_messages()[name]
-    _check_limits(payload)
+    check_limits(payload)
     assert_golden(name, payload)

@@ -19,7 +19,8 @@ from bot.slack.blocks import sla as sb
 from bot.slack.blocks.links import message_url, workspace_address
 from bot.slack.blocks.text import escape_mrkdwn, safe_url
 from bot.slack.ids import Action, AlertRef
-from tests.unit.test_blocks import _block, _check_limits, assert_inert, untrusted, view
+from tests.support.blocks import assert_inert, check_block, check_limits, untrusted
+from tests.support.cards import view
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -35,14 +36,14 @@ def all_text(payload: dict) -> str:
 
 def test_reminder_pings_the_holder():
     msg = sb.sla_reminder(view("claimed"))
-    _check_limits(msg)
+    check_limits(msg)
     assert "<@U0ANA>, a reminder" in all_text(msg)
     assert "reply_broadcast" not in msg and actions(msg) == []
 
 
 def test_reminder_for_an_unclaimed_mention_is_shown_in_the_channel_with_a_claim_button():
     msg = sb.sla_reminder(view("new"))
-    _check_limits(msg)
+    check_limits(msg)
     assert msg["reply_broadcast"] is True
     assert actions(msg) == [Action.CLAIM.value]
     assert "<!channel>" not in msg["blocks"][0]["text"]["text"]
@@ -56,7 +57,7 @@ def test_reminder_while_waiting_for_approval_pings_the_approvers():
 
 def test_breach_escalates_to_the_approvers():
     msg = sb.sla_breach(view("claimed", overdue=True))
-    _check_limits(msg)
+    check_limits(msg)
     head = msg["blocks"][0]["text"]["text"]
     assert head.startswith(":rotating_light: <@U0LEAD>, <!subteam^S0LEADS>: *overdue*")
     assert "Claimed by <@U0ANA>" in head
@@ -82,7 +83,7 @@ def alert_view(**changes) -> ab.AlertView:
 
 def test_spike_alert_shows_the_storm_and_offers_the_crisis_thread():
     msg = ab.spike_alert(alert_view())
-    _check_limits(msg)
+    check_limits(msg)
     text = all_text(msg)
     assert msg["text"] == "Mention spike: 42 in the last 30 min (4.2× the usual)"
     assert "*All mentions*: 42 vs usual 10.0 → 4.2×" in text
@@ -98,11 +99,11 @@ def test_spike_alert_shows_the_storm_and_offers_the_crisis_thread():
 
 def test_after_the_crisis_thread_is_opened_the_alert_says_who_did():
     msg = ab.spike_alert(alert_view(crisis_opened_by="U0PRLEAD", crisis_opened_at=T0))
-    _check_limits(msg)
+    check_limits(msg)
     assert actions(msg) == []
     assert "Crisis thread opened by <@U0PRLEAD>" in all_text(msg)
     thread = ab.crisis_thread(alert_view(crisis_opened_by="U0PRLEAD"))
-    _check_limits(thread)
+    check_limits(thread)
     assert "<!subteam^S0PRLEADS>: coordinate the response here" in all_text(thread)
 
 
@@ -116,7 +117,7 @@ def test_untrusted_alert_text_is_inert(handle, name, word, rule, url, channel, t
         words=tuple((word, n) for n in range(20)), rules=tuple((rule, n) for n in range(20)),
         cards=tuple(ab.CardLink(1, "P1", "x", handle, channel, ts, url) for _ in range(20)))
     msg = ab.spike_alert(v)
-    _check_limits(msg)
+    check_limits(msg)
     # The one link a card line may carry is the post's own URL, when it is a plain http(s)
     # URL (`safe_url`), escaped, behind our label: never a target taken from the text.
     own = {escape_mrkdwn(url)} if safe_url(url) else set()
@@ -148,7 +149,7 @@ def home_view(n: int = 3, **changes) -> hb.HomeView:
 def check_home(payload: dict) -> None:
     assert payload["type"] == "home" and 1 <= len(payload["blocks"]) <= 100
     for b in payload["blocks"]:
-        _block(b)
+        check_block(b)
         SdkBlock.parse(b).to_dict()
 
 

@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.config import SOURCE_CREDENTIALS
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ENV_NAMES = sorted({n for options in SOURCE_CREDENTIALS.values() for names in options
                     for n in names} | {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
                                        "SLACK_APP_TOKEN", "DATABASE_URL", "SOCIALBOT_RULES"})

@@ -9,7 +9,6 @@ import io
 import json
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,8 +17,8 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.kit.http import health_app
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = set(Settings.model_fields)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -27,8 +26,8 @@ from bot.domain.scoring.enrich import (
     sentiment_label,
 )
 from bot.domain.scoring.vader import Analyzer
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 STOCK = SentimentIntensityAnalyzer()

@@ -22,8 +22,8 @@ import urllib3
 
 from bot.config import Settings
 from bot.kit.logs import REDACTED, JsonFormatter, Redactor, make_handler, secrets_of
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-1111111111-2222222222-AbCdEfGhIjKlMnOpQrStUvWx",
     "SLACK_APP_TOKEN": "xapp-1-A0123456789-1234567890123-abcdef0123456789",

@@ -26,8 +26,8 @@ from bot.offline.replay import input as replay_input
 from bot.offline.replay import run as replay
 from bot.offline.replay.input import Skipped, parse_time, read_mentions
 from bot.offline.replay.run import run
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 PAGES = DATA / "northwind_x_pages.jsonl"
 CSV = DATA / "northwind_mentions.csv"

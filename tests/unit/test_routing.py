@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,8 +15,8 @@ from bot.domain.rules.load import load_rules, parse_rules
 from bot.domain.rules.schema import PRIORITIES, Condition
 from bot.domain.scoring.enrich import Enrichment, enrich, lower_for_matching
 from bot.domain.scoring.routing import RouteDecision, matches, required_text, route
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
 
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.domain.rules.load import RulesError, load_rules, parse_rules
 from bot.domain.rules.schema import most_urgent, parse_duration
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.support.paths import DATA, ROOT
 
 MINIMAL = """\
 version: 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
@@ -13,8 +12,8 @@ from bot.domain.rules.load import load_rules
 from bot.kit.scheduler import build_scheduler
 from bot.listening.jobs import schedule_polls
 from bot.listening.registry import build_sources
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,8 +11,8 @@ from slack_sdk.web import SlackResponse
 
 from bot.domain.rules.load import Rules, parse_rules
 from bot.slack.channels import ChannelNotFound, resolve_channels
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("test_slack_channels")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -16,8 +15,8 @@ from bot.domain.rules.load import load_rules, parse_rules
 from bot.domain.scoring import enrich as E
 from bot.domain.scoring import triage
 from bot.domain.scoring.enrich import enrich, triage_features
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 STOCK = SentimentIntensityAnalyzer()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import load_rules, parse_rules
 from bot.offline.tune import proposals as tune
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 

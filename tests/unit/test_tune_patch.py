@@ -4,7 +4,6 @@ comments and layout, and the result parses to what was replayed."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from bot.cli import main
 from bot.domain.rules.load import parse_rules
 from bot.offline.tune import proposals as tune
 from bot.offline.tune.patch import PatchError, patch
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "routing_rules.yaml").read_text("utf-8")
 
 RULE = {"name": "tune: care to sales", "when": {"text_matches": [r"\bcharter\b"]},

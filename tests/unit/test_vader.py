@@ -13,8 +13,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.domain.scoring import enrich as E
 from bot.domain.scoring.vader import Analyzer
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SENTIMENT = ROOT.parent / "shared" / "fixtures" / "sentiment"  # research data; absent elsewhere
 STOCK = SentimentIntensityAnalyzer()
 FAST = Analyzer()
