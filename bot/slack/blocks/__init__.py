@@ -3,7 +3,7 @@
 Untrusted text (posts, author names and handles, even staff drafts) is escaped (`&` first,
 then `<` and `>`) before it enters mrkdwn, so a post can never ping `@channel`, mention a user
 or disguise a link (PLATFORM.md, "Escaping untrusted text"). Every builder stays within Block
-Kit's limits (tests/unit/test_blocks.py checks them with extreme inputs).
+Kit's limits (tests/unit/slack/test_blocks.py checks them with extreme inputs).
 
     text.py      escaping, Slack's length counting, text objects, mentions, dates, links
     card.py      `card(view)`: the mention card and its buttons by state

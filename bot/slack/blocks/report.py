@@ -2,7 +2,8 @@
 `/social status`. Plain values in (`bot.reports.Report`), `{"text", "blocks"}` out.
 
 Author handles, names and post snippets are untrusted: escaped and made inline. Every message
-stays within Block Kit's limits however big the figures get (tests/unit/test_report_blocks.py).
+stays within Block Kit's limits however big the figures get
+(tests/unit/reports/test_report_blocks.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Outbox claims across replicas: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so a row
 another replica has locked is skipped (never waited on, never taken twice); SQLite (a single
 writer) gets the same statements without the clause. Two senders draining one queue are in
-tests/integration/test_outbox.py::test_two_senders_never_post_the_same_row (both backends);
-two whole processes in tests/e2e/test_leader_replicas.py."""
+tests/integration/outbox/test_outbox.py::test_two_senders_never_post_the_same_row (both
+backends); two whole processes in tests/e2e/test_leader_replicas.py."""
 
 from __future__ import annotations
 

@@ -89,7 +89,8 @@ def test_one_analyzer_per_distinct_lexicon_and_vader_itself_is_untouched():
 
 
 def test_enrich_scores_with_bot_vader():
-    # bot.domain.scoring.vader's Analyzer scores exactly like stock VADER: tests/unit/test_vader.py
+    # bot.domain.scoring.vader's Analyzer scores exactly like stock VADER
+    # (tests/unit/domain/test_vader.py)
     assert isinstance(E._BASE_ANALYZER, Analyzer)
     assert E._BASE_ANALYZER.polarity_scores("not bad at all, but slow 😀") == STOCK.polarity_scores(
         "not bad at all, but slow 😀")

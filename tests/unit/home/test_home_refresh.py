@@ -1,7 +1,7 @@
 """The App Home refresher's timing and error handling, without a database or Slack: a fake
 clock, a recording client, and a view function that only says whose Home it built.
 
-(The database and the fake Slack Web API are in tests/integration/test_home_refresh.py.)"""
+(The database and the fake Slack Web API are in tests/integration/home/test_home_refresh.py.)"""
 
 from __future__ import annotations
 
