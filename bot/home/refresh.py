@@ -181,8 +181,8 @@ class HomeRefresher(BackgroundWorker):
                  rate: float = VIEWS_RATE, burst: int = VIEWS_BURST,
                  max_attempts: int = MAX_ATTEMPTS,
                  gate: Callable[[], AbstractContextManager[Any]] = nullcontext,
-                 view: Callable[[Session, Rules, Approvers, str, datetime], dict] | None = None
-                 ) -> None:
+                 view: Callable[[Session, Rules, Approvers, str, datetime], dict] | None = None,
+                 rest: Callable[[float], object] | None = None) -> None:
         self.factory, self.rules, self.directory = factory, rules, directory
         self.view = view or publish_view  # reads the database, builds with bot.slack.blocks.home
         self.client, self.clock, self.gate = client, clock, gate
@@ -197,6 +197,8 @@ class HomeRefresher(BackgroundWorker):
         self._attempts: dict[str, int] = {}
         self._logged: set[str] = set()
         super().__init__()
+        # How it rests after a heavy read: waiting on the stop flag (stop() cuts it short).
+        self.rest = rest or self._stop.wait
         self.published = 0  # views.publish calls that succeeded
 
     # --- what others call ------------------------------------------------------------------
@@ -230,8 +232,15 @@ class HomeRefresher(BackgroundWorker):
             self._wake.set()
 
     def pending(self) -> dict[str, datetime]:
+        """The Homes due, by user, and when (teams not yet expanded: see expand_teams)."""
         with self._lock:
             return dict(self._due)
+
+    def take_pending(self) -> dict[str, datetime]:
+        """The Homes due, taken off the queue without publishing them."""
+        with self._lock:
+            due, self._due = self._due, {}
+        return due
 
     # --- one round -------------------------------------------------------------------------
 
@@ -252,7 +261,7 @@ class HomeRefresher(BackgroundWorker):
         self._wake.clear()
         if self._viewers_read is None or now - self._viewers_read >= VIEWERS_RELOAD:
             self.reload_viewers(now)
-        self._expand_teams()
+        self.expand_teams()
         with self._lock:
             due = sorted((when, user) for user, when in self._due.items() if when <= now)
         sent = 0
@@ -270,8 +279,9 @@ class HomeRefresher(BackgroundWorker):
             sent += self._publish(user, now)
         return sent
 
-    def _expand_teams(self) -> None:
-        """Teams' approvers (user groups expanded by the directory, which caches them)."""
+    def expand_teams(self) -> None:
+        """Request the Homes of the requested teams' approvers (user groups expanded by the
+        directory, which caches them); each round does this first."""
         with self._lock:
             teams, self._teams = self._teams, {}
         if not teams:
@@ -299,7 +309,7 @@ class HomeRefresher(BackgroundWorker):
             return 0
         took = time.perf_counter() - started
         if took > HEAVY_READ_SECONDS:  # this thread only: nobody waits on it
-            self._stop.wait(took * YIELD_FACTOR)
+            self.rest(took * YIELD_FACTOR)
         try:
             self.client.views_publish(user_id=user, view=view)
         except SLACK_CALL_ERRORS as exc:

@@ -213,22 +213,28 @@ def test_x_429_and_503_wait_back_off_and_then_store_each_mention_once(engine, tm
 
 class StoreFails:
     """Raises OperationalError ("database is locked") at the k-th statement or COMMIT of the
-    store transaction only (`polling._store`): the fetch worked, the database did not."""
+    store transaction only (from `store_fetch`, its first statement, to its COMMIT or
+    ROLLBACK): the fetch worked, the database did not."""
 
     def __init__(self, engine, monkeypatch: pytest.MonkeyPatch, at: int | None) -> None:
         self.at, self.seen, self.armed, self.fired = at, 0, False, False
         event.listen(engine, "before_cursor_execute", lambda *a, **k: self._op())
-        event.listen(engine, "commit", lambda conn: self._op())
-        real = polling._store
+        event.listen(engine, "commit", lambda conn: self._end(count=True))
+        event.listen(engine, "rollback", lambda conn: self._end(count=False))
+        real = polling.store_fetch
 
         def store(*args, **kwargs):
             self.armed = True
-            try:
-                return real(*args, **kwargs)
-            finally:
-                self.armed = False
+            return real(*args, **kwargs)
 
-        monkeypatch.setattr(polling, "_store", store)
+        monkeypatch.setattr(polling, "store_fetch", store)
+
+    def _end(self, *, count: bool) -> None:
+        try:
+            if count:
+                self._op()
+        finally:
+            self.armed = False
 
     def _op(self) -> None:
         if not self.armed:

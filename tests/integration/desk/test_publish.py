@@ -23,7 +23,6 @@ from sqlalchemy.exc import OperationalError
 
 from bot.app import Runtime
 from bot.config import Settings
-from bot.desk import send as send_module
 from bot.desk.amplify import AlreadyDone, AmplifyFailed, amplify
 from bot.desk.directory import StaticDirectory
 from bot.desk.send import DuplicateSend, PolicyRefused, deliver, reconcile, start_send
@@ -449,12 +448,25 @@ def test_crash_before_anything_is_recorded_leaves_sending_which_reconcile_settle
     x_created()
     reply_id = begin_send(factory, mention_id, draft_id)
 
-    def power_cut(*args: Any, **kwargs: Any) -> None:
-        raise SystemExit("power cut")
+    # The network posts, then the power goes: no session opens after the call.
+    power = {"on": True}
 
-    monkeypatch.setattr(send_module._Book, "record", power_cut)
+    def sessions_while_powered() -> Any:
+        if not power["on"]:
+            raise SystemExit("power cut")
+        return factory()
+
+    publisher = x_publisher()
+    post = publisher.reply
+
+    def post_then_power_cut(*args: Any) -> Any:
+        published = post(*args)
+        power["on"] = False
+        return published
+
+    monkeypatch.setattr(publisher, "reply", post_then_power_cut)
     with pytest.raises(SystemExit):
-        deliver(factory, reply_id, x_publisher(), NOW, **DESK)
+        deliver(sessions_while_powered, reply_id, publisher, NOW, **DESK)
     monkeypatch.undo()
     assert reply_row(factory, reply_id).state == "sending"  # the network did post it
 

@@ -193,11 +193,8 @@ def test_who_a_change_concerns(desk_):
     homes = desk_.homes
 
     def concerned() -> set[str]:
-        homes._expand_teams()
-        users = set(homes.pending())
-        for user in users:
-            homes._due.pop(user)
-        return users
+        homes.expand_teams()
+        return set(homes.take_pending())
 
     m = desk_.mention(status="claimed", claimed_by=BEN)
     desk_.click(desk.reassign, LEAD, m, "pr")  # the claim taken away from BEN
@@ -229,14 +226,13 @@ def test_a_claim_turning_overdue_refreshes_the_claimer_and_the_approvers(desk_):
     desk_.mention(sla_due_at=T0 + timedelta(hours=1), sla_next_at=T0 + timedelta(hours=1))
     run = run_sla(desk_.services.factory, RULES, T0)
     assert run.escalations == 1
-    desk_.homes._expand_teams()
+    desk_.homes.expand_teams()
     assert set(desk_.homes.pending()) == {BEN, LEAD, GLEAD}  # not PR's approver
     desk_.clock.advance(WAIT + 1)
     desk_.homes.run_once(desk_.clock())
     assert "Overdue" in desk_.home_of(BEN) and "(1)" in desk_.home_of(BEN)
     # The job runs again: nothing new is overdue, nobody's Home changes.
-    for user in list(desk_.homes.pending()):
-        desk_.homes._due.pop(user)
+    desk_.homes.take_pending()
     run_sla(desk_.services.factory, RULES, T0 + timedelta(minutes=1))
     assert desk_.homes.pending() == {}
 

@@ -193,22 +193,12 @@ def test_a_broken_view_does_not_stop_the_others(caplog):
 def test_a_heavy_read_makes_the_refresher_rest_in_proportion(monkeypatch):
     import bot.home.refresh as home_module
 
-    class StopFlag:
-        waits: list[float] = []
-
-        def is_set(self) -> bool:
-            return False
-
-        def wait(self, seconds: float) -> bool:
-            self.waits.append(seconds)
-            return False
-
+    waits: list[float] = []
     clock, client = Clock(), Client()
-    homes = refresher(clock, client)
-    homes._stop = StopFlag()
+    homes = refresher(clock, client, rest=waits.append)
     monkeypatch.setattr(home_module, "HEAVY_READ_SECONDS", 0.0)  # every read counts as heavy
     for user in ("U0ANA", "U0BEN"):
         homes.opened(user, T0)
     homes.request(["U0ANA", "U0BEN"])
     assert homes.run_once(clock.advance(DEBOUNCE.total_seconds())) == 2
-    assert len(StopFlag.waits) == 2 and all(w > 0 for w in StopFlag.waits)
+    assert len(waits) == 2 and all(w > 0 for w in waits)
