@@ -100,7 +100,10 @@ def foldable(priorities: tuple[str, ...]) -> ColumnElement[bool]:
                         other.state.in_(OPEN)))
 
 
-def _skip_locked(*where: ColumnElement[bool]) -> Select[int]:
+def skip_locked(*where: ColumnElement[bool]) -> Select[int]:
+    """The ids of the rows `where` matches that no other transaction has locked, locked for
+    this one: `FOR UPDATE SKIP LOCKED` on PostgreSQL, nothing on SQLite (a single writer).
+    Every claim below picks its rows with it, so replicas never take the same row."""
     return select(Msg.id).where(*where).with_for_update(skip_locked=True)
 
 
@@ -130,7 +133,7 @@ def claim(session: Session, ids: list[int], lease_until: datetime) -> set[int]:
     Committed before any Slack call: a crash after it leaves a row to verify, not to repost."""
     if not ids:
         return set()
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.id.in_(ids), Msg.state == "pending")),
+    stmt = (update(T).where(T.c.id.in_(skip_locked(Msg.id.in_(ids), Msg.state == "pending")),
                             T.c.state == "pending")
             .values(state="sending", not_before=lease_until).returning(T.c.id))
     return set(session.execute(stmt).scalars())
@@ -159,8 +162,8 @@ def defer_scope(session: Session, scope: str, until: datetime) -> int:
         match = Msg.kind == OutboxKind.EPHEMERAL
     else:
         match = and_(Msg.channel == scope, Msg.kind.not_in((OutboxKind.UPDATE, OutboxKind.EPHEMERAL)))
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.state == "pending", Msg.not_before < until,
-                                                    match)),
+    stmt = (update(T).where(T.c.id.in_(skip_locked(Msg.state == "pending", Msg.not_before < until,
+                                                   match)),
                             T.c.state == "pending", T.c.not_before < until)
             .values(not_before=until))
     return rowcount(session.execute(stmt))
@@ -176,7 +179,7 @@ def take_unverified(session: Session, now: datetime, lease_until: datetime, *,
     # be missed and uploaded twice. LEASE exceeds FILE_SHARE_DELAY.
     due = (or_(Msg.kind != OutboxKind.FILE, Msg.not_before <= now) if everything
            else Msg.not_before <= now)
-    pick = _skip_locked(Msg.state == "sending", due).order_by(Msg.id).limit(limit)
+    pick = skip_locked(Msg.state == "sending", due).order_by(Msg.id).limit(limit)
     stmt = (update(T).where(T.c.id.in_(pick), T.c.state == "sending")
             .values(not_before=lease_until).returning(T.c.id))
     return sorted(session.execute(stmt).scalars())
@@ -196,8 +199,8 @@ def collapse_updates(session: Session) -> int:
     newer = aliased(OutboxMessage)
     has_newer = exists().where(newer.kind == OutboxKind.UPDATE, newer.mention_id == Msg.mention_id,
                                newer.state == "pending", newer.id > Msg.id)
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == OutboxKind.UPDATE, Msg.state == "pending",
-                                                    has_newer)), T.c.state == "pending")
+    stmt = (update(T).where(T.c.id.in_(skip_locked(Msg.kind == OutboxKind.UPDATE, Msg.state == "pending",
+                                                   has_newer)), T.c.state == "pending")
             .values(state="folded"))
     return rowcount(session.execute(stmt))
 
@@ -209,8 +212,8 @@ def unfold_worked(session: Session, now: datetime) -> int:
     has_work = exists().where(work.mention_id == Msg.mention_id, work.kind.in_(NEEDS_CARD),
                               work.state == "pending")
     no_card = exists().where(Mention.id == Msg.mention_id, Mention.slack_ts.is_(None))
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(Msg.kind == OutboxKind.CARD, Msg.state == "folded",
-                                                    has_work, no_card)), T.c.state == "folded")
+    stmt = (update(T).where(T.c.id.in_(skip_locked(Msg.kind == OutboxKind.CARD, Msg.state == "folded",
+                                                   has_work, no_card)), T.c.state == "folded")
             .values(state="pending", not_before=now))
     return rowcount(session.execute(stmt))
 
@@ -223,12 +226,12 @@ def fail_orphans(session: Session) -> int:
                                  failed.state == "failed")
     card_alive = exists().where(live.mention_id == Msg.mention_id, live.kind == OutboxKind.CARD,
                                 live.state.in_(("pending", "sending", "folded")))
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(
+    stmt = (update(T).where(T.c.id.in_(skip_locked(
         Msg.kind.in_(NEEDS_CARD), Msg.state == "pending", card_failed, ~card_alive,
         ~_card_posted())), T.c.state == "pending")
             .values(state="failed", error="not sent: the mention's card could not be posted"))
     orphans = rowcount(session.execute(stmt))
-    stmt = (update(T).where(T.c.id.in_(_skip_locked(
+    stmt = (update(T).where(T.c.id.in_(skip_locked(
         Msg.kind == OutboxKind.FILE, Msg.state == "pending", _parent_failed())), T.c.state == "pending")
             .values(state="failed", error="not sent: the message it belongs under could not "
                                           "be posted"))

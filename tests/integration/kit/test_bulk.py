@@ -59,7 +59,7 @@ def test_json_text_and_defaults_match_a_core_insert(engine):
                                 "attempts": 0, "not_before": NOW, "created_at": NOW,
                                 "dedupe_key": f"card:{i}"} for i in ids])
     with session_scope(factory) as s:
-        got = {r.id: r._mapping for r in s.execute(select(M))}
+        got = {m["id"]: m for m in s.execute(select(M)).mappings()}
         cards = s.execute(select(OUT.c.mention_id, OUT.c.payload, OUT.c.dedupe_key)
                           .order_by(OUT.c.id)).all()
     for mention_id, row in zip(ids, rows, strict=False):

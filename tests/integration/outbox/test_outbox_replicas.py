@@ -19,7 +19,7 @@ from tests.support.outbox_rows import NOW, cards
 
 
 def test_claims_skip_locked_rows_on_postgresql_only():
-    ids = q._skip_locked(OutboxMessage.id.in_([1, 2]))
+    ids = q.skip_locked(OutboxMessage.id.in_([1, 2]))
     assert "FOR UPDATE SKIP LOCKED" in str(ids.compile(dialect=postgresql.dialect()))
     assert "FOR UPDATE" not in str(ids.compile(dialect=sqlite.dialect()))
 
