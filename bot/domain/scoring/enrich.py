@@ -465,6 +465,26 @@ def compound_of(text: str, rules: Rules) -> float:
     return _vader(text, _words(lower_for_matching(text)), _prepared(rules).sentiment)["compound"]
 
 
+def analyzer_for(lexicon: dict[str, float]) -> _Analyzer:
+    """The VADER analyzer a rules lexicon scores with: VADER's own (bundled lexicon, never
+    changed) when the lexicon is empty, else a copy with the lexicon added (phrases joined with
+    `_`, as `compound_of` joins them in the text), one per distinct lexicon."""
+    return _sentiment_for(lexicon).analyzer
+
+
+def triage_scores(mention: Mention, rules: Rules) -> tuple[float, float]:
+    """(negativity, positivity) the way `enrich` computes them (`triage.scores`, the fast
+    path): the bias plus the weights of what `triage_features` lists."""
+    prepared = _prepared(rules)
+    low = lower_for_matching(mention.text)
+    words = _words(low)
+    found = _scan(words)
+    return triage.scores(
+        mention.text, words, _vader(mention.text, words, prepared.sentiment), found.cues,
+        again=found.again, question=_is_question(low),
+        addressed=_addressed(mention, low, prepared))
+
+
 def triage_features(mention: Mention, rules: Rules) -> dict[str, float]:
     """The signals `bot.domain.scoring.triage` weighs for this mention, by name (for tuning and tests)."""
     prepared = _prepared(rules)

@@ -79,20 +79,25 @@ def test_single_words_and_positive_phrases_from_the_lexicon():
 
 
 def test_one_analyzer_per_distinct_lexicon_and_vader_itself_is_untouched():
-    a = E._prepared(rules_with('sentiment: {lexicon: {"on hold": -1.5}}')).sentiment
-    b = E._prepared(rules_with('sentiment: {lexicon: {"on hold": -1.5}}')).sentiment
-    c = E._prepared(rules_with('sentiment: {lexicon: {"on hold": -2.5}}')).sentiment
+    def analyzer(extra: str = "") -> Analyzer:
+        return E.analyzer_for(rules_with(extra).sentiment.lexicon)
+
+    a = analyzer('sentiment: {lexicon: {"on hold": -1.5}}')
+    b = analyzer('sentiment: {lexicon: {"on hold": -1.5}}')
+    c = analyzer('sentiment: {lexicon: {"on hold": -2.5}}')
     assert a is b and a is not c
-    assert a.analyzer.lexicon is not c.analyzer.lexicon
-    assert "on_hold" not in E._BASE_ANALYZER.lexicon
-    assert E._prepared(rules_with()).sentiment.analyzer is E._BASE_ANALYZER
+    assert a.lexicon is not c.lexicon
+    vader = analyzer()  # no lexicon: VADER's own
+    assert vader is analyzer() and vader not in (a, c)
+    assert "on_hold" not in vader.lexicon and vader.lexicon == STOCK.lexicon
 
 
 def test_enrich_scores_with_bot_vader():
     # bot.domain.scoring.vader's Analyzer scores exactly like stock VADER
     # (tests/unit/domain/test_vader.py)
-    assert isinstance(E._BASE_ANALYZER, Analyzer)
-    assert E._BASE_ANALYZER.polarity_scores("not bad at all, but slow 😀") == STOCK.polarity_scores(
+    vader = E.analyzer_for({})
+    assert isinstance(vader, Analyzer)
+    assert vader.polarity_scores("not bad at all, but slow 😀") == STOCK.polarity_scores(
         "not bad at all, but slow 😀")
 
 

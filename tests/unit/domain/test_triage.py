@@ -14,11 +14,12 @@ from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import load_rules, parse_rules
 from bot.domain.scoring import enrich as E
 from bot.domain.scoring import triage
-from bot.domain.scoring.enrich import enrich, triage_features
+from bot.domain.scoring.enrich import enrich, triage_features, triage_scores
 from tests.support.paths import ROOT
 
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+BIAS = tuple(triage.load_weights()["bias"])  # (negativity, positivity) before any signal
 STOCK = SentimentIntensityAnalyzer()
 ACME = parse_rules("""
 version: 1
@@ -44,7 +45,7 @@ def mention(text: str, *, followers: int = 100, handle: str = "someone") -> Ment
 
 
 def weighted_sum(f: dict[str, float]) -> tuple[float, float]:
-    n, p = triage._B
+    n, p = BIAS
     for name, value in f.items():
         dn, dp = triage.weight_of(name)
         n += dn * value
@@ -55,13 +56,7 @@ def weighted_sum(f: dict[str, float]) -> tuple[float, float]:
 @pytest.mark.parametrize("text", TEXTS)
 def test_the_fast_scores_are_the_weighted_sum_of_the_features(text):
     rules = ACME
-    prepared = E._prepared(rules)
-    low = E.lower_for_matching(text)
-    words = E._words(low)
-    found = E._scan(words)
-    fast = triage.scores(text, words, E._vader(text, words, prepared.sentiment), found.cues,
-                         again=found.again, question=E._is_question(low),
-                         addressed=E._addressed(mention(text), low, prepared))
+    fast = triage_scores(mention(text), rules)
     slow = weighted_sum(triage_features(mention(text), rules))
     assert fast == pytest.approx(slow, abs=1e-9)
     assert enrich(mention(text), rules, now=NOW).compound == pytest.approx(
@@ -129,7 +124,8 @@ def test_the_weights_file_is_small_derived_data():
     assert set(w["signals"]) == {*triage.SIGNALS,
                                  *(triage.CUE_PREFIX + c for c in E.COMPLAINT_CUES)}
     assert len(w["words"]) < 2000 and len(w["emoji"]) < 100
-    assert all(E._WORD.fullmatch(k) for k in w["words"])  # single words, no phrases or text
+    # single words, no phrases or text: a post of just that word has it as its one word
+    assert all(k in triage_features(mention(k), ACME) for k in w["words"])
     assert all(len(k) == 1 and ord(k) >= triage.EMOJI_FROM for k in w["emoji"])
     assert w["negative_from"] == triage.NEGATIVE_FROM
 

@@ -80,7 +80,7 @@ def test_a_rules_lexicon_scores_exactly_like_stock_vader_with_it():
         assert same(FAST_EXTRA.polarity_scores(text), STOCK_EXTRA.polarity_scores(text)), text
     # and bot.domain.scoring.enrich's analyzers, built from a rules lexicon
     lexicon = {"on hold": -3.0, "Delayed": -3.5}
-    built = E._build_sentiment(lexicon).analyzer
+    built = E.analyzer_for(lexicon)
     assert isinstance(built, Analyzer)
     stock = SentimentIntensityAnalyzer()
     stock.lexicon = {**stock.lexicon, "on_hold": -3.0, "delayed": -3.5}
