@@ -91,7 +91,7 @@ def _why(e: Enrichment, d: RouteDecision) -> str:
 _ENCODE = json.JSONEncoder(ensure_ascii=True).encode  # what `json.dumps` does, pre-bound
 
 
-class _JsonOut:
+class JsonOut:
     """`--json`: one `decision_record` per line, exactly as `json.dumps` writes it.
 
     The line is put together here, in about half the time that building the record and
@@ -159,7 +159,7 @@ class _JsonOut:
 
 
 class _Unusual(Exception):
-    """A value `_JsonOut` does not put together itself; the encoder does."""
+    """A value `JsonOut` does not put together itself; the encoder does."""
 
 
 def _float_json(x: float) -> str:
@@ -383,7 +383,7 @@ def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO,
         return 2
     bar = _progress_bar(name, kind, err, progress)
     problems = _Problems(name, err, bar)
-    sink: _JsonOut | _Table = _JsonOut(out) if as_json else _Table(rules, out, TABLE_ROWS)
+    sink: JsonOut | _Table = JsonOut(out) if as_json else _Table(rules, out, TABLE_ROWS)
     unknown = _ReadOnce(clock)  # the scoring time of mentions without one
     mentions = 0
     try:

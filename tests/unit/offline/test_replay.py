@@ -101,7 +101,7 @@ def test_x_pages_join_includes_users(rules):
     assert toot.mentions_brand is True  # "@northwind", the local part of mastodon_acct
 
 
-def test_mentions_brand_from_entities_text_or_reply_only(rules):
+def test_mentions_brand_from_entities_text_or_reply_only(tmp_path, rules):
     page = {
         "data": [
             {"id": "1", "author_id": "9", "text": "loving the new lounge"},
@@ -115,7 +115,9 @@ def test_mentions_brand_from_entities_text_or_reply_only(rules):
         "includes": {"users": [{"id": "9", "name": "N", "username": "nn"},
                                {"id": "77", "name": "Northwind Air", "username": "NorthwindAir"}]},
     }
-    items = list(replay_input._object_mentions(page, 3, replay_input._Brand(rules)))
+    p = tmp_path / "page.jsonl"
+    p.write_text("\n\n" + json.dumps(page) + "\n")  # on line 3
+    items = list(read_mentions(p, rules))
     got = {m.external_id: m.mentions_brand for _, m in items}
     assert got == {"1": False, "2": True, "3": True, "4": True, "5": False, "6": False}
     assert all(line == 3 for line, _ in items)
@@ -131,8 +133,12 @@ def test_mentions_brand_from_entities_text_or_reply_only(rules):
     ("x", "cc @NorthwindAir_ops", False),
     ("rss", "@NorthwindAir", False),
 ])
-def test_brand_handles_per_network(rules, network, text, expected):
-    assert replay_input._Brand(rules).mentioned_in(network, text) is expected
+def test_brand_handles_per_network(tmp_path, rules, network, text, expected):
+    p = tmp_path / "one.jsonl"
+    p.write_text(json.dumps({"id": "1", "network": network, "text": text,
+                             "author": {"username": "someone"}}) + "\n")
+    [(_, mention)] = read_mentions(p, rules)
+    assert mention.mentions_brand is expected
 
 
 def test_csv_rows_with_extra_columns(rules):
@@ -277,14 +283,14 @@ _NUMBER = st.integers(-5, 120) | st.booleans() | st.floats(allow_nan=True)
        parts=st.dictionaries(_ODD_TEXT | st.none() | st.integers(), _NUMBER, max_size=4))
 def test_json_lines_are_what_json_dumps_writes(external_id, handle, team, hint, network, risk,
                                                matched, compound, score, parts):
-    """_JsonOut builds each line itself; the bytes are json.dumps(decision_record(...))'s."""
+    """JsonOut builds each line itself; the bytes are json.dumps(decision_record(...))'s."""
     m = Mention(network=network, external_id=external_id, text="t", author=Author(handle=handle))
     e = Enrichment(compound=compound, sentiment="neutral", author_type="customer", risk=(),
                    score=score, priority="P4", score_parts=parts)
     d = RouteDecision(team=team, priority="P2", approval_required=bool(score), risk=tuple(risk),
                       outcome_hint=hint, matched_rules=tuple(matched))
     out = io.StringIO()
-    sink = replay._JsonOut(out)
+    sink = replay.JsonOut(out)
     sink.add(m, e, d)
     sink.add(m, e, d)  # the second time from the values it has kept
     expected = json.dumps(replay.decision_record(m, e, d)) + "\n"
@@ -521,7 +527,8 @@ def test_bad_records_are_reported_with_their_line(tmp_path, rules):
         f"{p}:6: author.followers: 'many' is not a whole number",
         f"{p}:7: data[1]: text: required",
         f"{p}:7: data[2]: expected a tweet object, got a string",
-        f"{p}:8: " + replay_input._NOT_A_RECORD,
+        f"{p}:8: not an X API v2 page {{\"data\": [...], \"includes\": {{...}}}} nor a "
+        "normalised mention {\"id\", \"network\", \"author\", \"text\", ...}",
         f"{p}:9: author: expected an object {{username, name, followers}}",
         f"{p}:10: X API error page without data: Could not find user",
         f"{p}:12: not UTF-8 text: invalid start byte",

@@ -47,5 +47,11 @@ def test_a_slot_is_given_back_when_the_work_raises():
                 raise RuntimeError("refused")
         except RuntimeError:
             pass
-    acquired = gate._slots.acquire(timeout=0.1)
-    assert acquired
+    entered = threading.Event()
+
+    def enter() -> None:  # another thread: it would wait for ever on a slot not given back
+        with gate.entered():
+            entered.set()
+
+    threading.Thread(target=enter, daemon=True).start()
+    assert entered.wait(1)
