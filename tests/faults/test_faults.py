@@ -27,6 +27,7 @@ from bot.networks.x.client import build_x_client
 from bot.networks.x.source import XSearchSource
 from bot.outbox import MAX_ATTEMPTS, OutboxSender, sender_client
 from tests.support import fault_figures
+from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
 from tests.support.fault_scenarios import (
     check_ingest,
@@ -44,14 +45,6 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SEED = 20261123
 
 
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def faults_answered(fake: FakeSlack) -> int:
     """Calls the fake Slack answered with an error (429, 5xx) or never answered."""
     return sum(1 for c in fake.calls if c.status != 200 or c.error == "dropped")
@@ -61,7 +54,7 @@ def faults_answered(fake: FakeSlack) -> int:
 
 def test_slack_429_storm_and_5xx_lose_and_double_nothing(engine):
     rng = random.Random(SEED)
-    clock = Clock()
+    clock = Clock(NOW)
     fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
     try:
         # Slack's own per-channel limit, on our clock, on top of the scripted misbehaviour.
@@ -120,7 +113,7 @@ def test_repeated_5xx_end_in_a_failed_row_never_in_a_second_card(engine):
     """More 5xx than attempts: the rows fail with their error kept (never a second card, even
     for the PR card whose first answer was a 500 after Slack stored it), and the other
     channel's card goes out meanwhile."""
-    clock = Clock()
+    clock = Clock(NOW)
     fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
     try:
         url = engine.url.render_as_string(hide_password=False)
@@ -250,7 +243,7 @@ def test_a_database_error_at_any_statement_of_the_store_is_a_backoff_not_a_loss(
     url = fresh_db()
     engine = make_engine(url)
     dry = StoreFails(engine, monkeypatch, None)
-    clock = Clock()
+    clock = Clock(NOW)
     poll_source(make_session_factory(engine), FakeXSource(RULES.source("x-search"), x_network()),
                 RULES, clock=clock)
     engine.dispose()
@@ -264,7 +257,7 @@ def test_a_database_error_at_any_statement_of_the_store_is_a_backoff_not_a_loss(
         x = x_network()
         engine = make_engine(url)
         factory = make_session_factory(engine)
-        clock = Clock()
+        clock = Clock(NOW)
         poll_source(factory, FakeXSource(spec, x), RULES, clock=clock)  # a good first poll
         more_posts(x)
         clock.now += timedelta(minutes=5)

@@ -9,25 +9,18 @@ plus the network fetch itself; after it the "process" is dead (no later statemen
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from bot.kit.db import make_engine, make_session_factory
 from bot.listening.polling import poll_source
 from tests.support import fault_figures
+from tests.support.clock import Clock
 from tests.support.fault_scenarios import NOW, RULES, check_ingest, more_posts, x_network
 from tests.support.fault_world import FakeX, FakeXSource, Killed, Process, kill_plan
 
 SPEC = RULES.source("x-search")
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def poll(url: str, x: FakeX, clock: Clock, process: Process | None = None):
@@ -46,7 +39,7 @@ def test_kill_at_every_point_of_a_poll_then_restart_stores_each_mention_once(fre
     # Dry run: how many kill points a complete second poll passes.
     url = fresh_db()
     x = x_network()
-    clock = Clock()
+    clock = Clock(NOW)
     poll(url, x, clock)
     more_posts(x)
     dry = Process()
@@ -58,7 +51,7 @@ def test_kill_at_every_point_of_a_poll_then_restart_stores_each_mention_once(fre
     for point in plan:
         url = fresh_db()
         x = x_network()
-        clock = Clock()
+        clock = Clock(NOW)
         poll(url, x, clock)
         more_posts(x)
         clock.now += timedelta(minutes=5)

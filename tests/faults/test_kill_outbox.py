@@ -14,7 +14,7 @@ PostgreSQL only once their lease ran out: another replica might be mid-call), th
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
@@ -25,17 +25,10 @@ from bot.kit.db import make_engine, make_session_factory
 from bot.outbox import OutboxSender
 from bot.outbox.tuning import LEASE
 from tests.support import fault_figures
+from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
 from tests.support.fault_scenarios import NOW, POSTS, render_card, seed_cards
 from tests.support.fault_world import Killed, Process, kill_plan
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class KillableClient(WebClient):
@@ -97,7 +90,7 @@ def check(url: str, fake: FakeSlack, mention_ids: list[int]) -> None:
 
 @pytest.fixture
 def fake():
-    clock = Clock()
+    clock = Clock(NOW)
     fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
     fake.clock = clock
     yield fake

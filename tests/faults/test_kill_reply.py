@@ -32,6 +32,7 @@ from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.slack.ids import CardRef
 from bot.slack.services import Services
 from tests.support import fault_figures
+from tests.support.clock import Clock
 from tests.support.fault_world import FakeReplyNetwork, Killed, Process, kill_plan
 from tests.support.paths import ROOT
 
@@ -41,14 +42,6 @@ AGENT = "U0AGENT"
 DIRECTORY = StaticDirectory({"S0CARELEADS": {"U0LEAD"}})
 TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
         "mastodon": "@ana Sorry about that! Please DM us your booking ref."}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def seed(url: str, network: str) -> int:
@@ -124,7 +117,7 @@ def test_kill_the_send_at_every_point_then_restart_replies_once(fresh_db, kind):
 
     url = fresh_db()
     mention_id = seed(url, kind)
-    clock, net, dry = Clock(), network(), Process()
+    clock, net, dry = Clock(NOW), network(), Process()
     process_run(url, net, clock, dry, mention_id, restart=False)
     check(url, net, mention_id)
     assert dry.counts["reply"] == dry.counts["replied"] == 1, dry.counts
@@ -133,7 +126,7 @@ def test_kill_the_send_at_every_point_then_restart_replies_once(fresh_db, kind):
     for point in kill_plan(dry.counts):
         url = fresh_db()
         mention_id = seed(url, kind)
-        clock, net, process = Clock(), network(), Process(point)
+        clock, net, process = Clock(NOW), network(), Process(point)
         with pytest.raises(Killed):
             process_run(url, net, clock, process, mention_id, restart=False)
         fault_figures.tried("kill points")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class Clock:
@@ -10,4 +10,9 @@ class Clock:
         self.now = now
 
     def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        """Move on by `seconds`; the new time."""
+        self.now += timedelta(seconds=seconds)
         return self.now

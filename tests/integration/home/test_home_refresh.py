@@ -21,6 +21,7 @@ from bot.kit.db import make_session_factory, session_scope
 from bot.outbox import sender_client
 from bot.slack.ids import CardRef
 from bot.slack.services import Services
+from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -39,18 +40,6 @@ RULES = Rules.model_validate({
 DIRECTORY = StaticDirectory({"S0LEADS": {"U0GLEAD"}})
 ANA, BEN, LEAD, GLEAD, PRLEAD = "U0ANA", "U0BEN", "U0LEAD", "U0GLEAD", "U0PRLEAD"
 _n = itertools.count(1)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 class Desk:
@@ -105,7 +94,7 @@ def fake_slack():
 
 @pytest.fixture
 def desk_(engine, fake_slack) -> Desk:
-    clock = Clock()
+    clock = Clock(T0)
     factory = make_session_factory(engine)
     homes = HomeRefresher(factory, lambda: RULES, DIRECTORY,
                           sender_client("xoxb-test", fake_slack.api_url), clock)
@@ -239,7 +228,7 @@ def test_a_claim_turning_overdue_refreshes_the_claimer_and_the_approvers(desk_):
 
 def test_another_replica_and_a_restarted_one_keep_the_home_current(engine, fake_slack):
     factory = make_session_factory(engine)
-    clock = Clock()
+    clock = Clock(T0)
 
     def replica() -> tuple[Services, HomeRefresher]:
         homes = HomeRefresher(factory, lambda: RULES, DIRECTORY,

@@ -37,6 +37,7 @@ from bot.listening.polling import poll_source
 from bot.networks.rss.source import RssSource
 from bot.networks.x.client import build_x_client
 from bot.networks.x.source import XMentionsSource, XSearchSource
+from tests.support.clock import Clock
 from tests.support.paths import ROOT
 from tests.support.x_api import (
     BEARER,
@@ -111,14 +112,6 @@ def recorded_post(page: str, post_id: str) -> tuple[dict[str, Any], dict[str, An
 
 def query(call: Any) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def shift_feed_dates(xml: str, days: int) -> str:
@@ -200,7 +193,7 @@ def assert_each_once(state: dict[str, Any], expected: int) -> None:
 
 def test_restart_and_overlapping_pages_store_every_mention_once(
         api, settings, feeds, migrated_url):
-    clock = Clock()
+    clock = Clock(NOW)
     # First run. x-mentions: brand lookup + two pages; x-search: the recorded page plus two
     # posts x-mentions also returns (a post can mention the brand and match the query).
     api.get(USER_URL, json=x_body("northwind_get_user"))
@@ -304,7 +297,7 @@ def test_cursor_advances_only_after_commit(api, settings, engine):
     failing = CommitFailsOnce(factory)
     client = build_x_client(settings(X_BEARER_TOKEN=BEARER))
     source = XSearchSource(X_SEARCH, RULES.brand, client)
-    clock = Clock()
+    clock = Clock(NOW)
     newer = page_of(post(NEW_SEARCH, "aviation_ana", "Northwind Air's Gatwick meltdown, day two",
                          author_id="2911000021"))
     api.get(SEARCH_URL, json=x_body("northwind_search_recent"))
@@ -344,7 +337,7 @@ def test_a_source_with_bad_credentials_does_not_stop_the_others(
     slack = dict(SLACK_BOT_TOKEN="xoxb-listening", SLACK_SIGNING_SECRET="listening",
                  SLACK_API_URL="http://127.0.0.1:9/api/")  # never called: nothing is started
     runtime = Runtime(settings(DATABASE_URL=migrated_url, X_BEARER_TOKEN=BEARER, **slack),
-                      RULES, clock=Clock())
+                      RULES, clock=Clock(NOW))
     client = build_x_client(runtime.settings)
     sources = build(client, feeds)[:3]
     try:

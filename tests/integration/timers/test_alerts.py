@@ -22,6 +22,7 @@ from bot.kit.db import make_session_factory, session_scope
 from bot.outbox import OutboxSender, sender_client
 from bot.slack.render import Renderer
 from bot.timers import alerts
+from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
 from tests.support.threads import run_at_once
 
@@ -242,14 +243,6 @@ def test_the_crisis_thread_is_opened_once(factory, session):
 
 # --- through the real outbox and renderer ------------------------------------------------------
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def text_of(call) -> str:
     b = call.params.get("blocks")
     return json.dumps(json.loads(b) if isinstance(b, str) else b, ensure_ascii=False)
@@ -258,7 +251,7 @@ def text_of(call) -> str:
 def test_alert_posted_updated_and_crisis_thread_in_slack(factory, session):
     fake = FakeSlack().start()
     try:
-        clock = Clock()
+        clock = Clock(NOW)
         sender = OutboxSender(factory, sender_client("xoxb-test", fake.api_url, timeout=5),
                               Renderer(lambda: RULES, StaticDirectory(), clock), clock)
         history(factory)

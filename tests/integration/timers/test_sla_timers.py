@@ -23,6 +23,7 @@ from bot.outbox import OutboxSender, sender_client
 from bot.slack.ids import CardRef
 from bot.slack.render import Renderer
 from bot.timers.sla import run_sla, start_timer
+from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
 from tests.support.threads import run_at_once
 
@@ -200,14 +201,6 @@ def test_a_new_deadline_gets_its_own_reminder(factory, session):
 
 # --- the messages, through the real outbox and renderer, to a fake Slack ---------------------
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def slack():
     fake = FakeSlack().start()
@@ -221,7 +214,7 @@ def blocks_text(call) -> str:
 
 
 def test_reminder_and_escalation_reach_the_cards_thread(factory, slack):
-    clock = Clock()
+    clock = Clock(NOW)
     sender = OutboxSender(factory, sender_client("xoxb-test", slack.api_url, timeout=5),
                           Renderer(lambda: RULES, DIRECTORY, clock), clock)
     claimed = add(factory, status="claimed", claimed_by=ANA)

@@ -16,24 +16,13 @@ from slack_sdk.web import SlackResponse
 from bot.desk.directory import StaticDirectory
 from bot.domain.rules.schema import Rules
 from bot.home.refresh import DEBOUNCE, VIEWS_BURST, HomeRefresher
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 RULES = Rules.model_validate({
     "brand": {"name": "Acme"},
     "teams": {"support": {"channel": "C0SUPPORT1", "approvers": ["U0LEAD", "S0LEADS"]}},
     "default_team": "support", "outcomes": ["resolved", "no_action"]})
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 def slack_error(status: int, error: str, retry_after: int | None = None) -> SlackApiError:
@@ -64,7 +53,7 @@ def refresher(clock: Clock, client: Client, **kw) -> HomeRefresher:
 
 
 def test_a_change_publishes_the_home_once_after_the_debounce_and_only_for_openers():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     homes.opened("U0ANA", T0)
     homes.request(["U0ANA", "U0NEVER"])  # U0NEVER never opened the Home: never published
@@ -75,7 +64,7 @@ def test_a_change_publishes_the_home_once_after_the_debounce_and_only_for_opener
 
 
 def test_changes_within_the_debounce_make_one_publish_and_later_ones_another():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     homes.opened("U0ANA", T0)
     for _ in range(5):
@@ -90,7 +79,7 @@ def test_changes_within_the_debounce_make_one_publish_and_later_ones_another():
 
 
 def test_teams_expand_to_their_approvers_groups_included():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     for user in ("U0LEAD", "U0GLEAD", "U0ANA"):
         homes.opened(user, T0)
@@ -100,7 +89,7 @@ def test_teams_expand_to_their_approvers_groups_included():
 
 
 def test_opening_the_tab_covers_the_refreshes_requested_before():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     homes.opened("U0ANA", T0)
     homes.request(["U0ANA"])
@@ -110,7 +99,7 @@ def test_opening_the_tab_covers_the_refreshes_requested_before():
 
 
 def test_a_429_waits_for_retry_after_and_blocks_only_views_publish():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     homes.opened("U0ANA", T0)
     homes.opened("U0BEN", T0)
@@ -128,7 +117,7 @@ def test_a_429_waits_for_retry_after_and_blocks_only_views_publish():
 
 
 def test_server_errors_are_retried_with_backoff_then_given_up():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client, max_attempts=3)
     homes.opened("U0ANA", T0)
     client.fail = [slack_error(500, "internal_error"), ConnectionResetError("reset"),
@@ -144,7 +133,7 @@ def test_server_errors_are_retried_with_backoff_then_given_up():
 
 @pytest.mark.parametrize("code", ["not_found", "invalid_arguments", "user_not_found"])
 def test_a_user_slack_cannot_publish_for_is_dropped_and_logged_at_info(code, caplog):
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     homes.opened("U0GONE", T0)
     client.fail = [slack_error(200, code)]
@@ -158,7 +147,7 @@ def test_a_user_slack_cannot_publish_for_is_dropped_and_logged_at_info(code, cap
 
 
 def test_the_rate_limit_spreads_a_crowd_of_homes():
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client)
     users = [f"U0USER{i:03d}" for i in range(VIEWS_BURST + 5)]
     for user in users:
@@ -174,7 +163,7 @@ def test_the_rate_limit_spreads_a_crowd_of_homes():
 
 
 def test_a_broken_view_does_not_stop_the_others(caplog):
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
 
     def view(s, r, d, user, now):
         if user == "U0BAD":
@@ -194,7 +183,7 @@ def test_a_heavy_read_makes_the_refresher_rest_in_proportion(monkeypatch):
     import bot.home.refresh as home_module
 
     waits: list[float] = []
-    clock, client = Clock(), Client()
+    clock, client = Clock(T0), Client()
     homes = refresher(clock, client, rest=waits.append)
     monkeypatch.setattr(home_module, "HEAVY_READ_SECONDS", 0.0)  # every read counts as heavy
     for user in ("U0ANA", "U0BEN"):
