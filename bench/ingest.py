@@ -229,7 +229,7 @@ def sqlite_floor(target: SqliteTarget, pages: int) -> tuple[float, float]:
     src = sqlite3.connect(target.path)
     data = {}
     for table in FLOOR_TABLES:
-        cur = src.execute(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 (our names)
+        cur = src.execute(f"SELECT * FROM {table} ORDER BY id")
         cols = [d[0] for d in cur.description]
         data[table] = (cols, cur.fetchall())
     src.close()
@@ -249,7 +249,7 @@ def sqlite_floor(target: SqliteTarget, pages: int) -> tuple[float, float]:
         con.execute("INSERT INTO source (id, type) SELECT ?, ? WHERE 1", (SPEC.id, SPEC.type))
         def paged(table: str) -> list[tuple[str, list]]:
             cols, rows = data[table]
-            sql = (f"INSERT INTO {table} ({', '.join(cols)}) "  # noqa: S608 (our names)
+            sql = (f"INSERT INTO {table} ({', '.join(cols)}) "
                    f"VALUES ({', '.join('?' * len(cols))})")
             size = -(-len(rows) // pages)
             return [(sql, rows[i:i + size]) for i in range(0, len(rows), size)]

@@ -146,7 +146,7 @@ class Feed:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 data = feed.xml()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/atom+xml")

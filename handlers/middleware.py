@@ -16,7 +16,7 @@ Next = Callable[[], BoltResponse]
 
 
 def inject(services: Services) -> Callable[..., BoltResponse]:
-    def middleware(context: BoltContext, next: Next) -> BoltResponse:  # noqa: A002 (Bolt's name)
+    def middleware(context: BoltContext, next: Next) -> BoltResponse:
         # dedupe_events may have set a copy that records the event with the work
         context.setdefault("services", services)
         context["actor"] = context.user_id  # the Slack user who clicked/typed, when there is one
@@ -29,7 +29,7 @@ def dedupe_events(services: Services) -> Callable[..., BoltResponse | None]:
     """An event Slack delivers again is acknowledged without doing its work twice
     (`bot.slack.events` says how)."""
 
-    def middleware(body: dict, context: BoltContext, next: Next) -> BoltResponse | None:  # noqa: A002
+    def middleware(body: dict, context: BoltContext, next: Next) -> BoltResponse | None:
         event_id = events.event_id_of(body)
         if event_id is None:
             return next()

@@ -432,8 +432,8 @@ def reassign(work: Work, actor: str, ref: CardRef, team: str) -> models.Mention:
     session, rules, directory, now = work.session, work.rules, work.directory, work.now
     old = _load(session, ref.mention_id)
     old_team, old_channel, old_ts = old.team, old.slack_channel, old.slack_ts
-    m, event = _apply(session, mention_id=ref.mention_id, version=ref.version,
-                      act=Act.REASSIGN, actor=actor, rules=rules, directory=directory,
+    m, _ = _apply(session, mention_id=ref.mention_id, version=ref.version,
+                  act=Act.REASSIGN, actor=actor, rules=rules, directory=directory,
                       detail={"team": team, "from_team": old_team}, now=now)
     session.add(models.Correction(mention_id=m.id, field="team", old_value=old_team,
                                   new_value=team, by=actor, at=now))
@@ -520,7 +520,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         author_type=a.type_override or m.author_type, followers=a.followers,
         earlier_mentions=earlier, last_outcome=last_outcome,
         sentiment=m.sentiment, compound=m.compound, priority=m.priority, score=m.score,
-        score_parts={k: int(round(v)) for k, v in (m.score_parts or {}).items()
+        score_parts={k: round(v) for k, v in (m.score_parts or {}).items()
                      if isinstance(v, int | float)},
         matched_rules=tuple(m.matched_rules or ()), risk=tuple(m.risk or ()),
         approval_required=m.approval_required, team=m.team,

@@ -42,7 +42,7 @@ class Pruned:
 
 def prune(factory: sessionmaker[Session], now: datetime) -> Pruned:
     """Delete what is done with, as of `now`; how many rows of each kind went."""
-    Event, Msg = models.ProcessedEvent, models.OutboxMessage  # noqa: N806
+    Event, Msg = models.ProcessedEvent, models.OutboxMessage
     events = _in_batches(factory, Event, Event.event_id, Event.received_at < now - KEEP_EVENTS)
     outbox = _in_batches(factory, Msg, Msg.id, Msg.state == "sent",
                          Msg.created_at < now - KEEP_SENT)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -107,7 +107,7 @@ def stored_enum(enum: type[StrEnum], length: int) -> Enum:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # A bare `Mapped[datetime]` can only ever mean an aware UTC timestamp.
-    type_annotation_map = {datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
 def table_of(model: type[Base]) -> Table:

@@ -116,6 +116,6 @@ def _batch(s: Session, rules: Rules, now: datetime) -> tuple[int, int, int]:
 
 def overdue_count(session: Session, now: datetime) -> int:
     """Open mentions whose reply is past due (the `socialbot_sla_overdue` gauge)."""
-    M = models.Mention  # noqa: N806
+    M = models.Mention
     return session.scalar(select(func.count()).select_from(M).where(
         M.overdue(now), M.status.in_(OPEN_STATUSES))) or 0

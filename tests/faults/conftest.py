@@ -42,7 +42,7 @@ def fresh_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ca
     return make
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     lines = fault_figures.table()
     if not lines:
         return

@@ -37,7 +37,7 @@ class KillableClient(WebClient):
 
     process: Process
 
-    def chat_postMessage(self, **kwargs):  # noqa: N802 (slack-sdk's name)
+    def chat_postMessage(self, **kwargs):
         self.process.point("post")
         resp = super().chat_postMessage(**kwargs)
         self.process.point("posted")

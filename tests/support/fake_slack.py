@@ -94,7 +94,7 @@ class FakeSlack:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 arrived = time.monotonic()
                 data_in = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes

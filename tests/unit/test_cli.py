@@ -56,7 +56,7 @@ def test_check_uses_socialbot_rules_env(monkeypatch, tmp_path):
                    "default_team: s\nrules:\n  - {name: r, when: {lang: en}, then: {team: x}}\n")
     monkeypatch.setenv("SOCIALBOT_RULES", str(bad))
     code, out, err = run("check")
-    assert code == 2
+    assert (code, out) == (2, "")
     assert err.strip() == f"{bad}:7: rules[0].then.team: unknown team 'x' (teams: s)"
     assert "Traceback" not in err
 

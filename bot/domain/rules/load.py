@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 
 from bot.domain.rules.schema import Rules
 
-__all__ = ["Rules", "RulesError", "Problem", "load_rules", "parse_rules"]
+__all__ = ["Problem", "Rules", "RulesError", "load_rules", "parse_rules"]
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,7 @@ def _words(low: str) -> list[str]:
 class _Node:
     """A word trie: each node knows the words and word prefixes that follow it."""
 
-    __slots__ = ("words", "prefixes", "prefix_tuple", "hits")
+    __slots__ = ("hits", "prefix_tuple", "prefixes", "words")
 
     def __init__(self) -> None:
         self.words: dict[str, _Node] = {}

@@ -251,7 +251,7 @@ class _Plan:
     at worst work out the same decision twice.
     """
 
-    __slots__ = ("rules", "checks", "approval_for_risk", "default_team", "decisions")
+    __slots__ = ("approval_for_risk", "checks", "decisions", "default_team", "rules")
 
     def __init__(self, rules: Rules):
         self.rules: tuple[Rule, ...] = tuple(r for r in rules.rules if r.enabled)

@@ -28,6 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from bot.domain.mention import Mention
@@ -314,7 +315,7 @@ def _doc_terms(words: list[str], stop: frozenset[str], pairs: bool) -> set[str]:
     kept = [w for w in words if len(w) >= 3 and w not in stop and not w.isdigit()]
     out = set(kept)
     if pairs:
-        out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False)
+        out.update(f"{a} {b}" for a, b in pairwise(words)
                    if a not in stop or b not in stop
                    if len(a) > 1 and len(b) > 1 and not (a.isdigit() or b.isdigit()))
     return out

@@ -50,8 +50,8 @@ __all__ = [
     "escape_mrkdwn",
     "help_blocks",
     "reassign_modal",
-    "rejected_notice",
     "reject_modal",
+    "rejected_notice",
     "slack_len",
     "truncate_escaped",
 ]

@@ -86,7 +86,7 @@ def test_history_and_proposals(session, make_author, make_mention):
                                            "team": 4}
 
     rules = load_rules(RULES)
-    proposals, replay, _ = tune.propose(cases, rules)
+    proposals, _, _ = tune.propose(cases, rules)
     by_kind = {p.kind: p for p in proposals}
     assert set(by_kind) == {"lexicon", "authors", "rule"}
 

@@ -102,7 +102,7 @@ def test_tweepy_user_context_oauth1_debug_logs_are_redacted(captured, settings):
 
 def test_urllib3_debug_lines_lose_tokens_in_urls(captured, settings):
     class Ok(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()

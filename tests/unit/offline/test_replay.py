@@ -193,7 +193,7 @@ def test_parse_time(value, expected):
 @pytest.mark.parametrize("value", ["yesterday", "2/30/2015 10:00", "Wed Foo 11 06:55:44 +0000 2017",
                                    "2024-13-01", True, [2024]])
 def test_parse_time_refuses(value):
-    with pytest.raises(ValueError, match="created_at: .* is not a date"):
+    with pytest.raises(ValueError, match=r"created_at: .* is not a date"):
         parse_time(value)
 
 
@@ -299,6 +299,7 @@ def test_json_lines_are_what_json_dumps_writes(external_id, handle, team, hint, 
 
 def test_json_decisions_for_the_northwind_pages(rules):
     code, out, err = replay_file(PAGES, rules)
+    assert (code, err) == (0, "")
     got = {d["id"]: d for d in decisions(out)}
     assert list(got) == PAGE_IDS
     legal = got["1853701144208867328"]
@@ -439,6 +440,7 @@ def test_table_sorted_by_urgency_with_team_summary(rules):
 
 def test_table_rows_explain_why(rules):
     code, out, _ = replay_file(CSV, rules, as_json=False)
+    assert code == 0
     rows = {line.split("@", 1)[1].split()[0]: line for line in out.splitlines()
             if ROW.match(line)}
     assert rows["skylark_airways"].rstrip().endswith("competitor talk, angry influencer")

@@ -132,7 +132,7 @@ def test_team_rule_for_repeated_reassignment(rules):
     cases = [*(case(k, t, team="sales") for k, t in enumerate(CHARTER, 1)),
              case(9, "charter flight was cancelled, furious"),  # care, uncorrected: moved too
              *background()]
-    proposals, replay, _ = tune.propose(cases, rules)
+    proposals, _, _ = tune.propose(cases, rules)
     [p] = by_kind(proposals, "rule")
     rule = p.edit["rule"]
     assert rule["then"] == {"team": "sales"}
@@ -178,7 +178,7 @@ def test_priority_raise_rule(rules):
 def test_priority_lowered_by_a_rule_drops_its_priority(rules):
     cases = [case(k, t, handle="ceo_northwind", priority="P4") for k, t in enumerate(
         ["Thank you so much, best crew", "Proud of the team today", "New route to Lisbon!"], 1)]
-    proposals, _, notes = tune.propose([*cases, *background()], rules)
+    proposals, _, _ = tune.propose([*cases, *background()], rules)
     [p] = by_kind(proposals, "rule_priority")
     assert p.edit == {"op": "drop_rule_priority", "index": 10, "name": "vip"}
     assert rules.rules[10].name == "vip"
