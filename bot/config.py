@@ -18,6 +18,15 @@ SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
     "bluesky_search": (("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),),
     "bluesky_mentions": (("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),),
     "rss": ((),),
+    # Reddit: a "script" app with the brand account's password, or any app's refresh token.
+    "reddit_mentions": (("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_REFRESH_TOKEN"),
+                        ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME",
+                         "REDDIT_PASSWORD")),
+    "reddit_search": (("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_REFRESH_TOKEN"),
+                      ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME",
+                       "REDDIT_PASSWORD")),
+    "youtube_comments": (("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET",
+                          "YOUTUBE_REFRESH_TOKEN"),),
 }
 
 
@@ -44,6 +53,18 @@ class Settings(BaseSettings):
     MASTODON_ACCESS_TOKEN: SecretStr | None = None
     BLUESKY_HANDLE: str | None = None
     BLUESKY_APP_PASSWORD: SecretStr | None = None
+    REDDIT_CLIENT_ID: str | None = None
+    REDDIT_CLIENT_SECRET: SecretStr | None = None
+    REDDIT_REFRESH_TOKEN: SecretStr | None = None
+    REDDIT_USERNAME: str | None = None
+    REDDIT_PASSWORD: SecretStr | None = None
+    REDDIT_OAUTH_URL: str = "https://oauth.reddit.com"  # API calls (tests: a local fake)
+    REDDIT_WWW_URL: str = "https://www.reddit.com"  # token endpoint (tests: a local fake)
+    YOUTUBE_CLIENT_ID: str | None = None
+    YOUTUBE_CLIENT_SECRET: SecretStr | None = None
+    YOUTUBE_REFRESH_TOKEN: SecretStr | None = None
+    YOUTUBE_API_URL: str = "https://youtube.googleapis.com/"  # tests: a local fake
+    YOUTUBE_TOKEN_URL: str = "https://oauth2.googleapis.com/token"  # tests: a local fake
     LOG_LEVEL: str = Field(default="INFO")
     # `json`: one JSON object per log line (for log shippers); `text`: human-readable lines.
     SOCIALBOT_LOG_FORMAT: Literal["text", "json"] = "text"

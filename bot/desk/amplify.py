@@ -20,7 +20,10 @@ from bot.kit import models
 from bot.networks.base import Publisher, PublishError, Target
 
 AmplifyAction = Literal["like", "repost"]
-_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky"}
+_NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky",
+          "reddit": "Reddit",
+          "youtube": "YouTube",
+          }
 
 
 class AmplifyFailed(DomainError):

@@ -11,6 +11,9 @@
                counts as `@user` (app/validators/status_length_validator.rb).
     Bluesky    300 graphemes (the post lexicon's `maxGraphemes`), and 3,000 bytes of UTF-8
                (its `maxLength`): long emoji sequences can hit the byte limit first.
+    Reddit     10,000 characters of a comment's markdown body (Unicode code points: the
+               server measures the decoded string).
+    YouTube    10,000 characters of a comment's `textOriginal` (code points).
 
 Graphemes are counted by `graphemes()`, an implementation of the extended grapheme cluster
 rules of Unicode UAX #29 built on `unicodedata` instead of a new dependency. It covers what
@@ -37,11 +40,15 @@ MASTODON_MAX: Final = 500  # Mastodon's default; instances change it
 BLUESKY_MAX: Final = 300
 BLUESKY_MAX_BYTES: Final = 3000  # the post lexicon's maxLength, in UTF-8 bytes
 MASTODON_URL_LENGTH: Final = 23  # every URL with a scheme counts this much
+REDDIT_MAX: Final = 10_000
+YOUTUBE_MAX: Final = 10_000
 
 _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "x": (X_MAX, "weighted characters"),
     "mastodon": (MASTODON_MAX, "characters"),
     "bluesky": (BLUESKY_MAX, "graphemes"),
+    "reddit": (REDDIT_MAX, "characters"),
+    "youtube": (YOUTUBE_MAX, "characters"),
 }
 
 
@@ -71,6 +78,8 @@ def reply_length(network: str, text: str) -> int:
         return mastodon_length(text)
     if network == "bluesky":
         return grapheme_count(text)
+    if network in ("reddit", "youtube"):
+        return len(text)
     raise NoReplyChannel(f"{network or 'this source'} has no reply channel")
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-NETWORKS = ("x", "mastodon", "bluesky", "rss")
+NETWORKS = ("x", "mastodon", "bluesky", "rss",
+            "reddit",
+            "youtube",
+            )
 
 
 @dataclass(frozen=True, slots=True)

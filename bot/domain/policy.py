@@ -92,7 +92,10 @@ def check_reply(text: str, *, network: str, mention_mentions_brand: bool, brand:
 
 
 def _network_name(network: str) -> str:
-    return {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": "An RSS item"}.get(
+    return {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": "An RSS item",
+            "reddit": "Reddit",
+            "youtube": "YouTube",
+            }.get(
         network, network or "This source")
 
 

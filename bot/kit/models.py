@@ -68,7 +68,7 @@ CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team")
 # INTEGER PRIMARY KEY is the auto-incrementing rowid, so the variant says INTEGER there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 SlackId = String(32)  # user, channel, message ts (U0123…, C0123…, 1700000000.123456)
-Network = String(16)  # x | mastodon | bluesky | rss (bot.domain.mention.NETWORKS)
+Network = String(16)  # x | mastodon | bluesky | rss | reddit | … (bot.domain.mention.NETWORKS)
 
 
 class EmptyJSONObject(ColumnElement[Any]):

@@ -14,10 +14,12 @@ from bot.domain.rules.schema import Rules
 from bot.networks.base import Source
 
 if TYPE_CHECKING:
+    import praw
     import tweepy
     from mastodon import Mastodon
 
     from bot.networks.bluesky.client import BlueskySession
+    from bot.networks.reddit.client import RateWindow
 
 
 @dataclass
@@ -35,6 +37,7 @@ class _Clients:
         self._x: tweepy.Client | None = None
         self._mastodon: Mastodon | None = None
         self._bluesky = bluesky
+        self._reddit: tuple[praw.Reddit, RateWindow] | None = None
 
     def x(self) -> tweepy.Client:
         if self._x is None:
@@ -49,6 +52,15 @@ class _Clients:
 
             self._mastodon = build_mastodon(self._settings)
         return self._mastodon
+
+    def reddit(self, account: str | None) -> tuple[praw.Reddit, RateWindow]:
+        """The client and the rate-limit window its answers fill (shared by the sources)."""
+        if self._reddit is None:
+            from bot.networks.reddit.client import RateWindow, build_reddit
+
+            window = RateWindow()
+            self._reddit = build_reddit(self._settings, account=account, window=window), window
+        return self._reddit
 
     def bluesky(self) -> BlueskySession:
         if self._bluesky is None:
@@ -83,6 +95,13 @@ def build_sources(rules: Rules, settings: Settings, *,
 
             x_cls = XMentionsSource if spec.type == "x_mentions" else XSearchSource
             built.sources.append(x_cls(spec, rules.brand, clients.x()))
+        elif spec.network == "reddit":
+            from bot.networks.reddit.source import RedditMentionsSource, RedditSearchSource
+
+            reddit_cls = (RedditMentionsSource if spec.type == "reddit_mentions"
+                          else RedditSearchSource)
+            built.sources.append(reddit_cls(spec, rules.brand,
+                                            *clients.reddit(rules.brand.reddit_username)))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 

@@ -31,6 +31,13 @@ def build_publishers(settings: Settings, brand: Brand, *,
         from bot.networks.mastodon.client import build_mastodon
         from bot.networks.mastodon.publisher import MastodonPublisher
         out["mastodon"] = MastodonPublisher(build_mastodon(settings))
+    if settings.missing_for_source("reddit_mentions") == []:
+        from bot.networks.reddit.client import RateWindow, build_reddit
+        from bot.networks.reddit.publisher import RedditPublisher
+        window = RateWindow()
+        out["reddit"] = RedditPublisher(
+            build_reddit(settings, account=brand.reddit_username, window=window),
+            account=brand.reddit_username or settings.REDDIT_USERNAME, window=window)
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

@@ -32,12 +32,26 @@ AuthorType = Literal["customer", "press", "competitor", "advocate", "influencer"
 RISKS = ("legal", "regulatory", "privacy", "reputational", "security", "safety")
 Risk = Literal["legal", "regulatory", "privacy", "reputational", "security", "safety"]
 SOURCE_TYPES = ("x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
-                "bluesky_mentions")
+                "bluesky_mentions",
+                "reddit_mentions",
+                "reddit_search",
+                "youtube_comments",
+                )
 SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
-                     "bluesky_mentions"]
+                     "bluesky_mentions",
+                     "reddit_mentions",
+                     "reddit_search",
+                     "youtube_comments",
+                     ]
 NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
-                     "bluesky_mentions": "bluesky"}
+                     "bluesky_mentions": "bluesky",
+                     "reddit_mentions": "reddit",
+                     "reddit_search": "reddit",
+                     "youtube_comments": "youtube",
+                     }
+# Free quota per day of the networks that count one (YouTube Data API v3: 10,000 units).
+YOUTUBE_DAILY_QUOTA = 10_000
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKING_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
@@ -102,11 +116,17 @@ class Brand(Strict):
     x_username: str | None = None  # without @; replies go out as this account
     mastodon_acct: str | None = None  # user@instance
     bluesky_handle: str | None = None
+    reddit_username: str | None = None  # without u/; replies go out as this account
 
     @field_validator("x_username")
     @classmethod
     def _strip_at(cls, v: str | None) -> str | None:
         return v.lstrip("@") if v else v
+
+    @field_validator("reddit_username")
+    @classmethod
+    def _strip_u(cls, v: str | None) -> str | None:
+        return re.sub(r"^/?u/", "", v.strip()) if v else v
 
 
 class SourceSpec(Strict):
@@ -118,13 +138,32 @@ class SourceSpec(Strict):
     enabled: bool = True
     cost_per_read: float = Field(default=0.005, ge=0)  # USD per post read (X pay per use)
     monthly_budget: float | None = Field(default=None, gt=0)  # USD; polls slow down near it
+    # reddit_search: the subreddits searched (names without r/); empty searches r/all.
+    subreddits: StrList = Field(default_factory=list)
+    # youtube_comments: the brand's channel (UC…): comments on all its videos are read
+    channel_id: str | None = Field(default=None, pattern=r"^UC[A-Za-z0-9_\-]{22}$")
+    # youtube_comments: quota units a day (the project's quota; polls slow at 80 %, stop at 100 %)
+    daily_quota: int = Field(default=YOUTUBE_DAILY_QUOTA, gt=0)
+
+    @field_validator("subreddits")
+    @classmethod
+    def _subreddit_names(cls, v: list[str]) -> list[str]:
+        names = [re.sub(r"^/?r/", "", n.strip()) for n in v]
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}", name):
+                raise ValueError(f"{name!r} is not a subreddit name (letters, digits, _)")
+        return names
 
     @model_validator(mode="after")
     def _needs(self) -> SourceSpec:
-        if self.type in ("x_search", "bluesky_search") and not self.query:
+        if self.type in ("x_search", "bluesky_search", "reddit_search") and not self.query:
             raise ValueError(f"a {self.type} source needs a query")
         if self.type == "x_search" and self.query and len(self.query) > 512:
             raise ValueError("X recent search queries are limited to 512 characters")
+        if self.subreddits and self.type != "reddit_search":
+            raise ValueError("subreddits is for reddit_search sources")
+        if self.type == "youtube_comments" and not self.channel_id:
+            raise ValueError("a youtube_comments source needs the brand's channel_id (UC…)")
         if self.type == "rss" and not self.url:
             raise ValueError("an rss source needs a url")
         if self.every < timedelta(seconds=15):
@@ -214,7 +253,10 @@ class Condition(Strict):
     author_in: StrList | None = None
     sentiment: Annotated[list[Sentiment], BeforeValidator(_as_list)] | None = None
     followers_at_least: int | None = Field(default=None, ge=0)
-    network: Annotated[list[Literal["x", "mastodon", "bluesky", "rss"]],
+    network: Annotated[list[Literal["x", "mastodon", "bluesky", "rss",
+                                    "reddit",
+                                    "youtube",
+                                    ]],
                        BeforeValidator(_as_list)] | None = None
     source: StrList | None = None
     lang: StrList | None = None

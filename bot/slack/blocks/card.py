@@ -32,7 +32,10 @@ from bot.slack.ids import Action, CardRef, Overflow
 
 PRIORITY_EMOJI = {"P1": ":red_circle:", "P2": ":large_orange_circle:",
                   "P3": ":large_yellow_circle:", "P4": ":white_circle:"}
-NETWORK_LABEL = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": "the web"}
+NETWORK_LABEL = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": "the web",
+                 "reddit": "Reddit",
+                 "youtube": "YouTube",
+                 }
 STATUS_LABEL = {"new": "New", "claimed": "Claimed", "drafted": "Draft ready",
                 "pending_approval": "Awaiting approval", "approved": "Approved",
                 "sent": "Sent", "closed": "Closed"}
@@ -41,7 +44,8 @@ SENTIMENT_EMOJI = {"negative": ":slightly_frowning_face:", "neutral": ":neutral_
 OVERFLOW_LABEL = {Overflow.REASSIGN: "Reassign team", Overflow.PRIORITY: "Change priority",
                   Overflow.SENTIMENT: "Correct sentiment", Overflow.AUTHOR_TYPE: "Mark author as…",
                   Overflow.DISMISS: "Dismiss"}
-HANDLE_NETWORKS = ("x", "mastodon", "bluesky")  # networks where `@handle` means something
+HANDLE_NETWORKS = ("x", "mastodon", "bluesky", "youtube")  # where `@handle` means something
+HANDLE_PREFIX = {"reddit": "u/"}  # networks that write a user another way
 TOP_PARTS = 4  # score parts named in the "why" line
 DRAFT_TEXT_MAX = 2700  # a draft in a section, after a prefix of our own
 
@@ -59,6 +63,8 @@ def network_label(view: CardView) -> str:
 def handle_of(network: str, author_handle: str) -> str:
     """The author's handle, `@`-prefixed where the network uses handles. NOT escaped."""
     h = inline(author_handle).lstrip("@")[:255] or "unknown"
+    if network in HANDLE_PREFIX:
+        return HANDLE_PREFIX[network] + h.removeprefix("u/")
     return f"@{h}" if network in HANDLE_NETWORKS else h
 
 

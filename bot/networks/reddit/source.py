@@ -1,0 +1,230 @@
+"""Reddit: username mentions from the brand account's inbox, and keyword search, through PRAW.
+
+`reddit_mentions`: `GET /message/mentions` (comments that write u/<brand>), newest first.
+`reddit_search`: `GET /r/<a+b+c or all>/search?q=…&sort=new&restrict_sr=on` (posts only:
+Reddit's search API does not search comments), newest first.
+
+Both read newest first and stop at the first item older than the cursor, the `created_utc`
+of the newest item already read (inclusive: the item at the cursor comes again and ingest's
+dedupe drops it). Pages of PAGE_LIMIT are read until then, at most MAX_PAGES a poll; the first
+poll (no cursor) reads one page: the desk starts with the latest, not the account's history.
+
+Normalised: `external_id` is the fullname (`t1_…` comment, `t3_…` post), the thread is Reddit's
+tree: `conversation_id` is the post (`link_id`), `in_reply_to_id` the parent (`parent_id`).
+A deleted or removed item (`[deleted]` author or body) is skipped with a note; so are the
+brand's own comments.
+
+Errors: 429 → `RateLimited` until `Retry-After`/`X-Ratelimit-Reset`; fewer requests left in the
+window than a poll may make → `RateLimited` before calling (prawcore would sleep); 401/403 and a
+refused token (`invalid_grant`) → `SourceAuthError`; 5xx, timeouts → `SourceUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import praw
+from praw.exceptions import PRAWException
+from prawcore.exceptions import (
+    Forbidden,
+    InsufficientScope,
+    InvalidToken,
+    NotFound,
+    OAuthException,
+    PrawcoreException,
+    Redirect,
+    RequestException,
+    ResponseException,
+    ServerError,
+    TooManyRequests,
+)
+
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+)
+from bot.networks.reddit.client import (
+    RATE_WINDOW,
+    RateWindow,
+    author_name,
+    field,
+    link_of,
+    permalink,
+    utc,
+)
+
+PAGE_LIMIT = 100  # the API's maximum
+MAX_PAGES = 3  # per poll
+FIRST_PAGE = 25  # the first poll reads this many, newest first
+DELETED = ("[deleted]", "[removed]")
+
+
+def _cursor(state: SourceState) -> float | None:
+    try:
+        return float(state.cursor) if state.cursor else None
+    except ValueError:  # a cursor of another format: start again from the newest page
+        return None
+
+
+def _reset_of(exc: ResponseException, now: datetime) -> datetime:
+    headers = exc.response.headers
+    for name in ("retry-after", "x-ratelimit-reset"):
+        value = headers.get(name)
+        if value and value.strip().replace(".", "", 1).isdigit():
+            return now + timedelta(seconds=max(1.0, float(value)))
+    return now + RATE_WINDOW
+
+
+def call_reddit(what: str, now: datetime, fn: Callable[[], Any]) -> Any:
+    """Run one PRAW call, mapping its errors onto the `bot.networks.base` exceptions."""
+    try:
+        return fn()
+    except TooManyRequests as exc:
+        raise RateLimited(_reset_of(exc, now), f"reddit {what}") from exc
+    except (Forbidden, InsufficientScope, InvalidToken) as exc:
+        raise SourceAuthError(f"reddit: {what} refused ({exc.response.status_code}): check the "
+                              "app's scopes and that the account may read it") from exc
+    except OAuthException as exc:
+        raise SourceAuthError(f"reddit: the token was refused ({exc.error}"
+                              f"{': ' + exc.description if exc.description else ''}): check "
+                              "REDDIT_REFRESH_TOKEN or REDDIT_USERNAME/REDDIT_PASSWORD") from exc
+    except ServerError as exc:
+        raise SourceUnavailable(f"reddit: server error {exc.response.status_code}") from exc
+    except (NotFound, Redirect) as exc:
+        raise SourceAuthError(f"reddit: {what} not found ({exc.response.status_code}): a "
+                              "subreddit that does not exist, is private or was banned?") from exc
+    except ResponseException as exc:
+        status = exc.response.status_code
+        if status == 401:
+            raise SourceAuthError("reddit: REDDIT_CLIENT_ID/REDDIT_CLIENT_SECRET refused (401)"
+                                  ) from exc
+        raise SourceUnavailable(f"reddit: {what} failed ({status})") from exc
+    except RequestException as exc:
+        raise SourceUnavailable(f"reddit: {what}: {exc.original_exception}") from exc
+    except (PrawcoreException, PRAWException) as exc:
+        raise SourceUnavailable(f"reddit: {what}: {exc}") from exc
+
+
+class RedditSource:
+    """What both Reddit source types share: paging newest first down to the cursor."""
+
+    network = "reddit"
+
+    def __init__(self, spec: SourceSpec, brand: Brand, reddit: praw.Reddit,
+                 window: RateWindow | None = None, *, page_limit: int = PAGE_LIMIT,
+                 max_pages: int = MAX_PAGES) -> None:
+        self.spec = spec
+        self.brand = brand
+        self.reddit = reddit
+        self.window = window or RateWindow()
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+
+    def listing(self, limit: int) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        since = _cursor(state)
+        pages = 1 if since is None else self.max_pages
+        blocked = self.window.blocked_until(now, need=pages)
+        if blocked is not None:
+            raise RateLimited(blocked, f"reddit: {self.window.remaining:.0f} requests left in "
+                                       "this window")
+        limit = min(FIRST_PAGE, self.page_limit) if since is None else self.page_limit * pages
+        things: list[Any] = []
+        notes: list[str] = []
+
+        def read() -> None:
+            for thing in self.listing(limit):
+                created = float(field(thing, "created_utc", 0) or 0)
+                if since is not None and created < since:
+                    return
+                things.append(thing)
+            if since is not None and len(things) >= limit:
+                notes.append(f"page cap reached ({pages} pages of {self.page_limit}): older "
+                             "items since the last poll were not read")
+
+        call_reddit(self.spec.type, now, read)
+        newest = max((float(field(t, "created_utc", 0) or 0) for t in things), default=since)
+        mentions, skipped = self.normalise_all(things)
+        notes.extend(skipped)
+        return Fetch(mentions=mentions,
+                     state=SourceState(cursor=repr(newest) if newest is not None else None),
+                     reads=len(things), notes=notes)
+
+    def normalise_all(self, things: list[Any]) -> tuple[list[Mention], list[str]]:
+        mentions: list[Mention] = []
+        deleted = own = 0
+        own_name = (self.brand.reddit_username or "").lower()
+        for thing in sorted(things, key=lambda t: float(field(t, "created_utc", 0) or 0)):
+            author = author_name(thing)
+            if author is None or self.text_of(thing).strip() in DELETED:
+                deleted += 1
+                continue
+            if own_name and author.lower() == own_name:
+                own += 1
+                continue
+            mentions.append(self.normalise(thing, author))
+        notes = []
+        if deleted:
+            notes.append(f"{deleted} deleted or removed item(s) skipped")
+        if own:
+            notes.append(f"{own} of the brand's own item(s) skipped")
+        return mentions, notes
+
+    @staticmethod
+    def text_of(thing: Any) -> str:
+        if str(field(thing, "name", "")).startswith("t3_"):
+            title, body = str(field(thing, "title", "")), str(field(thing, "selftext", ""))
+            if body.strip() in DELETED:
+                return body
+            link = "" if field(thing, "is_self", True) else str(field(thing, "url", ""))
+            return "\n\n".join(p for p in (title, body, link) if p)
+        return str(field(thing, "body", ""))
+
+    def normalise(self, thing: Any, author: str) -> Mention:
+        fullname = str(field(thing, "name", "") or f"t1_{field(thing, 'id')}")
+        is_post = fullname.startswith("t3_")
+        link = fullname if is_post else link_of(thing)
+        parent = None if is_post else field(thing, "parent_id")
+        text = self.text_of(thing)
+        own = (self.brand.reddit_username or "").lower()
+        extra = {"kind": "post" if is_post else "comment",
+                 "subreddit": str(field(thing, "subreddit", ""))}
+        if link:
+            extra["link_id"] = link
+        if parent:
+            extra["parent_id"] = str(parent)
+        return Mention(
+            network="reddit", external_id=fullname, text=text,
+            author=Author(handle=author, name=author,
+                          external_id=str(field(thing, "author_fullname", "")) or None),
+            url=permalink(thing), created_at=utc(field(thing, "created_utc")),
+            source_id=self.spec.id,
+            mentions_brand=self.spec.type == "reddit_mentions" or bool(
+                own and f"u/{own}" in text.lower()),
+            in_reply_to_id=str(parent) if parent else None,
+            conversation_id=link, extra=extra)
+
+
+class RedditMentionsSource(RedditSource):
+    """`type: reddit_mentions` — comments that write u/<brand account> (the inbox)."""
+
+    def listing(self, limit: int) -> Iterator[Any]:
+        return self.reddit.inbox.mentions(limit=limit)
+
+
+class RedditSearchSource(RedditSource):
+    """`type: reddit_search` — posts matching `query` in `subreddits` (or all of Reddit)."""
+
+    def listing(self, limit: int) -> Iterator[Any]:
+        where = "+".join(self.spec.subreddits) or "all"
+        return self.reddit.subreddit(where).search(self.spec.query or "", sort="new",
+                                                   time_filter="all", limit=limit)
