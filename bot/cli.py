@@ -54,6 +54,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
         else:
             ready += 1
             print(f"  source {source.id} ({source.type}): ready", file=out)
+    for network in dict.fromkeys(s.network for s in rules.sources if s.enabled):
+        reply = settings.reply_readiness(network)
+        if reply is not None:
+            print(f"  replies on {network}: {reply}", file=out)
     socket_mode = settings.is_set("SLACK_APP_TOKEN")
     slack_missing = settings.missing_for_slack(socket_mode=socket_mode)
     mode = "Socket Mode" if socket_mode else "HTTP"
@@ -92,6 +96,12 @@ def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> i
     print("live:", file=out)
     for row in rows:
         print(f"  {row.line()}", file=out)
+    from bot.domain.polling_cost import polling_cost
+
+    print("polling cost (one page a poll):", file=out)
+    for spec in rules.sources:
+        if spec.enabled:
+            print(f"  {polling_cost(spec).line()}", file=out)
     return EXIT_OK
 
 

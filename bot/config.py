@@ -30,6 +30,17 @@ SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+# Which env vars replying on each network needs (None: the network has no reply channel).
+REPLY_CREDENTIALS: dict[str, tuple[str, ...] | None] = {
+    "x": ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
+    "mastodon": ("MASTODON_API_BASE_URL", "MASTODON_ACCESS_TOKEN"),
+    "bluesky": ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
+    "rss": None,
+    "reddit": None,  # as the sources: see reply_readiness
+    "youtube": ("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET", "YOUTUBE_REFRESH_TOKEN"),
+}
+
+
 class MissingSetting(Exception):
     """A required environment variable is not set; the message names it."""
 
@@ -93,6 +104,17 @@ class Settings(BaseSettings):
             if all(self.is_set(n) for n in names):
                 return []
         return [n for n in options[0] if not self.is_set(n)]
+
+    def reply_readiness(self, network: str) -> str | None:
+        """"possible", or "not possible, missing A, B" for `socialbot check`; None when the
+        network has no reply channel (RSS)."""
+        if network == "reddit":  # the same account the sources read with
+            missing = self.missing_for_source("reddit_mentions")
+        elif network in REPLY_CREDENTIALS and REPLY_CREDENTIALS[network] is not None:
+            missing = [n for n in REPLY_CREDENTIALS[network] or () if not self.is_set(n)]
+        else:
+            return None
+        return f"not possible, missing {', '.join(missing)}" if missing else "possible"
 
     def missing_for_slack(self, *, socket_mode: bool) -> list[str]:
         need = ["SLACK_BOT_TOKEN"] + (["SLACK_APP_TOKEN"] if socket_mode else

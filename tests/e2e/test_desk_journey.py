@@ -17,27 +17,21 @@ from bot.domain.mention import Author, Mention
 from bot.kit import models
 from bot.kit.db import session_scope
 from bot.listening.ingest import store_mentions
+from tests.support.desk_clicks import (
+    AGENT,
+    FORM,
+    LEAD,
+    DeskSlack,
+    blocks_of,
+    calls,
+    click,
+    latest_card,
+    submit_view,
+    wait_calls,
+)
 from tests.support.fake_slack import FakeSlack
 
-FORM = "application/x-www-form-urlencoded"
-AGENT, LEAD = "U0AGENT01", "U0LEAD001"
 X_TWEETS = "https://api.twitter.com/2/tweets"
-
-
-class DeskSlack(FakeSlack):
-    """The fake plus what the desk asks of Slack: modals and user-group members."""
-
-    opened: list[dict]
-
-    def answer(self, method: str, params: dict) -> dict:
-        if method == "views.open":
-            view = params["view"] if isinstance(params["view"], dict) else json.loads(
-                params["view"])
-            self.opened.append(view)
-            return {"ok": True, "view": {**view, "id": f"V{len(self.opened)}"}}
-        if method == "usergroups.users.list":
-            return {"ok": True, "users": [LEAD, AGENT]}
-        return super().answer(method, params)
 
 
 @pytest.fixture
@@ -58,63 +52,6 @@ def x_api(monkeypatch):
         mock.post(X_TWEETS, status=201, json={"data": {"id": "1999000000000000001",
                                                        "text": "reply"}})
         yield mock
-
-
-def calls(fake: FakeSlack, method: str) -> list:
-    return [c for c in fake.calls if c.method == method]
-
-
-def wait_calls(fake: FakeSlack, method: str, n: int, timeout: float = 10.0) -> list:
-    fake.wait_until(lambda: len(calls(fake, method)) >= n, timeout=timeout)
-    found = calls(fake, method)
-    assert len(found) >= n, f"{len(found)} {method} calls, wanted {n}: " \
-                            f"{[c.method for c in fake.calls]}"
-    return found
-
-
-def blocks_of(call) -> list[dict]:
-    b = call.params.get("blocks")
-    return json.loads(b) if isinstance(b, str) else b
-
-
-def element(blocks: list[dict], action_id: str) -> dict:
-    for block in blocks:
-        for el in block.get("elements", []) + ([block["accessory"]] if "accessory" in block
-                                               else []):
-            if el.get("action_id") == action_id:
-                return el
-    raise AssertionError(f"no {action_id!r} on the card: "
-                         f"{[e.get('action_id') for b in blocks for e in b.get('elements', [])]}")
-
-
-def click(bot, fake, user: str, blocks: list[dict], action_id: str, option: str | None = None):
-    el = element(blocks, action_id)
-    action = {"action_id": action_id, "block_id": "b", "type": el["type"]}
-    if el["type"] == "static_select":
-        action["selected_option"] = next(o for o in el["options"] if option in o["value"])
-    else:
-        action["value"] = el["value"]
-    payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T111"},
-               "api_app_id": "A111", "channel": {"id": "C0PRESS0001"},
-               "container": {"type": "message", "channel_id": "C0PRESS0001"},
-               "trigger_id": f"trigger-{action_id}", "actions": [action],
-               "response_url": fake.url + "respond/T111/1/x", "message": {"ts": "1"}}
-    resp = bot.post("/slack/events", urlencode({"payload": json.dumps(payload)}),
-                    content_type=FORM)
-    assert resp.status == 200, (action_id, resp.body)
-
-
-def submit_view(bot, user: str, view: dict, values: dict) -> None:
-    payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T111"},
-               "api_app_id": "A111", "trigger_id": "t",
-               "view": {**view, "id": "V1", "state": {"values": values}}}
-    resp = bot.post("/slack/events", urlencode({"payload": json.dumps(payload)}),
-                    content_type=FORM)
-    assert resp.status == 200, resp.body
-
-
-def latest_card(fake: FakeSlack, n_updates: int) -> list[dict]:
-    return blocks_of(wait_calls(fake, "chat.update", n_updates)[n_updates - 1])
 
 
 def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):

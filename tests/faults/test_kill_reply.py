@@ -14,6 +14,8 @@ what the test does.
 
 Two networks: an X-like one (no idempotency: reconcile looks the reply up) and a
 Mastodon-like one (repeating the call with the same Idempotency-Key returns the first post).
+And the real network adapters over HTTP against their fakes (`tests.support.fault_networks`):
+Reddit (no idempotency key: reconcile finds the reply under the parent comment).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from bot.slack.ids import CardRef
 from bot.slack.services import Services
 from tests.support import fault_figures
 from tests.support.clock import Clock
+from tests.support.fake_reddit import FakeReddit
+from tests.support.fault_networks import RedditReplyNetwork
 from tests.support.fault_world import FakeReplyNetwork, Killed, Process, kill_plan
 from tests.support.paths import ROOT
 
@@ -41,17 +45,19 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 AGENT = "U0AGENT"
 DIRECTORY = StaticDirectory({"S0CARELEADS": {"U0LEAD"}})
 TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
-        "mastodon": "@ana Sorry about that! Please DM us your booking ref."}
+        "mastodon": "@ana Sorry about that! Please DM us your booking ref.",
+        "reddit": "Sorry about that! Please DM us your booking ref. 🙏"}
 
 
-def seed(url: str, network: str) -> int:
+def seed(url: str, network: str, external_id: str = "1853706321916866671",
+         extra: dict | None = None) -> int:
     """A mention in `approved`, with its approved draft; returns the mention id."""
     engine = make_engine(url)
     try:
         with session_scope(make_session_factory(engine)) as s:
             author = models.Author(network=network, handle="ana", name="Ana", followers=10,
                                    author_type="customer")
-            m = models.Mention(network=network, external_id="1853706321916866671",
+            m = models.Mention(network=network, external_id=external_id, extra=extra or {},
                                url="https://example.org/ana/1", text="@NorthwindAir late again",
                                author=author, compound=-0.5, sentiment="negative",
                                author_type="customer", score=50, priority="P3", team="care",
@@ -67,7 +73,7 @@ def seed(url: str, network: str) -> int:
         engine.dispose()
 
 
-def process_run(url: str, net: FakeReplyNetwork, clock: Clock, process: Process, mention_id: int,
+def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork, clock: Clock, process: Process, mention_id: int,
                 *, restart: bool) -> None:
     """One process: at start (restart) it reconciles replies; then, if the mention still
     waits for its reply, the person clicks Send."""
@@ -92,7 +98,7 @@ def process_run(url: str, net: FakeReplyNetwork, clock: Clock, process: Process,
         engine.dispose()
 
 
-def check(url: str, net: FakeReplyNetwork, mention_id: int) -> None:
+def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork, mention_id: int) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
@@ -131,5 +137,41 @@ def test_kill_the_send_at_every_point_then_restart_replies_once(fresh_db, kind):
             process_run(url, net, clock, process, mention_id, restart=False)
         fault_figures.tried("kill points")
         clock.now += timedelta(minutes=3)  # past reconcile's 2 minutes: no call in flight
+        process_run(url, net, clock, Process(), mention_id, restart=True)
+        check(url, net, mention_id)
+
+
+@pytest.fixture
+def fake_reddit():
+    fake = FakeReddit().start()
+    yield fake
+    fake.stop()
+
+
+def test_kill_the_reddit_send_at_every_point_then_restart_replies_once(fresh_db, fake_reddit):
+    """The real RedditPublisher (PRAW) over HTTP: kill points around its requests."""
+    def network() -> RedditReplyNetwork:
+        fake_reddit.things.clear()
+        fake_reddit.mentions.clear()
+        return RedditReplyNetwork(fake_reddit, NOW.timestamp())
+
+    def seeded(net: RedditReplyNetwork) -> tuple[str, int]:
+        url = fresh_db()
+        return url, seed(url, "reddit", net.external_id, net.extra)
+
+    net, dry = network(), Process()
+    url, mention_id = seeded(net)
+    process_run(url, net, Clock(NOW), dry, mention_id, restart=False)
+    check(url, net, mention_id)
+    assert dry.counts["reply"] == dry.counts["replied"] == 1, dry.counts
+
+    for point in kill_plan(dry.counts):
+        net = network()
+        url, mention_id = seeded(net)
+        clock, process = Clock(NOW), Process(point)
+        with pytest.raises(Killed):
+            process_run(url, net, clock, process, mention_id, restart=False)
+        fault_figures.tried("kill points")
+        clock.now += timedelta(minutes=3)
         process_run(url, net, clock, Process(), mention_id, restart=True)
         check(url, net, mention_id)

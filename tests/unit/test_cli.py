@@ -168,3 +168,51 @@ def test_check_live_on_an_unmigrated_database_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     code, _, err = run("check", "--live", "--rules", str(ROOT / "routing_rules.yaml"))
     assert code == 2 and "run `socialbot migrate`?" in err
+
+
+def network_rules(tmp_path) -> str:
+    """The shipped rules with the Reddit and YouTube sources at their default `every`."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
+    data["sources"] = [
+        {"id": "reddit-mentions", "type": "reddit_mentions"},
+        {"id": "reddit-search", "type": "reddit_search", "query": "northwind air",
+         "subreddits": ["travel", "flights"]},
+        {"id": "youtube", "type": "youtube_comments",
+         "channel_id": "UC_x5XG1OV2P6uZZ5FSM9Ttw"}]
+    path = tmp_path / "networks.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def test_check_names_the_missing_reddit_and_youtube_credentials_and_says_if_replies_work(
+        monkeypatch, tmp_path):
+    code, out, err = run("check", "--rules", network_rules(tmp_path))
+    assert code == 0, err
+    assert ("source reddit-mentions (reddit_mentions): not ready, missing REDDIT_CLIENT_ID, "
+            "REDDIT_CLIENT_SECRET, REDDIT_REFRESH_TOKEN") in out
+    assert ("source youtube (youtube_comments): not ready, missing YOUTUBE_CLIENT_ID, "
+            "YOUTUBE_CLIENT_SECRET, YOUTUBE_REFRESH_TOKEN") in out
+    assert "replies on reddit: not possible, missing REDDIT_CLIENT_ID" in out
+    for name, value in {"REDDIT_CLIENT_ID": "id", "REDDIT_CLIENT_SECRET": "s3cret-value",
+                        "REDDIT_USERNAME": "NorthwindAir", "REDDIT_PASSWORD": "pw"}.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run("check", "--rules", network_rules(tmp_path))
+    assert "source reddit-search (reddit_search): ready" in out
+    assert "replies on reddit: possible" in out and "s3cret-value" not in out + err
+
+
+def test_check_live_prints_the_polling_cost_inside_the_free_quotas(monkeypatch, tmp_path):
+    from bot.kit.db import upgrade_to_head
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    upgrade_to_head(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, out, err = run("check", "--live", "--rules", network_rules(tmp_path))
+    assert code == 0, err
+    assert ("reddit-mentions (reddit_mentions) every 300s: 12 requests/h, 0 quota units/h; "
+            "0.2% of Reddit's 100 requests/minute") in out
+    assert ("youtube (youtube_comments) every 300s: 12 requests/h, 12 quota units/h; 2.9% of "
+            "the 10,000 units/day quota") in out
+    assert "OVER" not in out

@@ -9,13 +9,13 @@ import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
+    PublishError,
     RateLimited,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
     Target,
 )
-from bot.networks.base import PublishError
 from bot.networks.reddit.client import RateWindow, build_reddit, user_agent
 from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.reddit.source import RedditMentionsSource, RedditSearchSource
@@ -138,7 +138,7 @@ def test_429_is_rate_limited_until_the_reset_and_5xx_is_one_request_then_backoff
 
 def test_a_refused_token_or_403_parks_the_source_with_the_reason(fake):
     fake.refuse_token = True
-    with pytest.raises(SourceAuthError, match="invalid_grant.*REDDIT_REFRESH_TOKEN"):
+    with pytest.raises(SourceAuthError, match=r"invalid_grant.*REDDIT_REFRESH_TOKEN"):
         mentions_source(fake).fetch(SourceState(), now=NOW)
     fake.refuse_token = False
     fake.fail("/message/mentions", 403)

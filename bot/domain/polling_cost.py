@@ -1,0 +1,63 @@
+"""What polling a source costs at its `every`, against the network's free quota. PURE.
+
+`socialbot check --live` prints one line per source; a test holds the shipped defaults inside
+the free quotas. A steady-state poll reads one page (the first poll and bursts read more,
+within each source's page cap):
+
+    reddit_*          1 request a poll. Reddit's free API allows 100 requests a minute per
+                      OAuth client, averaged over 10 minutes; quota units: none.
+    youtube_comments  1 request a poll (commentThreads.list, 1 unit). YouTube's default
+                      quota is 10,000 units a day per Google Cloud project; a reply
+                      (comments.insert) costs 50.
+    x_*               1 request a poll; billed per post read (`cost_per_read`), not here.
+    others            1 request a poll; no published quota that polling approaches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain.rules.schema import SourceSpec
+
+REDDIT_REQUESTS_PER_MINUTE = 100
+YOUTUBE_LIST_UNITS = 1  # commentThreads.list
+YOUTUBE_INSERT_UNITS = 50  # comments.insert (a reply)
+
+
+@dataclass(frozen=True, slots=True)
+class PollingCost:
+    source_id: str
+    type: str
+    every: timedelta
+    requests_per_hour: float
+    units_per_hour: float
+    limit: str  # the free quota, in words ("" when the network publishes none we approach)
+    share: float | None  # the share of that quota the polling uses (None without one)
+
+    @property
+    def within(self) -> bool:
+        return self.share is None or self.share <= 1.0
+
+    def line(self) -> str:
+        every = int(self.every.total_seconds())
+        text = (f"{self.source_id} ({self.type}) every {every}s: "
+                f"{self.requests_per_hour:,.0f} requests/h, {self.units_per_hour:,.0f} quota "
+                "units/h")
+        if self.share is not None:
+            text += (f"; {self.share:.1%} of {self.limit}"
+                     + ("" if self.within else " — OVER the free quota: raise `every`"))
+        return text
+
+
+def polling_cost(spec: SourceSpec) -> PollingCost:
+    polls_per_hour = 3600 / spec.every.total_seconds()
+    requests, units, limit, share = polls_per_hour, 0.0, "", None
+    if spec.network == "reddit":
+        limit = f"Reddit's {REDDIT_REQUESTS_PER_MINUTE} requests/minute"
+        share = requests / (REDDIT_REQUESTS_PER_MINUTE * 60)
+    elif spec.network == "youtube":
+        units = polls_per_hour * YOUTUBE_LIST_UNITS
+        limit = f"the {spec.daily_quota:,} units/day quota"
+        share = units * 24 / spec.daily_quota
+    return PollingCost(spec.id, spec.type, spec.every, requests, units, limit, share)

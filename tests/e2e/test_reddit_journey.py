@@ -1,0 +1,155 @@
+"""A Reddit mention through the whole desk against the fake Reddit over real HTTP: the bot
+polls the inbox with PRAW, posts the card once, a person claims, drafts (the modal holds
+Reddit's 10,000-character limit), submits, another approves, three Send clicks make one
+reply on Reddit, the outcome closes it. Then the same with the answer to the reply lost
+after Reddit made the comment: a restarted bot reconciles, finds the reply under the parent
+comment and never sends it again."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.kit import models
+from bot.kit.db import session_scope
+from tests.support.desk_clicks import (
+    AGENT,
+    LEAD,
+    DeskSlack,
+    blocks_of,
+    calls,
+    click,
+    latest_card,
+    submit_view,
+)
+from tests.support.fake_reddit import BRAND, FakeReddit
+from tests.support.paths import ROOT
+
+TEXT = "u/NorthwindAir you lost my bag in Denver, third day now 😡 حقيبتي"
+REPLY = "So sorry — please DM us your file reference and we'll chase it today 🙏"
+
+
+@pytest.fixture
+def fake_slack():
+    fake = DeskSlack()
+    fake.opened = []
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_reddit():
+    fake = FakeReddit().start()
+    fake.clock = datetime.now(UTC).timestamp()
+    fake.mention("k9lost", "frequent_flyer", TEXT, fake.clock - 120, post="p7bags")
+    yield fake
+    fake.stop()
+
+
+def reddit_rules(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
+    data["brand"]["reddit_username"] = BRAND
+    data["sources"] = [{"id": "reddit", "type": "reddit_mentions", "every": "1h"}]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def reddit_settings(fake: FakeReddit) -> dict:
+    return {k: v for k, v in fake.settings().model_dump().items()
+            if k.startswith("REDDIT_") and v is not None} | {
+        "REDDIT_CLIENT_SECRET": "fake-client-secret", "REDDIT_PASSWORD": "fake-password"}
+
+
+def card_of(fake_slack) -> dict:
+    fake_slack.wait_until(lambda: [c for c in calls(fake_slack, "chat.postMessage")
+                                   if "frequent_flyer" in str(c.params)], timeout=15)
+    cards = [c for c in calls(fake_slack, "chat.postMessage")
+             if "frequent_flyer" in str(c.params)]
+    assert len(cards) == 1  # one card per mention
+    return cards[0]
+
+
+def approve(bot, fake_slack, card) -> list[dict]:
+    """Claim, draft (too long first), submit and approve where the team asks for approval:
+    the blocks of the card that can be sent."""
+    shown = json.dumps(blocks_of(card))
+    assert "Reddit" in shown and "u/frequent_flyer" in shown
+    assert "https://www.reddit.com/r/travel/comments/p7bags/a_thread/k9lost/" in shown
+    click(bot, fake_slack, AGENT, blocks_of(card), "claim")
+    click(bot, fake_slack, AGENT, latest_card(fake_slack, 1), "draft")
+    fake_slack.wait_until(lambda: fake_slack.opened, timeout=10)
+    modal = fake_slack.opened[0]
+    assert "10000 characters" in json.dumps(modal).replace(",", "")
+    box = next(b for b in modal["blocks"] if b.get("block_id", "").startswith("draft_text"))
+    for text in ("x" * 10_001, REPLY):  # Reddit's limit is enforced at submission
+        submit_view(bot, AGENT, modal, {box["block_id"]: {"draft_text": {
+            "type": "plain_text_input", "value": text}}})
+    drafted = latest_card(fake_slack, 2)
+    if "submit" not in json.dumps(drafted):  # this team sends without approval
+        return drafted
+    click(bot, fake_slack, AGENT, drafted, "submit")
+    click(bot, fake_slack, LEAD, latest_card(fake_slack, 3), "approve")
+    return latest_card(fake_slack, 4)
+
+
+def test_a_reddit_mention_is_answered_once_through_the_desk(start_bot, fake_slack,
+                                                            fake_reddit, tmp_path):
+    bot = start_bot(reddit_rules(tmp_path), **reddit_settings(fake_reddit))
+    approved = approve(bot, fake_slack, card_of(fake_slack))
+    updates = len(calls(fake_slack, "chat.update"))
+    clicks = [threading.Thread(target=click, args=(bot, fake_slack, AGENT, approved, "send"))
+              for _ in range(3)]
+    for t in clicks:
+        t.start()
+    for t in clicks:
+        t.join()
+    click(bot, fake_slack, AGENT, latest_card(fake_slack, updates + 1), "outcome",
+          option="resolved")
+    latest_card(fake_slack, updates + 2)
+
+    [posted] = fake_reddit.calls("POST", "/api/comment")  # three clicks, one reply
+    assert (posted.form["thing_id"], posted.form["text"]) == ("t1_k9lost", REPLY)
+    with session_scope(bot.runtime.factory) as s:
+        m = s.scalars(select(models.Mention)).one()
+        assert (m.network, m.external_id, m.status, m.outcome) == (
+            "reddit", "t1_k9lost", "closed", "resolved")
+        assert (m.conversation_id, m.in_reply_to_id, m.text) == ("t3_p7bags", "t3_p7bags", TEXT)
+        reply = s.scalars(select(models.Reply)).one()
+        assert (reply.state, reply.network_id) == ("sent", "t1_br0001")
+    assert len([c for c in calls(fake_slack, "chat.postMessage")
+                if "frequent_flyer" in str(c.params)]) == 1
+
+
+def test_an_answer_lost_after_reddit_made_the_reply_is_reconciled_never_resent(
+        start_bot, fake_slack, fake_reddit, tmp_path):
+    rules, settings = reddit_rules(tmp_path), reddit_settings(fake_reddit)
+    bot = start_bot(rules, **settings)
+    approved = approve(bot, fake_slack, card_of(fake_slack))
+    fake_reddit.fail("/api/comment", 502, deliver=True)  # made the comment, answer lost
+    told = len(fake_slack.calls)
+    click(bot, fake_slack, AGENT, approved, "send")
+    fake_slack.wait_until(lambda: any(  # the person hears that it may have been sent
+        c.method in ("chat.postEphemeral", "respond") for c in fake_slack.calls[told:]),
+        timeout=10)
+    with session_scope(bot.runtime.factory) as s:
+        assert s.scalars(select(models.Reply.state)).one() == "unknown"
+    bot.runtime.stop()
+
+    later = datetime.now(UTC) + timedelta(minutes=3)  # past reconcile's 2 minutes
+    restarted = start_bot(rules, **settings)
+    restarted.runtime.clock = lambda: later
+    restarted.runtime.reconcile()
+    with session_scope(restarted.runtime.factory) as s:
+        reply = s.scalars(select(models.Reply)).one()
+        assert (reply.state, reply.network_id) == ("sent", "t1_br0001")
+        assert s.scalars(select(models.Mention.status)).one() == "sent"
+    assert len(fake_reddit.calls("POST", "/api/comment")) == 1
+    assert len(fake_reddit.replies_to("t1_k9lost")) == 1
