@@ -5,7 +5,10 @@ source and a fixed `now`. Every network failure becomes a state on the `source` 
 - 429 → wait until the network's reset time (never sleep in a thread);
 - 5xx / timeout → exponential backoff from `every`, capped at MAX_BACKOFF;
 - 401 / 403 → unhealthy with the reason, skipped until the rules are reloaded;
-- X monthly budget near → poll half as often; spent → pause until the next UTC month.
+- X monthly budget near → poll half as often; spent → pause until the next UTC month;
+- YouTube daily quota (units, counted per UTC day as `reads`) past 80 % → half as often;
+  spent → pause until the next UTC day (a `quotaExceeded` before YouTube's own reset at
+  midnight Pacific then waits for that).
 """
 
 from __future__ import annotations
@@ -67,11 +70,32 @@ def reads_this_month(session: Session, source_id: str, now: datetime) -> int:
         models.SourceUsage.day >= month_start(now).date())) or 0
 
 
+def reads_today(session: Session, source_id: str, now: datetime) -> int:
+    return session.scalar(select(func.coalesce(func.sum(models.SourceUsage.reads), 0)).where(
+        models.SourceUsage.source_id == source_id,
+        models.SourceUsage.day == now.astimezone(UTC).date())) or 0
+
+
 def budget_share(session: Session, spec: SourceSpec, now: datetime) -> float | None:
-    """Share of the monthly budget spent (1.0 = all), or None without a budget."""
+    """Share of the source's allowance spent (1.0 = all): X's monthly budget (USD), YouTube's
+    daily quota (units); None without one."""
+    if spec.network == "youtube":
+        return reads_today(session, spec.id, now) / spec.daily_quota
     if not spec.monthly_budget:
         return None
     return reads_this_month(session, spec.id, now) * spec.cost_per_read / spec.monthly_budget
+
+
+def budget_spent(spec: SourceSpec, now: datetime) -> tuple[datetime, str]:
+    """When polling resumes after the allowance is spent, and the line that says so."""
+    if spec.network == "youtube":
+        resume = (now.astimezone(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                                  microsecond=0)
+        return resume, (f"daily quota of {spec.daily_quota:,} units spent; polling resumes "
+                        f"{resume:%Y-%m-%d %H:%M}Z")
+    resume = next_month(now)
+    return resume, (f"monthly budget of ${spec.monthly_budget or 0:.2f} spent; polling "
+                    f"resumes {resume:%Y-%m-%d}")
 
 
 def backoff(spec: SourceSpec, failures: int) -> timedelta:
@@ -101,10 +125,8 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
         reason = _due(row, now)
         share = budget_share(session, spec, now)
         if reason is None and share is not None and share >= 1.0:
-            row.next_run_at = next_month(now)
-            row.last_error, row.last_error_at = (
-                f"monthly budget of ${spec.monthly_budget:.2f} spent; polling resumes "
-                f"{row.next_run_at:%Y-%m-%d}", now)
+            row.next_run_at, spent = budget_spent(spec, now)
+            row.last_error, row.last_error_at = spent, now
             log.warning("source %s: %s", spec.id, row.last_error)
             reason = "budget"
         state = SourceState(row.cursor, row.etag, row.last_modified)
@@ -157,7 +179,8 @@ def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules
         # Near the budget: skip every other scheduled run, and say so on the source.
         if share is not None and share >= BUDGET_SLOWDOWN_AT:
             row.next_run_at = now + spec.every * 2
-            row.last_error = (f"{share:.0%} of the monthly budget spent: polling every "
+            allowance = "daily quota" if spec.network == "youtube" else "monthly budget"
+            row.last_error = (f"{share:.0%} of the {allowance} spent: polling every "
                               f"{int((spec.every * 2).total_seconds())}s")
         else:
             row.next_run_at = None

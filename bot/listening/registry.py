@@ -7,7 +7,7 @@ so `run` can log one clear line per source and keep going with the others.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.domain.rules.schema import Rules
@@ -38,6 +38,7 @@ class _Clients:
         self._mastodon: Mastodon | None = None
         self._bluesky = bluesky
         self._reddit: tuple[praw.Reddit, RateWindow] | None = None
+        self._youtube: Any = None
 
     def x(self) -> tweepy.Client:
         if self._x is None:
@@ -61,6 +62,13 @@ class _Clients:
             window = RateWindow()
             self._reddit = build_reddit(self._settings, account=account, window=window), window
         return self._reddit
+
+    def youtube(self) -> Any:
+        if self._youtube is None:
+            from bot.networks.youtube.client import build_youtube
+
+            self._youtube = build_youtube(self._settings)
+        return self._youtube
 
     def bluesky(self) -> BlueskySession:
         if self._bluesky is None:
@@ -102,6 +110,10 @@ def build_sources(rules: Rules, settings: Settings, *,
                           else RedditSearchSource)
             built.sources.append(reddit_cls(spec, rules.brand,
                                             *clients.reddit(rules.brand.reddit_username)))
+        elif spec.type == "youtube_comments":
+            from bot.networks.youtube.source import YouTubeCommentsSource
+
+            built.sources.append(YouTubeCommentsSource(spec, rules.brand, clients.youtube()))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 def build_publishers(settings: Settings, brand: Brand, *,
                      bluesky: BlueskySession | None) -> dict[str, Publisher]:
-    """`{network: Publisher}` for every network whose write credentials are set. X needs the
+    """`{network: Publisher}` for every network whose write credentials are set (Reddit and
+    YouTube reply with the credentials their sources read with). X needs the
     four user keys (an app-only bearer token cannot post) and `brand.x_username`. Bluesky
     replies go through `bluesky`, the session the Bluesky sources use (`build_bluesky_if_set`;
     createSession is rate-limited, so the bot logs in once): None means no Bluesky replies."""
@@ -38,6 +39,10 @@ def build_publishers(settings: Settings, brand: Brand, *,
         out["reddit"] = RedditPublisher(
             build_reddit(settings, account=brand.reddit_username, window=window),
             account=brand.reddit_username or settings.REDDIT_USERNAME, window=window)
+    if settings.missing_for_source("youtube_comments") == []:
+        from bot.networks.youtube.client import build_youtube
+        from bot.networks.youtube.publisher import YouTubePublisher
+        out["youtube"] = YouTubePublisher(build_youtube(settings))
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

@@ -20,13 +20,13 @@ from bot.kit import models
 from bot.kit.db import session_scope
 from tests.support.desk_clicks import (
     AGENT,
-    LEAD,
     DeskSlack,
     blocks_of,
     calls,
     click,
+    draft_and_approve,
     latest_card,
-    submit_view,
+    one_card,
 )
 from tests.support.fake_reddit import BRAND, FakeReddit
 from tests.support.paths import ROOT
@@ -68,42 +68,14 @@ def reddit_settings(fake: FakeReddit) -> dict:
         "REDDIT_CLIENT_SECRET": "fake-client-secret", "REDDIT_PASSWORD": "fake-password"}
 
 
-def card_of(fake_slack) -> dict:
-    fake_slack.wait_until(lambda: [c for c in calls(fake_slack, "chat.postMessage")
-                                   if "frequent_flyer" in str(c.params)], timeout=15)
-    cards = [c for c in calls(fake_slack, "chat.postMessage")
-             if "frequent_flyer" in str(c.params)]
-    assert len(cards) == 1  # one card per mention
-    return cards[0]
-
-
-def approve(bot, fake_slack, card) -> list[dict]:
-    """Claim, draft (too long first), submit and approve where the team asks for approval:
-    the blocks of the card that can be sent."""
-    shown = json.dumps(blocks_of(card))
-    assert "Reddit" in shown and "u/frequent_flyer" in shown
-    assert "https://www.reddit.com/r/travel/comments/p7bags/a_thread/k9lost/" in shown
-    click(bot, fake_slack, AGENT, blocks_of(card), "claim")
-    click(bot, fake_slack, AGENT, latest_card(fake_slack, 1), "draft")
-    fake_slack.wait_until(lambda: fake_slack.opened, timeout=10)
-    modal = fake_slack.opened[0]
-    assert "10000 characters" in json.dumps(modal).replace(",", "")
-    box = next(b for b in modal["blocks"] if b.get("block_id", "").startswith("draft_text"))
-    for text in ("x" * 10_001, REPLY):  # Reddit's limit is enforced at submission
-        submit_view(bot, AGENT, modal, {box["block_id"]: {"draft_text": {
-            "type": "plain_text_input", "value": text}}})
-    drafted = latest_card(fake_slack, 2)
-    if "submit" not in json.dumps(drafted):  # this team sends without approval
-        return drafted
-    click(bot, fake_slack, AGENT, drafted, "submit")
-    click(bot, fake_slack, LEAD, latest_card(fake_slack, 3), "approve")
-    return latest_card(fake_slack, 4)
-
-
 def test_a_reddit_mention_is_answered_once_through_the_desk(start_bot, fake_slack,
                                                             fake_reddit, tmp_path):
     bot = start_bot(reddit_rules(tmp_path), **reddit_settings(fake_reddit))
-    approved = approve(bot, fake_slack, card_of(fake_slack))
+    card = one_card(fake_slack, "frequent_flyer")
+    shown = json.dumps(blocks_of(card))
+    assert "Reddit" in shown and "u/frequent_flyer" in shown
+    assert "https://www.reddit.com/r/travel/comments/p7bags/a_thread/k9lost/" in shown
+    approved = draft_and_approve(bot, fake_slack, card, REPLY, limit="10000 characters")
     updates = len(calls(fake_slack, "chat.update"))
     clicks = [threading.Thread(target=click, args=(bot, fake_slack, AGENT, approved, "send"))
               for _ in range(3)]
@@ -132,7 +104,8 @@ def test_an_answer_lost_after_reddit_made_the_reply_is_reconciled_never_resent(
         start_bot, fake_slack, fake_reddit, tmp_path):
     rules, settings = reddit_rules(tmp_path), reddit_settings(fake_reddit)
     bot = start_bot(rules, **settings)
-    approved = approve(bot, fake_slack, card_of(fake_slack))
+    approved = draft_and_approve(bot, fake_slack, one_card(fake_slack, "frequent_flyer"), REPLY,
+                                 limit="10000 characters")
     fake_reddit.fail("/api/comment", 502, deliver=True)  # made the comment, answer lost
     told = len(fake_slack.calls)
     click(bot, fake_slack, AGENT, approved, "send")

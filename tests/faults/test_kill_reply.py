@@ -15,7 +15,8 @@ what the test does.
 Two networks: an X-like one (no idempotency: reconcile looks the reply up) and a
 Mastodon-like one (repeating the call with the same Idempotency-Key returns the first post).
 And the real network adapters over HTTP against their fakes (`tests.support.fault_networks`):
-Reddit (no idempotency key: reconcile finds the reply under the parent comment).
+Reddit and YouTube (no idempotency key: reconcile finds the reply under the parent comment /
+in the thread).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from bot.slack.services import Services
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_reddit import FakeReddit
-from tests.support.fault_networks import RedditReplyNetwork
+from tests.support.fake_youtube import FakeYouTube
+from tests.support.fault_networks import RedditReplyNetwork, YouTubeReplyNetwork
 from tests.support.fault_world import FakeReplyNetwork, Killed, Process, kill_plan
 from tests.support.paths import ROOT
 
@@ -46,7 +48,8 @@ AGENT = "U0AGENT"
 DIRECTORY = StaticDirectory({"S0CARELEADS": {"U0LEAD"}})
 TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
         "mastodon": "@ana Sorry about that! Please DM us your booking ref.",
-        "reddit": "Sorry about that! Please DM us your booking ref. 🙏"}
+        "reddit": "Sorry about that! Please DM us your booking ref. 🙏",
+        "youtube": "Sorry about that! Please DM us your booking ref. 🙏"}
 
 
 def seed(url: str, network: str, external_id: str = "1853706321916866671",
@@ -73,7 +76,7 @@ def seed(url: str, network: str, external_id: str = "1853706321916866671",
         engine.dispose()
 
 
-def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork, clock: Clock, process: Process, mention_id: int,
+def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork, clock: Clock, process: Process, mention_id: int,
                 *, restart: bool) -> None:
     """One process: at start (restart) it reconciles replies; then, if the mention still
     waits for its reply, the person clicks Send."""
@@ -98,7 +101,7 @@ def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork, clock: Clo
         engine.dispose()
 
 
-def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork, mention_id: int) -> None:
+def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork, mention_id: int) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
@@ -148,16 +151,32 @@ def fake_reddit():
     fake.stop()
 
 
-def test_kill_the_reddit_send_at_every_point_then_restart_replies_once(fresh_db, fake_reddit):
-    """The real RedditPublisher (PRAW) over HTTP: kill points around its requests."""
-    def network() -> RedditReplyNetwork:
-        fake_reddit.things.clear()
-        fake_reddit.mentions.clear()
-        return RedditReplyNetwork(fake_reddit, NOW.timestamp())
+@pytest.fixture
+def fake_youtube():
+    fake = FakeYouTube().start()
+    yield fake
+    fake.stop()
 
-    def seeded(net: RedditReplyNetwork) -> tuple[str, int]:
+
+@pytest.mark.parametrize("kind", ["reddit", "youtube"])
+def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
+        fresh_db, request, kind):
+    """The real RedditPublisher (PRAW) and YouTubePublisher (google-api-python-client) over
+    HTTP against their fakes: kill points around their requests."""
+    fake = request.getfixturevalue(f"fake_{kind}")
+
+    def network() -> RedditReplyNetwork | YouTubeReplyNetwork:
+        if kind == "reddit":
+            fake.things.clear()
+            fake.mentions.clear()
+            return RedditReplyNetwork(fake, NOW.timestamp())
+        fake.threads.clear()
+        fake.replies.clear()
+        return YouTubeReplyNetwork(fake, NOW.timestamp())
+
+    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork) -> tuple[str, int]:
         url = fresh_db()
-        return url, seed(url, "reddit", net.external_id, net.extra)
+        return url, seed(url, kind, net.external_id, net.extra)
 
     net, dry = network(), Process()
     url, mention_id = seeded(net)

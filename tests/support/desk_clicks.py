@@ -1,7 +1,7 @@
 """Clicking through the desk over signed HTTP as a person does, for the e2e journeys: a fake
 Slack that also opens modals and lists user-group members (`DeskSlack`), and reading and
 clicking what it received (`calls`, `wait_calls`, `blocks_of`, `click`, `submit_view`,
-`latest_card`)."""
+`latest_card`), and the steps of a journey (`one_card`, `draft_and_approve`)."""
 
 from __future__ import annotations
 
@@ -85,3 +85,34 @@ def submit_view(bot, user: str, view: dict, values: dict) -> None:
 
 def latest_card(fake: FakeSlack, n_updates: int) -> list[dict]:
     return blocks_of(wait_calls(fake, "chat.update", n_updates)[n_updates - 1])
+
+
+def one_card(fake: FakeSlack, marker: str) -> dict:
+    """The card posted for the mention whose text or author holds `marker`: exactly one."""
+    fake.wait_until(lambda: [c for c in calls(fake, "chat.postMessage")
+                             if marker in str(c.params)], timeout=15)
+    cards = [c for c in calls(fake, "chat.postMessage") if marker in str(c.params)]
+    assert len(cards) == 1, f"{len(cards)} cards for {marker!r}"
+    return cards[0]
+
+
+def draft_and_approve(bot, fake: DeskSlack, card, reply: str, *, limit: str) -> list[dict]:
+    """Claim, draft (one character over the network's limit first: refused in the modal,
+    whose limit line reads `limit`), submit and approve where the team asks for approval:
+    the blocks of the card that can be sent."""
+    click(bot, fake, AGENT, blocks_of(card), "claim")
+    click(bot, fake, AGENT, latest_card(fake, 1), "draft")
+    fake.wait_until(lambda: fake.opened, timeout=10)
+    modal = fake.opened[-1]
+    assert limit in json.dumps(modal).replace(",", ""), "the modal shows the network's limit"
+    box = next(b for b in modal["blocks"] if b.get("block_id", "").startswith("draft_text"))
+    too_long = "x" * (int(limit.split()[0]) + 1)
+    for text in (too_long, reply):
+        submit_view(bot, AGENT, modal, {box["block_id"]: {"draft_text": {
+            "type": "plain_text_input", "value": text}}})
+    drafted = latest_card(fake, 2)
+    if "submit" not in json.dumps(drafted):  # this team sends without approval
+        return drafted
+    click(bot, fake, AGENT, drafted, "submit")
+    click(bot, fake, LEAD, latest_card(fake, 3), "approve")
+    return latest_card(fake, 4)

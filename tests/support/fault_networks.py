@@ -1,10 +1,11 @@
 """Real publishers over HTTP with the kill points of `tests.support.fault_world.Process`, for
 the fault suite's kill-the-send tests: `RedditReplyNetwork` is the fake Reddit
-(tests/support/fake_reddit.py) with the real `RedditPublisher` on a requests session whose
-every request passes the kill points:
+(tests/support/fake_reddit.py) with the real `RedditPublisher` on a requests session,
+`YouTubeReplyNetwork` the fake YouTube (tests/support/fake_youtube.py) with the real
+`YouTubePublisher` on an httplib2 connection; every request passes the kill points:
 
-- `reply`: a `POST /api/comment`, before the request leaves;
-- `replied`: Reddit made the comment; our process dies before reading the answer;
+- `reply`: the request that posts the reply, before it leaves;
+- `replied`: the network made the reply; our process dies before reading the answer;
 - `lookup`: every other request (the token, the parent's replies), before it leaves.
 """
 
@@ -13,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httplib2
 import requests
 
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.publisher import RedditPublisher
+from bot.networks.youtube.client import build_youtube
+from bot.networks.youtube.publisher import YouTubePublisher
 from tests.support.fake_reddit import BRAND, FakeReddit
+from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_world import Process
 
 
@@ -62,3 +67,40 @@ class RedditReplyNetwork:
         session = KillPointSession(process, "/api/comment")
         return RedditPublisher(build_reddit(self.fake.settings(), account=BRAND, window=window,
                                             session=session), account=BRAND, window=window)
+
+
+class KillPointHttp(httplib2.Http):
+    """An httplib2 connection that passes `process`'s kill points around each request."""
+
+    def __init__(self, process: Process, reply_path: str) -> None:
+        super().__init__(timeout=10)
+        self.process, self.reply_path = process, reply_path
+
+    def request(self, uri: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+        is_reply = method == "POST" and self.reply_path in uri
+        self.process.point("reply" if is_reply else "lookup")
+        answer = super().request(uri, method, *args, **kwargs)
+        if is_reply:
+            self.process.point("replied")
+        return answer
+
+
+class YouTubeReplyNetwork:
+    """The fake YouTube holding one thread whose top-level comment is the mention."""
+
+    network = "youtube"
+
+    def __init__(self, fake: FakeYouTube, created: float) -> None:
+        self.fake = fake
+        fake.clock = created
+        fake.thread("UgwMent1", "ana", "Northwind late again", created - 600)
+        self.external_id = "UgwMent1"
+        self.extra = {"thread_id": "UgwMent1", "video_id": "vNorthwnd01"}
+
+    @property
+    def posts(self) -> list[Post]:
+        return [Post(c["id"]) for c in self.fake.ours(self.external_id)]
+
+    def publisher(self, process: Process, clock: object) -> YouTubePublisher:
+        http = KillPointHttp(process, "/youtube/v3/comments")
+        return YouTubePublisher(build_youtube(self.fake.settings(), http=http))

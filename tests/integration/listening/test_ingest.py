@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.rules.load import load_rules
+from bot.domain.rules.schema import SourceSpec
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.ingest import store_fetch
@@ -20,6 +21,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.youtube.source import QuotaSpent
 from tests.support.clock import Clock
 from tests.support.fake_source import FakeSource, tweet
 from tests.support.paths import ROOT
@@ -170,6 +172,41 @@ def test_monthly_budget_slows_then_pauses_polling(factory):
         row = s.get(models.Source, "x-mentions")
         assert row.next_run_at == datetime(2026, 12, 1, tzinfo=UTC)
     assert len(source.seen_states) == 2
+
+
+def test_youtube_daily_quota_slows_at_80_percent_then_pauses_until_the_next_day(factory):
+    spec = SourceSpec(id="youtube", type="youtube_comments", every="10m", daily_quota=100,
+                      channel_id="UCnorthwindAir0000000001")
+    source = FakeSource(spec, [Fetch([], SourceState("a"), reads=85),
+                               Fetch([], SourceState("b"), reads=20)])
+    clock = Clock(NOW)
+    poll_source(factory, source, RULES, clock=clock)
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "youtube")
+        assert row.next_run_at == NOW + spec.every * 2
+        assert "85% of the daily quota spent: polling every 1200s" in row.last_error
+    clock.now = row.next_run_at
+    poll_source(factory, source, RULES, clock=clock)  # 105 of 100 units
+    clock.now += spec.every * 2
+    outcome = poll_source(factory, source, RULES, clock=clock)
+    assert outcome.status == "budget"
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "youtube")
+        assert row.next_run_at == datetime(2026, 11, 24, tzinfo=UTC)
+        assert row.last_error.startswith("daily quota of 100 units spent")
+    assert len(source.seen_states) == 2
+
+
+def test_quota_exhausted_mid_poll_is_counted_and_waits_for_the_reset(factory):
+    spec = SourceSpec(id="youtube", type="youtube_comments", channel_id="UCnorthwindAir0000000001")
+    error = QuotaSpent(NOW + timedelta(hours=20), "youtube: daily quota used up")
+    error.reads = 3
+    outcome = poll_source(factory, FakeSource(spec, [error]), RULES, clock=Clock(NOW))
+    assert (outcome.status, outcome.reads) == ("rate_limited", 3)
+    with session_scope(factory) as s:
+        row = s.get(models.Source, "youtube")
+        assert (row.next_run_at, row.cursor) == (NOW + timedelta(hours=20), None)
+        assert s.scalar(select(models.SourceUsage.reads)) == 3
 
 
 def test_a_failed_store_is_recorded_billed_and_retried_after_backoff(factory, monkeypatch):

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.mention import Author, Mention
+from bot.domain.mention import NETWORKS, Author, Mention
 from bot.domain.rules.load import load_rules, parse_rules
 from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, RISKS, SENTIMENTS
 from bot.domain.scoring.enrich import Enrichment
@@ -523,7 +523,7 @@ def test_bad_records_are_reported_with_their_line(tmp_path, rules):
     assert problems[:-1] == [
         f"{p}:2: id: required",
         f"{p}:3: author.username: required",
-        f"{p}:4: network: 'myspace' is not one of x, mastodon, bluesky, rss",
+        f"{p}:4: network: 'myspace' is not one of {', '.join(NETWORKS)}",
         f"{p}:5: created_at: 'yesterday' is not a date (use ISO 8601, "
         "'Wed Oct 11 06:55:44 +0000 2017' or M/D/YYYY H:MM)",
         f"{p}:6: author.followers: 'many' is not a whole number",

@@ -1,0 +1,207 @@
+"""YouTube: new top-level comments and replies on the brand channel's videos.
+
+`commentThreads.list(part=snippet,replies, allThreadsRelatedToChannelId=<channel_id>,
+order=time, maxResults=100, textFormat=plainText)`, newest thread first, pages until a page
+holds nothing at or after the cursor (at most MAX_PAGES a poll; the first poll reads one
+page). A thread carries up to 5 replies inline; when it has more, `comments.list(parentId)`
+reads them (at most MORE_REPLIES threads a poll). The cursor is the newest `publishedAt`
+seen, inclusive (the comment at the cursor comes again; ingest's dedupe drops it). A reply on
+a thread older than the pages read is not seen: YouTube orders threads by their first comment.
+
+Each call costs 1 quota unit; `Fetch.reads` is the units spent, counted per day like X's posts
+read (`bot.listening.polling` slows at 80 % of `daily_quota` and pauses at 100 %).
+
+Normalised: `external_id` is the comment id; `conversation_id` the thread (the top-level
+comment's id); `in_reply_to_id` the `parentId` of a reply. The channel's own comments are
+skipped; so are comments without text (removed while we read).
+
+Errors: `quotaExceeded` (403) → `RateLimited` until midnight Pacific, with the units spent
+before it (mid-poll: nothing is stored, the cursor stays, the next day reads it again);
+`rateLimitExceeded`, 429 → `RateLimited` for a minute; an expired or revoked refresh token
+(`invalid_grant`), 401 and other 403s → `SourceAuthError`; 5xx, timeouts → `SourceUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from googleapiclient.errors import HttpError
+
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+)
+from bot.networks.youtube.client import (
+    LIST_UNITS,
+    QUOTA_REASONS,
+    RATE_REASONS,
+    error_reason,
+    error_status,
+    quota_reset,
+    watch_url,
+)
+
+PAGE_LIMIT = 100  # the API's maximum
+MAX_PAGES = 3
+MORE_REPLIES = 5  # threads a poll whose replies beyond the inline 5 are read
+RATE_WAIT = timedelta(minutes=1)
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+class QuotaSpent(RateLimited):
+    """The daily quota is used up; `reads` is the units this poll spent before it."""
+
+    reads = 0
+
+
+class YouTubeCommentsSource:
+    """`type: youtube_comments` — comments on every video of `channel_id`."""
+
+    def __init__(self, spec: SourceSpec, brand: Brand, youtube: Any, *,
+                 max_pages: int = MAX_PAGES) -> None:
+        self.spec = spec
+        self.brand = brand
+        self.youtube = youtube
+        self.max_pages = max_pages
+        self.units = 0
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        since = _time(state.cursor) if state.cursor else None
+        self.units = 0
+        comments: list[tuple[dict[str, Any], str]] = []  # (comment, thread id)
+        notes: list[str] = []
+        token: str | None = None
+        more: list[str] = []
+        for page_no in range(1 if since is None else self.max_pages):
+            page = self._call(now, self._threads(token))
+            fresh = self._collect(page, since, comments, more)
+            token = page.get("nextPageToken")
+            if not fresh or not token:
+                break
+            if page_no == self.max_pages - 1:
+                notes.append(f"page cap reached ({self.max_pages} pages of {PAGE_LIMIT} "
+                             "threads): older comments since the last poll were not read")
+        for thread_id in more[:MORE_REPLIES]:
+            replies = self._call(now, self._replies(thread_id))
+            comments.extend((c, thread_id) for c in replies.get("items", []))
+        if len(more) > MORE_REPLIES:
+            notes.append(f"{len(more) - MORE_REPLIES} busy thread(s): only their newest 5 "
+                         "replies were read")
+        return self._result(comments, since, state, notes)
+
+    def _threads(self, token: str | None) -> Callable[[], dict[str, Any]]:
+        paging = {"pageToken": token} if token else {}
+        return lambda: self.youtube.commentThreads().list(
+            part="snippet,replies", allThreadsRelatedToChannelId=self.spec.channel_id,
+            order="time", maxResults=PAGE_LIMIT, textFormat="plainText", **paging).execute()
+
+    def _replies(self, thread_id: str) -> Callable[[], dict[str, Any]]:
+        return lambda: self.youtube.comments().list(
+            part="snippet", parentId=thread_id, maxResults=PAGE_LIMIT,
+            textFormat="plainText").execute()
+
+    def _collect(self, page: dict[str, Any], since: datetime | None,
+                 comments: list[tuple[dict[str, Any], str]], more: list[str]) -> bool:
+        """Add the page's comments; True when any thread in it is at or after `since`."""
+        fresh = False
+        for thread in page.get("items", []):
+            snippet = thread.get("snippet", {})
+            top = snippet.get("topLevelComment") or {}
+            inline = (thread.get("replies") or {}).get("comments") or []
+            times = [_time(c.get("snippet", {}).get("publishedAt")) for c in [top, *inline]]
+            if since is None or any(t is not None and t >= since for t in times):
+                fresh = True
+            comments.append((top, thread["id"]))
+            comments.extend((c, thread["id"]) for c in inline)
+            if int(snippet.get("totalReplyCount") or 0) > len(inline):
+                more.append(thread["id"])
+        return fresh
+
+    def _result(self, comments: list[tuple[dict[str, Any], str]], since: datetime | None,
+                state: SourceState, notes: list[str]) -> Fetch:
+        mentions: dict[str, Mention] = {}
+        newest = since
+        own = empty = 0
+        for comment, thread_id in comments:
+            snippet = comment.get("snippet", {})
+            at = _time(snippet.get("publishedAt"))
+            if at is None or (since is not None and at < since):
+                continue
+            newest = at if newest is None or at > newest else newest
+            author = (snippet.get("authorChannelId") or {}).get("value")
+            if author and author == self.spec.channel_id:
+                own += 1
+                continue
+            if not str(snippet.get("textOriginal") or snippet.get("textDisplay") or "").strip():
+                empty += 1
+                continue
+            mentions[comment["id"]] = self._normalise(comment, thread_id, at)
+        if own:
+            notes.append(f"{own} of the channel's own comment(s) skipped")
+        if empty:
+            notes.append(f"{empty} comment(s) without text (removed?) skipped")
+        cursor = newest.isoformat() if newest is not None else state.cursor
+        return Fetch(sorted(mentions.values(), key=lambda m: m.created_at or datetime.min),
+                     SourceState(cursor=cursor), reads=self.units, notes=notes)
+
+    def _normalise(self, comment: dict[str, Any], thread_id: str, at: datetime) -> Mention:
+        snippet = comment.get("snippet", {})
+        video = str(snippet.get("videoId") or "")
+        parent = snippet.get("parentId")
+        handle = str(snippet.get("authorDisplayName") or "").lstrip("@")
+        extra = {"thread_id": thread_id, "video_id": video}
+        if snippet.get("likeCount") is not None:
+            extra["likes"] = str(snippet["likeCount"])
+        return Mention(
+            network="youtube", external_id=str(comment["id"]),
+            text=str(snippet.get("textOriginal") or snippet.get("textDisplay") or ""),
+            author=Author(handle=handle, name=handle,
+                          external_id=(snippet.get("authorChannelId") or {}).get("value")),
+            url=watch_url(video, str(comment["id"])) if video else None, created_at=at,
+            source_id=self.spec.id, mentions_brand=True,  # a comment on the brand's video
+            in_reply_to_id=str(parent) if parent else None, conversation_id=thread_id,
+            extra=extra)
+
+    def _call(self, now: datetime, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        spent = self.units
+        self.units += LIST_UNITS
+        try:
+            return fn()
+        except HttpError as exc:
+            status, reason = error_status(exc), error_reason(exc)
+            if reason in QUOTA_REASONS:
+                spent_error = QuotaSpent(quota_reset(now), f"youtube: daily quota used up "
+                                         f"({reason}) after {spent} unit(s) this poll")
+                spent_error.reads = self.units
+                raise spent_error from exc
+            if status == 429 or reason in RATE_REASONS:
+                raise RateLimited(now + RATE_WAIT, f"youtube: {reason or status}") from exc
+            if status in (401, 403):
+                raise SourceAuthError(f"youtube: access refused ({status} {reason}): check the "
+                                      "channel_id and that the token's account owns it") from exc
+            if status == 404:
+                raise SourceAuthError(f"youtube: channel not found ({reason}): check "
+                                      "channel_id") from exc
+            raise SourceUnavailable(f"youtube: API error {status} {reason}") from exc
+        except RefreshError as exc:
+            raise SourceAuthError(
+                "youtube: YOUTUBE_REFRESH_TOKEN was refused (expired or revoked; an OAuth app "
+                f"in Testing mode gets 7-day tokens): {exc.args[0] if exc.args else exc}"
+            ) from exc
+        except (TransportError, httplib2.HttpLib2Error, OSError) as exc:
+            raise SourceUnavailable(f"youtube: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,165 @@
+"""The YouTube source and publisher through real google-api-python-client (its shipped
+discovery document) against the fake YouTube over HTTP (tests/support/fake_youtube.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    PublishError,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+    Target,
+)
+from bot.networks.youtube.client import build_youtube, quota_reset
+from bot.networks.youtube.publisher import YouTubePublisher
+from bot.networks.youtube.source import YouTubeCommentsSource
+from tests.support.fake_youtube import CHANNEL, FakeYouTube
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+T0 = NOW.timestamp() - 3600
+SPEC = SourceSpec(id="youtube", type="youtube_comments", channel_id=CHANNEL)
+BRAND = Brand(name="Northwind Air")
+
+
+@pytest.fixture
+def fake():
+    fake = FakeYouTube().start()
+    fake.clock = NOW.timestamp()
+    yield fake
+    fake.stop()
+
+
+def source(fake: FakeYouTube, **kw) -> YouTubeCommentsSource:
+    return YouTubeCommentsSource(SPEC, BRAND, build_youtube(fake.settings()), **kw)
+
+
+def test_top_level_comments_and_replies_newest_first_with_their_thread(fake):
+    fake.thread("Ugw1", "ana", "Northwind lost my bag 😡", T0)
+    fake.reply_in("Ugw1", "r1", "ben", "same here — حقيبتي ضاعت", T0 + 60)
+    fake.reply_in("Ugw1", "r2", "x", "thanks", T0 + 70, channel=CHANNEL)  # the brand's own
+    fake.thread("Ugw2", "cara", "Great crew on NW12", T0 + 120, video="vNorthwnd02")
+    got = source(fake).fetch(SourceState(), now=NOW)
+    assert [m.external_id for m in got.mentions] == ["Ugw1", "Ugw1.r1", "Ugw2"]
+    ana, ben, cara = got.mentions
+    assert (ana.network, ana.author.handle, ana.conversation_id, ana.in_reply_to_id) == (
+        "youtube", "ana", "Ugw1", None)
+    assert (ben.conversation_id, ben.in_reply_to_id, ben.text) == (
+        "Ugw1", "Ugw1", "same here — حقيبتي ضاعت")
+    assert ben.url == "https://www.youtube.com/watch?v=vNorthwnd01&lc=Ugw1.r1"
+    assert cara.extra == {"thread_id": "Ugw2", "video_id": "vNorthwnd02", "likes": "0"}
+    assert got.notes == ["1 of the channel's own comment(s) skipped"]
+    assert got.reads == 1  # one commentThreads.list: 1 unit
+    [call] = fake.calls("GET", "/youtube/v3/commentThreads")
+    assert (call.params["allThreadsRelatedToChannelId"], call.params["order"],
+            call.params["part"]) == (CHANNEL, "time", "snippet,replies")
+    assert call.headers["authorization"] == "Bearer ya29.fake-access-token"
+
+    fake.reply_in("Ugw2", "r1", "dan", "agreed", T0 + 180)
+    again = source(fake).fetch(got.state, now=NOW)
+    # the comment at the cursor comes again (inclusive); ingest's dedupe drops it
+    assert [m.external_id for m in again.mentions] == ["Ugw2", "Ugw2.r1"]
+
+
+def test_busy_threads_have_their_other_replies_read(fake):
+    fake.thread("Ugw1", "ana", "lost bag", T0)
+    for i in range(7):
+        fake.reply_in("Ugw1", f"r{i}", f"u{i}", f"me too {i}", T0 + i + 1)
+    got = source(fake).fetch(SourceState(), now=NOW)
+    assert len(got.mentions) == 8 and got.reads == 2  # the thread page + comments.list
+
+
+def test_quota_exhausted_mid_poll_waits_for_the_pacific_midnight_and_counts_the_units(fake):
+    for i in range(150):
+        fake.thread(f"Ugw{i:03d}", "ana", f"comment {i}", T0 + i)
+    fake.quota = 1  # the second page is refused
+    with pytest.raises(RateLimited) as caught:
+        source(fake).fetch(SourceState(cursor=datetime.fromtimestamp(T0, UTC).isoformat()),
+                           now=NOW)
+    assert caught.value.reset_at == quota_reset(NOW) == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert caught.value.reads == 2 and "quota used up" in str(caught.value)
+
+
+def test_an_expired_refresh_token_parks_the_source_and_5xx_backs_off(fake):
+    fake.refuse_token = True
+    with pytest.raises(SourceAuthError, match="YOUTUBE_REFRESH_TOKEN was refused"):
+        source(fake).fetch(SourceState(), now=NOW)
+    fake.refuse_token = False
+    fake.fail("/youtube/v3/commentThreads", 403, "forbidden")
+    with pytest.raises(SourceAuthError, match="403 forbidden"):
+        source(fake).fetch(SourceState(), now=NOW)
+    fake.fail("/youtube/v3/commentThreads", 503)
+    with pytest.raises(SourceUnavailable):
+        source(fake).fetch(SourceState(), now=NOW)
+    fake.fail("/youtube/v3/commentThreads", 403, "rateLimitExceeded")
+    with pytest.raises(RateLimited):
+        source(fake).fetch(SourceState(), now=NOW)
+    assert len(fake.calls("GET", "/youtube/v3/commentThreads")) == 3  # never retried
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+def publisher(fake: FakeYouTube) -> YouTubePublisher:
+    return YouTubePublisher(build_youtube(fake.settings()))
+
+
+def target(cid: str, thread: str) -> Target:
+    return Target(network="youtube", external_id=cid,
+                  extra={"thread_id": thread, "video_id": "vNorthwnd01"})
+
+
+def test_reply_goes_to_the_thread_and_is_found_there_afterwards(fake):
+    fake.thread("Ugw1", "ana", "lost bag", T0)
+    fake.reply_in("Ugw1", "r1", "ben", "me too", T0 + 1)
+    pub = publisher(fake)
+    sent = pub.reply(target("Ugw1.r1", "Ugw1"), "Sorry Ben 🙏 DM us", "reply:1")
+    assert sent.network_id == "Ugw1.brand001"
+    assert sent.url == "https://www.youtube.com/watch?v=vNorthwnd01&lc=Ugw1.brand001"
+    [insert] = fake.calls("POST", "/youtube/v3/comments")
+    assert insert.body == {"snippet": {"parentId": "Ugw1", "textOriginal": "Sorry Ben 🙏 DM us"}}
+    found = pub.find_reply(target("Ugw1", "Ugw1"), since=NOW)
+    assert (found.found.network_id if found.found else None, found.complete) == (
+        "Ugw1.brand001", True)
+    fake.thread("Ugw2", "cara", "hello", T0)
+    assert pub.find_reply(target("Ugw2", "Ugw2"), since=NOW).found is None
+    assert fake.units == 50 + 1 + 1 + 1  # insert, channels.list, two lookups
+
+
+def test_reply_errors_say_whether_anything_may_be_posted(fake):
+    fake.thread("Ugw1", "ana", "lost bag", T0)
+    pub = publisher(fake)
+    kinds = {}
+    for name, setup, tgt in [
+        ("deleted", lambda: None, target("UgwGone", "UgwGone")),
+        ("too long", lambda: None, None),
+        ("quota", lambda: fake.fail("/youtube/v3/comments", 403, "quotaExceeded"), None),
+        ("lost answer", lambda: fake.fail("/youtube/v3/comments", 500, deliver=True), None),
+    ]:
+        setup()
+        text = "x" * 10_001 if name == "too long" else "Sorry"
+        with pytest.raises(PublishError) as caught:
+            pub.reply(tgt or target("Ugw1", "Ugw1"), text, "k")
+        kinds[name] = caught.value.kind
+    assert kinds == {"deleted": "rejected", "too long": "rejected", "quota": "unavailable",
+                     "lost answer": "maybe_sent"}
+    assert len(fake.ours("Ugw1")) == 1  # the lost answer's reply was made, once
+    fake.refuse_token = True
+    with pytest.raises(PublishError) as refused:
+        publisher(fake).reply(target("Ugw1", "Ugw1"), "Sorry", "k")
+    assert refused.value.kind == "auth"
+    for action in (pub.like, pub.repost):
+        with pytest.raises(PublishError) as nope:
+            action(target("Ugw1", "Ugw1"))
+        assert nope.value.kind == "rejected"
+
+
+def test_the_quota_resets_at_midnight_pacific():
+    assert quota_reset(datetime(2026, 7, 1, 6, 59, tzinfo=UTC)) == datetime(
+        2026, 7, 1, 7, 0, tzinfo=UTC)  # summer: UTC-7
+    assert quota_reset(datetime(2026, 1, 1, 8, 0, tzinfo=UTC)) == datetime(
+        2026, 1, 2, 8, 0, tzinfo=UTC) - timedelta(0)
