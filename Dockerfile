@@ -8,10 +8,12 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# constraints.txt pins every dependency (tools/lock.sh regenerates it): builds don't float.
+COPY pyproject.toml setup.py README.md constraints.txt ./
 COPY bot ./bot
 COPY handlers ./handlers
-RUN pip install --prefix=/install .
+COPY migrations ./migrations
+RUN pip install --prefix=/install -c constraints.txt .
 
 # --- run ----------------------------------------------------------------------------------
 FROM python:3.11-slim
@@ -28,9 +30,9 @@ COPY --from=build /install /usr/local
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app socialbot \
     && mkdir -p /data /app && chown socialbot /data
 WORKDIR /app
-# Migrations are found next to the installed package or in ./migrations (bot/db.py).
-COPY alembic.ini routing_rules.yaml ./
-COPY migrations ./migrations
+# The migrations are inside the installed package (bot.kit.migrations). The shipped rules are
+# a sample: mount yours over /app/routing_rules.yaml (README, "Deploying").
+COPY routing_rules.yaml ./
 USER socialbot
 VOLUME ["/data"]
 EXPOSE 3000

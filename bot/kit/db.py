@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,8 +32,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-import bot
 
 # How long a SQLite writer waits for another writer's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -138,13 +137,10 @@ def insert_or_skip(session: Session, table: Table, *, key: str) -> Insert:
 
 # --- migrations -------------------------------------------------------------------------
 
-def _repo_root() -> Path:
-    return Path(bot.__file__).resolve().parent.parent
-
-
 def migrations_dir() -> Path:
-    here = _repo_root() / "migrations"
-    return here if here.is_dir() else Path.cwd() / "migrations"
+    """The Alembic scripts: the repository's `migrations/`, installed as `bot.kit.migrations`
+    (setup.py), so found the same way from a wheel, an editable install or any directory."""
+    return Path(str(resources.files("bot.kit.migrations")))
 
 
 def alembic_config(url: str | URL) -> Config:
@@ -153,7 +149,7 @@ def alembic_config(url: str | URL) -> Config:
     Reads the repo's `alembic.ini` when there is one (file naming, hooks) but never its
     logging sections: a program running migrations owns its own logging.
     """
-    ini = migrations_dir().parent / "alembic.ini"
+    ini = migrations_dir().parent / "alembic.ini"  # a checkout's; a wheel runs without one
     cfg = Config(str(ini)) if ini.is_file() else Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     # ConfigParser interpolates `%`, which URL-encoded passwords contain.

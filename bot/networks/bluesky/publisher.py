@@ -32,8 +32,8 @@ from atproto.exceptions import (
     RequestErrorBase,
     UnauthorizedError,
 )
-from twitter_text import extract_urls_with_indices
 
+from bot.domain.tweet_text import extract_urls
 from bot.networks.base import ErrorKind, Lookup, Published, PublishError, Target
 from bot.networks.bluesky.client import (
     BlueskySession,
@@ -52,14 +52,13 @@ T = TypeVar("T")
 def link_facets(text: str) -> list[models.AppBskyRichtextFacet.Main]:
     """A link facet for every URL with a scheme; Bluesky indexes facets by UTF-8 byte."""
     facets = []
-    for url in extract_urls_with_indices(text, False):
-        start, end = url["indices"]
-        byte_start = len(text[:start].encode("utf-8"))
-        byte_end = byte_start + len(text[start:end].encode("utf-8"))
+    for url in extract_urls(text, without_scheme=False):
+        byte_start = len(text[:url.start].encode("utf-8"))
+        byte_end = byte_start + len(text[url.start:url.end].encode("utf-8"))
         facets.append(models.AppBskyRichtextFacet.Main(
             index=models.AppBskyRichtextFacet.ByteSlice(byte_start=byte_start,
                                                         byte_end=byte_end),
-            features=[models.AppBskyRichtextFacet.Link(uri=url["url"])]))
+            features=[models.AppBskyRichtextFacet.Link(uri=url.url)]))
     return facets
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.graphemes import grapheme_count, graphemes
 from bot.domain.limits import (
     BLUESKY_MAX,
     MASTODON_MAX,
     X_MAX,
     NoReplyChannel,
-    grapheme_count,
-    graphemes,
     mastodon_countable_text,
     reply_length,
     reply_limit,
