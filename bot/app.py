@@ -20,9 +20,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
-from bot.config import MissingSetting, Settings
+from bot.config import SettingProblem, Settings
 from bot.desk.directory import Directory
 from bot.desk.send import reconcile
 from bot.domain.rules.load import Rules, RulesError, load_rules
@@ -32,6 +33,7 @@ from bot.kit.housekeeping import prune
 from bot.kit.http import health_app, make_http_server, wsgi_app
 from bot.kit.leader import LeaderOnlyExecutor, make_leadership, migration_lock
 from bot.kit.metrics import Metrics
+from bot.kit.preflight import database_problem, first_line, redact
 from bot.kit.scheduler import build_scheduler
 from bot.listening.jobs import schedule_polls
 from bot.listening.polling import poll_source, reset_unhealthy
@@ -42,6 +44,7 @@ from bot.networks.publishers import build_publishers
 from bot.outbox import OutboxSender, sender_client
 from bot.reports.weekly import run_weekly_report
 from bot.slack.channels import ChannelNotFound, resolve_channels
+from bot.slack.probe import slack_problems
 from bot.slack.render import Renderer
 from bot.slack.services import Services
 from bot.timers.alerts import run_spikes
@@ -264,17 +267,25 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
     """Run until SIGTERM/SIGINT: Socket Mode when SLACK_APP_TOKEN is set and no port is given,
     else HTTP on `http_port` (default 3000, Bolt's). SIGHUP reloads the rules file.
 
-    Raises `MissingSetting` (a token or secret is not set) and `ChannelNotFound` (a `#name`
-    channel in the rules is not one Slack lists to the bot) before serving anything."""
+    Raises `SettingProblem` (a token or secret missing, of the wrong kind or refused by Slack;
+    Slack or the database out of reach) and `ChannelNotFound` (a `#name` channel in the rules
+    is not one Slack lists to the bot) before serving anything: one line naming the setting."""
     socket_mode = http_port is None and settings.is_set("SLACK_APP_TOKEN")
+    problems = [*settings.slack_setting_problems(http=http_port is not None),
+                *settings.value_problems()]
     http_port = http_port or DEFAULT_HTTP_PORT
-    missing = settings.missing_for_slack(socket_mode=socket_mode)
-    if missing:
-        raise MissingSetting(f"{missing[0]} is not set (environment or .env)")
+    problems = problems or slack_problems(settings, socket_mode=socket_mode)
+    problem = problems[0] if problems else database_problem(settings.DATABASE_URL)
+    if problem:
+        raise SettingProblem(problem)
     # Migrating here makes `socialbot run` the whole set-up on a fresh machine; replicas
     # starting together take turns (PostgreSQL advisory lock).
-    with migration_lock(settings.DATABASE_URL):
-        upgrade_to_head(settings.DATABASE_URL)
+    try:
+        with migration_lock(settings.DATABASE_URL):
+            upgrade_to_head(settings.DATABASE_URL)
+    except SQLAlchemyError as exc:
+        raise SettingProblem(f"DATABASE_URL: cannot migrate {redact(settings.DATABASE_URL)}: "
+                             f"{first_line(exc)}") from None
     runtime = Runtime(settings, rules)
     app = build_app(settings, runtime.services)
     wake = threading.Event()
@@ -294,7 +305,14 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(app, settings.secret("SLACK_APP_TOKEN"))
-        handler.connect()
+        try:
+            handler.connect()
+        except Exception as exc:  # refused token, no network: say so, and stop what started
+            runtime.stop()
+            raise SettingProblem(f"SLACK_APP_TOKEN: cannot open the Socket Mode connection "
+                                 f"({type(exc).__name__}: {first_line(exc)}); is Socket Mode on in the "
+                                 "app's settings, and may this machine reach wss://*.slack.com?"
+                                 ) from None
         log.info("connected to Slack in Socket Mode")
         close = handler.close
         if settings.SOCIALBOT_HEALTH_PORT:  # /healthz and /metrics only, for the container

@@ -7,17 +7,19 @@ one-line message naming what is wrong and exit code 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from bot import __version__
-from bot.config import MissingSetting, Settings
+from bot.config import SettingProblem, Settings, env_file_problems
 from bot.domain.rules.load import Rules, RulesError, load_rules
 from bot.kit import logs
+from bot.kit.preflight import database_problem, first_line, redact
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -36,44 +38,82 @@ def _load(args: argparse.Namespace, settings: Settings, err: TextIO) -> Rules | 
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Settings and rules, then (unless --offline) the database and Slack themselves. Missing
+    credentials are reported as "not ready"; anything set that cannot work is a problem:
+    one line each on stderr, exit 2."""
+    problems = [*env_file_problems(), *settings.value_problems()]
     rules = _load(args, settings, err)
     if rules is None:
+        _print_all(problems, err)
         return EXIT_USAGE
     path = _rules_path(args, settings)
     print(f"{path}: ok — {len(rules.teams)} teams, {len(rules.rules)} rules, "
           f"{len(rules.sources)} sources", file=out)
     ready = 0
     for source in rules.sources:
-        if not source.enabled:
-            print(f"  source {source.id} ({source.type}): disabled", file=out)
-            continue
-        missing = settings.missing_for_source(source.type)
-        if missing:
-            print(f"  source {source.id} ({source.type}): not ready, missing "
-                  f"{', '.join(missing)}", file=out)
-        else:
-            ready += 1
-            print(f"  source {source.id} ({source.type}): ready", file=out)
+        line, can_read = _source_line(settings, source.type, source.enabled)
+        ready += can_read
+        print(f"  source {source.id} ({source.type}): {line}", file=out)
     for network in dict.fromkeys(s.network for s in rules.sources if s.enabled):
         reply = settings.reply_readiness(network)
         if reply is not None:
             print(f"  replies on {network}: {reply}", file=out)
-    socket_mode = settings.is_set("SLACK_APP_TOKEN")
-    slack_missing = settings.missing_for_slack(socket_mode=socket_mode)
-    mode = "Socket Mode" if socket_mode else "HTTP"
-    if slack_missing:
-        print(f"  slack ({mode}): not ready, missing {', '.join(slack_missing)}", file=out)
-    else:
-        print(f"  slack ({mode}): ready", file=out)
-    print(f"  database: {_redact_url(settings.DATABASE_URL)}", file=out)
+    problems += _check_slack(settings, offline=args.offline, out=out)
+    db_problem = None if args.offline else database_problem(settings.DATABASE_URL)
+    checked = " (not checked: --offline)" if args.offline else ""
+    print(f"  database: {redact(settings.DATABASE_URL)}{checked}", file=out)
+    if db_problem:
+        problems.append(db_problem)
     env_file = Path(".env")
     if env_file.exists() and env_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         print("  warning: .env is open to other users (its group or everyone); "
               "run: chmod 600 .env", file=out)
     print(f"{ready}/{sum(s.enabled for s in rules.sources)} sources ready", file=out)
+    if problems:
+        _print_all(problems, err)
+        return EXIT_USAGE
     if args.live:
         return _check_live(rules, settings, out, err)
     return EXIT_OK
+
+
+def _print_all(lines: list[str], err: TextIO) -> None:
+    for line in lines:
+        print(line, file=err)
+
+
+def _source_line(settings: Settings, source_type: str, enabled: bool) -> tuple[str, bool]:
+    """How `check` describes one source's reading, and whether it reads."""
+    if not enabled:
+        return "disabled", False
+    missing = settings.missing_for_source(source_type)
+    if missing:
+        return f"not ready, missing {', '.join(missing)}", False
+    return "ready", True
+
+
+def _check_slack(settings: Settings, *, offline: bool, out: TextIO) -> list[str]:
+    from bot.slack.probe import slack_problems
+
+    # Socket Mode (the manifest's default) unless only HTTP mode's signing secret is set.
+    socket_mode = settings.is_set("SLACK_APP_TOKEN") or not settings.is_set(
+        "SLACK_SIGNING_SECRET")
+    mode = "Socket Mode" if socket_mode else "HTTP"
+    problems = settings.slack_setting_problems(http=not socket_mode)
+    unset = [p for p in problems if " is not set " in p]
+    if unset:  # not configured yet: a report, not a failure
+        names = [p.split(" ", 1)[0] for p in unset]
+        http_too = " (or, for HTTP mode, SLACK_SIGNING_SECRET)" if "SLACK_APP_TOKEN" in names else ""
+        print(f"  slack ({mode}): not ready, missing {', '.join(names)}{http_too}", file=out)
+        return [p for p in problems if p not in unset]
+    if problems or offline:
+        print(f"  slack ({mode}): {'not checked: --offline' if offline else 'not ready'}",
+              file=out)
+        return problems
+    problems = slack_problems(settings, socket_mode=socket_mode)
+    print(f"  slack ({mode}): {'not ready' if problems else 'ready — Slack accepts the tokens'}",
+          file=out)
+    return problems
 
 
 def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -83,12 +123,16 @@ def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> i
     from bot.kit.db import make_engine, make_session_factory
     from bot.listening.health import source_health
 
+    problem = database_problem(settings.DATABASE_URL, must_exist=True)
+    if problem:
+        print(problem, file=err)
+        return EXIT_USAGE
     engine = make_engine(settings.DATABASE_URL)
     try:
         with make_session_factory(engine)() as session:
             rows = source_health(session, rules, datetime.now(UTC))
     except SQLAlchemyError as exc:
-        print(f"DATABASE_URL: cannot read source health from {_redact_url(settings.DATABASE_URL)}"
+        print(f"DATABASE_URL: cannot read source health from {redact(settings.DATABASE_URL)}"
               f" (run `socialbot migrate`?): {type(exc).__name__}", file=err)
         return EXIT_USAGE
     finally:
@@ -105,32 +149,24 @@ def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> i
     return EXIT_OK
 
 
-def _redact_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL is reported by migrate/run, not here
-        return "<unparseable DATABASE_URL>"
-
-
 def cmd_migrate(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
-    from sqlalchemy.exc import ArgumentError, OperationalError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from bot.kit.db import upgrade_to_head
     from bot.kit.leader import migration_lock
 
     url = settings.DATABASE_URL
+    problem = database_problem(url)
+    if problem:
+        print(problem, file=err)
+        return EXIT_USAGE
     try:
         with migration_lock(url):  # replicas (or a `run`) migrating at once take turns
             upgrade_to_head(url)
-    except ArgumentError as exc:
-        print(f"DATABASE_URL: cannot parse {url!r}: {exc}", file=err)
+    except SQLAlchemyError as exc:
+        print(f"DATABASE_URL: cannot migrate {redact(url)}: {first_line(exc)}", file=err)
         return EXIT_USAGE
-    except OperationalError as exc:
-        print(f"DATABASE_URL: cannot reach {_redact_url(url)}: {exc.orig}", file=err)
-        return EXIT_USAGE
-    print(f"database {_redact_url(url)} is at the latest schema", file=out)
+    print(f"database {redact(url)} is at the latest schema", file=out)
     return EXIT_OK
 
 
@@ -160,10 +196,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings, out: TextIO, err: Text
     rules = _load(args, settings, err)
     if rules is None:
         return EXIT_USAGE
+    problems = env_file_problems()
+    if problems:
+        print(f"cannot start: {problems[0]}", file=err)
+        return EXIT_USAGE
     try:
         return app.serve(settings, rules, http_port=args.http,
                          rules_path=_rules_path(args, settings))
-    except (MissingSetting, ChannelNotFound) as exc:
+    except (SettingProblem, ChannelNotFound) as exc:
         print(f"cannot start: {exc}", file=err)
         return EXIT_USAGE
 
@@ -193,13 +233,17 @@ def cmd_report(args: argparse.Namespace, settings: Settings, out: TextIO, err: T
     except PeriodError as exc:
         print(f"--since: {exc.message}", file=err)
         return EXIT_USAGE
+    problem = database_problem(settings.DATABASE_URL, must_exist=True)
+    if problem:
+        print(problem, file=err)
+        return EXIT_USAGE
     engine = make_engine(settings.DATABASE_URL)
     try:
         with make_session_factory(engine)() as session:
             report = compute_report(session, rules, period, now=now, team=args.team,
                                     tz_name=tz_name)
     except SQLAlchemyError as exc:
-        print(f"DATABASE_URL: cannot read {_redact_url(settings.DATABASE_URL)} "
+        print(f"DATABASE_URL: cannot read {redact(settings.DATABASE_URL)} "
               f"(run `socialbot migrate`?): {type(exc).__name__}", file=err)
         return EXIT_USAGE
     finally:
@@ -218,13 +262,17 @@ def cmd_tune(args: argparse.Namespace, settings: Settings, out: TextIO, err: Tex
     rules = _load(args, settings, err)
     if rules is None:
         return EXIT_USAGE
+    problem = database_problem(settings.DATABASE_URL, must_exist=True)
+    if problem:
+        print(problem, file=err)
+        return EXIT_USAGE
     engine = make_engine(settings.DATABASE_URL)
     try:
         return tune_report.run(make_session_factory(engine), rules, _rules_path(args, settings),
                                as_json=args.json, write=args.write, only=args.only,
                                min_support=args.min_support, since=args.since, out=out, err=err)
     except SQLAlchemyError as exc:
-        print(f"DATABASE_URL: cannot read {_redact_url(settings.DATABASE_URL)} "
+        print(f"DATABASE_URL: cannot read {redact(settings.DATABASE_URL)} "
               f"(run `socialbot migrate`?): {type(exc).__name__}", file=err)
         return EXIT_USAGE
     finally:
@@ -241,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules file (default: $SOCIALBOT_RULES or ./routing_rules.yaml)")
     p.add_argument("--live", action="store_true",
                    help="also show each source's health as recorded by the running bot")
+    p.add_argument("--offline", action="store_true",
+                   help="do not connect to the database or Slack (settings and rules only)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("migrate", help="bring the database schema up to date (alembic upgrade head)")
@@ -291,11 +341,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic-settings: a malformed value in the environment or .env
-        print(f"settings: {exc}", file=err)
+    except ValidationError as exc:  # a malformed value in the environment or .env
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            print(f"{name}: {error['msg'].removeprefix('Value error, ')}", file=err)
         return EXIT_USAGE
     # Text or JSON lines (SOCIALBOT_LOG_FORMAT), secrets redacted from every record.
-    logs.configure(settings, level=os.environ.get("LOG_LEVEL", settings.LOG_LEVEL), stream=err)
+    logs.configure(settings, level=settings.LOG_LEVEL, stream=err)
     try:
         return args.func(args, settings, out, err)
     except KeyboardInterrupt:

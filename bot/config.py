@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Which env vars each kind of source needs; `check` and `run` report the missing ones by name.
@@ -41,7 +44,16 @@ REPLY_CREDENTIALS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-class MissingSetting(Exception):
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TOKEN_KINDS = {"xoxb-": "a bot token", "xoxp-": "a user token", "xapp-": "an app-level token",
+                "xoxe": "a refresh token", "xoxa-": "a workspace app token"}
+
+
+class SettingProblem(Exception):
+    """A setting stops the bot from starting; the message names it and says how to fix it."""
+
+
+class MissingSetting(SettingProblem):
     """A required environment variable is not set; the message names it."""
 
 
@@ -83,6 +95,13 @@ class Settings(BaseSettings):
     # container's HEALTHCHECK). HTTP mode serves them on its own port.
     SOCIALBOT_HEALTH_PORT: int | None = None
 
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
     def is_set(self, name: str) -> bool:
         value = getattr(self, name)
         if isinstance(value, SecretStr):
@@ -98,12 +117,27 @@ class Settings(BaseSettings):
 
     def missing_for_source(self, source_type: str) -> list[str]:
         """[] when one of the credential sets for this kind of source is complete, else the
-        names missing from the first (preferred) set."""
+        names missing from the set closest to complete (the first, preferred, one when none
+        is started): only X_API_KEY set asks for the other user-context keys."""
         options = SOURCE_CREDENTIALS.get(source_type, ((),))
         for names in options:
             if all(self.is_set(n) for n in names):
                 return []
-        return [n for n in options[0] if not self.is_set(n)]
+        started = [names for names in options if any(self.is_set(n) for n in names)]
+        closest = min(started, key=lambda names: sum(not self.is_set(n) for n in names),
+                      default=options[0])
+        return [n for n in closest if not self.is_set(n)]
+
+    def value_problems(self) -> list[str]:
+        """Settings that are set but cannot work, one line each."""
+        problems = []
+        base = self.MASTODON_API_BASE_URL
+        if base and base.strip():
+            parsed = urlparse(base.strip())
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                problems.append(f"MASTODON_API_BASE_URL: {base!r} is not a URL; use the "
+                                "instance's address, e.g. https://mastodon.social")
+        return problems
 
     def reply_readiness(self, network: str) -> str | None:
         """"possible", or "not possible, missing A, B" for `socialbot check`; None when the
@@ -116,7 +150,55 @@ class Settings(BaseSettings):
             return None
         return f"not possible, missing {', '.join(missing)}" if missing else "possible"
 
-    def missing_for_slack(self, *, socket_mode: bool) -> list[str]:
-        need = ["SLACK_BOT_TOKEN"] + (["SLACK_APP_TOKEN"] if socket_mode else
-                                      ["SLACK_SIGNING_SECRET"])
-        return [n for n in need if not self.is_set(n)]
+    def slack_setting_problems(self, *, http: bool) -> list[str]:
+        """Missing or wrong-kind Slack settings for the mode `run` would start in: Socket
+        Mode when SLACK_APP_TOKEN is set and `http` is not asked for, else HTTP."""
+        problems = []
+        if not self.is_set("SLACK_BOT_TOKEN"):
+            problems.append("SLACK_BOT_TOKEN is not set (environment or .env)")
+        else:
+            problems += _token_kind("SLACK_BOT_TOKEN", self.secret("SLACK_BOT_TOKEN"), "xoxb-",
+                                    "the Bot User OAuth Token from the app's OAuth & Permissions")
+        if not http and self.is_set("SLACK_APP_TOKEN"):
+            problems += _token_kind("SLACK_APP_TOKEN", self.secret("SLACK_APP_TOKEN"), "xapp-",
+                                    "an app-level token from Basic Information → App-Level Tokens")
+        elif not self.is_set("SLACK_SIGNING_SECRET"):
+            problems.append(
+                "SLACK_SIGNING_SECRET is not set (environment or .env): HTTP mode checks Slack's "
+                "requests with it (the app's Basic Information → Signing Secret)" if http else
+                "SLACK_APP_TOKEN is not set (environment or .env): Socket Mode, the manifest's "
+                "default, needs an app-level token with connections:write (Basic Information → "
+                "App-Level Tokens); for HTTP mode set SLACK_SIGNING_SECRET and run with --http")
+        return problems
+
+
+
+def _token_kind(name: str, value: str, prefix: str, where: str) -> list[str]:
+    if value.startswith(prefix):
+        return []
+    kind = next((k for p, k in _TOKEN_KINDS.items() if value.startswith(p)), None)
+    what = f"is {kind} ({value[:5]}…)" if kind else f"does not start with {prefix}"
+    return [f"{name}: {what}; use {prefix}… — {where}"]
+
+
+def env_file_problems(path: str | Path = ".env") -> list[str]:
+    """Names in `.env` that socialbot does not read but that look like one it does: a typo
+    would otherwise be ignored silently (the real setting then reads as not set)."""
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    env = Path(path)
+    if not env.is_file():
+        return []
+    known = set(Settings.model_fields)
+    lines = env.read_text(encoding="utf-8", errors="replace").splitlines()
+    problems = []
+    for name in dotenv_values(env):
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        if close:
+            line = next((i for i, text in enumerate(lines, 1)
+                         if text.strip().removeprefix("export ").strip().startswith(name)), 0)
+            problems.append(f"{env}:{line}: {name} is not a socialbot setting; "
+                            f"did you mean {close[0]}?")
+    return problems

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -10,26 +9,13 @@ import sys
 
 import pytest
 
-from bot.cli import main
-from bot.config import SOURCE_CREDENTIALS
+from tests.support.cli import clean_env, run
 from tests.support.paths import ROOT
-
-ENV_NAMES = sorted({n for options in SOURCE_CREDENTIALS.values() for names in options
-                    for n in names} | {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET",
-                                       "SLACK_APP_TOKEN", "DATABASE_URL", "SOCIALBOT_RULES"})
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env, no socialbot.db in the repo
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+def _clean_env(monkeypatch, tmp_path):
+    clean_env(monkeypatch, tmp_path)
 
 
 def test_check_shipped_rules_reports_sources_by_readiness(monkeypatch):
@@ -40,7 +26,8 @@ def test_check_shipped_rules_reports_sources_by_readiness(monkeypatch):
     assert "source google-alerts (rss): ready" in out
     assert ("source mastodon (mastodon_mentions): not ready, missing MASTODON_API_BASE_URL, "
             "MASTODON_ACCESS_TOKEN") in out
-    assert "slack (HTTP): not ready, missing SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET" in out
+    assert ("slack (Socket Mode): not ready, missing SLACK_BOT_TOKEN, SLACK_APP_TOKEN "
+            "(or, for HTTP mode, SLACK_SIGNING_SECRET)") in out
     assert "AAAA" not in out + err
 
 
@@ -167,7 +154,8 @@ def test_check_live_shows_what_the_bot_recorded(monkeypatch, tmp_path):
 def test_check_live_on_an_unmigrated_database_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     code, _, err = run("check", "--live", "--rules", str(ROOT / "routing_rules.yaml"))
-    assert code == 2 and "run `socialbot migrate`?" in err
+    assert code == 2 and "run `socialbot migrate`" in err
+    assert not (tmp_path / "empty.db").exists()  # reading never creates a stray database
 
 
 def network_rules(tmp_path) -> str:
