@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from bot.domain.rules.references import reference_problems
 from bot.domain.rules.schema import Rules
 
 __all__ = ["Problem", "Rules", "RulesError", "load_rules", "parse_rules"]
@@ -146,8 +147,13 @@ def parse_rules(text: str, filename: str = "routing_rules.yaml") -> Rules:
             problems.append(
                 Problem(filename, _nearest_line(lines, path), _dotted(path), _message(err))
             )
-        # stable order: by line, then key
-        problems.sort(key=lambda p: (p.line, p.key))
+        # Schema errors stop pydantic before the cross-references are checked: check them on
+        # the raw document too, so one round fixes the file (a key reported once).
+        reported = {p.key for p in problems}
+        problems += [Problem(filename, _nearest_line(lines, path), _dotted(path), message)
+                     for path, message in reference_problems(data)
+                     if _dotted(path) not in reported]
+        problems.sort(key=lambda p: (p.line, p.key))  # stable order: by line, then key
         raise RulesError(problems) from None
 
 

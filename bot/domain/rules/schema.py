@@ -8,7 +8,6 @@ modules that read `Rules` never re-check them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +21,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from bot.domain.rules.references import DEFAULT_OUTCOMES, reference_problems
 
 PRIORITIES = ("P1", "P2", "P3", "P4")  # P1 is the most urgent
 Priority = Literal["P1", "P2", "P3", "P4"]
@@ -365,8 +366,7 @@ class Rules(Strict):
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
     rules: list[Rule] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
-    outcomes: StrList = Field(default_factory=lambda: [
-        "resolved", "lead", "case_opened", "feature_request", "competitor_intel", "no_action"])
+    outcomes: StrList = Field(default_factory=lambda: list(DEFAULT_OUTCOMES))
     templates: list[Template] = Field(default_factory=list)
     reports: Reports = Field(default_factory=Reports)
     alerts: Alerts = Field(default_factory=Alerts)
@@ -385,7 +385,8 @@ class Rules(Strict):
         from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
         errors = [InitErrorDetails(type=PydanticCustomError("reference", msg), loc=loc,
-                                   input=None) for loc, msg in _bad_references(self)]
+                                   input=None)
+                  for loc, msg in reference_problems(self.model_dump(by_alias=True))]
         if errors:
             raise ValidationError.from_exception_data("Rules", errors)
         return self
@@ -395,20 +396,6 @@ class Rules(Strict):
 
     def source(self, source_id: str) -> SourceSpec | None:
         return next((s for s in self.sources if s.id == source_id), None)
-
-
-def seen_sources_all(rules: Rules) -> set[str]:
-    return {s.id for s in rules.sources}
-
-
-def _walk(cond: Condition, path: tuple) -> list[tuple[tuple, Condition]]:
-    out = [(path, cond)]
-    for key in ("all", "any"):
-        for i, sub in enumerate(getattr(cond, key) or ()):
-            out.extend(_walk(sub, (*path, key, i)))
-    if cond.not_ is not None:
-        out.extend(_walk(cond.not_, (*path, "not")))
-    return out
 
 
 def _check_tz(v: str) -> str:
@@ -427,40 +414,3 @@ def priority_rank(p: str) -> int:
 def most_urgent(*priorities: str | None) -> str | None:
     present = [p for p in priorities if p]
     return min(present, key=priority_rank) if present else None
-
-
-Problem = tuple[tuple[str | int, ...], str]  # (key path, what is wrong)
-
-
-def _bad_references(rules: Rules) -> Iterator[Problem]:
-    """Names used in one place of the rules file that another place must define."""
-    known = ", ".join(sorted(rules.teams))
-    if rules.default_team not in rules.teams:
-        yield ("default_team",), f"unknown team {rules.default_team!r} (teams: {known})"
-    seen_sources: set[str] = set()
-    for i, s in enumerate(rules.sources):
-        if s.id in seen_sources:
-            yield ("sources", i, "id"), f"duplicate source id {s.id!r}"
-        seen_sources.add(s.id)
-    seen_rules: set[str] = set()
-    for i, r in enumerate(rules.rules):
-        yield from _bad_rule_references(rules, i, r, known)
-        if r.name in seen_rules:
-            yield ("rules", i, "name"), f"duplicate rule name {r.name!r}"
-        seen_rules.add(r.name)
-    for i, tpl in enumerate(rules.templates):
-        for j, team in enumerate(tpl.teams):
-            if team not in rules.teams:
-                yield ("templates", i, "teams", j), f"unknown team {team!r} (teams: {known})"
-
-
-def _bad_rule_references(rules: Rules, i: int, r: Rule, known: str) -> Iterator[Problem]:
-    if r.then.team and r.then.team not in rules.teams:
-        yield ("rules", i, "then", "team"), f"unknown team {r.then.team!r} (teams: {known})"
-    if r.then.outcome_hint and r.then.outcome_hint not in rules.outcomes:
-        yield (("rules", i, "then", "outcome_hint"),
-               f"unknown outcome {r.then.outcome_hint!r} (outcomes: {', '.join(rules.outcomes)})")
-    for path, cond in _walk(r.when, ("rules", i, "when")):
-        for j, src in enumerate(cond.source or ()):
-            if src not in seen_sources_all(rules):
-                yield (*path, "source", j), f"unknown source {src!r}"

@@ -186,3 +186,27 @@ def test_bad_durations(text):
 def test_most_urgent():
     assert most_urgent("P3", None, "P2", "P4") == "P2"
     assert most_urgent(None) is None
+
+
+def test_schema_and_reference_errors_come_in_one_report():
+    text = ("version: 1\n"
+            "brand: {name: A}\n"
+            "sources:\n"
+            "  - {id: feed, type: rss, url: 'https://a.example/f', every: 5x}\n"
+            "  - {id: feed, type: rss, url: 'https://a.example/g'}\n"
+            "teams:\n"
+            "  support: {channel: C01}\n"
+            "default_team: support\n"
+            "rules:\n"
+            "  - {name: r, when: {source: nope}, then: {team: sales, outcome_hint: win}}\n")
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, "r.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "r.yaml:4: sources[0].every: '5x' is not a duration; use a positive number with s, m, "
+        "h or d (30s, 5m, 1h, 1d)",
+        "r.yaml:5: sources[1].id: duplicate source id 'feed'",
+        "r.yaml:10: rules[0].then.outcome_hint: unknown outcome 'win' (outcomes: resolved, lead, "
+        "case_opened, feature_request, competitor_intel, no_action)",
+        "r.yaml:10: rules[0].then.team: unknown team 'sales' (teams: support)",
+        "r.yaml:10: rules[0].when.source[0]: unknown source 'nope'",
+    ]
