@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.rules.schema import Rules, SourceSpec
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 BUDGET_SLOWDOWN_AT = 0.8  # share of the monthly budget after which polls are halved
 ERROR_TEXT_MAX = 500
+STORE_ATTEMPTS = 3  # a unique-key race with another poll is settled by the next attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
         return _report(_record_failure(factory, spec, exc, now,
                                        time.perf_counter() - started), on_outcome)
     try:
-        result = _store(factory, spec, fetch, rules, now=now, clock=clock)
+        result = _store_retrying(factory, spec, fetch, rules, now=now, clock=clock)
     except SQLAlchemyError as exc:
         # Rolled back: the cursor did not move, so the next poll fetches the same posts again.
         # The reads were made (and billed) all the same, and the source backs off like after
@@ -165,6 +166,23 @@ class StoreFailed(SourceUnavailable):
     """The fetch worked but its transaction did not commit (database locked, down, full)."""
 
     reads = 0
+
+
+def _store_retrying(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch,
+                    rules: Rules, *, now: datetime, clock: Callable[[], datetime]
+                    ) -> IngestResult:
+    """`_store`, again when another poll committed the same author or post between our read
+    and our insert (two feeds of one site starting together): the next attempt reads its rows
+    and updates them instead of losing this poll for a whole `every`."""
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            return _store(factory, spec, fetch, rules, now=now, clock=clock)
+        except IntegrityError:
+            if attempt == STORE_ATTEMPTS:
+                raise
+            log.info("source %s: another poll stored the same author or post first; "
+                     "storing again", spec.id)
+    raise AssertionError("unreachable")
 
 
 def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules: Rules, *,
