@@ -19,7 +19,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
@@ -28,10 +27,12 @@ from bot.desk.directory import Directory
 from bot.desk.send import reconcile
 from bot.domain.rules.load import Rules, RulesError, load_rules
 from bot.home.refresh import HomeRefresher, refresh_after_commit
+from bot.kit import liveness
 from bot.kit.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.kit.housekeeping import prune
 from bot.kit.http import health_app, make_http_server, wsgi_app
 from bot.kit.leader import LeaderOnlyExecutor, make_leadership, migration_lock
+from bot.kit.liveness import first_problem
 from bot.kit.metrics import Metrics
 from bot.kit.preflight import database_problem, first_line, redact
 from bot.kit.scheduler import build_scheduler
@@ -127,19 +128,26 @@ class Runtime:
                                  self.publishers, wake_outbox=self.sender.wake,
                                  homes=self.homes)
         self.homes.gate = self.services.gate.entered
+        # /healthz: the SLA job (every 30 s) is the leader's heartbeat; Socket Mode sets
+        # `slack_connected` to its client's (HTTP mode has no connection to lose).
+        self.jobs = liveness.Heartbeat("sla")
+        self.slack_connected: Callable[[], bool] = lambda: True
 
     def _overdue(self) -> int:
         with self.factory() as s:
             return overdue_count(s, self.clock())
 
     def healthy(self) -> tuple[bool, str]:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # health is a yes/no answer; the reason goes in the body
-            return False, f"database unavailable: {type(exc).__name__}"
-        if not self.scheduler.running:
-            return False, "scheduler stopped"
+        """`/healthz`: (ok, body). 503 with the first reason of bot.kit.liveness."""
+        problem = first_problem([
+            lambda: liveness.database_problem(self.engine),
+            lambda: None if self.scheduler.running else "scheduler stopped",
+            lambda: self.jobs.late(self.clock()) if self.leader.is_leader else None,
+            lambda: None if self.slack_connected() else "Slack Socket Mode connection down",
+            lambda: liveness.outbox_problem(self.sender.oldest_pending_age(self.clock())),
+        ])
+        if problem:
+            return False, problem
         return True, "ok (leader)" if self.leader.is_leader else "ok (follower)"
 
     def poll(self, source: Source) -> None:
@@ -163,6 +171,7 @@ class Runtime:
 
     def sla_tick(self) -> None:
         """SLA reminders and escalations due now (bot.timers.sla)."""
+        self.jobs.beat(self.clock())
         try:
             run = run_sla(self.factory, self.rules, self.clock())
         except Exception:
@@ -209,12 +218,15 @@ class Runtime:
     def _leadership_changed(self, leading: bool) -> None:
         """Taking over: poll now rather than at each source's next tick (a source waiting
         on a 429 or a backoff still waits: that is stored on the source, not in memory)."""
+        if leading:
+            self.jobs.start(self.clock())  # a new leader's jobs are late from now on, not before
         if leading and self.scheduler.running:
             for job in self.scheduler.get_jobs():
                 if job.id.startswith("poll:"):
                     job.modify(next_run_time=self.clock())
 
     def start(self) -> None:
+        self.jobs.start(self.clock())
         self.leader.start()  # first check now: the scheduler starts knowing who leads
         self.schedule_sources()
         self.scheduler.add_job(self.reconcile, "interval", seconds=RECONCILE_EVERY_SECONDS,
@@ -305,6 +317,7 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         handler = SocketModeHandler(app, settings.secret("SLACK_APP_TOKEN"))
+        runtime.slack_connected = handler.client.is_connected
         try:
             handler.connect()
         except Exception as exc:  # refused token, no network: say so, and stop what started

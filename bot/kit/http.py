@@ -1,7 +1,9 @@
 """The HTTP surface of `socialbot run --http`: Slack's endpoint plus health and metrics.
 
 A WSGI app served by the standard library's threaded server: Bolt verifies signatures on
-`POST /slack/events`; `GET /healthz` answers 200 only when the database and the scheduler do.
+`POST /slack/events`; `GET`/`HEAD /healthz` answers 200 only when `bot.kit.liveness` finds
+nothing wrong (database writable, scheduler and leader jobs running, Slack connected, outbox
+moving), else 503 with the reason.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ def health_app(healthy: Callable[[], tuple[bool, str]], registry: CollectorRegis
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if method == "GET" and path == "/healthz":
+        if method in ("GET", "HEAD") and path == "/healthz":  # HEAD: load balancers' probe
             ok, detail = healthy()
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "text/plain; charset=utf-8")])
-            return [detail.encode()]
+            return [] if method == "HEAD" else [detail.encode()]
         if method == "GET" and path == "/metrics":
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [generate_latest(registry)]
@@ -79,7 +81,7 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path in HEALTH_PATHS and method == "GET":
+        if path in HEALTH_PATHS and method in ("GET", "HEAD"):
             return health(environ, start_response)
         if path == SLACK_PATH and method == "POST":
             refused = _refuse_malformed(environ)

@@ -43,6 +43,9 @@ class BotServer:
     def get(self, path: str) -> Response:
         return _send(urllib.request.Request(self.url + path))
 
+    def head(self, path: str) -> Response:
+        return _send(urllib.request.Request(self.url + path, method="HEAD"))
+
 
 def _send(req: urllib.request.Request) -> Response:
     try:
