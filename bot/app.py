@@ -74,7 +74,7 @@ def build_app(settings: Settings, services: Services, *, token_verification: boo
                       (settings.SLACK_SIGNING_SECRET.get_secret_value()
                        if settings.SLACK_SIGNING_SECRET else None))
     client = WebClient(token=token, base_url=settings.SLACK_API_URL)
-    app = App(token=token, signing_secret=signing_secret, client=client,
+    app = App(signing_secret=signing_secret, client=client,  # the token is the client's
               token_verification_enabled=token_verification,
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                                    thread_name_prefix="bolt-listener"),

@@ -135,3 +135,13 @@ def configure(settings: Settings, *, level: str, stream: IO[str], force: bool = 
     # Alembic announces each of its plugins at INFO on every migration: seven lines of noise
     # at every `socialbot run`.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # APScheduler logs every job it adds, runs and finishes at INFO (~10 lines a minute when
+    # idle); the bot logs what its jobs did instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that it is
+    # "unused" beside the client we give it — which carries that same token.
+    logging.getLogger("slack_bolt.App").addFilter(_not_the_token_unused_warning)
+
+
+def _not_the_token_unused_warning(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()

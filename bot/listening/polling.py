@@ -156,6 +156,9 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
         return _report(_record_failure(factory, spec, failure, now,
                                        time.perf_counter() - started), on_outcome)
     status = "not_modified" if fetch.not_modified else "ok"
+    log.info("source %s: %d new, %d duplicate(s)%s", spec.id, len(result.new_mention_ids),
+             result.duplicates, " (not modified)" if fetch.not_modified else
+             f", {fetch.reads} read" if fetch.reads else "")
     return _report(PollOutcome(spec.id, status, new=len(result.new_mention_ids),
                                duplicates=result.duplicates, reads=fetch.reads,
                                detail="; ".join(fetch.notes),

@@ -349,6 +349,8 @@ class OutboxSender(BackgroundWorker):
                     log.info("outbox %d: mention %d moves from card %s/%s to %s/%s", row_id,
                              mention.id, mention.slack_channel, mention.slack_ts, channel, ts)
                 mention.slack_channel, mention.slack_ts = channel, ts
+                log.info("card posted: mention %d (%s) to %s", mention.id, mention.priority,
+                         channel)
 
     # --- verification (exactly once after a crash or an unknown outcome) -------------------
 

@@ -101,3 +101,8 @@ def test_run_migrates_serves_and_stops_on_sigterm(tmp_path, fake_slack):
         log_file.close()
     assert proc.returncode == 0, err
     assert "stopped" in err
+    # INFO says what the bot did, and only that: per poll and per card; no scheduler chatter,
+    # no Bolt warning that reads as if the token were ignored.
+    assert "source alerts: 20 new, 0 duplicate(s)" in err
+    assert "card posted: mention " in err  # the first ones; the rest are paced (1 per second)
+    assert "apscheduler" not in err and "will be unused" not in err
