@@ -134,3 +134,11 @@ def test_the_socket_mode_health_server_answers_health_and_metrics_only():
     assert call("GET", "/healthz")[0].startswith("503")
     # No Slack endpoint here: in Socket Mode an unsigned POST must not reach the Bolt app.
     assert call("POST", "/slack/events")[0].startswith("404")
+
+
+def test_the_manifest_usage_hint_names_every_social_subcommand():
+    from bot.slack.ids import SocialSubcommand
+
+    manifest = yaml.safe_load((ROOT / "slack_manifest.yaml").read_text())
+    hint = manifest["features"]["slash_commands"][0]["usage_hint"]
+    assert all(sub.value in hint for sub in SocialSubcommand), hint

@@ -611,24 +611,20 @@ def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
         delimiter = "\t" if (path.lower().endswith(".tsv")
                              or ("\t" in head and "," not in head)) else ","
         f.seek(0)
-        reader = csv.reader(f, delimiter=delimiter)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise ReplayInputError(1, f"not CSV: {exc}") from None
-        if not header:
-            raise ReplayInputError(1, "the file is empty: no mentions to replay")
-        names = [h.strip().lower() for h in header]
-        if "text" not in names:
-            shown = ", ".join(h[:20] for h in names[:8]) + (", …" if len(names) > 8 else "")
-            raise ReplayInputError(
-                1, "not JSON Lines, JSON, or CSV with a `text` column "
-                   f"(first line has: {shown[:200]})")
-        layout = _CsvLayout(names)
+        raw: list[str] = []  # the physical lines of the row being read
+
+        def lines() -> Iterator[str]:
+            for line in f:
+                raw.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=delimiter)
+        layout = _csv_layout(reader)
         text_at = layout.text_at
         end = reader.line_num
         while True:
             start = end + 1
+            raw.clear()
             try:
                 row = next(reader)
             except StopIteration:
@@ -640,6 +636,12 @@ def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
                 yield Skipped(start, f"not CSV: {exc}")
                 continue
             end = reader.line_num
+            if end > start and "".join(raw).count('"') % 2:
+                # A quote that never closes: the csv module reads on to the end of the file
+                # and makes one field of everything after it.
+                yield Skipped(start, f"a quote opened on this line is never closed, so lines "
+                                     f"{start}–{end} read as one field; close the quote")
+                continue
             if not any(map(str.strip, row)):  # a blank line, or only empty cells
                 continue
             if len(row) <= text_at:
@@ -649,6 +651,23 @@ def _csv_mentions(path: str, brand: _Brand) -> Iterator[Item]:
                 yield start, _csv_mention(row[text_at], layout.cells(row), start, brand)
             except _Bad as exc:
                 yield Skipped(start, str(exc))
+
+
+def _csv_layout(reader: Iterator[list[str]]) -> _CsvLayout:
+    """The columns the header line names; `ReplayInputError` when it names no `text`."""
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ReplayInputError(1, f"not CSV: {exc}") from None
+    if not header:
+        raise ReplayInputError(1, "the file is empty: no mentions to replay")
+    names = [h.strip().lower() for h in header]
+    if "text" not in names:
+        shown = ", ".join(h[:20] for h in names[:8]) + (", …" if len(names) > 8 else "")
+        raise ReplayInputError(
+            1, "not JSON Lines, JSON, or CSV with a `text` column "
+               f"(first line has: {shown[:200]})")
+    return _CsvLayout(names)
 
 
 def _csv_mention(text: str, c: _CsvCells, line: int, brand: _Brand) -> Mention:

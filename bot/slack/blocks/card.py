@@ -194,6 +194,8 @@ def _fallback(view: CardView) -> str:
 
 
 def _author_facts(view: CardView) -> str:
+    if view.network == "rss":  # a web site: feeds have no followers to count
+        return esc(label(view.author_type), 100)
     followers = f"{view.followers:,} follower{'s' if view.followers != 1 else ''}"
     return f"{esc(label(view.author_type), 100)} · {followers}"
 

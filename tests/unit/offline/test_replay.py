@@ -165,6 +165,17 @@ def test_csv_minimal_text_column_only(tmp_path, rules):
     assert items[0][1].network == "x" and items[0][1].author.handle == ""
 
 
+def test_csv_unterminated_quote_is_reported_not_merged_silently(tmp_path, rules):
+    p = tmp_path / "export.csv"
+    p.write_text('text\nfine\n"broken, never closed\nsecond\nthird\n', encoding="utf-8")
+    [(line, mention), skipped] = read_mentions(p, rules)
+    assert (line, mention.text) == (2, "fine")
+    assert isinstance(skipped, Skipped)
+    assert f"{skipped.line}: {skipped.problem}" == (
+        "3: a quote opened on this line is never closed, so lines 3–5 read as one field; "
+        "close the quote")
+
+
 def test_tab_separated_with_other_aliases(tmp_path, rules):
     p = tmp_path / "export.tsv"
     p.write_text("id\tscreen_name\tfollowers_count\tcreated_at\ttext\n"

@@ -558,3 +558,9 @@ def test_golden_modals_and_messages(name):
     payload = _golden_messages()[name]
     check_limits(payload)
     assert_golden(name, payload)
+
+
+def test_an_rss_card_shows_no_follower_count():
+    facts = json.dumps(blocks.card(view(network="rss", followers=0, can_reply=False)))
+    assert "0 followers" not in facts and "follower" not in facts
+    assert "12,840 followers" in json.dumps(blocks.card(view()))
