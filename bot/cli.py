@@ -7,6 +7,7 @@ one-line message naming what is wrong and exit code 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import stat
 import sys
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.config import SettingProblem, Settings, env_file_problems
 from bot.domain.rules.load import Rules, RulesError, load_rules
+from bot.domain.rules.starter import placeholders
 from bot.kit import logs
 from bot.kit.preflight import database_problem, first_line, redact
 
@@ -49,6 +51,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings, out: TextIO, err: Te
     path = _rules_path(args, settings)
     print(f"{path}: ok — {len(rules.teams)} teams, {len(rules.rules)} rules, "
           f"{len(rules.sources)} sources", file=out)
+    left = placeholders(rules)
+    if left:
+        print(f"  warning: the sample's placeholders are still there ({len(left)}: "
+              f"{'; '.join(left[:3])}{'; …' if len(left) > 3 else ''}); write your own with "
+              "`socialbot init` or edit them (README, Quick start)", file=out)
     ready = 0
     for source in rules.sources:
         line, can_read = _source_line(settings, source.type, source.enabled)
@@ -147,6 +154,85 @@ def _check_live(rules: Rules, settings: Settings, out: TextIO, err: TextIO) -> i
         if spec.enabled:
             print(f"  {polling_cost(spec).line()}", file=out)
     return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """A starter rules file for your brand: channels by name and approvers by handle looked
+    up in Slack (ids given as ids are used as they are), no placeholder left."""
+    from bot.domain.rules.load import RulesError, parse_rules
+    from bot.domain.rules.starter import placeholders, starter_rules
+
+    path = Path(_rules_path(args, settings))
+    if path.exists() and not args.force:
+        print(f"{path}: exists; pass --force to replace it, or --rules PATH", file=err)
+        return EXIT_USAGE
+    try:
+        teams = _init_teams(args.team or [], args.approver or [], settings)
+        text = starter_rules(args.brand or "", teams, x_username=args.x_username,
+                             feeds=args.feed or [])
+        left = placeholders(parse_rules(text, str(path)))
+    except (ValueError, SettingProblem, LookupError) as exc:
+        print(str(exc), file=err)
+        return EXIT_USAGE
+    except RulesError as exc:
+        _print_all([str(p) for p in exc.problems], err)
+        return EXIT_USAGE
+    if left:
+        print(f"still placeholders: {'; '.join(left)}", file=err)
+        return EXIT_USAGE
+    path.write_text(text, encoding="utf-8")
+    print(f"{path}: written — {len(teams)} team(s); next: socialbot check --rules {path}",
+          file=out)
+    return EXIT_OK
+
+
+def _pairs(values: list[str], flag: str, example: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        team, sep, what = value.partition("=")
+        if not sep or not team.strip() or not what.strip():
+            raise ValueError(f"{flag}: {value!r} is not TEAM=VALUE (e.g. {flag} {example})")
+        pairs.append((team.strip().lower(), what.strip()))
+    return pairs
+
+
+def _init_teams(team_args: list[str], approver_args: list[str], settings: Settings) -> list:
+    """`--team care=#social` and `--approver care=@dana` → StarterTeams with Slack ids."""
+    from bot.domain.rules.starter import StarterTeam
+
+    teams = _pairs(team_args, "--team", "care=#social-care")
+    approvers = _pairs(approver_args, "--approver", "care=@dana")
+    unknown = sorted({t for t, _ in approvers} - {t for t, _ in teams})
+    if unknown:
+        raise ValueError(f"--approver: no --team {unknown[0]}")
+    names = [c for _, c in teams if not re.fullmatch(r"[CG][A-Z0-9]{6,}", c)]
+    handles = [h for _, h in approvers if not re.fullmatch(r"[UWS][A-Z0-9]{6,}", h)]
+    channel_of, user_of = _lookup(names, handles, settings)
+    result = []
+    for team, channel in teams:
+        ids = [user_of.get(h, h) for t, h in approvers if t == team]
+        if not ids:
+            raise ValueError(f"--approver: team {team} has none (e.g. --approver {team}=@lead)")
+        result.append(StarterTeam(team, channel_of.get(channel, channel), channel, ids))
+    return result
+
+
+def _lookup(names: list[str], handles: list[str],
+            settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    if not names and not handles:
+        return {}, {}
+    from slack_sdk import WebClient
+
+    from bot.slack.channels import ChannelNotFound, channel_ids
+    from bot.slack.people import UserNotFound, user_ids
+
+    client = WebClient(token=settings.secret("SLACK_BOT_TOKEN"),
+                       base_url=settings.SLACK_API_URL, timeout=10)
+    try:
+        return (channel_ids(client, names) if names else {},
+                user_ids(client, handles) if handles else {})
+    except (ChannelNotFound, UserNotFound) as exc:
+        raise LookupError(f"slack: {exc}") from None
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -292,6 +378,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true",
                    help="do not connect to the database or Slack (settings and rules only)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("init", help="write a starter rules file for your brand (channels and "
+                                    "approvers looked up in Slack)")
+    p.add_argument("--rules", help="file to write (default: $SOCIALBOT_RULES or "
+                                   "./routing_rules.yaml)")
+    p.add_argument("--brand", help="your brand's name")
+    p.add_argument("--team", action="append", metavar="TEAM=#CHANNEL",
+                   help="a team and its channel (#name or id); repeat for more teams")
+    p.add_argument("--approver", action="append", metavar="TEAM=@HANDLE",
+                   help="who approves the team's sensitive replies (@handle, user or group id)")
+    p.add_argument("--x-username", help="the brand's X account: its mentions are polled")
+    p.add_argument("--feed", action="append", metavar="URL", help="an RSS/Atom feed to read")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("migrate", help="bring the database schema up to date (alembic upgrade head)")
     p.set_defaults(func=cmd_migrate)

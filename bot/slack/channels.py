@@ -80,6 +80,17 @@ def resolve_channels(rules: Rules, client: Any, *, logger: logging.Logger) -> Ru
     return rules.model_copy(update=update)
 
 
+def channel_ids(client: Any, names: list[str]) -> dict[str, str]:
+    """`#name` (or `name`) → channel id, for `socialbot init`; `ChannelNotFound` naming the
+    ones Slack does not list to the bot."""
+    wanted = {n.lstrip("#").lower(): n for n in names}
+    found = _list_ids(client, set(wanted))
+    missing = [n for key, n in wanted.items() if key not in found]
+    if missing:
+        raise ChannelNotFound(f"{', '.join(missing)} not found ({NOT_FOUND_HINT})")
+    return {n: found[key] for key, n in wanted.items()}
+
+
 def _list_ids(client: Any, wanted: set[str]) -> dict[str, str]:
     """name (lowercase, no `#`) → id for the `wanted` names, paging `conversations.list` until
     all are found or the listing ends."""

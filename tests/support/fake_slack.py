@@ -82,6 +82,7 @@ class FakeSlack:
     _rate: tuple[float, float, Callable[[], float]] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     channels: list[dict] = field(default_factory=list)  # what conversations.list lists
+    users: list[dict] = field(default_factory=list)  # what users.list lists (Slack's members)
     # files_upload_v2: file id -> {"filename", "length", "data", "channel", "title",
     # "thread_ts", "initial_comment", "completed"}
     uploads: dict[str, dict] = field(default_factory=dict)
@@ -217,6 +218,8 @@ class FakeSlack:
             return self._history(method, params)
         if method == "conversations.list":
             return self._list(params)
+        if method == "users.list":
+            return {"ok": True, "members": self.users, "response_metadata": {"next_cursor": ""}}
         if method == "files.getUploadURLExternal":
             file_id = f"F{len(self.uploads) + 1:09d}"
             self.uploads[file_id] = {"filename": params.get("filename"),
