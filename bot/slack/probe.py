@@ -6,6 +6,8 @@ problem is one line naming the setting and the fix."""
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -13,6 +15,10 @@ from bot.config import Settings
 from bot.kit.preflight import first_line
 
 TIMEOUT_SECONDS = 5
+# slack_sdk logs each failed request at ERROR; here a failure is the answer, said in one line.
+_QUIET = logging.getLogger(__name__ + ".client")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 _REFUSED = {
     "invalid_auth": "Slack does not know this token",
@@ -39,7 +45,8 @@ def slack_problems(settings: Settings, *, socket_mode: bool,
     """What stops the bot from using Slack, asked of Slack itself; [] when nothing does.
     Assumes the tokens are set and of the right kind (`Settings.slack_setting_problems`)."""
     client = WebClient(token=settings.secret("SLACK_BOT_TOKEN"),
-                       base_url=settings.SLACK_API_URL, timeout=timeout)
+                       base_url=settings.SLACK_API_URL, timeout=timeout, logger=_QUIET,
+                       retry_handlers=[])
     try:
         client.auth_test()
     except SlackApiError as exc:
@@ -50,7 +57,7 @@ def slack_problems(settings: Settings, *, socket_mode: bool,
     if not socket_mode:
         return []
     app = WebClient(token=settings.secret("SLACK_APP_TOKEN"), base_url=settings.SLACK_API_URL,
-                    timeout=timeout)
+                    timeout=timeout, logger=_QUIET, retry_handlers=[])
     try:
         app.apps_connections_open(app_token=settings.secret("SLACK_APP_TOKEN"))
     except SlackApiError as exc:

@@ -4,6 +4,10 @@ the fix, exit 2, never a traceback — Slack and the database asked for real (a 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.support.cli import clean_env, run
@@ -181,3 +185,14 @@ def test_report_with_a_bad_or_missing_database_is_one_line_and_creates_nothing(
     assert code == 2
     assert one_line(err).startswith("DATABASE_URL: ")
     assert list(tmp_path.iterdir()) == []  # no stray socialbot.db
+
+
+def test_the_real_command_prints_one_line_when_slack_is_out_of_reach(tmp_path):
+    """As a user runs it: a process of its own, logging configured, slack_sdk's own logs too."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+           "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": CLOSED}
+    done = subprocess.run([sys.executable, "-m", "bot", "run", "--rules", RULES], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert one_line(done.stderr).startswith(f"cannot start: SLACK_API_URL: cannot reach {CLOSED}")
+    assert list(tmp_path.iterdir()) == []  # no socialbot.db either
