@@ -520,6 +520,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         author_type=a.type_override or m.author_type, followers=a.followers,
         earlier_mentions=earlier, last_outcome=last_outcome,
         sentiment=m.sentiment, compound=m.compound, priority=m.priority, score=m.score,
+        complaint=m.complaint, complaint_probability=m.complaint_probability,
         score_parts={k: round(v) for k, v in (m.score_parts or {}).items()
                      if isinstance(v, int | float)},
         matched_rules=tuple(m.matched_rules or ()), risk=tuple(m.risk or ()),

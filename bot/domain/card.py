@@ -66,4 +66,6 @@ class CardView:
     can_reply: bool = True  # False for RSS (no reply channel)
     reply_blocked: str | None = None  # why sending will be refused (X: post doesn't mention us)
     lang: str | None = None
+    complaint: bool = False  # bot.domain.scoring.complaint's flag, and its probability
+    complaint_probability: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)

@@ -231,6 +231,10 @@ class Mention(Base):
     # Scoring and routing, written once by ingest (bot.domain.scoring.enrich, bot.domain.scoring.routing).
     compound: Mapped[float] = mapped_column(Float)  # VADER compound, -1..1
     sentiment: Mapped[str] = mapped_column(String(16))
+    # bot.domain.scoring.complaint: flagged a complaint, and the model's probability (0..1).
+    complaint: Mapped[bool] = mapped_column(default=False, server_default=false())
+    complaint_probability: Mapped[float] = mapped_column(Float, default=0.0,
+                                                         server_default=sql_text("0"))
     author_type: Mapped[str] = mapped_column(String(16))  # the author's type at the time
     score: Mapped[int]  # 0..100
     score_parts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import Rules, SentimentConfig
-from bot.domain.scoring import triage
+from bot.domain.scoring import complaint, triage
 from bot.domain.scoring.vader import Analyzer as _Analyzer  # VADER's scores, faster
 
 
@@ -47,8 +47,9 @@ class Enrichment:
     priority: str  # P1..P4 from the score alone (routing may raise it)
     score_parts: dict[str, int] = field(default_factory=dict)  # why: part → points
     is_question: bool = False
-    is_complaint: bool = False
+    is_complaint: bool = False  # complaint_probability at or above the model's threshold
     cues: tuple[str, ...] = ()  # the complaint cues found (keys of COMPLAINT_CUES), in order
+    complaint_probability: float = 0.0  # bot.domain.scoring.complaint, 0..1
     # lower_for_matching(mention.text), kept so that routing, which matches on it too, does not
     # lower the text again. Not a result: left out of ==, repr and hash.
     text_lower: str | None = field(default=None, compare=False, repr=False)
@@ -66,7 +67,22 @@ P3_FROM = 30
 
 # --- Score parts (points) ---------------------------------------------------------------------
 NEGATIVITY_MAX = 30  # × -compound, when the compound is below 0
-LIKELY_COMPLAINT = 20  # labelled negative (bot.domain.scoring.triage): likely a complaint, cues or not
+LIKELY_COMPLAINT = 20  # flagged a complaint (bot.domain.scoring.complaint), cues or not
+# What makes a complaint urgent: its cues by kind (money, access, safety, repeated, time waited),
+# URGENT_POINTS each, at most URGENT_MAX. A likely complaint from a customer is at least P3, and
+# P2 when it is negative or urgent: the `complaint_floor` part tops the score up to that band.
+# A possible one (probability from the model's `review_from`, below its flag) is at least P3.
+URGENT_CUES: dict[str, frozenset[str]] = {
+    "money": frozenset({"charged", "charged_twice", "no_refund", "refund", "card_swallowed"}),
+    "access": frozenset({"account_blocked", "cant_access", "outage", "not_working"}),
+    "safety": frozenset({"safety"}),
+    "repeated": frozenset({"again"}),
+    "waited": frozenset({"still_waiting", "waiting_since", "on_hold", "no_answer", "hotline",
+                        "stranded"}),
+}
+URGENT_POINTS = 5
+URGENT_MAX = 15
+FLOOR_AUTHORS = frozenset({"customer", "advocate", "influencer", "vip"})  # not press, brand, rival
 COMPLAINT_MAX = 20  # cap on cue points + intensifiers
 PRAISE_POINTS = -15  # labelled positive: praise wants a thank-you, not urgency
 QUESTION_POINTS = 10  # a question expects an answer
@@ -134,6 +150,8 @@ RISK_CUES: dict[str, tuple[str, ...]] = {  # risk → phrases; order = order of 
     ),
 }
 
+_ACCESS = ("log|login|sign|signin|access|connect|pay|transfer|withdraw|open|use|load|download"
+           "|update|reset|verify|book|checkin|order|buy|get|make|send|receive")
 # name → (points, negatable, phrases). A negatable cue does not count right after a negation
 # ("not delayed", "no problem", "wasn't even delayed": at most one word in between). Cues that
 # carry their own negation ("not working", "no one answers", "no refund") are not negatable.
@@ -161,6 +179,59 @@ COMPLAINT_CUES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
     "bad_service": (8, True, (
         "worst|terrible|awful|horrible|appalling|disgusting|pathetic|useless|unacceptable"
         "|ridiculous|rude|unhelpful|disappointed|disappointing",
+    )),
+    # Beyond airlines: banks, shops, telecoms, software (the cues of issue 15).
+    "card_swallowed": (10, False, (
+        "swallowed|retained|seized|ate|eaten|kept|took my|our? card|cards",
+        "card|cards was|got|has|been? swallowed|retained|seized|stuck|blocked|declined",
+    )),
+    "account_blocked": (10, False, (
+        "account|accounts|acct|card|cards|profile|wallet has|have|was|is|got|been? been? "
+        "frozen|locked|blocked|suspended|restricted|disabled|deactivated|closed|banned|hacked",
+        "locked out",
+        "froze|freeze|blocked|suspended|locked|closed|banned|disabled my|our account|accounts|card",
+    )),
+    "charged": (8, True, (
+        "charged|debited|deducted|overcharged|billed",
+        "took|taken|stole|stolen my|our money|funds",
+    )),
+    "no_refund": (10, False, (
+        "no|not|never|without|yet a? refund|refunded|reversal|reversed",
+        "yet to be? refunded|reversed|refund|reverse",
+        "still waiting|no for|on? my? refund|money",
+        "reverse|return|refund my|our money|funds|cash",
+    )),
+    "not_delivered": (10, False, (
+        "not|never|hasn't|hasnt|haven't|havent|didn't|didnt|wasn't|wasnt|yet been? "
+        "delivered|arrived|received|shipped|dispatched|come",
+        "yet to be? delivered|arrive|receive|shipped|dispatched",
+        "never got|received|came|arrived",
+        "where is|are my|our order|orders|parcel|package|delivery|refund|money",
+    )),
+    "outage": (10, False, (
+        "outage|outages|blackout|blackouts|offline",
+        "no service|signal|internet|network|connection|power|electricity|light|water|data",
+        "is|are|was|were|been|still|keeps|goes|went down again?",
+    )),
+    "cant_access": (10, False, (
+        "can't|cant|cannot|couldn't|couldnt|unable|not to? " + _ACCESS,
+        "not able to " + _ACCESS,
+        "keeps|keep crashing|failing|freezing|logging",
+        "failed transaction|transactions|transfer|transfers|payment|payments|login|delivery",
+        "transaction|transfer|payment|login|order declined|failed|pending|reversed",
+    )),
+    "hotline": (8, False, (
+        "hotline|helpline",
+        "call centre|center|centres|centers",
+        "just|keeps|kept rings|ringing|rang",
+        "hung|hang up on me",
+    )),
+    "waiting_since": (10, False, (
+        "waiting since",
+        "been waiting",
+        "since yesterday|morning|monday|tuesday|wednesday|thursday|friday|saturday|sunday|last",
+        "for a|one|two|three|four|five|six|several|few|over|almost|nearly|1|2|3|4|5|6|7|8|9|10"
+        " day|days|week|weeks|month|months|hours",
     )),
     "problem": (5, True, (
         "problem|problems|issue|issues|complaint|complaints|complain|complaining|complained",
@@ -497,6 +568,17 @@ def triage_features(mention: Mention, rules: Rules) -> dict[str, float]:
         addressed=_addressed(mention, low, prepared))
 
 
+def complaint_features(mention: Mention, rules: Rules) -> tuple[set[str], dict[str, float]]:
+    """What `bot.domain.scoring.complaint` weighs for this mention: its binary features and
+    VADER's scores (for deriving the weights and for tests)."""
+    low = lower_for_matching(mention.text)
+    words = _words(low)
+    found = _scan(words)
+    vader = _vader(mention.text, words, _prepared(rules).sentiment)
+    flags = complaint.flags_of(low, question=_is_question(low), again=found.again)
+    return complaint.features(complaint.words_of(low), found.cues, flags), vader
+
+
 def author_type_of(mention: Mention, rules: Rules) -> str:
     """brand (its own handle) › the rules file's lists › influencer by followers › customer."""
     return _author_type(mention, rules, _prepared(rules))
@@ -556,6 +638,13 @@ def _complaint_points(mention: Mention, found: _Found, addressed: bool) -> int:
     return min(COMPLAINT_MAX, points)
 
 
+def _urgent_points(found: _Found, risks: tuple[str, ...]) -> int:
+    """URGENT_POINTS per kind of urgency among the cues (and a safety risk), at most URGENT_MAX."""
+    present = {*found.cues, *risks, *(("again",) if found.again else ())}
+    kinds = sum(1 for cues in URGENT_CUES.values() if not cues.isdisjoint(present))
+    return min(URGENT_MAX, URGENT_POINTS * kinds)
+
+
 def _reach_points(followers: int) -> int:
     if followers <= 0:
         return 0
@@ -608,12 +697,18 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     compound = triage.compound(*triage.scores(
         text, words, vader, found.cues, again=found.again, question=question,
         addressed=addressed))
+    model = complaint.model()
+    probability = model.probability(complaint.features(
+        complaint.words_of(low), found.cues,
+        complaint.flags_of(low, question=question, again=found.again)), vader)
+    is_complaint = probability >= model.threshold
     sentiment = sentiment_label(compound, rules.sentiment)
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
         "negativity": round(NEGATIVITY_MAX * -compound) if compound < 0 else 0,
-        "likely_complaint": LIKELY_COMPLAINT if sentiment == "negative" else 0,
+        "likely_complaint": LIKELY_COMPLAINT if is_complaint else 0,
+        "urgent": _urgent_points(found, found.risks) if is_complaint else 0,
         "complaint": _complaint_points(mention, found, addressed),
         "praise": PRAISE_POINTS if sentiment == "positive" else 0,
         "question": QUESTION_POINTS if question else 0,
@@ -623,6 +718,14 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         "age": _age_points(mention.created_at, now),
     }
     parts = {k: v for k, v in parts.items() if v}
+    if (is_complaint or (probability >= model.review_from and sentiment != "positive")) \
+            and author_type in FLOOR_AUTHORS:  # praise stays where it is
+        floor = (P2_FROM if is_complaint and (sentiment == "negative" or "urgent" in parts)
+                 else P3_FROM)
+        # Before the age penalty: an old complaint still sinks as old posts do.
+        short = floor - sum(v for k, v in parts.items() if k != "age")
+        if short > 0:
+            parts["complaint_floor"] = short
     score = max(0, min(100, sum(parts.values())))
     return Enrichment(
         compound=compound,
@@ -633,7 +736,8 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         priority=priority_for(score),
         score_parts=parts,
         is_question=question,
-        is_complaint=bool(found.cues),
+        is_complaint=is_complaint,
         cues=found.cues,
+        complaint_probability=probability,
         text_lower=low,
     )

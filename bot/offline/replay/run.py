@@ -62,6 +62,8 @@ def decision_record(mention: Mention, e: Enrichment, d: RouteDecision) -> dict[s
         "approval_required": bool(d.approval_required),
         "outcome_hint": d.outcome_hint,
         "matched_rules": list(d.matched_rules),
+        "complaint": bool(e.is_complaint),
+        "complaint_probability": round(float(e.complaint_probability), 4),
         # Extras, after the contract fields (consumers may ignore them): ids are unique per
         # network only; the handle and the score's parts say who and why.
         "network": mention.network,
@@ -128,6 +130,8 @@ class JsonOut:
             f'"author_type": {known(e.author_type)}, "risk": {known(tuple(d.risk))}, '
             f'"approval_required": {approval}, "outcome_hint": {known(d.outcome_hint)}, '
             f'"matched_rules": {known(tuple(d.matched_rules))}, '
+            f'"complaint": {"true" if e.is_complaint else "false"}, '
+            f'"complaint_probability": {_float_json(round(float(e.complaint_probability), 4))}, '
             f'"network": {known(mention.network)}, '
             f'"author": {_plain_json(mention.author.handle)}, "score_parts": {{{parts}}}}}'
         )

@@ -149,6 +149,15 @@ def why_line(view: CardView) -> str:
             + truncate_escaped(reasons, 1500))
 
 
+def sentiment_line(view: CardView) -> str:
+    """`🙁 Negative (-0.73) · 📣 Complaint (94 %)`: the complaint part only when flagged."""
+    line = (f"{SENTIMENT_EMOJI.get(view.sentiment, '')} "
+            f"{esc(label(view.sentiment), 40)} ({view.compound:+.2f})").strip()
+    if view.complaint:
+        line += f" · :mega: Complaint ({view.complaint_probability:.0%})"
+    return line
+
+
 # --- The card ---------------------------------------------------------------------------------
 def card(view: CardView) -> dict:
     """The card of one mention, in its current state, with the buttons that state allows."""
@@ -161,9 +170,7 @@ def card(view: CardView) -> dict:
         section(truncate_escaped(view.text, POST_TEXT_MAX) if view.text.strip()
                 else "_(no text)_"),
         context(*_source_bits(view)),
-        context(f"{SENTIMENT_EMOJI.get(view.sentiment, '')} "
-                f"{esc(label(view.sentiment), 40)} ({view.compound:+.2f})".strip(),
-                why_line(view)),
+        context(sentiment_line(view), why_line(view)),
     ]
     badges = [f":warning: *{esc(label(r), 200)}*" for r in view.risk[:8]]
     if view.approval_required:

@@ -36,7 +36,7 @@ NOW = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)
 
 # The contract in ARCHITECTURE.md, spelled out here on purpose (not imported from the module).
 CONTRACT = ["id", "team", "priority", "score", "sentiment", "compound", "author_type", "risk",
-            "approval_required", "outcome_hint", "matched_rules"]
+            "approval_required", "outcome_hint", "matched_rules", "complaint", "complaint_probability"]
 
 PAGE_IDS = ["1853701144208867328", "1853699873001377843", "1853695120577122304",
             "1853688790103711744", "1853671024417525933", "1853669212875882497",
@@ -255,6 +255,8 @@ def test_read_mentions_is_lazy(rules):
 def check_contract(d: dict, rules) -> None:
     assert list(d)[: len(CONTRACT)] == CONTRACT
     assert set(d) - set(CONTRACT) <= {"network", "author", "score_parts"}  # documented extras
+    assert isinstance(d["complaint"], bool)
+    assert 0 <= d["complaint_probability"] <= 1
     assert isinstance(d["id"], str) and d["id"]
     assert d["team"] in rules.teams
     assert d["priority"] in PRIORITIES
