@@ -1,13 +1,16 @@
-"""Triage quality and speed on real tweets: our `sentiment` beside bare VADER's, in one run.
+"""Triage quality and speed on real posts: every target beside bare VADER's, in one run.
 
     python bench/triage.py [--repeat R]
 
-Corpora (bench/corpora.py; read in place from ../shared/fixtures, never copied; the script
-says so and exits 0 when they are absent):
-- complaints: Twitter US Airline Sentiment, "complaint" = label negative, "complaint
-  predicted" = `sentiment == "negative"` (what `socialbot replay --json` prints). Reported on
-  the held-out airlines (Delta, US Airways, American); the tuning airlines (Virgin America,
-  United, Southwest) are shown apart, as the figures the weights were chosen on.
+Corpora (bench/corpora.py, bench/complaints.py; read in place from ../shared/fixtures, never
+copied; the script says so and exits 0 when they are absent):
+- complaints across industries (bench/complaints.py): each industry scored by `enrich` with
+  the complaint weights fitted without it (tools/derive_complaint_weights.py), so every figure
+  is out of domain: F1 of the flag, complaints left at P4, non-complaints flagged.
+- the held-out airlines of Twitter US Airline Sentiment (Delta, US Airways, American),
+  "complaint" = label negative, "predicted" = the `complaint` flag (and, shown too, sentiment
+  negative), as `socialbot replay --json` prints them; the tuning airlines (Virgin America,
+  United, Southwest) apart.
 - sentiment: TweetEval sentiment, macro-F1 over negative / neutral / positive: test (reported)
   and val (tuning).
 Bare VADER is `SentimentIntensityAnalyzer().polarity_scores` labelled at ±0.05.
