@@ -99,8 +99,9 @@ def fit_softmax(d: Design, y: np.ndarray, sw: np.ndarray, k: int, *, l2: float, 
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
         g = (p - onehot) * sw[:, None]
-        gv = np.zeros_like(wv)
-        np.add.at(gv, d.indices, g[rows])
+        gr = g[rows]
+        gv = np.stack([np.bincount(d.indices, weights=gr[:, c], minlength=len(d.vocab))
+                       for c in range(k)], axis=1)
         gv += l2 * penal * wv
         gn = d.numeric.T @ g + l2 * wn
         return [gv, gn]

@@ -43,7 +43,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.domain.outbox import OUTBOX_KINDS, OutboxKind
-from bot.domain.rules.schema import PRIORITIES, SENTIMENTS  # P1 is the most urgent; sorts as text
+from bot.domain.rules.schema import (  # P1 is the most urgent; sorts as text
+    PRIORITIES,
+    SENTIMENT_LABELS,
+)
 from bot.domain.workflow import MENTION_STATUSES, MentionStatus  # the state machine owns them
 from bot.kit.db import UTCDateTime, utcnow
 
@@ -197,7 +200,7 @@ class Mention(Base):
         UniqueConstraint("slack_channel", "slack_ts"),
         CheckConstraint(_one_of("status", MENTION_STATUSES), name="status"),
         CheckConstraint(_one_of("priority", PRIORITIES), name="priority"),
-        CheckConstraint(_one_of("sentiment", SENTIMENTS), name="sentiment"),
+        CheckConstraint(_one_of("sentiment", SENTIMENT_LABELS), name="sentiment"),
         CheckConstraint("score BETWEEN 0 AND 100", name="score"),
         # Report queries: per team over time, queues by status and priority, SLA timers.
         Index(None, "team", "ingested_at"),

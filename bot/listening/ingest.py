@@ -224,7 +224,7 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
         rows.append({
             "network": m.network, "external_id": m.external_id,
             "source_id": source_id or m.source_id, "url": m.url, "text": m.text,
-            "lang": m.lang, "author_id": author_id, "created_at": m.created_at,
+            "lang": m.lang or e.lang, "author_id": author_id, "created_at": m.created_at,
             "ingested_at": now, "compound": e.compound, "sentiment": e.sentiment,
             "complaint": e.is_complaint, "complaint_probability": e.complaint_probability,
             "author_type": e.author_type, "score": e.score, "score_parts": dict(e.score_parts),

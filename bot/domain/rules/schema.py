@@ -27,7 +27,10 @@ from bot.domain.rules.references import DEFAULT_OUTCOMES, reference_problems
 PRIORITIES = ("P1", "P2", "P3", "P4")  # P1 is the most urgent
 Priority = Literal["P1", "P2", "P3", "P4"]
 SENTIMENTS = ("negative", "neutral", "positive")
-Sentiment = Literal["negative", "neutral", "positive"]
+# A post in a language scoring has no weights for: never guessed as neutral.
+UNKNOWN_SENTIMENT = "unknown"
+SENTIMENT_LABELS = (*SENTIMENTS, UNKNOWN_SENTIMENT)  # what a mention's sentiment can be
+Sentiment = Literal["negative", "neutral", "positive", "unknown"]
 AUTHOR_TYPES = ("customer", "press", "competitor", "advocate", "influencer", "vip", "brand")
 AuthorType = Literal["customer", "press", "competitor", "advocate", "influencer", "vip", "brand"]
 RISKS = ("legal", "regulatory", "privacy", "reputational", "security", "safety")
@@ -232,6 +235,8 @@ class Authors(Strict):
 
 class SentimentConfig(Strict):
     lexicon: dict[str, float] = Field(default_factory=dict)  # words or phrases on top of VADER
+    # Other languages: language code → word → valence, on top of that language's weights.
+    lexicons: dict[str, dict[str, float]] = Field(default_factory=dict)
     negative_below: float = Field(default=-0.05, ge=-1, le=0)
     positive_above: float = Field(default=0.05, ge=0, le=1)
 
@@ -244,6 +249,18 @@ class SentimentConfig(Strict):
             if not word.strip():
                 raise ValueError("an empty lexicon entry")
         return v
+
+    @field_validator("lexicons")
+    @classmethod
+    def _per_language(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        out = {}
+        for lang, words in v.items():
+            if not re.fullmatch(r"[a-z]{2,3}", lang):
+                raise ValueError(f"{lang!r}: a language code is 2 or 3 lowercase letters (fr, pcm)")
+            if lang == "en":
+                raise ValueError("'en': English words go in sentiment.lexicon")
+            out[lang] = {w.lower(): s for w, s in cls._valence(words).items()}
+        return out
 
 
 class Condition(Strict):

@@ -32,8 +32,8 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from bot.domain.mention import Mention
-from bot.domain.rules.schema import Rules, SentimentConfig
-from bot.domain.scoring import complaint, triage
+from bot.domain.rules.schema import UNKNOWN_SENTIMENT, Rules, SentimentConfig
+from bot.domain.scoring import complaint, language, multilingual, triage
 from bot.domain.scoring.vader import Analyzer as _Analyzer  # VADER's scores, faster
 
 
@@ -50,6 +50,7 @@ class Enrichment:
     is_complaint: bool = False  # complaint_probability at or above the model's threshold
     cues: tuple[str, ...] = ()  # the complaint cues found (keys of COMPLAINT_CUES), in order
     complaint_probability: float = 0.0  # bot.domain.scoring.complaint, 0..1
+    lang: str | None = None  # the network's language, else the detected one (None: too short)
     # lower_for_matching(mention.text), kept so that routing, which matches on it too, does not
     # lower the text again. Not a result: left out of ==, repr and hash.
     text_lower: str | None = field(default=None, compare=False, repr=False)
@@ -682,6 +683,38 @@ def priority_for(score: int) -> str:
     return "P4"
 
 
+# --- How the post feels, by language ----------------------------------------------------------
+class _Feeling(NamedTuple):
+    compound: float
+    sentiment: str
+    complaint_probability: float
+    is_complaint: bool
+    review: bool  # worth a look (at least P3) unless it is praise
+
+
+def _english(text: str, low: str, words: list[str], vader: dict[str, float], found: _Found,
+             question: bool, addressed: bool, rules: Rules) -> _Feeling:
+    compound = triage.compound(*triage.scores(
+        text, words, vader, found.cues, again=found.again, question=question,
+        addressed=addressed))
+    model = complaint.model()
+    probability = model.probability(complaint.features(
+        complaint.words_of(low), found.cues,
+        complaint.flags_of(low, question=question, again=found.again)), vader)
+    return _Feeling(compound, sentiment_label(compound, rules.sentiment), probability,
+                    probability >= model.threshold, probability >= model.review_from)
+
+
+def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules) -> _Feeling:
+    """bot.domain.scoring.multilingual's weights for `lang`; none: sentiment `unknown`."""
+    scored = multilingual.scores(text, lang, vader, rules.sentiment.lexicons.get(lang))
+    if scored is None:
+        return _Feeling(0.0, UNKNOWN_SENTIMENT, 0.0, False, False)
+    flagged = scored.complaint_probability >= multilingual.complaint_threshold()
+    return _Feeling(scored.compound, sentiment_label(scored.compound, rules.sentiment),
+                    scored.complaint_probability, flagged, flagged)
+
+
 # --- The whole -------------------------------------------------------------------------------
 def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     """Score one mention. `score` is the sum of `score_parts` clamped to 0..100; parts worth 0
@@ -694,15 +727,12 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     found = _scan(words)
     question = _is_question(low)
     addressed = _addressed(mention, low, prepared)
-    compound = triage.compound(*triage.scores(
-        text, words, vader, found.cues, again=found.again, question=question,
-        addressed=addressed))
-    model = complaint.model()
-    probability = model.probability(complaint.features(
-        complaint.words_of(low), found.cues,
-        complaint.flags_of(low, question=question, again=found.again)), vader)
-    is_complaint = probability >= model.threshold
-    sentiment = sentiment_label(compound, rules.sentiment)
+    lang = language.language_of(mention.lang, text)
+    if lang is None or lang == "en":
+        feeling = _english(text, low, words, vader, found, question, addressed, rules)
+    else:
+        feeling = _other_language(text, lang, vader, rules)
+    compound, sentiment, probability, is_complaint, review = feeling
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
@@ -718,7 +748,7 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         "age": _age_points(mention.created_at, now),
     }
     parts = {k: v for k, v in parts.items() if v}
-    if (is_complaint or (probability >= model.review_from and sentiment != "positive")) \
+    if (is_complaint or (review and sentiment != "positive")) \
             and author_type in FLOOR_AUTHORS:  # praise stays where it is
         floor = (P2_FROM if is_complaint and (sentiment == "negative" or "urgent" in parts)
                  else P3_FROM)
@@ -739,5 +769,6 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         is_complaint=is_complaint,
         cues=found.cues,
         complaint_probability=probability,
+        lang=lang,
         text_lower=low,
     )

@@ -148,12 +148,13 @@ def _text_check(patterns: tuple[re.Pattern[str], ...]) -> Check:
 
 
 def _lang_check(wanted: list[str]) -> Check:
-    """`en` matches `en` and `en-GB`; a mention without a language counts as `und`."""
+    """`en` matches `en` and `en-GB`; a mention without a language (none given, none
+    detected) counts as `und`."""
     exact = frozenset(w.lower() for w in wanted)
     prefixes = tuple(w.lower() + "-" for w in wanted)
 
     def check(m: Mention, e: Enrichment, low: str) -> bool:
-        lang = (m.lang or "und").lower()
+        lang = (m.lang or e.lang or "und").lower()  # the network's, else the detected one
         return lang in exact or lang.startswith(prefixes)
 
     return check

@@ -64,6 +64,7 @@ def decision_record(mention: Mention, e: Enrichment, d: RouteDecision) -> dict[s
         "matched_rules": list(d.matched_rules),
         "complaint": bool(e.is_complaint),
         "complaint_probability": round(float(e.complaint_probability), 4),
+        "lang": e.lang,
         # Extras, after the contract fields (consumers may ignore them): ids are unique per
         # network only; the handle and the score's parts say who and why.
         "network": mention.network,
@@ -132,6 +133,7 @@ class JsonOut:
             f'"matched_rules": {known(tuple(d.matched_rules))}, '
             f'"complaint": {"true" if e.is_complaint else "false"}, '
             f'"complaint_probability": {_float_json(round(float(e.complaint_probability), 4))}, '
+            f'"lang": {known(e.lang)}, '
             f'"network": {known(mention.network)}, '
             f'"author": {_plain_json(mention.author.handle)}, "score_parts": {{{parts}}}}}'
         )

@@ -371,7 +371,8 @@ def _lexicon_proposals(replay: Replay, min_support: int) -> list[Proposal]:
 
 
 def _direction(before: str, after: str) -> int:
-    d = _SENTIMENT_RANK[after] - _SENTIMENT_RANK[before]
+    # `unknown` (a language scoring can't read) sits where neutral does.
+    d = _SENTIMENT_RANK.get(after, 1) - _SENTIMENT_RANK.get(before, 1)
     return (d > 0) - (d < 0)
 
 

@@ -7,6 +7,7 @@ Everything shown comes from the `CardView` (bot.domain.card); every button carri
 from __future__ import annotations
 
 from bot.domain.card import CardView
+from bot.domain.rules.schema import UNKNOWN_SENTIMENT
 from bot.slack.blocks.text import (
     ACTIONS_ELEMENTS_MAX,
     BUTTON_TEXT_MAX,
@@ -151,8 +152,12 @@ def why_line(view: CardView) -> str:
 
 def sentiment_line(view: CardView) -> str:
     """`🙁 Negative (-0.73) · 📣 Complaint (94 %)`: the complaint part only when flagged."""
-    line = (f"{SENTIMENT_EMOJI.get(view.sentiment, '')} "
-            f"{esc(label(view.sentiment), 40)} ({view.compound:+.2f})").strip()
+    if view.sentiment == UNKNOWN_SENTIMENT:  # never shown as neutral
+        lang = esc(view.lang or "und", 16)
+        line = f":grey_question: Sentiment unknown: no weights for this language ({lang})"
+    else:
+        line = (f"{SENTIMENT_EMOJI.get(view.sentiment, '')} "
+                f"{esc(label(view.sentiment), 40)} ({view.compound:+.2f})").strip()
     if view.complaint:
         line += f" · :mega: Complaint ({view.complaint_probability:.0%})"
     return line

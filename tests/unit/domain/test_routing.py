@@ -77,8 +77,11 @@ SHIPPED_CASES = [
      decided("care", "P2", True, [], None, ["vip"])),
     ("news and blogs", mention("Airline news", network="rss"), scored(),
      decided("pr", "P3", False, [], None, ["news and blogs"])),
-    ("non-English", mention("vol annulé", lang="fr"), scored(),
-     decided("care", "P3", False, [], None, ["non-English"])),
+    # The languages scoring reads go to the language team; one it can't read is P3 (unknown).
+    ("international desk", mention("vol annulé", lang="fr"), scored(),
+     decided("international", "P4", False, [], None, ["international desk"])),
+    ("language not read", mention("東京", lang="ja"), scored(sentiment="unknown"),
+     decided("care", "P3", False, [], None, ["language not read"])),
     ("no language is und", mention("hmm", lang=None), scored(), decided("care", "P4", False)),
     ("en-GB is English", mention("cheers", lang="en-GB"), scored(), decided("care", "P4", False)),
     ("the enrichment's P1 beats a rule's P3", mention("Airline news", network="rss"),

@@ -86,7 +86,7 @@ def test_minimal_file_gets_defaults():
         ("sources:\n  - {id: f, type: rss}\n", 7, "sources[0]", "needs a url"),
         ("sources:\n  - {id: f, type: telegram}\n", 7, "sources[0].type", "Input should be"),
         ("rules:\n  - name: x\n    when: {sentiment: angry}\n    then: {priority: P1}\n",
-         8, "rules[0].when.sentiment[0]", "'negative', 'neutral' or 'positive'"),
+         8, "rules[0].when.sentiment[0]", "'negative', 'neutral', 'positive' or 'unknown'"),
         ("rules:\n  - name: x\n    when: {}\n    then: {priority: P1}\n",
          8, "rules[0].when", "an empty condition"),
         ("rules:\n  - name: x\n    when: {txt_matches: a}\n    then: {priority: P1}\n",

@@ -54,7 +54,7 @@ def test_shipped_file_patched_with_every_kind_of_edit(tmp_path):
     path.write_text(text, "utf-8")
     out, err = io.StringIO(), io.StringIO()
     assert main(["check", "--rules", str(path)], out=out, err=err) == 0, err.getvalue()
-    assert "ok — 4 teams, 15 rules" in out.getvalue()
+    assert "ok — 5 teams, 16 rules" in out.getvalue()
 
 
 MINIMAL = """\

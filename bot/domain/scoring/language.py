@@ -1,0 +1,102 @@
+"""PURE language of a post, offline: what the network says, else a small detector.
+
+The detector first looks at the script: Arabic, Devanagari, Cyrillic, Greek, Hebrew, Thai,
+Hangul, kana and Han letters name their language (or its usual one) outright. Latin-script text
+is scored by a naive-Bayes model over its words (`data/language_weights.json`, "detector":
+log-probabilities of each language's frequent words, derived by
+`tools/derive_language_weights.py` from the train splits of the same public sets as the
+sentiment weights). English keeps the benefit of the doubt: another language must win by
+MARGIN nats per word. Text with too few words says nothing (None: scored as English); text
+whose words no language knows is `und` (undetermined: its sentiment is `unknown`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from bot.domain.scoring import multilingual
+
+UNDETERMINED = "und"
+MARGIN = 1.0  # nats per frequent word another language must beat English by
+MIN_WORDS = 3  # fewer (frequent) words than this: no guess
+MIN_KNOWN = 0.3  # share of the words the best language must know, else "und"
+NETWORK_UNKNOWN = frozenset({"und", "zxx", "qme", "qht", "qam", "qst", "art", "mis", ""})
+
+# First letter of a script → the language it most likely is (the first non-Latin letter wins).
+SCRIPTS: tuple[tuple[int, int, str], ...] = (
+    (0x0600, 0x06FF, "ar"), (0x0750, 0x077F, "ar"), (0x0900, 0x097F, "hi"),
+    (0x0400, 0x04FF, "ru"), (0x0370, 0x03FF, "el"), (0x0590, 0x05FF, "he"),
+    (0x0E00, 0x0E7F, "th"), (0xAC00, 0xD7AF, "ko"), (0x3040, 0x30FF, "ja"),
+    (0x4E00, 0x9FFF, "zh"), (0x0980, 0x09FF, "bn"), (0x0B80, 0x0BFF, "ta"),
+)
+_NON_LATIN = re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b, _ in SCRIPTS) + "]")
+
+
+def normalise(code: str | None) -> str | None:
+    """A network's language tag as a base code ("pt-BR" → "pt"), or None when it says nothing."""
+    if code is None:
+        return None
+    base = code.strip().lower().replace("_", "-").split("-", 1)[0]
+    return None if base in NETWORK_UNKNOWN else base
+
+
+@cache
+def _detector() -> tuple[tuple[str, ...], dict[str, tuple[float, ...]], tuple[float, ...]]:
+    d = multilingual.load_weights()["detector"]
+    # A word outside a language's frequent words costs every such language the same (the
+    # lowest smoothed value): a small corpus must not win on the words it never saw.
+    floor = min(d["unseen"])
+    unseen = tuple(d["unseen"])
+    words = {w: tuple(floor if x <= u else x for x, u in zip(v, unseen, strict=True))
+             for w, v in d["words"].items()}
+    return tuple(d["languages"]), words, tuple(floor for _ in unseen)
+
+
+def script_language(text: str) -> str | None:
+    if text.isascii():
+        return None
+    m = _NON_LATIN.search(text)
+    if m is None:
+        return None
+    o = ord(m.group())
+    if 0x4E00 <= o <= 0x9FFF and re.search("[\u3040-\u30ff]", text):
+        return "ja"  # Han with kana: Japanese
+    return next(lang for a, b, lang in SCRIPTS if a <= o <= b)
+
+
+def detect(text: str) -> str | None:
+    """The post's language code, `und`, or None (too short to tell: treat as English)."""
+    by_script = script_language(text)
+    if by_script is not None:
+        return by_script
+    words = multilingual.tokens(text.lower())
+    if len(words) < MIN_WORDS:
+        return None
+    langs, table, unseen = _detector()
+    totals = [0.0] * len(langs)
+    known = [0] * len(langs)
+    seen = 0
+    for w in words:
+        row = table.get(w)
+        if row is None:  # no language's frequent word: no evidence either way
+            continue
+        seen += 1
+        for i, x in enumerate(row):
+            totals[i] += x
+            if x > unseen[i]:
+                known[i] += 1
+    if seen < MIN_WORDS:
+        return None if seen else UNDETERMINED
+    best = max(range(len(langs)), key=totals.__getitem__)
+    if known[best] < MIN_KNOWN * len(words):
+        return UNDETERMINED
+    english = langs.index("en")
+    if best != english and totals[best] - totals[english] < MARGIN * seen:
+        return "en"
+    return langs[best]
+
+
+def language_of(network_lang: str | None, text: str) -> str | None:
+    """The network's tag when it gives one, else the detector's answer."""
+    return normalise(network_lang) or detect(text)

@@ -1,0 +1,159 @@
+"""PURE sentiment and complaint for languages other than English, from learned weights.
+
+For each language in `data/language_weights.json` (derived by
+`tools/derive_language_weights.py` from the train splits of public multilingual sentiment sets;
+the file's "derived" note lists them and their licences): a 3-class logistic regression
+(negative, neutral, positive) over the post's words, word pairs, word stems (the first
+STEM letters of longer words), letter 4-grams and emoji, and VADER's scores (emoji, emoticons
+and English words are common in any language), plus the rules file's per-language lexicon
+(`sentiment.lexicons.<lang>`: word → valence −4..4, added to the positive or negative score).
+The complaint probability is the probability of "negative", raised by the language's complaint
+cues (`COMPLAINT_CUES`): there is no labelled complaint data in these languages, so an unhappy
+post is the best stand-in. A language with no weights is not guessed at: `scores` returns None
+and the caller says `unknown`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+WEIGHTS_FILE = "language_weights.json"
+LABELS = ("negative", "neutral", "positive")
+STRIP = re.compile(r"@\w+|https?://\S+|www\.\S+")
+TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+STEM = 5  # letters kept of a word longer than this, as a feature of its own ("p:remb")
+EMOJI_FROM = 0x2000
+NUMERIC = ("compound", "neg", "pos")  # VADER's scores, weighed like the features
+LEXICON_SCALE = 0.5  # a lexicon valence of +2 adds 1.0 to the positive score
+CUE_POINTS = 1.0  # added to the negative score per complaint cue found
+BAND = 0.05  # the rules file's default neutral band, where a neutral post's compound stays
+
+# Customer-care complaint cues per language: words or phrases (lowercase) that, in a post to a
+# brand, mean something went wrong. Small on purpose; rules files add words per language.
+COMPLAINT_CUES: dict[str, tuple[str, ...]] = {
+    "es": ("reembolso", "no funciona", "sigo esperando", "todavía no", "bloqueada", "bloqueado",
+           "cobraron", "cobro", "no llegó", "no ha llegado", "reclamo", "queja", "nadie responde",
+           "sin servicio", "estafa", "pésimo", "pésima"),
+    "fr": ("remboursement", "ne marche pas", "ne fonctionne pas", "toujours pas", "bloqué",
+           "bloquée", "débité", "prélevé", "pas reçu", "pas livré", "réclamation", "personne ne",
+           "en attente", "panne", "arnaque", "inadmissible", "scandaleux"),
+    "pt": ("reembolso", "não funciona", "ainda não", "bloqueada", "bloqueado", "cobraram",
+           "cobrança", "não chegou", "reclamação", "ninguém responde", "sem serviço", "golpe",
+           "péssimo", "péssima", "estorno"),
+    "de": ("rückerstattung", "funktioniert nicht", "immer noch", "gesperrt", "abgebucht",
+           "nicht angekommen", "nicht geliefert", "beschwerde", "niemand", "störung", "ausfall",
+           "verspätung", "betrug", "unverschämt"),
+    "it": ("rimborso", "non funziona", "ancora non", "bloccato", "bloccata", "addebitato",
+           "non arrivato", "reclamo", "nessuno risponde", "disservizio", "truffa", "vergogna"),
+    "sw": ("hamna", "hakuna huduma", "sijapata", "sijapokea", "imezuiwa", "imefungwa",
+           "wamekata", "rudisha pesa", "malalamiko", "hakuna mtu", "mtandao", "umeme",
+           "tatizo", "shida", "wizi", "tapeli"),
+    "pcm": ("una no", "nobody dey", "dem no", "wahala", "refund", "block", "debit", "never",
+            "still dey wait", "scam", "thief", "fraud", "problem"),
+}
+
+
+def tokens(low: str) -> list[str]:
+    """The words of a lowercased text in any script, without handles and links."""
+    if "@" in low or "http" in low or "www." in low:
+        low = STRIP.sub(" ", low)
+    return TOKEN.findall(low)
+
+
+def features(words: list[str], text: str) -> set[str]:
+    """Words, word pairs ("a b"), stems ("p:…"), letter 4-grams of each word with its edges
+    ("c: mal", "c:mal "), emoji."""
+    out = set(words)
+    out.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    out.update("p:" + w[:STEM] for w in words if len(w) > STEM)
+    for w in words:
+        padded = f" {w} "
+        out.update("c:" + padded[i:i + 4] for i in range(len(padded) - 3))
+    if not text.isascii():
+        out.update(ch for ch in text if ord(ch) >= EMOJI_FROM)
+    return out
+
+
+@cache
+def load_weights() -> dict:
+    return json.loads(resources.files("bot.domain.scoring").joinpath("data", WEIGHTS_FILE)
+                      .read_text("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    probabilities: tuple[float, float, float]  # negative, neutral, positive
+    compound: float  # -1..1, in the ±BAND neutral band when "neutral" is the most likely
+    label: str
+    complaint_probability: float
+    cues: tuple[str, ...]
+
+
+def languages() -> frozenset[str]:
+    return frozenset(load_weights()["languages"])
+
+
+def complaint_threshold() -> float:
+    threshold: float = load_weights()["complaint_threshold"]
+    return threshold
+
+
+@cache
+def _cue_pattern(lang: str) -> re.Pattern[str] | None:
+    cues = COMPLAINT_CUES.get(lang)
+    if not cues:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, cues)) + r")(?!\w)")
+
+
+def scores(text: str, lang: str, vader: dict[str, float],
+           lexicon: dict[str, float] | None = None) -> Scores | None:
+    """The sentiment of a post in `lang` (`vader`: VADER's scores of it), or None when there
+    are no weights for `lang`."""
+    model = load_weights()["languages"].get(lang)
+    if model is None:
+        return None
+    low = text.lower()
+    words = tokens(low)
+    weights: dict[str, list[float]] = model["weights"]
+    z = list(model["bias"])
+    for k, w in zip(NUMERIC, model["numeric"], strict=True):
+        x = vader[k]
+        z[0] += w[0] * x
+        z[1] += w[1] * x
+        z[2] += w[2] * x
+    for f in features(words, text):
+        w = weights.get(f)
+        if w is not None:
+            z[0] += w[0]
+            z[1] += w[1]
+            z[2] += w[2]
+    if lexicon:
+        for word in words:
+            v = lexicon.get(word)
+            if v:
+                z[2 if v > 0 else 0] += abs(v) * LEXICON_SCALE
+    pattern = _cue_pattern(lang)
+    cues = tuple(dict.fromkeys(pattern.findall(low))) if pattern is not None else ()
+    top = max(z)
+    e = [math.exp(x - top) for x in z]
+    total = sum(e)
+    p = (e[0] / total, e[1] / total, e[2] / total)
+    zc = list(z)
+    zc[0] += CUE_POINTS * len(cues)
+    ec = [math.exp(x - max(zc)) for x in zc]
+    complaint = ec[0] / sum(ec)
+    best = max(range(3), key=p.__getitem__)
+    if best == 0:
+        compound = -BAND - (1 - BAND) * p[0]
+    elif best == 2:
+        compound = BAND + (1 - BAND) * p[2]
+    else:
+        compound = BAND * 0.999 * (p[2] - p[0])
+    return Scores(p, compound, LABELS[best], complaint, cues)

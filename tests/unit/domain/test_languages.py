@@ -1,0 +1,104 @@
+"""Languages: detection (bot.domain.scoring.language), sentiment and complaint in other languages
+(bot.domain.scoring.multilingual), `unknown` for the rest, lexicons per language, routing by it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.load import RulesError, load_rules, parse_rules
+from bot.domain.scoring import language, multilingual
+from bot.domain.scoring.enrich import enrich
+from bot.domain.scoring.routing import route
+from tests.support.paths import ROOT
+
+NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
+SHIPPED = load_rules(ROOT / "routing_rules.yaml")
+SHIPPED_TEXT = (ROOT / "routing_rules.yaml").read_text(encoding="utf-8")
+FR_LEXICON = "    fr: {retard: -1.5, annulé: -2.0, bagage: -0.5}\n"  # as shipped
+
+
+def mention(text: str, lang: str | None = None, followers: int = 10) -> Mention:
+    return Mention(network="x", external_id="1", text=text, lang=lang,
+                   author=Author(handle="a_customer", followers=followers))
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Mi vuelo fue cancelado y nadie me responde, es una vergüenza", "es"),
+    ("Mon colis n'est toujours pas arrivé et personne ne répond au téléphone", "fr"),
+    ("Meu cartão foi bloqueado e ninguém resolve o problema", "pt"),
+    ("Mein Zug hat schon wieder eine Stunde Verspätung, das ist eine Frechheit", "de"),
+    ("Huduma yenu ni mbaya sana, nimekuwa nikisubiri tangu jana bila msaada", "sw"),
+    ("Where is my bag? I have been waiting for two hours at the airport", "en"),
+    ("東京の天気はとても良いです", "ja"),
+    ("Моя карта заблокирована", "ru"),
+])
+def test_detects_the_language_of_a_post(text, lang):
+    assert language.detect(text) == lang
+
+
+def test_too_short_to_tell_is_none_and_network_tags_win():
+    assert language.detect("ok!") is None
+    assert language.language_of("pt-BR", "anything at all") == "pt"
+    assert language.language_of("und", "Mon colis n'est toujours pas arrivé, personne ne répond") == "fr"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Mon colis n'est toujours pas arrivé, personne ne répond, c'est scandaleux", "fr"),
+    ("Estoy harto, el servicio es pésimo y sigo esperando el reembolso", "es"),
+    ("Schrecklicher Service, ich bin sehr enttäuscht, mein Paket ist immer noch nicht angekommen", "de"),
+])
+def test_complaints_in_other_languages_are_negative_complaints(text, lang):
+    e = enrich(mention(text, lang), SHIPPED, now=NOW)
+    assert e.lang == lang and e.sentiment == "negative"
+    assert e.is_complaint and e.priority in ("P1", "P2", "P3")
+
+
+def test_praise_in_another_language_is_positive_and_p4():
+    e = enrich(mention("Merci beaucoup, super service, l'équipe est géniale ❤️", "fr"), SHIPPED,
+               now=NOW)
+    assert e.sentiment == "positive" and not e.is_complaint and e.priority == "P4"
+
+
+def test_a_language_without_weights_is_unknown_never_neutral():
+    e = enrich(mention("東京の天気はとても良いです"), SHIPPED, now=NOW)
+    assert e.lang == "ja" and e.sentiment == "unknown"
+    assert e.compound == 0.0 and not e.is_complaint
+    nl = enrich(mention("Dit is een bericht", "nl"), SHIPPED, now=NOW)
+    assert nl.sentiment == "unknown"
+
+
+def test_a_lexicon_per_language_moves_that_language_only():
+    text = "Le service était chouette"
+    rules = parse_rules(SHIPPED_TEXT.replace(FR_LEXICON, "    fr: {chouette: -4.0}\n", 1))
+    before = multilingual.scores(text, "fr", {"compound": 0.0, "neg": 0.0, "pos": 0.0, "neu": 1.0})
+    after = enrich(mention(text, "fr"), rules, now=NOW)
+    assert before is not None
+    assert after.compound < enrich(mention(text, "fr"), SHIPPED, now=NOW).compound
+    english = enrich(mention("chouette", "en"), rules, now=NOW)
+    assert english.compound == enrich(mention("chouette", "en"), SHIPPED, now=NOW).compound
+
+
+def test_lexicons_are_checked():
+    assert FR_LEXICON in SHIPPED_TEXT
+    for bad in ("French: {mal: -2}", "fr: {mal: -9}", "en: {bad: -2}"):
+        with pytest.raises(RulesError, match="lexicons"):
+            parse_rules(SHIPPED_TEXT.replace(FR_LEXICON, f"    {bad}\n", 1))
+
+
+def test_the_shipped_rules_route_other_languages_to_a_language_team():
+    m = mention("Mon colis n'est toujours pas arrivé et personne ne répond", None)
+    e = enrich(m, SHIPPED, now=NOW)
+    d = route(m, e, SHIPPED)
+    assert e.lang == "fr"
+    assert SHIPPED.teams[d.team].label and d.team != SHIPPED.default_team
+
+
+def test_the_weights_file_names_its_sources_and_licences():
+    w = multilingual.load_weights()
+    assert "tools/derive_language_weights.py" in w["derived"]
+    for source in ("xlm-t", "afrisenti", "CC BY 4.0", "Apache-2.0"):
+        assert source in w["derived"]
+    assert {"es", "fr", "pt", "de", "sw"} <= set(w["languages"])
