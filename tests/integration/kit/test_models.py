@@ -17,7 +17,7 @@ from bot.kit.models import (
     OUTBOX_STATES,
     PRIORITIES,
     REPLY_STATES,
-    SENTIMENTS,
+    SENTIMENT_LABELS,
     AuditEvent,
     Correction,
     Draft,
@@ -229,7 +229,7 @@ ENUMS = [
     # (table, column, every value the code may write)
     ("mention", "status", MENTION_STATUSES),
     ("mention", "priority", PRIORITIES),
-    ("mention", "sentiment", SENTIMENTS),
+    ("mention", "sentiment", SENTIMENT_LABELS),  # unknown: a language not read
     ("draft", "decision", DRAFT_DECISIONS),
     ("reply", "state", REPLY_STATES),
     ("outbox_message", "kind", OUTBOX_KINDS),
