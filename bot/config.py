@@ -30,6 +30,7 @@ SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
                        "REDDIT_PASSWORD")),
     "youtube_comments": (("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET",
                           "YOUTUBE_REFRESH_TOKEN"),),
+    "google_play_reviews": (("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON",),),
 }
 
 
@@ -41,6 +42,8 @@ REPLY_CREDENTIALS: dict[str, tuple[str, ...] | None] = {
     "rss": None,
     "reddit": None,  # as the sources: see reply_readiness
     "youtube": ("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET", "YOUTUBE_REFRESH_TOKEN"),
+    # The service account also needs "Reply to reviews" in Play Console: only a send shows it.
+    "google_play": ("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON",),
 }
 
 
@@ -88,6 +91,9 @@ class Settings(BaseSettings):
     YOUTUBE_REFRESH_TOKEN: SecretStr | None = None
     YOUTUBE_API_URL: str = "https://youtube.googleapis.com/"  # tests: a local fake
     YOUTUBE_TOKEN_URL: str = "https://oauth2.googleapis.com/token"  # tests: a local fake
+    # Google Play: the service account's JSON key (its text, or the path of the file).
+    GOOGLE_PLAY_SERVICE_ACCOUNT_JSON: SecretStr | None = None
+    GOOGLE_PLAY_API_URL: str = "https://androidpublisher.googleapis.com/"  # tests: a local fake
     LOG_LEVEL: str = Field(default="INFO")
     # `json`: one JSON object per log line (for log shippers); `text`: human-readable lines.
     SOCIALBOT_LOG_FORMAT: Literal["text", "json"] = "text"

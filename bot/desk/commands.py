@@ -536,7 +536,16 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         reply=ReplyView(state=reply.state, sent_by=reply.sent_by, url=reply.url,
                         sent_at=reply.sent_at, error=reply.error) if reply else None,
         outcome_tags=tuple(tags), can_reply=m.network != "rss",
-        reply_blocked=_reply_blocked(m, rules), lang=m.lang)
+        reply_blocked=_reply_blocked(m, rules), lang=m.lang, extra=_card_extra(m))
+
+
+# What of `Mention.extra` a card shows (an app review's rating and facts, its earlier reply).
+CARD_EXTRA = ("rating", "app_version", "device", "territory", "developer_reply",
+              "edited_after_reply")
+
+
+def _card_extra(m: models.Mention) -> dict[str, str]:
+    return {k: str(v) for k, v in (m.extra or {}).items() if k in CARD_EXTRA and v is not None}
 
 
 # --- sending and thread drafting ------------------------------------------------------------

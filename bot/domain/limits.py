@@ -14,6 +14,10 @@
     Reddit     10,000 characters of a comment's markdown body (Unicode code points: the
                server measures the decoded string).
     YouTube    10,000 characters of a comment's `textOriginal` (code points).
+    Google Play 350 characters (reviews.reply: "replies of more than approximately 350
+               characters will be rejected"), counted as UTF-16 code units, the way Java's
+               String.length() counts: an emoji outside the BMP counts 2, which can only
+               over-count.
 
 Graphemes are counted by `bot.domain.graphemes` (UAX #29), URLs found and X's weighted
 length computed by `bot.domain.tweet_text` (twitter-text v3).
@@ -34,6 +38,7 @@ BLUESKY_MAX_BYTES: Final = 3000  # the post lexicon's maxLength, in UTF-8 bytes
 MASTODON_URL_LENGTH: Final = 23  # every URL with a scheme counts this much
 REDDIT_MAX: Final = 10_000
 YOUTUBE_MAX: Final = 10_000
+GOOGLE_PLAY_MAX: Final = 350
 
 _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "x": (X_MAX, "weighted characters"),
@@ -41,6 +46,7 @@ _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "bluesky": (BLUESKY_MAX, "graphemes"),
     "reddit": (REDDIT_MAX, "characters"),
     "youtube": (YOUTUBE_MAX, "characters"),
+    "google_play": (GOOGLE_PLAY_MAX, "characters"),
 }
 
 
@@ -72,6 +78,8 @@ def reply_length(network: str, text: str) -> int:
         return grapheme_count(text)
     if network in ("reddit", "youtube"):
         return len(text)
+    if network == "google_play":
+        return utf16_length(text)
     raise NoReplyChannel(f"{network or 'this source'} has no reply channel")
 
 
@@ -117,3 +125,9 @@ def mastodon_length(text: str) -> int:
 
 def utf8_length(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def utf16_length(text: str) -> int:
+    """UTF-16 code units: what Java and Objective-C strings call their length."""
+    return len(text.encode("utf-16-le")) // 2
+

@@ -11,6 +11,7 @@ from datetime import datetime
 NETWORKS = ("x", "mastodon", "bluesky", "rss",
             "reddit",
             "youtube",
+            "google_play",
             )
 
 

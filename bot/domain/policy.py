@@ -95,6 +95,7 @@ def _network_name(network: str) -> str:
     return {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": "An RSS item",
             "reddit": "Reddit",
             "youtube": "YouTube",
+            "google_play": "Google Play",
             }.get(
         network, network or "This source")
 

@@ -9,6 +9,8 @@ within each source's page cap):
     youtube_comments  1 request a poll (commentThreads.list, 1 unit). YouTube's default
                       quota is 10,000 units a day per Google Cloud project; a reply
                       (comments.insert) costs 50.
+    google_play_reviews  1 request a poll (reviews.list; up to 4 in a burst). Google Play
+                      allows 200 review reads an hour per app (and 2,000 replies a day).
     x_*               1 request a poll; billed per post read (`cost_per_read`), not here.
     others            1 request a poll; no published quota that polling approaches.
 """
@@ -23,6 +25,7 @@ from bot.domain.rules.schema import SourceSpec
 REDDIT_REQUESTS_PER_MINUTE = 100
 YOUTUBE_LIST_UNITS = 1  # commentThreads.list
 YOUTUBE_INSERT_UNITS = 50  # comments.insert (a reply)
+GOOGLE_PLAY_READS_PER_HOUR = 200  # reviews.list / reviews.get, per app
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +63,7 @@ def polling_cost(spec: SourceSpec) -> PollingCost:
         units = polls_per_hour * YOUTUBE_LIST_UNITS
         limit = f"the {spec.daily_quota:,} units/day quota"
         share = units * 24 / spec.daily_quota
+    elif spec.network == "google_play":
+        limit = f"Google Play's {GOOGLE_PLAY_READS_PER_HOUR} review reads/hour"
+        share = requests / GOOGLE_PLAY_READS_PER_HOUR
     return PollingCost(spec.id, spec.type, spec.every, requests, units, limit, share)

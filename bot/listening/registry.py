@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mastodon import Mastodon
 
     from bot.networks.bluesky.client import BlueskySession
+    from bot.networks.google_play.client import PlayApi
     from bot.networks.reddit.client import RateWindow
 
 
@@ -39,6 +40,7 @@ class _Clients:
         self._bluesky = bluesky
         self._reddit: tuple[praw.Reddit, RateWindow] | None = None
         self._youtube: Any = None
+        self._google_play: PlayApi | None = None
 
     def x(self) -> tweepy.Client:
         if self._x is None:
@@ -69,6 +71,13 @@ class _Clients:
 
             self._youtube = build_youtube(self._settings)
         return self._youtube
+
+    def google_play(self) -> PlayApi:
+        if self._google_play is None:
+            from bot.networks.google_play.client import PlayApi
+
+            self._google_play = PlayApi(self._settings)
+        return self._google_play
 
     def bluesky(self) -> BlueskySession:
         if self._bluesky is None:
@@ -114,6 +123,10 @@ def build_sources(rules: Rules, settings: Settings, *,
             from bot.networks.youtube.source import YouTubeCommentsSource
 
             built.sources.append(YouTubeCommentsSource(spec, rules.brand, clients.youtube()))
+        elif spec.type == "google_play_reviews":
+            from bot.networks.google_play.source import GooglePlaySource
+
+            built.sources.append(GooglePlaySource(spec, rules.brand, clients.google_play()))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 

@@ -1,10 +1,11 @@
 """Network adapters: how the bot reads mentions from, and writes to, X, Mastodon, Bluesky,
-Reddit, YouTube and RSS/Atom feeds.
+Reddit, YouTube, RSS/Atom feeds and Google Play reviews.
 
 - `base`: the contract every adapter keeps: `Source` (fetch what is new since a `SourceState`)
   and `Publisher` (reply, like, repost, find our own reply), with their results and errors.
-- `x`, `mastodon`, `bluesky`, `rss`, `reddit`, `youtube`: one package per network. `client` holds what the network's
-  source and publisher share (the client or session, error mapping, parsing helpers);
+- `x`, `mastodon`, `bluesky`, `rss`, `reddit`, `youtube`, `google_play`: one package per
+  network. `client` holds what the network's source and publisher share (the client or
+  session, error mapping, parsing helpers);
   `source` and `publisher` import it and never each other.
 - `htmltext`: HTML fragments to plain text, for RSS entries and Mastodon statuses.
 - `publishers`: the publishers the settings allow, for the composition root (`bot.app`).

@@ -43,6 +43,10 @@ def build_publishers(settings: Settings, brand: Brand, *,
         from bot.networks.youtube.client import build_youtube
         from bot.networks.youtube.publisher import YouTubePublisher
         out["youtube"] = YouTubePublisher(build_youtube(settings))
+    if settings.is_set("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON"):
+        from bot.networks.google_play.client import PlayApi
+        from bot.networks.google_play.publisher import GooglePlayPublisher
+        out["google_play"] = GooglePlayPublisher(PlayApi(settings))
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

@@ -21,18 +21,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SIGNING_SECRET = "crash"  # the bot verifies Slack's requests with it
+
+
 class Bot:
-    """One `socialbot run --http` process, its stderr in a log file."""
+    """One `socialbot run --http` process, its stderr in a log file; `more_env`: more variables
+    (a network's credentials)."""
 
     def __init__(self, tmp_path: Path, name: str, *, database_url: str, rules: Path,
-                 slack_url: str) -> None:
+                 slack_url: str, more_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.log = tmp_path / f"{name}.log"
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SLACK_", "X_", "DATABASE", "MASTODON_", "BLUESKY_"))}
-        env.update(SLACK_BOT_TOKEN="xoxb-crash", SLACK_SIGNING_SECRET="crash",
+               if not k.startswith(("SLACK_", "X_", "DATABASE", "MASTODON_", "BLUESKY_",
+                                    "GOOGLE_PLAY_"))}
+        env.update(SLACK_BOT_TOKEN="xoxb-crash", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                    SLACK_API_URL=slack_url, DATABASE_URL=database_url,
-                   SOCIALBOT_RULES=str(rules))
+                   SOCIALBOT_RULES=str(rules), **(more_env or {}))
         with self.log.open("w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--http", str(self.port)], cwd=tmp_path,

@@ -28,10 +28,12 @@ class Response:
 @dataclass
 class BotServer:
     url: str
-    runtime: Runtime
+    runtime: Runtime | None
+    signing_secret: str = SIGNING_SECRET  # what the bot verifies requests with
 
     def post(self, path: str, body: str, *, content_type: str, timestamp: int | None = None,
-             secret: str = SIGNING_SECRET, headers: dict | None = None) -> Response:
+             secret: str | None = None, headers: dict | None = None) -> Response:
+        secret = self.signing_secret if secret is None else secret
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(),
                                hashlib.sha256).hexdigest()

@@ -2,7 +2,8 @@
 the fault suite's kill-the-send tests: `RedditReplyNetwork` is the fake Reddit
 (tests/support/fake_reddit.py) with the real `RedditPublisher` on a requests session,
 `YouTubeReplyNetwork` the fake YouTube (tests/support/fake_youtube.py) with the real
-`YouTubePublisher` on an httplib2 connection; every request passes the kill points:
+`YouTubePublisher` on an httplib2 connection, `GooglePlayReplyNetwork` the fake Google Play
+(tests/support/fake_google_play.py) with the real `GooglePlayPublisher` likewise; every request passes the kill points:
 
 - `reply`: the request that posts the reply, before it leaves;
 - `replied`: the network made the reply; our process dies before reading the answer;
@@ -17,10 +18,13 @@ from typing import Any
 import httplib2
 import requests
 
+from bot.networks.google_play.client import PlayApi
+from bot.networks.google_play.publisher import GooglePlayPublisher
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.publisher import YouTubePublisher
+from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
 from tests.support.fake_reddit import BRAND, FakeReddit
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_world import Process
@@ -104,3 +108,31 @@ class YouTubeReplyNetwork:
     def publisher(self, process: Process, clock: object) -> YouTubePublisher:
         http = KillPointHttp(process, "/youtube/v3/comments")
         return YouTubePublisher(build_youtube(self.fake.settings(), http=http))
+
+
+class GooglePlayReplyNetwork:
+    """The fake Google Play holding one 1-star review (the mention). A second `reviews.reply`
+    would edit the first rather than post again: `posts` counts the calls that reached it."""
+
+    network = "google_play"
+
+    def __init__(self, fake: FakeGooglePlay, created: float) -> None:
+        self.fake = fake
+        fake.clock = lambda: created  # our reply is stamped from here
+        fake.reviews.clear()
+        fake.calls.clear()
+        fake.add({"reviewId": "gp:AOqpTOH1-ana", "authorName": "Ana", "comments": [
+            {"userComment": {"text": "late again",
+                             "lastModified": {"seconds": str(int(created) - 600), "nanos": 0},
+                             "starRating": 1}}]})
+        self.external_id = "gp:AOqpTOH1-ana"
+        self.extra = {"package": PACKAGE, "review_id": self.external_id}
+
+    @property
+    def posts(self) -> list[Post]:
+        return [Post(f"{self.external_id}:reply") for c in self.fake.of_kind("reply")
+                if c.status == 200]
+
+    def publisher(self, process: Process, clock: object) -> GooglePlayPublisher:
+        http = KillPointHttp(process, ":reply")
+        return GooglePlayPublisher(PlayApi(self.fake.settings(), http=http))

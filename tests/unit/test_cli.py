@@ -204,3 +204,20 @@ def test_check_live_prints_the_polling_cost_inside_the_free_quotas(monkeypatch, 
     assert ("youtube (youtube_comments) every 300s: 12 requests/h, 12 quota units/h; 2.9% of "
             "the 10,000 units/day quota") in out
     assert "OVER" not in out
+
+
+def test_check_names_the_google_play_key_and_whether_replies_are_possible(monkeypatch, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n"
+                     "  - {id: play, type: google_play_reviews, package: com.acmebank.mobile}\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 0, err
+    assert ("source play (google_play_reviews): not ready, missing "
+            "GOOGLE_PLAY_SERVICE_ACCOUNT_JSON") in out
+    assert "replies on google_play: not possible, missing GOOGLE_PLAY_SERVICE_ACCOUNT_JSON" in out
+    monkeypatch.setenv("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON", '{"type": "service_account"}')
+    code, out, err = run("check", "--rules", str(rules))
+    assert "source play (google_play_reviews): ready" in out
+    assert "replies on google_play: possible" in out
+    assert "service_account" not in out + err

@@ -40,12 +40,14 @@ SOURCE_TYPES = ("x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_s
                 "reddit_mentions",
                 "reddit_search",
                 "youtube_comments",
+                "google_play_reviews",
                 )
 SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
                      "bluesky_mentions",
                      "reddit_mentions",
                      "reddit_search",
                      "youtube_comments",
+                     "google_play_reviews",
                      ]
 NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
@@ -53,6 +55,7 @@ NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "reddit_mentions": "reddit",
                      "reddit_search": "reddit",
                      "youtube_comments": "youtube",
+                     "google_play_reviews": "google_play",
                      }
 # Free quota per day of the networks that count one (YouTube Data API v3: 10,000 units).
 YOUTUBE_DAILY_QUOTA = 10_000
@@ -148,6 +151,8 @@ class SourceSpec(Strict):
     channel_id: str | None = Field(default=None, pattern=r"^UC[A-Za-z0-9_\-]{22}$")
     # youtube_comments: quota units a day (the project's quota; polls slow at 80 %, stop at 100 %)
     daily_quota: int = Field(default=YOUTUBE_DAILY_QUOTA, gt=0)
+    # google_play_reviews: the app's package name (com.example.app)
+    package: str | None = Field(default=None, pattern=r"^[A-Za-z][\w]*(\.[A-Za-z][\w]*)+$")
 
     @field_validator("subreddits")
     @classmethod
@@ -166,6 +171,9 @@ class SourceSpec(Strict):
             raise ValueError("X recent search queries are limited to 512 characters")
         if self.subreddits and self.type != "reddit_search":
             raise ValueError("subreddits is for reddit_search sources")
+        if self.type == "google_play_reviews" and not self.package:
+            raise ValueError("a google_play_reviews source needs a package (the app's package "
+                             "name, e.g. com.example.app)")
         if self.type == "youtube_comments" and not self.channel_id:
             raise ValueError("a youtube_comments source needs the brand's channel_id (UC…)")
         if self.type == "rss" and not self.url:
@@ -274,6 +282,7 @@ class Condition(Strict):
     network: Annotated[list[Literal["x", "mastodon", "bluesky", "rss",
                                     "reddit",
                                     "youtube",
+                                    "google_play",
                                     ]],
                        BeforeValidator(_as_list)] | None = None
     source: StrList | None = None

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import UNKNOWN_SENTIMENT, Rules, SentimentConfig
-from bot.domain.scoring import complaint, language, multilingual, triage
+from bot.domain.scoring import complaint, language, multilingual, rating, triage
 from bot.domain.scoring.vader import Analyzer as _Analyzer  # VADER's scores, faster
 
 
@@ -747,6 +747,10 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         "risk": _risk_points(found.risks),
         "age": _age_points(mention.created_at, now),
     }
+    # An app-store review's stars: a floor under what the words scored as a complaint (or
+    # took off as praise: kind words on a 1-star review are not praise).
+    parts["rating"] = rating.points(mention, words=parts["negativity"] + parts["praise"]
+                                    + parts["likely_complaint"] + parts["complaint"])
     parts = {k: v for k, v in parts.items() if v}
     if (is_complaint or (review and sentiment != "positive")) \
             and author_type in FLOOR_AUTHORS:  # praise stays where it is
@@ -766,7 +770,7 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         priority=priority_for(score),
         score_parts=parts,
         is_question=question,
-        is_complaint=is_complaint,
+        is_complaint=is_complaint or rating.is_complaint(mention),
         cues=found.cues,
         complaint_probability=probability,
         lang=lang,

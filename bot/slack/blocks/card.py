@@ -36,7 +36,11 @@ PRIORITY_EMOJI = {"P1": ":red_circle:", "P2": ":large_orange_circle:",
 NETWORK_LABEL = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": "the web",
                  "reddit": "Reddit",
                  "youtube": "YouTube",
+                 "google_play": "Google Play",
                  }
+# Networks where a post has one reply of ours, and sending again replaces it.
+ONE_REPLY_NETWORKS = ("google_play",
+                      )
 STATUS_LABEL = {"new": "New", "claimed": "Claimed", "drafted": "Draft ready",
                 "pending_approval": "Awaiting approval", "approved": "Approved",
                 "sent": "Sent", "closed": "Closed"}
@@ -228,7 +232,38 @@ def _source_bits(view: CardView) -> list[str]:
         bits.append(f"posted {slack_date(view.created_at)}")
     if view.lang:
         bits.append(esc(view.lang, 16))
-    return [" · ".join(bits)]
+    return [" · ".join(bits), *_review_bits(view)]
+
+
+def stars(rating: str | None) -> str | None:
+    """`★★☆☆☆ 2/5` for a review's rating, None when there is none."""
+    if not rating or not rating.isdigit() or not 1 <= int(rating) <= 5:
+        return None
+    n = int(rating)
+    return f"{'★' * n}{'☆' * (5 - n)} {n}/5"
+
+
+def _review_bits(view: CardView) -> list[str]:
+    """An app review's rating and facts, and what a reply does there."""
+    extra = view.extra
+    out: list[str] = []
+    facts = [f"*{s}*" for s in [stars(extra.get("rating"))] if s]
+    for key, name in (("app_version", "version"), ("device", "device"),
+                      ("territory", "territory")):
+        if extra.get(key):
+            facts.append(f"{name} {esc(extra[key], 40)}")
+    if facts:
+        out.append(" · ".join(facts))
+    if view.network in ONE_REPLY_NETWORKS:
+        if extra.get("edited_after_reply"):
+            out.append(":pencil2: Edited by its author after our reply: sending edits our "
+                       "reply")
+        elif extra.get("developer_reply"):
+            out.append(":speech_balloon: Already answered: sending replaces that answer — "
+                       + truncate_escaped(extra["developer_reply"], 300))
+        else:
+            out.append("One reply per review: a later reply replaces it")
+    return out
 
 
 def _draft_block(view: CardView, heading: str) -> dict | None:

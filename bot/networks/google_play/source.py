@@ -1,0 +1,169 @@
+"""`google_play_reviews`: the recent reviews of one app (`package:` in the rules), through
+`reviews.list` of androidpublisher v3.
+
+Google lists the reviews with a comment created or changed in the last week, the most
+recently created or changed first, `maxResults` a page with a `tokenPagination` token to the
+next. A poll reads pages until it reaches the cursor (the newest `lastModified` it has seen,
+in epoch seconds) or MAX_PAGES; the first poll (no cursor) reads one page: the desk starts
+with the latest reviews, not a week of them. Reviews are returned oldest first.
+
+One mention per review, `external_id` = the review id; the review's star rating, app version,
+device and language go into `Mention.extra` (the rating feeds the score:
+`bot.domain.scoring.rating`). A review the author edits after the brand replied is a new
+question: it comes back with a newer `lastModified` than our reply, and is stored as a new
+mention `<review id>:edited:<seconds>` marked `edited_after_reply` (answering it edits our one
+reply). An edit before any reply is the same review to the desk (its card is already there).
+
+Failures: 429 or a 403 quota reason → `RateLimited` (until Retry-After, else QUOTA_WAIT);
+401/403 and a key the token endpoint refuses → `SourceAuthError` (the source is parked with
+the reason); 5xx, timeouts, no connection → `SourceUnavailable` (backoff).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    Fetch,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+)
+from bot.networks.google_play.client import PlayApi, comments_of, play_error, seconds_of
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 100  # reviews per page (the API caps maxResults)
+MAX_PAGES = 4  # per poll: at most 48 of the 200 reads an hour at the default every (5m)
+QUOTA_WAIT = timedelta(hours=1)  # Google counts review GETs per hour
+REPLY_EXCERPT = 500  # characters of an existing developer reply kept for the card
+
+
+def review_url(package: str, review_id: str) -> str:
+    return f"https://play.google.com/store/apps/details?id={package}&reviewId={review_id}"
+
+
+def lang_of(reviewer_language: str | None) -> str | None:
+    """`en_GB`, `pt-BR` → `en`, `pt` (the device's language, the best guess Google gives)."""
+    if not reviewer_language:
+        return None
+    return reviewer_language.replace("-", "_").split("_")[0].lower() or None
+
+
+class GooglePlaySource:
+    """`type: google_play_reviews` — reviews of the app `spec.package`."""
+
+    def __init__(self, spec: SourceSpec, brand: Brand, api: PlayApi, *,
+                 page_limit: int = PAGE_LIMIT, max_pages: int = MAX_PAGES) -> None:
+        self.spec = spec
+        self.brand = brand
+        self.api = api
+        self.package = spec.package or ""
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
+        reviews: list[dict[str, Any]] = []
+        notes: list[str] = []
+        token: str | None = None
+        pages = 1 if cursor is None else self.max_pages
+        for page_no in range(pages):
+            body = self._list(now, token)
+            page = [r for r in body.get("reviews") or () if isinstance(r, dict)]
+            reviews.extend(page)
+            token = (body.get("tokenPagination") or {}).get("nextPageToken")
+            reached = cursor is not None and any(
+                (seconds_of(comments_of(r)[0].get("lastModified")) or 0) <= cursor for r in page)
+            if not token or reached:
+                break
+            if page_no == pages - 1:
+                notes.append("first poll: read the newest page only" if cursor is None else
+                             f"page cap reached ({pages} pages of {self.page_limit}): older "
+                             "changed reviews were not read")
+        newest = cursor
+        mentions: list[Mention] = []
+        skipped = 0
+        for review in reversed(reviews):  # Google lists newest first
+            user, _ = comments_of(review)
+            modified = seconds_of(user.get("lastModified"))
+            if not review.get("reviewId") or modified is None:
+                skipped += 1
+                continue
+            if cursor is not None and modified < cursor:
+                continue  # already seen (the cursor's own second is read again; dedupe drops it)
+            newest = modified if newest is None else max(newest, modified)
+            mentions.append(self._normalise(review))
+        if skipped:
+            notes.append(f"{skipped} reviews without an id or a time skipped")
+            log.warning("source %s: %d Google Play reviews without an id or a time skipped",
+                        self.spec.id, skipped)
+        return Fetch(mentions=mentions,
+                     state=SourceState(cursor=str(newest) if newest is not None else None),
+                     reads=len(reviews), notes=notes)
+
+    def _list(self, now: datetime, token: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"packageName": self.package, "maxResults": self.page_limit}
+        if token:
+            params["token"] = token
+        try:
+            return self.api.execute(self.api.reviews().list(**params))
+        except Exception as exc:
+            error = play_error(exc)
+            if error is None:
+                raise
+            where = f"google play {self.package}"
+            if error.quota:
+                wait = timedelta(seconds=error.retry_after) if error.retry_after else QUOTA_WAIT
+                raise RateLimited(now + wait, f"{where}: quota exhausted ({error.detail})"
+                                  ) from exc
+            if error.auth:
+                raise SourceAuthError(f"{where}: access refused ({error.detail}); check "
+                                      "GOOGLE_PLAY_SERVICE_ACCOUNT_JSON and that the service "
+                                      "account may read and reply to reviews") from exc
+            if error.status == 404:
+                raise SourceAuthError(f"{where}: no such app ({error.detail}); check the "
+                                      "source's package") from exc
+            raise SourceUnavailable(f"{where}: {error.detail}") from exc
+
+    def _normalise(self, review: dict[str, Any]) -> Mention:
+        user, developer = comments_of(review)
+        review_id = str(review["reviewId"])
+        modified = seconds_of(user.get("lastModified"))
+        replied = seconds_of(developer.get("lastModified")) if developer else None
+        text = str(user.get("text") or "").replace("\t", "\n\n")  # title TAB body
+        extra: dict[str, str] = {"review_id": review_id, "package": self.package}
+        rating = user.get("starRating")
+        if isinstance(rating, int) and 1 <= rating <= 5:
+            extra["rating"] = str(rating)
+        for key, field in (("app_version", "appVersionName"), ("device", "device"),
+                           ("android_os", "androidOsVersion"),
+                           ("reviewer_language", "reviewerLanguage")):
+            if user.get(field) not in (None, ""):
+                extra[key] = str(user[field])
+        if developer.get("text"):
+            extra["developer_reply"] = str(developer["text"])[:REPLY_EXCERPT]
+        external_id = review_id
+        if replied is not None and modified is not None and modified > replied:
+            external_id = f"{review_id}:edited:{modified}"
+            extra["edited_after_reply"] = "1"
+            log.info("source %s: review %s edited after the brand's reply: a new card",
+                     self.spec.id, review_id)
+        name = str(review.get("authorName") or "")
+        return Mention(
+            network="google_play",
+            external_id=external_id,
+            text=text,
+            author=Author(handle=name or "A Google user", name=name),
+            url=review_url(self.package, review_id),
+            created_at=datetime.fromtimestamp(modified, UTC) if modified is not None else None,
+            lang=lang_of(user.get("reviewerLanguage")),
+            source_id=self.spec.id,
+            mentions_brand=True,  # a review of the brand's own app
+            extra=extra,
+        )

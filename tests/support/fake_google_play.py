@@ -1,0 +1,257 @@
+"""A fake Google Play Developer API (androidpublisher v3 reviews) and its OAuth token endpoint
+on 127.0.0.1, over real HTTP, and the service-account key that signs in to it.
+
+google-api-python-client talks to it through httplib2 exactly as to Google: the key's
+`token_uri` points at `/token` (google-auth posts its signed JWT there; the fake checks the
+signature with the key's public half), GOOGLE_PLAY_API_URL at the server. The fake keeps the
+reviews (newest change first, as Google lists them), applies `:reply` (one developer comment
+per review, replaced by a later reply) and can misbehave: `fail(kind, status, body, …)` answers
+the next `kind` call (`list`, `get`, `reply`, `token`) with an error, optionally after applying
+it (`apply=True`: "replied, answer lost").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.config import Settings
+from tests.support.paths import DATA
+
+PACKAGE = "com.acmebank.mobile"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # what google-auth signs for
+_PATH = re.compile(r"^/androidpublisher/v3/applications/(?P<pkg>[^/]+)/reviews"
+                   r"(?:/(?P<id>[^/:]+)(?P<reply>:reply)?)?$")
+
+
+def play_body(name: str) -> dict[str, Any]:
+    """A body of tests/data/google_play/, by file name without `.json`."""
+    return json.loads((DATA / "google_play" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def play_error_body(name: str) -> dict[str, Any]:
+    return play_body("errors")[name]
+
+
+def new_private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+@dataclass
+class Failure:
+    kind: str  # list | get | reply | token
+    status: int
+    body: dict[str, Any]
+    retry_after: int | None = None
+    apply: bool = False  # reply: store the reply, then fail the answer
+    times: int = 1
+
+
+@dataclass
+class PlayCall:
+    kind: str
+    path: str
+    body: dict[str, Any]
+    status: int
+
+
+@dataclass
+class FakeGooglePlay:
+    """`start()` it; `settings()` are the bot's settings for it."""
+
+    reviews: list[dict[str, Any]] = field(default_factory=list)  # newest change first
+    calls: list[PlayCall] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
+    key: rsa.RSAPrivateKey = field(default_factory=new_private_key)
+    tokens_issued: int = 0
+    # Set to an Event: a reply is applied, then its answer waits for the event (the test
+    # kills the bot meanwhile). `reply_applied` is set as soon as one is.
+    hold_replies: threading.Event | None = None
+    reply_applied: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # --- set up -----------------------------------------------------------------------------
+    def start(self) -> FakeGooglePlay:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                fake.handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake.handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def key_info(self, key: rsa.RSAPrivateKey | None = None) -> dict[str, str]:
+        """The service-account key file's JSON (signed with `key`, default the fake's own)."""
+        return {"type": "service_account", "project_id": "acme-care",
+                "private_key_id": "0123456789abcdef", "private_key": pem(key or self.key),
+                "client_email": "socialbot@acme-care.iam.gserviceaccount.com",
+                "client_id": "100000000000000000001", "token_uri": self.url + "token"}
+
+    def settings(self, key: rsa.RSAPrivateKey | None = None, **more: Any) -> Settings:
+        return Settings(_env_file=None,
+                        GOOGLE_PLAY_SERVICE_ACCOUNT_JSON=json.dumps(self.key_info(key)),
+                        GOOGLE_PLAY_API_URL=self.url, **more)
+
+    def add(self, *reviews: dict[str, Any]) -> None:
+        """Reviews just written or changed: they go to the top of the list."""
+        with self._lock:
+            for review in reviews:
+                self.reviews = [r for r in self.reviews if r["reviewId"] != review["reviewId"]]
+                self.reviews.insert(0, json.loads(json.dumps(review)))
+
+    def delete(self, review_id: str) -> None:
+        with self._lock:
+            self.reviews = [r for r in self.reviews if r["reviewId"] != review_id]
+
+    def fail(self, kind: str, status: int, body: dict[str, Any], *, retry_after: int | None = None,
+             apply: bool = False, times: int = 1) -> None:
+        self.failures.append(Failure(kind, status, body, retry_after, apply, times))
+
+    def review(self, review_id: str) -> dict[str, Any] | None:
+        return next((r for r in self.reviews if r["reviewId"] == review_id), None)
+
+    def developer_comment(self, review_id: str) -> dict[str, Any] | None:
+        review = self.review(review_id) or {}
+        return next((c["developerComment"] for c in review.get("comments", [])
+                     if "developerComment" in c), None)
+
+    def of_kind(self, kind: str) -> list[PlayCall]:
+        return [c for c in self.calls if c.kind == kind]
+
+    # --- serving ----------------------------------------------------------------------------
+    def handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        raw = req.rfile.read(length).decode() if length else ""
+        if method == "POST" and parts.path == "/token":
+            return self._token(req, raw)
+        m = _PATH.match(parts.path)
+        if m is None:
+            return self._send(req, "?", parts.path, 404, {"error": {"code": 404,
+                                                                    "message": "no route"}})
+        kind = "reply" if m["reply"] else "get" if m["id"] else "list"
+        body = json.loads(raw) if raw else {}
+        if req.headers.get("Authorization", "") != f"Bearer ya29.fake-{self.tokens_issued}":
+            return self._send(req, kind, parts.path, 401,
+                              play_error_body("unauthenticated"), body)
+        failure = self._failure(kind)
+        if failure is not None and not failure.apply:
+            return self._send(req, kind, parts.path, failure.status, failure.body, body,
+                              failure.retry_after)
+        with self._lock:
+            status, answer = getattr(self, f"_{kind}")(m, parse_qs(parts.query), body)
+        if kind == "reply" and status == 200:
+            self.reply_applied.set()
+            if self.hold_replies is not None:
+                self.hold_replies.wait(timeout=30)
+        if failure is not None:
+            return self._send(req, kind, parts.path, failure.status, failure.body, body,
+                              failure.retry_after)
+        return self._send(req, kind, parts.path, status, answer, body)
+
+    def _failure(self, kind: str) -> Failure | None:
+        with self._lock:
+            for f in self.failures:
+                if f.kind == kind and f.times > 0:
+                    f.times -= 1
+                    return f
+        return None
+
+    def _token(self, req: BaseHTTPRequestHandler, raw: str) -> None:
+        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        failure = self._failure("token")
+        if failure is not None:
+            return self._send(req, "token", "/token", failure.status, failure.body, form)
+        try:
+            claims = jwt.decode(form.get("assertion", ""), self.key.public_key(),
+                                algorithms=["RS256"], audience=GOOGLE_TOKEN_AUDIENCE)
+        except jwt.PyJWTError:
+            return self._send(req, "token", "/token", 400, play_error_body("invalid_grant"),
+                              form)
+        assert claims["scope"] == "https://www.googleapis.com/auth/androidpublisher"
+        with self._lock:
+            self.tokens_issued += 1
+            token = f"ya29.fake-{self.tokens_issued}"
+        return self._send(req, "token", "/token", 200,
+                          {"access_token": token, "expires_in": 3599, "token_type": "Bearer"},
+                          form)
+
+    def _list(self, m: re.Match[str], query: dict[str, list[str]], body: dict[str, Any]
+              ) -> tuple[int, dict[str, Any]]:
+        size = int(query.get("maxResults", ["10"])[0])
+        start = int(query.get("token", ["0"])[0])
+        page = self.reviews[start:start + size]
+        answer: dict[str, Any] = {"reviews": page} if page else {}
+        answer["pageInfo"] = {"totalResults": len(self.reviews), "resultPerPage": len(page),
+                              "startIndex": start}
+        if start + size < len(self.reviews):
+            answer["tokenPagination"] = {"nextPageToken": str(start + size)}
+        return 200, answer
+
+    def _get(self, m: re.Match[str], query: dict[str, list[str]], body: dict[str, Any]
+             ) -> tuple[int, dict[str, Any]]:
+        review = self.review(unquote(m["id"]))
+        return (200, review) if review else (404, play_error_body("not_found"))
+
+    def _reply(self, m: re.Match[str], query: dict[str, list[str]], body: dict[str, Any]
+               ) -> tuple[int, dict[str, Any]]:
+        review = self.review(unquote(m["id"]))
+        if review is None:
+            return 404, play_error_body("not_found")
+        text = str(body.get("replyText", ""))
+        if len(text.encode("utf-16-le")) // 2 > 350:
+            return 400, play_error_body("too_long")
+        now = self.clock()
+        stamp = {"seconds": str(int(now)), "nanos": 0}
+        review["comments"] = [c for c in review["comments"] if "developerComment" not in c]
+        review["comments"].append({"developerComment": {"text": text, "lastModified": stamp}})
+        return 200, {"result": {"replyText": text, "lastEdited": stamp}}
+
+    def _send(self, req: BaseHTTPRequestHandler, kind: str, path: str, status: int,
+              answer: dict[str, Any], body: dict[str, Any] | None = None,
+              retry_after: int | None = None) -> None:
+        self.calls.append(PlayCall(kind, path, body or {}, status))
+        data = json.dumps(answer).encode()
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json; charset=UTF-8")
+        req.send_header("Content-Length", str(len(data)))
+        if retry_after is not None:
+            req.send_header("Retry-After", str(retry_after))
+        req.end_headers()
+        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
+            req.wfile.write(data)

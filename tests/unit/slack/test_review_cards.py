@@ -1,0 +1,41 @@
+"""The card of an app-store review: network, link, stars, and what a reply does there."""
+
+from __future__ import annotations
+
+import json
+
+from bot.slack.blocks.card import card, stars
+from tests.support.cards import view
+
+
+def review_view(**extra: str):
+    return view("new", network="google_play", author_handle="Jane Bloggs",
+                url="https://play.google.com/store/apps/details?id=com.acme&reviewId=1",
+                extra={"rating": "2", "app_version": "4.12.0", "device": "a52q", **extra})
+
+
+def test_stars():
+    assert stars("2") == "★★☆☆☆ 2/5"
+    assert [stars(v) for v in ("0", "6", "x", None)] == [None] * 4
+
+
+def test_a_review_card_shows_the_network_its_link_stars_and_facts():
+    blocks = json.dumps(card(review_view())["blocks"], ensure_ascii=False)
+    assert "Google Play" in blocks and "Open on Google Play" in blocks
+    assert "*★★☆☆☆ 2/5* · version 4.12.0 · device a52q" in blocks
+    assert "One reply per review: a later reply replaces it" in blocks
+    assert "@Jane" not in blocks  # no handles on app stores
+
+
+def test_an_answered_or_edited_review_says_sending_replaces_our_answer():
+    answered = json.dumps(card(review_view(developer_reply="Fixed in <!here> 4.12.1"))["blocks"])
+    assert "Already answered: sending replaces that answer" in answered
+    assert "<!here>" not in answered  # the old reply is text like any other
+    edited = json.dumps(card(review_view(edited_after_reply="1",
+                                         developer_reply="x"))["blocks"])
+    assert "Edited by its author after our reply: sending edits our reply" in edited
+
+
+def test_posts_elsewhere_show_no_review_bits():
+    blocks = json.dumps(card(view("new"))["blocks"])
+    assert "One reply per review" not in blocks and "★" not in blocks
