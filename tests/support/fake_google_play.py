@@ -23,9 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import exceptions as auth_exceptions
+from google.auth import jwt
 
 from bot.config import Settings
 from tests.support.paths import DATA
@@ -197,10 +198,12 @@ class FakeGooglePlay:
         failure = self._failure("token")
         if failure is not None:
             return self._send(req, "token", "/token", failure.status, failure.body, form)
+        public = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         try:
-            claims = jwt.decode(form.get("assertion", ""), self.key.public_key(),
-                                algorithms=["RS256"], audience=GOOGLE_TOKEN_AUDIENCE)
-        except jwt.PyJWTError:
+            claims = jwt.decode(form.get("assertion", ""), certs=public,
+                                audience=GOOGLE_TOKEN_AUDIENCE)
+        except (ValueError, auth_exceptions.GoogleAuthError):
             return self._send(req, "token", "/token", 400, play_error_body("invalid_grant"),
                               form)
         assert claims["scope"] == "https://www.googleapis.com/auth/androidpublisher"
