@@ -13,7 +13,8 @@ industry is scored by a model fitted on the others (leave-one-industry-out), and
 the lowest at which at most MAX_FLAGGED of the non-complaints are flagged and the tuning
 airlines keep a precision of AIRLINE_PRECISION; `review_from`, the
 probability from which a customer's post is at least P3, is the one below which at most
-MAX_COMPLAINTS_BELOW of the complaints fall. The shipped weights are
+MAX_COMPLAINTS_BELOW of the complaints fall, and `mixed_from` (from which even a post that reads
+as praise is at least P3) the middle of that review band, not tuned. The shipped weights are
 then fitted on every industry; weights below WEIGHT_MIN are dropped to keep the file small.
 """
 
@@ -175,6 +176,7 @@ def derive() -> dict:
     t = threshold_for(oof, y, tuning_airline_precision(vocab, wv, wn))
     shipped = as_weights(vocab, wv, wn, t)
     shipped["review_from"] = review_from_for(oof, y)
+    shipped["mixed_from"] = round((shipped["review_from"] + t) / 2, 2)
     return {
         "derived": ("tools/derive_complaint_weights.py: logistic regression over "
                     "bot.domain.scoring.enrich.complaint_features, from labelled customer-care "

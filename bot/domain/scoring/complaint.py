@@ -8,8 +8,11 @@ at the start, a question, "again"/"still", "!"). Its weights are data
 (`data/complaint_weights.json`, derived by `tools/derive_complaint_weights.py` from labelled
 customer-care posts of many brands and industries; the file's "derived" note lists them and their
 licences), `threshold` is the probability from which a post is flagged a complaint, and
-`review_from` the lower one from which a customer's post is worth a look (at least P3). Applying
-them is a few dictionary lookups per word.
+`review_from` the lower one from which a customer's post is worth a look (at least P3) unless it
+reads as praise. `mixed_from`, the middle of that review band, is where even a post that reads as
+praise is at least P3: a customer who writes "thanks for nothing, 3 weeks and no refund" sounds
+positive to a lexicon, and about half the complaints left at P4 were such posts. Applying them is
+a few dictionary lookups per word.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ def load_weights() -> dict:
 class Model:
     """The shipped weights, ready to apply."""
 
-    __slots__ = ("bias", "numeric", "review_from", "threshold", "weights")
+    __slots__ = ("bias", "mixed_from", "numeric", "review_from", "threshold", "weights")
 
     def __init__(self, data: dict) -> None:
         self.bias: float = data["bias"]
@@ -79,6 +82,10 @@ class Model:
         self.weights: dict[str, float] = data["weights"]
         self.threshold: float = data["threshold"]  # from here: flagged a complaint
         self.review_from: float = data.get("review_from", self.threshold)  # from here: ≥ P3
+        # From here: ≥ P3 even when it reads as praise. The middle of the review band, not a
+        # tuned figure (files without it get the same rule).
+        self.mixed_from: float = data.get("mixed_from",
+                                          round((self.review_from + self.threshold) / 2, 2))
 
     def probability(self, feats: Iterable[str], vader: dict[str, float]) -> float:
         w = self.weights

@@ -72,7 +72,8 @@ LIKELY_COMPLAINT = 20  # flagged a complaint (bot.domain.scoring.complaint), cue
 # What makes a complaint urgent: its cues by kind (money, access, safety, repeated, time waited),
 # URGENT_POINTS each, at most URGENT_MAX. A likely complaint from a customer is at least P3, and
 # P2 when it is negative or urgent: the `complaint_floor` part tops the score up to that band.
-# A possible one (probability from the model's `review_from`, below its flag) is at least P3.
+# A possible one (probability from the model's `review_from`, below its flag) is at least P3
+# unless it reads as praise; from the model's `mixed_from` (upper half of that band) even then.
 URGENT_CUES: dict[str, frozenset[str]] = {
     "money": frozenset({"charged", "charged_twice", "no_refund", "refund", "card_swallowed"}),
     "access": frozenset({"account_blocked", "cant_access", "outage", "not_working"}),
@@ -690,6 +691,7 @@ class _Feeling(NamedTuple):
     complaint_probability: float
     is_complaint: bool
     review: bool  # worth a look (at least P3) unless it is praise
+    mixed: bool  # worth a look even if it reads as praise (sarcasm, thanks-but)
 
 
 def _english(text: str, low: str, words: list[str], vader: dict[str, float], found: _Found,
@@ -702,17 +704,18 @@ def _english(text: str, low: str, words: list[str], vader: dict[str, float], fou
         complaint.words_of(low), found.cues,
         complaint.flags_of(low, question=question, again=found.again)), vader)
     return _Feeling(compound, sentiment_label(compound, rules.sentiment), probability,
-                    probability >= model.threshold, probability >= model.review_from)
+                    probability >= model.threshold, probability >= model.review_from,
+                    probability >= model.mixed_from)
 
 
 def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules) -> _Feeling:
     """bot.domain.scoring.multilingual's weights for `lang`; none: sentiment `unknown`."""
     scored = multilingual.scores(text, lang, vader, rules.sentiment.lexicons.get(lang))
     if scored is None:
-        return _Feeling(0.0, UNKNOWN_SENTIMENT, 0.0, False, False)
+        return _Feeling(0.0, UNKNOWN_SENTIMENT, 0.0, False, False, False)
     flagged = scored.complaint_probability >= multilingual.complaint_threshold()
     return _Feeling(scored.compound, sentiment_label(scored.compound, rules.sentiment),
-                    scored.complaint_probability, flagged, flagged)
+                    scored.complaint_probability, flagged, flagged, flagged)
 
 
 # --- The whole -------------------------------------------------------------------------------
@@ -732,7 +735,7 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         feeling = _english(text, low, words, vader, found, question, addressed, rules)
     else:
         feeling = _other_language(text, lang, vader, rules)
-    compound, sentiment, probability, is_complaint, review = feeling
+    compound, sentiment, probability, is_complaint, review, mixed = feeling
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
@@ -752,8 +755,8 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     parts["rating"] = rating.points(mention, words=parts["negativity"] + parts["praise"]
                                     + parts["likely_complaint"] + parts["complaint"])
     parts = {k: v for k, v in parts.items() if v}
-    if (is_complaint or (review and sentiment != "positive")) \
-            and author_type in FLOOR_AUTHORS:  # praise stays where it is
+    if (is_complaint or mixed or (review and sentiment != "positive")) \
+            and author_type in FLOOR_AUTHORS:  # praise below `mixed_from` stays where it is
         floor = (P2_FROM if is_complaint and (sentiment == "negative" or "urgent" in parts)
                  else P3_FROM)
         # Before the age penalty: an old complaint still sinks as old posts do.

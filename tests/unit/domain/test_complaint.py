@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -104,3 +105,34 @@ def test_the_weights_file_names_its_sources_and_licences():
     assert set(w["folds"]) >= {"airline", "banking", "software"}
     size = (ROOT / "bot" / "domain" / "scoring" / "data" / complaint.WEIGHTS_FILE).stat().st_size
     assert size < 5_000_000
+
+
+def _model_at(probability: float) -> dict:
+    """Weights under which every post has this complaint probability (bias only)."""
+    return {"bias": math.log(probability / (1 - probability)), "weights": {},
+            "numeric": dict.fromkeys(complaint.NUMERIC, 0.0), "threshold": 0.6,
+            "review_from": 0.2}
+
+
+PRAISE = "@ShopCo lovely, great, thank you!"
+
+
+@pytest.mark.parametrize(("probability", "lifted"), [
+    (0.10, False),  # below review_from: no floor
+    (0.30, False),  # lower half of the review band: praise stays P4
+    (0.45, True),  # upper half (mixed_from = 0.4): at least P3 even though it reads as praise
+    (0.65, True),  # flagged
+])
+def test_a_post_that_reads_as_praise_is_lifted_only_from_the_middle_of_the_review_band(
+        probability, lifted):
+    with complaint.use(_model_at(probability)) as m:
+        assert m.mixed_from == pytest.approx(0.4)
+        e = enrich(mention(PRAISE), SHIPPED, now=NOW)
+    assert e.sentiment == "positive"
+    assert (e.priority != "P4") is lifted
+    assert ("complaint_floor" in e.score_parts) is lifted
+
+
+def test_the_shipped_bands_are_ordered():
+    m = complaint.model()
+    assert m.review_from < m.mixed_from < m.threshold
