@@ -180,18 +180,22 @@ def _drop_key(text: str, path: tuple[str | int, ...], key: str) -> str:
 
 def _apply_one(text: str, edit: dict[str, Any]) -> str:
     op = edit["op"]
-    if op == "lexicon":
-        word, valence = edit["word"], edit["valence"]
-        sentiment = _get(_compose(text), "sentiment")
-        found = _get(sentiment[1], "lexicon") if sentiment else None
-        lexicon = found[1] if found and isinstance(found[1], yaml.MappingNode) else None
+    if op == "lexicon":  # English: sentiment.lexicon; another language: sentiment.lexicons.<lang>
+        word, valence, lang = edit["word"], edit["valence"], edit.get("lang")
+        path = ("sentiment", "lexicon") if lang is None else ("sentiment", "lexicons", lang)
+        node: yaml.Node | None = _compose(text)
+        for key in path:
+            found = _get(node, key) if isinstance(node, yaml.MappingNode) else None
+            node = found[1] if found else None
+        lexicon = node if isinstance(node, yaml.MappingNode) else None
         if lexicon is not None and _get(lexicon, word) is not None:
-            return _set_value(text, ("sentiment", "lexicon", word), valence)
+            return _set_value(text, (*path, word), valence)
         if lexicon is not None and lexicon.value:
             return _add_key(text, lexicon, word, valence)
-        current = dict(parse_rules(text).sentiment.lexicon)
+        sentiment = parse_rules(text).sentiment
+        current = dict(sentiment.lexicon if lang is None else sentiment.lexicons.get(lang, {}))
         current[word] = valence
-        return _set_value(text, ("sentiment", "lexicon"), current)
+        return _set_value(text, path, current)
     if op == "authors":
         lists = tune.author_lists_after(parse_rules(text), edit["kind"], edit["handles"])
         for kind, handles in lists.items():

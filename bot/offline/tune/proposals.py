@@ -6,7 +6,8 @@ its sentiment / priority / author type / team should have been, if anything). Ou
 `Proposal`s, each a small change of the rules file with its `Effect` on the history:
 
 - lexicon: words over-represented in the mentions staff moved towards negative (or positive),
-  with the valence (from a small grid) that puts most of them right on replay;
+  with the valence (from a small grid) that puts most of them right on replay; per language
+  (`sentiment.lexicon` for English, `sentiment.lexicons.<lang>` for one scoring reads);
 - authors: handles staff re-typed, added to that `authors.<type>` list (and taken out of a list
   that outranks it);
 - rule: a new `text_matches` rule for a repeated reassignment ("care → sales") or a repeated
@@ -33,6 +34,7 @@ from typing import Any
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import SENTIMENTS, Rules, priority_rank
+from bot.domain.scoring import multilingual
 from bot.domain.scoring.enrich import Enrichment, enrich, lower_for_matching
 from bot.domain.scoring.routing import RouteDecision, route
 
@@ -201,9 +203,14 @@ def _rebuilt(rules: Rules, edit: Any) -> Rules:
     return Rules.model_validate(data)
 
 
-def with_lexicon(rules: Rules, entries: dict[str, float]) -> Rules:
+def with_lexicon(rules: Rules, entries: dict[str, float], lang: str | None = None) -> Rules:
+    """`entries` added to `sentiment.lexicon` (English), or to `sentiment.lexicons.<lang>`."""
     def edit(d: dict) -> None:
-        d.setdefault("sentiment", {}).setdefault("lexicon", {}).update(entries)
+        sentiment = d.setdefault("sentiment", {})
+        if lang is None:
+            sentiment.setdefault("lexicon", {}).update(entries)
+        else:
+            sentiment.setdefault("lexicons", {}).setdefault(lang, {}).update(entries)
     return _rebuilt(rules, edit)
 
 
@@ -278,7 +285,7 @@ def apply(rules: Rules, edits: Iterable[dict[str, Any]]) -> Rules:
     for e in in_order(edits):
         op = e["op"]
         if op == "lexicon":
-            rules = with_lexicon(rules, {e["word"]: e["valence"]})
+            rules = with_lexicon(rules, {e["word"]: e["valence"]}, e.get("lang"))
         elif op == "authors":
             rules = with_author_lists(rules, author_lists_after(rules, e["kind"], e["handles"]))
         elif op == "drop_rule_priority":
@@ -327,22 +334,54 @@ def _stopwords(rules: Rules) -> frozenset[str]:
     return STOPWORDS | {w for b in brand for w in words_of(b.replace("@", " ").replace(".", " "))}
 
 
+def _lexicon_language(replay: Replay, i: int) -> str | None:
+    """The lexicon a word from mention i belongs in: None (English, `sentiment.lexicon`), a
+    language scoring reads (`sentiment.lexicons.<lang>`), or "" (one it can't: no lexicon helps,
+    the sentiment stays `unknown`)."""
+    lang = replay.base[i].enrichment.lang
+    if lang is None or lang == "en":
+        return None
+    return lang if lang in multilingual.languages() else ""
+
+
 def _lexicon_proposals(replay: Replay, min_support: int) -> list[Proposal]:
-    stop = _stopwords(replay.rules) | {w.lower() for w in replay.rules.sentiment.lexicon}
-    docs = [set(words_of(c.mention.text)) for c in replay.cases]
+    """Per language: English words go to `sentiment.lexicon`, a word of a language scoring reads
+    to `sentiment.lexicons.<lang>` (its weights apply that language's lexicon only), each
+    compared with the other mentions of its own language."""
+    langs = [_lexicon_language(replay, i) for i in range(len(replay.cases))]
     out: list[Proposal] = []
+    for lang in sorted({x for x in langs if x != ""}, key=lambda x: x or ""):
+        out += _lexicon_proposals_in(replay, min_support, lang,
+                                     [i for i, x in enumerate(langs) if x == lang])
+    out.sort(key=lambda p: -p.net)
+    return out
+
+
+def _lexicon_proposals_in(replay: Replay, min_support: int, lang: str | None,
+                          among: list[int]) -> list[Proposal]:
+    sentiment = replay.rules.sentiment
+    if lang is None:
+        stop = _stopwords(replay.rules) | {w.lower() for w in sentiment.lexicon}
+        docs = {i: set(words_of(replay.cases[i].mention.text)) for i in among}
+        where = "sentiment.lexicon"
+    else:  # no stopword list per language: the log-odds against the rest keeps common words out
+        stop = _stopwords(replay.rules) | set(sentiment.lexicons.get(lang, {}))
+        docs = {i: set(multilingual.tokens(replay.low[i])) for i in among}
+        where = f"sentiment.lexicons.{lang}"
+    out: list[Proposal] = []
+    wrong = set(_wrong(replay, "sentiment"))
     for sign, label in ((-1, "negative"), (1, "positive")):
         # Still wrong, and staff moved them this way (towards negative, or towards positive).
-        group = [i for i in _wrong(replay, "sentiment")
-                 if _direction(replay.base[i].sentiment, replay.cases[i].truth["sentiment"])
+        group = [i for i in among if i in wrong
+                 and _direction(replay.base[i].sentiment, replay.cases[i].truth["sentiment"])
                  == sign]
         if len(group) < min_support:
             continue
         in_group = set(group)
         g = Counter(w for i in group for w in docs[i] if len(w) >= 3 and w not in stop
                     and not w.isdigit())
-        rest = Counter(w for i in range(len(docs)) if i not in in_group for w in docs[i])
-        n_rest = len(docs) - len(group)
+        rest = Counter(w for i in among if i not in in_group for w in docs[i])
+        n_rest = len(among) - len(group)
         ranked = sorted(
             ((_log_odds(g[w], len(group), rest[w], n_rest), w) for w in g if g[w] >= min_support),
             reverse=True)
@@ -352,7 +391,8 @@ def _lexicon_proposals(replay: Replay, min_support: int) -> list[Proposal]:
             best: tuple[int, float, Effect] | None = None
             for magnitude in VALENCES:
                 valence = sign * magnitude
-                effect = replay.effect(with_lexicon(replay.rules, {word: valence}), words=[word])
+                effect = replay.effect(with_lexicon(replay.rules, {word: valence}, lang),
+                                       words=[word])
                 fe = effect.of("sentiment")
                 net = len(fe.fixed) - len(fe.broken)
                 if net > 0 and (best is None or net > best[0]):
@@ -362,11 +402,12 @@ def _lexicon_proposals(replay: Replay, min_support: int) -> list[Proposal]:
             _, valence, effect = best
             out.append(Proposal(
                 kind="lexicon", field="sentiment",
-                title=f"add {word!r}: {valence:+.1f} to sentiment.lexicon",
+                title=f"add {word!r}: {valence:+.1f} to {where}",
                 why=(f"in {g[word]} of the {len(group)} mentions staff moved towards {label} "
-                     f"and still scored wrong, in {rest[word]} of the {n_rest} others"),
-                edit={"op": "lexicon", "word": word, "valence": valence}, effect=effect))
-    out.sort(key=lambda p: -p.net)
+                     f"and still scored wrong, in {rest[word]} of the {n_rest} others"
+                     + ("" if lang is None else f" in {lang}")),
+                edit={"op": "lexicon", "word": word, "valence": valence,
+                      **({} if lang is None else {"lang": lang})}, effect=effect))
     return out
 
 

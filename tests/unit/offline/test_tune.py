@@ -64,6 +64,33 @@ def test_lexicon_word_for_mentions_corrected_to_negative(rules):
     assert "4 of the 4" in p.why and "1 of the 11 others" in p.why
 
 
+def test_lexicon_words_of_another_language_go_to_its_own_lexicon(rules):
+    def fr(i: int, text: str, **truth: str) -> tune.Case:
+        m = Mention("x", str(i), text, Author("marie", followers=50), created_at=NOW, lang="fr")
+        return tune.Case(i, m, NOW, truth=truth)
+    cases = [
+        fr(1, "@NorthwindAir mon vol est dérouté par Oslo", sentiment="negative"),
+        fr(2, "@NorthwindAir encore dérouté, par Denver cette fois", sentiment="negative"),
+        fr(3, "dérouté vers Leeds avec @NorthwindAir", sentiment="negative"),
+        fr(4, "@NorthwindAir dérouté deux fois cette semaine", sentiment="negative"),
+        *[fr(100 + k, t) for k, t in enumerate((
+            "bonjour depuis Oslo", "le vol part à midi", "arrivée à Lisbonne", "siège 12A",
+            "réservé pour juin", "première fois à Leeds"))],
+        *background(200),  # English: compared with its own, never proposed for French
+    ]
+    assert {tune.score(c, rules).enrichment.lang for c in cases[:4]} == {"fr"}
+    proposals, _, _ = tune.propose(cases, rules)
+    found = by_kind(proposals, "lexicon")
+    assert [p.edit["word"] for p in found] == ["dérouté"]
+    [p] = found
+    assert p.edit["lang"] == "fr" and p.edit["valence"] < 0
+    assert "sentiment.lexicons.fr" in p.title and "in fr" in p.why
+    assert p.effect.of("sentiment").right_after == 4
+    applied = tune.apply(rules, [p.edit])
+    assert applied.sentiment.lexicons["fr"]["dérouté"] == p.edit["valence"]
+    assert "dérouté" not in applied.sentiment.lexicon
+
+
 def test_lexicon_needs_min_support(rules):
     cases = [case(1, "rerouted via Oslo", sentiment="negative"),
              case(2, "rerouted via Rome", sentiment="negative"), *background()]

@@ -108,3 +108,19 @@ def test_patch_refuses_a_file_that_would_not_say_what_was_replayed(monkeypatch):
     monkeypatch.setattr(rules_patch, "_apply_one", lambda text, edit: text)
     with pytest.raises(PatchError, match="does not say what was replayed"):
         patch(MINIMAL, [{"op": "lexicon", "word": "late", "valence": -1.0}])
+
+
+@pytest.mark.parametrize("text", [
+    MINIMAL,  # no sentiment at all
+    MINIMAL + "sentiment: {lexicon: {late: -1}}\n",  # no lexicons
+    MINIMAL + "sentiment:\n  lexicons:\n    es: {retraso: -1.5}\n",  # another language only
+    MINIMAL + "sentiment:\n  lexicons:\n    fr:\n      retard: -1.5   # late\n",  # block
+], ids=["missing", "no-lexicons", "other-language", "block"])
+def test_a_word_of_another_language_goes_to_its_lexicon(text):
+    edits = [{"op": "lexicon", "word": "dérouté", "valence": -2.5, "lang": "fr"}]
+    patched = patch(text, edits)
+    rules = parse_rules(patched)
+    assert rules.model_dump() == tune.apply(parse_rules(text), edits).model_dump()
+    assert rules.sentiment.lexicons["fr"]["dérouté"] == -2.5
+    assert "dérouté" not in rules.sentiment.lexicon
+    assert rules.sentiment.lexicons.get("es", {}) == parse_rules(text).sentiment.lexicons.get("es", {})
