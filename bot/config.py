@@ -31,6 +31,8 @@ SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
     "youtube_comments": (("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET",
                           "YOUTUBE_REFRESH_TOKEN"),),
     "google_play_reviews": (("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON",),),
+    # Meta: a long-lived Page access token (the Page's id is in the rules file).
+    "facebook_page": (("META_PAGE_ACCESS_TOKEN",),),
 }
 
 
@@ -44,6 +46,8 @@ REPLY_CREDENTIALS: dict[str, tuple[str, ...] | None] = {
     "youtube": ("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET", "YOUTUBE_REFRESH_TOKEN"),
     # The service account also needs "Reply to reviews" in Play Console: only a send shows it.
     "google_play": ("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON",),
+    # The Page token also needs pages_manage_engagement: only a send shows it.
+    "facebook": ("META_PAGE_ACCESS_TOKEN",),
 }
 
 
@@ -94,6 +98,12 @@ class Settings(BaseSettings):
     # Google Play: the service account's JSON key (its text, or the path of the file).
     GOOGLE_PLAY_SERVICE_ACCOUNT_JSON: SecretStr | None = None
     GOOGLE_PLAY_API_URL: str = "https://androidpublisher.googleapis.com/"  # tests: a local fake
+    # Meta (Facebook Page). The Graph API version is pinned here, the one
+    # place: override it when Meta retires it before a release of socialbot moves it on.
+    META_PAGE_ACCESS_TOKEN: SecretStr | None = None
+    META_APP_SECRET: SecretStr | None = None  # appsecret_proof on every Graph call
+    META_GRAPH_API_VERSION: str = "v23.0"
+    META_GRAPH_API_URL: str = "https://graph.facebook.com"  # tests: a local fake
     LOG_LEVEL: str = Field(default="INFO")
     # `json`: one JSON object per log line (for log shippers); `text`: human-readable lines.
     SOCIALBOT_LOG_FORMAT: Literal["text", "json"] = "text"

@@ -23,6 +23,7 @@ AmplifyAction = Literal["like", "repost"]
 _NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky",
           "reddit": "Reddit",
           "youtube": "YouTube",
+          "facebook": "Facebook",
           }
 
 

@@ -541,7 +541,9 @@ def card_view(session: Session, rules: Rules, mention_id: int,
 
 # What of `Mention.extra` a card shows (an app review's rating and facts, its earlier reply).
 CARD_EXTRA = ("rating", "app_version", "device", "territory", "developer_reply",
-              "edited_after_reply")
+              "edited_after_reply",
+              "kind", "hidden",  # Meta: what was written where, and hidden by the Page
+              )
 
 
 def _card_extra(m: models.Mention) -> dict[str, str]:

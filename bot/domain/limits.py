@@ -18,6 +18,8 @@
                characters will be rejected"), counted as UTF-16 code units, the way Java's
                String.length() counts: an emoji outside the BMP counts 2, which can only
                over-count.
+    Facebook   8,000 characters of a comment's `message` (code points; Meta's comment box
+               stops there, and the Graph API refuses longer with error 100).
 
 Graphemes are counted by `bot.domain.graphemes` (UAX #29), URLs found and X's weighted
 length computed by `bot.domain.tweet_text` (twitter-text v3).
@@ -39,6 +41,7 @@ MASTODON_URL_LENGTH: Final = 23  # every URL with a scheme counts this much
 REDDIT_MAX: Final = 10_000
 YOUTUBE_MAX: Final = 10_000
 GOOGLE_PLAY_MAX: Final = 350
+FACEBOOK_MAX: Final = 8_000
 
 _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "x": (X_MAX, "weighted characters"),
@@ -47,6 +50,7 @@ _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "reddit": (REDDIT_MAX, "characters"),
     "youtube": (YOUTUBE_MAX, "characters"),
     "google_play": (GOOGLE_PLAY_MAX, "characters"),
+    "facebook": (FACEBOOK_MAX, "characters"),
 }
 
 
@@ -76,7 +80,7 @@ def reply_length(network: str, text: str) -> int:
         return mastodon_length(text)
     if network == "bluesky":
         return grapheme_count(text)
-    if network in ("reddit", "youtube"):
+    if network in ("reddit", "youtube", "facebook"):
         return len(text)
     if network == "google_play":
         return utf16_length(text)

@@ -12,6 +12,7 @@ NETWORKS = ("x", "mastodon", "bluesky", "rss",
             "reddit",
             "youtube",
             "google_play",
+            "facebook",
             )
 
 

@@ -96,6 +96,7 @@ def _network_name(network: str) -> str:
             "reddit": "Reddit",
             "youtube": "YouTube",
             "google_play": "Google Play",
+            "facebook": "Facebook",
             }.get(
         network, network or "This source")
 

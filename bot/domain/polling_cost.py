@@ -11,6 +11,10 @@ within each source's page cap):
                       (comments.insert) costs 50.
     google_play_reviews  1 request a poll (reviews.list; up to 4 in a burst). Google Play
                       allows 200 review reads an hour per app (and 2,000 replies a day).
+    facebook_page     2 requests a poll (the Page's feed and tagged posts) plus one per
+                      post with comments since the last poll. A Page token's business use
+                      case allows 4,800 calls a day times the Page's engaged users (at
+                      least one): the share is against 4,800.
     x_*               1 request a poll; billed per post read (`cost_per_read`), not here.
     others            1 request a poll; no published quota that polling approaches.
 """
@@ -26,6 +30,8 @@ REDDIT_REQUESTS_PER_MINUTE = 100
 YOUTUBE_LIST_UNITS = 1  # commentThreads.list
 YOUTUBE_INSERT_UNITS = 50  # comments.insert (a reply)
 GOOGLE_PLAY_READS_PER_HOUR = 200  # reviews.list / reviews.get, per app
+FACEBOOK_POLL_REQUESTS = 2  # /feed and /tagged; comment reads come on top
+PAGES_CALLS_PER_DAY = 4_800  # Pages business use case, per engaged user (at least one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,4 +72,8 @@ def polling_cost(spec: SourceSpec) -> PollingCost:
     elif spec.network == "google_play":
         limit = f"Google Play's {GOOGLE_PLAY_READS_PER_HOUR} review reads/hour"
         share = requests / GOOGLE_PLAY_READS_PER_HOUR
+    elif spec.network == "facebook":
+        requests = polls_per_hour * FACEBOOK_POLL_REQUESTS
+        limit = f"a Page's {PAGES_CALLS_PER_DAY:,} calls/day (one engaged user)"
+        share = requests * 24 / PAGES_CALLS_PER_DAY
     return PollingCost(spec.id, spec.type, spec.every, requests, units, limit, share)

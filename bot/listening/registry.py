@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from bot.networks.bluesky.client import BlueskySession
     from bot.networks.google_play.client import PlayApi
+    from bot.networks.graph.client import GraphClient
     from bot.networks.reddit.client import RateWindow
 
 
@@ -41,6 +42,7 @@ class _Clients:
         self._reddit: tuple[praw.Reddit, RateWindow] | None = None
         self._youtube: Any = None
         self._google_play: PlayApi | None = None
+        self._facebook: GraphClient | None = None
 
     def x(self) -> tweepy.Client:
         if self._x is None:
@@ -78,6 +80,14 @@ class _Clients:
 
             self._google_play = PlayApi(self._settings)
         return self._google_play
+
+    def facebook(self) -> GraphClient:
+        """The Page token's client: its sources share Meta's usage readings."""
+        if self._facebook is None:
+            from bot.networks.facebook.client import build_graph
+
+            self._facebook = build_graph(self._settings)
+        return self._facebook
 
     def bluesky(self) -> BlueskySession:
         if self._bluesky is None:
@@ -127,6 +137,10 @@ def build_sources(rules: Rules, settings: Settings, *,
             from bot.networks.google_play.source import GooglePlaySource
 
             built.sources.append(GooglePlaySource(spec, rules.brand, clients.google_play()))
+        elif spec.type == "facebook_page":
+            from bot.networks.facebook.source import FacebookPageSource
+
+            built.sources.append(FacebookPageSource(spec, rules.brand, clients.facebook()))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 

@@ -1,17 +1,19 @@
 """Network adapters: how the bot reads mentions from, and writes to, X, Mastodon, Bluesky,
-Reddit, YouTube, RSS/Atom feeds and Google Play reviews.
+Reddit, YouTube, RSS/Atom feeds, Google Play reviews and Facebook Pages.
 
 - `base`: the contract every adapter keeps: `Source` (fetch what is new since a `SourceState`)
   and `Publisher` (reply, like, repost, find our own reply), with their results and errors.
-- `x`, `mastodon`, `bluesky`, `rss`, `reddit`, `youtube`, `google_play`: one package per
+- `x`, `mastodon`, `bluesky`, `rss`, `reddit`, `youtube`, `google_play`, `facebook`: one package per
   network. `client` holds what the network's source and publisher share (the client or
   session, error mapping, parsing helpers);
   `source` and `publisher` import it and never each other.
+- `graph`: Meta's Graph API over httpx (client, usage headers, errors), shared by the Meta
+  networks (`facebook`).
 - `htmltext`: HTML fragments to plain text, for RSS entries and Mastodon statuses.
 - `publishers`: the publishers the settings allow, for the composition root (`bot.app`).
 
 Imports: modules here may import `bot.domain`, `bot.config` (credentials), `bot.__version__`,
-`bot.networks.base`, `bot.networks.htmltext` and their own network's package; only
+`bot.networks.base`, `bot.networks.htmltext`, `bot.networks.graph` and their own network's package; only
 `publishers` imports several networks. Never `bot.kit` (the database lives there),
 `bot.listening`, `bot.desk`, `bot.slack` or `handlers`: those call the adapters, not the other
 way round.

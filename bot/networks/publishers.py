@@ -47,6 +47,10 @@ def build_publishers(settings: Settings, brand: Brand, *,
         from bot.networks.google_play.client import PlayApi
         from bot.networks.google_play.publisher import GooglePlayPublisher
         out["google_play"] = GooglePlayPublisher(PlayApi(settings))
+    if settings.is_set("META_PAGE_ACCESS_TOKEN"):
+        from bot.networks.facebook.client import build_graph
+        from bot.networks.facebook.publisher import FacebookPublisher
+        out["facebook"] = FacebookPublisher(build_graph(settings))
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

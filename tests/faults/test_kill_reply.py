@@ -16,7 +16,9 @@ Two networks: an X-like one (no idempotency: reconcile looks the reply up) and a
 Mastodon-like one (repeating the call with the same Idempotency-Key returns the first post).
 And the real network adapters over HTTP against their fakes (`tests.support.fault_networks`):
 Reddit and YouTube (no idempotency key: reconcile finds the reply under the parent comment /
-in the thread), Google Play (`reviews.reply`; reconcile reads the review's developer reply).
+in the thread), Google Play (`reviews.reply`; reconcile reads the review's developer reply),
+Facebook (`POST /{comment-id}/comments` as the Page over httpx; reconcile finds the Page's
+reply under the comment).
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ from bot.slack.services import Services
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_google_play import FakeGooglePlay
+from tests.support.fake_meta import FakeMeta
 from tests.support.fake_reddit import FakeReddit
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_networks import (
+    FacebookReplyNetwork,
     GooglePlayReplyNetwork,
     RedditReplyNetwork,
     YouTubeReplyNetwork,
@@ -55,7 +59,8 @@ TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
         "mastodon": "@ana Sorry about that! Please DM us your booking ref.",
         "reddit": "Sorry about that! Please DM us your booking ref. 🙏",
         "youtube": "Sorry about that! Please DM us your booking ref. 🙏",
-        "google_play": "Sorry about that! 4.12.1 fixes it 🙏"}
+        "google_play": "Sorry about that! 4.12.1 fixes it 🙏",
+        "facebook": "Sorry about that! Please DM us your booking ref. 🙏"}
 
 
 def seed(url: str, network: str, external_id: str = "1853706321916866671",
@@ -82,7 +87,7 @@ def seed(url: str, network: str, external_id: str = "1853706321916866671",
         engine.dispose()
 
 
-def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork, clock: Clock, process: Process, mention_id: int,
+def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork, clock: Clock, process: Process, mention_id: int,
                 *, restart: bool) -> None:
     """One process: at start (restart) it reconciles replies; then, if the mention still
     waits for its reply, the person clicks Send."""
@@ -107,7 +112,7 @@ def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeRe
         engine.dispose()
 
 
-def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork, mention_id: int) -> None:
+def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork, mention_id: int) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
@@ -171,25 +176,35 @@ def fake_google_play():
     fake.stop()
 
 
-@pytest.mark.parametrize("kind", ["reddit", "youtube", "google_play"])
+@pytest.fixture
+def fake_facebook():
+    fake = FakeMeta().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize("kind", ["reddit", "youtube", "google_play", "facebook"])
 def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
         fresh_db, request, kind):
-    """The real RedditPublisher (PRAW) and YouTubePublisher (google-api-python-client) over
-    HTTP against their fakes: kill points around their requests."""
+    """The real RedditPublisher (PRAW), YouTubePublisher and GooglePlayPublisher
+    (google-api-python-client) and FacebookPublisher (httpx) over HTTP against their fakes:
+    kill points around their requests."""
     fake = request.getfixturevalue(f"fake_{kind}")
 
-    def network() -> RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork:
+    def network() -> RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork:
         if kind == "reddit":
             fake.things.clear()
             fake.mentions.clear()
             return RedditReplyNetwork(fake, NOW.timestamp())
         if kind == "google_play":
             return GooglePlayReplyNetwork(fake, NOW.timestamp())
+        if kind == "facebook":
+            return FacebookReplyNetwork(fake, NOW.timestamp())
         fake.threads.clear()
         fake.replies.clear()
         return YouTubeReplyNetwork(fake, NOW.timestamp())
 
-    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork) -> tuple[str, int]:
+    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork) -> tuple[str, int]:
         url = fresh_db()
         return url, seed(url, kind, net.external_id, net.extra)
 

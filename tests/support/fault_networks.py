@@ -3,7 +3,9 @@ the fault suite's kill-the-send tests: `RedditReplyNetwork` is the fake Reddit
 (tests/support/fake_reddit.py) with the real `RedditPublisher` on a requests session,
 `YouTubeReplyNetwork` the fake YouTube (tests/support/fake_youtube.py) with the real
 `YouTubePublisher` on an httplib2 connection, `GooglePlayReplyNetwork` the fake Google Play
-(tests/support/fake_google_play.py) with the real `GooglePlayPublisher` likewise; every request passes the kill points:
+(tests/support/fake_google_play.py) with the real `GooglePlayPublisher` likewise,
+`FacebookReplyNetwork` the fake Graph API (tests/support/fake_meta.py) with the real
+`FacebookPublisher` on an httpx transport; every request passes the kill points:
 
 - `reply`: the request that posts the reply, before it leaves;
 - `replied`: the network made the reply; our process dies before reading the answer;
@@ -12,12 +14,16 @@ the fault suite's kill-the-send tests: `RedditReplyNetwork` is the fake Reddit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httplib2
+import httpx
 import requests
 
+from bot.networks.facebook.client import build_graph
+from bot.networks.facebook.publisher import FacebookPublisher
 from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.publisher import GooglePlayPublisher
 from bot.networks.reddit.client import RateWindow, build_reddit
@@ -25,6 +31,7 @@ from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.publisher import YouTubePublisher
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
+from tests.support.fake_meta import PAGE_ID, FakeMeta
 from tests.support.fake_reddit import BRAND, FakeReddit
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_world import Process
@@ -136,3 +143,46 @@ class GooglePlayReplyNetwork:
     def publisher(self, process: Process, clock: object) -> GooglePlayPublisher:
         http = KillPointHttp(process, ":reply")
         return GooglePlayPublisher(PlayApi(self.fake.settings(), http=http))
+
+
+class KillPointTransport(httpx.HTTPTransport):
+    """An httpx transport that passes `process`'s kill points around each request."""
+
+    def __init__(self, process: Process, is_reply: Callable[[httpx.Request], bool]) -> None:
+        super().__init__()
+        self.process, self.is_reply = process, is_reply
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        is_reply = self.is_reply(request)
+        self.process.point("reply" if is_reply else "lookup")
+        response = super().handle_request(request)
+        if is_reply:
+            response.read()
+            self.process.point("replied")
+        return response
+
+
+class FacebookReplyNetwork:
+    """The fake Graph API holding one comment on the Page's post (the mention)."""
+
+    network = "facebook"
+
+    def __init__(self, fake: FakeMeta, created: float) -> None:
+        self.fake = fake
+        fake.clock = lambda: created  # our reply is stamped from here
+        fake.posts.clear()
+        fake.comments.clear()
+        fake.calls.clear()
+        post = fake.post("555000000000002", "Winter timetable", created - 3600)
+        self.external_id = fake.comment(post, "777000000000003", "late again", created - 600)
+        self.extra = {"kind": "comment", "page_id": PAGE_ID, "post_id": post}
+
+    @property
+    def posts(self) -> list[Post]:
+        return [Post(c["id"]) for c in self.fake.replies_by_page(self.external_id)]
+
+    def publisher(self, process: Process, clock: object) -> FacebookPublisher:
+        transport = KillPointTransport(process, lambda r: r.method == "POST"
+                                       and r.url.path.endswith("/comments"))
+        return FacebookPublisher(build_graph(self.fake.settings(),
+                                             http=httpx.Client(transport=transport)))

@@ -221,3 +221,28 @@ def test_check_names_the_google_play_key_and_whether_replies_are_possible(monkey
     assert "source play (google_play_reviews): ready" in out
     assert "replies on google_play: possible" in out
     assert "service_account" not in out + err
+
+
+def test_check_names_the_page_token_and_the_polling_cost(monkeypatch, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n"
+                     "  - {id: fb, type: facebook_page, page_id: '104123456789012'}\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 0, err
+    assert "source fb (facebook_page): not ready, missing META_PAGE_ACCESS_TOKEN" in out
+    assert "replies on facebook: not possible, missing META_PAGE_ACCESS_TOKEN" in out
+    monkeypatch.setenv("META_PAGE_ACCESS_TOKEN", "EAAGsecretPageToken")
+    code, out, err = run("check", "--rules", str(rules))
+    assert "source fb (facebook_page): ready" in out
+    assert "replies on facebook: possible" in out
+    assert "EAAGsecret" not in out + err
+
+
+def test_a_facebook_page_source_needs_its_page_id(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n  - {id: fb, type: facebook_page}\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 2
+    assert "needs the Page's page_id" in out + err

@@ -41,6 +41,7 @@ SOURCE_TYPES = ("x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_s
                 "reddit_search",
                 "youtube_comments",
                 "google_play_reviews",
+                "facebook_page",
                 )
 SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
                      "bluesky_mentions",
@@ -48,6 +49,7 @@ SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "blue
                      "reddit_search",
                      "youtube_comments",
                      "google_play_reviews",
+                     "facebook_page",
                      ]
 NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
@@ -56,6 +58,7 @@ NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "reddit_search": "reddit",
                      "youtube_comments": "youtube",
                      "google_play_reviews": "google_play",
+                     "facebook_page": "facebook",
                      }
 # Free quota per day of the networks that count one (YouTube Data API v3: 10,000 units).
 YOUTUBE_DAILY_QUOTA = 10_000
@@ -153,6 +156,8 @@ class SourceSpec(Strict):
     daily_quota: int = Field(default=YOUTUBE_DAILY_QUOTA, gt=0)
     # google_play_reviews: the app's package name (com.example.app)
     package: str | None = Field(default=None, pattern=r"^[A-Za-z][\w]*(\.[A-Za-z][\w]*)+$")
+    # facebook_page: the Page's numeric id (Page → About → Page transparency, or Graph /me)
+    page_id: str | None = Field(default=None, pattern=r"^[0-9]{5,20}$")
 
     @field_validator("subreddits")
     @classmethod
@@ -174,6 +179,9 @@ class SourceSpec(Strict):
         if self.type == "google_play_reviews" and not self.package:
             raise ValueError("a google_play_reviews source needs a package (the app's package "
                              "name, e.g. com.example.app)")
+        if self.type == "facebook_page" and not self.page_id:
+            raise ValueError("a facebook_page source needs the Page's page_id (its number, "
+                             "e.g. 104123456789012)")
         if self.type == "youtube_comments" and not self.channel_id:
             raise ValueError("a youtube_comments source needs the brand's channel_id (UC…)")
         if self.type == "rss" and not self.url:
@@ -283,6 +291,7 @@ class Condition(Strict):
                                     "reddit",
                                     "youtube",
                                     "google_play",
+                                    "facebook",
                                     ]],
                        BeforeValidator(_as_list)] | None = None
     source: StrList | None = None

@@ -37,6 +37,7 @@ NETWORK_LABEL = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": 
                  "reddit": "Reddit",
                  "youtube": "YouTube",
                  "google_play": "Google Play",
+                 "facebook": "Facebook",
                  }
 # Networks where a post has one reply of ours, and sending again replaces it.
 ONE_REPLY_NETWORKS = ("google_play",
@@ -232,7 +233,25 @@ def _source_bits(view: CardView) -> list[str]:
         bits.append(f"posted {slack_date(view.created_at)}")
     if view.lang:
         bits.append(esc(view.lang, 16))
-    return [" · ".join(bits), *_review_bits(view)]
+    return [" · ".join(bits), *_review_bits(view), *_meta_bits(view)]
+
+
+# What a Meta mention is, in the card's words (`Mention.extra["kind"]`).
+META_KINDS = {("facebook", "comment"): "A comment on the Page's post",
+              ("facebook", "reply"): "A reply in a comment thread on the Page",
+              ("facebook", "visitor_post"): "A visitor's post on the Page",
+              ("facebook", "tag"): "A post that tags the Page"}
+
+
+def _meta_bits(view: CardView) -> list[str]:
+    """Where on Facebook it was written, and whether the Page hid it."""
+    out: list[str] = []
+    kind = META_KINDS.get((view.network, view.extra.get("kind", "")))
+    if kind:
+        out.append(kind)
+    if view.extra.get("hidden"):
+        out.append(":see_no_evil: Hidden by the Page: only its author and their friends see it")
+    return out
 
 
 def stars(rating: str | None) -> str | None:

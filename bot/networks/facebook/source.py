@@ -1,0 +1,192 @@
+"""`facebook_page`: what people write on and about one Page (`page_id:` in the rules).
+
+A poll reads the Page's newest posts (`/{page-id}/feed`: its own and visitors' posts) and the
+posts it is tagged in (`/{page-id}/tagged`), MAX_POSTS of each; then, for every post changed
+since the cursor (`updated_time` moves when someone comments), its comments and replies
+newest first (`/{post-id}/comments?filter=stream`, every level in one list), until one is
+older than the cursor or MAX_COMMENT_PAGES. Comments on older posts reach the desk through
+the webhook (`bot.networks.facebook` hints) — polling alone watches the newest MAX_POSTS.
+
+Mentions: a visitor's post (`visitor_post`), a post tagging the Page (`tag`), a comment
+(`comment`) or a reply to one (`reply`), `external_id` the Graph id. The Page's own posts and
+comments are skipped. A comment the Page hid is still a mention, marked `hidden` (the card
+says so). A post deleted between the two reads is skipped with a note. The cursor is the newest
+`created_time` seen, in epoch seconds; each poll reads OVERLAP before it (Meta's lists are
+eventually consistent; the duplicates are dropped by their id). The first poll reads back
+FIRST_LOOKBACK.
+
+Meta's usage headers slow polling before the limit: from 80 % of the allowance every other
+poll is skipped, at 100 % polls wait until Meta's estimate (`bot.networks.graph.usage`).
+Errors: `bot.networks.graph.failures` (190: parked with the fix).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import Fetch, RateLimited, SourceState
+from bot.networks.facebook.client import (
+    COMMENT_FIELDS,
+    NOBODY,
+    POST_FIELDS,
+    WWW,
+    author_of,
+    graph_time,
+    parent_id,
+)
+from bot.networks.graph.client import GraphClient, GraphError
+from bot.networks.graph.failures import source_error
+
+log = logging.getLogger(__name__)
+
+MAX_POSTS = 25  # per edge a poll: the Page's newest posts and tags
+COMMENT_PAGE = 100
+MAX_COMMENT_PAGES = 3  # per post a poll
+OVERLAP = timedelta(minutes=2)
+FIRST_LOOKBACK = timedelta(hours=24)
+TOKEN = "META_PAGE_ACCESS_TOKEN"
+
+
+class FacebookPageSource:
+    """`type: facebook_page` — comments, visitor posts and tags of the Page `spec.page_id`."""
+
+    def __init__(self, spec: SourceSpec, brand: Brand, graph: GraphClient, *,
+                 max_posts: int = MAX_POSTS, max_comment_pages: int = MAX_COMMENT_PAGES) -> None:
+        self.spec = spec
+        self.brand = brand
+        self.graph = graph
+        self.page_id = spec.page_id or ""
+        self.max_posts = max_posts
+        self.max_comment_pages = max_comment_pages
+        self.skipped_last = False  # near Meta's limit: every other poll is skipped
+
+    @property
+    def where(self) -> str:
+        return f"facebook page {self.page_id}"
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        slowed = self._slow_down(state, now)
+        if slowed is not None:
+            return slowed
+        cursor = _epoch(state.cursor)
+        since = (datetime.fromtimestamp(cursor, UTC) - OVERLAP if cursor is not None
+                 else now - FIRST_LOOKBACK)
+        notes: list[str] = []
+        reads = 0
+        found: list[Mention] = []
+        try:
+            for edge, kind in (("feed", "visitor_post"), ("tagged", "tag")):
+                posts = next(self.graph.pages(f"{self.page_id}/{edge}", max_pages=1,
+                                              fields=POST_FIELDS, limit=self.max_posts), [])
+                reads += len(posts)
+                for post in posts:
+                    created = graph_time(post.get("created_time"))
+                    if (author_of(post)[0] != self.page_id and created is not None
+                            and created >= since):
+                        found.append(self.post_mention(post, kind))
+                    if edge == "feed" and (graph_time(post.get("updated_time")) or now) >= since:
+                        comments, note = self._comments(post, since)
+                        reads += len(comments)
+                        found.extend(comments)
+                        if note:
+                            notes.append(note)
+        except GraphError as exc:
+            raise source_error(exc, where=self.where, token=TOKEN, now=now,
+                               usage=self.graph.usage) from exc
+        found.sort(key=lambda m: m.created_at or now)
+        newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
+        keep = max(filter(None, [newest, cursor]), default=None)
+        return Fetch(mentions=found,
+                     state=SourceState(cursor=str(int(keep)) if keep is not None else None),
+                     reads=reads, notes=notes)
+
+    def _slow_down(self, state: SourceState, now: datetime) -> Fetch | None:
+        usage = self.graph.usage
+        until = usage.wait_until(now)
+        if until is not None and until > now:
+            raise RateLimited(until, f"{self.where}: Meta reports {usage.percent}% of the "
+                                     "app's allowance used")
+        if usage.slow() and not self.skipped_last:
+            self.skipped_last = True
+            return Fetch(mentions=[], state=state, notes=[
+                f"Meta reports {usage.percent}% of the app's allowance used: this poll skipped "
+                "(polling at half speed until it falls under 80%)"])
+        self.skipped_last = False
+        return None
+
+    def _comments(self, post: dict[str, Any], since: datetime) -> tuple[list[Mention], str]:
+        """The post's comments and replies written since `since`, newest first from Meta."""
+        out: list[Mention] = []
+        post_id = str(post.get("id") or "")
+        try:
+            pages = self.graph.pages(f"{post_id}/comments", max_pages=self.max_comment_pages,
+                                     filter="stream", order="reverse_chronological",
+                                     fields=COMMENT_FIELDS, limit=COMMENT_PAGE)
+            for n, page in enumerate(pages, start=1):
+                older = False
+                for comment in page:
+                    created = graph_time(comment.get("created_time"))
+                    if created is None or created < since:
+                        older = True
+                        continue
+                    if comment.get("id") and author_of(comment)[0] != self.page_id:
+                        out.append(self.comment_mention(comment, post))
+                if older:
+                    break
+                if n == self.max_comment_pages:
+                    return out, (f"post {post_id}: comment page cap reached "
+                                 f"({self.max_comment_pages} pages): older comments not read")
+        except GraphError as exc:
+            if exc.gone:  # deleted between the feed and its comments
+                log.info("source %s: post %s is gone: %s", self.spec.id, post_id, exc.detail)
+                return out, f"post {post_id} was deleted before its comments were read"
+            raise
+        return out, ""
+
+    def post_mention(self, post: dict[str, Any], kind: str) -> Mention:
+        post_id = str(post["id"])
+        return self._mention(post, kind=kind, post_id=post_id,
+                             url=str(post.get("permalink_url") or f"{WWW}/{post_id}"))
+
+    def comment_mention(self, comment: dict[str, Any], post: dict[str, Any]) -> Mention:
+        comment_id = str(comment["id"])
+        parent = parent_id(comment)
+        post_id = str(post.get("id") or "")
+        url = str(comment.get("permalink_url")
+                  or f"{post.get('permalink_url') or f'{WWW}/{post_id}'}"
+                     f"?comment_id={comment_id}")
+        return self._mention(comment, kind="reply" if parent else "comment", post_id=post_id,
+                             url=url, parent=parent)
+
+    def _mention(self, thing: dict[str, Any], *, kind: str, post_id: str, url: str,
+                 parent: str | None = None) -> Mention:
+        author_id, name = author_of(thing)
+        text = str(thing.get("message") or "")
+        extra = {"kind": kind, "page_id": self.page_id, "post_id": post_id}
+        if parent:
+            extra["parent_id"] = parent
+        if thing.get("is_hidden"):
+            extra["hidden"] = "1"
+        attachment = thing.get("attachment")
+        if not text and isinstance(attachment, dict):
+            text = f"[{attachment.get('type') or 'attachment'} without text]"
+        return Mention(
+            network="facebook",
+            external_id=str(thing["id"]),
+            text=text,
+            author=Author(handle=name or NOBODY, name=name or NOBODY,
+                          external_id=author_id or None),
+            url=url,
+            created_at=graph_time(thing.get("created_time")),
+            source_id=self.spec.id,
+            mentions_brand=True,  # on the brand's own Page, or tagging it
+            extra=extra,
+        )
+
+
+def _epoch(cursor: str | None) -> int | None:
+    return int(cursor) if cursor and cursor.isdigit() else None

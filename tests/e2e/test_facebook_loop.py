@@ -1,0 +1,164 @@
+"""A Facebook Page through the whole loop over HTTP: the bot polls the fake Graph API (a Page
+token), posts one card per comment, a person claims, drafts, gets approval and sends; the fake
+receives one `POST /{comment-id}/comments` as the Page. Then the same with a real kill -9 of
+`socialbot run` between the send intent and Meta's answer: the reply is found under the
+comment, recorded once, and the card is never posted twice."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.desk.directory import StaticDirectory
+from bot.desk.send import reconcile
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.networks.facebook.client import build_graph
+from bot.networks.facebook.publisher import FacebookPublisher
+from tests.support import bot_process
+from tests.support.bot_process import Bot, wait_until
+from tests.support.bot_server import BotServer
+from tests.support.desk_clicks import (
+    AGENT,
+    DeskSlack,
+    blocks_of,
+    calls,
+    click,
+    draft_and_approve,
+    one_card,
+)
+from tests.support.fake_meta import PAGE_ID, FakeMeta
+from tests.support.paths import ROOT
+
+REPLY = "Sorry Dana! Refunds take 5 days; DM us your reference and we'll chase it 🙏"
+MARKER = "Dana Whitfield"
+
+
+def rules_with_page(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
+    data["sources"] = [{"id": "fb", "type": "facebook_page", "page_id": PAGE_ID}]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def fake_slack():
+    fake = DeskSlack()
+    fake.opened = []
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def meta():
+    fake = FakeMeta().start()
+    now = datetime.now(UTC).timestamp()
+    post = fake.post("555000000000002", "Our winter timetable is live ❄️", now - 3600)
+    fake.comment_id = fake.comment(
+        post, "777000000000003", "Still waiting for my refund after 3 weeks, and nobody "
+        "answers the hotline.", now - 600)
+    yield fake
+    fake.stop()
+
+
+def page_cards(fake_slack) -> list:
+    return [c for c in calls(fake_slack, "chat.postMessage") if MARKER in str(c.params)
+            and not c.params.get("thread_ts")]
+
+
+def test_a_comment_goes_round_the_loop_and_is_answered_once(start_bot, fake_slack, meta,
+                                                            tmp_path):
+    bot = start_bot(rules_with_page(tmp_path), **meta.env())
+    card = one_card(fake_slack, MARKER)
+    text = json.dumps(blocks_of(card), ensure_ascii=False)
+    assert "Facebook" in text and "comment_id=" in text
+    approved = draft_and_approve(bot, fake_slack, card, REPLY, limit="8000 characters")
+    threads = [threading.Thread(target=click, args=(bot, fake_slack, AGENT, approved, "send"))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fake_slack.wait_until(lambda: meta.of_kind("reply"), timeout=10)
+    [reply] = meta.of_kind("reply")  # three clicks, one reply
+    assert reply.params["message"] == REPLY
+    [ours] = meta.replies_by_page(meta.comment_id)
+
+    def reply_states() -> list[str]:
+        with session_scope(bot.runtime.factory) as s:
+            return [r.state for r in s.scalars(select(models.Reply))]
+    fake_slack.wait_until(lambda: reply_states() == ["sent"], timeout=10)  # Meta's answer read
+    with session_scope(bot.runtime.factory) as s:
+        m = s.scalars(select(models.Mention).where(
+            models.Mention.external_id == meta.comment_id)).one()
+        assert (m.network, m.extra["kind"], m.status) == ("facebook", "comment", "sent")
+        [sent] = s.scalars(select(models.Reply)).all()
+        assert (sent.state, sent.network_id) == ("sent", ours["id"])
+    assert len(page_cards(fake_slack)) == 1
+
+
+def reply_rows(db: Path) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return conn.execute("SELECT state, network_id FROM reply").fetchall()
+
+
+def test_kill_9_between_the_send_intent_and_metas_answer(fake_slack, meta, tmp_path):
+    db = tmp_path / "bot.db"
+    url = f"sqlite:///{db}"
+    rules = rules_with_page(tmp_path)
+    bots: list[Bot] = []
+    try:
+        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
+                               slack_url=fake_slack.api_url, more_env=meta.env()))
+        wait_until(lambda: page_cards(fake_slack), bot, "the comment's card")
+        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
+        approved = draft_and_approve(http, fake_slack, page_cards(fake_slack)[0], REPLY,
+                                     limit="8000 characters")
+        meta.hold_replies = threading.Event()  # Meta makes the reply, the answer waits
+        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
+                                                      "send"))
+        sender.start()
+        wait_until(meta.reply_applied.is_set, bot, "the reply to reach Meta")
+        bot.kill9()  # the reply is on Facebook; the bot never heard so
+        meta.hold_replies.set()
+        sender.join(timeout=10)
+        assert reply_rows(db) == [("sending", None)]
+
+        # What `socialbot run` does every minute, once the row is older than any request
+        # timeout: three minutes pass (the intent is dated back), then reconcile.
+        with sqlite3.connect(db, timeout=10) as conn:
+            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
+        engine = make_engine(url)
+        try:
+            done = reconcile(make_session_factory(engine),
+                             {"facebook": FacebookPublisher(build_graph(meta.settings()))},
+                             datetime.now(UTC), rules=load_rules(rules),
+                             directory=StaticDirectory({}))
+        finally:
+            engine.dispose()
+        [ours] = meta.replies_by_page(meta.comment_id)
+        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
+        assert reply_rows(db) == [("sent", ours["id"])]
+
+        # The restarted bot polls again (our reply is under the comment, from the Page: not a
+        # mention) and updates the card: no second card, no second reply.
+        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
+                               slack_url=fake_slack.api_url, more_env=meta.env()))
+        wait_until(lambda: len(meta.of_kind("feed")) >= 2, bot, "the restart's poll")
+        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
+                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
+        assert len(meta.of_kind("reply")) == 1
+        assert len(page_cards(fake_slack)) == 1
+    finally:
+        for b in bots:
+            b.cleanup()

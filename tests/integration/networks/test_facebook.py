@@ -1,0 +1,258 @@
+"""FacebookPageSource and FacebookPublisher over httpx against the fake Graph API over real
+HTTP (tests/support/fake_meta.py); bodies in the shapes of Meta's Graph API reference
+(tests/data/meta/). Bad inputs each end in one clear state: a hidden comment, an emoji-only
+one, a 2,200-character caption, a comment whose author Meta withholds, a post deleted
+mid-poll, a deleted comment answered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import (
+    PublishError,
+    RateLimited,
+    SourceAuthError,
+    SourceState,
+    SourceUnavailable,
+    Target,
+)
+from bot.networks.facebook.client import build_graph, graph_time
+from bot.networks.facebook.publisher import FacebookPublisher
+from bot.networks.facebook.source import FacebookPageSource
+from bot.networks.graph.usage import UsageMeter
+from tests.support.fake_meta import PAGE_ID, FakeMeta, meta_body, meta_error
+
+NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+SPEC = SourceSpec(id="fb", type="facebook_page", page_id=PAGE_ID)
+BRAND = Brand(name="Acme Bank")
+T = NOW.timestamp()
+
+
+@pytest.fixture
+def meta():
+    fake = FakeMeta(clock=lambda: T).start()
+    yield fake
+    fake.stop()
+
+
+def source(fake: FakeMeta, **kw) -> FacebookPageSource:
+    return FacebookPageSource(SPEC, BRAND, build_graph(fake.settings(), clock=lambda: NOW), **kw)
+
+
+def publisher(fake: FakeMeta) -> FacebookPublisher:
+    return FacebookPublisher(build_graph(fake.settings(), clock=lambda: NOW))
+
+
+def test_graph_times_and_the_documented_bodies_are_read():
+    assert graph_time("2026-12-05T19:55:00+0000") == datetime(2026, 12, 5, 19, 55, tzinfo=UTC)
+    assert graph_time("yesterday") is None and graph_time(None) is None
+    feed, comments = meta_body("page_feed"), meta_body("post_comments")
+    assert feed["paging"]["cursors"]["after"] and len(comments["data"]) == 3
+
+
+def test_comments_replies_visitor_posts_and_tags_arrive_oldest_first(meta):
+    post = meta.post("555000000000002", "Winter timetable ❄️", T - 7200)
+    meta.comment(post, "777000000000001", "Any flights to Lisbon?", T - 1800,
+                 by=("6209876543210987", "Lee Park"))
+    meta.comment(post, "777000000000002", "🙏🙏🙏", T - 1200, by=("6209876543210987", "Lee Park"),
+                 parent="555000000000002_777000000000001")
+    meta.comment(post, "777000000000009", "Thanks Lee!", T - 1100, by=(PAGE_ID, "Acme Bank"),
+                 parent="555000000000002_777000000000001")  # the Page's own: skipped
+    meta.post("555000000000003", "My card was swallowed at the Leeds branch", T - 900,
+              by=("6201234567890123", "Dana Whitfield"))
+    meta.post("888000000000001", "Queueing at @Acme Bank for an hour", T - 600,
+              by=("6205555555555555", "Sam Okafor"), tagged=True)
+    got = source(meta).fetch(SourceState(), now=NOW)
+    kinds = [(m.extra["kind"], m.text) for m in got.mentions]
+    assert kinds == [("comment", "Any flights to Lisbon?"), ("reply", "🙏🙏🙏"),
+                     ("visitor_post", "My card was swallowed at the Leeds branch"),
+                     ("tag", "Queueing at @Acme Bank for an hour")]
+    lisbon, emoji, visitor, tag = got.mentions
+    assert visitor.author.handle == "Dana Whitfield" and tag.url.startswith("https://www.facebook")
+    assert (lisbon.network, lisbon.author.handle, lisbon.author.external_id) == (
+        "facebook", "Lee Park", "6209876543210987")
+    assert lisbon.extra == {"kind": "comment", "page_id": PAGE_ID, "post_id": post}
+    assert emoji.extra["parent_id"] == "555000000000002_777000000000001"
+    assert lisbon.url.endswith("?comment_id=555000000000002_777000000000001")
+    assert got.state.cursor == str(int(T - 600))
+    assert all(m.mentions_brand for m in got.mentions)
+
+    # The next poll reads only what is newer (the overlap's duplicates are the ingest's job).
+    meta.comment(post, "777000000000010", "Is the app down?", T + 60)
+    again = source(meta).fetch(got.state, now=NOW + timedelta(minutes=5))
+    assert "Is the app down?" in [m.text for m in again.mentions]
+    assert "Any flights to Lisbon?" not in [m.text for m in again.mentions]
+
+
+def test_bad_inputs_each_have_a_clear_state(meta):
+    caption = ("Fly with us " * 184)[:2198] + "✈️"  # 2,200 characters, the most Meta allows
+    post = meta.post("555000000000004", caption, T - 3000)
+    meta.comment(post, "1", "BUY FOLLOWERS cheap!!! http://spam.example", T - 500, hidden=True,
+                 by=("6200000000000001", "Spam Bot"))
+    meta.comment(post, "2", "where is my refund", T - 400, by=None)  # Meta withholds who
+    meta.post("555000000000005", caption, T - 200, by=("6207777777777777", "Ana"))
+    got = source(meta).fetch(SourceState(), now=NOW)
+    spam, anonymous, long_post = got.mentions
+    assert spam.extra["hidden"] == "1"
+    assert (anonymous.author.handle, anonymous.author.external_id) == ("A Facebook user", None)
+    assert long_post.text == caption and len(long_post.text) == 2200
+
+
+def test_a_post_deleted_mid_poll_is_skipped_with_a_note(meta):
+    post = meta.post("555000000000006", "Sale!", T - 3000)
+    meta.comment(post, "1", "Is it on the app too?", T - 500)
+    meta.fail("comments", 400, meta_error("not_found"))
+    got = source(meta).fetch(SourceState(), now=NOW)
+    assert got.mentions == []
+    assert got.notes == [f"post {post} was deleted before its comments were read"]
+
+
+def test_paging_follows_the_cursors_until_the_cursor_time(meta):
+    post = meta.post("555000000000007", "Big news", T - 9000)
+    for n in range(250):
+        meta.comment(post, f"{n}", f"comment {n}", T - 8000 + n)
+    got = source(meta).fetch(SourceState(), now=NOW)
+    assert len(got.mentions) == 250
+    assert len(meta.of_kind("comments")) == 3  # 100 + 100 + 50
+    assert [c.params.get("after") for c in meta.of_kind("comments")] == [None, "100", "200"]
+
+
+def test_the_token_expired_parks_the_source_with_the_fix(meta):
+    meta.fail("feed", 400, meta_error("token_expired"))
+    with pytest.raises(SourceAuthError) as err:
+        source(meta).fetch(SourceState(), now=NOW)
+    text = str(err.value)
+    assert "code 190/463" in text and "META_PAGE_ACCESS_TOKEN" in text and "SIGHUP" in text
+    assert "EAAG" not in text  # never the token
+
+
+@pytest.mark.parametrize("name", ["app_limit", "user_limit", "page_limit", "custom_limit"])
+def test_throttling_codes_wait(meta, name):
+    meta.fail("feed", 400 if name != "app_limit" else 403, meta_error(name))
+    with pytest.raises(RateLimited) as err:
+        source(meta).fetch(SourceState(), now=NOW)
+    assert err.value.reset_at == NOW + timedelta(minutes=15)
+
+
+def test_throttled_waits_for_metas_estimate(meta):
+    meta.usage = meta_body("usage_headers")["spent"]
+    meta.fail("feed", 400, meta_error("page_limit"))
+    with pytest.raises(RateLimited) as err:
+        source(meta).fetch(SourceState(), now=NOW)
+    assert err.value.reset_at == NOW + timedelta(minutes=19)
+
+
+def test_usage_headers_halve_polling_before_the_limit_and_stop_at_it(meta):
+    meta.post("555000000000008", "Hello", T - 100)
+    src = source(meta)
+    meta.usage = meta_body("usage_headers")["calm"]
+    src.fetch(SourceState(), now=NOW)
+    assert src.graph.usage.percent == 28 and not src.graph.usage.slow()
+    meta.usage = meta_body("usage_headers")["busy"]
+    src.fetch(SourceState(), now=NOW)  # this answer says 85 %
+    calls = len(meta.calls)
+    skipped = src.fetch(SourceState(cursor="5"), now=NOW)
+    assert len(meta.calls) == calls and skipped.state.cursor == "5"
+    assert "85%" in skipped.notes[0]
+    src.fetch(SourceState(), now=NOW)  # every other poll still runs
+    assert len(meta.calls) > calls
+    meta.usage = meta_body("usage_headers")["spent"]
+    src.fetch(SourceState(), now=NOW)  # skipped (still at 85 %)
+    src.fetch(SourceState(), now=NOW)  # this answer says 100 %, access back in 19 minutes
+    with pytest.raises(RateLimited) as err:
+        src.fetch(SourceState(), now=NOW)
+    assert err.value.reset_at == NOW + timedelta(minutes=19)
+
+
+def test_usage_headers_that_cannot_be_read_are_no_reading():
+    meter = UsageMeter()
+    meter.update({"x-app-usage": "{not json", "x-business-use-case-usage": "[]"}, NOW)
+    assert meter.percent == 0 and meter.wait_until(NOW) is None
+
+
+def test_5xx_and_no_connection_back_off(meta):
+    meta.fail("feed", 500, meta_error("transient"))
+    with pytest.raises(SourceUnavailable):
+        source(meta).fetch(SourceState(), now=NOW)
+    dead = FacebookPageSource(SPEC, BRAND, build_graph(meta.settings(
+        META_GRAPH_API_URL="http://127.0.0.1:9")))
+    with pytest.raises(SourceUnavailable, match="could not connect"):
+        dead.fetch(SourceState(), now=NOW)
+
+
+def test_app_secret_proof_is_sent(meta):
+    meta.app_secret = "s3cret"
+    meta.post("555000000000009", "Hi", T - 100, by=("6207777777777777", "Ana"))
+    assert len(source(meta).fetch(SourceState(), now=NOW).mentions) == 1
+    with pytest.raises(SourceUnavailable, match="appsecret_proof"):
+        FacebookPageSource(SPEC, BRAND, build_graph(meta.settings(
+            META_APP_SECRET="wrong"))).fetch(SourceState(), now=NOW)
+
+
+# --- publishing -------------------------------------------------------------------------------
+
+def target(meta: FakeMeta, external_id: str, kind: str = "comment", **extra: str) -> Target:
+    return Target("facebook", external_id, extra={"kind": kind, "page_id": PAGE_ID, **extra})
+
+
+def test_reply_as_the_page_and_find_it_again(meta):
+    post = meta.post("555000000000010", "News", T - 3000)
+    cid = meta.comment(post, "1", "late again", T - 500)
+    pub = publisher(meta)
+    assert pub.find_reply(target(meta, cid), since=NOW).found is None
+    sent = pub.reply(target(meta, cid), "Sorry Dana! DM us 🙏", "key")
+    [ours] = meta.replies_by_page(cid)
+    assert (sent.network_id, ours["message"]) == (ours["id"], "Sorry Dana! DM us 🙏")
+    found = pub.find_reply(target(meta, cid), since=NOW)
+    assert found.found == sent and found.complete
+
+
+def test_a_reply_to_a_reply_goes_under_its_comment(meta):
+    post = meta.post("555000000000011", "News", T - 3000)
+    top = meta.comment(post, "1", "question", T - 500)
+    reply = meta.comment(post, "2", "same here", T - 400, parent=top)
+    pub = publisher(meta)
+    sent = pub.reply(target(meta, reply, "reply", parent_id=top), "We're on it", "k")
+    assert [c["id"] for c in meta.replies_by_page(top)] == [sent.network_id]
+    assert pub.find_reply(target(meta, reply, "reply", parent_id=top), since=NOW).found == sent
+
+
+def test_answering_a_deleted_comment_is_rejected_and_not_sent(meta):
+    pub = publisher(meta)
+    with pytest.raises(PublishError) as err:
+        pub.reply(target(meta, "555_404"), "hello", "k")
+    assert err.value.kind == "rejected" and "gone" in err.value.detail
+    lookup = pub.find_reply(target(meta, "555_404"), since=NOW)
+    assert (lookup.found, lookup.complete) == (None, True)
+
+
+@pytest.mark.parametrize(("status", "name", "kind"), [
+    (400, "blocked", "rejected"), (400, "too_long", "rejected"), (400, "permission", "auth"),
+    (400, "token_expired", "auth"), (403, "app_limit", "unavailable"),
+    (500, "transient", "maybe_sent")])
+def test_reply_errors(meta, status, name, kind):
+    post = meta.post("555000000000012", "News", T - 3000)
+    cid = meta.comment(post, "1", "hello?", T - 500)
+    meta.fail("reply", status, meta_error(name))
+    with pytest.raises(PublishError) as err:
+        publisher(meta).reply(target(meta, cid), "hi", "k")
+    assert err.value.kind == kind
+
+
+def test_like_and_hide_as_the_page(meta):
+    post = meta.post("555000000000013", "News", T - 3000)
+    cid = meta.comment(post, "1", "spam spam", T - 500)
+    pub = publisher(meta)
+    pub.like(target(meta, cid))
+    pub.hide(target(meta, cid), True)
+    assert meta.find(cid)["is_hidden"] is True and meta.find(cid)["_liked"]
+    pub.hide(target(meta, cid), False)
+    assert meta.find(cid)["is_hidden"] is False
+    with pytest.raises(PublishError, match="only comments"):
+        pub.hide(target(meta, post, "visitor_post"), True)
+    with pytest.raises(PublishError) as err:
+        pub.repost(target(meta, cid))
+    assert err.value.kind == "rejected"
