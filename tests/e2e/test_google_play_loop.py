@@ -99,6 +99,12 @@ def test_a_review_goes_round_the_loop_and_is_answered_once(start_bot, fake_slack
     [reply] = play.of_kind("reply")  # three clicks, one reply
     assert reply.body == {"replyText": REPLY}
     assert play.developer_comment(REVIEW_ID)["text"] == REPLY
+
+    def reply_states() -> list[str]:
+        with session_scope(bot.runtime.factory) as s:
+            return [r.state for r in s.scalars(select(models.Reply))]
+    # Google's answer reaches the bot after the fake records the call: wait for it to be read.
+    fake_slack.wait_until(lambda: reply_states() == ["sent"], timeout=10)
     with session_scope(bot.runtime.factory) as s:
         m = s.scalars(select(models.Mention).where(models.Mention.external_id == REVIEW_ID)).one()
         assert (m.network, m.extra["rating"], m.status) == ("google_play", "1", "sent")
