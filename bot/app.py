@@ -25,6 +25,7 @@ import handlers
 from bot.config import SettingProblem, Settings
 from bot.desk.directory import Directory
 from bot.desk.send import reconcile
+from bot.domain.outbox import OutboxTrouble
 from bot.domain.rules.load import Rules, RulesError, load_rules
 from bot.home.refresh import HomeRefresher, refresh_after_commit
 from bot.kit import liveness
@@ -118,7 +119,9 @@ class Runtime:
             Renderer(lambda: self.rules, self.directory, clock), clock,
             on_error=self.metrics.slack_error)
         self.metrics.watch_outbox(self.sender.depth,
-                                  lambda: self.sender.oldest_pending_age(self.clock()))
+                                  lambda: self.sender.oldest_pending_age(self.clock()),
+                                  trouble=lambda: self.sender.trouble(self.clock()),
+                                  clock=lambda: self.clock())
         self.metrics.watch(overdue=lambda: self._overdue(), leading=lambda: self.leader.is_leader)
         # App Homes refreshed after the desk changes that concern them, in their own thread.
         self.homes = HomeRefresher(self.factory, lambda: self.rules, self.directory,
@@ -145,10 +148,18 @@ class Runtime:
             lambda: self.jobs.late(self.clock()) if self.leader.is_leader else None,
             lambda: None if self.slack_connected() else "Slack Socket Mode connection down",
             lambda: liveness.outbox_problem(self.sender.oldest_pending_age(self.clock())),
+            lambda: liveness.parked_problem(self._trouble(), self.clock()),
         ])
         if problem:
             return False, problem
-        return True, "ok (leader)" if self.leader.is_leader else "ok (follower)"
+        note = liveness.failed_note(self._trouble(), self.clock())
+        return True, ("ok (leader)" if self.leader.is_leader else "ok (follower)") + note
+
+    def _trouble(self) -> OutboxTrouble:
+        try:
+            return self.sender.trouble(self.clock())
+        except SQLAlchemyError:  # the database check above says why; health stays an answer
+            return OutboxTrouble()
 
     def poll(self, source: Source) -> None:
         """The scheduler's job: one poll, never raising into APScheduler's thread."""
@@ -262,7 +273,9 @@ class Runtime:
         self.rules = rules
         revived = reset_unhealthy(self.factory)
         self.schedule_sources()
-        log.info("rules reloaded from %s (%d parked source(s) retried)", path, revived)
+        resumed = self.sender.resume(self.clock())  # a channel fixed, the bot invited…
+        log.info("rules reloaded from %s (%d parked source(s) retried, %d parked Slack "
+                 "message(s) queued again)", path, revived, resumed)
         return True
 
     def stop(self) -> None:

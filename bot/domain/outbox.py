@@ -7,6 +7,8 @@ database's CHECK constraint lists; `bot.outbox` sends each kind with its own Sla
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -23,3 +25,35 @@ class OutboxKind(StrEnum):
 
 # The values as plain strings, in order: the CHECK constraint in bot.kit.models lists them.
 OUTBOX_KINDS: tuple[str, ...] = tuple(k.value for k in OutboxKind)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedScope:
+    """Rows held back because Slack refuses them in a way no retry can heal (the bot is not in
+    the channel, the channel is archived, the token is revoked) until someone fixes the cause
+    and reloads the rules (`SIGHUP`) or restarts."""
+
+    scope: str  # a channel id, `kind:<kind>` (a missing scope), or `all` (the token)
+    code: str  # Slack's error code
+    fix: str  # what a person must do
+    rows: int
+    since: datetime  # when the oldest of them was queued
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTrouble:
+    """What `/social status`, `/metrics` and `/healthz` say about rows that are not moving:
+    parked ones, and those that failed for good recently (with their oldest age)."""
+
+    parked: tuple[ParkedScope, ...] = ()
+    failed: int = 0
+    failed_since: datetime | None = None  # the oldest recent failed row's queue time
+    failed_error: str | None = None  # the most common error among them
+
+    @property
+    def parked_rows(self) -> int:
+        return sum(p.rows for p in self.parked)
+
+    @property
+    def parked_since(self) -> datetime | None:
+        return min((p.since for p in self.parked), default=None)

@@ -4,7 +4,7 @@ request stay small.
 - `processed_event`: Slack retries an event within minutes; a day's ids is plenty.
 - `outbox_message` in `sent`: the card's ts lives on its mention; after 30 days the row has
   nothing left to say. `failed` rows are kept 90 days, for whoever investigates. Rows still
-  `pending` or `sending` are never touched, nor `folded` ones (a folded card is posted after
+  `pending`, `sending` or `parked` are never touched, nor `folded` ones (a folded card is posted after
   all when someone starts working on its mention, however late). Deleting an old row also frees its
   `dedupe_key`, which is safe: every key names something that cannot be queued again that
   late (a mention's first card, a draft's approval request, a week's report, an SLA stage

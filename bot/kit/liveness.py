@@ -5,7 +5,10 @@ Each check returns None when fine, else the reason `/healthz` shows with its 503
   fails every write: the probe writes, then rolls back);
 - the scheduler runs, and on the leader its jobs keep running (`Heartbeat`);
 - Slack's Socket Mode connection is up (HTTP mode has none to lose);
-- the outbox has not been stuck for `OUTBOX_STUCK` (its oldest due row keeps waiting).
+- the outbox has not been stuck for `OUTBOX_STUCK` (its oldest due row keeps waiting), and
+  nothing is parked behind an error only a person can fix (the bot not in a channel, a
+  revoked token): cards are not reaching the desk, whoever watches health must know.
+Rows that failed for good lately are not a 503 (no restart heals them) but the 200 body says so.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from bot.domain.outbox import OutboxTrouble
 from bot.kit.preflight import first_line
 
 OUTBOX_STUCK = timedelta(minutes=10)
@@ -83,3 +87,27 @@ def outbox_problem(oldest_due_seconds: float) -> str | None:
         return (f"outbox stuck: a message has waited {int(oldest_due_seconds // 60)} min "
                 "(Slack refusing or unreachable? see /social status)")
     return None
+
+
+def _age(now: datetime, since: datetime) -> str:
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def parked_problem(trouble: OutboxTrouble, now: datetime) -> str | None:
+    """503 while rows are parked: which scope, how many, since when, and the fix."""
+    if not trouble.parked:
+        return None
+    first = trouble.parked[0]
+    more = f" (and {len(trouble.parked) - 1} more scope(s))" if len(trouble.parked) > 1 else ""
+    where = "all Slack posts" if first.scope == "all" else first.scope
+    return (f"outbox parked: {first.rows} message(s) for {where} held for "
+            f"{_age(now, first.since)}: {first.code}: {first.fix}{more}")
+
+
+def failed_note(trouble: OutboxTrouble, now: datetime) -> str:
+    """What the 200 body adds about rows that failed for good lately ('' when none)."""
+    if not trouble.failed or trouble.failed_since is None:
+        return ""
+    return (f"; outbox: {trouble.failed} message(s) failed in the last 24 h, oldest queued "
+            f"{_age(now, trouble.failed_since)} ago ({(trouble.failed_error or '')[:120]})")

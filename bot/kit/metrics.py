@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from bot.domain.outbox import OutboxTrouble
 
 
 class PollFigures(Protocol):
@@ -49,6 +52,18 @@ class Metrics:
                                   registry=r)
         self.outbox_oldest = Gauge("socialbot_outbox_oldest_seconds",
                                    "Age of the oldest Slack post not yet sent", registry=r)
+        # Rows not moving: parked behind an error a person must fix, failed for good lately.
+        self.outbox_parked = Gauge("socialbot_outbox_parked",
+                                   "Slack posts held back until their cause is fixed", registry=r)
+        self.outbox_parked_oldest = Gauge(
+            "socialbot_outbox_parked_oldest_seconds", "Age of the oldest parked Slack post",
+            registry=r)
+        self.outbox_failed = Gauge("socialbot_outbox_failed",
+                                   "Slack posts that failed for good in the last 24 h",
+                                   registry=r)
+        self.outbox_failed_oldest = Gauge(
+            "socialbot_outbox_failed_oldest_seconds",
+            "Age of the oldest Slack post that failed in the last 24 h", registry=r)
         self.slack_errors = Counter("socialbot_slack_errors",
                                     "Failed Slack calls of the outbox by error code", ["code"],
                                     registry=r)
@@ -70,12 +85,25 @@ class Metrics:
         self.posts_read.labels(outcome.source_id).inc(outcome.reads)
 
     def watch_outbox(self, depth: Callable[[], int],
-                     oldest: Callable[[], float] | None = None) -> None:
-        """Read the outbox depth (and the oldest post's age) from the database at scrape
-        time."""
+                     oldest: Callable[[], float] | None = None, *,
+                     trouble: Callable[[], OutboxTrouble] | None = None,
+                     clock: Callable[[], datetime] | None = None) -> None:
+        """Read the outbox depth (and the oldest post's age, parked and failed rows) from the
+        database at scrape time."""
         self.outbox_depth.set_function(depth)
         if oldest is not None:
             self.outbox_oldest.set_function(oldest)
+        if trouble is None or clock is None:
+            return
+        now, read = clock, trouble
+
+        def age(since: datetime | None) -> float:
+            return max(0.0, (now() - since).total_seconds()) if since else 0.0
+
+        self.outbox_parked.set_function(lambda: read().parked_rows)
+        self.outbox_parked_oldest.set_function(lambda: age(read().parked_since))
+        self.outbox_failed.set_function(lambda: read().failed)
+        self.outbox_failed_oldest.set_function(lambda: age(read().failed_since))
 
     def watch(self, *, overdue: Callable[[], int], leading: Callable[[], bool]) -> None:
         """SLA breaches open now, and leadership, read at scrape time."""

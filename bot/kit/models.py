@@ -64,7 +64,7 @@ NAMING_CONVENTION = {
 # statuses; the CHECK constraints below are the last line of defence, not the logic.
 DRAFT_DECISIONS = ("approved", "rejected")
 REPLY_STATES = ("sending", "sent", "unknown", "failed")
-OUTBOX_STATES = ("pending", "sending", "sent", "failed", "folded")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "folded", "parked")
 CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team")
 
 # Integer surrogate keys: BIGINT on PostgreSQL; on SQLite only a column declared exactly

@@ -3,11 +3,14 @@
 - `RateLimited`: HTTP 429 (or `ok: false, error: ratelimited`). Not a failure: the row waits
   `Retry-After` seconds and its scope is blocked that long.
 - `Transient`: 5xx, Slack's own "try again" codes, and connection errors. Retried with
-  exponential backoff, up to `MAX_ATTEMPTS`. For a post, the message may have gone out anyway
-  (the answer can be lost after Slack stored it), so the row is verified before it is retried.
+  capped exponential backoff for as long as the row matters (bot.outbox.tuning). For a post,
+  the message may have gone out anyway (the answer can be lost after Slack stored it), so the
+  row is verified before it is retried.
 - `Permanent`: every other `ok: false` answer (channel_not_found, not_in_channel,
   invalid_auth, invalid_blocks, …). Slack's error codes are deterministic: retrying the same
-  call gives the same answer, so the row fails at once and keeps the error for /social status.
+  call gives the same answer. An error of the channel, the token or the app's scopes parks the
+  rows it concerns until a person fixes it (bot.outbox.parking); any other fails the row at
+  once and keeps the error for /social status.
 """
 
 from __future__ import annotations
@@ -27,17 +30,22 @@ AUTH_CODES = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_ex
                         "account_inactive"})
 
 # What to do about an error that fails every row like it (logged once per scope and code).
+# The rows wait, parked (bot.outbox.parking), until the fix is made and the rules reloaded.
 HINTS = {
     "channel_not_found": "the channel does not exist or the bot cannot see it; check the "
-                         "team's channel in the rules file",
-    "not_in_channel": "invite the bot to the channel (/invite @socialbot)",
-    "is_archived": "the channel is archived; point the team at another channel",
-    "invalid_auth": "SLACK_BOT_TOKEN is not valid; sending paused",
-    "not_authed": "no Slack token was sent; sending paused",
-    "token_revoked": "the bot token was revoked (app uninstalled?); sending paused",
-    "token_expired": "the bot token expired; sending paused",
-    "account_inactive": "the bot's account is deactivated; sending paused",
-    "missing_scope": "the app lacks a scope (see slack_manifest.yaml) and must be reinstalled",
+                         "team's channel in the rules file, then reload (SIGHUP)",
+    "not_in_channel": "invite the bot to the channel (/invite @socialbot), then reload "
+                      "(SIGHUP)",
+    "is_archived": "the channel is archived; unarchive it or point the team at another "
+                   "channel, then reload (SIGHUP)",
+    "invalid_auth": "SLACK_BOT_TOKEN is not valid; set a valid one and restart",
+    "not_authed": "no Slack token was sent; set SLACK_BOT_TOKEN and restart",
+    "token_revoked": "the bot token was revoked (app uninstalled?); reinstall, set the new "
+                     "SLACK_BOT_TOKEN and restart",
+    "token_expired": "the bot token expired; set a new SLACK_BOT_TOKEN and restart",
+    "account_inactive": "the bot's account is deactivated; reinstall the app and restart",
+    "missing_scope": "the app lacks a scope (see slack_manifest.yaml) and must be "
+                     "reinstalled; then restart",
 }
 
 

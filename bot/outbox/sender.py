@@ -7,6 +7,11 @@ One round (`run_once(now)`):
 3. pick the due rows, P1 first across the whole queue, as many per scope as it has tokens;
 4. claim them (`sending`, committed), then call Slack one by one and record each outcome.
 
+Nothing is given up while it matters: a 5xx or a lost connection is retried with capped
+backoff for as long as the row's mention is open (other rows: a day), and an error no retry can
+heal (the bot not in the channel, a revoked token) parks the rows it concerns, named, until
+`resume()` (SIGHUP, start): `bot.outbox.parking`.
+
 Exactly one card per mention: the claim is committed before the call, the ts is recorded in
 the transaction that marks the row sent (with `mention.slack_channel/slack_ts`), and every
 post carries Slack message metadata naming its outbox row. A row found in `sending` without
@@ -39,11 +44,12 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.outbox import OutboxKind
+from bot.domain.outbox import OutboxKind, OutboxTrouble
+from bot.domain.workflow import OPEN_STATUSES
 from bot.kit.db import session_scope, utcnow
 from bot.kit.models import Mention, OutboxMessage
 from bot.kit.worker import BackgroundWorker
-from bot.outbox import queue
+from bot.outbox import parking, queue
 from bot.outbox.errors import (
     HINTS,
     SLACK_CALL_ERRORS,
@@ -63,7 +69,6 @@ from bot.outbox.pacing import (
 )
 from bot.outbox.slack import POSTED_KINDS, Job, SlackPoster, Unverifiable
 from bot.outbox.tuning import (
-    AUTH_PAUSE,
     DIGEST_EVERY,
     DIGEST_THRESHOLD,
     ERROR_PAUSE_SECONDS,
@@ -74,6 +79,7 @@ from bot.outbox.tuning import (
     MAX_ATTEMPTS,
     MAX_BATCH,
     RECONCILE_BATCH,
+    RETRY_FOR,
     VERIFY_RETRY,
     backoff,
 )
@@ -131,6 +137,7 @@ class OutboxSender(BackgroundWorker):
         super().__init__()
         self._next_due: datetime | None = None
         self._reported: set[tuple[str, str]] = set()
+        self._parked_now: dict[str, str] = {}  # scopes parked in this round → their error
 
     # --- one round -------------------------------------------------------------------------
 
@@ -138,6 +145,7 @@ class OutboxSender(BackgroundWorker):
         """Send what may be sent at `now`; returns how many messages reached Slack."""
         with self._round:
             self._wake.clear()  # from here on, a wake() means "something new was queued"
+            self._parked_now.clear()
             self._next_due = now + timedelta(seconds=IDLE_POLL_SECONDS)
             self._verify_unowned(now, everything=False)
             held = self._housekeeping(now)
@@ -200,9 +208,11 @@ class OutboxSender(BackgroundWorker):
             collapsed = queue.collapse_updates(s)
             unfolded = queue.unfold_worked(s, now)
             orphaned = queue.fail_orphans(s)
-        if collapsed or unfolded or orphaned:
+            parked = parking.park_followers(s)
+        if collapsed or unfolded or orphaned or parked:
             log.info("outbox: %d update(s) collapsed, %d folded card(s) requeued, "
-                     "%d orphan(s) failed", collapsed, unfolded, orphaned)
+                     "%d orphan(s) failed, %d parked with their channel", collapsed, unfolded,
+                     orphaned, parked)
         held: set[str] = set()
         if self.digest_threshold is None:
             return held
@@ -246,7 +256,8 @@ class OutboxSender(BackgroundWorker):
         else:
             target = (mention.slack_channel, mention.slack_ts)
         return row, Job(row.id, row.kind, row.channel, row.priority, payload,
-                        row.attempts, row.created_at, row.error, row.mention_id, *target)
+                        row.attempts, row.created_at, row.error, row.mention_id, *target,
+                        mention_open=mention is not None and mention.status in OPEN_STATUSES)
 
     def _deliver(self, row_id: int, now: datetime) -> int:
         with self.factory() as s:  # read-only: closed (rolled back) before the Slack call
@@ -268,6 +279,12 @@ class OutboxSender(BackgroundWorker):
             problem = f"its thread's message ({job.payload[queue.THREAD_OF]}) is not posted"
         if problem is not None:
             self._settle(job.id, state="failed", error=problem)
+            return 0
+        held = next(((scope, error) for scope, error in self._parked_now.items()
+                     if parking.covers(scope, job.kind, job.channel)), None)
+        if held is not None:  # claimed in this round before its scope was parked
+            with session_scope(self.factory) as s:
+                parking.park(s, job.id, *held)
             return 0
         try:
             channel, ts = self.slack.send(job, content)
@@ -301,7 +318,7 @@ class OutboxSender(BackgroundWorker):
                 # `sending` until `retry_at`, then verification decides: found → sent, not
                 # found → queued again (or failed after max_attempts).
                 values: dict[str, Any] = {"state": "sending", "not_before": retry_at}
-            elif attempts >= self.max_attempts:
+            elif not self._keeps_trying(job, attempts, now):
                 values = {"state": "failed"}
             else:
                 values = {"state": "pending", "not_before": retry_at}
@@ -311,21 +328,43 @@ class OutboxSender(BackgroundWorker):
             log.warning("outbox %d (%s to %s): attempt %d failed: %s", job.id, job.kind,
                         job.channel, attempts, outcome.message)
         else:
-            self._settle(job.id, state="failed", error=outcome.message)
-            self._report_once(job, outcome)
-            if outcome.bad_token:
-                self.pacer.pause((now + AUTH_PAUSE).timestamp())
+            self._refused(job, outcome)
 
-    def _report_once(self, job: Job, outcome: Permanent) -> None:
+    def _keeps_trying(self, job: Job, attempts: int, now: datetime) -> bool:
+        """Whether a row that failed `attempts` times for a passing reason is tried again."""
+        if job.kind == OutboxKind.EPHEMERAL:  # a note seen minutes late helps nobody
+            return attempts < self.max_attempts
+        return job.mention_open or now - job.created_at < RETRY_FOR
+
+    def _refused(self, job: Job, outcome: Permanent, *, unverified: bool = False) -> None:
+        """Slack refused the row for good: park it with its scope when the cause is one a
+        person can fix (bot.outbox.parking), else fail it. `unverified`: its earlier post may
+        be in Slack, so it is counted as attempted (looked up before any re-post)."""
+        scope = parking.scope_of_error(outcome, job.kind, job.channel)
+        if scope is None:
+            error = f"outcome unknown, can't check: {outcome.message}" if unverified else \
+                outcome.message
+            self._settle(job.id, state="failed", error=error)
+            self._report_once(job, outcome)
+            return
+        with session_scope(self.factory) as s:
+            if unverified:
+                queue.set_state(s, job.id, attempts=max(1, job.attempts))
+            n = parking.park(s, job.id, scope, outcome.message)
+        self._parked_now[scope] = outcome.message
+        self._report_once(job, outcome, parked=n)
+
+    def _report_once(self, job: Job, outcome: Permanent, *, parked: int = 0) -> None:
         """One clear log line per scope and error, not one per queued row."""
         key = (job.scope, outcome.code)
+        verb = f"parked ({parked} message(s) wait)" if parked else "failed"
         if key in self._reported:
-            log.info("outbox %d: failed: %s", job.id, outcome.message)
+            log.info("outbox %d: %s: %s", job.id, verb, outcome.message)
             return
         self._reported.add(key)
         hint = HINTS.get(outcome.code, "not retried; the error is kept on the row")
-        log.error("outbox: %s to %s failed: %s — %s", job.kind, job.channel, outcome.message,
-                  hint)
+        log.error("outbox: %s to %s %s: %s — %s", job.kind, job.channel, verb,
+                  outcome.message, hint)
 
     def _settle(self, row_id: int, **values: Any) -> None:
         with session_scope(self.factory) as s:
@@ -393,9 +432,7 @@ class OutboxSender(BackgroundWorker):
             except SLACK_CALL_ERRORS as exc:
                 outcome = classify(exc)
                 if isinstance(outcome, Permanent):
-                    self._settle(job.id, state="failed",
-                                 error=f"outcome unknown, can't check: {outcome.message}")
-                    self._report_once(job, outcome)
+                    self._refused(job, outcome, unverified=True)
                     return
                 wait = (timedelta(seconds=outcome.retry_after)
                         if isinstance(outcome, RateLimited) else VERIFY_RETRY)
@@ -408,7 +445,7 @@ class OutboxSender(BackgroundWorker):
             log.info("outbox %d: already in Slack (ts %s), recorded, not posted again",
                      job.id, found[1])
             self._mark_sent(job.id, found[0], found[1], now)
-        elif job.attempts >= self.max_attempts:
+        elif not self._keeps_trying(job, job.attempts, now):
             self._settle(job.id, state="failed", error=job.error or "failed")
         else:  # not in Slack: post it (update rows land here directly: chat.update is idempotent)
             self._settle(job.id, state="pending", not_before=now)
@@ -434,7 +471,22 @@ class OutboxSender(BackgroundWorker):
         """Something was queued: send it now rather than at the next poll."""
         self._wake.set()
 
+    def resume(self, now: datetime) -> int:
+        """Parked rows back in the queue: their cause was fixed (rules reloaded, restart).
+        Those posted before are looked up first, so none is posted twice."""
+        with self._round, session_scope(self.factory) as s:
+            n = parking.resume(s, now)
+        self._reported.clear()  # the same error again deserves its ERROR line again
+        if n:
+            log.info("outbox: %d parked message(s) queued again", n)
+            self.wake()
+        return n
+
     def _loop(self) -> None:
+        try:
+            self.resume(self.clock())  # a restart is how a token is fixed
+        except Exception:
+            log.exception("outbox: resuming parked messages at start failed")
         try:
             n = self.reconcile(self.clock(), everything=self.single_process)
             if n:
@@ -457,6 +509,11 @@ class OutboxSender(BackgroundWorker):
         """Messages not yet in Slack (pending or being sent)."""
         with self.factory() as s:
             return queue.depth(s)
+
+    def trouble(self, now: datetime) -> OutboxTrouble:
+        """Parked rows with their fix, and rows failed for good lately (status, healthz)."""
+        with self.factory() as s:
+            return parking.trouble(s, now)
 
     def oldest_pending_age(self, now: datetime) -> float:
         """Seconds the oldest unsent message has waited; 0 when the outbox is empty."""

@@ -48,6 +48,7 @@ class Job:
     mention_id: int | None
     card_channel: str | None  # the mention's card, for thread replies and updates (or the
     card_ts: str | None  # message an alert's update / a file's thread is about)
+    mention_open: bool = False  # its mention still awaits the desk: never give the row up
 
     @property
     def scope(self) -> str:

@@ -15,12 +15,22 @@ DIGEST_EVERY = timedelta(minutes=5)
 FOLDABLE_PRIORITIES = ("P3", "P4")
 
 # --- retries -------------------------------------------------------------------------------
-# 5xx and connection errors: 2 s, 4 s, 8 s, 16 s between attempts, then the row fails (the
-# error stays on the row for /social status). No jitter: each row has a single claimer, and
+# 5xx and connection errors: 2 s, 4 s, 8 s, … between attempts, capped at BACKOFF_MAX, and a
+# row is never given up while it still matters: the card (update, thread reply) of an open
+# mention is retried for as long as the mention is open, any other row for RETRY_FOR. A Slack
+# outage therefore delays cards, it never loses them (issue 18: 75 s of 500s used to fail
+# every card for good after 5 attempts). No jitter: each row has a single claimer, and
 # per-channel pacing already spreads the retries of a channel.
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # only ephemeral notes stop here: one seen minutes late helps nobody
 BACKOFF_BASE = timedelta(seconds=2)
-BACKOFF_MAX = timedelta(minutes=5)
+# Once Slack is back, a waiting card goes out within a minute; a longer outage costs one
+# attempt (and one look in the channel) per row and minute, within the channel's pace.
+BACKOFF_MAX = timedelta(minutes=1)
+# Rows about no open mention (digests, alerts, reports, files, updates of closed cards): a
+# day is long enough to outlast any Slack incident, short enough that stale news isn't posted.
+RETRY_FOR = timedelta(days=1)
+# How far back /social status, /metrics and /healthz count failed rows.
+FAILED_RECENT = timedelta(days=1)
 
 # --- exactly once --------------------------------------------------------------------------
 # A claimed row is `sending` with `not_before` = claim time + LEASE. A `sending` row whose
@@ -43,8 +53,6 @@ FILE_SHARE_DELAY = timedelta(minutes=1)
 RECONCILE_BATCH = 20
 
 # --- the loop ------------------------------------------------------------------------------
-# The token is invalid/revoked: stop sending for this long instead of failing the whole queue.
-AUTH_PAUSE = timedelta(minutes=5)
 # Longest sleep when nothing is due: rows queued by another process (no wake-up) are seen
 # within this time.
 IDLE_POLL_SECONDS = 5.0

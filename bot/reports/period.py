@@ -14,6 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from bot.domain.errors import DomainError
 
 MAX_DAYS = 366  # a longer range is a data export, not a report
+# Nothing the bot stores predates this, and it keeps every date far from datetime's limits:
+# `0001-01-01..0001-01-02` used to raise OverflowError computing the previous period.
+EARLIEST = date(2000, 1, 1)
 _DAYS = re.compile(r"^(\d{1,3})d$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 PERIOD_HELP = "today, 7d, 30d (any Nd up to 366d) or YYYY-MM-DD..YYYY-MM-DD"
@@ -68,6 +71,9 @@ def parse_period(text: str, now: datetime, tz: tzinfo = UTC) -> ReportPeriod:
         return ReportPeriod(now - timedelta(days=days), now, spec, timedelta(days=days))
     if m := _RANGE.match(spec):
         first, last = _date(m.group(1)), _date(m.group(2))
+        if first < EARLIEST:
+            raise PeriodError(f"{spec}: reports start at {EARLIEST.isoformat()}; "
+                              "pick a later range.")
         if last < first:
             raise PeriodError(f"{spec}: the range ends before it starts.")
         days = (last - first).days + 1

@@ -30,7 +30,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.rules.schema import Rules
 from bot.kit import models
 from bot.listening.health import source_health
-from bot.outbox import queue
+from bot.outbox import parking, queue
 from bot.reports.chart import report_chart_png
 from bot.reports.command import SocialRequest, parse_social
 from bot.reports.figures import Report
@@ -68,7 +68,11 @@ def csv_cell(value: object) -> str:
     if isinstance(value, list | tuple):
         value = ";".join(str(v) for v in value)
     text = str(value)
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    if not isinstance(value, str):
+        return text
+    # Spreadsheets skip leading spaces and line breaks before a formula (" =1+1", "\n=…").
+    formula = text.startswith(_FORMULA_START) or text.lstrip().startswith(_FORMULA_START)
+    return "'" + text if formula else text
 
 
 class ReportService:
@@ -102,7 +106,8 @@ class ReportService:
             sources = source_health(session, rules, now)
             depth = queue.depth(session)
             oldest = queue.oldest_open(session)
-        return status_blocks(sources, depth, oldest, now)
+            trouble = parking.trouble(session, now)
+        return status_blocks(sources, depth, oldest, now, trouble)
 
     def export_csv(self, period_text: str, team: str | None = None) -> tuple[bytes, int, int]:
         """(CSV bytes, rows written, rows in the period)."""

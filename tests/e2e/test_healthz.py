@@ -75,3 +75,37 @@ def test_a_stuck_outbox_is_unhealthy():
     assert liveness.outbox_problem(liveness.OUTBOX_STUCK.total_seconds() + 60) == (
         "outbox stuck: a message has waited 11 min (Slack refusing or unreachable? see "
         "/social status)")
+
+
+def test_parked_messages_are_unhealthy_until_a_reload_resumes_them(runtime, tmp_path):
+    """The bot was removed from a team's channel: its cards park, /healthz names the fix (503)
+    and /metrics counts them; SIGHUP's reload queues them again and health returns. Failed
+    rows are named in the 200 body, with their age, without a 503 (no restart heals them)."""
+    from sqlalchemy import select
+
+    from bot.kit.db import session_scope
+    from bot.kit.models import OutboxMessage
+    from tests.support.outbox_rows import queue
+
+    clock = runtime.clock
+    assert isinstance(clock, Clock)
+    runtime.scheduler.start()  # not runtime.start(): its sender would resume the row at once
+    parked = queue(runtime.factory, channel="C0CARE00001", at=NOW, state="parked",
+                   error="not_in_channel (HTTP 200)")
+    queue(runtime.factory, channel="C0CARE00001", at=NOW, state="failed",
+          error="invalid_blocks (HTTP 200)")
+    clock.advance(600)
+    ok, why = runtime.healthy()
+    assert not ok and why.startswith("outbox parked: 1 message(s) for C0CARE00001 held for "
+                                     "10 min: not_in_channel: invite the bot")
+    scrape = {m.name: m.samples[0].value for m in runtime.metrics.registry.collect()
+              if m.name.startswith("socialbot_outbox_")}
+    assert (scrape["socialbot_outbox_parked"], scrape["socialbot_outbox_parked_oldest_seconds"],
+            scrape["socialbot_outbox_failed"]) == (1, 600, 1)
+    assert runtime.reload_rules(tmp_path / "rules.yaml")
+    with session_scope(runtime.factory) as s:
+        assert s.scalar(select(OutboxMessage.state).where(OutboxMessage.id == parked)) == \
+            "pending"
+    ok, why = runtime.healthy()
+    assert ok and why == ("ok (leader); outbox: 1 message(s) failed in the last 24 h, oldest "
+                          "queued 10 min ago (invalid_blocks (HTTP 200))")

@@ -1,6 +1,7 @@
 """Faults from outside: Slack 429 storms and 5xx (chat.postMessage and chat.update), X 429 and
 503 on polling, a database error while storing a poll. Each: nothing lost, nothing doubled,
-the bot keeps going. Time is injected: nothing sleeps, Retry-After and backoffs are exact.
+the bot keeps going (lasting Slack outages and channel errors: test_slack_outage.py). Time is
+injected: nothing sleeps, Retry-After and backoffs are exact.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bot.listening.polling import backoff, poll_source
 from bot.networks.rss.source import RssSource
 from bot.networks.x.client import build_x_client
 from bot.networks.x.source import XSearchSource
-from bot.outbox import MAX_ATTEMPTS, OutboxSender, sender_client
+from bot.outbox import OutboxSender, sender_client
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
@@ -107,42 +108,6 @@ def drain(sender: OutboxSender, clock: Clock, rounds: int = 200) -> None:
             return
         clock.now += timedelta(seconds=2)
     raise AssertionError(f"outbox not drained: {sender.depth()} left")
-
-
-def test_repeated_5xx_end_in_a_failed_row_never_in_a_second_card(engine):
-    """More 5xx than attempts: the rows fail with their error kept (never a second card, even
-    for the PR card whose first answer was a 500 after Slack stored it), and the other
-    channel's card goes out meanwhile."""
-    clock = Clock(NOW)
-    fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
-    try:
-        url = engine.url.render_as_string(hide_password=False)
-        ids = seed_cards(url)  # three cards for care, one for PR
-        fake.fail("chat.postMessage", channel=RULES.teams["pr"].channel, status=500,
-                  error="internal_error", deliver=True, times=1)  # posted, answer lost
-        fake.fail("chat.postMessage", channel=RULES.teams["care"].channel, status=503,
-                  error="service_unavailable", times=3 * MAX_ATTEMPTS)
-        sender = OutboxSender(make_session_factory(engine),
-                              sender_client("xoxb-faults", fake.api_url, timeout=5), render_card,
-                              clock)
-        for _ in range(40):
-            sender.run_once(clock.now)
-            clock.now += timedelta(seconds=30)
-        posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
-        assert fault_figures.invariant("duplicate cards",
-                                 sum(n - 1 for n in posted.values() if n > 1)) == 0, posted
-        with make_session_factory(engine)() as s:
-            rows = s.execute(select(models.OutboxMessage.mention_id, models.OutboxMessage.state,
-                                    models.OutboxMessage.error)).all()
-        failed = {r.mention_id: r.error for r in rows if r.state == "failed"}
-        # The three care cards each took 5 failures: failed, the error kept for /social status.
-        assert len(failed) == 3 and all("503" in e for e in failed.values())
-        assert {r.state for r in rows if r.mention_id not in failed} == {"sent"}
-        assert fault_figures.invariant("mentions lost", sum(
-            1 for i in ids if not posted[i] and i not in failed)) == 0
-        fault_figures.tried("faults injected", faults_answered(fake))
-    finally:
-        fake.stop()
 
 
 # --- X -------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ Beyond recording, it keeps what was posted (per channel, with metadata and threa
 - `rate_limit_posts(per_second, burst)`: Slack's per-channel limit on `chat.postMessage`, a token
   bucket per channel answering HTTP 429 + `Retry-After` (whole seconds) when it is empty;
 - `fail(method, …)`: scripted failures — an HTTP status (5xx, 429), an `ok: false` error code,
-  a dropped connection, optionally after the message was stored ("posted, answer lost").
+  a dropped connection, optionally after the message was stored ("posted, answer lost");
+- `outage(method, while_, …)`: the same failure for every call while `while_()` is true (an
+  incident of a given length on the test's clock), after the scripted ones.
   `files.completeUploadExternal` can be "shared, answer lost" too, and `upload` (the POST of a
   file's bytes) can fail with an HTTP status.
 
@@ -79,6 +81,7 @@ class FakeSlack:
     # channel -> messages in posting order (thread replies included, marked by thread_ts)
     messages: dict[str, list[dict]] = field(default_factory=dict)
     _failures: list[Failure] = field(default_factory=list)
+    _outages: list[tuple[Callable[[], bool], Failure]] = field(default_factory=list)
     _rate: tuple[float, float, Callable[[], float]] | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     channels: list[dict] = field(default_factory=list)  # what conversations.list lists
@@ -156,6 +159,12 @@ class FakeSlack:
             self._failures.extend(Failure(method, **how) for _ in range(times))  # type: ignore[arg-type]
         return self
 
+    def outage(self, method: str, while_: Callable[[], bool], **how: object) -> FakeSlack:
+        """Every call of `method` fails as `how` says while `while_()` is true."""
+        with self._lock:
+            self._outages.append((while_, Failure(method, **how)))  # type: ignore[arg-type]
+        return self
+
     # --- answers ---------------------------------------------------------------------------
 
     def handle(self, method: str, params: dict) -> tuple[int, dict | None, dict]:
@@ -180,6 +189,9 @@ class FakeSlack:
         for i, f in enumerate(self._failures):
             if f.method == method and f.channel in (None, params.get("channel")):
                 return self._failures.pop(i)
+        for while_, f in self._outages:
+            if f.method == method and f.channel in (None, params.get("channel")) and while_():
+                return f
         return None
 
     def _rate_wait(self, channel: str) -> int:

@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.domain.health import SourceHealth
+from bot.domain.outbox import OutboxTrouble
 from bot.domain.rules.schema import SENTIMENTS
 from bot.reports.figures import Durations, MentionLine, Report
 from bot.slack.blocks.card import PRIORITY_EMOJI, SENTIMENT_EMOJI, handle_of, net_label
@@ -171,9 +172,33 @@ def weekly_report_blocks(report: Report, brand: str) -> dict:
     return {**content, "blocks": [*content["blocks"][:MESSAGE_BLOCKS_MAX - 1], note]}
 
 
+PARKED_SHOWN = 5  # a section holds 3,000 characters; more scopes are counted, not listed
+
+
+def outbox_trouble_lines(trouble: OutboxTrouble, now: datetime) -> list[str]:
+    """Parked rows (where, how many, since when, the fix) and rows failed for good lately."""
+    lines = []
+    for p in trouble.parked[:PARKED_SHOWN]:
+        where = "every Slack post" if p.scope == "all" else (
+            f"`{esc(p.scope, 40)}` posts" if p.scope.startswith("kind:") else f"<#{p.scope}>"
+            if p.scope[:1] in ("C", "G") and p.scope.isalnum() else esc(p.scope, 40))
+        lines.append(f":double_vertical_bar: *{p.rows:,} message(s) parked* for {where}, "
+                     f"oldest {duration((now - p.since).total_seconds())} old: "
+                     f"`{esc(p.code, 60)}` — {esc(p.fix, 300)}")
+    if len(trouble.parked) > PARKED_SHOWN:
+        lines.append(f"…and {len(trouble.parked) - PARKED_SHOWN} more parked scope(s)")
+    if trouble.failed and trouble.failed_since is not None:
+        lines.append(f":x: *{trouble.failed:,} message(s) failed* in the last 24 h, oldest "
+                     f"{duration((now - trouble.failed_since).total_seconds())} old: "
+                     f"{esc(trouble.failed_error or 'failed', 200)}")
+    return lines
+
+
 def status_blocks(sources: Sequence[SourceHealth], outbox_depth: int,
-                  oldest_queued: datetime | None, now: datetime) -> dict:
-    """`/social status`: each source's health, the outbox queue, X reads and cost."""
+                  oldest_queued: datetime | None, now: datetime,
+                  trouble: OutboxTrouble | None = None) -> dict:
+    """`/social status`: each source's health, the outbox queue (parked and failed rows
+    too), X reads and cost."""
     lines = []
     for s in sources:
         icon = STATE_EMOJI.get(s.state, ":white_circle:")
@@ -197,7 +222,8 @@ def status_blocks(sources: Sequence[SourceHealth], outbox_depth: int,
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "socialbot status"}},
         *sections(lines or ["No sources in the rules file."]),
-        section(f"*Outbox:* {queued}\n{x_line}"),
+        section("\n".join([f"*Outbox:* {queued}",
+                            *outbox_trouble_lines(trouble or OutboxTrouble(), now), x_line])),
         context(f"as of {now:%Y-%m-%d %H:%M}Z"),
     ]
     return {"text": f"socialbot status: {len(sources)} source(s), {queued}",

@@ -20,7 +20,14 @@ from bot.kit.db import make_session_factory, session_scope, utcnow
 from bot.kit.models import Mention, OutboxMessage
 from bot.outbox import CARD_EVENT, MAX_ATTEMPTS, OutboxSender, sender_client
 from bot.outbox.pacing import PACING_HEADROOM
-from bot.outbox.tuning import DIGEST_EVERY, DIGEST_THRESHOLD, LEASE, backoff
+from bot.outbox.tuning import (
+    BACKOFF_MAX,
+    DIGEST_EVERY,
+    DIGEST_THRESHOLD,
+    LEASE,
+    RETRY_FOR,
+    backoff,
+)
 from tests.support.fake_slack import FakeSlack
 from tests.support.outbox_rows import NOW, add_mention, cards, queue
 
@@ -194,49 +201,109 @@ def test_5xx_backs_off_then_succeeds_and_posts_once(factory, fake, make_sender, 
     assert len(fake.calls_to("conversations.history")) == 2
 
 
-def test_a_row_fails_after_max_attempts_with_its_error_kept(factory, fake, make_sender, clock):
+def test_an_open_mentions_card_is_never_given_up_on_5xx(factory, fake, make_sender, clock):
+    """Twice MAX_ATTEMPTS failures: the card keeps being retried, the backoff capped, and
+    goes out once Slack answers (issue 18: it used to fail for good after 5)."""
     card = queue(factory)
-    fake.fail("chat.postMessage", status=503, error="service_unavailable", times=MAX_ATTEMPTS)
+    fake.fail("chat.postMessage", status=503, error="service_unavailable",
+              times=2 * MAX_ATTEMPTS)
     sender = make_sender()
     t = 0.0
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in range(1, 2 * MAX_ATTEMPTS + 1):
         sender.run_once(clock.at(t))
+        assert row(factory, card).state == "sending"  # waits, to be looked for, then retried
         t += backoff(attempt).total_seconds()
-    sender.run_once(clock.at(t))  # the last verification: not in Slack, no attempts left
-
-    failed = row(factory, card)
-    assert (failed.state, failed.attempts) == ("failed", MAX_ATTEMPTS)
-    assert failed.error == "HTTP 503 service_unavailable"
-    assert post_attempts(fake) == MAX_ATTEMPTS and fake.posts() == []
-    assert sender.run_once(clock.at(t + 3600)) == 0 and post_attempts(fake) == MAX_ATTEMPTS
+    assert backoff(2 * MAX_ATTEMPTS) == BACKOFF_MAX
+    sender.run_once(clock.at(t))  # looked for (not in Slack), queued again, posted
+    assert (row(factory, card).state, row(factory, card).attempts) == ("sent", 2 * MAX_ATTEMPTS)
+    assert posted(fake) == [card] and post_attempts(fake) == 2 * MAX_ATTEMPTS + 1
 
 
-def test_channel_errors_fail_at_once_and_are_logged_once(factory, fake, make_sender, clock,
-                                                         caplog):
+def test_a_row_about_no_open_mention_fails_after_retry_for(factory, fake, make_sender, clock):
+    """An alert (no mention) and the card of a closed mention are tried for RETRY_FOR, then
+    fail with their error kept; an ephemeral note after MAX_ATTEMPTS."""
+    alert = queue(factory, "alert", payload={})
+    with session_scope(factory) as s:
+        closed = add_mention(s, status="closed").id
+    card = queue(factory, mention_id=closed)
+    note = queue(factory, "ephemeral", payload={"user": "U1"})
+    fake.fail("chat.postMessage", status=503, error="service_unavailable", times=10_000)
+    fake.fail("chat.postEphemeral", status=503, error="service_unavailable", times=10_000)
+    sender = make_sender()
+    for t in (0, 2, 6, 14, 30, 62):
+        sender.run_once(clock.at(t))
+    assert row(factory, note).attempts == MAX_ATTEMPTS
+    assert {row(factory, i).state for i in (alert, card)} == {"sending"}  # still trying
+    for t in (60, 120, 180):  # a day later: one more failure each, and they are given up
+        sender.run_once(clock.at(RETRY_FOR.total_seconds() + t))
+    for i in (alert, card, note):
+        failed = row(factory, i)
+        assert failed.state == "failed" and failed.error == "HTTP 503 service_unavailable"
+    assert fake.posts() == []
+
+
+def test_channel_errors_park_the_channels_rows_until_resumed(factory, fake, make_sender,
+                                                             clock, caplog):
+    """not_in_channel: the channel's rows (and those queued later) are parked, not failed,
+    logged once with the fix; other channels go on; `resume()` posts each exactly once."""
     bad = cards(factory, 2, channel="C404")
     good = queue(factory, channel="C1")
-    fake.fail("chat.postMessage", channel="C404", status=200, error="channel_not_found", times=2)
+    fake.fail("chat.postMessage", channel="C404", status=200, error="not_in_channel")
+    sender = make_sender()
     with caplog.at_level(logging.INFO, logger="bot.outbox"):
-        assert make_sender().run_once(clock.at(0)) == 1
+        assert sender.run_once(clock.at(0)) == 1
     assert posted(fake) == [good]
     for i in bad:
         r = row(factory, i)
-        assert (r.state, r.attempts, r.error) == ("failed", 0, "channel_not_found (HTTP 200)")
+        assert (r.state, r.error) == ("parked", "not_in_channel (HTTP 200)")
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "C404" in errors[0].getMessage()
-    assert "check the team's channel" in errors[0].getMessage()
+    assert "/invite @socialbot" in errors[0].getMessage()
+    later = queue(factory, channel="C404", at=NOW + timedelta(seconds=30))
+    assert sender.run_once(clock.at(30)) == 0 and row(factory, later).state == "parked"
+    assert post_attempts(fake) == 2  # no call spent on a channel known to refuse
+    trouble = sender.trouble(clock.at(60))
+    assert [(p.scope, p.code, p.rows) for p in trouble.parked] == [("C404", "not_in_channel", 3)]
+    assert "invite" in trouble.parked[0].fix and trouble.parked[0].since == NOW
+
+    assert sender.resume(clock.at(90)) == 3  # the bot was invited, the rules reloaded
+    assert sender.run_once(clock.at(90)) == 3
+    assert sorted(posted(fake)) == sorted([good, *bad, later])
+    assert sender.trouble(clock.now).parked == ()
 
 
-def test_a_bad_token_fails_one_row_and_pauses_the_rest(factory, fake, make_sender, clock):
+def test_a_bad_token_parks_everything_until_restart(factory, fake, make_sender, clock):
     first, second = cards(factory, 2, channel="C1")
     other = queue(factory, channel="C2")
     fake.fail("chat.postMessage", status=200, error="invalid_auth")
     sender = make_sender()
     assert sender.run_once(clock.at(0)) == 0
-    assert row(factory, first).state == "failed"
-    assert {row(factory, i).state for i in (second, other)} == {"pending"}  # not burnt
+    assert {row(factory, i).state for i in (first, second, other)} == {"parked"}  # not burnt
     assert post_attempts(fake) == 1
-    assert sender.run_once(clock.at(5 * 60)) == 2  # after the pause (token fixed meanwhile)
+    assert [p.scope for p in sender.trouble(clock.now).parked] == ["all"]
+    assert sender.run_once(clock.at(5 * 60)) == 0 and post_attempts(fake) == 1
+    restarted = make_sender()  # the token fixed: a restart resumes (the loop's first step)
+    restarted.resume(clock.now)
+    assert restarted.run_once(clock.now) == 3
+
+
+def test_a_parked_row_posted_before_is_looked_up_not_posted_again(factory, fake, make_sender,
+                                                                   clock):
+    """A 500 after Slack stored the card, then the bot was removed from the channel: parked
+    after an attempt, so on resume it is found by its metadata, never posted a second time."""
+    card = queue(factory, channel="C9")
+    fake.fail("chat.postMessage", channel="C9", status=500, error="internal_error",
+              deliver=True)
+    sender = make_sender()
+    sender.run_once(clock.at(0))
+    fake.fail("conversations.history", status=200, error="not_in_channel")
+    sender.run_once(clock.at(backoff(1).total_seconds()))
+    r = row(factory, card)
+    assert (r.state, r.attempts) == ("parked", 1)
+    sender.resume(clock.at(60))
+    sender.run_once(clock.now)
+    assert row(factory, card).state == "sent" and posted(fake) == [card]
+    assert post_attempts(fake) == 1
 
 
 # --- crash and unknown outcomes ------------------------------------------------------------

@@ -352,12 +352,18 @@ def test_a_crash_before_the_upload_uploads_it_once_when_the_lease_runs_out(facto
     assert len(fake.files(EXEC)) == 1 and _rows(factory)["weekly-chart:2026-W48"].state == "sent"
 
 
-def test_the_chart_fails_with_its_report(factory, week, clock, fake, sender):
+def test_the_chart_waits_parked_with_its_report(factory, week, clock, fake, sender):
+    """The bot is not in the executive channel: the report and its chart are parked together
+    (no upload is wasted), and once resumed both go out, the chart in the report's thread."""
     run_weekly_report(factory, RULES, clock())
     fake.fail("chat.postMessage", status=200, error="not_in_channel")
     _send_until_idle(sender, clock)
     rows = _rows(factory)
-    assert rows["weekly:2026-W48"].state == "failed"
-    assert rows["weekly-chart:2026-W48"].state == "failed"
-    assert "could not be posted" in rows["weekly-chart:2026-W48"].error
+    assert rows["weekly:2026-W48"].state == "parked"
+    assert rows["weekly-chart:2026-W48"].state == "parked"
     assert _uploads(fake)["files.getUploadURLExternal"] == 0
+    assert sender.resume(clock()) == 2
+    _send_until_idle(sender, clock)
+    rows = _rows(factory)
+    assert {rows[k].state for k in ("weekly:2026-W48", "weekly-chart:2026-W48")} == {"sent"}
+    assert len(fake.files(EXEC)) == 1

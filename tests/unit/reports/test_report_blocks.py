@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.domain.health import HealthState, SourceHealth
+from bot.domain.outbox import OutboxTrouble, ParkedScope
 from bot.reports.chart import report_chart_png
 from bot.reports.figures import (
     Approvals,
@@ -139,6 +140,18 @@ def test_status_and_help_blocks():
     assert "42 message(s) queued for Slack, oldest 5m old" in raw
     check_limits(status_blocks([], 0, None, NOW))
     check_limits(social_help())
+    scopes = [ParkedScope(f"C{i:010d}", "not_in_channel", "invite the bot <!channel>", 3,
+                          NOW - timedelta(hours=2)) for i in range(40)]
+    trouble = OutboxTrouble(
+        (*scopes, ParkedScope("all", "token_revoked", "reinstall", 9, NOW)),
+        failed=7, failed_since=NOW - timedelta(minutes=30), failed_error="invalid_blocks <x>")
+    content = status_blocks([], 0, None, NOW, trouble)
+    check_limits(content)
+    raw = json.dumps(content, ensure_ascii=False)
+    assert ("*3 message(s) parked* for <#C0000000000>, oldest 2h 00m old: `not_in_channel` — "
+            "invite the bot &lt;!channel&gt;") in raw
+    assert "…and 36 more parked scope(s)" in raw
+    assert "*7 message(s) failed* in the last 24 h, oldest 30m old: invalid_blocks &lt;x&gt;" in raw
     assert "/social export" in json.dumps(social_help(), ensure_ascii=False)
 
 
