@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.desk import threads
 from bot.desk.directory import Approvers
 from bot.desk.work import Work
 from bot.domain import sla
@@ -158,7 +159,7 @@ def _values(m: models.Mention, act: Act, actor: str, rules: Rules, detail: dict[
     if act is Act.CLAIM:
         return {"claimed_by": actor, "claimed_at": now}
     if act is Act.SEND:
-        return first
+        return {**first, "awaiting_since": None}  # answered: the customer waits no more
     if act in (Act.UNCLAIM, Act.REASSIGN):
         values: dict[str, Any] = {"claimed_by": None, "claimed_at": None}
         if act is Act.REASSIGN:
@@ -536,7 +537,9 @@ def card_view(session: Session, rules: Rules, mention_id: int,
         reply=ReplyView(state=reply.state, sent_by=reply.sent_by, url=reply.url,
                         sent_at=reply.sent_at, error=reply.error) if reply else None,
         outcome_tags=tuple(tags), can_reply=m.network != "rss",
-        reply_blocked=_reply_blocked(m, rules), lang=m.lang, extra=_card_extra(m))
+        reply_blocked=_reply_blocked(m, rules), lang=m.lang, extra=_card_extra(m),
+        conversation=threads.conversation(session, m, draft, now),
+        priority_reason=m.priority_reason)
 
 
 # What of `Mention.extra` a card shows (an app review's rating and facts, its earlier reply).

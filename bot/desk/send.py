@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.desk import commands as desk
+from bot.desk import threads
 from bot.desk.directory import Approvers
 from bot.domain.errors import ConcurrentChange, DomainError, PolicyViolation, user_ref
 from bot.domain.policy import Violation, check_reply
@@ -107,9 +108,12 @@ def start_send(session: Session, mention: models.Mention, draft: models.Draft, s
     existing = _reply_of_draft(session, draft.id)
     if existing is not None:
         return _rearm(session, existing, sent_by, now)
+    target = threads.reply_target(session, mention)
     reply = models.Reply(mention_id=mention.id, draft_id=draft.id, network=mention.network,
                          idempotency_key=idempotency_key(draft.id), state="sending",
-                         sent_by=sent_by, created_at=now)
+                         sent_by=sent_by, created_at=now,
+                         # The customer's latest post, fixed now: the one the card named.
+                         thread_post_id=target.id if target else None)
     try:
         with session.begin_nested():  # a SAVEPOINT: losing the race keeps the transaction
             session.add(reply)
@@ -140,11 +144,16 @@ def _rearm(session: Session, reply: models.Reply, sent_by: str, now: datetime) -
     raise DuplicateSend(reply)
 
 
+def _target(reply: models.Reply) -> Target:
+    """The post a reply answers: the follow-up it was written to, else the mention."""
+    return Target.of(reply.thread_post if reply.thread_post is not None else reply.mention)
+
+
 def _load(session: Session, reply_id: int) -> models.Reply:
     reply = session.scalars(
         select(models.Reply).where(models.Reply.id == reply_id)
         .options(selectinload(models.Reply.mention).selectinload(models.Mention.author),
-                 selectinload(models.Reply.draft))
+                 selectinload(models.Reply.draft), selectinload(models.Reply.thread_post))
         .execution_options(populate_existing=True)).one_or_none()
     if reply is None:
         raise LookupError(f"no reply {reply_id}")
@@ -191,7 +200,7 @@ def deliver(factory: sessionmaker[Session], reply_id: int, publisher: Publisher,
         reply = _load(session, reply_id)
         if reply.state != "sending":
             return reply
-        target, text, key = Target.of(reply.mention), reply.draft.text, reply.idempotency_key
+        target, text, key = _target(reply), reply.draft.text, reply.idempotency_key
     try:
         published = publisher.reply(target, text, key)
     except PublishError as exc:
@@ -269,7 +278,7 @@ def _reconcile_one(book: _Book, reply_id: int, state: str, publisher: Publisher,
                    now: datetime) -> Reconciled:
     with book.factory() as session:
         reply = _load(session, reply_id)
-        target, text, key = Target.of(reply.mention), reply.draft.text, reply.idempotency_key
+        target, text, key = _target(reply), reply.draft.text, reply.idempotency_key
         since, previous = reply.created_at, reply.error
 
     def settle(after: str, note: str, published: Published | None = None) -> Reconciled:

@@ -30,6 +30,33 @@ class ReplyView:
 
 
 @dataclass(frozen=True, slots=True)
+class PostView:
+    """A post in a card's thread (bot.domain.conversation): a follow-up, context, or the
+    brand answering outside socialbot."""
+
+    network: str
+    role: str  # follow_up | context | outside
+    author_handle: str  # untrusted
+    author_name: str | None  # untrusted
+    text: str  # untrusted
+    url: str | None
+    created_at: datetime | None
+    notify: str | None = None  # the claimer to tell (a follow-up to a held card)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """What a card shows of its conversation once the customer has written again."""
+
+    follow_ups: int  # the customer's messages after the first
+    replied_at: datetime  # the latest of them
+    waiting_minutes: int | None  # how long they have waited for us; None: answered
+    reply_to: PostView | None  # the post a reply answers (None: the mention itself)
+    reopens: int = 0
+    draft_stale: bool = False  # the draft was written before the customer's last message
+
+
+@dataclass(frozen=True, slots=True)
 class CardView:
     mention_id: int
     version: int
@@ -69,3 +96,5 @@ class CardView:
     complaint: bool = False  # bot.domain.scoring.complaint's flag, and its probability
     complaint_probability: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
+    conversation: Conversation | None = None  # None: the customer has not written again
+    priority_reason: str | None = None  # a follow-up raised the priority: why

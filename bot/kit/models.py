@@ -42,6 +42,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import ColumnElement
 
+from bot.domain.conversation import THREAD_ROLES
 from bot.domain.outbox import OUTBOX_KINDS, OutboxKind
 from bot.domain.rules.schema import (  # P1 is the most urgent; sorts as text
     PRIORITIES,
@@ -274,6 +275,19 @@ class Mention(Base):
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
 
+    # The conversation (bot.domain.conversation, bot.listening.threading): the customer's
+    # follow-ups so far, when the latest came, since when they have been waiting for us
+    # (NULL: answered), and the post a reply answers by default (a `thread_post` id; NULL:
+    # this mention). No foreign key: thread_post points here, and a cycle of foreign keys
+    # makes every backend's DROP and SQLite's batch migrations order-dependent.
+    follow_ups: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+    customer_replied_at: Mapped[datetime | None]
+    awaiting_since: Mapped[datetime | None]
+    reply_to_post_id: Mapped[int | None] = mapped_column(BigId)
+    # Why the priority is what it is when a follow-up raised it (never lowered).
+    priority_reason: Mapped[str | None] = mapped_column(Text)
+    reopens: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+
     @classmethod
     def overdue(cls, now: datetime) -> ColumnElement[bool]:
         """SQL twin of `bot.domain.sla.is_overdue`: due at or before `now` (NULL: never)."""
@@ -331,6 +345,8 @@ class Reply(Base):
     __table_args__ = (
         CheckConstraint(_one_of("state", REPLY_STATES), name="state"),
         Index(None, "mention_id"),
+        # Ingest's "does this post answer one of our replies" (bot.listening.threading).
+        Index(None, "network", "network_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -346,9 +362,60 @@ class Reply(Base):
     sent_at: Mapped[datetime | None]
     sent_by: Mapped[str] = mapped_column(SlackId)
     error: Mapped[str | None] = mapped_column(Text)
+    # The customer's post it answers when that is a follow-up, not the mention itself.
+    thread_post_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("thread_post.id", ondelete="SET NULL"))
 
     mention: Mapped[Mention] = relationship(back_populates="replies")
+    thread_post: Mapped[ThreadPost | None] = relationship()
     draft: Mapped[Draft] = relationship(back_populates="reply")
+
+
+class ThreadPost(Base):
+    """A post in a card's conversation that is not a card itself (bot.domain.conversation):
+    the customer's follow-up, someone else's context, the brand answering outside socialbot.
+    Shown in the card's thread; `(network, external_id)` is unique across this table and
+    `mention` together (ingest checks both), so a post is stored once, whatever replicas do."""
+
+    __tablename__ = "thread_post"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", THREAD_ROLES), name="role"),
+        UniqueConstraint("network", "external_id"),
+        Index(None, "mention_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The conversation's card. CASCADE: a deleted mention takes its thread with it.
+    mention_id: Mapped[int] = mapped_column(BigId, ForeignKey("mention.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(Network)
+    external_id: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    author_handle: Mapped[str] = mapped_column(String(255))  # normalised, as on `author`
+    author_name: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None]
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    in_reply_to_id: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(2))  # as ingest scored the post alone
+    sentiment: Mapped[str] = mapped_column(String(16))
+    # What replying to it needs (Bluesky's strong refs, Mastodon's visibility), as on mention.
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict,
+                                                  server_default=EmptyJSONObject())
+
+    mention: Mapped[Mention] = relationship()
+
+    @property
+    def author(self) -> _Handle:
+        """For `bot.networks.base.Target.of`, which reads `author.handle`."""
+        return _Handle(self.author_handle)
+
+
+class _Handle:
+    __slots__ = ("handle",)
+
+    def __init__(self, handle: str) -> None:
+        self.handle = handle
 
 
 class OutcomeTag(Base):

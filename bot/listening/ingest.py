@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
@@ -19,6 +18,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import sla
+from bot.domain.conversation import THREAD_ROLES, Role
 from bot.domain.mention import Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules, SourceSpec
@@ -26,10 +26,9 @@ from bot.domain.scoring.enrich import enrich
 from bot.domain.scoring.routing import route
 from bot.domain.workflow import MentionStatus
 from bot.kit import bulk, models
+from bot.listening import follow_ups, placing
+from bot.listening.keys import normalise_handle, per_network
 from bot.networks.base import Fetch
-
-# Large IN lists are split: SQLite allows 32,766 bound parameters, and smaller chunks plan better.
-LOOKUP_CHUNK = 500
 
 _AUTHOR = models.table_of(models.Author)
 _MENTION = models.table_of(models.Mention)
@@ -40,29 +39,8 @@ _OUTBOX = models.table_of(models.OutboxMessage)
 class IngestResult:
     new_mention_ids: list[int]
     duplicates: int
-
-
-def normalise_handle(handle: str) -> str:
-    """Handles are case-insensitive on every network we poll; `@` is decoration."""
-    return handle.strip().lstrip("@").lower()
-
-
-def _chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _per_network(keys: Iterable[tuple[str, str]]) -> Iterable[tuple[str, list[str]]]:
-    """(network, chunk of second parts) of (network, …) keys, for lookups by a two-column key
-    as `network = … AND x IN (…)`. A row-value list (`(network, x) IN (…)`) becomes one OR
-    per key, which PostgreSQL tests on every row of the network when its statistics are stale
-    (a young table, a burst before autovacuum's ANALYZE): 48 ms against 1.8 ms at 14k rows."""
-    grouped: dict[str, list[str]] = {}
-    for network, second in keys:
-        grouped.setdefault(network, []).append(second)
-    for network, seconds in grouped.items():
-        for chunk in _chunks(seconds):
-            yield network, chunk
+    # Posts that joined an existing card's thread (follow-ups, context, outside answers).
+    thread_posts: int = 0
 
 
 def source_row(session: Session, spec: SourceSpec) -> models.Source:
@@ -113,11 +91,13 @@ def _unseen(session: Session, mentions: list[Mention]) -> tuple[list[Mention], i
     batch: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         batch.setdefault((m.network, m.external_id), m)
-    for network, chunk in _per_network(batch):
-        for (external_id,) in session.execute(
-                select(_MENTION.c.external_id).where(
-                    _MENTION.c.network == network, _MENTION.c.external_id.in_(chunk))):
-            batch.pop((network, external_id), None)
+    posts = models.table_of(models.ThreadPost)
+    for network, chunk in per_network(batch):
+        for table in (_MENTION, posts):  # a post is a card or in a card's thread, never both
+            for (external_id,) in session.execute(
+                    select(table.c.external_id).where(
+                        table.c.network == network, table.c.external_id.in_(chunk))):
+                batch.pop((network, external_id), None)
     return list(batch.values()), len(mentions) - len(batch)
 
 
@@ -150,7 +130,7 @@ def _authors(session: Session, fresh: list[Mention], types: list[str],
         a.author_type = kind
         a.mentions += 1
     found: dict[tuple[str, str], tuple[int, str | None]] = {}
-    for network, chunk in _per_network(sorted(seen)):
+    for network, chunk in per_network(sorted(seen)):
         for handle, author_id, override in session.execute(
                 select(_AUTHOR.c.handle, _AUTHOR.c.id, _AUTHOR.c.type_override)
                 .where(_AUTHOR.c.network == network, _AUTHOR.c.handle.in_(chunk))):
@@ -208,6 +188,20 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
     fresh, duplicates = _unseen(session, [storable(m) for m in mentions])
     if not fresh:
         return IngestResult([], duplicates)
+    placed = placing.place(session, fresh)
+    cards = [i for i, p in enumerate(placed) if p.role is Role.CARD]
+    ids = _store_cards(session, [fresh[i] for i in cards], rules, now=now, source_id=source_id)
+    by_index = dict(zip(cards, ids, strict=True))
+    posts = [(fresh[i], p) for i, p in enumerate(placed) if p.role in THREAD_ROLES]
+    follow_ups.store(session, posts, by_index, rules, now=now)
+    return IngestResult(ids, duplicates, len(posts))
+
+
+def _store_cards(session: Session, fresh: list[Mention], rules: Rules, *, now: datetime,
+                 source_id: str | None) -> list[int]:
+    """Store the posts that start a conversation as mentions, each with its card queued."""
+    if not fresh:
+        return []
     scored = [enrich(m, rules, now=now) for m in fresh]
     authors = _authors(session, fresh, [e.author_type for e in scored], now)
     rows: list[dict[str, Any]] = []
@@ -244,7 +238,7 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
          # One card per mention, whatever retries happen upstream.
          "dedupe_key": f"card:{mention_id}"}
         for mention_id, row in zip(ids, rows, strict=True)])
-    return IngestResult(list(ids), duplicates)
+    return list(ids)
 
 
 def store_fetch(session: Session, spec: SourceSpec, fetch: Fetch, rules: Rules, *,

@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.desk import commands as desk
+from bot.desk import threads
 from bot.desk.directory import Approvers
 from bot.domain.card import CardView
+from bot.domain.conversation import POST_KIND
 from bot.domain.limits import NoReplyChannel, reply_length, reply_limit
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules
@@ -31,6 +33,7 @@ from bot.kit import models
 from bot.reports import weekly
 from bot.slack import blocks
 from bot.slack.blocks import alert as alert_blocks
+from bot.slack.blocks import conversation
 from bot.slack.blocks import sla as sla_blocks
 from bot.timers import alerts
 
@@ -143,6 +146,13 @@ def _sla_reminder(r: Rendering) -> dict[str, Any]:
 @renders(OutboxKind.THREAD, "sla_breach")
 def _sla_breach(r: Rendering) -> dict[str, Any]:
     return sla_blocks.sla_breach(r.card())
+
+
+@renders(OutboxKind.THREAD, POST_KIND)
+def _thread_post(r: Rendering) -> dict[str, Any]:
+    post = threads.load_post(r.session, int(r.payload["post_id"]))
+    notify = r.payload.get("notify")
+    return conversation.thread_post(threads.post_view(post, str(notify) if notify else None))
 
 
 @renders(OutboxKind.THREAD, "draft_preview")

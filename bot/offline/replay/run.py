@@ -31,6 +31,7 @@ from bot.domain.scoring.enrich import Enrichment, enrich
 from bot.domain.scoring.routing import RouteDecision, route
 from bot.offline.replay.input import Item, ReplayInputError, Skipped, detect_format, read_mentions
 from bot.offline.replay.progress import ProgressBar, count_lines
+from bot.offline.replay.threads import Threaded, Threads
 
 __all__ = ["decision_record", "one_line", "run"]
 
@@ -48,8 +49,11 @@ TEXT_WIDTH = 60
 # --------------------------------------------------------------------------- output
 
 
-def decision_record(mention: Mention, e: Enrichment, d: RouteDecision) -> dict[str, Any]:
-    """The `--json` object: the contract fields in contract order, then our extras."""
+def decision_record(mention: Mention, e: Enrichment, d: RouteDecision,
+                    thread: Threaded | None = None) -> dict[str, Any]:
+    """The `--json` object: the contract fields in contract order, then our extras.
+    `thread`: the post's conversation (None: a conversation of its own)."""
+    thread = thread or Threaded(mention.external_id, False)
     return {
         "id": mention.external_id,
         "team": d.team,
@@ -65,6 +69,8 @@ def decision_record(mention: Mention, e: Enrichment, d: RouteDecision) -> dict[s
         "complaint": bool(e.is_complaint),
         "complaint_probability": round(float(e.complaint_probability), 4),
         "lang": e.lang,
+        "conversation_id": thread.conversation_id,
+        "follow_up": thread.follow_up,
         # Extras, after the contract fields (consumers may ignore them): ids are unique per
         # network only; the handle and the score's parts say who and why.
         "network": mention.network,
@@ -112,14 +118,17 @@ class JsonOut:
         self._write = out.write
         self._known: dict[object, str] = {}
 
-    def add(self, mention: Mention, e: Enrichment, d: RouteDecision) -> None:
+    def add(self, mention: Mention, e: Enrichment, d: RouteDecision,
+            thread: Threaded | None = None) -> None:
+        thread = thread or Threaded(mention.external_id, False)
         try:
-            line = self._line(mention, e, d)
+            line = self._line(mention, e, d, thread)
         except _Unusual:
-            line = _ENCODE(decision_record(mention, e, d))
+            line = _ENCODE(decision_record(mention, e, d, thread))
         self._write(line + "\n")
 
-    def _line(self, mention: Mention, e: Enrichment, d: RouteDecision) -> str:
+    def _line(self, mention: Mention, e: Enrichment, d: RouteDecision,
+              thread: Threaded) -> str:
         known = self._known_json
         parts = ", ".join([self._part(k, v) for k, v in e.score_parts.items()])
         approval = "true" if d.approval_required else "false"
@@ -134,6 +143,8 @@ class JsonOut:
             f'"complaint": {"true" if e.is_complaint else "false"}, '
             f'"complaint_probability": {_float_json(round(float(e.complaint_probability), 4))}, '
             f'"lang": {known(e.lang)}, '
+            f'"conversation_id": {_plain_json(thread.conversation_id)}, '
+            f'"follow_up": {"true" if thread.follow_up else "false"}, '
             f'"network": {known(mention.network)}, '
             f'"author": {_plain_json(mention.author.handle)}, "score_parts": {{{parts}}}}}'
         )
@@ -391,11 +402,15 @@ def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO,
     problems = _Problems(name, err, bar)
     sink: JsonOut | _Table = JsonOut(out) if as_json else _Table(rules, out, TABLE_ROWS)
     unknown = _ReadOnce(clock)  # the scoring time of mentions without one
+    threads = Threads()
     mentions = 0
     try:
         for batch in _in_batches(_reading(read_mentions(name, rules, kind)), BATCH):
             for line, mention, e, d in _replay_batch(batch, rules, now, unknown, problems):
-                sink.add(mention, e, d)
+                if isinstance(sink, JsonOut):
+                    sink.add(mention, e, d, threads.place(mention))
+                else:
+                    sink.add(mention, e, d)
                 mentions += 1
                 if bar is not None:
                     bar.tick(line)

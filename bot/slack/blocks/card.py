@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.domain.card import CardView
 from bot.domain.rules.schema import UNKNOWN_SENTIMENT
+from bot.slack.blocks.card_conversation import conversation_lines
 from bot.slack.blocks.text import (
     ACTIONS_ELEMENTS_MAX,
     BUTTON_TEXT_MAX,
@@ -191,6 +192,8 @@ def card(view: CardView) -> dict:
         blocks.append(context(
             f":rotating_light: *Overdue* — the reply was due {slack_date(view.sla_due_at)}"
             if view.overdue else f":stopwatch: Reply due {slack_date(view.sla_due_at)}"))
+    if lines := conversation_lines(view):
+        blocks.append(section("\n".join(lines)))
     blocks.extend(_state(view))
     if view.reply_blocked:
         blocks.append(section(":no_entry: *No reply from here:* "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.domain.card import CardView
-from bot.slack.blocks.card import handle, network_label, raw_handle, ref
+from bot.slack.blocks.card import handle, handle_of, network_label, raw_handle, ref
 from bot.slack.blocks.text import (
     INPUT_MAX,
     MODAL_TITLE_MAX,
@@ -18,6 +18,7 @@ from bot.slack.blocks.text import (
     clip,
     context,
     esc,
+    escape_mrkdwn,
     label,
     mention,
     plain,
@@ -78,8 +79,17 @@ def _text_input(initial: str, label_text: str, placeholder: str, block_id: str,
 
 
 def _post_excerpt(view: CardView) -> list[dict]:
-    text = truncate_escaped(view.text, POST_EXCERPT_MAX) if view.text.strip() else "_(no text)_"
-    return [context(f"Replying to {handle(view)} on {network_label(view)}"), section(text)]
+    """The post the reply answers: the customer's latest message once they have written
+    again (not the card's original), else the mention."""
+    latest = view.conversation.reply_to if view.conversation else None
+    if latest is not None:
+        who = escape_mrkdwn(handle_of(latest.network, latest.author_handle))
+        body = latest.text
+        head = f"Replying to {who}'s latest message on {network_label(view)}"
+    else:
+        body, head = view.text, f"Replying to {handle(view)} on {network_label(view)}"
+    text = truncate_escaped(body, POST_EXCERPT_MAX) if body.strip() else "_(no text)_"
+    return [context(head), section(text)]
 
 
 def _limit_line(view: CardView, limit: tuple[int, str] | None) -> list[dict]:
