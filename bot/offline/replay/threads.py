@@ -16,9 +16,20 @@ class Threaded:
     follow_up: bool  # the customer again: the live bot would thread it, not card it
 
 
+# Posts remembered as possible parents: a replay streams files of any length in flat memory,
+# and a customer's follow-up comes within the few hundred posts after the thread it answers.
+REMEMBERED = 500
+
+
 class Threads:
-    def __init__(self) -> None:
+    def __init__(self, remembered: int = REMEMBERED) -> None:
         self._known: dict[tuple[str, str], Link] = {}
+        self._most = remembered
+
+    def _remember(self, key: tuple[str, str], link: Link) -> None:
+        if len(self._known) >= self._most:  # dicts keep insertion order: drop the oldest
+            del self._known[next(iter(self._known))]
+        self._known[key] = link
 
     def place(self, m: Mention) -> Threaded:
         parent_id, root_id = links_of(m)
@@ -28,9 +39,9 @@ class Threads:
         p = classify(m, author, parent=parent, root=root)
         link = parent or root
         if p.role is Role.CARD or link is None:
-            self._known[(m.network, m.external_id)] = Link(m.external_id, author,
-                                                           card_author=author)
+            self._remember((m.network, m.external_id),
+                           Link(m.external_id, author, card_author=author))
             return Threaded(m.external_id, False)
-        self._known[(m.network, m.external_id)] = Link(link.card, author, is_by_brand(m),
-                                                       link.card_author)
+        self._remember((m.network, m.external_id),
+                       Link(link.card, author, is_by_brand(m), link.card_author))
         return Threaded(str(link.card), p.role is Role.FOLLOW_UP)

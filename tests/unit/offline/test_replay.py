@@ -36,7 +36,8 @@ NOW = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)
 
 # The contract in ARCHITECTURE.md, spelled out here on purpose (not imported from the module).
 CONTRACT = ["id", "team", "priority", "score", "sentiment", "compound", "author_type", "risk",
-            "approval_required", "outcome_hint", "matched_rules", "complaint", "complaint_probability", "lang"]
+            "approval_required", "outcome_hint", "matched_rules", "complaint", "complaint_probability", "lang",
+            "conversation_id", "follow_up"]
 
 PAGE_IDS = ["1853701144208867328", "1853699873001377843", "1853695120577122304",
             "1853688790103711744", "1853671024417525933", "1853669212875882497",

@@ -1,0 +1,221 @@
+"""Conversations at ingest, on a real database (SQLite, and PostgreSQL when configured): a
+customer's answer to our reply joins the card's thread — stored once, queued once for the
+thread, never a card — and reopens the card; strangers are context; the brand answering
+elsewhere stops the clock; the odd orders and repeats of real networks change none of that."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.domain.mention import Author, Mention
+from bot.domain.outbox import OutboxKind
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
+from bot.listening.ingest import store_mentions
+from tests.support.paths import ROOT
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+RULES = load_rules(ROOT / "routing_rules.yaml")
+CARD_ID = "1990000000000000001"
+OUR_REPLY = "1990000000000000002"
+AGENT = "U0AGENT0001"
+
+
+def post(external_id: str, text: str, *, handle: str = "bagless", reply_to: str | None = None,
+         minutes: int = 0, network: str = "x", root: str | None = CARD_ID,
+         **extra: str) -> Mention:
+    return Mention(network=network, external_id=external_id, text=text,
+                   author=Author(handle=handle, name=handle.title(), followers=50),
+                   url=f"https://x.com/{handle}/status/{external_id}",
+                   created_at=NOW + timedelta(minutes=minutes), lang="en",
+                   mentions_brand=True, in_reply_to_id=reply_to, conversation_id=root,
+                   extra=dict(extra))
+
+
+@pytest.fixture
+def factory(engine):
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def card(factory) -> int:
+    """A lost-bag card, answered by AGENT and tagged: the case looked done."""
+    with session_scope(factory) as s:
+        (card_id,) = store_mentions(s, [post(CARD_ID, "@NorthwindAir where is my bag?",
+                                             root=CARD_ID, minutes=-60)], RULES,
+                                    now=NOW - timedelta(minutes=59)).new_mention_ids
+        draft = models.Draft(mention_id=card_id, text="So sorry, DM us", author=AGENT,
+                             created_at=NOW - timedelta(minutes=40))
+        s.add(draft)
+        s.flush()
+        s.add(models.Reply(mention_id=card_id, draft_id=draft.id, network="x",
+                           idempotency_key=f"reply:{draft.id}", state="sent",
+                           network_id=OUR_REPLY, sent_by=AGENT, sent_at=NOW - timedelta(minutes=30)))
+        s.add(models.OutcomeTag(mention_id=card_id, outcome="resolved", tagged_by=AGENT))
+        s.execute(update(models.Mention).where(models.Mention.id == card_id).values(
+            status="closed", outcome="resolved", claimed_by=AGENT, closed_at=NOW,
+            slack_channel="C0BAGGAGE01", slack_ts="1800000000.000100",
+            first_response_at=NOW - timedelta(minutes=30), sla_due_at=None, sla_next_at=None))
+    return card_id
+
+
+def rows(factory, model, *where):
+    with session_scope(factory) as s:
+        got = s.scalars(select(model).where(*where).order_by(model.id)).all()
+        s.expunge_all()
+        return got
+
+
+def mention(factory, mention_id: int) -> models.Mention:
+    with session_scope(factory) as s:
+        m = s.get(models.Mention, mention_id)
+        s.expunge(m)
+        return m
+
+
+def ingest(factory, *posts: Mention, now: datetime = NOW):
+    with session_scope(factory) as s:
+        return store_mentions(s, list(posts), RULES, now=now)
+
+
+def test_an_answer_to_our_reply_joins_the_thread_and_reopens_the_card(factory, card):
+    team = mention(factory, card).team
+    got = ingest(factory, post("1990000000000000003", "@NorthwindAir 3 hours and still no "
+                                                         "bag. This is a disgrace.",
+                               reply_to=OUR_REPLY, minutes=5))
+    assert got.new_mention_ids == [] and got.thread_posts == 1
+    assert len(rows(factory, models.Mention)) == 1  # no new card
+    (follow,) = rows(factory, models.ThreadPost)
+    assert (follow.mention_id, follow.role, follow.author_handle) == (card, "follow_up", "bagless")
+    m = mention(factory, card)
+    assert (m.status, m.claimed_by, m.team, m.outcome) == ("claimed", AGENT, team, None)
+    assert (m.follow_ups, m.reopens, m.reply_to_post_id) == (1, 1, follow.id)
+    assert m.awaiting_since == NOW + timedelta(minutes=5)
+    assert m.sla_due_at is not None and m.sla_due_at > NOW  # the clock restarted
+    assert rows(factory, models.OutcomeTag) == []  # it can be tagged again
+    (reopen,) = rows(factory, models.AuditEvent, models.AuditEvent.action == "reopen")
+    assert (reopen.from_status, reopen.to_status, reopen.detail["outcome"],
+            reopen.detail["tags"]) == ("closed", "claimed", "resolved", ["resolved"])
+    queued = rows(factory, models.OutboxMessage, models.OutboxMessage.mention_id == card,
+                  models.OutboxMessage.kind != OutboxKind.CARD)
+    assert [(q.kind, q.payload.get("type"), q.payload.get("notify")) for q in queued] == [
+        ("thread", "thread_post", AGENT), ("update", None, None)]
+    assert queued[0].dedupe_key == f"post:{follow.id}"
+
+
+def test_the_same_follow_up_fetched_twice_is_stored_and_posted_once(factory, card):
+    answer = post("1990000000000000003", "@NorthwindAir still nothing", reply_to=OUR_REPLY)
+    ingest(factory, answer)
+    again = ingest(factory, answer, now=NOW + timedelta(minutes=1))
+    assert (again.duplicates, again.thread_posts) == (1, 0)
+    assert len(rows(factory, models.ThreadPost)) == 1
+    assert mention(factory, card).follow_ups == 1
+    with session_scope(factory) as s:
+        assert s.scalar(select(func.count()).select_from(models.OutboxMessage).where(
+            models.OutboxMessage.kind == OutboxKind.THREAD)) == 1
+
+
+def test_strangers_are_context_and_a_new_customer_gets_a_card(factory, card):
+    got = ingest(factory,
+                 post("1990000000000000004", "@NorthwindAir same here!", handle="other",
+                      reply_to=CARD_ID),
+                 post("1990000000000000005", "@NorthwindAir lovely flight today",
+                      handle="newbie", reply_to=None, root=None))
+    assert len(got.new_mention_ids) == 1 and got.thread_posts == 1
+    (context,) = rows(factory, models.ThreadPost)
+    assert context.role == "context"
+    m = mention(factory, card)
+    assert (m.status, m.follow_ups) == ("closed", 0)  # context reopens nothing
+
+
+def test_the_customer_writing_again_under_their_own_post_is_a_follow_up(factory, card):
+    ingest(factory, post("1990000000000000006", "@NorthwindAir hello??", reply_to=CARD_ID))
+    assert [p.role for p in rows(factory, models.ThreadPost)] == ["follow_up"]
+
+
+def test_a_follow_up_fetched_before_its_parent_joins_by_the_root(factory, card):
+    # The customer's earlier message (…07) never reached us; X still names the root.
+    ingest(factory, post("1990000000000000008", "@NorthwindAir and now?",
+                         reply_to="1990000000000000007", minutes=9))
+    ingest(factory, post("1990000000000000007", "@NorthwindAir any news?",
+                         reply_to=OUR_REPLY, minutes=7), now=NOW + timedelta(minutes=10))
+    posts = rows(factory, models.ThreadPost)
+    assert [(p.external_id[-1], p.role) for p in posts] == [("8", "follow_up"),
+                                                            ("7", "follow_up")]
+    m = mention(factory, card)
+    # The latest message stays the one a reply answers, whatever order they came in.
+    assert (m.follow_ups, m.reply_to_post_id) == (2, posts[0].id)
+
+
+def test_a_reply_to_a_deleted_post_with_no_root_is_a_card_of_its_own(factory, card):
+    got = ingest(factory, post("1990000000000000009", "@NorthwindAir replying to a gone post",
+                               reply_to="1990000000000000099", root="1990000000000000099"))
+    assert len(got.new_mention_ids) == 1 and got.thread_posts == 0
+
+
+def test_a_parent_and_its_follow_up_in_one_fetch(factory):
+    got = ingest(factory,
+                 post("1990000000000000011", "@NorthwindAir and it is raining", minutes=2,
+                      reply_to="1990000000000000010", root="1990000000000000010"),
+                 post("1990000000000000010", "@NorthwindAir my flight is late", minutes=1,
+                      reply_to=None, root="1990000000000000010"))
+    assert len(got.new_mention_ids) == 1 and got.thread_posts == 1
+    (card,) = rows(factory, models.Mention)
+    assert card.external_id == "1990000000000000010"
+    assert (card.status, card.follow_ups) == ("new", 1)
+
+
+def test_the_brand_answering_elsewhere_stops_the_clock_and_its_own_replies_are_ignored(
+        factory, card):
+    ingest(factory, post("1990000000000000012", "@NorthwindAir hello??", reply_to=OUR_REPLY))
+    assert mention(factory, card).sla_due_at is not None
+    got = ingest(factory,
+                 # socialbot's own reply, read back by a search: never a loop
+                 post(OUR_REPLY, "So sorry, DM us", handle="NorthwindAir", reply_to=CARD_ID,
+                      by_brand="1"),
+                 # a colleague answering in the X app
+                 post("1990000000000000013", "@bagless found it, on its way", minutes=3,
+                      handle="NorthwindAir", reply_to="1990000000000000012", by_brand="1"),
+                 # the brand answering itself
+                 post("1990000000000000014", "(and sorry again)", minutes=4,
+                      handle="NorthwindAir", reply_to="1990000000000000013", by_brand="1"),
+                 now=NOW + timedelta(minutes=5))
+    assert got.new_mention_ids == []
+    roles = [(p.external_id[-2:], p.role) for p in rows(factory, models.ThreadPost)]
+    assert roles == [("12", "follow_up"), ("13", "outside"), ("14", "outside")]
+    m = mention(factory, card)
+    assert (m.awaiting_since, m.sla_due_at, m.status) == (None, None, "claimed")
+
+
+def test_an_angrier_follow_up_raises_the_priority_and_says_why(factory, card):
+    before = mention(factory, card).priority
+    ingest(factory, post("1990000000000000015", "@NorthwindAir I'm calling my lawyer, this "
+                                                "is theft", reply_to=OUR_REPLY))
+    m = mention(factory, card)
+    assert m.priority < before and "raised from" in (m.priority_reason or "")
+    ingest(factory, post("1990000000000000016", "@NorthwindAir thanks, all good now",
+                         reply_to=OUR_REPLY, minutes=1))
+    assert mention(factory, card).priority == m.priority  # never lowered
+
+
+@pytest.mark.parametrize("network, parent_key", [("mastodon", "in_reply_to_id"),
+                                                 ("bluesky", "in_reply_to_id")])
+def test_mastodon_and_bluesky_follow_ups_keep_what_a_reply_needs(factory, network, parent_key):
+    root = "at://did:plc:c/app.bsky.feed.post/1" if network == "bluesky" else "1101"
+    first = dataclasses.replace(post(root, "@northwind my bag", network=network,
+                                     root=root if network == "bluesky" else None),
+                                url=None)
+    ingest(factory, first)
+    follow = dataclasses.replace(
+        post(root + "2", "@northwind still nothing", network=network, minutes=3,
+             reply_to=root, root=root if network == "bluesky" else None,
+             visibility="direct", uri=root + "2", cid="bafy2", root_uri=root, root_cid="bafy1"),
+        url=None)
+    ingest(factory, follow)
+    (p,) = rows(factory, models.ThreadPost)
+    assert (p.role, p.extra["visibility"], p.extra["root_uri"]) == ("follow_up", "direct", root)
