@@ -796,3 +796,25 @@ def test_rules_without_brand_handles(tmp_path):
     assert code == 0, err
     assert {d["team"] for d in decisions(out)} == {"desk"}
     assert not any(m.mentions_brand for m in mentions(p, rules))
+
+
+def test_json_carries_each_posts_conversation_and_whether_it_is_a_follow_up(tmp_path, rules):
+    """A policy change can be dry-run on threads: the customer's second post is a follow-up
+    in the first one's conversation; a stranger in it is not; a new post starts its own."""
+    lines = [
+        {"id": "1", "network": "mastodon", "author": {"username": "bagless"},
+         "text": "@northwind my bag is lost"},
+        {"id": "2", "network": "mastodon", "author": {"username": "Bagless"},
+         "text": "@northwind still nothing", "in_reply_to_id": "1"},
+        {"id": "3", "network": "mastodon", "author": {"username": "other"},
+         "text": "@northwind same", "in_reply_to_id": "2"},
+        {"id": "4", "network": "mastodon", "author": {"username": "newbie"},
+         "text": "@northwind hello"},
+    ]
+    path = tmp_path / "thread.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    code, out, err = replay_file(path, rules)
+    assert code == 0, err
+    got = [(d["id"], d["conversation_id"], d["follow_up"])
+           for d in map(json.loads, out.splitlines())]
+    assert got == [("1", "1", False), ("2", "1", True), ("3", "1", False), ("4", "4", False)]

@@ -1,0 +1,56 @@
+"""A card's conversation in Block Kit: the thread post (escaped like the card, the claimer
+told, never @channel) and the card's "Customer replied" lines; golden JSON for both."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+from bot.domain.card import Conversation, PostView
+from bot.slack import blocks
+from bot.slack.blocks.conversation import thread_post
+from tests.support.cards import T0, view
+from tests.support.golden import assert_golden
+
+FOLLOW = PostView(network="x", role="follow_up", author_handle="dana_k", author_name="Dana <K>",
+                  text="@AcmeBank 3 hours & still no card <!channel> <http://evil|refund>",
+                  url="https://x.com/dana_k/status/1897000000000000111",
+                  created_at=T0 + timedelta(hours=3), notify="U0ANA")
+REPLIED = Conversation(follow_ups=2, replied_at=T0 + timedelta(hours=3), waiting_minutes=95,
+                       reply_to=FOLLOW, reopens=1)
+
+
+def test_a_follow_up_in_the_thread_is_inert_and_tells_the_claimer():
+    payload = thread_post(FOLLOW)
+    shown = json.dumps(payload, ensure_ascii=False)
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown
+    assert "<http://evil" not in shown and "<@U0ANA>" in shown and "Customer replied" in shown
+    assert_golden("thread_follow_up", payload)
+
+
+def test_an_answer_made_outside_socialbot_says_who():
+    payload = thread_post(dataclasses.replace(FOLLOW, role="outside", author_handle="AcmeBank",
+                                              author_name="Acme", notify=None))
+    assert "Answered outside socialbot* by *Acme* @AcmeBank" in json.dumps(payload, ensure_ascii=False)
+
+
+def test_the_card_says_customer_replied_with_the_count_and_the_wait():
+    payload = blocks.card(view("claimed", conversation=REPLIED,
+                               priority_reason="raised from P3 by a follow-up: legal threat"))
+    shown = json.dumps(payload, ensure_ascii=False)
+    assert "Customer replied* · 2 messages · waiting 1 h 35 min · reopened" in shown
+    assert "Replies answer the latest message" in shown and "&lt;!channel&gt;" in shown
+    assert "raised from P3 by a follow-up" in shown
+    assert_golden("card_customer_replied", payload)
+
+
+def test_a_draft_overtaken_by_the_customer_is_flagged_for_the_approver():
+    stale = dataclasses.replace(REPLIED, draft_stale=True)
+    shown = json.dumps(blocks.card(view("pending_approval", conversation=stale)))
+    assert "written before the customer's last message" in shown
+
+
+def test_the_draft_modal_quotes_the_latest_message_not_the_first():
+    modal = json.dumps(blocks.draft_modal(view("claimed", conversation=REPLIED), [], None))
+    assert "still no card" in modal and "swallowed my card" not in modal
