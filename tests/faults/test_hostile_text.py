@@ -189,7 +189,9 @@ def x_page_bytes() -> bytes:
     for i, marker in enumerate(["LONE", "NUL", "BAD"]):
         t = dict(template, id=f"18537300000000000{i:02d}", text=f"@NorthwindAir {marker} here",
                  edit_history_tweet_ids=[f"18537300000000000{i:02d}"])
-        t.pop("entities", None)
+        # Posts of their own: as replies in the template's thread they would be threaded.
+        for key in ("entities", "referenced_tweets", "in_reply_to_user_id", "conversation_id"):
+            t.pop(key, None)
         hostile.append(t)
     page["data"] = hostile + page["data"]
     page["meta"]["newest_id"] = hostile[-1]["id"]

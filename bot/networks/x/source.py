@@ -20,6 +20,7 @@ are on the exception as `reads`. The client (`build_x_client`) and the log redac
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -30,6 +31,7 @@ from typing import Any
 import requests
 import tweepy
 
+from bot.domain.conversation import BY_BRAND
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -130,7 +132,8 @@ class BrandMatcher:
 
 def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: str | None
                    ) -> list[Mention]:
-    """The mentions in one X API v2 page (any order), retweets and the brand's posts left out."""
+    """The mentions in one X API v2 page (any order), retweets and the brand's posts left out
+    (its replies are kept, flagged `by_brand`, for the conversation they answer)."""
     users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users") or ()
              if isinstance(u, Mapping) and u.get("id") is not None}
     included_tweets = {str(t["id"]): t for t in (page.get("includes") or {}).get("tweets") or ()
@@ -145,6 +148,11 @@ def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: s
         user = users.get(author_id or "", {})
         username = str(user.get("username") or "")
         if brand.is_brand(author_id, username):
+            # The brand's own reply may be a colleague answering in the X app: ingest shows it
+            # in the conversation's thread ("answered outside socialbot") or drops it.
+            if ref_ids(tweet, "replied_to"):
+                own = _mention(tweet, user, author_id, brand, included_tweets, source_id)
+                out.append(dataclasses.replace(own, extra={**own.extra, BY_BRAND: "1"}))
             continue
         out.append(_mention(tweet, user, author_id, brand, included_tweets, source_id))
     return out

@@ -297,7 +297,10 @@ def test_search_normalises_skips_own_posts_and_flags_quotes(api, client):
     assert q["query"] == '"northwind air" -is:retweet'
     assert q["start_time"] == "2024-11-04T09:00:00Z" and q["max_results"] == "100"
     assert fetch.reads == 4  # the brand's own post is billed too
-    by_handle = {m.author.handle: m for m in fetch.mentions}
+    # The brand's own reply comes flagged, for the thread of the conversation it answers.
+    assert [m.extra for m in fetch.mentions if m.author.handle == "NorthwindAir"] == [
+        {"by_brand": "1"}]
+    by_handle = {m.author.handle: m for m in fetch.mentions if "by_brand" not in m.extra}
     assert list(by_handle) == ["NorthwindAirFan", "samito", "dailyroute_news"]  # oldest first
     assert "NorthwindAir" not in by_handle
     # A quote of the brand's post without the @handle: X lets the brand reply to it.
@@ -321,7 +324,8 @@ def test_search_paginates_with_next_token(api, client):
     assert query(api.calls[0])["since_id"] == "1853700000000000000"
     assert query(api.calls[1])["next_token"] == "b26v89c19zqg8o3fpzbn1e0ffhxjiofzw6po136rvbnul"
     assert "pagination_token" not in query(api.calls[1])
-    assert len(fetch.mentions) == 3 and fetch.notes == []
+    customers = [m for m in fetch.mentions if "by_brand" not in m.extra]
+    assert len(customers) == 3 and fetch.notes == []
 
 
 def test_search_cursor_older_than_seven_days_restarts_at_the_window(api, client):
@@ -587,3 +591,15 @@ def test_filter_rewrites_records_with_args_and_registered_secrets(client):
     assert record.getMessage() == "token=[REDACTED] and Bearer [REDACTED]"
     assert REDACTOR in logging.getLogger("tweepy.client").filters
     assert REDACTOR in logging.getLogger("requests_oauthlib.oauth1_auth").filters
+
+
+def test_the_brands_own_replies_are_kept_flagged_for_their_conversation():
+    """A colleague answering in the X app: ingest shows it in the card's thread as answered
+    outside socialbot (or drops it when it answers nothing the desk holds)."""
+    page = {"data": [
+        {"id": "5", "text": "@priyaflies found it!", "author_id": BRAND_ID,
+         "referenced_tweets": [{"type": "replied_to", "id": "4"}], "conversation_id": "4"},
+        {"id": "6", "text": "Our update", "author_id": BRAND_ID}]}
+    mentions = normalise_page(page, brand=BrandMatcher("NorthwindAir", BRAND_ID), source_id=None)
+    assert [(m.external_id, m.extra.get("by_brand"), m.in_reply_to_id) for m in mentions] == [
+        ("5", "1", "4")]
