@@ -30,6 +30,7 @@ STANDALONE = ("rss", "google_play")
 # answering in the network's own app): it never becomes a card.
 BY_BRAND = "by_brand"
 POST_KIND = "thread_post"  # the payload `type` of the outbox row showing one thread post
+FOLDED_KIND = "thread_folded"  # … and of the one summing up posts too many to post one by one
 
 
 class Role(StrEnum):

@@ -22,7 +22,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import sla
-from bot.domain.conversation import POST_KIND, Placed, Role, raises, reopen_status, reopened
+from bot.domain.conversation import (
+    FOLDED_KIND,
+    POST_KIND,
+    Placed,
+    Role,
+    raises,
+    reopen_status,
+    reopened,
+)
 from bot.domain.mention import Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules
@@ -34,6 +42,9 @@ from bot.listening.keys import normalise_handle
 from bot.listening.placing import card_of
 
 _POSTS = models.table_of(models.ThreadPost)
+# Thread messages one fetch may post per card; the rest are folded into one (Slack's ~1
+# message per second per channel is shared with every other card of the channel).
+THREAD_POSTS_MAX = 20
 CAS_TRIES = 5  # a click committing between our read and write moves the version: read again
 
 
@@ -100,14 +111,42 @@ def _update_card(session: Session, card_id: int, posts: list[_Post], rules: Rule
     team = rules.teams.get(m.team)
     channel = m.slack_channel or (team.channel if team else "")
     priority = values.get("priority", m.priority)
-    for post in sorted(posts, key=lambda p: (p.at, p.id)):
-        notify = m.claimed_by if post.role is Role.FOLLOW_UP else None
+    shown, folded = fold(posts)
+    if folded:
         session.add(models.OutboxMessage(
             kind=OutboxKind.THREAD, channel=channel, mention_id=m.id, priority=priority,
-            payload={"type": POST_KIND, "post_id": post.id, "notify": notify},
+            payload={"type": FOLDED_KIND, "post_ids": [p.id for p in folded]},
+            not_before=now, created_at=now, dedupe_key=f"posts:{folded[0].id}:{len(folded)}"))
+    notify = m.claimed_by
+    for post in shown:
+        # The claimer is told once per fetch, at the customer's latest message.
+        tell = notify if post.role is Role.FOLLOW_UP and post is _last_follow_up(shown) else None
+        session.add(models.OutboxMessage(
+            kind=OutboxKind.THREAD, channel=channel, mention_id=m.id, priority=priority,
+            payload={"type": POST_KIND, "post_id": post.id, "notify": tell},
             not_before=now, created_at=now, dedupe_key=f"post:{post.id}"))
     _queue_card_update(session, m, priority, now)
     session.flush()
+
+
+def fold(posts: list[_Post]) -> tuple[list[_Post], list[_Post]]:
+    """(posted one by one, folded into one message), both oldest first. A busy thread (a
+    viral post's 500 replies) must not flood the channel: at most THREAD_POSTS_MAX messages
+    per card per fetch, the customer's and the brand's own messages kept before context."""
+    ordered = sorted(posts, key=lambda p: (p.at, p.id))
+    if len(ordered) <= THREAD_POSTS_MAX:
+        return ordered, []
+    room = THREAD_POSTS_MAX - 1  # one message says what was folded
+    key = [p for p in ordered if p.role is not Role.CONTEXT][-room:]
+    rest = [p for p in ordered if p.role is Role.CONTEXT][-(room - len(key)):] \
+        if room > len(key) else []
+    kept = {p.id for p in key} | {p.id for p in rest}
+    return ([p for p in ordered if p.id in kept], [p for p in ordered if p.id not in kept])
+
+
+def _last_follow_up(posts: list[_Post]) -> _Post | None:
+    follow = [p for p in posts if p.role is Role.FOLLOW_UP]
+    return follow[-1] if follow else None
 
 
 def _changes(m: models.Mention, posts: list[_Post], rules: Rules, now: datetime

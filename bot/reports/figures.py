@@ -76,6 +76,26 @@ class MentionLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Conversations:
+    """Of the period's mentions, those whose customer wrote again (bot.domain.conversation)."""
+
+    conversations: int  # mentions with at least one follow-up
+    follow_ups: int  # the customers' messages after their first
+    replies: int  # replies sent in those conversations
+    reopened: int  # mentions reopened by a follow-up at least once
+    handled: int  # mentions answered or closed at least once: the reopen rate's base
+    resolution: Durations  # arrival → closed, for the conversations closed
+
+    @property
+    def replies_per_conversation(self) -> float | None:
+        return self.replies / self.conversations if self.conversations else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self.reopened / self.handled if self.handled else None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     period: ReportPeriod
     team: str | None  # None: all teams
@@ -100,6 +120,7 @@ class Report:
     critical: tuple[MentionLine, ...] = ()  # weekly report only
     critical_count: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    conversations: Conversations | None = None  # None: not computed (older callers)
 
     def share(self, sentiment: str, *, previous: bool = False) -> float | None:
         counts, total = ((self.previous_sentiment, self.previous_total) if previous
@@ -124,6 +145,10 @@ class Report:
             out["rate"] = row.rate
         data["sentiment_change_pp"] = {s: self.share_change(s) for s in SENTIMENTS}
         data["busiest_hours"] = [{"hour": h, "mentions": c} for h, c in self.busiest_hours()]
+        if self.conversations is not None:
+            data["conversations"]["replies_per_conversation"] = \
+                self.conversations.replies_per_conversation
+            data["conversations"]["reopen_rate"] = self.conversations.reopen_rate
         return data
 
 

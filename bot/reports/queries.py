@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.domain.rules.schema import SENTIMENTS, Rules
 from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
+from bot.reports.conversations import conversation_figures
 from bot.reports.cube import PeriodCounts, arrived, flag, in_period, period_counts
 from bot.reports.figures import (
     Approvals,
@@ -284,6 +285,7 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
             .where(*in_period(period.previous(), team)).group_by(M.sentiment))},
         "unanswered": lambda s: tuple(mention_lines(s, open_unanswered, UNANSWERED_SHOWN)),
         "top": lambda s: tuple(_top_authors(s, where)),
+        "conversations": lambda s: conversation_figures(s, where, PS),
     }
     if critical:
         jobs["critical_count"] = lambda s: int(s.scalar(select(func.count()).select_from(M)
@@ -313,7 +315,8 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         hours=tuple(hours), days=day_rows,
         unanswered_count=counts.unanswered,
         unanswered=got["unanswered"],
-        critical=got.get("critical", ()), critical_count=got.get("critical_count", 0))
+        critical=got.get("critical", ()), critical_count=got.get("critical_count", 0),
+        conversations=got["conversations"])
 
 
 def _tune(session: Session) -> None:

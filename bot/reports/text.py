@@ -37,6 +37,13 @@ def report_text(report: Report) -> str:
     for name, d in (("first response", report.first_response), ("close", report.close)):
         lines.append(f"{name:<15} median {duration(d.median)}, p90 {duration(d.p90)} "
                      f"(n={d.count:,})")
+    c = report.conversations
+    if c is not None and c.conversations:
+        each = c.replies_per_conversation
+        lines.append(f"conversations   {c.conversations:,} ({c.follow_ups:,} follow-ups), "
+                     f"{'–' if each is None else f'{each:.1f}'} replies each, "
+                     f"{_pct(c.reopen_rate)} reopened, resolution median "
+                     f"{duration(c.resolution.median)} (n={c.resolution.count:,})")
     for row in report.sla:
         if row.hit + row.missed + row.pending + row.no_sla:
             lines.append(f"SLA {row.priority:<11} {_pct(row.rate)} on time ({row.hit:,} of "

@@ -25,7 +25,7 @@ from bot.desk import commands as desk
 from bot.desk import threads
 from bot.desk.directory import Approvers
 from bot.domain.card import CardView
-from bot.domain.conversation import POST_KIND
+from bot.domain.conversation import FOLDED_KIND, POST_KIND
 from bot.domain.limits import NoReplyChannel, reply_length, reply_limit
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules
@@ -153,6 +153,15 @@ def _thread_post(r: Rendering) -> dict[str, Any]:
     post = threads.load_post(r.session, int(r.payload["post_id"]))
     notify = r.payload.get("notify")
     return conversation.thread_post(threads.post_view(post, str(notify) if notify else None))
+
+
+@renders(OutboxKind.THREAD, FOLDED_KIND)
+def _thread_folded(r: Rendering) -> dict[str, Any]:
+    ids = [int(i) for i in r.payload.get("post_ids", [])]
+    posts = r.session.scalars(select(models.ThreadPost).where(
+        models.ThreadPost.id.in_(ids[:conversation.FOLDED_SHOWN]))
+        .order_by(models.ThreadPost.id)).all()
+    return conversation.folded_posts([threads.post_view(p) for p in posts], len(ids))
 
 
 @renders(OutboxKind.THREAD, "draft_preview")

@@ -46,3 +46,23 @@ def thread_post(post: PostView) -> dict:
     fallback = truncate_escaped(
         f"{handle_of(post.network, post.author_handle)}: {inline(post.text)}", 300)
     return {"text": fallback, "blocks": [section(head), section(body), context(" · ".join(bits))]}
+
+
+FOLDED_SHOWN = 10  # excerpts in the folded message; the rest are counted
+
+
+def folded_posts(posts: list[PostView], total: int) -> dict:
+    """Posts too many to post one by one (a busy thread), summed up in one message: the count
+    and the first excerpts, each escaped and linked."""
+    lines = [f":speech_balloon: *{total:,} more message{'s' if total != 1 else ''} in the "
+             "conversation* (folded to keep the channel readable)"]
+    for post in posts[:FOLDED_SHOWN]:
+        who = escape_mrkdwn(handle_of(post.network, post.author_handle))
+        lines.append(f"• {who}: {truncate_escaped(post.text, 200)}"
+                     + (f" · {link(post.url, 'open')}" if post.url else ""))
+    if total > FOLDED_SHOWN:
+        lines.append(f"…and {total - FOLDED_SHOWN:,} more")
+    blocks = [section(lines[0])]
+    if len(lines) > 1:
+        blocks.append(section("\n".join(lines[1:])))
+    return {"text": f"{total:,} more messages in the conversation", "blocks": blocks}

@@ -69,6 +69,18 @@ def _durations(name: str, d: Durations) -> str:
     return f"*{name}:* median {duration(d.median)} · p90 {duration(d.p90)} · n={d.count:,}"
 
 
+def _conversation_lines(report: Report) -> list[str]:
+    """Conversations: shown once a customer has written again in the period."""
+    c = report.conversations
+    if c is None or not c.conversations:
+        return []
+    each = c.replies_per_conversation
+    return [f"*Conversations:* {c.conversations:,} · "
+            f"{'–' if each is None else f'{each:.1f}'} replies each · "
+            f"{_pct(c.reopen_rate)} reopened",
+            _durations("Resolution (conversations)", c.resolution)]
+
+
 def _counts(counts: dict[str, int], render=label) -> str:
     parts = [f"{render(k)} {v:,}" for k, v in counts.items() if v]
     return ", ".join(parts) or "none"
@@ -116,7 +128,8 @@ def report_blocks(report: Report, *, title: str | None = None) -> dict:
     ]
     blocks.append({"type": "section", "fields": [md(clip(f, FIELD_MAX)) for f in fields]})
     blocks.append(section("\n".join([_durations("First response", report.first_response),
-                                     _durations("Close", report.close)])))
+                                     _durations("Close", report.close),
+                                     *_conversation_lines(report)])))
     sla_lines = []
     for row in report.sla:
         if row.hit + row.missed + row.pending + row.no_sla == 0:

@@ -6,6 +6,7 @@ elsewhere stops the clock; the odd orders and repeats of real networks change no
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,9 +15,13 @@ from sqlalchemy import func, select, update
 from bot.domain.mention import Author, Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.load import load_rules
+from bot.desk.commands import card_view
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.ingest import store_mentions
+from bot.reports.period import parse_period
+from bot.reports.queries import compute_report
+from bot.slack.blocks.report import report_blocks
 from tests.support.paths import ROOT
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -219,3 +224,63 @@ def test_mastodon_and_bluesky_follow_ups_keep_what_a_reply_needs(factory, networ
     ingest(factory, follow)
     (p,) = rows(factory, models.ThreadPost)
     assert (p.role, p.extra["visibility"], p.extra["root_uri"]) == ("follow_up", "direct", root)
+
+
+def test_the_report_counts_conversations_replies_resolution_and_reopens(factory, card):
+    ingest(factory, post("1990000000000000017", "@NorthwindAir hello??", reply_to=OUR_REPLY),
+           post("1990000000000000018", "@NorthwindAir a new question", handle="newbie",
+                reply_to=None, root=None))
+    with session_scope(factory) as s:
+        s.execute(update(models.Mention).where(models.Mention.id == card).values(
+            status="closed", closed_at=NOW + timedelta(minutes=20)))
+    with session_scope(factory) as s:
+        r = compute_report(s, RULES, parse_period("7d", NOW + timedelta(hours=1)),
+                           now=NOW + timedelta(hours=1), tz_name="UTC")
+    c = r.conversations
+    assert c is not None
+    assert (c.conversations, c.follow_ups, c.replies, c.reopened, c.handled) == (1, 1, 1, 1, 1)
+    assert (c.replies_per_conversation, c.reopen_rate) == (1.0, 1.0)
+    assert c.resolution.count == 1 and c.resolution.median == 79 * 60  # arrival → closed
+    assert r.total == 2  # a follow-up is not a mention: first-response figures keep meaning
+    shown = json.dumps(report_blocks(r), ensure_ascii=False)
+    assert "*Conversations:* 1 · 1.0 replies each · 100% reopened" in shown
+    assert r.as_json()["conversations"]["reopen_rate"] == 1.0
+
+
+def test_a_500_post_thread_is_folded_and_the_card_stays_one_message(factory, card):
+    crowd = [post(f"19900000000001{i:05d}", f"@NorthwindAir me too #{i}", handle=f"fan{i}",
+                  reply_to=CARD_ID, minutes=i % 50) for i in range(497)]
+    mine = [post(f"19900000000002{i:05d}", f"@NorthwindAir still waiting ({i})",
+                 reply_to=OUR_REPLY, minutes=60 + i) for i in range(3)]
+    got = ingest(factory, *crowd, *mine)
+    assert got.new_mention_ids == [] and got.thread_posts == 500
+    queued = rows(factory, models.OutboxMessage, models.OutboxMessage.mention_id == card,
+                  models.OutboxMessage.kind != OutboxKind.CARD)
+    kinds = [(q.kind, q.payload.get("type")) for q in queued]
+    assert kinds.count(("thread", "thread_post")) == 19  # paced by the outbox, 1/s a channel
+    (folded,) = [q for q in queued if q.payload.get("type") == "thread_folded"]
+    assert len(folded.payload["post_ids"]) == 481
+    assert kinds.count(("update", None)) == 1  # the card: one message, updated once
+    told = [q.payload["notify"] for q in queued if q.payload.get("notify")]
+    assert told == [AGENT]  # the claimer is told once, at the latest message
+    shown = {q.payload.get("post_id") for q in queued}
+    assert all(p.id in shown for p in rows(factory, models.ThreadPost,
+                                           models.ThreadPost.role == "follow_up"))
+    assert mention(factory, card).follow_ups == 3
+
+
+def test_a_follow_up_while_a_draft_awaits_approval_marks_the_draft(factory, card):
+    with session_scope(factory) as s:
+        s.execute(update(models.Mention).where(models.Mention.id == card).values(
+            status="pending_approval", outcome=None, closed_at=None))
+        s.add(models.Draft(mention_id=card, text="We are on it", author=AGENT,
+                           created_at=NOW - timedelta(minutes=1)))
+    ingest(factory, post("1990000000000000019", "@NorthwindAir actually it arrived",
+                         reply_to=OUR_REPLY))
+    with session_scope(factory) as s:
+        view = card_view(s, RULES, card, now=NOW + timedelta(minutes=3))
+    assert view.status == "pending_approval"  # not reopened, not sent: the approver decides
+    assert view.conversation is not None and view.conversation.draft_stale
+    assert view.conversation.reply_to is not None
+    assert view.conversation.reply_to.text == "@NorthwindAir actually it arrived"
+    assert view.conversation.waiting_minutes == 3
