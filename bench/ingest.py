@@ -67,6 +67,7 @@ from bot.networks.x.source import BrandMatcher, normalise_page  # noqa: E402
 
 AIRLINE = Path("sentiment") / "airline_twitter" / "Tweets_6col.csv"
 TARGET_RATIO = 0.5
+THREADING_BUDGET = 0.15  # issue 13: conversations may cost ingest at most 15 %
 PAGE_SIZE = 100  # X's max_results, and one transaction per page
 NOW = datetime(2015, 2, 25, tzinfo=UTC)  # the airline tweets are from February 2015
 SEED = 20150224
@@ -131,8 +132,36 @@ def make_pages(rows: list[tuple[str, str, str]], seed: int = SEED) -> list[bytes
     return pages
 
 
-def ingest(factory, pages: list[bytes], rules, brand: BrandMatcher) -> tuple[int, int]:
-    """The timed path; returns (mentions read, mentions stored)."""
+def thread_pages(pages: list[bytes], share: float = 0.2, seed: int = SEED) -> list[bytes]:
+    """The same pages with `share` of the posts made replies to an earlier post (the same
+    author's follow-up, or someone else's context), as X writes a reply: `referenced_tweets`
+    replied_to and the parent's `conversation_id`."""
+    rng = random.Random(seed)
+    earlier: list[dict[str, Any]] = []
+    out = []
+    for raw in pages:
+        page = json.loads(raw)
+        for tweet in page["data"]:
+            if earlier and rng.random() < share:
+                parent = rng.choice(earlier[-500:])
+                tweet["referenced_tweets"] = [{"type": "replied_to", "id": parent["id"]}]
+                tweet["conversation_id"] = parent["conversation_id"]
+                if rng.random() < 0.7:  # mostly the customer again
+                    tweet["author_id"] = parent["author_id"]
+            earlier.append(tweet)
+        users = {u["id"] for u in page["includes"]["users"]}
+        extra = {t["author_id"] for t in page["data"]} - users
+        page["includes"]["users"] += [
+            {"id": a, "name": f"Traveller {a}", "username": f"traveller_{a}",
+             "public_metrics": {"followers_count": 100}} for a in sorted(extra)]
+        out.append(json.dumps(page).encode())
+    return out
+
+
+def ingest(factory, pages: list[bytes], rules, brand: BrandMatcher,
+           conversations: bool = True) -> tuple[int, int]:
+    """The timed path; returns (mentions read, mentions stored). `conversations=False`: every
+    post a card, no threading lookups (the baseline threading is measured against)."""
     read = stored = 0
     for raw in pages:
         page = json.loads(raw)
@@ -141,7 +170,8 @@ def ingest(factory, pages: list[bytes], rules, brand: BrandMatcher) -> tuple[int
         fetch = Fetch(mentions, SourceState(cursor=page["meta"]["newest_id"]),
                       reads=len(page["data"]))
         with session_scope(factory) as session:
-            result = store_fetch(session, SPEC, fetch, rules, now=NOW)
+            result = store_fetch(session, SPEC, fetch, rules, now=NOW,
+                                 conversations=conversations)
         read += len(mentions)
         stored += len(result.new_mention_ids)
     return read, stored
@@ -276,6 +306,30 @@ def counts(engine) -> tuple[int, int, int]:
                      for m in (models.Mention, models.Author, models.OutboxMessage))
 
 
+def threading_cost(target, pages: list[bytes], rules, brand: BrandMatcher,
+                   repeat: int) -> tuple[float, float, float, int]:
+    """(CPU seconds with conversations, without, on threaded pages; thread posts stored
+    there). CPU time of this process, not wall time: a difference of a few per cent is lost
+    in a shared machine's load otherwise (SQLite works in this process, so its time counts;
+    a PostgreSQL server's does not, and its figure is the client's share). Rounds alternate,
+    best of each."""
+    with_, without = [], []
+    for _ in range(max(5, repeat)):
+        for on, times in ((True, with_), (False, without)):
+            target.reset()
+            t0 = time.process_time()
+            ingest(make_session_factory(target.engine), pages, rules, brand, on)
+            times.append(time.process_time() - t0)
+    target.reset()
+    threaded = thread_pages(pages)
+    t0 = time.process_time()
+    ingest(make_session_factory(target.engine), threaded, rules, brand)
+    t_threaded = time.process_time() - t0
+    with target.engine.connect() as conn:
+        posts = conn.scalar(select(func.count()).select_from(models.ThreadPost))
+    return min(with_), min(without), t_threaded, int(posts or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=0, help="texts to ingest (default: all in the file)")
@@ -340,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     t_scoring, _ = best(enrich_route, max(3, args.repeat))
 
     results: list[tuple[str, float, float, str]] = []
+    threading_costs: dict[str, tuple[float, float, float, int]] = {}
     floor: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory(prefix="socialbot-bench-") as tmp:
         targets: list[Callable[[], Any]] = [lambda: SqliteTarget(Path(tmp))]
@@ -372,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
                 if isinstance(target, SqliteTarget):
                     runs = [sqlite_floor(target, len(pages)) for _ in range(3)]
                     floor = (min(r[0] for r in runs), min(r[1] for r in runs))  # best of 3
+                threading_costs[target.name] = threading_cost(target, pages, rules, brand,
+                                                              args.repeat)
             finally:
                 target.drop()
     t_vader = min([t_vader] + [r[2] for r in results])  # the least-disturbed VADER time
@@ -394,6 +451,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name.split(' (')[0]}: dedupe + authors + rows + commit (the store) "
               f"{1e6 * rest / n:.0f} us = {100 * rest / elapsed:.0f}% of the ingest")
 
+    for name, (with_, without, threaded, posts) in threading_costs.items():
+        extra = with_ / without - 1
+        print(f"\nthreading on {name.split(' (')[0]} (CPU time): the same pages with conversations "
+              f"{1e6 * with_ / n:.0f} us per mention, without (every post a card, no lookups) "
+              f"{1e6 * without / n:.0f} us: {100 * extra:+.1f}% (target <= "
+              f"{100 * THREADING_BUDGET:.0f}%: {'met' if extra <= THREADING_BUDGET else 'NOT met'}"
+              f"); with 20% of posts replies ({posts:,} threaded) {1e6 * threaded / n:.0f} us "
+              f"per post")
     if floor is not None:
         cost = t_parse + t_scoring + floor[0]
         print(f"\nSQLite's own floor: the same authors, mentions and card rows written by plain "

@@ -18,7 +18,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain import sla
-from bot.domain.conversation import THREAD_ROLES, Role
+from bot.domain.conversation import THREAD_ROLES, Placed, Role
 from bot.domain.mention import Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules, SourceSpec
@@ -86,14 +86,17 @@ def storable(m: Mention) -> Mention:
                                    external_id=_storable(a.external_id)))
 
 
-def _unseen(session: Session, mentions: list[Mention]) -> tuple[list[Mention], int]:
-    """Mentions not stored yet, first occurrence kept; and how many were dropped."""
+def _unseen(session: Session, mentions: list[Mention],
+            threads: bool = True) -> tuple[list[Mention], int]:
+    """Mentions not stored yet (as a card, or in a card's thread when `threads`), first
+    occurrence kept; and how many were dropped."""
     batch: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         batch.setdefault((m.network, m.external_id), m)
     posts = models.table_of(models.ThreadPost)
     for network, chunk in per_network(batch):
-        for table in (_MENTION, posts):  # a post is a card or in a card's thread, never both
+        # A post is a card or in a card's thread, never both.
+        for table in (_MENTION, posts) if threads else (_MENTION,):
             for (external_id,) in session.execute(
                     select(table.c.external_id).where(
                         table.c.network == network, table.c.external_id.in_(chunk))):
@@ -178,17 +181,22 @@ def add_usage(session: Session, source_id: str, reads: int, now: datetime) -> No
 
 
 def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, now: datetime,
-                   source_id: str | None = None) -> IngestResult:
+                   source_id: str | None = None, conversations: bool = True) -> IngestResult:
     """Score, route and store new mentions, and queue a card for each, in the caller's
     transaction (never commits).
 
     The rows are written in bulk (`bot.kit.bulk`: COPY on PostgreSQL, one Core INSERT elsewhere;
     one statement per author change), not as ORM objects: ten times faster on a page of 100
-    posts. Mention/Author objects this session loaded earlier are not refreshed."""
-    fresh, duplicates = _unseen(session, [storable(m) for m in mentions])
+    posts. Mention/Author objects this session loaded earlier are not refreshed.
+
+    A post that joins a card's conversation goes to its thread instead (`placing`,
+    `follow_ups`). `conversations=False` makes every post a card, as before conversations
+    existed: bench/ingest.py's baseline for what threading costs."""
+    fresh, duplicates = _unseen(session, [storable(m) for m in mentions], conversations)
     if not fresh:
         return IngestResult([], duplicates)
-    placed = placing.place(session, fresh)
+    placed = (placing.place(session, fresh) if conversations
+              else [Placed(Role.CARD)] * len(fresh))
     cards = [i for i, p in enumerate(placed) if p.role is Role.CARD]
     ids = _store_cards(session, [fresh[i] for i in cards], rules, now=now, source_id=source_id)
     by_index = dict(zip(cards, ids, strict=True))
@@ -242,11 +250,12 @@ def _store_cards(session: Session, fresh: list[Mention], rules: Rules, *, now: d
 
 
 def store_fetch(session: Session, spec: SourceSpec, fetch: Fetch, rules: Rules, *,
-                now: datetime) -> IngestResult:
+                now: datetime, conversations: bool = True) -> IngestResult:
     """Everything one successful poll changes, in the caller's transaction."""
     source = source_row(session, spec)
     session.flush()  # the source row must exist before mentions and usage point at it
-    result = store_mentions(session, fetch.mentions, rules, now=now, source_id=spec.id)
+    result = store_mentions(session, fetch.mentions, rules, now=now, source_id=spec.id,
+                            conversations=conversations)
     source.cursor = fetch.state.cursor
     source.etag = fetch.state.etag
     source.last_modified = fetch.state.last_modified

@@ -35,7 +35,9 @@ def place(session: Session, fresh: list[Mention]) -> list[Placed]:
     or a `BatchCard` (a card this fetch creates)."""
     wanted = {(m.network, key) for m in fresh for key in links_of(m) if key}
     known = _links(session, wanted)
-    ours = _our_replies(session, ((m.network, m.external_id) for m in fresh))
+    # Our own replies come back only as the brand's posts (a source flags them): no lookup
+    # for the customers' posts that make up nearly every fetch.
+    ours = _our_replies(session, ((m.network, m.external_id) for m in fresh if is_by_brand(m)))
     placed: list[Placed | None] = [None] * len(fresh)
     # Oldest first: a parent fetched with its reply is placed before the reply asks for it.
     for i in sorted(range(len(fresh)), key=lambda i: (fresh[i].created_at or _EPOCH, i)):
