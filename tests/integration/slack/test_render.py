@@ -43,6 +43,7 @@ def test_one_renderer_for_each_message_the_app_queues():
         (OutboxKind.THREAD, "approval_request"), (OutboxKind.THREAD, "rejected"),
         (OutboxKind.THREAD, "sla_reminder"), (OutboxKind.THREAD, "sla_breach"),
         (OutboxKind.THREAD, "draft_preview"), (OutboxKind.THREAD, "crisis_thread"),
+        (OutboxKind.THREAD, "thread_post"), (OutboxKind.THREAD, "thread_folded"),
         (OutboxKind.ALERT, weekly.PAYLOAD_TYPE), (OutboxKind.FILE, weekly.CHART_PAYLOAD_TYPE)}
 
 
@@ -92,3 +93,22 @@ def test_two_renderers_for_one_kind_and_type_are_refused():
     with pytest.raises(ValueError, match="two renderers for kind='card' type=None"):
         render.renders(OutboxKind.CARD)(lambda r: {})
     assert render.RENDERERS[(OutboxKind.CARD, None)].__name__ == "_card"
+
+
+def test_a_thread_post_and_a_folded_thread_are_drawn_from_their_rows(session, make_mention):
+    m = make_mention(team="support")
+    posts = [models.ThreadPost(mention_id=m.id, network="x", external_id=f"t{i}",
+                               role="follow_up" if i == 0 else "context",
+                               author_handle=f"user{i}", text=f"post {i} <!here>",
+                               url=f"https://x.com/user{i}/status/{i}", priority="P3",
+                               sentiment="neutral", ingested_at=NOW) for i in range(3)]
+    session.add_all(posts)
+    session.flush()
+    one = renderer(session, row(session, OutboxKind.THREAD, {
+        "type": "thread_post", "post_id": posts[0].id, "notify": "U0AGENT1"}, m.id))
+    assert "Customer replied" in str(one) and "<@U0AGENT1>" in str(one)
+    assert "&lt;!here&gt;" in str(one) and "<!here>" not in str(one)
+    folded = renderer(session, row(session, OutboxKind.THREAD, {
+        "type": "thread_folded", "post_ids": [p.id for p in posts[1:]]}, m.id))
+    assert folded["text"] == "2 more messages in the conversation"
+    assert "user2" in str(folded["blocks"])
