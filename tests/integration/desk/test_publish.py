@@ -853,3 +853,52 @@ def feed_post(rkey: str, parent_uri: str, time: str, day: str = "2026-11-23") ->
                    "reply": {"root": {"uri": parent_uri, "cid": OUR_CID},
                              "parent": {"uri": parent_uri, "cid": OUR_CID}}},
         "indexedAt": f"{day}T{time}.100Z"}}
+
+
+# --- answering the customer's latest message (issue 13) -----------------------------------------
+
+def follow_up(factory, mention_id: int, external_id: str, network: str,
+              extra: dict[str, str]) -> int:
+    """The customer wrote again: their post in the card's thread, now what a reply answers
+    (as bot.listening.follow_ups leaves it)."""
+    with factory() as s, s.begin():
+        post = models.ThreadPost(mention_id=mention_id, network=network, external_id=external_id,
+                                 role="follow_up", author_handle="customer", text="hello??",
+                                 priority="P3", sentiment="neutral", ingested_at=NOW,
+                                 extra=extra)
+        s.add(post)
+        s.flush()
+        s.get(models.Mention, mention_id).reply_to_post_id = post.id
+        return post.id
+
+
+@responses.activate
+def test_mastodon_reply_answers_the_latest_follow_up_with_its_visibility(factory, desk):
+    mention_id, draft_id = mastodon_desk(desk)
+    post_id = follow_up(factory, mention_id, "117020583245459999", "mastodon",
+                        {"visibility": "direct", "notification_id": "22"})
+    responses.post(STATUSES, json=M_REPLY["json"])
+    reply = send(factory, mention_id, draft_id, mastodon_publisher())
+    [call] = posts_to(STATUSES)
+    assert form(call)["in_reply_to_id"] == ["117020583245459999"]
+    assert form(call)["visibility"] == ["direct"]  # the follow-up's, never wider
+    assert reply_row(factory, reply.id).thread_post_id == post_id
+
+
+def test_bluesky_reply_to_a_follow_up_keeps_the_thread_root(factory):
+    fake = bluesky_fake()
+    ids = ingest_bluesky(factory, fake)
+    mention_id = ids["benoit.example.com"]
+    with factory() as s:
+        root_uri, root_cid = (s.get(models.Mention, mention_id).extra[k]
+                              for k in ("root_uri", "root_cid"))
+    later = "at://did:plc:benoit/app.bsky.feed.post/3lfollowup22"
+    follow_up(factory, mention_id, later, "bluesky", {
+        "uri": later, "cid": "bafyfollowup", "root_uri": root_uri, "root_cid": root_cid})
+    draft_id = draft_for(factory, mention_id, "Merci Benoît, it's on its way.")
+    reply = deliver(factory, begin_send(factory, mention_id, draft_id),
+                    BlueskyPublisher(bluesky_session(fake)), NOW, **DESK)
+    assert reply.state == "sent"
+    [created] = created_records(fake)
+    assert created["record"]["reply"]["parent"] == strong_ref(later, "bafyfollowup")
+    assert created["record"]["reply"]["root"] == strong_ref(root_uri, root_cid)
