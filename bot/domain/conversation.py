@@ -15,7 +15,7 @@ nothing, so two customers answering one brand post get two cards.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.domain.mention import Mention
@@ -76,6 +76,12 @@ def links_of(m: Mention) -> tuple[str | None, str | None]:
     root = (m.conversation_id if m.network in ROOTED and m.conversation_id
             not in (None, m.external_id, parent) else None)
     return parent, root
+
+
+def flag_by_brand(m: Mention) -> Mention:
+    """`m`, marked as the brand's own post (sources keep the brand's replies this way: ingest
+    shows them as answered outside socialbot, or drops them)."""
+    return replace(m, extra={**m.extra, BY_BRAND: "1"})
 
 
 def is_by_brand(m: Mention) -> bool:

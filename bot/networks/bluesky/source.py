@@ -33,6 +33,7 @@ from atproto.exceptions import (
     UnauthorizedError,
 )
 
+from bot.domain.conversation import flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -147,7 +148,10 @@ class _BlueskySource:
             if mention is None:
                 continue
             if self._is_brand(item):
-                own += 1
+                if mention.in_reply_to_id:  # maybe a colleague answering outside socialbot
+                    mentions.append(flag_by_brand(mention))
+                else:
+                    own += 1
                 continue
             mentions.append(mention)
         if own:

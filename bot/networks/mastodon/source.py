@@ -32,6 +32,7 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
+from bot.domain.conversation import flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -128,7 +129,10 @@ class MastodonSource:
                 continue
             mention = self._normalise(n)
             if self._is_brand(mention.author.handle):
-                skipped_own += 1
+                if mention.in_reply_to_id:  # maybe a colleague answering outside socialbot
+                    mentions.append(flag_by_brand(mention))
+                else:
+                    skipped_own += 1
                 continue
             mentions.append(mention)
         if skipped_own:

@@ -20,7 +20,6 @@ are on the exception as `reads`. The client (`build_x_client`) and the log redac
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -31,7 +30,7 @@ from typing import Any
 import requests
 import tweepy
 
-from bot.domain.conversation import BY_BRAND
+from bot.domain.conversation import flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -151,8 +150,8 @@ def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: s
             # The brand's own reply may be a colleague answering in the X app: ingest shows it
             # in the conversation's thread ("answered outside socialbot") or drops it.
             if ref_ids(tweet, "replied_to"):
-                own = _mention(tweet, user, author_id, brand, included_tweets, source_id)
-                out.append(dataclasses.replace(own, extra={**own.extra, BY_BRAND: "1"}))
+                out.append(flag_by_brand(_mention(tweet, user, author_id, brand,
+                                                  included_tweets, source_id)))
             continue
         out.append(_mention(tweet, user, author_id, brand, included_tweets, source_id))
     return out

@@ -252,3 +252,14 @@ def test_network_failures_are_unavailable(exc: Exception) -> None:
     fake.routes["app.bsky.feed.searchPosts"] = fail
     with pytest.raises(SourceUnavailable):
         BlueskySearchSource(SEARCH, BRAND, session(fake)).fetch(SourceState(), now=NOW)
+
+
+def test_the_brands_own_reply_is_kept_flagged_for_its_conversation() -> None:
+    fake = FakeBluesky()
+    page = body("search_posts_page1.json")
+    replies = [p for p in page["posts"] if (p.get("record") or {}).get("reply")]
+    replies[0]["author"] = {"did": BRAND_DID, "handle": HANDLE, "displayName": "Acme Bank"}
+    fake.routes["app.bsky.feed.searchPosts"] = lambda r: httpx.Response(200, json=page)
+    got = BlueskySearchSource(SEARCH, BRAND, session(fake)).fetch(SourceState(), now=NOW)
+    [own] = [m for m in got.mentions if m.extra.get("by_brand") == "1"]
+    assert own.in_reply_to_id and own.external_id == replies[0]["uri"]

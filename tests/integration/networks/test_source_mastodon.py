@@ -201,3 +201,16 @@ def test_build_mastodon_never_waits_on_rate_limits() -> None:
     assert api.ratelimit_method == "throw"
     assert api.request_timeout == 20.0
     assert api.api_base_url == BASE
+
+
+@responses.activate
+def test_the_brands_own_reply_is_kept_flagged_for_its_conversation() -> None:
+    own = copy.deepcopy(NOTIFICATION_20)
+    own["id"] = "23"
+    own["status"]["account"]["acct"] = "mastodonpy_test"  # the brand, answering in its app
+    own["status"]["in_reply_to_id"] = "117020583245459824"
+    responses.get(NOTIFICATIONS, json=[own], match=[query(limit="80")])
+    got = make_source().fetch(SourceState(), now=NOW)
+    [m] = got.mentions
+    assert (m.extra["by_brand"], m.in_reply_to_id) == ("1", "117020583245459824")
+    assert got.notes == []
