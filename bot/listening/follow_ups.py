@@ -55,6 +55,7 @@ class _Post:
     at: datetime  # when it was posted (or fetched, when the network doesn't say)
     priority: str
     why: str  # what made it that urgent, for the card's "priority raised" line
+    replyable: bool  # the network lets the brand reply to it programmatically
 
 
 def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[int, int],
@@ -64,12 +65,12 @@ def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[
     if not posts:
         return
     rows: list[dict[str, Any]] = []
-    scored: list[tuple[str, str]] = []
+    scored: list[tuple[str, str, bool]] = []
     for m, p in posts:
         e = enrich(m, rules, now=now)
         decision = route(m, e, rules)
         scored.append((decision.priority, ", ".join(decision.matched_rules or decision.risk)
-                       or e.sentiment))
+                       or e.sentiment, m.network != "x" or m.mentions_brand))
         rows.append({
             "mention_id": card_of(p, cards), "network": m.network,
             "external_id": m.external_id, "role": p.role.value,
@@ -79,9 +80,9 @@ def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[
             "sentiment": e.sentiment, "extra": dict(m.extra)})
     ids = bulk.insert_ids(session, _POSTS, rows, key=("network", "external_id"))
     by_card: dict[int, list[_Post]] = {}
-    for post_id, row, (priority, why) in zip(ids, rows, scored, strict=True):
+    for post_id, row, (priority, why, replyable) in zip(ids, rows, scored, strict=True):
         by_card.setdefault(row["mention_id"], []).append(_Post(
-            post_id, Role(row["role"]), row["created_at"] or now, priority, why))
+            post_id, Role(row["role"]), row["created_at"] or now, priority, why, replyable))
     for card_id, card_posts in by_card.items():
         _update_card(session, card_id, card_posts, rules, now)
 
@@ -163,7 +164,12 @@ def _changes(m: models.Mention, posts: list[_Post], rules: Rules, now: datetime
         values["follow_ups"] = m.follow_ups + len(follow)
         if last_follow.at >= known:  # an older follow-up, fetched late, is not the latest
             values["customer_replied_at"] = last_follow.at
-            values["reply_to_post_id"] = last_follow.id
+            # The post a reply answers: the newest the network lets us answer (X refuses a
+            # programmatic reply to a post that doesn't mention the brand: then the one before).
+            target = max((p for p in follow if p.replyable), key=lambda p: (p.at, p.id),
+                         default=None)
+            if target is not None and target.at >= known:
+                values["reply_to_post_id"] = target.id
         best = min(follow, key=lambda p: p.priority)
         if raises(m.priority, best.priority):
             values["priority"] = best.priority

@@ -284,3 +284,15 @@ def test_a_follow_up_while_a_draft_awaits_approval_marks_the_draft(factory, card
     assert view.conversation.reply_to is not None
     assert view.conversation.reply_to.text == "@NorthwindAir actually it arrived"
     assert view.conversation.waiting_minutes == 3
+
+
+def test_an_x_follow_up_that_does_not_mention_the_brand_is_not_what_a_reply_answers(
+        factory, card):
+    ingest(factory, post("1990000000000000020", "@NorthwindAir hello??", reply_to=OUR_REPLY))
+    quiet = dataclasses.replace(post("1990000000000000021", "nobody answers", minutes=2,
+                                     reply_to="1990000000000000020"), mentions_brand=False)
+    ingest(factory, quiet)
+    first, second = rows(factory, models.ThreadPost)
+    m = mention(factory, card)
+    assert (m.follow_ups, m.reply_to_post_id) == (2, first.id)  # X would refuse the second
+    assert m.customer_replied_at == second.created_at
