@@ -169,8 +169,10 @@ class Runtime:
         except Exception:  # a bug in an adapter must not stop the other sources
             log.exception("source %s: poll failed", source.spec.id)
             return
-        if outcome.new:
-            self.sender.wake()  # new cards go out now, not at the sender's next tick
+        if outcome.new or outcome.threaded:
+            # New cards and follow-ups go out now, not at the sender's next tick: a follow-up
+            # reaches the card's thread within the poll plus the outbox's pace.
+            self.sender.wake()
 
     def reconcile(self) -> None:
         """Settle replies whose outcome a crash or a timeout left unknown."""

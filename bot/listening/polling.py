@@ -51,6 +51,7 @@ class PollOutcome:
     status: str  # ok | not_modified | skipped | rate_limited | unavailable | auth_error | budget
     new: int = 0
     duplicates: int = 0
+    threaded: int = 0  # posts that joined a card's thread (bot.listening.follow_ups)
     reads: int = 0
     detail: str = ""
     seconds: float = 0.0
@@ -156,11 +157,14 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
         return _report(_record_failure(factory, spec, failure, now,
                                        time.perf_counter() - started), on_outcome)
     status = "not_modified" if fetch.not_modified else "ok"
-    log.info("source %s: %d new, %d duplicate(s)%s", spec.id, len(result.new_mention_ids),
-             result.duplicates, " (not modified)" if fetch.not_modified else
+    log.info("source %s: %d new, %d duplicate(s)%s%s", spec.id, len(result.new_mention_ids),
+             result.duplicates,
+             f", {result.thread_posts} in card threads" if result.thread_posts else "",
+             " (not modified)" if fetch.not_modified else
              f", {fetch.reads} read" if fetch.reads else "")
     return _report(PollOutcome(spec.id, status, new=len(result.new_mention_ids),
-                               duplicates=result.duplicates, reads=fetch.reads,
+                               duplicates=result.duplicates, threaded=result.thread_posts,
+                               reads=fetch.reads,
                                detail="; ".join(fetch.notes),
                                seconds=time.perf_counter() - started), on_outcome)
 
