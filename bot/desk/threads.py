@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.domain.card import Conversation, PostView
+from bot.domain.workflow import MentionStatus
 from bot.kit import models
 
 
@@ -37,8 +38,10 @@ def conversation(session: Session, m: models.Mention, draft: models.Draft | None
     if not m.follow_ups or m.customer_replied_at is None:
         return None
     target = reply_target(session, m)
+    # Nobody waits on a card that is answered or closed (dismissed, handled elsewhere).
+    open_case = m.status not in (MentionStatus.SENT, MentionStatus.CLOSED)
     waiting = (max(0, int((now - m.awaiting_since).total_seconds() // 60))
-               if m.awaiting_since else None)
+               if m.awaiting_since and open_case else None)
     return Conversation(
         follow_ups=m.follow_ups, replied_at=m.customer_replied_at, waiting_minutes=waiting,
         reply_to=post_view(target) if target else None, reopens=m.reopens,

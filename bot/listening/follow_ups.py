@@ -103,7 +103,7 @@ def _update_card(session: Session, card_id: int, posts: list[_Post], rules: Rule
     else:  # unreachable unless clicks land faster than we can read: let the poll retry
         raise RuntimeError(f"mention {card_id} kept changing while its follow-ups were stored")
     if values.get("status") is not None and m.outcome_tags:
-        # Tagged again after this reopening: the old tags live on in the audit event.
+        # Removed so the reopened case can be tagged again; the audit event keeps them.
         session.execute(delete(models.OutcomeTag).where(models.OutcomeTag.mention_id == m.id))
     for action, before, after, detail in events:
         session.add(models.AuditEvent(mention_id=m.id, at=now, actor="system", action=action,
