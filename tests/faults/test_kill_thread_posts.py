@@ -19,10 +19,10 @@ from bot.domain.mention import Author, Mention
 from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory, session_scope
 from bot.listening.ingest import store_mentions
-from tests.support.fault_outbox import drain
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
+from tests.support.fault_outbox import drain
 from tests.support.fault_scenarios import NOW, RULES
 from tests.support.fault_world import Killed, Process, kill_plan
 

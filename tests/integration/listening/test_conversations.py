@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.desk.commands import card_view
 from bot.domain.mention import Author, Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.load import load_rules
-from bot.desk.commands import card_view
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.ingest import store_mentions
