@@ -4,8 +4,8 @@ conversation's state on its card's mention
 Existing mentions have had no follow-up; their replies answered the mention itself.
 
 Revision ID: 3e8a1c5f7b92
-Revises: 9d3f6b1c2e57
-Create Date: 2026-12-05 21:00:00.000000+00:00
+Revises: e3a7c5d1f802
+Create Date: 2026-12-05 21:30:00.000000+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '3e8a1c5f7b92'
-down_revision: str | Sequence[str] | None = '9d3f6b1c2e57'
+down_revision: str | Sequence[str] | None = 'e3a7c5d1f802'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
