@@ -33,6 +33,10 @@ SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
     "google_play_reviews": (("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON",),),
     # Meta: a long-lived Page access token (the Page's id is in the rules file).
     "facebook_page": (("META_PAGE_ACCESS_TOKEN",),),
+    # App Store Connect: the team key's id, the issuer, and the .p8 key as text or as a path.
+    "app_store_reviews": (("APP_STORE_KEY_ID", "APP_STORE_ISSUER_ID", "APP_STORE_PRIVATE_KEY"),
+                          ("APP_STORE_KEY_ID", "APP_STORE_ISSUER_ID",
+                           "APP_STORE_PRIVATE_KEY_PATH")),
 }
 
 
@@ -48,6 +52,9 @@ REPLY_CREDENTIALS: dict[str, tuple[str, ...] | None] = {
     "google_play": ("GOOGLE_PLAY_SERVICE_ACCOUNT_JSON",),
     # The Page token also needs pages_manage_engagement: only a send shows it.
     "facebook": ("META_PAGE_ACCESS_TOKEN",),
+    # As the sources (one key reads and answers; its role must allow answering): see
+    # reply_readiness.
+    "app_store": None,
 }
 
 
@@ -104,6 +111,12 @@ class Settings(BaseSettings):
     META_APP_SECRET: SecretStr | None = None  # appsecret_proof on every Graph call
     META_GRAPH_API_VERSION: str = "v23.0"
     META_GRAPH_API_URL: str = "https://graph.facebook.com"  # tests: a local fake
+    # App Store Connect: a team API key (Users and Access → Integrations → Team Keys).
+    APP_STORE_KEY_ID: str | None = None
+    APP_STORE_ISSUER_ID: str | None = None
+    APP_STORE_PRIVATE_KEY: SecretStr | None = None  # the AuthKey_….p8 file's PEM text
+    APP_STORE_PRIVATE_KEY_PATH: str | None = None  # or the path of that file
+    APP_STORE_API_URL: str = "https://api.appstoreconnect.apple.com/"  # tests: a local fake
     LOG_LEVEL: str = Field(default="INFO")
     # `json`: one JSON object per log line (for log shippers); `text`: human-readable lines.
     SOCIALBOT_LOG_FORMAT: Literal["text", "json"] = "text"
@@ -160,6 +173,11 @@ class Settings(BaseSettings):
         network has no reply channel (RSS)."""
         if network == "reddit":  # the same account the sources read with
             missing = self.missing_for_source("reddit_mentions")
+        elif network == "app_store":  # the same key the sources read with
+            missing = self.missing_for_source("app_store_reviews")
+            if not missing:
+                return "possible (if the key's role may answer reviews: Customer Support, " \
+                       "App Manager or Admin)"
         elif network in REPLY_CREDENTIALS and REPLY_CREDENTIALS[network] is not None:
             missing = [n for n in REPLY_CREDENTIALS[network] or () if not self.is_set(n)]
         else:

@@ -182,7 +182,8 @@ class _Book:
                                            models.Reply.state.in_(expected)).values(**values)))
             reply = _load(session, reply_id)
             if changed and state == "sent":
-                _mark_mention_sent(session, reply, now, self.rules, self.directory)
+                _mark_mention_sent(session, reply, now, self.rules, self.directory,
+                                   replaced=published.replaced if published else "")
                 reply = _load(session, reply_id)  # as committed, mention included
             elif not changed:
                 log.warning("reply %s: not moved to %s, it is %s", reply_id, state,
@@ -217,7 +218,7 @@ def deliver(factory: sessionmaker[Session], reply_id: int, publisher: Publisher,
 
 
 def _mark_mention_sent(session: Session, reply: models.Reply, now: datetime, rules: Rules,
-                       directory: Approvers) -> None:
+                       directory: Approvers, *, replaced: str = "") -> None:
     """The mention's desk transition to `sent`, once its reply is confirmed on the network.
 
     The one call site of `bot.desk.commands.apply(…, act=Act.SEND, actor=<who clicked Send>)` for a
@@ -225,9 +226,13 @@ def _mark_mention_sent(session: Session, reply: models.Reply, now: datetime, rul
     its audit event (with the reply's id, network id and URL as detail) and its queued card
     update, all in the transaction that records the reply, so the two change together. When
     the desk refuses (the mention was dismissed, reassigned or changed meanwhile), the reply
-    still went out: the mention keeps its status and an audit event says so."""
+    still went out: the mention keeps its status and an audit event says so. `replaced`: what
+    the reply took the place of on the network (an earlier App Store response), audited."""
     mention = reply.mention
-    detail = {"reply_id": reply.id, "network_id": reply.network_id, "url": reply.url}
+    detail: dict[str, object] = {"reply_id": reply.id, "network_id": reply.network_id,
+                                 "url": reply.url}
+    if replaced:
+        detail["replaced"] = replaced
     try:
         with session.begin_nested():
             desk.apply(session, mention_id=mention.id, version=mention.version, act=Act.SEND,

@@ -20,6 +20,8 @@
                over-count.
     Facebook   8,000 characters of a comment's `message` (code points; Meta's comment box
                stops there, and the Graph API refuses longer with error 100).
+    App Store  5,970 characters of a review response (App Store Connect's limit), counted as
+               UTF-16 code units like Google Play (NSString's length): over-counting only.
 
 Graphemes are counted by `bot.domain.graphemes` (UAX #29), URLs found and X's weighted
 length computed by `bot.domain.tweet_text` (twitter-text v3).
@@ -42,6 +44,7 @@ REDDIT_MAX: Final = 10_000
 YOUTUBE_MAX: Final = 10_000
 GOOGLE_PLAY_MAX: Final = 350
 FACEBOOK_MAX: Final = 8_000
+APP_STORE_MAX: Final = 5970
 
 _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "x": (X_MAX, "weighted characters"),
@@ -51,6 +54,7 @@ _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "youtube": (YOUTUBE_MAX, "characters"),
     "google_play": (GOOGLE_PLAY_MAX, "characters"),
     "facebook": (FACEBOOK_MAX, "characters"),
+    "app_store": (APP_STORE_MAX, "characters"),
 }
 
 
@@ -82,7 +86,7 @@ def reply_length(network: str, text: str) -> int:
         return grapheme_count(text)
     if network in ("reddit", "youtube", "facebook"):
         return len(text)
-    if network == "google_play":
+    if network in ("google_play", "app_store"):
         return utf16_length(text)
     raise NoReplyChannel(f"{network or 'this source'} has no reply channel")
 

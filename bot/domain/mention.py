@@ -13,6 +13,7 @@ NETWORKS = ("x", "mastodon", "bluesky", "rss",
             "youtube",
             "google_play",
             "facebook",
+            "app_store",
             )
 
 

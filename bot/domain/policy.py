@@ -97,6 +97,7 @@ def _network_name(network: str) -> str:
             "youtube": "YouTube",
             "google_play": "Google Play",
             "facebook": "Facebook",
+            "app_store": "The App Store",
             }.get(
         network, network or "This source")
 

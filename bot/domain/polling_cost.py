@@ -15,6 +15,8 @@ within each source's page cap):
                       post with comments since the last poll. A Page token's business use
                       case allows 4,800 calls a day times the Page's engaged users (at
                       least one): the share is against 4,800.
+    app_store_reviews 1 request a poll (customerReviews; up to 3 in a burst). App Store
+                      Connect allows 3,600 requests an hour per key (`X-Rate-Limit`).
     x_*               1 request a poll; billed per post read (`cost_per_read`), not here.
     others            1 request a poll; no published quota that polling approaches.
 """
@@ -32,6 +34,7 @@ YOUTUBE_INSERT_UNITS = 50  # comments.insert (a reply)
 GOOGLE_PLAY_READS_PER_HOUR = 200  # reviews.list / reviews.get, per app
 FACEBOOK_POLL_REQUESTS = 2  # /feed and /tagged; comment reads come on top
 PAGES_CALLS_PER_DAY = 4_800  # Pages business use case, per engaged user (at least one)
+APP_STORE_REQUESTS_PER_HOUR = 3600  # App Store Connect, per key (X-Rate-Limit user-hour-lim)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,4 +79,7 @@ def polling_cost(spec: SourceSpec) -> PollingCost:
         requests = polls_per_hour * FACEBOOK_POLL_REQUESTS
         limit = f"a Page's {PAGES_CALLS_PER_DAY:,} calls/day (one engaged user)"
         share = requests * 24 / PAGES_CALLS_PER_DAY
+    elif spec.network == "app_store":
+        limit = f"App Store Connect's {APP_STORE_REQUESTS_PER_HOUR:,} requests/hour"
+        share = requests / APP_STORE_REQUESTS_PER_HOUR
     return PollingCost(spec.id, spec.type, spec.every, requests, units, limit, share)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import tweepy
     from mastodon import Mastodon
 
+    from bot.networks.app_store.client import AscApi
     from bot.networks.bluesky.client import BlueskySession
     from bot.networks.google_play.client import PlayApi
     from bot.networks.graph.client import GraphClient
@@ -43,6 +44,7 @@ class _Clients:
         self._youtube: Any = None
         self._google_play: PlayApi | None = None
         self._facebook: GraphClient | None = None
+        self._app_store: AscApi | None = None
 
     def x(self) -> tweepy.Client:
         if self._x is None:
@@ -88,6 +90,12 @@ class _Clients:
 
             self._facebook = build_graph(self._settings)
         return self._facebook
+    def app_store(self) -> AscApi:
+        if self._app_store is None:
+            from bot.networks.app_store.client import AscApi
+
+            self._app_store = AscApi(self._settings)
+        return self._app_store
 
     def bluesky(self) -> BlueskySession:
         if self._bluesky is None:
@@ -141,6 +149,10 @@ def build_sources(rules: Rules, settings: Settings, *,
             from bot.networks.facebook.source import FacebookPageSource
 
             built.sources.append(FacebookPageSource(spec, rules.brand, clients.facebook()))
+        elif spec.type == "app_store_reviews":
+            from bot.networks.app_store.source import AppStoreSource
+
+            built.sources.append(AppStoreSource(spec, rules.brand, clients.app_store()))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 

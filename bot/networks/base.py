@@ -141,6 +141,9 @@ class Target:
 class Published:
     network_id: str  # the new post's id on the network (tweet id, status id, at:// uri)
     url: str | None
+    # What the reply took the place of, for the send's audit event (an App Store review has
+    # one response: a new one deletes the old); "" when nothing.
+    replaced: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,10 @@ def build_publishers(settings: Settings, brand: Brand, *,
         from bot.networks.facebook.client import build_graph
         from bot.networks.facebook.publisher import FacebookPublisher
         out["facebook"] = FacebookPublisher(build_graph(settings))
+    if not settings.missing_for_source("app_store_reviews"):
+        from bot.networks.app_store.client import AscApi
+        from bot.networks.app_store.publisher import AppStorePublisher
+        out["app_store"] = AppStorePublisher(AscApi(settings))
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

@@ -18,7 +18,9 @@ And the real network adapters over HTTP against their fakes (`tests.support.faul
 Reddit and YouTube (no idempotency key: reconcile finds the reply under the parent comment /
 in the thread), Google Play (`reviews.reply`; reconcile reads the review's developer reply),
 Facebook (`POST /{comment-id}/comments` as the Page over httpx; reconcile finds the Page's
-reply under the comment).
+reply under the comment),
+the App Store (delete our earlier response, create the new one; reconcile reads the review's
+response).
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ from bot.slack.ids import CardRef
 from bot.slack.services import Services
 from tests.support import fault_figures
 from tests.support.clock import Clock
+from tests.support.fake_app_store import FakeAppStore
 from tests.support.fake_google_play import FakeGooglePlay
 from tests.support.fake_meta import FakeMeta
 from tests.support.fake_reddit import FakeReddit
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_networks import (
+    AppStoreReplyNetwork,
     FacebookReplyNetwork,
     GooglePlayReplyNetwork,
     RedditReplyNetwork,
@@ -60,7 +64,8 @@ TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
         "reddit": "Sorry about that! Please DM us your booking ref. 🙏",
         "youtube": "Sorry about that! Please DM us your booking ref. 🙏",
         "google_play": "Sorry about that! 4.12.1 fixes it 🙏",
-        "facebook": "Sorry about that! Please DM us your booking ref. 🙏"}
+        "facebook": "Sorry about that! Please DM us your booking ref. 🙏",
+        "app_store": "Sorry about that! 4.12.1 fixes it 🙏 شكراً"}
 
 
 def seed(url: str, network: str, external_id: str = "1853706321916866671",
@@ -87,7 +92,7 @@ def seed(url: str, network: str, external_id: str = "1853706321916866671",
         engine.dispose()
 
 
-def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork, clock: Clock, process: Process, mention_id: int,
+def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork, clock: Clock, process: Process, mention_id: int,
                 *, restart: bool) -> None:
     """One process: at start (restart) it reconciles replies; then, if the mention still
     waits for its reply, the person clicks Send."""
@@ -112,7 +117,7 @@ def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeRe
         engine.dispose()
 
 
-def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork, mention_id: int) -> None:
+def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork, mention_id: int) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
@@ -128,6 +133,17 @@ def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNet
     [reply] = replies
     assert (reply.state, reply.network_id, status) == ("sent", net.posts[0].id, "sent")
     assert len(sent_events) == 1
+
+
+def replaced_in_audit(url: str) -> str:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            [detail] = s.scalars(select(models.AuditEvent.detail).where(
+                models.AuditEvent.action == "send")).all()
+    finally:
+        engine.dispose()
+    return str(detail.get("replaced", ""))
 
 
 @pytest.mark.parametrize("kind", ["x", "mastodon"])
@@ -183,15 +199,22 @@ def fake_facebook():
     fake.stop()
 
 
-@pytest.mark.parametrize("kind", ["reddit", "youtube", "google_play", "facebook"])
+@pytest.fixture
+def fake_app_store():
+    fake = FakeAppStore().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize("kind", ["reddit", "youtube", "google_play", "facebook", "app_store"])
 def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
         fresh_db, request, kind):
     """The real RedditPublisher (PRAW), YouTubePublisher and GooglePlayPublisher
-    (google-api-python-client) and FacebookPublisher (httpx) over HTTP against their fakes:
-    kill points around their requests."""
+    (google-api-python-client), FacebookPublisher (httpx) and AppStorePublisher (requests)
+    over HTTP against their fakes: kill points around their requests."""
     fake = request.getfixturevalue(f"fake_{kind}")
 
-    def network() -> RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork:
+    def network() -> RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork:
         if kind == "reddit":
             fake.things.clear()
             fake.mentions.clear()
@@ -200,11 +223,13 @@ def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
             return GooglePlayReplyNetwork(fake, NOW.timestamp())
         if kind == "facebook":
             return FacebookReplyNetwork(fake, NOW.timestamp())
+        if kind == "app_store":
+            return AppStoreReplyNetwork(fake, NOW.timestamp())
         fake.threads.clear()
         fake.replies.clear()
         return YouTubeReplyNetwork(fake, NOW.timestamp())
 
-    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork) -> tuple[str, int]:
+    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork) -> tuple[str, int]:
         url = fresh_db()
         return url, seed(url, kind, net.external_id, net.extra)
 
@@ -213,6 +238,8 @@ def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
     process_run(url, net, Clock(NOW), dry, mention_id, restart=False)
     check(url, net, mention_id)
     assert dry.counts["reply"] == dry.counts["replied"] == 1, dry.counts
+    if kind == "app_store":  # the earlier response was deleted first: the send's audit says so
+        assert replaced_in_audit(url).startswith("replaced response ")
 
     for point in kill_plan(dry.counts):
         net = network()

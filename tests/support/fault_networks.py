@@ -5,11 +5,14 @@ the fault suite's kill-the-send tests: `RedditReplyNetwork` is the fake Reddit
 `YouTubePublisher` on an httplib2 connection, `GooglePlayReplyNetwork` the fake Google Play
 (tests/support/fake_google_play.py) with the real `GooglePlayPublisher` likewise,
 `FacebookReplyNetwork` the fake Graph API (tests/support/fake_meta.py) with the real
-`FacebookPublisher` on an httpx transport; every request passes the kill points:
+`FacebookPublisher` on an httpx transport, `AppStoreReplyNetwork` the fake App Store Connect (tests/support/fake_app_store.py) with the
+real `AppStorePublisher` on a requests session (its review already answered, so a send deletes
+that response before it creates ours); every request passes the kill points:
 
 - `reply`: the request that posts the reply, before it leaves;
 - `replied`: the network made the reply; our process dies before reading the answer;
-- `lookup`: every other request (the token, the parent's replies), before it leaves.
+- `lookup`: every other request (the token, the parent's replies, the App Store's read of
+  the review and delete of our earlier response), before it leaves.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import httplib2
 import httpx
 import requests
 
+from bot.networks.app_store.client import AscApi
+from bot.networks.app_store.publisher import AppStorePublisher
 from bot.networks.facebook.client import build_graph
 from bot.networks.facebook.publisher import FacebookPublisher
 from bot.networks.google_play.client import PlayApi
@@ -30,6 +35,7 @@ from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.publisher import YouTubePublisher
+from tests.support.fake_app_store import APP_ID, FakeAppStore, review
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
 from tests.support.fake_meta import PAGE_ID, FakeMeta
 from tests.support.fake_reddit import BRAND, FakeReddit
@@ -186,3 +192,33 @@ class FacebookReplyNetwork:
                                        and r.url.path.endswith("/comments"))
         return FacebookPublisher(build_graph(self.fake.settings(),
                                              http=httpx.Client(transport=transport)))
+
+
+class AppStoreReplyNetwork:
+    """The fake App Store Connect holding one 1-star review (the mention) that already carries
+    an older response of ours: a send deletes it, then creates the new one. `posts` counts the
+    creates that reached it."""
+
+    network = "app_store"
+
+    def __init__(self, fake: FakeAppStore, created: float) -> None:
+        self.fake = fake
+        fake.clock = lambda: created  # our response is stamped from here
+        fake.reviews.clear()
+        fake.responses.clear()
+        fake.calls.clear()
+        self.external_id = "00000042-1111-2222-3333-acmefault001"
+        fake.add(review(self.external_id, rating=1, body="late again", nickname="ana",
+                        created=created - 7200))
+        fake.respond(self.external_id, "Sorry! Which flight?", created - 3600)
+        self.extra = {"app_id": APP_ID, "review_id": self.external_id}
+
+    @property
+    def posts(self) -> list[Post]:
+        return [Post(str(self.fake.responses[self.external_id]["id"]))
+                for c in self.fake.of_kind("create") if c.status == 201]
+
+    def publisher(self, process: Process, clock: Any) -> AppStorePublisher:
+        session = KillPointSession(process, "/v1/customerReviewResponses")
+        return AppStorePublisher(AscApi(self.fake.settings(), session=session,
+                                        clock=lambda: clock().timestamp()))

@@ -246,3 +246,39 @@ def test_a_facebook_page_source_needs_its_page_id(tmp_path):
     code, out, err = run("check", "--rules", str(rules))
     assert code == 2
     assert "needs the Page's page_id" in out + err
+def test_check_names_the_app_store_key_settings_and_whether_replies_are_possible(
+        monkeypatch, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n"
+                     "  - {id: ios, type: app_store_reviews, app_id: '1473827385'}\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 0, err
+    assert ("source ios (app_store_reviews): not ready, missing APP_STORE_KEY_ID, "
+            "APP_STORE_ISSUER_ID, APP_STORE_PRIVATE_KEY") in out
+    assert ("replies on app_store: not possible, missing APP_STORE_KEY_ID, "
+            "APP_STORE_ISSUER_ID, APP_STORE_PRIVATE_KEY") in out
+    monkeypatch.setenv("APP_STORE_KEY_ID", "2X9R4HXF34")
+    monkeypatch.setenv("APP_STORE_ISSUER_ID", "57246542-96fe-1a63-e053-0824d011072a")
+    code, out, err = run("check", "--rules", str(rules))
+    assert "missing APP_STORE_PRIVATE_KEY" in out  # the path is the other way to give it
+    monkeypatch.setenv("APP_STORE_PRIVATE_KEY_PATH", str(tmp_path / "AuthKey_2X9R4HXF34.p8"))
+    code, out, err = run("check", "--rules", str(rules))
+    assert "source ios (app_store_reviews): ready" in out
+    assert "replies on app_store: possible" in out
+
+
+def test_check_live_prints_the_app_store_polling_cost(monkeypatch, tmp_path):
+    from bot.kit.db import upgrade_to_head
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    upgrade_to_head(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n"
+                     "  - {id: ios, type: app_store_reviews, app_id: '1473827385'}\n")
+    code, out, err = run("check", "--live", "--rules", str(rules))
+    assert code == 0, err
+    assert ("ios (app_store_reviews) every 300s: 12 requests/h, 0 quota units/h; 0.3% of "
+            "App Store Connect's 3,600 requests/hour") in out

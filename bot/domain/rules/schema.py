@@ -42,6 +42,7 @@ SOURCE_TYPES = ("x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_s
                 "youtube_comments",
                 "google_play_reviews",
                 "facebook_page",
+                "app_store_reviews",
                 )
 SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
                      "bluesky_mentions",
@@ -50,6 +51,7 @@ SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "blue
                      "youtube_comments",
                      "google_play_reviews",
                      "facebook_page",
+                     "app_store_reviews",
                      ]
 NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
@@ -59,6 +61,7 @@ NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "youtube_comments": "youtube",
                      "google_play_reviews": "google_play",
                      "facebook_page": "facebook",
+                     "app_store_reviews": "app_store",
                      }
 # Free quota per day of the networks that count one (YouTube Data API v3: 10,000 units).
 YOUTUBE_DAILY_QUOTA = 10_000
@@ -158,6 +161,8 @@ class SourceSpec(Strict):
     package: str | None = Field(default=None, pattern=r"^[A-Za-z][\w]*(\.[A-Za-z][\w]*)+$")
     # facebook_page: the Page's numeric id (Page → About → Page transparency, or Graph /me)
     page_id: str | None = Field(default=None, pattern=r"^[0-9]{5,20}$")
+    # app_store_reviews: the app's Apple ID (digits: App Store Connect → App Information)
+    app_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
 
     @field_validator("subreddits")
     @classmethod
@@ -182,6 +187,9 @@ class SourceSpec(Strict):
         if self.type == "facebook_page" and not self.page_id:
             raise ValueError("a facebook_page source needs the Page's page_id (its number, "
                              "e.g. 104123456789012)")
+        if self.type == "app_store_reviews" and not self.app_id:
+            raise ValueError("an app_store_reviews source needs an app_id (the app's Apple ID, "
+                             "digits, e.g. 1234567890)")
         if self.type == "youtube_comments" and not self.channel_id:
             raise ValueError("a youtube_comments source needs the brand's channel_id (UC…)")
         if self.type == "rss" and not self.url:
@@ -292,6 +300,7 @@ class Condition(Strict):
                                     "youtube",
                                     "google_play",
                                     "facebook",
+                                    "app_store",
                                     ]],
                        BeforeValidator(_as_list)] | None = None
     source: StrList | None = None

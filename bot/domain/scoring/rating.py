@@ -32,7 +32,8 @@ def points(mention: Mention, *, words: int = 0) -> int:
     """The rating part: what lifts `words` (the complaint points the text earned) to the
     rating's floor; 0 when the words already reach it or there is no rating."""
     n = stars(mention)
-    return max(0, FLOOR.get(n, 0) - words) if n is not None else 0
+    # 4-5 stars have no floor: their praise stays praise (a floor of 0 would undo it).
+    return max(0, FLOOR[n] - words) if n in FLOOR else 0
 
 
 def is_complaint(mention: Mention) -> bool:

@@ -39,9 +39,11 @@ NETWORK_LABEL = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": 
                  "youtube": "YouTube",
                  "google_play": "Google Play",
                  "facebook": "Facebook",
+                 "app_store": "App Store",
                  }
 # Networks where a post has one reply of ours, and sending again replaces it.
 ONE_REPLY_NETWORKS = ("google_play",
+                      "app_store",
                       )
 STATUS_LABEL = {"new": "New", "claimed": "Claimed", "drafted": "Draft ready",
                 "pending_approval": "Awaiting approval", "approved": "Approved",

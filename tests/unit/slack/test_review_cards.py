@@ -39,3 +39,15 @@ def test_an_answered_or_edited_review_says_sending_replaces_our_answer():
 def test_posts_elsewhere_show_no_review_bits():
     blocks = json.dumps(card(view("new"))["blocks"])
     assert "One reply per review" not in blocks and "★" not in blocks
+
+
+def test_an_app_store_card_shows_stars_territory_and_the_existing_response():
+    v = view("new", network="app_store", author_handle="SamO_1987",
+             url="https://apps.apple.com/app/id1473827385?see-all=reviews",
+             extra={"rating": "1", "territory": "GBR",
+                    "developer_reply": "Statements moved to Profile → Documents"})
+    blocks = json.dumps(card(v)["blocks"], ensure_ascii=False)
+    assert "App Store" in blocks and "id1473827385" in blocks
+    assert "*★☆☆☆☆ 1/5* · territory GBR" in blocks
+    assert "Already answered: sending replaces that answer — Statements moved" in blocks
+    assert "@SamO" not in blocks

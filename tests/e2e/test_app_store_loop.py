@@ -1,0 +1,157 @@
+"""App Store reviews through the whole loop over HTTP: the bot polls the fake App Store Connect
+(every request signed with an ES256 JWT the fake verifies), posts one card per review, a person
+claims, drafts, gets approval and sends; the fake receives one `customerReviewResponses`
+create. Then the same with a real kill -9 of `socialbot run` between the send intent and
+Apple's answer: the response is found on the review, recorded once, and the card is never
+posted twice."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.desk.directory import StaticDirectory
+from bot.desk.send import reconcile
+from bot.domain.rules.load import load_rules
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.networks.app_store.client import AscApi
+from bot.networks.app_store.publisher import AppStorePublisher
+from tests.support import bot_process
+from tests.support.bot_process import Bot, wait_until
+from tests.support.bot_server import BotServer
+from tests.support.desk_clicks import (
+    AGENT,
+    DeskSlack,
+    blocks_of,
+    calls,
+    click,
+    draft_and_approve,
+    one_card,
+)
+from tests.support.fake_app_store import APP_ID, FakeAppStore, review
+from tests.support.paths import ROOT
+
+REVIEW_ID = "00000042-1111-2222-3333-acmee2e00001"
+REPLY = "Sorry Sam! 4.12.1 fixes the Face ID loop 🙏 Please update."
+
+
+def rules_with_app_store(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
+    data["sources"] = [{"id": "ios", "type": "app_store_reviews", "app_id": APP_ID}]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def fake_slack():
+    fake = DeskSlack()
+    fake.opened = []
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def asc():
+    fake = FakeAppStore().start()
+    fake.add(review(REVIEW_ID, rating=1, title="Nice looking but 🙂", body="since the update",
+                    nickname="Sam Okafor", created=datetime.now(UTC).timestamp() - 600))
+    yield fake
+    fake.stop()
+
+
+def review_cards(fake_slack) -> list:
+    return [c for c in calls(fake_slack, "chat.postMessage") if "Sam Okafor" in str(c.params)
+            and not c.params.get("thread_ts")]
+
+
+def test_a_review_goes_round_the_loop_and_is_answered_once(start_bot, fake_slack, asc,
+                                                           tmp_path):
+    bot = start_bot(rules_with_app_store(tmp_path), **asc.env())
+    card = one_card(fake_slack, "Sam Okafor")
+    text = json.dumps(blocks_of(card), ensure_ascii=False)
+    assert "App Store" in text and "★☆☆☆☆ 1/5" in text and f"id{APP_ID}" in text
+    assert "territory GBR" in text and "One reply per review" in text
+    approved = draft_and_approve(bot, fake_slack, card, REPLY, limit="5970 characters")
+    threads = [threading.Thread(target=click, args=(bot, fake_slack, AGENT, approved, "send"))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fake_slack.wait_until(lambda: asc.of_kind("create"), timeout=10)
+    [create] = asc.of_kind("create")  # three clicks, one response
+    assert create.body["data"]["attributes"] == {"responseBody": REPLY}
+    assert asc.response_text(REVIEW_ID) == REPLY
+    with session_scope(bot.runtime.factory) as s:
+        m = s.scalars(select(models.Mention).where(models.Mention.external_id == REVIEW_ID)).one()
+        assert (m.network, m.extra["rating"], m.status) == ("app_store", "1", "sent")
+        assert m.score_parts["rating"] > 0 and m.priority != "P4"  # one star: a complaint
+        [sent] = s.scalars(select(models.Reply)).all()
+        assert (sent.state, sent.network_id) == ("sent", asc.responses[REVIEW_ID]["id"])
+    assert len(review_cards(fake_slack)) == 1
+
+
+def reply_rows(db: Path) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return conn.execute("SELECT state, network_id FROM reply").fetchall()
+
+
+def test_kill_9_between_the_send_intent_and_apples_answer(fake_slack, asc, tmp_path):
+    db = tmp_path / "bot.db"
+    url = f"sqlite:///{db}"
+    rules = rules_with_app_store(tmp_path)
+    bots: list[Bot] = []
+    try:
+        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
+                               slack_url=fake_slack.api_url, more_env=asc.env()))
+        wait_until(lambda: review_cards(fake_slack), bot, "the review's card")
+        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
+        approved = draft_and_approve(http, fake_slack, review_cards(fake_slack)[0], REPLY,
+                                     limit="5970 characters")
+        asc.hold_replies = threading.Event()  # Apple creates the response, the answer waits
+        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
+                                                      "send"))
+        sender.start()
+        wait_until(asc.reply_applied.is_set, bot, "the response to reach App Store Connect")
+        bot.kill9()  # the response exists on the App Store; the bot never heard so
+        asc.hold_replies.set()
+        sender.join(timeout=10)
+        assert reply_rows(db) == [("sending", None)]
+
+        # What `socialbot run` does every minute, once the row is older than any request
+        # timeout: three minutes pass (the intent is dated back), then reconcile.
+        with sqlite3.connect(db, timeout=10) as conn:
+            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
+        engine = make_engine(url)
+        try:
+            done = reconcile(make_session_factory(engine),
+                             {"app_store": AppStorePublisher(AscApi(asc.settings()))},
+                             datetime.now(UTC), rules=load_rules(rules),
+                             directory=StaticDirectory({}))
+        finally:
+            engine.dispose()
+        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
+        assert reply_rows(db) == [("sent", asc.responses[REVIEW_ID]["id"])]
+
+        # The restarted bot polls again (the review now carries our response) and updates
+        # the card: no second card, no second response.
+        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
+                               slack_url=fake_slack.api_url, more_env=asc.env()))
+        wait_until(lambda: len(asc.of_kind("list")) >= 2, bot, "the restart's poll")
+        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
+                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
+        assert len(asc.of_kind("create")) == 1
+        assert len(review_cards(fake_slack)) == 1
+    finally:
+        for b in bots:
+            b.cleanup()
