@@ -34,8 +34,8 @@ class Bot:
         self.log = tmp_path / f"{name}.log"
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("SLACK_", "X_", "DATABASE", "MASTODON_", "BLUESKY_",
-                                    "GOOGLE_PLAY_", "META_", "THREADS_",
-                                    "APP_STORE_"))}
+                                    "GOOGLE_PLAY_", "META_", "THREADS_", "APP_STORE_",
+                                    "REDDIT_", "YOUTUBE_"))}
         env.update(SLACK_BOT_TOKEN="xoxb-crash", SLACK_SIGNING_SECRET=SIGNING_SECRET,
                    SLACK_API_URL=slack_url, DATABASE_URL=database_url,
                    SOCIALBOT_RULES=str(rules), **(more_env or {}))

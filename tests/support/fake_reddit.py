@@ -14,6 +14,7 @@ answers the token request with `invalid_grant`, as Reddit does (HTTP 200).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
@@ -62,6 +63,10 @@ class FakeReddit:
     refuse_token: bool = False
     account: str = BRAND
     clock: float = 1_764_000_000.0  # created_utc of the next reply we post
+    # Set to an Event: a reply is made, then its answer waits for the event (the test kills
+    # the bot meanwhile). `reply_applied` is set as soon as one is.
+    hold_replies: threading.Event | None = None
+    reply_applied: threading.Event = field(default_factory=threading.Event)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _n: int = 0
 
@@ -156,6 +161,10 @@ class FakeReddit:
         else:
             status, payload = self.answer(method, path, params, form)
             headers = {}
+            if path == "/api/comment" and method == "POST":
+                self.reply_applied.set()
+                if self.hold_replies is not None:
+                    self.hold_replies.wait(timeout=30)
         data = json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -170,7 +179,8 @@ class FakeReddit:
         for k, v in headers.items():
             handler.send_header(k, v)
         handler.end_headers()
-        handler.wfile.write(data)
+        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
+            handler.wfile.write(data)
 
     def answer(self, method: str, path: str, params: dict[str, str],
                form: dict[str, str]) -> tuple[int, Any]:

@@ -18,6 +18,7 @@ request with `invalid_grant` ("Token has been expired or revoked.").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ class FakeYouTube:
     quota: int = 10_000
     refuse_token: bool = False
     clock: float = 1_764_000_000.0  # publishedAt of our next reply
+    # Set to an Event: a reply is made, then its answer waits for the event (the test kills
+    # the bot meanwhile). `reply_applied` is set as soon as one is.
+    hold_replies: threading.Event | None = None
+    reply_applied: threading.Event = field(default_factory=threading.Event)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _n: int = 0
 
@@ -170,12 +175,17 @@ class FakeYouTube:
             with self._lock:
                 self.units += UNITS[method]
             status, payload = self.answer(method, path, params, body)
+            if path == "/youtube/v3/comments" and method == "POST" and status == 200:
+                self.reply_applied.set()
+                if self.hold_replies is not None:
+                    self.hold_replies.wait(timeout=30)
         data = json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=UTF-8")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
-        handler.wfile.write(data)
+        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
+            handler.wfile.write(data)
 
     def token(self) -> tuple[int, Any]:
         if self.refuse_token:

@@ -66,6 +66,18 @@ def test_top_level_comments_and_replies_newest_first_with_their_thread(fake):
     assert [m.external_id for m in again.mentions] == ["Ugw2", "Ugw2.r1"]
 
 
+def test_a_comment_with_no_text_is_skipped_with_a_note_and_the_cursor_moves_past_it(fake):
+    fake.thread("Ugw1", "ana", "Northwind lost my bag", T0)
+    fake.thread("Ugw2", "ben", "", T0 + 60)  # removed while we read, or only an emoji lost
+    fake.reply_in("Ugw1", "r1", "cara", "   ", T0 + 90)  # blank
+    got = source(fake).fetch(SourceState(), now=NOW)
+    assert [m.external_id for m in got.mentions] == ["Ugw1"]
+    assert got.notes == ["2 comment(s) without text (removed?) skipped"]
+    assert got.state.cursor == datetime.fromtimestamp(T0 + 90, UTC).isoformat()
+    again = source(fake).fetch(got.state, now=NOW)
+    assert again.mentions == []  # never a card for them later either
+
+
 def test_busy_threads_have_their_other_replies_read(fake):
     fake.thread("Ugw1", "ana", "lost bag", T0)
     for i in range(7):
