@@ -56,6 +56,8 @@ class _Post:
     priority: str
     why: str  # what made it that urgent, for the card's "priority raised" line
     replyable: bool  # the network lets the brand reply to it programmatically
+    risk: tuple[str, ...] = ()  # the risks routing found in it (legal, regulatory…)
+    approval: bool = False  # routing would require approval of a reply to it
 
 
 def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[int, int],
@@ -65,12 +67,13 @@ def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[
     if not posts:
         return
     rows: list[dict[str, Any]] = []
-    scored: list[tuple[str, str, bool]] = []
+    scored: list[tuple[str, str, bool, tuple[str, ...], bool]] = []
     for m, p in posts:
         e = enrich(m, rules, now=now)
         decision = route(m, e, rules)
         scored.append((decision.priority, ", ".join(decision.matched_rules or decision.risk)
-                       or e.sentiment, m.network != "x" or m.mentions_brand))
+                       or e.sentiment, m.network != "x" or m.mentions_brand,
+                       tuple(decision.risk), decision.approval_required))
         rows.append({
             "mention_id": card_of(p, cards), "network": m.network,
             "external_id": m.external_id, "role": p.role.value,
@@ -80,9 +83,11 @@ def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[
             "sentiment": e.sentiment, "extra": dict(m.extra)})
     ids = bulk.insert_ids(session, _POSTS, rows, key=("network", "external_id"))
     by_card: dict[int, list[_Post]] = {}
-    for post_id, row, (priority, why, replyable) in zip(ids, rows, scored, strict=True):
+    for post_id, row, (priority, why, replyable, risk, approval) in zip(ids, rows, scored,
+                                                                       strict=True):
         by_card.setdefault(row["mention_id"], []).append(_Post(
-            post_id, Role(row["role"]), row["created_at"] or now, priority, why, replyable))
+            post_id, Role(row["role"]), row["created_at"] or now, priority, why, replyable,
+            risk, approval))
     for card_id, card_posts in by_card.items():
         _update_card(session, card_id, card_posts, rules, now)
 
@@ -170,6 +175,7 @@ def _changes(m: models.Mention, posts: list[_Post], rules: Rules, now: datetime
                          default=None)
             if target is not None and target.at >= known:
                 values["reply_to_post_id"] = target.id
+        values.update(_riskier(m, follow))
         best = min(follow, key=lambda p: p.priority)
         if raises(m.priority, best.priority):
             values["priority"] = best.priority
@@ -193,6 +199,21 @@ def _changes(m: models.Mention, posts: list[_Post], rules: Rules, now: datetime
                       first_response_at=m.first_response_at or last_outside.at)
         events.append(("answered_outside", m.status, m.status, {"post_id": last_outside.id}))
     return values, events
+
+
+def _riskier(m: models.Mention, follow: list[_Post]) -> dict[str, Any]:
+    """A follow-up's risks join the card's (a legal threat in the second message is one all
+    the same), and so does its need for approval; neither is ever taken away."""
+    risk = list(m.risk or [])
+    for r in (r for p in follow for r in p.risk):
+        if r not in risk:
+            risk.append(r)
+    values: dict[str, Any] = {}
+    if risk != list(m.risk or []):
+        values["risk"] = risk
+    if not m.approval_required and any(p.approval for p in follow):
+        values["approval_required"] = True
+    return values
 
 
 def _queue_card_update(session: Session, m: models.Mention, priority: str,

@@ -203,6 +203,7 @@ def test_an_angrier_follow_up_raises_the_priority_and_says_why(factory, card):
                                                 "is theft", reply_to=OUR_REPLY))
     m = mention(factory, card)
     assert m.priority < before and "raised from" in (m.priority_reason or "")
+    assert "legal" in m.risk and m.approval_required  # riskier: the card says so from now on
     ingest(factory, post("1990000000000000016", "@NorthwindAir thanks, all good now",
                          reply_to=OUR_REPLY, minutes=1))
     assert mention(factory, card).priority == m.priority  # never lowered
