@@ -45,7 +45,10 @@ _POSTS = models.table_of(models.ThreadPost)
 # Thread messages one fetch may post per card; the rest are folded into one (Slack's ~1
 # message per second per channel is shared with every other card of the channel).
 THREAD_POSTS_MAX = 20
-CAS_TRIES = 5  # a click committing between our read and write moves the version: read again
+CAS_TRIES = 5
+# session.info key of the App Homes a transaction concerns: `bot.desk.commands.HOME`, spelled
+# out here because listening may not import the desk (tests check the two agree).
+HOME_NOTE = "desk.home"  # a click committing between our read and write moves the version: read again
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,12 @@ def _update_card(session: Session, card_id: int, posts: list[_Post], rules: Rule
     if values.get("status") is not None and m.outcome_tags:
         # Removed so the reopened case can be tagged again; the audit event keeps them.
         session.execute(delete(models.OutcomeTag).where(models.OutcomeTag.mention_id == m.id))
+    if events or values.get("follow_ups"):
+        # The claimer's App Home lists the card again (reopened, waiting): note it for the
+        # refresher as the desk's commands do (bot.home.refresh reads it after the commit).
+        note = session.info.setdefault(HOME_NOTE, {"users": set(), "teams": set()})
+        note["users"].update(u for u in (m.claimed_by,) if u)
+        note["teams"].add(m.team)
     for action, before, after, detail in events:
         session.add(models.AuditEvent(mention_id=m.id, at=now, actor="system", action=action,
                                       from_status=before, to_status=after, detail=detail))

@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.desk.commands import card_view
+from bot.desk.commands import HOME, card_view
 from bot.domain.mention import Author, Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.load import load_rules
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
+from bot.listening.follow_ups import HOME_NOTE
 from bot.listening.ingest import store_mentions
 from bot.reports.period import parse_period
 from bot.reports.queries import compute_report
@@ -297,3 +298,12 @@ def test_an_x_follow_up_that_does_not_mention_the_brand_is_not_what_a_reply_answ
     m = mention(factory, card)
     assert (m.follow_ups, m.reply_to_post_id) == (2, first.id)  # X would refuse the second
     assert m.customer_replied_at == second.created_at
+
+
+def test_a_reopened_card_is_noted_for_its_claimers_app_home(factory, card):
+    assert HOME_NOTE == HOME
+    with factory() as s, s.begin():
+        store_mentions(s, [post("1990000000000000022", "@NorthwindAir hello??",
+                                reply_to=OUR_REPLY)], RULES, now=NOW)
+        note = dict(s.info[HOME])
+    assert AGENT in note["users"] and note["teams"]
