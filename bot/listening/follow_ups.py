@@ -52,7 +52,9 @@ HOME_NOTE = "desk.home"  # a click committing between our read and write moves t
 
 
 @dataclass(frozen=True, slots=True)
-class _Post:
+class ThreadItem:
+    """A post just stored in a card's thread, as what it does to the card needs it."""
+
     id: int
     role: Role
     at: datetime  # when it was posted (or fetched, when the network doesn't say)
@@ -85,17 +87,17 @@ def store(session: Session, posts: list[tuple[Mention, Placed]], cards: Mapping[
             "in_reply_to_id": m.in_reply_to_id, "priority": decision.priority,
             "sentiment": e.sentiment, "extra": dict(m.extra)})
     ids = bulk.insert_ids(session, _POSTS, rows, key=("network", "external_id"))
-    by_card: dict[int, list[_Post]] = {}
+    by_card: dict[int, list[ThreadItem]] = {}
     for post_id, row, (priority, why, replyable, risk, approval) in zip(ids, rows, scored,
                                                                        strict=True):
-        by_card.setdefault(row["mention_id"], []).append(_Post(
+        by_card.setdefault(row["mention_id"], []).append(ThreadItem(
             post_id, Role(row["role"]), row["created_at"] or now, priority, why, replyable,
             risk, approval))
     for card_id, card_posts in by_card.items():
         _update_card(session, card_id, card_posts, rules, now)
 
 
-def _update_card(session: Session, card_id: int, posts: list[_Post], rules: Rules,
+def _update_card(session: Session, card_id: int, posts: list[ThreadItem], rules: Rules,
                  now: datetime) -> None:
     M = models.Mention
     for _ in range(CAS_TRIES):
@@ -144,7 +146,7 @@ def _update_card(session: Session, card_id: int, posts: list[_Post], rules: Rule
     session.flush()
 
 
-def fold(posts: list[_Post]) -> tuple[list[_Post], list[_Post]]:
+def fold(posts: list[ThreadItem]) -> tuple[list[ThreadItem], list[ThreadItem]]:
     """(posted one by one, folded into one message), both oldest first. A busy thread (a
     viral post's 500 replies) must not flood the channel: at most THREAD_POSTS_MAX messages
     per card per fetch, the customer's and the brand's own messages kept before context."""
@@ -159,12 +161,12 @@ def fold(posts: list[_Post]) -> tuple[list[_Post], list[_Post]]:
     return ([p for p in ordered if p.id in kept], [p for p in ordered if p.id not in kept])
 
 
-def _last_follow_up(posts: list[_Post]) -> _Post | None:
+def _last_follow_up(posts: list[ThreadItem]) -> ThreadItem | None:
     follow = [p for p in posts if p.role is Role.FOLLOW_UP]
     return follow[-1] if follow else None
 
 
-def _changes(m: models.Mention, posts: list[_Post], rules: Rules, now: datetime
+def _changes(m: models.Mention, posts: list[ThreadItem], rules: Rules, now: datetime
              ) -> tuple[dict[str, Any], list[tuple[str, str, str, dict[str, Any]]]]:
     """The card's new column values, and the audit events (action, from, to, detail)."""
     values: dict[str, Any] = {}
@@ -210,7 +212,7 @@ def _changes(m: models.Mention, posts: list[_Post], rules: Rules, now: datetime
     return values, events
 
 
-def _riskier(m: models.Mention, follow: list[_Post]) -> dict[str, Any]:
+def _riskier(m: models.Mention, follow: list[ThreadItem]) -> dict[str, Any]:
     """A follow-up's risks join the card's (a legal threat in the second message is one all
     the same), and so does its need for approval; neither is ever taken away."""
     risk = list(m.risk or [])
