@@ -37,7 +37,7 @@ from bot.kit.liveness import first_problem
 from bot.kit.metrics import Metrics
 from bot.kit.preflight import database_problem, first_line, redact
 from bot.kit.scheduler import build_scheduler
-from bot.listening.jobs import schedule_polls
+from bot.listening.jobs import BACKFILL_EVERY, hurry, schedule_polls
 from bot.listening.polling import poll_source, reset_unhealthy
 from bot.listening.registry import build_sources
 from bot.networks.base import Source
@@ -173,6 +173,8 @@ class Runtime:
             # New cards and follow-ups go out now, not at the sender's next tick: a follow-up
             # reaches the card's thread within the poll plus the outbox's pace.
             self.sender.wake()
+        if outcome.gap_open:  # a storm's backlog: read it at BACKFILL_EVERY, not at `every`
+            hurry(self.scheduler, source.spec.id, self.clock() + BACKFILL_EVERY)
 
     def reconcile(self) -> None:
         """Settle replies whose outcome a crash or a timeout left unknown."""

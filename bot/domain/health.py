@@ -46,6 +46,12 @@ class SourceHealth:
     reads_this_month: int = 0
     cost_this_month: float | None = None  # USD, X only
     monthly_budget: float | None = None
+    quarantined: int = 0  # posts kept aside: unparseable or unstorable (bot.listening.quarantine)
+    quarantine_reason: str | None = None  # the newest one's (untrusted)
+    gap_since: datetime | None = None  # a page cap left posts unread; later polls backfill them
+    gap: str | None = None  # what is unread, in words ("posts older than 1853…")
+    gap_reads: int = 0  # posts read so far to close it
+    gap_cost: float | None = None  # their cost (USD, X only)
 
     @property
     def label(self) -> str:
@@ -65,6 +71,20 @@ class SourceHealth:
             budget = f" of ${self.monthly_budget:.2f}" if self.monthly_budget else ""
             parts.append(f"{self.reads_this_month:,} posts read this month, "
                          f"${self.cost_this_month:.2f}{budget}")
+        if self.gap_since:
+            parts.append(self.gap_line())
+        if self.quarantined:
+            parts.append(self.quarantine_line())
         if self.last_error:
             parts.append(f"last error: {self.last_error}")
         return "; ".join(parts)
+
+    def gap_line(self) -> str:
+        cost = f" (${self.gap_cost:.2f})" if self.gap_cost is not None else ""
+        since = f"{self.gap_since:%Y-%m-%d %H:%M}Z" if self.gap_since else "?"
+        return (f"backfilling a gap since {since}: {self.gap or 'older posts'} not read yet, "
+                f"{self.gap_reads:,} posts read to close it{cost}")
+
+    def quarantine_line(self) -> str:
+        why = f" (newest: {self.quarantine_reason})" if self.quarantine_reason else ""
+        return f"{self.quarantined:,} post(s) quarantined{why}"

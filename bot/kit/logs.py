@@ -3,18 +3,16 @@
 The redaction is a filter on the handler, so it sees every record that reaches the output,
 whichever library logged it: tweepy logs its request headers at DEBUG (`'Authorization':
 'Bearer AAAA…'` or the OAuth 1.0a header), urllib3 logs URLs, an exception message may quote
-a token. Removed: the values of the secret settings (tokens, app passwords, the signing secret,
-the database password), and anything shaped like a credential — `Authorization` header values,
-`Bearer …`, Slack tokens (`xoxb-`, `xoxp-`, `xapp-`…), OAuth 1.0a parameters, `access_token=`,
-passwords in URLs.
+a token. What is removed is decided in one place, `bot.domain.redaction` (the values of the
+secret settings, and anything shaped like a credential: header values, tokens, URL user
+information, secret-looking query parameters).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -22,29 +20,11 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.domain.redaction import REDACTED, literal_pattern, redact_shapes
 
-REDACTED = "[REDACTED]"
+__all__ = ["REDACTED", "JsonFormatter", "Redactor", "configure", "make_handler", "secrets_of"]
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Shorter values are not matched literally: a test's "s" would blank every letter s. Real
-# tokens and passwords are far longer.
-MIN_SECRET_LENGTH = 8
-
-_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    # An Authorization header's value, quoted (a dict repr, JSON) or to the end of the line.
-    (re.compile(r"""(?i)(\bauthorization\b['"]?\s*[:=]\s*)(?:(['"])(?:\\.|(?!\2).)*\2|[^\r\n]+)"""),
-     lambda m: f"{m[1]}{m[2] or ''}{REDACTED}{m[2] or ''}"),
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/%]+=*"), rf"\1 {REDACTED}"),
-    (re.compile(r"\bx(?:ox[a-z]|app)-[A-Za-z0-9-]+"), REDACTED),
-    # key=value credentials in URLs, OAuth 1.0a headers and base strings (also %-encoded),
-    # reprs and JSON; the value ends at a quote, separator or an encoded `&`.
-    (re.compile(r"""(?i)\b(oauth_(?:token|signature|consumer_key|verifier)|access_token|"""
-                r"""refresh_token|client_secret|(?:app_)?password|client_key|"""
-                r"""resource_owner_key)(['"]?\s*(?:[=:]|%3D)\s*['"]?)(?:(?!%26)[^"'&,\s}])+"""),
-     rf"\1\2{REDACTED}"),
-    (re.compile(r"(?i)\b(signature:\s*)\S+"), rf"\1{REDACTED}"),  # oauthlib's DEBUG line
-    # scheme://user:password@host
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@/\s]+@"), rf"\1{REDACTED}@"),
-]
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -68,16 +48,13 @@ class Redactor(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        literal = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH},
-                         key=len, reverse=True)  # longest first: a token containing another
-        self._literal = re.compile("|".join(map(re.escape, literal))) if literal else None
+        self._literal = literal_pattern(secrets)  # compiled once, not at every record
 
     def redact(self, text: str) -> str:
+        """`bot.domain.redaction.redact` with this handler's secret values."""
         if self._literal is not None:
             text = self._literal.sub(REDACTED, text)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
-        return text
+        return redact_shapes(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -145,6 +145,33 @@ class Source(Base):
     backlog: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
     # Consecutive failed polls: the exponent of the backoff; reset by a success.
     failures: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+    # A gap: posts older than what the last poll read and newer than the cursor it started
+    # from, left by a page cap. The source's own resume token (JSON; bot.networks.gaps), read
+    # on the next polls until the gap is closed; when it opened, and the posts read closing it.
+    backfill: Mapped[str | None] = mapped_column(Text)
+    backfill_since: Mapped[datetime | None]
+    backfill_reads: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+
+
+class QuarantinedPost(Base):
+    """A post that could not be parsed or stored, kept raw instead of failing its whole poll
+    (bot.listening.quarantine). One row per post (`fingerprint`: network + id, or the raw
+    text's hash when there is no id), counted each time a poll meets it again."""
+
+    __tablename__ = "quarantined_post"
+    __table_args__ = (UniqueConstraint("fingerprint"), Index(None, "source_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 hex
+    source_id: Mapped[str | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
+    network: Mapped[str] = mapped_column(Network)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16))  # parse | store
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)  # the post as the network sent it (capped)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    times: Mapped[int] = mapped_column(default=1, server_default=sql_text("1"))
 
 
 class SourceUsage(Base):

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from bot.domain.redaction import redact as redact_text
 from bot.kit.db import make_engine, normalize_url
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -27,11 +28,12 @@ def first_line(exc: object) -> str:
 
 
 def redact(url: str) -> str:
-    """`url` without its password, for messages; an unparseable one as it was given."""
+    """`url` without its credentials (`bot.domain.redaction`), for messages; an unparseable
+    one as it was given, redacted all the same."""
     try:
-        return normalize_url(url).render_as_string(hide_password=True)
+        return redact_text(normalize_url(url).render_as_string(hide_password=False))
     except ArgumentError:
-        return repr(url)
+        return redact_text(repr(url))
 
 
 def parse(url: str) -> URL | str:

@@ -3,12 +3,19 @@
 `store_fetch` writes everything for one fetch inside the caller's transaction. The cursor is
 saved in the same commit as the mentions it covers, so a crash before the commit repeats the
 fetch (and dedupe drops what was already stored), and a crash after it loses nothing.
+
+Poison-proof: values are fitted to their columns first (bot.listening.fitting); when a post's
+values still make the page fail (a data error, not a locked database), the poller rolls back
+and stores the page again post by post (`one_by_one`), each in its own SAVEPOINT, and the
+posts that fail are quarantined (bot.listening.quarantine) with the ones the parser refused.
+The usual page pays nothing for this: no SAVEPOINT unless one is needed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +33,11 @@ from bot.domain.scoring.enrich import enrich
 from bot.domain.scoring.routing import route
 from bot.domain.workflow import MentionStatus
 from bot.kit import bulk, models
+from bot.kit.savepoints import savepoint
 from bot.listening import follow_ups, placing
+from bot.listening.fitting import fitted
 from bot.listening.keys import normalise_handle, per_network
+from bot.listening.quarantine import is_poison, quarantine
 from bot.networks.base import Fetch
 
 _AUTHOR = models.table_of(models.Author)
@@ -41,6 +51,8 @@ class IngestResult:
     duplicates: int
     # Posts that joined an existing card's thread (follow-ups, context, outside answers).
     thread_posts: int = 0
+    quarantined: int = 0  # posts kept aside (bot.listening.quarantine), parser's included
+    gap_closed: bool = False  # the last gap a page cap had left is read
 
 
 def source_row(session: Session, spec: SourceSpec) -> models.Source:
@@ -181,7 +193,8 @@ def add_usage(session: Session, source_id: str, reads: int, now: datetime) -> No
 
 
 def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, now: datetime,
-                   source_id: str | None = None, conversations: bool = True) -> IngestResult:
+                   source_id: str | None = None, conversations: bool = True,
+                   one_by_one: bool = False) -> IngestResult:
     """Score, route and store new mentions, and queue a card for each, in the caller's
     transaction (never commits).
 
@@ -191,8 +204,46 @@ def store_mentions(session: Session, mentions: list[Mention], rules: Rules, *, n
 
     A post that joins a card's conversation goes to its thread instead (`placing`,
     `follow_ups`). `conversations=False` makes every post a card, as before conversations
-    existed: bench/ingest.py's baseline for what threading costs."""
-    fresh, duplicates = _unseen(session, [storable(m) for m in mentions], conversations)
+    existed: bench/ingest.py's baseline for what threading costs.
+
+    `one_by_one` (after the page as a whole failed on some post's values, in a transaction
+    the caller rolled back): each post in its own SAVEPOINT, and a post whose values the
+    database or the scorer refuses is quarantined while the others are stored. The caller
+    must have written in this transaction already (see `store_fetch`): on SQLite that is what
+    opens it, so the SAVEPOINTs nest instead of committing on their own."""
+    ready = [fitted(storable(m)) for m in mentions]
+    if not one_by_one:
+        return _store_all(session, ready, rules, now=now, source_id=source_id,
+                          conversations=conversations)
+    ids: list[int] = []
+    duplicates = thread_posts = quarantined = 0
+    for m in ready:
+        try:
+            with savepoint(session):
+                one = _store_all(session, [m], rules, now=now, source_id=source_id,
+                                 conversations=conversations)
+        except Exception as exc:
+            if not is_poison(exc):
+                raise
+            quarantine(session, source_id=source_id or m.source_id, network=m.network,
+                       external_id=m.external_id, raw=_raw(m), stage="store",
+                       reason=f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}",
+                       now=now)
+            quarantined += 1
+            continue
+        ids.extend(one.new_mention_ids)
+        duplicates += one.duplicates
+        thread_posts += one.thread_posts
+    return IngestResult(ids, duplicates, thread_posts, quarantined)
+
+
+def _raw(m: Mention) -> str:
+    return json.dumps(dataclasses.asdict(m), ensure_ascii=False, default=str)
+
+
+def _store_all(session: Session, mentions: list[Mention], rules: Rules, *, now: datetime,
+               source_id: str | None, conversations: bool) -> IngestResult:
+    fresh, duplicates = _unseen(session, mentions, conversations)
     if not fresh:
         return IngestResult([], duplicates)
     placed = (placing.place(session, fresh) if conversations
@@ -250,15 +301,37 @@ def _store_cards(session: Session, fresh: list[Mention], rules: Rules, *, now: d
 
 
 def store_fetch(session: Session, spec: SourceSpec, fetch: Fetch, rules: Rules, *,
-                now: datetime, conversations: bool = True) -> IngestResult:
-    """Everything one successful poll changes, in the caller's transaction."""
+                now: datetime, conversations: bool = True,
+                one_by_one: bool = False) -> IngestResult:
+    """Everything one successful poll changes, in the caller's transaction. `one_by_one`:
+    the mentions post by post, the ones that fail quarantined (`store_mentions`)."""
     source = source_row(session, spec)
     session.flush()  # the source row must exist before mentions and usage point at it
+    if one_by_one:  # a write first: it opens SQLite's transaction, the SAVEPOINTs nest in it
+        session.execute(update(models.Source).where(models.Source.id == spec.id)
+                        .values(last_success_at=now))
     result = store_mentions(session, fetch.mentions, rules, now=now, source_id=spec.id,
-                            conversations=conversations)
+                            conversations=conversations, one_by_one=one_by_one)
+    for post in fetch.rejected:
+        quarantine(session, source_id=spec.id, network=post.network,
+                   external_id=post.external_id, raw=post.raw, reason=post.reason,
+                   stage="parse", now=now)
+    if fetch.rejected:
+        result = dataclasses.replace(result, quarantined=result.quarantined
+                                     + len(fetch.rejected))
     source.cursor = fetch.state.cursor
     source.etag = fetch.state.etag
     source.last_modified = fetch.state.last_modified
+    # The gap moves with the cursor, in the same commit: a crash repeats both.
+    had_gap = bool(source.backfill)
+    source.backfill = fetch.state.backfill
+    if source.backfill:
+        if not had_gap:
+            source.backfill_since, source.backfill_reads = now, 0
+        source.backfill_reads = (source.backfill_reads or 0) + fetch.backfill_reads
+    elif had_gap:
+        source.backfill_since, source.backfill_reads = None, 0
+        result = dataclasses.replace(result, gap_closed=True)
     source.last_success_at = now
     source.unhealthy_reason = None
     add_usage(session, spec.id, fetch.reads, now)

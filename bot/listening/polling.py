@@ -2,8 +2,11 @@
 
 `poll_source` is the scheduler's job body and a plain function: tests call it with a fake
 source and a fixed `now`. Every network failure becomes a state on the `source` row:
-- 429 → wait until the network's reset time (never sleep in a thread);
-- 5xx / timeout → exponential backoff from `every`, capped at MAX_BACKOFF;
+- 429 → wait until the network's reset time (never sleep in a thread), at most MAX_RATE_WAIT:
+  a reset header is the network's word, and one 10 years ahead must not park a source for
+  good (an unreadable one is the adapter's default wait); a rules reload (SIGHUP) ends the wait;
+- 5xx / timeout, and any error the adapter did not expect (a bug, an answer it cannot read) →
+  exponential backoff from `every`, capped at MAX_BACKOFF;
 - 401 / 403 → unhealthy with the reason, skipped until the rules are reloaded;
 - X monthly budget near → poll half as often; spent → pause until the next UTC month;
 - YouTube daily quota (units, counted per UTC day as `reads`) past 80 % → half as often;
@@ -23,10 +26,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain.redaction import redact
 from bot.domain.rules.schema import Rules, SourceSpec
 from bot.kit import models
 from bot.kit.db import session_scope
 from bot.listening.ingest import IngestResult, add_usage, source_row, store_fetch
+from bot.listening.quarantine import is_poison
 from bot.networks.base import (
     Fetch,
     RateLimited,
@@ -36,10 +41,13 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import describe
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+MAX_RATE_WAIT = timedelta(hours=1)  # the longest a network's reset header is believed
+RATE_LIMITED = "RateLimited"  # how `last_error` starts while a source waits for a reset
 BUDGET_SLOWDOWN_AT = 0.8  # share of the monthly budget after which polls are halved
 ERROR_TEXT_MAX = 500
 STORE_ATTEMPTS = 3  # a unique-key race with another poll is settled by the next attempt
@@ -55,6 +63,8 @@ class PollOutcome:
     reads: int = 0
     detail: str = ""
     seconds: float = 0.0
+    quarantined: int = 0
+    gap_open: bool = False  # a page cap left posts unread: poll again soon (jobs.hurry)
 
 
 def month_start(now: datetime) -> datetime:
@@ -105,7 +115,8 @@ def backoff(spec: SourceSpec, failures: int) -> timedelta:
 
 
 def _short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_MAX]
+    # Stored on the source and shown by /social status and check: no URL credentials.
+    return redact(f"{type(exc).__name__}: {exc}")[:ERROR_TEXT_MAX]
 
 
 def _due(row: models.Source, now: datetime) -> str | None:
@@ -131,7 +142,7 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
             row.last_error, row.last_error_at = spent, now
             log.warning("source %s: %s", spec.id, row.last_error)
             reason = "budget"
-        state = SourceState(row.cursor, row.etag, row.last_modified)
+        state = SourceState(row.cursor, row.etag, row.last_modified, row.backfill)
     if reason is not None:
         outcome = PollOutcome(spec.id, "budget" if reason == "budget" else "skipped",
                               detail=reason)
@@ -143,9 +154,18 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
     except SourceError as exc:
         return _report(_record_failure(factory, spec, exc, now,
                                        time.perf_counter() - started), on_outcome)
+    except Exception as exc:
+        # An adapter bug or an answer it cannot read must not fail the job at every `every`
+        # without a trace on the source: it backs off like an outage, with the traceback logged.
+        log.exception("source %s: the %s adapter failed", spec.id, spec.type)
+        failure = SourceUnavailable(f"the {spec.type} adapter failed: {_short(exc)}")
+        return _report(_record_failure(factory, spec, failure, now,
+                                       time.perf_counter() - started), on_outcome)
     try:
         result = _store_retrying(factory, spec, fetch, rules, now=now, clock=clock)
-    except SQLAlchemyError as exc:
+    except Exception as exc:
+        if not isinstance(exc, SQLAlchemyError) and not is_poison(exc):
+            raise
         # Rolled back: the cursor did not move, so the next poll fetches the same posts again.
         # The reads were made (and billed) all the same, and the source backs off like after
         # an outage instead of hammering a database that is locked or down.
@@ -157,6 +177,10 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
         return _report(_record_failure(factory, spec, failure, now,
                                        time.perf_counter() - started), on_outcome)
     status = "not_modified" if fetch.not_modified else "ok"
+    if result.quarantined:
+        log.warning("source %s: %d post(s) could not be parsed or stored and were quarantined "
+                    "(socialbot check --live); the rest of the poll is stored",
+                    spec.id, result.quarantined)
     log.info("source %s: %d new, %d duplicate(s)%s%s", spec.id, len(result.new_mention_ids),
              result.duplicates,
              f", {result.thread_posts} in card threads" if result.thread_posts else "",
@@ -166,7 +190,9 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
                                duplicates=result.duplicates, threaded=result.thread_posts,
                                reads=fetch.reads,
                                detail="; ".join(fetch.notes),
-                               seconds=time.perf_counter() - started), on_outcome)
+                               seconds=time.perf_counter() - started,
+                               quarantined=result.quarantined,
+                               gap_open=bool(fetch.state.backfill)), on_outcome)
 
 
 class StoreFailed(SourceUnavailable):
@@ -180,23 +206,35 @@ def _store_retrying(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fet
                     ) -> IngestResult:
     """`_store`, again when another poll committed the same author or post between our read
     and our insert (two feeds of one site starting together): the next attempt reads its rows
-    and updates them instead of losing this poll for a whole `every`."""
-    for attempt in range(1, STORE_ATTEMPTS + 1):
+    and updates them instead of losing this poll for a whole `every`. When a post's values
+    fail the page (a data error), the page is stored again post by post and that post
+    quarantined, so the others are stored and the cursor moves."""
+    one_by_one = False
+    races = 0
+    while True:
         try:
-            return _store(factory, spec, fetch, rules, now=now, clock=clock)
+            return _store(factory, spec, fetch, rules, now=now, clock=clock,
+                          one_by_one=one_by_one)
         except IntegrityError:
-            if attempt == STORE_ATTEMPTS:
+            races += 1
+            if races == STORE_ATTEMPTS:
                 raise
             log.info("source %s: another poll stored the same author or post first; "
                      "storing again", spec.id)
-    raise AssertionError("unreachable")
+        except Exception as exc:
+            if one_by_one or not is_poison(exc):
+                raise
+            log.warning("source %s: a post's values failed the page (%s); storing it post by "
+                        "post", spec.id, _short(exc)[:200])
+            one_by_one = True
 
 
 def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules: Rules, *,
-           now: datetime, clock: Callable[[], datetime]) -> IngestResult:
+           now: datetime, clock: Callable[[], datetime], one_by_one: bool = False
+           ) -> IngestResult:
     """Store a fetch and mark the source healthy, in one transaction."""
     with session_scope(factory) as session:
-        result = store_fetch(session, spec, fetch, rules, now=clock())
+        result = store_fetch(session, spec, fetch, rules, now=clock(), one_by_one=one_by_one)
         row = source_row(session, spec)  # the row store_fetch just wrote, from the session
         row.failures = 0
         row.last_error = None
@@ -211,6 +249,13 @@ def _store(factory: sessionmaker[Session], spec: SourceSpec, fetch: Fetch, rules
             row.next_run_at = None
     for note in fetch.notes:
         log.info("source %s: %s", spec.id, note)
+    if fetch.state.backfill:
+        # A page cap left posts unread: not lost, read by the next polls; a human should know.
+        log.warning("source %s: gap open: %s not read yet; the next polls read them "
+                    "(%d read this poll to close it)", spec.id, describe(fetch.state.backfill),
+                    fetch.backfill_reads)
+    elif result.gap_closed:
+        log.info("source %s: gap closed: every post up to the cursor is read", spec.id)
     return result
 
 
@@ -222,10 +267,10 @@ def _record_failure(factory: sessionmaker[Session], spec: SourceSpec, exc: Sourc
         reads = getattr(exc, "reads", 0) or 0  # pages read before the failure are billed too
         add_usage(session, spec.id, reads, now)
         if isinstance(exc, RateLimited):
-            row.next_run_at = max(exc.reset_at, now)
+            row.next_run_at = rate_wait(spec, exc, now)
             status = "rate_limited"
         elif isinstance(exc, SourceAuthError):
-            row.unhealthy_reason = str(exc)[:ERROR_TEXT_MAX] or type(exc).__name__
+            row.unhealthy_reason = redact(str(exc))[:ERROR_TEXT_MAX] or type(exc).__name__
             status = "auth_error"
         else:  # SourceUnavailable, or another SourceError: transient until proven otherwise
             row.failures = (row.failures or 0) + 1
@@ -239,6 +284,17 @@ def _record_failure(factory: sessionmaker[Session], spec: SourceSpec, exc: Sourc
                        seconds=seconds)
 
 
+def rate_wait(spec: SourceSpec, exc: RateLimited, now: datetime) -> datetime:
+    """When a rate-limited source may call again: the network's reset, at most MAX_RATE_WAIT
+    ahead (logged when cut) unless the adapter computed it by the network's documented rule."""
+    until = max(exc.reset_at, now)
+    if exc.from_network and until > now + MAX_RATE_WAIT:
+        log.warning("source %s: the network asked to wait until %s; waiting %s at most "
+                    "(MAX_RATE_WAIT)", spec.id, exc.reset_at.isoformat(), MAX_RATE_WAIT)
+        until = now + MAX_RATE_WAIT
+    return until
+
+
 def _report(outcome: PollOutcome,
             on_outcome: Callable[[PollOutcome], None] | None) -> PollOutcome:
     if on_outcome is not None:
@@ -247,11 +303,16 @@ def _report(outcome: PollOutcome,
 
 
 def reset_unhealthy(factory: sessionmaker[Session]) -> int:
-    """After a rules reload: give every source marked unhealthy another chance."""
+    """After a rules reload: give every source marked unhealthy, or waiting for a rate
+    limit's reset, another chance; how many."""
     with session_scope(factory) as session:
         rows = session.scalars(select(models.Source).where(
-            models.Source.unhealthy_reason.is_not(None))).all()
+            models.Source.unhealthy_reason.is_not(None)
+            | (models.Source.next_run_at.is_not(None)
+               & models.Source.last_error.startswith(RATE_LIMITED)))).all()
         for row in rows:
             row.unhealthy_reason = None
             row.failures = 0
+            if (row.last_error or "").startswith(RATE_LIMITED):
+                row.next_run_at = None
         return len(rows)

@@ -28,6 +28,18 @@ class SourceState:
     cursor: str | None = None  # X/Mastodon since_id, Bluesky cursor or newest indexedAt
     etag: str | None = None  # RSS conditional GET
     last_modified: str | None = None  # RSS conditional GET
+    backfill: str | None = None  # gaps a page cap left, read by the next polls (networks.gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A post the adapter could not turn into a `Mention` (its parser raised): kept raw by
+    ingest's quarantine, so the rest of the page is stored and the cursor moves on."""
+
+    network: str
+    raw: str  # the post as the network sent it (JSON, XML…), for a human to read
+    reason: str
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +49,8 @@ class Fetch:
     reads: int = 0  # posts read (X bills per post read)
     not_modified: bool = False  # RSS 304
     notes: list[str] = field(default_factory=list)  # e.g. "page cap reached, 300 more"
+    rejected: list[Rejected] = field(default_factory=list)  # posts the parser refused
+    backfill_reads: int = 0  # of `reads`, the posts read to close gaps (their cost is shown)
 
 
 class SourceError(Exception):
@@ -44,7 +58,13 @@ class SourceError(Exception):
 
 
 class RateLimited(SourceError):
-    """The network said 429; do not call again before `reset_at` (UTC)."""
+    """The network said 429; do not call again before `reset_at` (UTC).
+
+    `from_network`: the time came from the network's answer (a reset header), which the
+    poller does not trust beyond `bot.listening.polling.MAX_RATE_WAIT`; False when the adapter
+    computed it from a documented rule (YouTube's quota resets at midnight Pacific)."""
+
+    from_network = True
 
     def __init__(self, reset_at: datetime, detail: str = ""):
         self.reset_at = reset_at

@@ -9,7 +9,9 @@ Neither endpoint has a `since_id`: the cursor saved in `SourceState.cursor` is t
 `indexedAt` seen (ISO 8601, UTC). Pages are read newest first until a page brings nothing newer
 than the cursor, the server has no next page, or the page cap is reached; items not newer than
 the cursor are skipped and the rest deduped by post `uri`, which is the `external_id`. The first
-poll (no cursor) reads one page. `extra` keeps `uri` + `cid` of the post and of its thread root
+poll (no cursor) reads one page. A burst larger than the cap leaves a gap (bot.networks.gaps:
+the page cursor to resume from and the old cursor as its floor) that the next polls read with
+the pages the new items leave over, until it is closed. `extra` keeps `uri` + `cid` of the post and of its thread root
 (`root_uri`/`root_cid`): a reply needs both as strong refs.
 
 Both use the `BlueskySession` of `bot.networks.bluesky.client`, shared with the publisher: one
@@ -39,6 +41,7 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceError,
     SourceState,
@@ -51,6 +54,8 @@ from bot.networks.bluesky.client import (
     post_url,
     utc_time,
 )
+from bot.networks.gaps import Gap, dump, load
+from bot.networks.rejects import rejected as reject
 
 PAGE_LIMIT = 100  # the API's maximum for both endpoints
 MAX_PAGES = 5
@@ -85,6 +90,12 @@ def _parse_cursor(cursor: str | None) -> datetime | None:
     return utc_time(cursor) if cursor else None
 
 
+def _oldest(items: list[Any], now: datetime) -> str:
+    """The oldest `indexedAt` among `items` (ISO 8601), for a gap's description."""
+    times = [t for t in (utc_time(field_of(i, "indexed_at", "indexedAt")) for i in items) if t]
+    return (min(times) if times else now).isoformat().replace("+00:00", "Z")
+
+
 class _BlueskySource:
     what = "bluesky"
 
@@ -113,30 +124,35 @@ class _BlueskySource:
         since = _parse_cursor(state.cursor)
         pages = 1 if since is None else self.max_pages
         notes: list[str] = []
-        items: list[Any] = []
-        page_cursor: str | None = None
+        gaps = load(state.backfill)
         try:
-            for page_no in range(pages):
-                page, page_cursor = self.bluesky.call(partial(self._page, cursor=page_cursor))
-                items.extend(page)
-                any_new = any((utc_time(field_of(i, "indexed_at", "indexedAt")) or now) > since
-                              for i in page) if since else True
-                if not page or not page_cursor or not any_new:
-                    break
-                if page_no == pages - 1:
-                    notes.append("first poll: read the newest page only" if since is None else
-                                 f"page cap reached ({pages} pages of {self.page_limit}): older "
-                                 "items newer than the cursor were not read")
+            fresh, token, used = self._read(since, None, pages, now)
+            if token is not None:
+                if since is None:
+                    notes.append("first poll: read the newest page only")
+                else:
+                    # Newest first; what the cap left between the cursor and the oldest read
+                    # is a gap, resumed from the page cursor by the next polls.
+                    gaps.insert(0, Gap(older_than=_oldest(fresh, now), newer_than=state.cursor,
+                                       token=token))
+                    notes.append(f"page cap reached ({pages} pages of {self.page_limit}): older "
+                                 "items newer than the cursor are read by the next polls")
+            # (item, the time it must be newer than): the gaps' items have their own floor.
+            items = [(i, since) for i in fresh]
+            backfill = self._backfill(gaps, self.max_pages - used, now)
+            items.extend(backfill)
+            backfilled = len(backfill)
         except AtProtocolError as exc:
             raise _map_error(exc, now, self.what) from exc
 
         newest = since
         seen: set[str] = set()
         mentions: list[Mention] = []
+        rejected: list[Rejected] = []
         own = 0
-        for item in items:
+        for item, floor in items:
             indexed = utc_time(field_of(item, "indexed_at", "indexedAt"))
-            if since and indexed and indexed <= since:
+            if floor and indexed and indexed <= floor:
                 continue
             if indexed and (newest is None or indexed > newest):
                 newest = indexed
@@ -144,7 +160,11 @@ class _BlueskySource:
             if not uri or uri in seen or not self._wanted(item):
                 continue
             seen.add(uri)
-            mention = self._normalise(item)
+            try:
+                mention = self._normalise(item)
+            except Exception as exc:  # one unreadable post must not fail the page
+                rejected.append(reject("bluesky", item, exc, uri))
+                continue
             if mention is None:
                 continue
             if self._is_brand(item):
@@ -158,8 +178,41 @@ class _BlueskySource:
             notes.append(f"{own} of the brand's own posts skipped")
         mentions.sort(key=lambda m: (m.extra.get("indexed_at", ""), m.external_id))
         cursor = newest.isoformat().replace("+00:00", "Z") if newest else state.cursor
-        return Fetch(mentions=mentions, state=SourceState(cursor=cursor), reads=len(items),
-                     notes=notes)
+        return Fetch(mentions=mentions, state=SourceState(cursor=cursor, backfill=dump(gaps)),
+                     reads=len(items), notes=notes, rejected=rejected, backfill_reads=backfilled)
+
+    def _backfill(self, gaps: list[Gap], pages: int, now: datetime
+                  ) -> list[tuple[Any, datetime | None]]:
+        """Read `gaps` (updated in place: closed ones removed, the rest resumed further
+        down) with at most `pages` pages: (item, the time it must be newer than) pairs."""
+        items: list[tuple[Any, datetime | None]] = []
+        while gaps and pages > 0:
+            gap = gaps[0]
+            floor = _parse_cursor(gap.newer_than)
+            part, token, used = self._read(floor, gap.token, pages, now)
+            pages -= used
+            items.extend((i, floor) for i in part)
+            if token is not None:
+                gaps[0] = Gap(older_than=_oldest(part, now), newer_than=gap.newer_than,
+                              token=token)
+            else:
+                gaps.pop(0)
+        return items
+
+    def _read(self, since: datetime | None, cursor: str | None, pages: int, now: datetime
+              ) -> tuple[list[Any], str | None, int]:
+        """Pages newest first from the page `cursor` until one brings nothing newer than
+        `since`, or the server has no more, or `pages` are read: the items, the page cursor
+        to resume from when more remain (None: done), and the pages used."""
+        items: list[Any] = []
+        for used in range(1, pages + 1):
+            page, cursor = self.bluesky.call(partial(self._page, cursor=cursor))
+            items.extend(page)
+            any_new = any((utc_time(field_of(i, "indexed_at", "indexedAt")) or now) > since
+                          for i in page) if since else True
+            if not page or not cursor or not any_new:
+                return items, None, used
+        return items, cursor, pages
 
     def _record_and_author(self, item: Any) -> tuple[Any, Any]:
         return field_of(item, "record"), field_of(item, "author")

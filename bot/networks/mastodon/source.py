@@ -4,8 +4,10 @@
 are fetched with `max_id` (and the same `since_id`) until a short page, so nothing between the
 cursor and now is skipped, then everything is returned oldest first. The cursor is the newest
 notification id seen. The first poll (no cursor) reads one page only: the desk starts with the
-latest mentions, not the account's whole history. A burst larger than MAX_PAGES pages is cut:
-the newest mentions are read, the cursor moves to the newest, and a note says what was skipped.
+latest mentions, not the account's whole history. A burst larger than MAX_PAGES pages leaves a
+gap (bot.networks.gaps): the newest mentions are read, the cursor moves to the newest, and the
+next polls read the gap (`since_id` = the old cursor, `max_id` = the oldest read) with the pages
+the new mentions leave over, until it is closed.
 
 Mastodon.py is built with `ratelimit_method="throw"`, so it never sleeps in our thread; its errors
 are mapped onto the three `bot.networks.base` exceptions. The 429 reset time is read from the
@@ -16,6 +18,7 @@ servers), captured with a requests response hook on the client's session, else f
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,12 +41,15 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import Gap, dump, load
 from bot.networks.htmltext import html_to_text
 from bot.networks.mastodon.client import error_detail, error_status, value_of
+from bot.networks.rejects import rejected as reject
 
 PAGE_LIMIT = 80  # the API's maximum
 MAX_PAGES = 10  # per poll: 800 mentions; 10 of the 300 requests allowed per 5 minutes
@@ -97,37 +103,52 @@ class MastodonSource:
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         since_id = state.cursor or None
         pages = 1 if since_id is None else self.max_pages
-        notifications: list[Any] = []
         notes: list[str] = []
-        max_id: str | None = None
-        for page_no in range(pages):
-            page = self._call(now, since_id=since_id, max_id=max_id)
-            notifications.extend(page)
-            if len(page) < self.page_limit:
-                break
-            max_id = str(min((value_of(n, "id") for n in page), key=_id_key))
-            if page_no == pages - 1:
-                # A burst larger than the cap: the newest mentions win; the ones between the
-                # cursor and the oldest read are not fetched (the cursor moves past them).
-                notes.append("first poll: read the newest page only" if since_id is None else
-                             f"page cap reached ({pages} pages of {self.page_limit}): mentions "
-                             f"older than notification {max_id} and newer than {since_id} were "
-                             "not read")
+        gaps = load(state.backfill)
+        notifications, oldest, more, used = self._read(now, since_id, None, pages)
+        if more and oldest is not None:
+            if since_id is None:
+                notes.append("first poll: read the newest page only")
+            else:
+                # A burst larger than the cap: the newest mentions first; the ones between
+                # the cursor and the oldest read are a gap the next polls read.
+                gaps.insert(0, Gap(older_than=oldest, newer_than=since_id))
+                notes.append(f"page cap reached ({pages} pages of {self.page_limit}): mentions "
+                             f"older than notification {oldest} are read by the next polls")
+        backfilled = 0
+        while gaps and used < self.max_pages:
+            gap = gaps[0]
+            part, oldest, more, n = self._read(now, gap.newer_than, gap.older_than,
+                                               self.max_pages - used)
+            used += n
+            backfilled += len(part)
+            notifications.extend(part)
+            if more and oldest is not None:
+                gaps[0] = dataclasses.replace(gap, older_than=oldest)
+            else:
+                gaps.pop(0)
 
         seen: set[str] = set()
         mentions: list[Mention] = []
         newest = since_id
+        for n in notifications:
+            nid = str(value_of(n, "id"))
+            if newest is None or _id_key(nid) > _id_key(newest):
+                newest = nid
         skipped_own = 0
+        rejected: list[Rejected] = []
         for n in sorted(notifications, key=lambda n: _id_key(value_of(n, "id"))):
             nid = str(value_of(n, "id"))
             if nid in seen:
                 continue
             seen.add(nid)
-            if newest is None or _id_key(nid) > _id_key(newest):
-                newest = nid
             if value_of(n, "type") != "mention" or not value_of(n, "status"):
                 continue
-            mention = self._normalise(n)
+            try:
+                mention = self._normalise(n)
+            except Exception as exc:  # one unreadable post must not fail the page
+                rejected.append(reject("mastodon", n, exc, value_of(value_of(n, "status"), "id")))
+                continue
             if self._is_brand(mention.author.handle):
                 if mention.in_reply_to_id:  # maybe a colleague answering outside socialbot
                     mentions.append(flag_by_brand(mention))
@@ -137,8 +158,22 @@ class MastodonSource:
             mentions.append(mention)
         if skipped_own:
             notes.append(f"{skipped_own} of the brand's own posts skipped")
-        return Fetch(mentions=mentions, state=SourceState(cursor=newest), reads=len(seen),
-                     notes=notes)
+        return Fetch(mentions=mentions, state=SourceState(cursor=newest, backfill=dump(gaps)),
+                     reads=len(seen), notes=notes, rejected=rejected, backfill_reads=backfilled)
+
+    def _read(self, now: datetime, since_id: str | None, max_id: str | None, pages: int
+              ) -> tuple[list[Any], str | None, bool, int]:
+        """Pages newest first between the bounds (exclusive), at most `pages`: the
+        notifications, the oldest id read, whether more remain below it, pages used."""
+        out: list[Any] = []
+        oldest: str | None = None
+        for used in range(1, pages + 1):
+            page = self._call(now, since_id=since_id, max_id=max_id)
+            out.extend(page)
+            if len(page) < self.page_limit:
+                return out, oldest, False, used
+            max_id = oldest = str(min((value_of(n, "id") for n in page), key=_id_key))
+        return out, oldest, True, pages
 
     def _call(self, now: datetime, **params: Any) -> list[Any]:
         self._last_headers.value = None

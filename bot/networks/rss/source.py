@@ -45,16 +45,20 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from bot import __version__
+from bot.domain.language_tag import primary
 from bot.domain.mention import Author, Mention
+from bot.domain.redaction import redact
 from bot.domain.rules.schema import SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
 )
 from bot.networks.htmltext import html_to_text
+from bot.networks.rejects import rejected as reject
 
 USER_AGENT = f"socialbot/{__version__} (RSS/Atom listener)"
 TIMEOUT = 20.0  # seconds, connect and read
@@ -100,9 +104,9 @@ def http_get(url: str, headers: Mapping[str, str], *, timeout: float = TIMEOUT,
             return HttpResult(resp.status_code, CaseInsensitiveDict(resp.headers), bytes(body),
                               truncated)
     except (requests.Timeout, requests.ConnectionError) as exc:
-        raise SourceUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
+        raise SourceUnavailable(redact(f"{url}: {type(exc).__name__}: {exc}")) from exc
     except requests.RequestException as exc:  # invalid URL, bad scheme, too many redirects…
-        raise SourceAuthError(f"{url}: cannot be fetched: {exc}") from exc
+        raise SourceAuthError(redact(f"{url}: cannot be fetched: {exc}")) from exc
 
 
 def _read_file(url: str, headers: Mapping[str, str]) -> HttpResult:
@@ -190,9 +194,9 @@ def _retry_at(value: str | None, now: datetime, fallback: timedelta) -> datetime
 
 
 def _lang(code: str | None) -> str | None:
-    if not code:
-        return None
-    return code.strip().replace("_", "-").split("-")[0].lower() or None
+    # The language subtag only, BCP 47 or nothing: `<language>English (United States)`
+    # → en; a value that names no language is dropped (the detector decides).
+    return primary(code)
 
 
 class RssSource:
@@ -241,12 +245,18 @@ class RssSource:
         newest = since
         feed = parsed.get("feed") or {}
         mentions: list[Mention] = []
+        rejected: list[Rejected] = []
         skipped_empty = 0
         for entry in entries:
             created = _when(entry)
             if since and created and created <= since:
                 continue
-            mention = self._normalise(entry, feed, created)
+            try:
+                mention = self._normalise(entry, feed, created)
+            except Exception as exc:  # one unreadable entry must not fail the feed
+                rejected.append(reject("rss", dict(entry), exc, entry.get("id") or
+                                       entry.get("link")))
+                continue
             if mention is None:
                 skipped_empty += 1
                 continue
@@ -261,10 +271,11 @@ class RssSource:
         if newest is not None:
             new_state = SourceState(cursor=newest.isoformat(), etag=new_state.etag,
                                     last_modified=new_state.last_modified)
-        return Fetch(mentions=mentions, state=new_state, reads=len(entries), notes=notes)
+        return Fetch(mentions=mentions, state=new_state, reads=len(entries), notes=notes,
+                     rejected=rejected)
 
     def _raise_for_status(self, result: HttpResult, now: datetime) -> None:
-        status, url = result.status, self.spec.url
+        status, url = result.status, redact(self.spec.url or "")  # errors are shown to people
         if status in (200, 304):
             return
         if status in (401, 403):

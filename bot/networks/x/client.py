@@ -17,56 +17,29 @@ an error, `ref_ids` reads a post's `referenced_tweets`.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 import tweepy
 
 from bot.config import Settings
+from bot.domain.redaction import redact
 from bot.networks.base import SourceAuthError
+
+log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
 
 
 # --- secrets out of the logs ---------------------------------------------------------------
 
-_REDACTED = "[REDACTED]"
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer <token> (tweepy's "Headers: {...}" debug line; any header dump)
-    (re.compile(r"(Bearer\s+)(?!\[REDACTED\])[^\s'\",}\]]+", re.IGNORECASE), r"\1" + _REDACTED),
-    # OAuth 1.0a header or query: oauth_token="…", oauth_signature=…&, oauth_token%3D…%26
-    (re.compile(r"(oauth_[a-z_]+\s*(?:=|%3D)\s*(?:\"|%22)?)(?!\[REDACTED)[^\"'&,\s%]+(?:%[0-9A-F]{2}[^\"'&,\s%]*)*",
-                re.IGNORECASE), r"\1" + _REDACTED),
-    # oauthlib's "Collected params: [('oauth_token', '…'), …]"
-    (re.compile(r"(\(\s*['\"]oauth_[a-z_]+['\"]\s*,\s*['\"])[^'\"]*", re.IGNORECASE),
-     r"\1" + _REDACTED),
-    # oauthlib's "Signature: …" and the repr of its Client (client_key=…, resource_owner_key=…)
-    (re.compile(r"(\bSignature:\s*)\S+"), r"\1" + _REDACTED),
-    (re.compile(r"(\b(?:client_key|client_secret|resource_owner_key|resource_owner_secret)=)"
-                r"[^,\s>]+"), r"\1" + _REDACTED),
-    # any other Authorization value: Basic …, a bare token, b'…'
-    (re.compile(r"(Authorization['\"]?\s*[:=]\s*(?-i:b)?['\"]?)(?!Bearer\b|OAuth\b|\[REDACTED)"
-                r"(?:Basic\s+)?[^\s'\",}]+", re.IGNORECASE), r"\1" + _REDACTED),
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with bearer tokens, OAuth values and the given secret values replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-    for pattern, replacement in _REDACTIONS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 class RedactSecrets(logging.Filter):
     """Rewrites a record's message with credentials removed; never drops a record.
 
-    Besides the patterns, it removes the exact values `build_x_client` registered with
-    `add_secret`, wherever they appear (a token in a URL, an exception message)."""
+    The redaction is `bot.domain.redaction.redact` (the one place that decides what a secret
+    looks like) with the exact values `build_x_client` registered with `add_secret`, wherever
+    they appear (a token in a URL, an exception message)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,7 +47,7 @@ class RedactSecrets(logging.Filter):
 
     def add_secret(self, value: str | None) -> None:
         if value and len(value) >= 8:  # a short value would redact ordinary words
-            self._secrets.add(value)
+            self._secrets.add(value)  # shorter ones are ignored by `redact` as well
 
     def scrub(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -130,7 +103,24 @@ class TimeoutSession(requests.Session):
                 ) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
+        return readable_reset(super().request(method, url, *args, **kwargs))
+
+
+RESET_HEADER = "x-rate-limit-reset"
+
+
+def readable_reset(response: requests.Response) -> requests.Response:
+    """`response` without an `x-rate-limit-reset` that is not epoch seconds.
+
+    tweepy reads the header with `int()` before raising `TooManyRequests`: a garbage value
+    made it raise `ValueError` instead, so the 429 was never seen as one. Without the header
+    the source waits X's default window (`RATE_LIMIT_FALLBACK`)."""
+    value = response.headers.get(RESET_HEADER)
+    if value is not None and not value.strip().isdigit():
+        log.warning("X answered %s with an unreadable %s (%r): waiting the default window",
+                    response.status_code, RESET_HEADER, value[:40])
+        del response.headers[RESET_HEADER]
+    return response
 
 
 def build_x_client(settings: Settings, *,

@@ -20,10 +20,12 @@ are on the exception as `reads`. The client (`build_x_client`) and the log redac
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,11 +38,14 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceError,
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import Gap, dump, load
+from bot.networks.rejects import rejected as reject
 from bot.networks.x.client import REDACTOR, as_page, problem, ref_ids
 
 log = logging.getLogger(__name__)
@@ -129,10 +134,12 @@ class BrandMatcher:
         return False
 
 
-def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: str | None
-                   ) -> list[Mention]:
+def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: str | None,
+                   rejected: list[Rejected] | None = None) -> list[Mention]:
     """The mentions in one X API v2 page (any order), retweets and the brand's posts left out
-    (its replies are kept, flagged `by_brand`, for the conversation they answer)."""
+    (its replies are kept, flagged `by_brand`, for the conversation they answer). With
+    `rejected`, a post that cannot be read (a non-numeric id without `created_at`…) is added
+    there instead of failing the page."""
     users = {str(u["id"]): u for u in (page.get("includes") or {}).get("users") or ()
              if isinstance(u, Mapping) and u.get("id") is not None}
     included_tweets = {str(t["id"]): t for t in (page.get("includes") or {}).get("tweets") or ()
@@ -146,14 +153,19 @@ def normalise_page(page: Mapping[str, Any], *, brand: BrandMatcher, source_id: s
         author_id = str(tweet["author_id"]) if tweet.get("author_id") is not None else None
         user = users.get(author_id or "", {})
         username = str(user.get("username") or "")
-        if brand.is_brand(author_id, username):
-            # The brand's own reply may be a colleague answering in the X app: ingest shows it
-            # in the conversation's thread ("answered outside socialbot") or drops it.
-            if ref_ids(tweet, "replied_to"):
-                out.append(flag_by_brand(_mention(tweet, user, author_id, brand,
-                                                  included_tweets, source_id)))
-            continue
-        out.append(_mention(tweet, user, author_id, brand, included_tweets, source_id))
+        try:
+            if brand.is_brand(author_id, username):
+                # The brand's own reply may be a colleague answering in the X app: ingest shows
+                # it in the conversation's thread ("answered outside socialbot") or drops it.
+                if ref_ids(tweet, "replied_to"):
+                    out.append(flag_by_brand(_mention(tweet, user, author_id, brand,
+                                                      included_tweets, source_id)))
+                continue
+            out.append(_mention(tweet, user, author_id, brand, included_tweets, source_id))
+        except Exception as exc:
+            if rejected is None:
+                raise
+            rejected.append(reject("x", tweet, exc, tweet.get("id")))
     return out
 
 
@@ -257,54 +269,108 @@ class _XSource(ABC):
             return {"since_id": state.cursor}
         return {"start_time": now - BACKFILL}
 
+    def _gap_window(self, gap: Gap, now: datetime, notes: list[str]) -> dict[str, Any] | None:
+        """The request bounds that read `gap` (None: it is out of this endpoint's reach)."""
+        bounds: dict[str, Any] = {"until_id": gap.older_than}
+        if gap.newer_than:
+            bounds["since_id"] = gap.newer_than
+        elif gap.start_time:
+            bounds["start_time"] = datetime.fromisoformat(gap.start_time)
+        return bounds
+
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        """What is new since the cursor (up to the page cap), then, with the pages left, the
+        gaps earlier polls left (newest first). A poll that reaches the cap keeps what it
+        did not read as a new gap: nothing is skipped, only deferred."""
         now = _utc(now)
         notes: list[str] = []
-        params: dict[str, Any] = {
-            **self._window(state, now, notes),
-            "max_results": PAGE_SIZE,
-            "expansions": EXPANSIONS,
-            "user_fields": USER_FIELDS,
-            "tweet_fields": TWEET_FIELDS,
-            "user_auth": self.user_auth,
-        }
-        brand = BrandMatcher(self.brand.x_username, self.brand_user_id)
-        mentions: dict[str, Mention] = {}
-        reads = 0
+        run = _Run(self, now)
+        window = self._window(state, now, notes)
         newest = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
-        token = None
-        for page_no in range(1, self.max_pages + 1):
-            if token:
-                params[self.page_param] = token
-            try:
-                page = self._request(params, now)
-            except SourceError as exc:
-                exc.reads = reads  # type: ignore[attr-defined]  # billed before the failure
-                raise
-            data = [t for t in page.get("data") or () if isinstance(t, Mapping)]
-            reads += len(data)
-            meta = page.get("meta") or {}
-            ids = [int(t["id"]) for t in data if str(t.get("id", "")).isdigit()]
-            if str(meta.get("newest_id", "")).isdigit():
-                ids.append(int(meta["newest_id"]))
-            if ids:
-                newest = max(ids) if newest is None else max(newest, *ids)
-            for m in normalise_page(page, brand=brand, source_id=self.spec.id):
-                mentions.setdefault(m.external_id, m)
-            if not data and page.get("errors"):
-                notes.append(f"X answered without posts: {_errors_text(page['errors'])}")
-            token = meta.get("next_token")
-            if not token:
-                break
-            if page_no == self.max_pages:
-                since = (f"since post {params['since_id']}" if "since_id" in params
-                         else f"since {params['start_time']:%Y-%m-%d %H:%M}Z")
-                notes.append(f"page cap reached ({self.max_pages} pages, {reads} posts read): "
-                             f"older posts {since} were not fetched")
-        ordered = sorted(mentions.values(), key=lambda m: int(m.external_id)
+        gaps = load(state.backfill)
+        fresh = run.read(window, self.max_pages)
+        if fresh.ids:
+            newest = max(fresh.ids) if newest is None else max(newest, *fresh.ids)
+        if fresh.more and fresh.oldest is not None:
+            start = window.get("start_time")
+            gaps.insert(0, Gap(older_than=str(fresh.oldest), newer_than=window.get("since_id"),
+                               start_time=start.isoformat() if start else None))
+            notes.append(f"page cap reached ({self.max_pages} pages, {run.reads} posts read): "
+                         f"posts older than {fresh.oldest} are read by the next polls")
+        backfilled = 0
+        while gaps and run.pages < self.max_pages:
+            bounds = self._gap_window(gaps[0], now, notes)
+            if bounds is None:
+                gaps.pop(0)
+                continue
+            part = run.read(bounds, self.max_pages - run.pages)
+            backfilled += part.reads
+            if part.more and part.oldest is not None:
+                gaps[0] = dataclasses.replace(gaps[0], older_than=str(part.oldest))
+            else:
+                gaps.pop(0)
+        ordered = sorted(run.mentions.values(), key=lambda m: int(m.external_id)
                          if m.external_id.isdigit() else 0)
         cursor = str(newest) if newest is not None else state.cursor
-        return Fetch(mentions=ordered, state=SourceState(cursor=cursor), reads=reads, notes=notes)
+        return Fetch(mentions=ordered, state=SourceState(cursor=cursor, backfill=dump(gaps)),
+                     reads=run.reads, notes=notes + run.notes, rejected=run.rejected,
+                     backfill_reads=backfilled)
+
+
+@dataclass
+class _Part:
+    reads: int = 0
+    ids: list[int] = field(default_factory=list)
+    oldest: int | None = None  # the oldest post id read (the next page starts below it)
+    more: bool = False  # X had another page when the page budget ran out
+
+
+class _Run:
+    """One poll's requests: pages read, mentions kept, posts billed, across its reads."""
+
+    def __init__(self, source: _XSource, now: datetime) -> None:
+        self.source, self.now = source, now
+        self.brand = BrandMatcher(source.brand.x_username, source.brand_user_id)
+        self.mentions: dict[str, Mention] = {}
+        self.rejected: list[Rejected] = []
+        self.notes: list[str] = []
+        self.reads = self.pages = 0
+
+    def read(self, bounds: dict[str, Any], max_pages: int) -> _Part:
+        """Pages of the endpoint within `bounds`, newest first, at most `max_pages`."""
+        src = self.source
+        params: dict[str, Any] = {**bounds, "max_results": PAGE_SIZE, "expansions": EXPANSIONS,
+                                  "user_fields": USER_FIELDS, "tweet_fields": TWEET_FIELDS,
+                                  "user_auth": src.user_auth}
+        part = _Part()
+        for _ in range(max_pages):
+            try:
+                page = src._request(params, self.now)  # noqa: SLF001  # the source's own call
+            except SourceError as exc:
+                exc.reads = self.reads  # type: ignore[attr-defined]  # billed before the failure
+                raise
+            self.pages += 1
+            data = [t for t in page.get("data") or () if isinstance(t, Mapping)]
+            self.reads += len(data)
+            part.reads += len(data)
+            meta = page.get("meta") or {}
+            ids = [int(t["id"]) for t in data if str(t.get("id", "")).isdigit()]
+            if ids:
+                part.oldest = min(ids) if part.oldest is None else min(part.oldest, *ids)
+            if str(meta.get("newest_id", "")).isdigit():
+                ids.append(int(meta["newest_id"]))
+            part.ids.extend(ids)
+            for m in normalise_page(page, brand=self.brand, source_id=src.spec.id,
+                                    rejected=self.rejected):
+                self.mentions.setdefault(m.external_id, m)
+            if not data and page.get("errors"):
+                self.notes.append(f"X answered without posts: {_errors_text(page['errors'])}")
+            token = meta.get("next_token")
+            part.more = bool(token)
+            if not token:
+                break
+            params[src.page_param] = token
+        return part
 
 
 def _errors_text(errors: object) -> str:
@@ -372,3 +438,16 @@ class XSearchSource(_XSource):
     def _request(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
         return call_x(self.client.search_recent_tweets, now=now, what=self.what,
                       query=self.spec.query, **params)
+
+    def _gap_window(self, gap: Gap, now: datetime, notes: list[str]) -> dict[str, Any] | None:
+        oldest = now - SEARCH_WINDOW + SEARCH_WINDOW_MARGIN
+        if gap.older_than.isdigit() and snowflake_time(gap.older_than) < oldest:
+            notes.append(f"a gap older than recent search's 7 days is out of reach: posts "
+                         f"before {gap.older_than} were not read")
+            return None
+        bounds = super()._gap_window(gap, now, notes)
+        if bounds is not None and str(bounds.get("since_id", "")).isdigit() and \
+                snowflake_time(bounds["since_id"]) < oldest:
+            del bounds["since_id"]
+            bounds["start_time"] = oldest  # X answers 400 to a since_id older than 7 days
+        return bounds

@@ -67,6 +67,7 @@ class QuotaSpent(RateLimited):
     """The daily quota is used up; `reads` is the units this poll spent before it."""
 
     reads = 0
+    from_network = False  # the reset is midnight Pacific, by Google's rule, not a header
 
 
 class YouTubeCommentsSource:

@@ -220,6 +220,10 @@ def status_blocks(sources: Sequence[SourceHealth], outbox_depth: int,
             parts.append(f"last success {s.last_success_at:%Y-%m-%d %H:%M}Z")
         if s.next_run_at:
             parts.append(f"next run {s.next_run_at:%Y-%m-%d %H:%M}Z")
+        if s.gap_since:
+            parts.append(f":warning: {esc(s.gap_line(), 300)}")
+        if s.quarantined:
+            parts.append(esc(s.quarantine_line(), 300))
         if s.last_error:
             parts.append(f"last error: {esc(s.last_error, 300)}")
         lines.append(" · ".join(parts))

@@ -263,3 +263,45 @@ def test_the_brands_own_reply_is_kept_flagged_for_its_conversation() -> None:
     got = BlueskySearchSource(SEARCH, BRAND, session(fake)).fetch(SourceState(), now=NOW)
     [own] = [m for m in got.mentions if m.extra.get("by_brand") == "1"]
     assert own.in_reply_to_id and own.external_id == replies[0]["uri"]
+
+
+def storm_of(fake: FakeBluesky, n: int, limit: int) -> list[str]:
+    """`n` posts one second apart before NOW, served newest first `limit` a page (the cursor
+    is the offset): their uris."""
+    template = body("search_posts_page1.json")["posts"][0]
+    posts = []
+    for i in range(n):
+        at = f"2026-11-23T09:{30 - i // 60:02d}:{59 - i % 60:02d}.000Z"
+        post = {**template, "uri": f"{template['uri'][:-4]}{i:04d}", "indexedAt": at,
+                "record": {**template["record"], "createdAt": at, "text": f"acme bank {i}"}}
+        posts.append(post)
+
+    def search(request: httpx.Request) -> httpx.Response:
+        start = int(request.url.params.get("cursor") or 0)
+        page = posts[start:start + limit]
+        more = {"cursor": str(start + limit)} if start + limit < len(posts) else {}
+        return httpx.Response(200, json={"posts": page, **more})
+
+    fake.routes["app.bsky.feed.searchPosts"] = search
+    return [p["uri"] for p in posts]
+
+
+def test_a_burst_past_the_cap_leaves_a_gap_the_next_polls_read() -> None:
+    """Issue 18: the cap used to move the cursor past what it had not read."""
+    fake = FakeBluesky()
+    uris = storm_of(fake, 25, limit=5)
+    src = BlueskySearchSource(SEARCH, BRAND, session(fake), page_limit=5, max_pages=3)
+    state = SourceState(cursor="2026-11-23T09:00:00Z")  # before all 25
+    seen: list[str] = []
+    polls = 0
+    while True:
+        got = src.fetch(state, now=NOW)
+        polls += 1
+        seen += [m.external_id for m in got.mentions]
+        state = got.state
+        if not state.backfill:
+            break
+        assert polls < 5
+    assert sorted(seen) == sorted(uris) and len(seen) == len(set(seen))  # each once, none lost
+    assert polls == 2  # 15, then one page for new posts and the last two of the gap: 10
+    assert state.cursor == "2026-11-23T09:30:59Z"

@@ -110,6 +110,29 @@ def test_page_cap_is_reported() -> None:
 
 
 @responses.activate
+def test_a_burst_past_the_cap_leaves_a_gap_the_next_poll_reads() -> None:
+    """Issue 18: the cap used to move the cursor past the mentions it did not read."""
+    older = copy.deepcopy(NOTIFICATION_20)
+    older["id"], older["status"]["id"] = "19", "117020576000000001"
+    responses.get(NOTIFICATIONS, json=[NOTIFICATION_21], match=[query(limit="1", since_id="5")])
+    responses.get(NOTIFICATIONS, json=[NOTIFICATION_20],
+                  match=[query(limit="1", since_id="5", max_id="21")])
+    first = make_source(page_limit=1, max_pages=2).fetch(SourceState(cursor="5"), now=NOW)
+    assert first.state.cursor == "21" and first.state.backfill
+    assert [m.extra["notification_id"] for m in first.mentions] == ["20", "21"]
+    assert "read by the next polls" in first.notes[0]
+
+    responses.get(NOTIFICATIONS, json=[], match=[query(limit="1", since_id="21")])
+    responses.get(NOTIFICATIONS, json=[older], match=[query(limit="1", since_id="5",
+                                                            max_id="20")])
+    responses.get(NOTIFICATIONS, json=[], match=[query(limit="1", since_id="5", max_id="19")])
+    second = make_source(page_limit=1, max_pages=3).fetch(first.state, now=NOW)
+    assert [m.external_id for m in second.mentions] == ["117020576000000001"]
+    assert second.state == SourceState(cursor="21")  # gap closed, the cursor where it was
+    assert (second.reads, second.backfill_reads) == (1, 1)
+
+
+@responses.activate
 def test_reply_status_keeps_in_reply_to_id() -> None:
     # The recorded reply (Mastodon.py test_status_reply) placed in the recorded notification.
     reply_status = next(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,7 @@ from bot.config import Settings
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
+from bot.networks.gaps import load
 from bot.networks.x.client import REDACTOR, REQUEST_TIMEOUT, build_x_client, redact
 from bot.networks.x.source import (
     BACKFILL,
@@ -210,7 +212,7 @@ def test_unknown_brand_account_is_a_configuration_error(api, client):
         mentions_source(client).fetch(SourceState(), now=NOW)
 
 
-def test_page_cap_stops_and_says_so(api, client):
+def test_page_cap_stops_says_so_and_keeps_the_gap(api, client):
     api.get(MENTIONS_URL, json=body("northwind_mentions_page1"))
 
     fetch = mentions_source(client, brand_user_id=BRAND_ID, max_pages=1).fetch(
@@ -221,7 +223,11 @@ def test_page_cap_stops_and_says_so(api, client):
     assert fetch.state.cursor == "1853719169070026937"
     assert len(fetch.notes) == 1
     assert "page cap reached (1 pages, 3 posts read)" in fetch.notes[0]
-    assert "since post 1853700000000000000" in fetch.notes[0]
+    assert "read by the next polls" in fetch.notes[0]
+    # What the cap left unread is kept: posts below the oldest read, above the old cursor.
+    [gap] = load(fetch.state.backfill)
+    assert (gap.newer_than, gap.older_than) == ("1853700000000000000", min(
+        (t["id"] for t in body("northwind_mentions_page1")["data"]), key=int))
 
 
 def test_default_page_cap(api, client):
@@ -245,7 +251,8 @@ def test_default_page_cap(api, client):
     assert fetch.reads == 10 and len(fetch.mentions) == 10
     assert fetch.state.cursor == str(base)
     assert fetch.notes and "page cap reached (5 pages, 10 posts read)" in fetch.notes[0]
-    assert "since 2024-11-04 09:00Z" in fetch.notes[0]
+    [gap] = load(fetch.state.backfill)  # the first poll's window start bounds its gap
+    assert (gap.start_time, gap.older_than) == ("2024-11-04T09:00:00+00:00", str(base - 4001))
     # Without created_at (not requested here), the time comes from the snowflake id.
     assert fetch.mentions[-1].created_at == snowflake_time(str(base))
 
@@ -552,7 +559,7 @@ def test_debug_logs_never_show_the_bearer_token(api, client, caplog):
                        and "Making API request" in r.getMessage()]
     assert requests_logged, "tweepy logged no request at DEBUG: the test proves nothing"
     assert BEARER not in caplog.text
-    assert "'Authorization': 'Bearer [REDACTED]'}" in caplog.text
+    assert "'Authorization': '[REDACTED]'}" in caplog.text
 
 
 def test_debug_logs_never_show_oauth1_values(api, settings, caplog):
@@ -564,12 +571,14 @@ def test_debug_logs_never_show_oauth1_values(api, settings, caplog):
     assert any(r.name.startswith(("requests_oauthlib", "oauthlib")) for r in caplog.records)
     for value in USER_KEYS.values():
         assert value not in caplog.text
-    assert "oauth_signature" not in caplog.text or 'oauth_signature="[REDACTED]' in caplog.text
+    # The signature's value never shows: neither as a parameter nor in the header.
+    assert re.search(r"oauth_signature['\"]?\s*(?:=|,|%3D)\s*['\"]?(?!\[REDACTED)\w",
+                     caplog.text) is None
 
 
 def test_redact_patterns():
     assert redact("Headers: {'User-Agent': 'x', 'Authorization': 'Bearer AAAA%2Bb%3Dc'}") == (
-        "Headers: {'User-Agent': 'x', 'Authorization': 'Bearer [REDACTED]'}")
+        "Headers: {'User-Agent': 'x', 'Authorization': '[REDACTED]'}")
     header = ('OAuth oauth_nonce="123", oauth_signature_method="HMAC-SHA1", '
               'oauth_consumer_key="ck", oauth_token="1-tok", oauth_signature="a%2Bb%3D"')
     cleaned = redact(header)

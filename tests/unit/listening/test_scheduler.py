@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
@@ -10,7 +10,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config import Settings
 from bot.domain.rules.load import load_rules
 from bot.kit.scheduler import build_scheduler
-from bot.listening.jobs import schedule_polls
+from bot.listening.jobs import BACKFILL_EVERY, hurry, schedule_polls
 from bot.listening.registry import build_sources
 from tests.support.paths import ROOT
 
@@ -62,3 +62,15 @@ def test_rescheduling_after_a_reload_drops_removed_sources(scheduler):
     schedule_polls(scheduler, built.sources, lambda s: None, now=NOW)
     schedule_polls(scheduler, built.sources[:1], lambda s: None, now=NOW)
     assert [j.id for j in scheduler.get_jobs()] == ["poll:x-mentions"]
+
+
+def test_a_source_backfilling_a_gap_polls_again_soon_never_later(scheduler):
+    built = build_sources(RULES, Settings(_env_file=None, X_BEARER_TOKEN="AAAA"))
+    schedule_polls(scheduler, built.sources, lambda s: None, now=NOW)
+    job = scheduler.get_job("poll:x-search")
+    job.modify(next_run_time=NOW + timedelta(minutes=5))  # its `every` away
+    hurry(scheduler, "x-search", NOW + BACKFILL_EVERY)
+    assert scheduler.get_job("poll:x-search").next_run_time == NOW + BACKFILL_EVERY
+    hurry(scheduler, "x-search", NOW + timedelta(minutes=10))  # never postpones a poll
+    assert scheduler.get_job("poll:x-search").next_run_time == NOW + BACKFILL_EVERY
+    hurry(scheduler, "no-such-source", NOW)  # a source removed meanwhile: nothing to do
