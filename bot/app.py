@@ -42,6 +42,7 @@ from bot.listening.polling import poll_source, reset_unhealthy
 from bot.listening.registry import build_sources
 from bot.networks.base import Source
 from bot.networks.bluesky.client import build_bluesky_if_set
+from bot.networks.guarded_http import abort_all
 from bot.networks.publishers import build_publishers
 from bot.outbox import OutboxSender, sender_client
 from bot.reports.weekly import run_weekly_report
@@ -285,6 +286,11 @@ class Runtime:
     def stop(self) -> None:
         self.homes.stop()
         self.sender.stop()
+        # A poll waiting on a slow network would hold the shutdown below: end its request now
+        # (the poll fails like a timeout, stores nothing, and the next start repeats it).
+        aborted = abort_all()
+        if aborted:
+            log.info("stopping: %d network request(s) in flight abandoned", aborted)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)  # the poll in flight finishes and stores
         self.leader.stop()  # after the last job: another replica may take over at once

@@ -10,13 +10,15 @@ while new posts arrive), `includes.users` and `meta` (`newest_id`, `oldest_id`,
 
 `client(settings)` is the real tweepy client of `bot.networks.x.client.build_x_client`, its
 session's `https://api.twitter.com` mounted on this server: every byte goes over a socket.
-`fail(status, headers=…, times=…)` answers the next requests with an error.
+`fail(status, headers=…, times=…)` answers the next requests with an error; `trickle` sends
+bodies a byte at a time.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,9 +27,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
 
 from bot.config import Settings
+from bot.networks.guarded_http import GuardedAdapter
 from bot.networks.x.client import build_x_client
 
 BRAND = "NorthwindAir"
@@ -55,8 +57,9 @@ class Failure:
     times: int = 1
 
 
-class ToFake(HTTPAdapter):
-    """Sends requests for X's host to the fake instead (same path and query)."""
+class ToFake(GuardedAdapter):
+    """Sends requests for X's host to the fake instead (same path and query), through the
+    bot's own guarded transport."""
 
     def __init__(self, base: str) -> None:
         super().__init__()
@@ -75,6 +78,7 @@ class FakeX:
     failures: list[Failure] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
+    trickle: float = 0.0  # > 0: the body is sent a byte every `trickle` seconds (slow loris)
 
     # --- what the network holds --------------------------------------------------------------
 
@@ -145,7 +149,16 @@ class FakeX:
         for k, v in headers.items():
             handler.send_header(k, v)
         handler.end_headers()
-        handler.wfile.write(data)
+        if not self.trickle:
+            handler.wfile.write(data)
+            return
+        try:
+            for i in range(len(data)):
+                handler.wfile.write(data[i:i + 1])
+                handler.wfile.flush()
+                time.sleep(self.trickle)  # the fake's own pace: real time, on purpose
+        except OSError:
+            return  # the client gave up
 
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
         if path.startswith("/2/users/by/username/"):

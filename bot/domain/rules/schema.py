@@ -163,6 +163,9 @@ class SourceSpec(Strict):
     page_id: str | None = Field(default=None, pattern=r"^[0-9]{5,20}$")
     # app_store_reviews: the app's Apple ID (digits: App Store Connect → App Information)
     app_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
+    # rss: the feed may be on a private, loopback or link-local address (an intranet feed);
+    # without it such a target — the URL's or a redirect's — is refused (SSRF).
+    allow_private: bool = False
 
     @field_validator("subreddits")
     @classmethod
@@ -194,6 +197,8 @@ class SourceSpec(Strict):
             raise ValueError("a youtube_comments source needs the brand's channel_id (UC…)")
         if self.type == "rss" and not self.url:
             raise ValueError("an rss source needs a url")
+        if self.allow_private and self.type != "rss":
+            raise ValueError("allow_private is for rss sources")
         if self.every < timedelta(seconds=15):
             raise ValueError("every must be at least 15s (the networks rate-limit polling)")
         return self

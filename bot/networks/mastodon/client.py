@@ -18,8 +18,10 @@ from mastodon import Mastodon
 
 from bot import __version__
 from bot.config import Settings
+from bot.networks.guarded_http import GuardedSession
 
 REQUEST_TIMEOUT = 20.0
+REQUEST_DEADLINE = 60.0  # seconds for a whole request (bot.networks.guarded_http)
 USER_AGENT = f"socialbot/{__version__}"
 
 
@@ -33,7 +35,7 @@ def build_mastodon(settings: Settings, *, timeout: float = REQUEST_TIMEOUT,
         request_timeout=timeout,
         ratelimit_method="throw",
         version_check_mode="none",
-        session=session,
+        session=session or GuardedSession(REQUEST_DEADLINE),
         user_agent=USER_AGENT,
     )
 

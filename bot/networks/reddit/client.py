@@ -32,8 +32,10 @@ from prawcore.requestor import Requestor
 
 from bot import __version__
 from bot.config import Settings
+from bot.networks.guarded_http import GuardedSession
 
 REQUEST_TIMEOUT = 20  # seconds (PRAW takes whole seconds)
+REQUEST_DEADLINE = 60.0  # seconds for a whole request (bot.networks.guarded_http)
 RATE_WINDOW = timedelta(minutes=10)  # Reddit counts requests per 10-minute window
 URL = "https://www.reddit.com"  # the public address of a permalink
 
@@ -107,7 +109,7 @@ def build_reddit(settings: Settings, *, account: str | None = None,
                  session: requests.Session | None = None) -> praw.Reddit:
     """A PRAW client as the brand account (refresh token, else username and password). No
     request is made until it is used. `window`, when given, reads every answer's headers."""
-    session = session or requests.Session()
+    session = session or GuardedSession(REQUEST_DEADLINE)  # a whole request ends in time
     if window is not None:
         session.hooks.setdefault("response", []).append(window.hook)
     auth: dict[str, str] = (

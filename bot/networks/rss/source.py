@@ -1,7 +1,9 @@
 """RSS and Atom feeds: Google Alerts, news, blogs, Reddit and Mastodon tag feeds.
 
 The HTTP request is ours (`requests`, a timeout, a User-Agent naming socialbot, a conditional GET
-with the saved ETag / Last-Modified); feedparser only parses the bytes, with the response headers,
+with the saved ETag / Last-Modified; the whole request within DEADLINE and, unless the source
+says `allow_private: true`, to public addresses only, redirects followed by hand on the same
+scheme: `bot.networks.guarded_http`); feedparser only parses the bytes, with the response headers,
 so tests intercept the request with `responses` and never touch the network. `file://` URLs are
 read from disk (Last-Modified from the file's mtime), for running the bot against a local feed.
 
@@ -37,7 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import feedparser
@@ -57,11 +60,17 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.guarded_http import DeadlinePassed, guard, mount, refusal
 from bot.networks.htmltext import html_to_text
 from bot.networks.rejects import rejected as reject
 
 USER_AGENT = f"socialbot/{__version__} (RSS/Atom listener)"
-TIMEOUT = 20.0  # seconds, connect and read
+TIMEOUT = 20.0  # seconds, connect and read (each; the whole request is DEADLINE)
+DEADLINE = 60.0  # seconds for the whole request, redirects included: a slow loris can't hold a poll
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Feeds' own session: the guarded transport (deadline, egress policy) on http and https.
+_SESSION = mount(requests.Session())
 MAX_BYTES = 10 * 1024 * 1024  # a feed larger than this is cut and parsed as far as it goes
 SEPARATOR = " — "
 
@@ -85,28 +94,54 @@ FetchUrl = Callable[[str, Mapping[str, str]], HttpResult]
 
 
 def http_get(url: str, headers: Mapping[str, str], *, timeout: float = TIMEOUT,
-             session: requests.Session | None = None) -> HttpResult:
-    """GET with requests (http/https) or read a local file (`file://`)."""
+             session: requests.Session | None = None, deadline: float = DEADLINE,
+             allow_private: bool = False) -> HttpResult:
+    """GET with requests (http/https) or read a local file (`file://`), the whole request
+    within `deadline` seconds and, unless `allow_private`, to public addresses only
+    (`bot.networks.guarded_http`). Redirects are followed by hand, at most MAX_REDIRECTS, each
+    hop checked again and never to another scheme."""
     if urlsplit(url).scheme == "file":
         return _read_file(url, headers)
-    getter = session or requests
+    getter = session or _SESSION
+    shown = redact(url)
     try:
-        with getter.get(url, headers=dict(headers), timeout=timeout, stream=True,
-                        allow_redirects=True) as resp:
-            body, truncated = bytearray(), False
-            if resp.status_code == 200:
-                for chunk in resp.iter_content(chunk_size=65536):
-                    body.extend(chunk)
-                    if len(body) > MAX_BYTES:
-                        del body[MAX_BYTES:]
-                        truncated = True
-                        break
-            return HttpResult(resp.status_code, CaseInsensitiveDict(resp.headers), bytes(body),
-                              truncated)
-    except (requests.Timeout, requests.ConnectionError) as exc:
+        with guard(deadline, public_only=not allow_private):
+            for _ in range(MAX_REDIRECTS + 1):
+                result = _get_once(getter, url, headers, timeout)
+                target = result.headers.get("Location") if result.status in _REDIRECTS else None
+                if not target:
+                    return result
+                following = urljoin(url, target)
+                if urlsplit(following).scheme != urlsplit(url).scheme:
+                    raise SourceAuthError(f"{shown}: HTTP {result.status} redirects to another "
+                                          f"scheme ({redact(following)}): not followed; put the "
+                                          "feed's own URL in the rules")
+                url = following
+            raise SourceAuthError(f"{shown}: more than {MAX_REDIRECTS} redirects: put the "
+                                  "feed's own URL in the rules")
+    except (requests.Timeout, requests.ConnectionError, DeadlinePassed) as exc:
+        refused = refusal(exc)
+        if refused:  # the egress policy: only a rules change helps
+            raise SourceAuthError(redact(f"{url}: {refused}")) from exc
         raise SourceUnavailable(redact(f"{url}: {type(exc).__name__}: {exc}")) from exc
-    except requests.RequestException as exc:  # invalid URL, bad scheme, too many redirects…
+    except requests.RequestException as exc:  # invalid URL, bad scheme, broken stream…
         raise SourceAuthError(redact(f"{url}: cannot be fetched: {exc}")) from exc
+
+
+def _get_once(getter: requests.Session | Any, url: str, headers: Mapping[str, str],
+              timeout: float) -> HttpResult:
+    with getter.get(url, headers=dict(headers), timeout=timeout, stream=True,
+                    allow_redirects=False) as resp:
+        body, truncated = bytearray(), False
+        if resp.status_code == 200:
+            for chunk in resp.iter_content(chunk_size=65536):
+                body.extend(chunk)
+                if len(body) > MAX_BYTES:
+                    del body[MAX_BYTES:]
+                    truncated = True
+                    break
+        return HttpResult(resp.status_code, CaseInsensitiveDict(resp.headers), bytes(body),
+                          truncated)
 
 
 def _read_file(url: str, headers: Mapping[str, str]) -> HttpResult:
@@ -203,12 +238,14 @@ class RssSource:
     """`type: rss` — one feed URL (`spec.url`)."""
 
     def __init__(self, spec: SourceSpec, *, fetch_url: FetchUrl | None = None,
-                 session: requests.Session | None = None, timeout: float = TIMEOUT) -> None:
+                 session: requests.Session | None = None, timeout: float = TIMEOUT,
+                 deadline: float = DEADLINE) -> None:
         if not spec.url:
             raise ValueError(f"source {spec.id}: an rss source needs a url")
         self.spec = spec
         self._fetch_url: FetchUrl = fetch_url or (
-            lambda url, headers: http_get(url, headers, timeout=timeout, session=session))
+            lambda url, headers: http_get(url, headers, timeout=timeout, session=session,
+                                          deadline=deadline, allow_private=spec.allow_private))
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         url = self.spec.url or ""

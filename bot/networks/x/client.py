@@ -26,10 +26,12 @@ import tweepy
 from bot.config import Settings
 from bot.domain.redaction import redact
 from bot.networks.base import SourceAuthError
+from bot.networks.guarded_http import GuardedSession
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
+REQUEST_DEADLINE = 60.0  # seconds for a whole call: an answer trickling in can't hold a poll
 
 
 # --- secrets out of the logs ---------------------------------------------------------------
@@ -89,14 +91,16 @@ install_log_redaction()
 _USER_KEYS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
 
 
-class TimeoutSession(requests.Session):
-    """A `requests.Session` whose requests get `timeout` unless the caller gives one.
+class TimeoutSession(GuardedSession):
+    """A session whose requests get `timeout` unless the caller gives one, and end within
+    `deadline` whatever the server does (`GuardedSession`).
 
     tweepy's `Client` calls `self.session.request(...)` without a timeout (it would wait for
     ever on a stalled connection) and has no option for it; `build_x_client` swaps this in."""
 
-    def __init__(self, timeout: float | tuple[float, float] = REQUEST_TIMEOUT) -> None:
-        super().__init__()
+    def __init__(self, timeout: float | tuple[float, float] = REQUEST_TIMEOUT,
+                 deadline: float = REQUEST_DEADLINE) -> None:
+        super().__init__(deadline)
         self.timeout = timeout
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
