@@ -103,3 +103,39 @@ def test_a_storm_bigger_than_the_page_cap_is_stored_whole_and_every_p1_posted(en
         fake.stop()
         if slack is not None:
             slack.stop()
+
+
+def test_the_monthly_budget_defers_a_gap_and_never_drops_it(engine):
+    """A storm that spends the budget: polling pauses until the next month, the gap is kept,
+    and the next month's polls read it (the cost cap defers, it does not drop)."""
+    fake = FakeX().start()
+    try:
+        factory = make_session_factory(engine)
+        clock = Clock(NOW)
+        source = XMentionsSource(SPEC, RULES.brand, fake.client(), brand_user_id=BRAND_ID)
+        fake.user("9", "early")
+        fake.post(snowflake(NOW - timedelta(minutes=30)), "@NorthwindAir morning!", "9",
+                  NOW - timedelta(minutes=30))
+        poll_source(factory, source, RULES, clock=clock)
+        allowance = int(SPEC.monthly_budget / SPEC.cost_per_read)
+        with session_scope(factory) as s:  # the month's reads so far: all but the storm's 500
+            s.add(models.SourceUsage(source_id=SPEC.id, day=NOW.date().replace(day=1),
+                                     reads=allowance - 501))
+        clock.advance(60)
+        expected = storm(fake, 800, clock.now)
+        assert poll_source(factory, source, RULES, clock=clock).new == 500  # gap: 300 left
+        clock.advance(SPEC.every.total_seconds() * 3)
+        paused = poll_source(factory, source, RULES, clock=clock)
+        assert paused.status == "budget", paused
+        with session_scope(factory) as s:
+            row = s.get(models.Source, SPEC.id)
+            assert row.backfill and row.next_run_at == datetime(2026, 12, 1, tzinfo=UTC)
+        clock.now = datetime(2026, 12, 1, 0, 1, tzinfo=UTC)
+        resumed = poll_source(factory, source, RULES, clock=clock)
+        assert (resumed.status, resumed.new, resumed.gap_open) == ("ok", 300, False)
+        with session_scope(factory) as s:
+            stored = set(s.scalars(select(models.Mention.external_id)))
+        fault_figures.tried("faults injected")
+        assert fault_figures.invariant("mentions lost", len(expected - stored)) == 0
+    finally:
+        fake.stop()
