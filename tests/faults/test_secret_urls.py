@@ -53,7 +53,7 @@ def test_feed_logins_and_query_tokens_never_reach_status_check_or_logs(
         engine, refusing_server, caplog, status):
     url = (f"http://feeduser:hunter2-feed-password@{refusing_server}/alerts/{status}"
            "?token=tok-7f3a9c2e1b&api_key=k3y-9911&sig=s1g-abcdef&page=2")
-    spec = SourceSpec(id="alerts", type="rss", url=url, every="15m")
+    spec = SourceSpec(id="alerts", type="rss", url=url, every="15m", allow_private=True)
     rules = RULES.model_copy(update={"sources": [*RULES.sources, spec]})
     factory = make_session_factory(engine)
     with caplog.at_level(logging.INFO):
