@@ -22,10 +22,11 @@ from bot.domain.mention import Mention
 from bot.domain.workflow import MentionStatus
 
 # Networks whose `conversation_id` names a thread's root post (Mastodon gives none; RSS has
-# no threads; app stores' reviews are each their own).
-ROOTED = ("x", "bluesky", "reddit", "youtube")
-# Networks where a post is always a conversation of its own.
-STANDALONE = ("rss", "google_play")
+# no threads; app stores' reviews are each their own). Facebook: the post comments are under.
+ROOTED = ("x", "bluesky", "reddit", "youtube", "facebook")
+# Networks where a post is always a conversation of its own (an app store review has one
+# answer, which replaces the last).
+STANDALONE = ("rss", "google_play", "app_store")
 # `Mention.extra` flag a source sets on a post the brand account itself wrote (a colleague
 # answering in the network's own app): it never becomes a card.
 BY_BRAND = "by_brand"

@@ -184,6 +184,10 @@ class FacebookPageSource:
             created_at=graph_time(thing.get("created_time")),
             source_id=self.spec.id,
             mentions_brand=True,  # on the brand's own Page, or tagging it
+            # The thread structure conversations read (bot.domain.conversation): a reply's
+            # parent comment, and the post the comments are under.
+            in_reply_to_id=parent,
+            conversation_id=post_id if post_id and post_id != str(thing["id"]) else None,
             extra=extra,
         )
 

@@ -307,3 +307,18 @@ def test_a_reopened_card_is_noted_for_its_claimers_app_home(factory, card):
                                 reply_to=OUR_REPLY)], RULES, now=NOW)
         note = dict(s.info[HOME])
     assert AGENT in note["users"] and note["teams"]
+
+
+def test_facebook_comments_thread_under_the_customers_comment(factory):
+    """Facebook: a reply's parent comment first, then the post the comments are under (the
+    brand's own post is nobody's card: two customers commenting on it get two cards)."""
+    def comment(cid: str, handle: str, parent: str | None) -> Mention:
+        return dataclasses.replace(post(cid, "@Northwind my refund?", network="facebook",
+                                        handle=handle, reply_to=parent, root="page_post1"),
+                                   url=None)
+
+    got = ingest(factory, comment("c1", "ana", None), comment("c2", "ben", None),
+                 comment("c3", "ana", "c1"), comment("c4", "cara", "c1"))
+    assert len(got.new_mention_ids) == 2 and got.thread_posts == 2
+    assert [(p.external_id, p.role) for p in rows(factory, models.ThreadPost)] == [
+        ("c3", "follow_up"), ("c4", "context")]
