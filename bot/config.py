@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         started = [names for names in options if any(self.is_set(n) for n in names)]
         closest = min(started, key=lambda names: sum(not self.is_set(n) for n in names),
                       default=options[0])
-        return [n for n in closest if not self.is_set(n)]
+        return [_or_alternatives(n, closest, options) for n in closest if not self.is_set(n)]
 
     def value_problems(self) -> list[str]:
         """Settings that are set but cannot work, one line each."""
@@ -166,7 +166,24 @@ class Settings(BaseSettings):
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 problems.append(f"MASTODON_API_BASE_URL: {base!r} is not a URL; use the "
                                 "instance's address, e.g. https://mastodon.social")
+        problems += self._app_store_key_problems()
         return problems
+
+    def _app_store_key_problems(self) -> list[str]:
+        """The App Store key's shape (a `.p8` is PEM text) and its file: caught by `check`
+        rather than at the first poll. Whether the key signs is seen when it is used."""
+        if self.is_set("APP_STORE_PRIVATE_KEY"):
+            text = self.secret("APP_STORE_PRIVATE_KEY")
+            if "-----BEGIN PRIVATE KEY-----" not in text.replace("\\n", "\n"):
+                return ["APP_STORE_PRIVATE_KEY: not the text of a .p8 key (it starts with "
+                        "-----BEGIN PRIVATE KEY-----); or set APP_STORE_PRIVATE_KEY_PATH to "
+                        "the file"]
+        elif self.is_set("APP_STORE_PRIVATE_KEY_PATH"):
+            path = Path(self.secret("APP_STORE_PRIVATE_KEY_PATH").strip()).expanduser()
+            if not path.is_file():
+                return [f"APP_STORE_PRIVATE_KEY_PATH: no such file {path} (the AuthKey_….p8 "
+                        "App Store Connect let you download)"]
+        return []
 
     def reply_readiness(self, network: str) -> str | None:
         """"possible", or "not possible, missing A, B" for `socialbot check`; None when the
@@ -205,6 +222,16 @@ class Settings(BaseSettings):
                 "App-Level Tokens); for HTTP mode set SLACK_SIGNING_SECRET and run with --http")
         return problems
 
+
+
+def _or_alternatives(name: str, chosen: tuple[str, ...],
+                     options: tuple[tuple[str, ...], ...]) -> str:
+    """`name`, with the variables that can stand in for it alone (`APP_STORE_PRIVATE_KEY (or
+    APP_STORE_PRIVATE_KEY_PATH)`): sets that differ from `chosen` only there."""
+    others = [alt for names in options if names != chosen and len(names) == len(chosen)
+              for alt in set(names) - set(chosen)
+              if set(names) - set(chosen) == {alt} and set(chosen) - set(names) == {name}]
+    return f"{name} (or {' or '.join(others)})" if others else name
 
 
 def _token_kind(name: str, value: str, prefix: str, where: str) -> list[str]:

@@ -255,17 +255,39 @@ def test_check_names_the_app_store_key_settings_and_whether_replies_are_possible
     code, out, err = run("check", "--rules", str(rules))
     assert code == 0, err
     assert ("source ios (app_store_reviews): not ready, missing APP_STORE_KEY_ID, "
-            "APP_STORE_ISSUER_ID, APP_STORE_PRIVATE_KEY") in out
+            "APP_STORE_ISSUER_ID, APP_STORE_PRIVATE_KEY (or APP_STORE_PRIVATE_KEY_PATH)") in out
     assert ("replies on app_store: not possible, missing APP_STORE_KEY_ID, "
-            "APP_STORE_ISSUER_ID, APP_STORE_PRIVATE_KEY") in out
+            "APP_STORE_ISSUER_ID, APP_STORE_PRIVATE_KEY (or APP_STORE_PRIVATE_KEY_PATH)") in out
     monkeypatch.setenv("APP_STORE_KEY_ID", "2X9R4HXF34")
     monkeypatch.setenv("APP_STORE_ISSUER_ID", "57246542-96fe-1a63-e053-0824d011072a")
     code, out, err = run("check", "--rules", str(rules))
-    assert "missing APP_STORE_PRIVATE_KEY" in out  # the path is the other way to give it
-    monkeypatch.setenv("APP_STORE_PRIVATE_KEY_PATH", str(tmp_path / "AuthKey_2X9R4HXF34.p8"))
+    assert ("not ready, missing APP_STORE_PRIVATE_KEY (or APP_STORE_PRIVATE_KEY_PATH)\n"
+            in out)
+    key = tmp_path / "AuthKey_2X9R4HXF34.p8"
+    monkeypatch.setenv("APP_STORE_PRIVATE_KEY_PATH", str(key))
     code, out, err = run("check", "--rules", str(rules))
+    assert code == 2 and f"APP_STORE_PRIVATE_KEY_PATH: no such file {key}" in err
+    key.write_text("-----BEGIN PRIVATE KEY-----\nMIGTAgEAMBMG…\n-----END PRIVATE KEY-----\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 0, err
     assert "source ios (app_store_reviews): ready" in out
     assert "replies on app_store: possible" in out
+    assert "MIGTAgEAMBMG" not in out + err
+
+
+def test_check_says_an_app_store_key_that_is_not_a_p8_in_one_line(monkeypatch, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n"
+                     "  - {id: ios, type: app_store_reviews, app_id: '1473827385'}\n")
+    for name, value in {"APP_STORE_KEY_ID": "2X9R4HXF34", "APP_STORE_ISSUER_ID": "57246542",
+                        "APP_STORE_PRIVATE_KEY": "AuthKey_2X9R4HXF34.p8"}.items():
+        monkeypatch.setenv(name, value)
+    code, _out, err = run("check", "--rules", str(rules))
+    assert code == 2
+    [line] = [x for x in err.splitlines() if "APP_STORE_PRIVATE_KEY" in x]
+    assert line.startswith("APP_STORE_PRIVATE_KEY: not the text of a .p8 key")
+    assert "Traceback" not in err
 
 
 def test_check_live_prints_the_app_store_polling_cost(monkeypatch, tmp_path):

@@ -51,3 +51,14 @@ def test_an_app_store_card_shows_stars_territory_and_the_existing_response():
     assert "*★☆☆☆☆ 1/5* · territory GBR" in blocks
     assert "Already answered: sending replaces that answer — Statements moved" in blocks
     assert "@SamO" not in blocks
+
+
+def test_hostile_words_in_an_app_store_review_ping_no_one():
+    v = view("new", network="app_store", author_handle="<!here> ليلى",
+             text="<!channel> تطبيق سيء 😡 <@U0LEAD>",
+             extra={"rating": "1", "territory": "ARE<!everyone>",
+                    "developer_reply": "<!subteam^S0LEADS> sorry"})
+    blocks = json.dumps(card(v)["blocks"], ensure_ascii=False)
+    for ping in ("<!channel>", "<!here>", "<!everyone>", "<@U0LEAD>", "<!subteam^S0LEADS>"):
+        assert ping not in blocks, ping
+    assert "تطبيق سيء 😡" in blocks and "ليلى" in blocks
