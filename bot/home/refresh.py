@@ -313,7 +313,9 @@ class HomeRefresher(BackgroundWorker):
         try:
             self.client.views_publish(user_id=user, view=view)
         except SLACK_CALL_ERRORS as exc:
-            self._failed(user, classify(exc), now)
+            # Retry-After counts from the answer, not from when this batch began (the view
+            # read before it may have taken a while)
+            self._failed(user, classify(exc), max(now, self.clock()))
             return 0
         self._attempts.pop(user, None)
         self.published += 1
