@@ -37,7 +37,9 @@ from bot.kit.liveness import first_problem
 from bot.kit.metrics import Metrics
 from bot.kit.preflight import database_problem, first_line, redact
 from bot.kit.scheduler import build_scheduler
-from bot.listening.jobs import BACKFILL_EVERY, hurry, schedule_polls
+from bot.kit.webhooks import meta_webhook_app
+from bot.listening.hints import deliver
+from bot.listening.jobs import BACKFILL_EVERY, hurry, poll_job_id, schedule_polls
 from bot.listening.polling import poll_source, reset_unhealthy
 from bot.listening.registry import build_sources
 from bot.networks.base import Source
@@ -132,6 +134,12 @@ class Runtime:
                                  self.publishers, wake_outbox=self.sender.wake,
                                  homes=self.homes)
         self.homes.gate = self.services.gate.entered
+        self.sources: list[Source] = []
+        # Meta's webhooks (HTTP mode): deliveries only hint which objects to read.
+        self.meta_webhook = meta_webhook_app(
+            settings.secret("META_APP_SECRET"), settings.secret("META_WEBHOOK_VERIFY_TOKEN"),
+            self.meta_delivery) if settings.is_set("META_APP_SECRET") and settings.is_set(
+                "META_WEBHOOK_VERIFY_TOKEN") else None
         # /healthz: the SLA job (every 30 s) is the leader's heartbeat; Socket Mode sets
         # `slack_connected` to its client's (HTTP mode has no connection to lose).
         self.jobs = liveness.Heartbeat("sla")
@@ -225,11 +233,20 @@ class Runtime:
 
     def schedule_sources(self) -> None:
         built = build_sources(self.rules, self.settings, bluesky=self.bluesky)
+        self.sources = built.sources  # the webhook's hints go to these
         for source_id, why in built.skipped.items():
             log.warning("source %s skipped: %s", source_id, why)
         schedule_polls(self.scheduler, built.sources, self.poll, now=self.clock())
         log.info("polling %d source(s): %s", len(built.sources),
                  ", ".join(s.spec.id for s in built.sources) or "none")
+
+    def meta_delivery(self, payload: object) -> None:
+        """A signed delivery from Meta: hints to the sources, their polls moved to now."""
+        def poll_now(source_id: str) -> None:
+            job = self.scheduler.get_job(poll_job_id(source_id))
+            if job is not None:
+                job.modify(next_run_time=self.clock())
+        deliver(payload, list(self.sources), poll_now)
 
     def _leadership_changed(self, leading: bool) -> None:
         """Taking over: poll now rather than at each source's next tick (a source waiting
@@ -362,7 +379,8 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
                 health.shutdown()
     else:
         server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
-                                           on_ack=runtime.metrics.slack_ack_seconds.observe),
+                                           on_ack=runtime.metrics.slack_ack_seconds.observe,
+                                           meta_webhook=runtime.meta_webhook),
                                   "0.0.0.0", http_port)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)

@@ -37,6 +37,11 @@ SOURCE_CREDENTIALS: dict[str, tuple[tuple[str, ...], ...]] = {
     "app_store_reviews": (("APP_STORE_KEY_ID", "APP_STORE_ISSUER_ID", "APP_STORE_PRIVATE_KEY"),
                           ("APP_STORE_KEY_ID", "APP_STORE_ISSUER_ID",
                            "APP_STORE_PRIVATE_KEY_PATH")),
+    # Instagram: the token of the Page the professional account is linked to.
+    "instagram": (("META_PAGE_ACCESS_TOKEN",),),
+    # Threads: a long-lived Threads user token (search also needs threads_keyword_search).
+    "threads_mentions": (("THREADS_ACCESS_TOKEN",),),
+    "threads_search": (("THREADS_ACCESS_TOKEN",),),
 }
 
 
@@ -55,6 +60,8 @@ REPLY_CREDENTIALS: dict[str, tuple[str, ...] | None] = {
     # As the sources (one key reads and answers; its role must allow answering): see
     # reply_readiness.
     "app_store": None,
+    "instagram": ("META_PAGE_ACCESS_TOKEN",),  # instagram_manage_comments: only a send shows it
+    "threads": ("THREADS_ACCESS_TOKEN",),  # threads_manage_replies: only a send shows it
 }
 
 
@@ -105,10 +112,11 @@ class Settings(BaseSettings):
     # Google Play: the service account's JSON key (its text, or the path of the file).
     GOOGLE_PLAY_SERVICE_ACCOUNT_JSON: SecretStr | None = None
     GOOGLE_PLAY_API_URL: str = "https://androidpublisher.googleapis.com/"  # tests: a local fake
-    # Meta (Facebook Page). The Graph API version is pinned here, the one
+    # Meta (Facebook Page, Instagram). The Graph API version is pinned here, the one
     # place: override it when Meta retires it before a release of socialbot moves it on.
     META_PAGE_ACCESS_TOKEN: SecretStr | None = None
-    META_APP_SECRET: SecretStr | None = None  # appsecret_proof on every Graph call
+    META_APP_SECRET: SecretStr | None = None  # appsecret_proof; webhook signatures
+    META_WEBHOOK_VERIFY_TOKEN: SecretStr | None = None  # answers Meta's subscription check
     META_GRAPH_API_VERSION: str = "v23.0"
     META_GRAPH_API_URL: str = "https://graph.facebook.com"  # tests: a local fake
     # App Store Connect: a team API key (Users and Access → Integrations → Team Keys).
@@ -117,6 +125,10 @@ class Settings(BaseSettings):
     APP_STORE_PRIVATE_KEY: SecretStr | None = None  # the AuthKey_….p8 file's PEM text
     APP_STORE_PRIVATE_KEY_PATH: str | None = None  # or the path of that file
     APP_STORE_API_URL: str = "https://api.appstoreconnect.apple.com/"  # tests: a local fake
+    # Threads: a long-lived Threads user token; the Threads API's version, pinned like Meta's.
+    THREADS_ACCESS_TOKEN: SecretStr | None = None
+    THREADS_API_VERSION: str = "v1.0"
+    THREADS_API_URL: str = "https://graph.threads.net"  # tests: a local fake
     LOG_LEVEL: str = Field(default="INFO")
     # `json`: one JSON object per log line (for log shippers); `text`: human-readable lines.
     SOCIALBOT_LOG_FORMAT: Literal["text", "json"] = "text"

@@ -89,6 +89,9 @@ def on_more(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> No
     if choice is Overflow.DISMISS:
         services.act(Overflow.DISMISS, context["actor"], ref)
         return
+    if choice in (Overflow.HIDE, Overflow.UNHIDE):  # at once, audited; the card then says so
+        services.moderate(context["actor"], ref, hidden=choice is Overflow.HIDE)
+        return
     card = services.card(ref.mention_id)
     if choice is Overflow.REASSIGN:
         _open(client, body, blocks.reassign_modal(card.view, card.teams))

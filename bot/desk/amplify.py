@@ -24,6 +24,8 @@ _NAMES = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky",
           "reddit": "Reddit",
           "youtube": "YouTube",
           "facebook": "Facebook",
+          "instagram": "Instagram",
+          "threads": "Threads",
           }
 
 

@@ -231,7 +231,14 @@ def _reply_blocked(m: models.Mention, rules: Rules) -> str | None:
     if _x_blocked(m):
         brand = rules.brand.x_username or rules.brand.name
         return f"X only allows replies to posts that mention @{brand}"
-    return None
+    return _source_says_no(m)
+
+
+def _source_says_no(m: models.Mention) -> str | None:
+    """A network rule the source knew when it read the post (`extra["no_reply"]`: Instagram
+    lets a business answer comments only, not someone else's post)."""
+    reason = (m.extra or {}).get("no_reply")
+    return str(reason) if reason else None
 
 
 def _facts(session: Session, m: models.Mention) -> Facts:
@@ -239,7 +246,8 @@ def _facts(session: Session, m: models.Mention) -> Facts:
     return Facts(claimed_by=m.claimed_by, approval_required=m.approval_required,
                  drafter=draft.author if draft else None,
                  draft_rejected=draft is not None and draft.decision == "rejected",
-                 reply_channel=m.network != "rss" and not _x_blocked(m))
+                 reply_channel=m.network != "rss" and not _x_blocked(m)
+                 and not _source_says_no(m))
 
 
 # --- the outbox ---------------------------------------------------------------------------
@@ -263,6 +271,12 @@ def _queue_update(session: Session, m: models.Mention, now: datetime) -> None:
         models.OutboxMessage.state == "sending").limit(1))
     if posting is not None:
         _queue(session, m, OutboxKind.UPDATE, posting, now, {})
+
+
+def refresh_card(session: Session, m: models.Mention, now: datetime) -> None:
+    """Queue a refresh of the card after a change made outside the state machine (a comment
+    hidden on the network: `bot.desk.moderate`)."""
+    _queue_update(session, m, now)
 
 
 def _card_channel(m: models.Mention, rules: Rules) -> str:

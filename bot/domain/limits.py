@@ -22,6 +22,10 @@
                stops there, and the Graph API refuses longer with error 100).
     App Store  5,970 characters of a review response (App Store Connect's limit), counted as
                UTF-16 code units like Google Play (NSString's length): over-counting only.
+    Instagram  2,200 characters of a comment (code points), as for captions.
+    Threads    500 characters of a post's `text` (code points; Threads' own count of an
+               emoji sequence is not documented, and counting each code point can only
+               over-count).
 
 Graphemes are counted by `bot.domain.graphemes` (UAX #29), URLs found and X's weighted
 length computed by `bot.domain.tweet_text` (twitter-text v3).
@@ -45,6 +49,8 @@ YOUTUBE_MAX: Final = 10_000
 GOOGLE_PLAY_MAX: Final = 350
 FACEBOOK_MAX: Final = 8_000
 APP_STORE_MAX: Final = 5970
+INSTAGRAM_MAX: Final = 2_200
+THREADS_MAX: Final = 500
 
 _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "x": (X_MAX, "weighted characters"),
@@ -55,6 +61,8 @@ _LIMITS: Final[dict[str, tuple[int, str]]] = {
     "google_play": (GOOGLE_PLAY_MAX, "characters"),
     "facebook": (FACEBOOK_MAX, "characters"),
     "app_store": (APP_STORE_MAX, "characters"),
+    "instagram": (INSTAGRAM_MAX, "characters"),
+    "threads": (THREADS_MAX, "characters"),
 }
 
 
@@ -84,7 +92,7 @@ def reply_length(network: str, text: str) -> int:
         return mastodon_length(text)
     if network == "bluesky":
         return grapheme_count(text)
-    if network in ("reddit", "youtube", "facebook"):
+    if network in ("reddit", "youtube", "facebook", "instagram", "threads"):
         return len(text)
     if network in ("google_play", "app_store"):
         return utf16_length(text)

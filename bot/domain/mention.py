@@ -14,6 +14,8 @@ NETWORKS = ("x", "mastodon", "bluesky", "rss",
             "google_play",
             "facebook",
             "app_store",
+            "instagram",
+            "threads",
             )
 
 

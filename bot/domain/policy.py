@@ -98,6 +98,8 @@ def _network_name(network: str) -> str:
             "google_play": "Google Play",
             "facebook": "Facebook",
             "app_store": "The App Store",
+            "instagram": "Instagram",
+            "threads": "Threads",
             }.get(
         network, network or "This source")
 

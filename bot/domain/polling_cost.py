@@ -17,6 +17,12 @@ within each source's page cap):
                       least one): the share is against 4,800.
     app_store_reviews 1 request a poll (customerReviews; up to 3 in a burst). App Store
                       Connect allows 3,600 requests an hour per key (`X-Rate-Limit`).
+    instagram         2 requests a poll (the account's media and tags) plus one per media
+                      whose comment count changed; counted against the same 4,800 a day.
+    threads_*         1 request a poll (`/me/mentions` or `/keyword_search`; up to 3 pages).
+                      Threads allows 2,200 keyword searches a day per user: the share for
+                      `threads_search` is against that (mentions count against 4,800 calls
+                      a day times the account's impressions, at least 10).
     x_*               1 request a poll; billed per post read (`cost_per_read`), not here.
     others            1 request a poll; no published quota that polling approaches.
 """
@@ -33,6 +39,7 @@ YOUTUBE_LIST_UNITS = 1  # commentThreads.list
 YOUTUBE_INSERT_UNITS = 50  # comments.insert (a reply)
 GOOGLE_PLAY_READS_PER_HOUR = 200  # reviews.list / reviews.get, per app
 FACEBOOK_POLL_REQUESTS = 2  # /feed and /tagged; comment reads come on top
+THREADS_SEARCHES_PER_DAY = 2_200  # keyword_search queries per user, rolling 24 h
 PAGES_CALLS_PER_DAY = 4_800  # Pages business use case, per engaged user (at least one)
 APP_STORE_REQUESTS_PER_HOUR = 3600  # App Store Connect, per key (X-Rate-Limit user-hour-lim)
 
@@ -75,11 +82,14 @@ def polling_cost(spec: SourceSpec) -> PollingCost:
     elif spec.network == "google_play":
         limit = f"Google Play's {GOOGLE_PLAY_READS_PER_HOUR} review reads/hour"
         share = requests / GOOGLE_PLAY_READS_PER_HOUR
-    elif spec.network == "facebook":
+    elif spec.network in ("facebook", "instagram"):
         requests = polls_per_hour * FACEBOOK_POLL_REQUESTS
         limit = f"a Page's {PAGES_CALLS_PER_DAY:,} calls/day (one engaged user)"
         share = requests * 24 / PAGES_CALLS_PER_DAY
     elif spec.network == "app_store":
         limit = f"App Store Connect's {APP_STORE_REQUESTS_PER_HOUR:,} requests/hour"
         share = requests / APP_STORE_REQUESTS_PER_HOUR
+    elif spec.type == "threads_search":
+        limit = f"Threads' {THREADS_SEARCHES_PER_DAY:,} keyword searches/day"
+        share = requests * 24 / THREADS_SEARCHES_PER_DAY
     return PollingCost(spec.id, spec.type, spec.every, requests, units, limit, share)

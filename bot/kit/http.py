@@ -1,7 +1,7 @@
 """The HTTP surface of `socialbot run --http`: Slack's endpoint plus health and metrics.
 
 A WSGI app served by the standard library's threaded server: Bolt verifies signatures on
-`POST /slack/events`; `GET`/`HEAD /healthz` answers 200 only when `bot.kit.liveness` finds
+`POST /slack/events`; `GET`/`POST /meta/webhook` are Meta's (`bot.kit.webhooks`), when set up; `GET`/`HEAD /healthz` answers 200 only when `bot.kit.liveness` finds
 nothing wrong (database writable, scheduler and leader jobs running, Slack connected, outbox
 moving), else 503 with the reason.
 """
@@ -19,6 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
+
+from bot.kit.webhooks import META_PATH
 
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
@@ -63,8 +65,10 @@ def health_app(healthy: Callable[[], tuple[bool, str]], registry: CollectorRegis
 
 def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
              registry: CollectorRegistry,
-             on_ack: Callable[[float], None] | None = None) -> Callable:
-    """The WSGI app; `on_ack` is told how many seconds each Slack request took to answer."""
+             on_ack: Callable[[float], None] | None = None,
+             meta_webhook: Callable | None = None) -> Callable:
+    """The WSGI app; `on_ack` is told how many seconds each Slack request took to answer;
+    `meta_webhook` serves META_PATH (`bot.kit.webhooks`) when Meta's webhooks are set up."""
     bolt = SlackRequestHandler(app, path=SLACK_PATH)
     health = health_app(healthy, registry)
 
@@ -83,6 +87,11 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path in HEALTH_PATHS and method in ("GET", "HEAD"):
             return health(environ, start_response)
+        if path == META_PATH:
+            if meta_webhook is None:
+                start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+                return [b"not found"]
+            return meta_webhook(environ, start_response)
         if path == SLACK_PATH and method == "POST":
             refused = _refuse_malformed(environ)
             if refused is not None:

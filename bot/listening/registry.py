@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.networks.google_play.client import PlayApi
     from bot.networks.graph.client import GraphClient
     from bot.networks.reddit.client import RateWindow
+    from bot.networks.threads.client import ThreadsApi
 
 
 @dataclass
@@ -45,6 +46,7 @@ class _Clients:
         self._google_play: PlayApi | None = None
         self._facebook: GraphClient | None = None
         self._app_store: AscApi | None = None
+        self._threads: ThreadsApi | None = None
 
     def x(self) -> tweepy.Client:
         if self._x is None:
@@ -84,7 +86,8 @@ class _Clients:
         return self._google_play
 
     def facebook(self) -> GraphClient:
-        """The Page token's client: its sources share Meta's usage readings."""
+        """The Page token's client: its Facebook and Instagram sources share Meta's usage
+        readings."""
         if self._facebook is None:
             from bot.networks.facebook.client import build_graph
 
@@ -96,6 +99,13 @@ class _Clients:
 
             self._app_store = AscApi(self._settings)
         return self._app_store
+
+    def threads(self) -> ThreadsApi:
+        if self._threads is None:
+            from bot.networks.threads.client import build_threads
+
+            self._threads = build_threads(self._settings)
+        return self._threads
 
     def bluesky(self) -> BlueskySession:
         if self._bluesky is None:
@@ -153,6 +163,14 @@ def build_sources(rules: Rules, settings: Settings, *,
             from bot.networks.app_store.source import AppStoreSource
 
             built.sources.append(AppStoreSource(spec, rules.brand, clients.app_store()))
+        elif spec.type == "instagram":
+            from bot.networks.instagram.source import InstagramSource
+
+            built.sources.append(InstagramSource(spec, rules.brand, clients.facebook()))
+        elif spec.network == "threads":
+            from bot.networks.threads.source import ThreadsSource
+
+            built.sources.append(ThreadsSource(spec, rules.brand, clients.threads()))
         elif spec.type == "mastodon_mentions":
             from bot.networks.mastodon.source import MastodonSource
 

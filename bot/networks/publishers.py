@@ -50,11 +50,18 @@ def build_publishers(settings: Settings, brand: Brand, *,
     if settings.is_set("META_PAGE_ACCESS_TOKEN"):
         from bot.networks.facebook.client import build_graph
         from bot.networks.facebook.publisher import FacebookPublisher
-        out["facebook"] = FacebookPublisher(build_graph(settings))
+        from bot.networks.instagram.publisher import InstagramPublisher
+        graph = build_graph(settings)  # one token, one usage meter
+        out["facebook"] = FacebookPublisher(graph)
+        out["instagram"] = InstagramPublisher(graph)
     if not settings.missing_for_source("app_store_reviews"):
         from bot.networks.app_store.client import AscApi
         from bot.networks.app_store.publisher import AppStorePublisher
         out["app_store"] = AppStorePublisher(AscApi(settings))
+    if settings.is_set("THREADS_ACCESS_TOKEN"):
+        from bot.networks.threads.client import build_threads
+        from bot.networks.threads.publisher import ThreadsPublisher
+        out["threads"] = ThreadsPublisher(build_threads(settings))
     if bluesky is not None:
         from bot.networks.bluesky.publisher import BlueskyPublisher
         out["bluesky"] = BlueskyPublisher(bluesky)

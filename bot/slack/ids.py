@@ -47,6 +47,8 @@ class Overflow(StrEnum):
     SENTIMENT = "sentiment"
     AUTHOR_TYPE = "author_type"
     DISMISS = "dismiss"
+    HIDE = "hide"  # a comment on the brand's Facebook Page or Instagram media
+    UNHIDE = "unhide"
 
 
 class View(StrEnum):

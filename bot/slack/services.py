@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.desk import commands as desk
 from bot.desk.amplify import AmplifyAction, amplify
 from bot.desk.directory import Approvers
+from bot.desk.moderate import set_hidden
 from bot.desk.send import deliver, start_send
 from bot.desk.work import Work
 from bot.domain.card import CardView
@@ -243,6 +244,17 @@ class Services:
             amplify(self.factory, ref.mention_id, publisher, action, actor, self.clock())
         except PublishError as exc:
             raise NotAllowed(f"The {action} didn't go through: {exc.detail}") from None
+
+    def moderate(self, actor: str, ref: CardRef, *, hidden: bool) -> None:
+        """Hide or unhide a comment on the brand's own Page or media (the card's overflow),
+        audited; the card is refreshed through the outbox."""
+        with self.work() as w:
+            mention = w.session.get(models.Mention, ref.mention_id)
+            if mention is None:
+                raise NotFound()
+            publisher = self.publishers.get(mention.network)
+        set_hidden(self.factory, ref.mention_id, publisher, hidden, actor, self.clock())
+        self.wake_outbox()
 
     def draft_from_thread(self, *, channel: str, thread_ts: str, user: str, text: str) -> None:
         """A reply in a card's thread (Slack markup already made plain text)."""

@@ -20,7 +20,9 @@ in the thread), Google Play (`reviews.reply`; reconcile reads the review's devel
 Facebook (`POST /{comment-id}/comments` as the Page over httpx; reconcile finds the Page's
 reply under the comment),
 the App Store (delete our earlier response, create the new one; reconcile reads the review's
-response).
+response), Instagram (`POST /{comment-id}/replies`; reconcile looks under the comment), Threads
+(a container created, then published: kill points around both; reconcile looks under the
+parent).
 """
 
 from __future__ import annotations
@@ -44,12 +46,15 @@ from tests.support.fake_app_store import FakeAppStore
 from tests.support.fake_google_play import FakeGooglePlay
 from tests.support.fake_meta import FakeMeta
 from tests.support.fake_reddit import FakeReddit
+from tests.support.fake_threads import FakeThreads
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_networks import (
     AppStoreReplyNetwork,
     FacebookReplyNetwork,
     GooglePlayReplyNetwork,
+    InstagramReplyNetwork,
     RedditReplyNetwork,
+    ThreadsReplyNetwork,
     YouTubeReplyNetwork,
 )
 from tests.support.fault_world import FakeReplyNetwork, Killed, Process, kill_plan
@@ -65,7 +70,9 @@ TEXT = {"x": "Sorry about that! Please DM us your booking ref.",
         "youtube": "Sorry about that! Please DM us your booking ref. 🙏",
         "google_play": "Sorry about that! 4.12.1 fixes it 🙏",
         "facebook": "Sorry about that! Please DM us your booking ref. 🙏",
-        "app_store": "Sorry about that! 4.12.1 fixes it 🙏 شكراً"}
+        "app_store": "Sorry about that! 4.12.1 fixes it 🙏 شكراً",
+        "instagram": "Sorry about that! Please DM us your booking ref. 🙏",
+        "threads": "Sorry about that! Please DM us your booking ref. 🙏"}
 
 
 def seed(url: str, network: str, external_id: str = "1853706321916866671",
@@ -92,7 +99,7 @@ def seed(url: str, network: str, external_id: str = "1853706321916866671",
         engine.dispose()
 
 
-def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork, clock: Clock, process: Process, mention_id: int,
+def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork | InstagramReplyNetwork | ThreadsReplyNetwork, clock: Clock, process: Process, mention_id: int,
                 *, restart: bool) -> None:
     """One process: at start (restart) it reconciles replies; then, if the mention still
     waits for its reply, the person clicks Send."""
@@ -117,7 +124,7 @@ def process_run(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeRe
         engine.dispose()
 
 
-def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork, mention_id: int) -> None:
+def check(url: str, net: FakeReplyNetwork | RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork | InstagramReplyNetwork | ThreadsReplyNetwork, mention_id: int) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as s:
@@ -206,15 +213,31 @@ def fake_app_store():
     fake.stop()
 
 
-@pytest.mark.parametrize("kind", ["reddit", "youtube", "google_play", "facebook", "app_store"])
+@pytest.fixture
+def fake_instagram():
+    fake = FakeMeta().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_threads():
+    fake = FakeThreads().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize("kind", ["reddit", "youtube", "google_play", "facebook", "app_store",
+                                  "instagram", "threads"])
 def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
         fresh_db, request, kind):
     """The real RedditPublisher (PRAW), YouTubePublisher and GooglePlayPublisher
-    (google-api-python-client), FacebookPublisher (httpx) and AppStorePublisher (requests)
+    (google-api-python-client), FacebookPublisher, InstagramPublisher and ThreadsPublisher
+    (httpx) and AppStorePublisher (requests)
     over HTTP against their fakes: kill points around their requests."""
     fake = request.getfixturevalue(f"fake_{kind}")
 
-    def network() -> RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork:
+    def network() -> RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork | InstagramReplyNetwork | ThreadsReplyNetwork:
         if kind == "reddit":
             fake.things.clear()
             fake.mentions.clear()
@@ -225,11 +248,15 @@ def test_kill_the_real_adapters_send_at_every_point_then_restart_replies_once(
             return FacebookReplyNetwork(fake, NOW.timestamp())
         if kind == "app_store":
             return AppStoreReplyNetwork(fake, NOW.timestamp())
+        if kind == "instagram":
+            return InstagramReplyNetwork(fake, NOW.timestamp())
+        if kind == "threads":
+            return ThreadsReplyNetwork(fake, NOW.timestamp())
         fake.threads.clear()
         fake.replies.clear()
         return YouTubeReplyNetwork(fake, NOW.timestamp())
 
-    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork) -> tuple[str, int]:
+    def seeded(net: RedditReplyNetwork | YouTubeReplyNetwork | GooglePlayReplyNetwork | FacebookReplyNetwork | AppStoreReplyNetwork | InstagramReplyNetwork | ThreadsReplyNetwork) -> tuple[str, int]:
         url = fresh_db()
         return url, seed(url, kind, net.external_id, net.extra)
 

@@ -60,7 +60,7 @@ def element(blocks: list[dict], action_id: str) -> dict:
 def click(bot, fake, user: str, blocks: list[dict], action_id: str, option: str | None = None):
     el = element(blocks, action_id)
     action = {"action_id": action_id, "block_id": "b", "type": el["type"]}
-    if el["type"] == "static_select":
+    if el["type"] in ("static_select", "overflow"):
         action["selected_option"] = next(o for o in el["options"] if option in o["value"])
     else:
         action["value"] = el["value"]

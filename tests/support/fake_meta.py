@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from bot.config import Settings
 from tests.support.paths import DATA
 
 PAGE_ID = "104123456789012"
+IG_USER_ID = "17841400000000001"  # the Page's linked Instagram professional account
+IG_USERNAME = "acmebank"
 PAGE_NAME = "Acme Bank"
 TOKEN = "EAAGfakePageToken"
 VERSION = "v23.0"
@@ -72,6 +75,13 @@ class FakeMeta:
     posts: list[dict[str, Any]] = field(default_factory=list)  # the Page's feed, newest first
     tagged: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)  # newest first; `_post` key
+    ig_media: list[dict[str, Any]] = field(default_factory=list)  # the account's, newest first
+    ig_tags: list[dict[str, Any]] = field(default_factory=list)  # media tagging the account
+    ig_comments: list[dict[str, Any]] = field(default_factory=list)  # newest first; `_media`
+    # Comments elsewhere that @mention the account (read through `mentioned_comment`), and
+    # the ids of those on private accounts (Meta won't show them).
+    ig_mentions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ig_private: set[str] = field(default_factory=set)
     calls: list[MetaCall] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     usage: dict[str, str] = field(default_factory=dict)  # headers sent with every answer
@@ -152,12 +162,50 @@ class FakeMeta:
                     p["updated_time"] = max(p["updated_time"], c["created_time"])
         return comment_id
 
+    # --- the Instagram account's content ------------------------------------------------
+    def ig_post(self, media_id: str, caption: str, at: float, *,
+                by: str | None = None) -> str:
+        """A media of the account, or (`by` a username) someone else's media tagging it."""
+        media = {"id": media_id, "caption": caption, "timestamp": graph_time(at),
+                 "permalink": f"https://www.instagram.com/p/{media_id[-6:]}/",
+                 "username": by or IG_USERNAME, "comments_count": 0}
+        with self._lock:
+            (self.ig_tags if by else self.ig_media).insert(0, media)
+        return media_id
+
+    def ig_comment(self, media_id: str, comment_id: str, text: str, at: float, *,
+                   by: tuple[str, str] = ("17841455555555555", "dana.w"),
+                   parent: str | None = None, hidden: bool = False) -> str:
+        c: dict[str, Any] = {"id": comment_id, "text": text, "timestamp": graph_time(at),
+                             "username": by[1], "from": {"id": by[0], "username": by[1]},
+                             "hidden": hidden, "_media": media_id}
+        if parent:
+            c["parent_id"] = parent
+        with self._lock:
+            self.ig_comments.insert(0, c)
+            self.ig_comments.sort(key=lambda x: x["timestamp"], reverse=True)
+            for m in self.ig_media:
+                if m["id"] == media_id:
+                    m["comments_count"] += 1
+        return comment_id
+
+    def ig_find(self, object_id: str) -> dict[str, Any] | None:
+        return next((x for x in self.ig_media + self.ig_tags + self.ig_comments
+                     if x["id"] == object_id), None)
+
+    def ig_replies_by_account(self, under: str) -> list[dict[str, Any]]:
+        return [c for c in self.ig_comments if c["from"]["id"] == IG_USER_ID
+                and c.get("parent_id") == under]
+
     def delete(self, object_id: str) -> None:
         with self._lock:
             self.posts = [p for p in self.posts if p["id"] != object_id]
             self.tagged = [p for p in self.tagged if p["id"] != object_id]
             self.comments = [c for c in self.comments
                              if c["id"] != object_id and c["_post"] != object_id]
+            self.ig_media = [m for m in self.ig_media if m["id"] != object_id]
+            self.ig_comments = [c for c in self.ig_comments
+                                if c["id"] != object_id and c["_media"] != object_id]
 
     def fail(self, kind: str, status: int, body: dict[str, Any], *, apply: bool = False,
              times: int = 1) -> None:
@@ -186,7 +234,7 @@ class FakeMeta:
             return self._send(req, "?", parts.path, params, 400, {"error": {
                 "message": f"Unknown path components: {parts.path}", "code": 2500,
                 "type": "OAuthException"}})
-        kind, obj = self._kind(method, segments[1:])
+        kind, obj = self._kind(method, segments[1:], params)
         auth = req.headers.get("Authorization", "")
         if auth != f"OAuth {TOKEN}":
             return self._send(req, kind, parts.path, params, 400, meta_error("invalid_token"))
@@ -202,7 +250,7 @@ class FakeMeta:
             return self._send(req, kind, parts.path, params, failure.status, failure.body)
         with self._lock:
             status, answer = getattr(self, f"_{kind}")(obj, params)
-        if kind == "reply" and status == 200:
+        if kind in ("reply", "ig_reply") and status == 200:
             self.reply_applied.set()
             if self.hold_replies is not None:
                 self.hold_replies.wait(timeout=30)
@@ -210,10 +258,14 @@ class FakeMeta:
             return self._send(req, kind, parts.path, params, failure.status, failure.body)
         return self._send(req, kind, parts.path, params, status, answer)
 
-    @staticmethod
-    def _kind(method: str, rest: list[str]) -> tuple[str, str]:
+    def _kind(self, method: str, rest: list[str], params: dict[str, str]) -> tuple[str, str]:
         obj = rest[0] if rest else ""
         edge = rest[1] if len(rest) > 1 else ""
+        if obj == IG_USER_ID or self.ig_find(obj) is not None:
+            if method == "GET":
+                return {"media": "ig_media", "tags": "ig_tags", "comments": "ig_comments",
+                        "replies": "ig_replies"}.get(edge, "ig_object"), obj
+            return ("ig_reply" if edge == "replies" else "ig_hide"), obj
         if method == "GET":
             return {"feed": "feed", "tagged": "tagged", "comments": "comments"}.get(
                 edge, "object"), obj
@@ -300,6 +352,67 @@ class FakeMeta:
                                    "posts", "type": "OAuthException", "code": 100}}
         target["is_hidden"] = params.get("is_hidden") == "true"
         return 200, {"success": True}
+
+    def _ig_media(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return self._page(self.ig_media, params)
+
+    def _ig_tags(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return self._page(self.ig_tags, params)
+
+    def _ig_comments(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Top-level comments, newest first, each with its `replies` (as `fields=replies{…}`
+        asks)."""
+        top = []
+        for c in self.ig_comments:
+            if c["_media"] == obj and "parent_id" not in c:
+                replies = [self._public(r) for r in self.ig_comments
+                           if r.get("parent_id") == c["id"]]
+                top.append({**c, "replies": {"data": replies}} if replies else c)
+        return self._page(top, params)
+
+    def _ig_replies(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return self._page([c for c in self.ig_comments if c.get("parent_id") == obj], params)
+
+    def _ig_object(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if obj == IG_USER_ID:  # `mentioned_comment.comment_id(X){…}` / `mentioned_media…`
+            m = re.match(r"mentioned_(comment|media)\.(?:comment|media)_id\((\d+)\)",
+                         params.get("fields", ""))
+            if m is None:
+                return 200, {"id": IG_USER_ID, "username": IG_USERNAME}
+            if m[2] in self.ig_private or m[2] not in self.ig_mentions:
+                return 400, {"error": {"message": "(#10) Application does not have "
+                                       "permission for this action", "type": "OAuthException",
+                                       "code": 10, "fbtrace_id": "FbIgPriv10"}}
+            return 200, {f"mentioned_{m[1]}": self.ig_mentions[m[2]], "id": IG_USER_ID}
+        found = self.ig_find(obj)
+        return (200, self._public(found)) if found else (400, meta_error("not_found"))
+
+    def _ig_reply(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        target = self.ig_find(obj)
+        if target is None or "_media" not in target:
+            return 400, meta_error("not_found")
+        message = params.get("message", "")
+        if len(message) > 2200:
+            return 400, {"error": {"message": "(#100) The comment is too long.",
+                                   "type": "OAuthException", "code": 100}}
+        self.next_id += 1
+        reply = {"id": str(self.next_id), "text": message,
+                 "timestamp": graph_time(self.clock()), "username": IG_USERNAME,
+                 "from": {"id": IG_USER_ID, "username": IG_USERNAME}, "hidden": False,
+                 "_media": target["_media"], "parent_id": target.get("parent_id", obj)}
+        self.ig_comments.insert(0, reply)
+        return 200, {"id": reply["id"]}
+
+    def _ig_hide(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        target = self.ig_find(obj)
+        if target is None or "_media" not in target:
+            return 400, meta_error("not_found")
+        target["hidden"] = params.get("hide") == "true"
+        return 200, {"success": True}
+
+    @staticmethod
+    def _public(thing: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in thing.items() if not k.startswith("_")}
 
     def _send(self, req: BaseHTTPRequestHandler, kind: str, path: str, params: dict[str, str],
               status: int, answer: dict[str, Any]) -> None:

@@ -5,9 +5,13 @@ the fault suite's kill-the-send tests: `RedditReplyNetwork` is the fake Reddit
 `YouTubePublisher` on an httplib2 connection, `GooglePlayReplyNetwork` the fake Google Play
 (tests/support/fake_google_play.py) with the real `GooglePlayPublisher` likewise,
 `FacebookReplyNetwork` the fake Graph API (tests/support/fake_meta.py) with the real
-`FacebookPublisher` on an httpx transport, `AppStoreReplyNetwork` the fake App Store Connect (tests/support/fake_app_store.py) with the
-real `AppStorePublisher` on a requests session (its review already answered, so a send deletes
-that response before it creates ours); every request passes the kill points:
+`FacebookPublisher` on an httpx transport, `AppStoreReplyNetwork` the fake App Store Connect
+(tests/support/fake_app_store.py) with the real `AppStorePublisher` on a requests session (its
+review already answered, so a send deletes that response before it creates ours),
+`InstagramReplyNetwork` the fake Graph API with the real `InstagramPublisher`,
+`ThreadsReplyNetwork` the fake Threads API with the real
+`ThreadsPublisher` (its reply is two requests: `create`/`created` around the container,
+`reply`/`replied` around the publish); every request passes the kill points:
 
 - `reply`: the request that posts the reply, before it leaves;
 - `replied`: the network made the reply; our process dies before reading the answer;
@@ -31,14 +35,18 @@ from bot.networks.facebook.client import build_graph
 from bot.networks.facebook.publisher import FacebookPublisher
 from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.publisher import GooglePlayPublisher
+from bot.networks.instagram.publisher import InstagramPublisher
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.publisher import RedditPublisher
+from bot.networks.threads.client import build_threads
+from bot.networks.threads.publisher import ThreadsPublisher
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.publisher import YouTubePublisher
 from tests.support.fake_app_store import APP_ID, FakeAppStore, review
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
-from tests.support.fake_meta import PAGE_ID, FakeMeta
+from tests.support.fake_meta import IG_USER_ID, PAGE_ID, FakeMeta
 from tests.support.fake_reddit import BRAND, FakeReddit
+from tests.support.fake_threads import FakeThreads
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.fault_world import Process
 
@@ -222,3 +230,74 @@ class AppStoreReplyNetwork:
         session = KillPointSession(process, "/v1/customerReviewResponses")
         return AppStorePublisher(AscApi(self.fake.settings(), session=session,
                                         clock=lambda: clock().timestamp()))
+
+
+class InstagramReplyNetwork:
+    """The fake Graph API holding one comment on the Instagram account's media (the mention)."""
+
+    network = "instagram"
+
+    def __init__(self, fake: FakeMeta, created: float) -> None:
+        self.fake = fake
+        fake.clock = lambda: created  # our reply is stamped from here
+        fake.ig_media.clear()
+        fake.ig_comments.clear()
+        fake.calls.clear()
+        media = fake.ig_post("17900000000000001", "New card design", created - 3600)
+        self.external_id = fake.ig_comment(media, "17850000000000001", "late again",
+                                           created - 600)
+        self.extra = {"kind": "comment", "ig_user_id": IG_USER_ID, "media_id": media}
+
+    @property
+    def posts(self) -> list[Post]:
+        return [Post(c["id"]) for c in self.fake.ig_replies_by_account(self.external_id)]
+
+    def publisher(self, process: Process, clock: object) -> InstagramPublisher:
+        transport = KillPointTransport(process, lambda r: r.method == "POST"
+                                       and r.url.path.endswith("/replies"))
+        return InstagramPublisher(build_graph(self.fake.settings(),
+                                              http=httpx.Client(transport=transport)))
+
+
+class ThreadsKillPoints(httpx.HTTPTransport):
+    """The Threads reply's two steps as kill points of their own."""
+
+    def __init__(self, process: Process) -> None:
+        super().__init__()
+        self.process = process
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        step = {"/me/threads": ("create", "created"),
+                "/me/threads_publish": ("reply", "replied")}.get(
+            request.url.path.split("/v1.0", 1)[-1]) if request.method == "POST" else None
+        before, after = step or ("lookup", None)
+        self.process.point(before)
+        response = super().handle_request(request)
+        if after:
+            response.read()
+            self.process.point(after)
+        return response
+
+
+class ThreadsReplyNetwork:
+    """The fake Threads API holding one post that mentions the account (the mention)."""
+
+    network = "threads"
+
+    def __init__(self, fake: FakeThreads, created: float) -> None:
+        self.fake = fake
+        fake.clock = lambda: created
+        fake.posts.clear()
+        fake.containers.clear()
+        fake.calls.clear()
+        self.external_id = fake.post("18000000000000101", "ana", "@acmebank late again",
+                                     created - 600, mentions_us=True)
+        self.extra = {"kind": "mention"}
+
+    @property
+    def posts(self) -> list[Post]:
+        return [Post(p["id"]) for p in self.fake.replies_by_us(self.external_id)]
+
+    def publisher(self, process: Process, clock: object) -> ThreadsPublisher:
+        return ThreadsPublisher(build_threads(self.fake.settings(), http=httpx.Client(
+            transport=ThreadsKillPoints(process))))

@@ -304,3 +304,35 @@ def test_check_live_prints_the_app_store_polling_cost(monkeypatch, tmp_path):
     assert code == 0, err
     assert ("ios (app_store_reviews) every 300s: 12 requests/h, 0 quota units/h; 0.3% of "
             "App Store Connect's 3,600 requests/hour") in out
+
+
+def test_check_names_instagram_and_threads_credentials_and_the_search_quota(monkeypatch,
+                                                                            tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n"
+                     "  - {id: ig, type: instagram, ig_user_id: '17841400000000001'}\n"
+                     "  - {id: threads, type: threads_mentions}\n"
+                     "  - {id: threads-search, type: threads_search, query: acme, every: 30m}\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 0, err
+    assert "source ig (instagram): not ready, missing META_PAGE_ACCESS_TOKEN" in out
+    assert "source threads (threads_mentions): not ready, missing THREADS_ACCESS_TOKEN" in out
+    assert "replies on threads: not possible, missing THREADS_ACCESS_TOKEN" in out
+    monkeypatch.setenv("THREADS_ACCESS_TOKEN", "THAAsecret")
+    monkeypatch.setenv("META_PAGE_ACCESS_TOKEN", "EAAGsecret")
+    code, out, err = run("check", "--rules", str(rules))
+    assert "source threads-search (threads_search): ready" in out
+    assert "replies on instagram: possible" in out and "replies on threads: possible" in out
+    assert "secret" not in out + err
+
+
+def test_instagram_needs_its_account_id_and_threads_search_a_query(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nbrand: {name: Acme}\nteams:\n  care: {channel: C0CARE}\n"
+                     "default_team: care\nsources:\n  - {id: ig, type: instagram}\n"
+                     "  - {id: ts, type: threads_search}\n")
+    code, out, err = run("check", "--rules", str(rules))
+    assert code == 2
+    assert "needs the account's ig_user_id" in out + err
+    assert "a threads_search source needs a query" in out + err

@@ -43,6 +43,9 @@ SOURCE_TYPES = ("x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_s
                 "google_play_reviews",
                 "facebook_page",
                 "app_store_reviews",
+                "instagram",
+                "threads_mentions",
+                "threads_search",
                 )
 SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "bluesky_search",
                      "bluesky_mentions",
@@ -52,6 +55,9 @@ SourceType = Literal["x_mentions", "x_search", "rss", "mastodon_mentions", "blue
                      "google_play_reviews",
                      "facebook_page",
                      "app_store_reviews",
+                     "instagram",
+                     "threads_mentions",
+                     "threads_search",
                      ]
 NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "mastodon_mentions": "mastodon", "bluesky_search": "bluesky",
@@ -62,6 +68,9 @@ NETWORK_OF_SOURCE = {"x_mentions": "x", "x_search": "x", "rss": "rss",
                      "google_play_reviews": "google_play",
                      "facebook_page": "facebook",
                      "app_store_reviews": "app_store",
+                     "instagram": "instagram",
+                     "threads_mentions": "threads",
+                     "threads_search": "threads",
                      }
 # Free quota per day of the networks that count one (YouTube Data API v3: 10,000 units).
 YOUTUBE_DAILY_QUOTA = 10_000
@@ -166,6 +175,9 @@ class SourceSpec(Strict):
     # rss: the feed may be on a private, loopback or link-local address (an intranet feed);
     # without it such a target — the URL's or a redirect's — is refused (SSRF).
     allow_private: bool = False
+    # instagram: the professional account's numeric id (Graph `/{page-id}?fields=
+    # instagram_business_account`), not its @username
+    ig_user_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")
 
     @field_validator("subreddits")
     @classmethod
@@ -178,7 +190,8 @@ class SourceSpec(Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> SourceSpec:
-        if self.type in ("x_search", "bluesky_search", "reddit_search") and not self.query:
+        if self.type in ("x_search", "bluesky_search", "reddit_search",
+                         "threads_search") and not self.query:
             raise ValueError(f"a {self.type} source needs a query")
         if self.type == "x_search" and self.query and len(self.query) > 512:
             raise ValueError("X recent search queries are limited to 512 characters")
@@ -193,6 +206,9 @@ class SourceSpec(Strict):
         if self.type == "app_store_reviews" and not self.app_id:
             raise ValueError("an app_store_reviews source needs an app_id (the app's Apple ID, "
                              "digits, e.g. 1234567890)")
+        if self.type == "instagram" and not self.ig_user_id:
+            raise ValueError("an instagram source needs the account's ig_user_id (its number, "
+                             "from the Page's instagram_business_account)")
         if self.type == "youtube_comments" and not self.channel_id:
             raise ValueError("a youtube_comments source needs the brand's channel_id (UC…)")
         if self.type == "rss" and not self.url:
@@ -306,6 +322,8 @@ class Condition(Strict):
                                     "google_play",
                                     "facebook",
                                     "app_store",
+                                    "instagram",
+                                    "threads",
                                     ]],
                        BeforeValidator(_as_list)] | None = None
     source: StrList | None = None

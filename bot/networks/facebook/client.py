@@ -10,7 +10,7 @@ says "A Facebook user" rather than inventing a name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -31,20 +31,6 @@ def build_graph(settings: Settings, *, http: httpx.Client | None = None,
     return GraphClient(settings.META_GRAPH_API_URL, settings.META_GRAPH_API_VERSION,
                        settings.secret("META_PAGE_ACCESS_TOKEN"), app_secret=secret, http=http,
                        **({"clock": clock} if clock else {}))
-
-
-def graph_time(value: Any) -> datetime | None:
-    """`2026-12-05T20:41:07+0000` → an aware datetime; None when missing or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def author_of(thing: dict[str, Any]) -> tuple[str, str]:

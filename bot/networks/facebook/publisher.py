@@ -21,8 +21,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.networks.base import Lookup, Published, PublishError, Target
-from bot.networks.facebook.client import WWW, author_of, graph_time
-from bot.networks.graph.client import GraphClient, GraphError
+from bot.networks.facebook.client import WWW, author_of
+from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import publish_error
 
 CLOCK_SLACK = timedelta(minutes=1)

@@ -15,6 +15,9 @@ says so). A post deleted between the two reads is skipped with a note. The curso
 eventually consistent; the duplicates are dropped by their id). The first poll reads back
 FIRST_LOOKBACK.
 
+Webhook hints (`bot.listening.hints`): the objects a delivery named are read by id first
+(`GET /{id}`), whatever post they are on; one deleted or not shown to us is a note.
+
 Meta's usage headers slow polling before the limit: from 80 % of the allowance every other
 poll is skipped, at 100 % polls wait until Meta's estimate (`bot.networks.graph.usage`).
 Errors: `bot.networks.graph.failures` (190: parked with the fix).
@@ -35,11 +38,11 @@ from bot.networks.facebook.client import (
     POST_FIELDS,
     WWW,
     author_of,
-    graph_time,
     parent_id,
 )
-from bot.networks.graph.client import GraphClient, GraphError
+from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
+from bot.networks.graph.webhook import Hint, PendingHints
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ MAX_COMMENT_PAGES = 3  # per post a poll
 OVERLAP = timedelta(minutes=2)
 FIRST_LOOKBACK = timedelta(hours=24)
 TOKEN = "META_PAGE_ACCESS_TOKEN"
+MAX_HINTS = 50  # objects named by the webhook read per poll; the rest wait for the next
 
 
 class FacebookPageSource:
@@ -63,6 +67,13 @@ class FacebookPageSource:
         self.max_posts = max_posts
         self.max_comment_pages = max_comment_pages
         self.skipped_last = False  # near Meta's limit: every other poll is skipped
+        self.pending = PendingHints()  # from the webhook: objects to read by id
+
+    def accepts(self, hint: Hint) -> bool:
+        return hint.object == "page" and hint.account == self.page_id
+
+    def hint(self, hint: Hint) -> None:
+        self.pending.add(hint)
 
     @property
     def where(self) -> str:
@@ -78,7 +89,10 @@ class FacebookPageSource:
         notes: list[str] = []
         reads = 0
         found: list[Mention] = []
+        hints = self.pending.take(MAX_HINTS)
         try:
+            hinted = self._hinted(hints, notes)
+            reads += len(hints)
             for edge, kind in (("feed", "visitor_post"), ("tagged", "tag")):
                 posts = next(self.graph.pages(f"{self.page_id}/{edge}", max_pages=1,
                                               fields=POST_FIELDS, limit=self.max_posts), [])
@@ -95,14 +109,41 @@ class FacebookPageSource:
                         if note:
                             notes.append(note)
         except GraphError as exc:
+            self.pending.put_back(hints)
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
                                usage=self.graph.usage) from exc
-        found.sort(key=lambda m: m.created_at or now)
         newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
         keep = max(filter(None, [newest, cursor]), default=None)
+        # What a hint named comes once even when the poll read it too (the ingest's unique
+        # id would drop the second anyway).
+        polled = {m.external_id for m in found}
+        found.extend(m for m in hinted if m.external_id not in polled)
+        found.sort(key=lambda m: m.created_at or now)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None),
                      reads=reads, notes=notes)
+
+    def _hinted(self, hints: list[Hint], notes: list[str]) -> list[Mention]:
+        """The objects the webhook named, read by id with our token (the delivery's own text
+        is never used). One that is gone or that Meta won't show us is a note, not a failure."""
+        out: list[Mention] = []
+        for h in hints:
+            try:
+                if h.kind == "comment":
+                    comment = self.graph.get(h.object_id, fields=COMMENT_FIELDS)
+                    if comment.get("id") and author_of(comment)[0] != self.page_id:
+                        out.append(self.comment_mention(comment, {"id": h.post_id}))
+                else:
+                    post = self.graph.get(h.object_id, fields=POST_FIELDS)
+                    if post.get("id") and author_of(post)[0] != self.page_id:
+                        out.append(self.post_mention(post, "visitor_post"))
+            except GraphError as exc:
+                if exc.gone or (exc.denied and not exc.token_expired):
+                    notes.append(f"{h.kind} {h.object_id} from the webhook can't be read "
+                                 f"(deleted, or not shown to us): {exc.detail}")
+                    continue
+                raise
+        return out
 
     def _slow_down(self, state: SourceState, now: datetime) -> Fetch | None:
         usage = self.graph.usage

@@ -68,6 +68,21 @@ class GraphError(Exception):
         return self.status is not None and 400 <= self.status < 500
 
 
+def graph_time(value: Any) -> datetime | None:
+    """Meta's times, `2026-12-05T20:41:07+0000`, as an aware datetime; None when missing or
+    unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def graph_error(response: httpx.Response) -> GraphError:
     try:
         body = response.json()

@@ -40,6 +40,8 @@ NETWORK_LABEL = {"x": "X", "mastodon": "Mastodon", "bluesky": "Bluesky", "rss": 
                  "google_play": "Google Play",
                  "facebook": "Facebook",
                  "app_store": "App Store",
+                 "instagram": "Instagram",
+                 "threads": "Threads",
                  }
 # Networks where a post has one reply of ours, and sending again replaces it.
 ONE_REPLY_NETWORKS = ("google_play",
@@ -53,7 +55,7 @@ SENTIMENT_EMOJI = {"negative": ":slightly_frowning_face:", "neutral": ":neutral_
 OVERFLOW_LABEL = {Overflow.REASSIGN: "Reassign team", Overflow.PRIORITY: "Change priority",
                   Overflow.SENTIMENT: "Correct sentiment", Overflow.AUTHOR_TYPE: "Mark author as…",
                   Overflow.DISMISS: "Dismiss"}
-HANDLE_NETWORKS = ("x", "mastodon", "bluesky", "youtube")  # where `@handle` means something
+HANDLE_NETWORKS = ("x", "mastodon", "bluesky", "youtube", "threads")  # where `@handle` means something
 HANDLE_PREFIX = {"reddit": "u/"}  # networks that write a user another way
 TOP_PARTS = 4  # score parts named in the "why" line
 DRAFT_TEXT_MAX = 2700  # a draft in a section, after a prefix of our own
@@ -245,17 +247,24 @@ def _source_bits(view: CardView) -> list[str]:
 META_KINDS = {("facebook", "comment"): "A comment on the Page's post",
               ("facebook", "reply"): "A reply in a comment thread on the Page",
               ("facebook", "visitor_post"): "A visitor's post on the Page",
-              ("facebook", "tag"): "A post that tags the Page"}
+              ("facebook", "tag"): "A post that tags the Page",
+              ("instagram", "comment"): "A comment on the account's post",
+              ("instagram", "reply"): "A reply in a comment thread on the account's post",
+              ("instagram", "tag"): "Someone else's post that tags the account",
+              ("instagram", "mention_comment"): "A comment on someone else's post that "
+                                                "mentions the account"}
 
 
 def _meta_bits(view: CardView) -> list[str]:
-    """Where on Facebook it was written, and whether the Page hid it."""
+    """Where on Facebook or Instagram it was written, and whether the brand hid it."""
     out: list[str] = []
     kind = META_KINDS.get((view.network, view.extra.get("kind", "")))
     if kind:
         out.append(kind)
     if view.extra.get("hidden"):
-        out.append(":see_no_evil: Hidden by the Page: only its author and their friends see it")
+        out.append(":see_no_evil: Hidden by the Page: only its author and their friends see it"
+                   if view.network == "facebook" else
+                   ":see_no_evil: Hidden by the account: only its author sees it")
     return out
 
 
@@ -379,8 +388,21 @@ def _actions(view: CardView) -> list[dict]:
     out.append({"type": "overflow", "action_id": str(Action.MORE),
                 "options": [{"text": plain(text, OPTION_TEXT_MAX),
                              "value": ref(view, str(choice))}
-                            for choice, text in OVERFLOW_LABEL.items()]})
+                            for choice, text in overflow_choices(view)]})
     return out
+
+
+# Comments on the brand's own Facebook Page or Instagram media can be hidden from the card.
+MODERATED = {"facebook": "on Facebook", "instagram": "on Instagram"}
+
+
+def overflow_choices(view: CardView) -> list[tuple[Overflow, str]]:
+    choices = list(OVERFLOW_LABEL.items())
+    where = MODERATED.get(view.network)
+    if where and view.extra.get("kind") in ("comment", "reply"):
+        choices.insert(-1, (Overflow.UNHIDE, f"Unhide {where}") if view.extra.get("hidden")
+                       else (Overflow.HIDE, f"Hide {where}"))
+    return choices
 
 
 def _outcome_select(view: CardView) -> dict | None:

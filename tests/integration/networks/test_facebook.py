@@ -19,9 +19,10 @@ from bot.networks.base import (
     SourceUnavailable,
     Target,
 )
-from bot.networks.facebook.client import build_graph, graph_time
+from bot.networks.facebook.client import build_graph
 from bot.networks.facebook.publisher import FacebookPublisher
 from bot.networks.facebook.source import FacebookPageSource
+from bot.networks.graph.client import graph_time
 from bot.networks.graph.usage import UsageMeter
 from tests.support.fake_meta import PAGE_ID, FakeMeta, meta_body, meta_error
 
@@ -256,3 +257,21 @@ def test_like_and_hide_as_the_page(meta):
     with pytest.raises(PublishError) as err:
         pub.repost(target(meta, cid))
     assert err.value.kind == "rejected"
+
+
+def test_webhook_hints_are_read_by_id_a_deleted_one_is_a_note_and_a_failed_poll_keeps_them(meta):
+    from bot.networks.graph.webhook import Hint
+
+    old = meta.post("555000000000020", "Last year's post", T - 400 * 86400)
+    cid = meta.comment(old, "1", "real words from Meta", T - 60)
+    src = source(meta)
+    src.hint(Hint("page", PAGE_ID, "comment", cid, old))
+    src.hint(Hint("page", PAGE_ID, "comment", "555000000000020_404", old))
+    meta.fail("feed", 500, meta_error("transient"))
+    with pytest.raises(SourceUnavailable):
+        src.fetch(SourceState(cursor=str(int(T))), now=NOW)
+    meta.posts.clear()  # far down the feed: only the hint brings it
+    got = src.fetch(SourceState(cursor=str(int(T))), now=NOW)
+    assert [m.text for m in got.mentions] == ["real words from Meta"]
+    assert got.notes and "555000000000020_404" in got.notes[0] and "deleted" in got.notes[0]
+    assert not src.accepts(Hint("page", "999", "comment", cid))

@@ -30,3 +30,28 @@ def test_tags_and_visitor_posts_are_named():
     assert "A post that tags the Page" in json.dumps(card(facebook_view(kind="tag"))["blocks"])
     assert "A visitor's post on the Page" in json.dumps(
         card(facebook_view(kind="visitor_post"))["blocks"])
+
+
+def overflow(blocks: list[dict]) -> list[str]:
+    return [o["text"]["text"] for b in blocks for e in b.get("elements", [])
+            if e.get("type") == "overflow" for o in e["options"]]
+
+
+def test_comments_offer_hide_then_unhide_and_posts_do_not():
+    assert "Hide on Facebook" in overflow(card(facebook_view())["blocks"])
+    hidden = overflow(card(facebook_view(hidden="1"))["blocks"])
+    assert "Unhide on Facebook" in hidden and "Hide on Facebook" not in hidden
+    assert not any("ide on" in o for o in overflow(card(facebook_view(kind="tag"))["blocks"]))
+    assert overflow(card(facebook_view())["blocks"])[-1] == "Dismiss"
+
+
+def test_an_instagram_tag_says_why_it_cannot_be_answered():
+    from bot.networks.instagram.client import NOT_A_COMMENT
+
+    v = view("claimed", network="instagram", author_handle="sam.okafor",
+             url="https://www.instagram.com/p/1/", reply_blocked=NOT_A_COMMENT,
+             extra={"kind": "tag"})
+    blocks = json.dumps(card(v)["blocks"], ensure_ascii=False)
+    assert "Someone else's post that tags the account" in blocks
+    assert "answer comments only" in blocks and "Draft reply" in blocks
+    assert "Mark as handled elsewhere" in blocks  # the way to close it

@@ -1,0 +1,247 @@
+"""`instagram`: comments on one professional account's media, and media it is tagged in
+(`ig_user_id:` in the rules).
+
+A poll reads the account's newest media (`/{ig-user-id}/media`, MAX_MEDIA) and the media
+tagging it (`/{ig-user-id}/tags`, MAX_MEDIA). For each media whose `comments_count` changed
+since the last poll of this process (all of them after a start), its comments
+(`/{media-id}/comments`, newest first, with their `replies` expanded) written since the cursor.
+Instagram gives no change time on media, so the count is what says "something new here".
+
+Webhook hints (`bot.listening.hints`): comments named by a delivery are read by id; a mention
+elsewhere is read through the account (`mentioned_comment` / `mentioned_media`). A mention on a
+private account can't be read: a note, no card.
+
+Mentions: a comment (`comment`), a reply in a comment's thread (`reply`), a post tagging the
+account (`tag`: someone else's post, which Instagram does not let a business answer; the card
+says so). The account's own comments are skipped; a comment the account hid arrives marked
+`hidden`. The cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP.
+
+Usage headers, throttling and 190: as `bot.networks.facebook.source` (shared Graph client).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain.mention import Author, Mention
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import Fetch, RateLimited, SourceState
+from bot.networks.graph.client import GraphClient, GraphError, graph_time
+from bot.networks.graph.failures import source_error
+from bot.networks.graph.webhook import Hint, PendingHints
+from bot.networks.instagram.client import (
+    COMMENT_FIELDS,
+    MEDIA_FIELDS,
+    MENTION_FIELDS,
+    MENTIONED_ELSEWHERE,
+    MENTIONED_MEDIA_FIELDS,
+    NOBODY,
+    NOT_A_COMMENT,
+    REPLY_FIELDS,
+    WWW,
+    writer,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_MEDIA = 25
+COMMENT_PAGE = 50
+MAX_COMMENT_PAGES = 2
+OVERLAP = timedelta(minutes=2)
+FIRST_LOOKBACK = timedelta(hours=24)
+TOKEN = "META_PAGE_ACCESS_TOKEN"
+MAX_HINTS = 50
+
+
+class InstagramSource:
+    """`type: instagram` — comments and tags of the account `spec.ig_user_id`."""
+
+    def __init__(self, spec: SourceSpec, brand: Brand, graph: GraphClient, *,
+                 max_media: int = MAX_MEDIA) -> None:
+        self.spec = spec
+        self.brand = brand
+        self.graph = graph
+        self.account = spec.ig_user_id or ""
+        self.max_media = max_media
+        self.counts: dict[str, int] = {}  # media id → comments_count at the last poll
+        self.skipped_last = False
+        self.pending = PendingHints()  # from the webhook: objects to read by id
+
+    def accepts(self, hint: Hint) -> bool:
+        return hint.object == "instagram" and hint.account == self.account
+
+    def hint(self, hint: Hint) -> None:
+        self.pending.add(hint)
+
+    @property
+    def where(self) -> str:
+        return f"instagram account {self.account}"
+
+    def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
+        slowed = self._slow_down(state, now)
+        if slowed is not None:
+            return slowed
+        cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
+        since = (datetime.fromtimestamp(cursor, UTC) - OVERLAP if cursor is not None
+                 else now - FIRST_LOOKBACK)
+        found: list[Mention] = []
+        notes: list[str] = []
+        reads = 0
+        counts: dict[str, int] = {}
+        hints = self.pending.take(MAX_HINTS)
+        try:
+            hinted = self._hinted(hints, notes)
+            reads += len(hints)
+            media = next(self.graph.pages(f"{self.account}/media", max_pages=1,
+                                          fields=MEDIA_FIELDS, limit=self.max_media), [])
+            reads += len(media)
+            for item in media:
+                media_id = str(item.get("id") or "")
+                count = item.get("comments_count")
+                counts[media_id] = count if isinstance(count, int) else -1
+                if media_id and counts[media_id] != 0 and \
+                        counts[media_id] != self.counts.get(media_id):
+                    comments, note = self._comments(item, since)
+                    reads += len(comments)
+                    found.extend(comments)
+                    if note:
+                        notes.append(note)
+            tags = next(self.graph.pages(f"{self.account}/tags", max_pages=1,
+                                         fields=MEDIA_FIELDS, limit=self.max_media), [])
+            reads += len(tags)
+            for item in tags:
+                at = graph_time(item.get("timestamp"))
+                if item.get("id") and at is not None and at >= since:
+                    found.append(self.tag_mention(item))
+        except GraphError as exc:
+            self.pending.put_back(hints)
+            raise source_error(exc, where=self.where, token=TOKEN, now=now,
+                               usage=self.graph.usage) from exc
+        self.counts = counts  # only after a whole poll: a failed one reads them all again
+        newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
+        keep = max(filter(None, [newest, cursor]), default=None)
+        polled = {m.external_id for m in found}
+        found.extend(m for m in hinted if m.external_id not in polled)
+        found.sort(key=lambda m: m.created_at or now)
+        return Fetch(mentions=found,
+                     state=SourceState(cursor=str(int(keep)) if keep is not None else None),
+                     reads=reads, notes=notes)
+
+    def _hinted(self, hints: list[Hint], notes: list[str]) -> list[Mention]:
+        """The objects the webhook named, read by id with our token. A mention on a private
+        account, or anything deleted since, is a note: Meta won't show it to us."""
+        out: list[Mention] = []
+        for h in hints:
+            try:
+                mention = self._read_hint(h)
+            except GraphError as exc:
+                if exc.gone or (exc.denied and not exc.token_expired):
+                    notes.append(f"{h.kind} {h.object_id} from the webhook can't be read "
+                                 f"(deleted, or a private account): {exc.detail}")
+                    continue
+                raise
+            if mention is not None:
+                out.append(mention)
+        return out
+
+    def _read_hint(self, h: Hint) -> Mention | None:
+        if h.kind == "comment":
+            comment = self.graph.get(h.object_id, fields=f"{COMMENT_FIELDS},media{{id,permalink}}")
+            if not comment.get("id") or writer(comment)[0] == self.account:
+                return None
+            media = comment.get("media") if isinstance(comment.get("media"), dict) else None
+            return self.comment_mention(comment, media or {"id": h.post_id}, parent=None)
+        if h.kind == "mention_comment":
+            body = self.graph.get(self.account, fields=(
+                f"mentioned_comment.comment_id({h.object_id}){{{MENTION_FIELDS}}}"))
+            found = body.get("mentioned_comment")
+            if not isinstance(found, dict) or not found.get("id"):
+                return None
+            where = found.get("media")
+            where = where if isinstance(where, dict) else {}
+            return self._mention(found, {"kind": "mention_comment",
+                                         "ig_user_id": self.account,
+                                         "media_id": str(where.get("id") or ""),
+                                         "no_reply": MENTIONED_ELSEWHERE},
+                                 url=str(where.get("permalink") or WWW))
+        body = self.graph.get(self.account, fields=(
+            f"mentioned_media.media_id({h.object_id}){{{MENTIONED_MEDIA_FIELDS}}}"))
+        media = body.get("mentioned_media")
+        if not isinstance(media, dict) or not media.get("id"):
+            return None
+        return self.tag_mention(media)
+
+    def _slow_down(self, state: SourceState, now: datetime) -> Fetch | None:
+        usage = self.graph.usage
+        until = usage.wait_until(now)
+        if until is not None and until > now:
+            raise RateLimited(until, f"{self.where}: Meta reports {usage.percent}% of the "
+                                     "app's allowance used")
+        if usage.slow() and not self.skipped_last:
+            self.skipped_last = True
+            return Fetch(mentions=[], state=state, notes=[
+                f"Meta reports {usage.percent}% of the app's allowance used: this poll skipped "
+                "(polling at half speed until it falls under 80%)"])
+        self.skipped_last = False
+        return None
+
+    def _comments(self, media: dict[str, Any], since: datetime) -> tuple[list[Mention], str]:
+        media_id = str(media["id"])
+        out: list[Mention] = []
+        try:
+            for page in self.graph.pages(f"{media_id}/comments", max_pages=MAX_COMMENT_PAGES,
+                                         fields=f"{COMMENT_FIELDS},replies{{{REPLY_FIELDS}}}",
+                                         limit=COMMENT_PAGE):
+                older = False
+                for comment in page:
+                    replies = (comment.get("replies") or {}).get("data") or []
+                    for thing in [comment, *[r for r in replies if isinstance(r, dict)]]:
+                        at = graph_time(thing.get("timestamp"))
+                        if at is None or at < since:
+                            older = older or thing is comment
+                            continue
+                        if thing.get("id") and writer(thing)[0] != self.account:
+                            out.append(self.comment_mention(thing, media, parent=(
+                                str(comment["id"]) if thing is not comment else None)))
+                if older:
+                    break
+        except GraphError as exc:
+            if exc.gone:
+                return out, f"media {media_id} was deleted before its comments were read"
+            raise
+        return out, ""
+
+    def comment_mention(self, comment: dict[str, Any], media: dict[str, Any], *,
+                        parent: str | None) -> Mention:
+        parent = parent or (str(comment["parent_id"]) if comment.get("parent_id") else None)
+        extra = {"kind": "reply" if parent else "comment", "ig_user_id": self.account,
+                 "media_id": str(media.get("id") or "")}
+        if parent:
+            extra["parent_id"] = parent
+        if comment.get("hidden"):
+            extra["hidden"] = "1"
+        return self._mention(comment, extra, url=str(media.get("permalink") or WWW))
+
+    def tag_mention(self, media: dict[str, Any]) -> Mention:
+        extra = {"kind": "tag", "ig_user_id": self.account, "media_id": str(media["id"]),
+                 "no_reply": NOT_A_COMMENT}
+        return self._mention(media, extra, url=str(media.get("permalink") or WWW),
+                             text_key="caption")
+
+    def _mention(self, thing: dict[str, Any], extra: dict[str, str], *, url: str,
+                 text_key: str = "text") -> Mention:
+        user_id, name = writer(thing)
+        return Mention(
+            network="instagram",
+            external_id=str(thing["id"]),
+            text=str(thing.get(text_key) or ""),
+            author=Author(handle=name or NOBODY, name=name or NOBODY,
+                          external_id=user_id or None),
+            url=url,
+            created_at=graph_time(thing.get("timestamp")),
+            source_id=self.spec.id,
+            mentions_brand=True,  # on the brand's media, or tagging it
+            extra=extra,
+        )

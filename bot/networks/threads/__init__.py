@@ -1,0 +1,12 @@
+"""Threads mentions and keyword search through the Threads API (graph.threads.net, the Graph
+API's dialect: `bot.networks.graph`).
+
+- `client`: the Threads client from the settings, who we are (`/me`), the fields we ask for.
+- `source`: `threads_mentions` (posts that mention the account) and `threads_search` (recent
+  posts matching a keyword, where the app has `threads_keyword_search`).
+- `publisher`: a reply in two steps (create a container, publish it), reconciled after a crash
+  by looking for our reply under the parent (`ThreadsPublisher`).
+
+May import `bot.domain`, `bot.config`, `bot.networks.base`, `bot.networks.graph` and this
+package; nothing else of the bot (see `bot.networks`).
+"""

@@ -1,0 +1,115 @@
+"""ThreadsSource (mentions and keyword search) and ThreadsPublisher (create + publish) over
+httpx against the fake Threads API over real HTTP (tests/support/fake_threads.py). Bad inputs:
+a mention Threads won't show (a private profile), an emoji-only post, a reply over 500
+characters, a crash between the two steps of a reply."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.networks.base import PublishError, RateLimited, SourceAuthError, SourceState, Target
+from bot.networks.threads.client import build_threads
+from bot.networks.threads.publisher import ThreadsPublisher
+from bot.networks.threads.source import ThreadsSource
+from tests.support.fake_meta import meta_error
+from tests.support.fake_threads import ME, FakeThreads
+
+NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+T = NOW.timestamp()
+MENTIONS = SourceSpec(id="threads", type="threads_mentions")
+SEARCH = SourceSpec(id="threads-search", type="threads_search", query="acme bank")
+BRAND = Brand(name="Acme Bank")
+
+
+@pytest.fixture
+def threads():
+    fake = FakeThreads(clock=lambda: T).start()
+    yield fake
+    fake.stop()
+
+
+def source(fake: FakeThreads, spec: SourceSpec = MENTIONS) -> ThreadsSource:
+    return ThreadsSource(spec, BRAND, build_threads(fake.settings(), clock=lambda: NOW))
+
+
+def test_mentions_arrive_oldest_first_and_unreadable_ones_are_skipped_with_a_note(threads):
+    threads.post("18000000000000101", "lee.p", "@acmebank is the app down? 😡", T - 900,
+                 mentions_us=True)
+    threads.post("18000000000000102", "dana.w", "🙏🙏", T - 600, mentions_us=True)
+    threads.post("18000000000000103", "hidden.one", None, T - 300, mentions_us=True,
+                 private=True)
+    threads.post("18000000000000104", ME, "@acmebank our own post", T - 200, mentions_us=True)
+    got = source(threads).fetch(SourceState(), now=NOW)
+    assert [m.text for m in got.mentions] == ["@acmebank is the app down? 😡", "🙏🙏"]
+    down = got.mentions[0]
+    assert (down.network, down.author.handle, down.extra["kind"]) == ("threads", "lee.p",
+                                                                      "mention")
+    assert down.url.startswith("https://www.threads.net/@lee.p/") and down.mentions_brand
+    assert got.notes == ["1 post(s) Threads would not show us (a private profile?) skipped"]
+    assert got.state.cursor == str(int(T - 600))
+
+
+def test_keyword_search_sends_since_and_finds_recent_posts(threads):
+    threads.post("18000000000000201", "sam", "Acme Bank ate my card again", T - 600)
+    threads.post("18000000000000202", "ana", "nothing to see", T - 500)
+    got = source(threads, SEARCH).fetch(SourceState(cursor=str(int(T - 3600))), now=NOW)
+    assert [m.text for m in got.mentions] == ["Acme Bank ate my card again"]
+    assert not got.mentions[0].mentions_brand and got.mentions[0].extra["kind"] == "search"
+    [call] = threads.of_kind("search")
+    assert call.params["search_type"] == "RECENT" and int(call.params["since"]) == int(T) - 3720
+
+
+def test_an_expired_token_parks_and_throttling_waits(threads):
+    threads.fail("me", 400, meta_error("token_expired"))
+    with pytest.raises(SourceAuthError, match="THREADS_ACCESS_TOKEN"):
+        source(threads).fetch(SourceState(), now=NOW)
+    threads.fail("mentions", 400, meta_error("app_limit"))
+    with pytest.raises(RateLimited):
+        source(threads).fetch(SourceState(), now=NOW)
+
+
+def target(post_id: str) -> Target:
+    return Target("threads", post_id, extra={"kind": "mention"})
+
+
+def test_reply_in_two_steps_and_find_it_again(threads):
+    post = threads.post("18000000000000301", "lee.p", "@acmebank help", T - 600,
+                        mentions_us=True)
+    pub = ThreadsPublisher(build_threads(threads.settings()))
+    assert pub.find_reply(target(post), since=NOW).found is None
+    sent = pub.reply(target(post), "Sorry Lee! DM us 🙏", "k")
+    [ours] = threads.replies_by_us(post)
+    assert sent.network_id == ours["id"] and ours["text"] == "Sorry Lee! DM us 🙏"
+    assert [c.kind for c in threads.calls if c.kind in ("create", "publish")] == [
+        "create", "publish"]
+    assert pub.find_reply(target(post), since=NOW).found == sent
+
+
+def test_a_crash_between_create_and_publish_leaves_nothing_and_sending_again_works(threads):
+    post = threads.post("18000000000000302", "lee.p", "@acmebank help", T - 600,
+                        mentions_us=True)
+    pub = ThreadsPublisher(build_threads(threads.settings()))
+    threads.fail("publish", 500, meta_error("transient"))
+    with pytest.raises(PublishError) as err:
+        pub.reply(target(post), "On it", "k")
+    assert err.value.kind == "maybe_sent"
+    lookup = pub.find_reply(target(post), since=NOW)
+    assert (lookup.found, lookup.complete) == (None, True)  # nothing was published
+    pub.reply(target(post), "On it", "k")
+    assert len(threads.replies_by_us(post)) == 1
+
+
+def test_a_failed_container_is_surely_not_sent(threads):
+    post = threads.post("18000000000000303", "lee.p", "@acmebank help", T - 600,
+                        mentions_us=True)
+    pub = ThreadsPublisher(build_threads(threads.settings()))
+    with pytest.raises(PublishError) as err:
+        pub.reply(target(post), "x" * 501, "k")
+    assert err.value.kind == "rejected" and threads.replies_by_us(post) == []
+    threads.fail("create", 500, meta_error("transient"))
+    with pytest.raises(PublishError) as err:
+        pub.reply(target(post), "ok", "k")
+    assert err.value.surely_not_sent
