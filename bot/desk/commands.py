@@ -560,6 +560,7 @@ def card_view(session: Session, rules: Rules, mention_id: int,
 CARD_EXTRA = ("rating", "app_version", "device", "territory", "developer_reply",
               "edited_after_reply",
               "kind", "hidden",  # Meta: what was written where, and hidden by the Page
+              "response_state",  # App Store: our response still waits for Apple to publish it
               )
 
 

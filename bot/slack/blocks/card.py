@@ -292,7 +292,11 @@ def _review_bits(view: CardView) -> list[str]:
             out.append(":pencil2: Edited by its author after our reply: sending edits our "
                        "reply")
         elif extra.get("developer_reply"):
-            out.append(":speech_balloon: Already answered: sending replaces that answer — "
+            # Apple reviews a new response before customers see it (PENDING_PUBLISH).
+            pending = (" (not yet published by Apple)"
+                       if extra.get("response_state") == "PENDING_PUBLISH" else "")
+            out.append(f":speech_balloon: Already answered{pending}: sending replaces that "
+                       "answer — "
                        + truncate_escaped(extra["developer_reply"], 300))
         else:
             out.append("One reply per review: a later reply replaces it")

@@ -62,3 +62,13 @@ def test_hostile_words_in_an_app_store_review_ping_no_one():
     for ping in ("<!channel>", "<!here>", "<!everyone>", "<@U0LEAD>", "<!subteam^S0LEADS>"):
         assert ping not in blocks, ping
     assert "تطبيق سيء 😡" in blocks and "ليلى" in blocks
+
+
+def test_an_app_store_response_apple_has_not_published_yet_says_so():
+    v = view("new", network="app_store", author_handle="SamO_1987",
+             extra={"rating": "1", "developer_reply": "Sorry!", "response_state": "PENDING_PUBLISH"})
+    blocks = json.dumps(card(v)["blocks"], ensure_ascii=False)
+    assert "Already answered (not yet published by Apple): sending replaces that answer" in blocks
+    published = json.dumps(card(view("new", network="app_store", extra={
+        "developer_reply": "Sorry!", "response_state": "PUBLISHED"}))["blocks"])
+    assert "not yet published" not in published and "Already answered:" in published
