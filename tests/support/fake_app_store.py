@@ -12,7 +12,7 @@ Resources are shaped after Apple's OpenAPI spec (`CustomerReview`, `CustomerRevi
 from tests/data/app_store/errors.json). Reviews are listed newest first (`sort=-createdDate`),
 `limit` a page, `cursor` to the next one. One response per review: creating a second answers
 409, as the bot must delete the first. `fail(kind, status, body, …)` answers the next `kind`
-call (`list`, `get`, `create`, `delete`) with an error, optionally after applying it
+call (`list`, `get`, `create`, `delete`; `skip=n`: the one after n more) with an error, optionally after applying it
 (`apply=True`: "created, answer lost"); `hold_replies` holds a create's answer (the tests
 kill the bot meanwhile).
 """
@@ -102,6 +102,7 @@ class Failure:
     retry_after: int | None = None
     apply: bool = False
     times: int = 1
+    skip: int = 0  # let this many matching calls through first
 
 
 @dataclass
@@ -207,8 +208,9 @@ class FakeAppStore:
         return rid
 
     def fail(self, kind: str, status: int, body: dict[str, Any], *,
-             retry_after: int | None = None, apply: bool = False, times: int = 1) -> None:
-        self.failures.append(Failure(kind, status, body, retry_after, apply, times))
+             retry_after: int | None = None, apply: bool = False, times: int = 1,
+             skip: int = 0) -> None:
+        self.failures.append(Failure(kind, status, body, retry_after, apply, times, skip))
 
     def review(self, review_id: str) -> dict[str, Any] | None:
         return next((r for r in self.reviews if r["id"] == review_id), None)
@@ -281,6 +283,9 @@ class FakeAppStore:
         with self._lock:
             for f in self.failures:
                 if f.kind == kind and f.times > 0:
+                    if f.skip > 0:
+                        f.skip -= 1
+                        return None
                     f.times -= 1
                     return f
         return None

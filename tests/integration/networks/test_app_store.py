@@ -147,6 +147,22 @@ def test_failures_park_wait_or_back_off(asc, status, body, raised):
         assert "APP_STORE_KEY_ID" in str(caught.value)
 
 
+def test_a_rate_limit_mid_poll_loses_nothing_the_next_poll_reads_it_all(asc):
+    asc.load_page(asc_body("customer_reviews"))
+    src = source(asc, page_limit=1)
+    first = src.fetch(SourceState(), now=NOW)
+    asc.add(*[review(f"new-{i}", rating=2, body=f"slow {i}",
+                     created=(NOW + timedelta(minutes=i)).timestamp()) for i in range(1, 4)])
+    asc.fail("list", 429, asc_error("rate_limited"), skip=1)  # this poll's second page
+    with pytest.raises(RateLimited):
+        src.fetch(first.state, now=NOW + timedelta(minutes=5))
+    # The poll was given up whole (no cursor moved, nothing handed to ingest): the next one
+    # reads the same reviews again, and nothing is lost.
+    later = src.fetch(first.state, now=NOW + timedelta(minutes=20))
+    assert [m.external_id for m in later.mentions] == ["new-1", "new-2", "new-3"]
+    assert [c.status for c in asc.of_kind("list")] == [200, 200, 429, 200, 200, 200]
+
+
 def test_retry_after_is_honoured_when_apple_sends_it(asc):
     asc.fail("list", 429, asc_error("rate_limited"), retry_after=120)
     with pytest.raises(RateLimited) as caught:
