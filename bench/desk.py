@@ -1,6 +1,6 @@
 """The desk's latency figures from issue 4's "done when", printed (a benchmark, not a test).
 
-    python bench/desk.py [--clicks N] [--cards N] [--warmup SECONDS]
+    python bench/desk.py [--clicks N] [--cards N] [--warmup SECONDS] [--runs N] [--ack-only]
 
 1. Ack latency: the real Bolt app behind the real HTTP server (`Runtime` + `build_app` +
    `make_http_server`, as in tests/e2e), a fake Slack on 127.0.0.1, SQLite in a temporary
@@ -269,7 +269,8 @@ def ack_latency(n: int = CLICKS) -> None:
             logging.getLogger("slack_bolt.App").addFilter(
                 lambda r: "will be unused" not in r.getMessage())
             app = build_app(settings, runtime.services)
-            server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
+            server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
+                                               signing_secret=SIGNING_SECRET),
                                       "127.0.0.1", 0)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             try:
@@ -345,11 +346,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cards", type=int, default=1000, help="P4 cards in the flood")
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds the sender runs before the P1 is queued")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="ack-latency rounds, each on a fresh bot (the target: 5 of 5)")
+    parser.add_argument("--ack-only", action="store_true", help="skip the P1-under-flood part")
     args = parser.parse_args(argv)
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPU(s), "
-          f"load {os.getloadavg()[0]:.2f}")
-    ack_latency(args.clicks)
-    flood_half(args.cards, args.warmup)
+    for run in range(1, args.runs + 1):
+        print(f"run {run}/{args.runs}: python {platform.python_version()}, "
+              f"{os.cpu_count()} CPU(s), load {os.getloadavg()[0]:.2f}")
+        ack_latency(args.clicks)
+    if not args.ack_only:
+        flood_half(args.cards, args.warmup)
     return 0
 
 

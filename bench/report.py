@@ -321,8 +321,8 @@ def ack_times(url: str, tmp: Path) -> None:
     runtime = Runtime(settings, load_rules(quiet_rules(tmp)))
     runtime.start()
     app = build_app(settings, runtime.services)
-    server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry),
-                              "127.0.0.1", 0)
+    server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
+                                       signing_secret=SIGNING_SECRET), "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     bot = BotServer(f"http://127.0.0.1:{server.server_address[1]}", runtime)
 

@@ -37,6 +37,7 @@ from bot.kit.liveness import first_problem
 from bot.kit.metrics import Metrics
 from bot.kit.preflight import database_problem, first_line, redact
 from bot.kit.scheduler import build_scheduler
+from bot.kit.serving import HEALTH_THREADS
 from bot.kit.webhooks import meta_webhook_app
 from bot.listening.hints import deliver
 from bot.listening.jobs import BACKFILL_EVERY, hurry, poll_job_id, schedule_polls
@@ -48,6 +49,7 @@ from bot.networks.guarded_http import abort_all
 from bot.networks.publishers import build_publishers
 from bot.outbox import OutboxSender, sender_client
 from bot.reports.weekly import run_weekly_report
+from bot.slack.binding import Workspace
 from bot.slack.channels import ChannelNotFound, resolve_channels
 from bot.slack.probe import slack_problems
 from bot.slack.render import Renderer
@@ -132,7 +134,9 @@ class Runtime:
         refresh_after_commit(self.factory, self.homes)
         self.services = Services(self.factory, lambda: self.rules, self.directory, clock,
                                  self.publishers, wake_outbox=self.sender.wake,
-                                 homes=self.homes)
+                                 homes=self.homes,
+                                 workspace=Workspace(WebClient(token=token,
+                                                               base_url=settings.SLACK_API_URL)))
         self.homes.gate = self.services.gate.entered
         self.sources: list[Source] = []
         # Meta's webhooks (HTTP mode): deliveries only hint which objects to read.
@@ -370,7 +374,8 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
         close = handler.close
         if settings.SOCIALBOT_HEALTH_PORT:  # /healthz and /metrics only, for the container
             health = make_http_server(health_app(runtime.healthy, runtime.metrics.registry),
-                                      "0.0.0.0", settings.SOCIALBOT_HEALTH_PORT)
+                                      "0.0.0.0", settings.SOCIALBOT_HEALTH_PORT,
+                                      threads=HEALTH_THREADS)
             threading.Thread(target=health.serve_forever, name="health", daemon=True).start()
             log.info("serving /healthz and /metrics on port %s", settings.SOCIALBOT_HEALTH_PORT)
 
@@ -380,7 +385,9 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
     else:
         server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
                                            on_ack=runtime.metrics.slack_ack_seconds.observe,
-                                           meta_webhook=runtime.meta_webhook),
+                                           meta_webhook=runtime.meta_webhook,
+                                           signing_secret=settings.secret(
+                                               "SLACK_SIGNING_SECRET")),
                                   "0.0.0.0", http_port)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)

@@ -10,6 +10,7 @@ from handlers.errors import on_error
 
 
 def register(app: App, services: Services) -> None:
+    app.use(middleware.bind(services))  # first: nothing from elsewhere is even deduplicated
     app.use(middleware.dedupe_events(services))
     app.use(middleware.inject(services))
     app.error(on_error)

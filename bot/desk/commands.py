@@ -38,7 +38,11 @@ from bot.slack.ids import CardRef
 
 NO_ACTION = "no_action"  # the outcome of a dismissed mention
 DRAFT_SOURCES = ("modal", "thread")
-CORRECTABLE = {"sentiment": SENTIMENTS, "priority": PRIORITIES, "author_type": AUTHOR_TYPES}
+# What the correction modal offers, and so all a correction may set: `brand` is never offered
+# (a forged `author_type=brand` would hide the author's later posts as the brand's own).
+CORRECTABLE: dict[str, tuple[str, ...]] = {
+    "sentiment": SENTIMENTS, "priority": PRIORITIES,
+    "author_type": tuple(t for t in AUTHOR_TYPES if t != "brand")}
 
 # What someone did, for "<@U…> claimed it" in conflict messages (audit `action` → phrase).
 DONE = {"claim": "claimed it", "unclaim": "unclaimed it", "draft": "drafted a reply",

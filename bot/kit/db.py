@@ -29,7 +29,7 @@ from sqlalchemy import (
     make_url,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.engine.interfaces import Dialect, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -93,8 +93,35 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# Errors after which a pooled connection is no good even once the cause is gone, so the pool
+# is emptied and the next unit of work connects afresh. SQLite opens a file it may not write
+# read-only, and the connection stays read-only after the file becomes writable; PostgreSQL's
+# `read_only_sql_transaction` (25006) comes from a connection made to a standby or while the
+# database was set read-only, which stays so after failover or the fix.
+SQLITE_REOPEN = ("attempt to write a readonly database", "unable to open database file",
+                 "disk i/o error")
+PG_RECONNECT_SQLSTATES = frozenset({"25006"})
+
+
+def _recycle_after(ctx: ExceptionContext) -> None:
+    """`handle_error`: mark such an error a disconnect, so SQLAlchemy invalidates the pool
+    (the unit of work fails as before; the next one gets a new connection)."""
+    if ctx.is_disconnect:
+        return
+    original = ctx.original_exception
+    if ctx.dialect.name == "sqlite":
+        recycle = any(m in str(original).lower() for m in SQLITE_REOPEN)
+    else:
+        recycle = getattr(original, "sqlstate", None) in PG_RECONNECT_SQLSTATES
+    if recycle:
+        ctx.is_disconnect = True
+
+
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
-    """An engine for the app. Extra keyword arguments go to `create_engine`."""
+    """An engine for the app. Extra keyword arguments go to `create_engine`.
+
+    Its connections are recycled after errors that outlive their cause (`_recycle_after`), so
+    a database that becomes writable or reachable again is used without a restart."""
     u = normalize_url(url)
     if u.get_backend_name() == "sqlite":
         # The scheduler's threads and Bolt's threads share the pool; SQLite's own check
@@ -102,10 +129,12 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         connect_args = {"check_same_thread": False, **kwargs.pop("connect_args", {})}
         engine = create_engine(u, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
-        return engine
-    # Connections idle for hours (nights, weekends) get cut by servers and proxies.
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(u, **kwargs)
+    else:
+        # Connections idle for hours (nights, weekends) get cut by servers and proxies.
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(u, **kwargs)
+    event.listen(engine, "handle_error", _recycle_after)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,9 +1,11 @@
 """The HTTP surface of `socialbot run --http`: Slack's endpoint plus health and metrics.
 
-A WSGI app served by the standard library's threaded server: Bolt verifies signatures on
-`POST /slack/events`; `GET`/`POST /meta/webhook` are Meta's (`bot.kit.webhooks`), when set up; `GET`/`HEAD /healthz` answers 200 only when `bot.kit.liveness` finds
-nothing wrong (database writable, scheduler and leader jobs running, Slack connected, outbox
-moving), else 503 with the reason.
+A WSGI app served by waitress with timeouts and limits (`bot.kit.serving`): on
+`POST /slack/events` the signature is checked on the raw body before anything parses it (then
+Bolt verifies it again), and what Bolt would crash on is a 400; `GET`/`POST /meta/webhook` are
+Meta's (`bot.kit.webhooks`), when set up; `GET`/`HEAD /healthz` answers 200 only when
+`bot.kit.liveness` finds nothing wrong (database writable, scheduler and leader jobs running,
+Slack connected, outbox moving), else 503 with the reason.
 """
 
 from __future__ import annotations
@@ -12,31 +14,20 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 
+from bot.kit.serving import HttpServer, make_http_server
 from bot.kit.webhooks import META_PATH
 
+__all__ = ["HEALTH_PATHS", "SLACK_PATH", "HttpServer", "health_app", "make_http_server",
+           "wsgi_app"]
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a slow client never blocks shutdown
-    # The listen backlog: socketserver's default is 5, and a burst of clicks beyond that
-    # overflowed it (connections reset or delayed by a 1 s SYN retry: 26 of 50 concurrent
-    # clicks unanswered in bench/desk.py). The kernel caps it at net.core.somaxconn.
-    request_queue_size = 128
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
 
 
 HEALTH_PATHS = ("/healthz", "/metrics")
@@ -66,10 +57,14 @@ def health_app(healthy: Callable[[], tuple[bool, str]], registry: CollectorRegis
 def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
              registry: CollectorRegistry,
              on_ack: Callable[[float], None] | None = None,
-             meta_webhook: Callable | None = None) -> Callable:
+             meta_webhook: Callable | None = None, *,
+             signing_secret: str | None = None) -> Callable:
     """The WSGI app; `on_ack` is told how many seconds each Slack request took to answer;
-    `meta_webhook` serves META_PATH (`bot.kit.webhooks`) when Meta's webhooks are set up."""
+    `meta_webhook` serves META_PATH (`bot.kit.webhooks`) when Meta's webhooks are set up.
+    With `signing_secret`, a Slack request whose signature is wrong is refused (401) before
+    its body is parsed: nothing unsigned reaches a JSON parser."""
     bolt = SlackRequestHandler(app, path=SLACK_PATH)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
     health = health_app(healthy, registry)
 
     def slack(environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -93,7 +88,7 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
                 return [b"not found"]
             return meta_webhook(environ, start_response)
         if path == SLACK_PATH and method == "POST":
-            refused = _refuse_malformed(environ)
+            refused = _refuse_malformed(environ, verifier)
             if refused is not None:
                 status, reason = refused
                 log.info("slack request refused: %s (%s)", status, reason)
@@ -104,27 +99,31 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
     return application
 
 
-def _refuse_malformed(environ: dict) -> tuple[str, str] | None:
+def _refuse_malformed(environ: dict,
+                      verifier: SignatureVerifier | None) -> tuple[str, str] | None:
     """What Bolt would crash on (→ 500) or answer 404 to, answered here: a timestamp that is
-    not a number can't be signed (401); a body that is not UTF-8, not JSON where JSON is due,
-    or not a Slack request at all is 400. The body is put back for Bolt."""
+    not a number can't be signed (401), nor can a body whose signature is wrong (401, before
+    parsing: with `verifier`); a body that is not UTF-8, not JSON where JSON is due, nested
+    deeper than the parser recurses, or not a Slack request at all is 400. The body (at most
+    `bot.kit.serving.MAX_BODY`: the server refuses more) is put back for Bolt."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return "400 Bad Request", "bad Content-Length"
     raw = environ["wsgi.input"].read(length) if length > 0 else b""
     environ["wsgi.input"] = io.BytesIO(raw)
-    if not str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")).strip().isdigit():
+    timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")).strip()
+    if not timestamp.isdigit():
         return "401 Unauthorized", "no usable X-Slack-Request-Timestamp"
+    if verifier is not None and not verifier.is_valid(
+            raw, timestamp, str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))):
+        return "401 Unauthorized", "bad signature or timestamp"
     try:
         body = parse_body(raw.decode("utf-8"), environ.get("CONTENT_TYPE"))
-    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    # UnicodeDecodeError and JSONDecodeError are ValueErrors; `[[[[…]]]]` 100,000 deep is a
+    # RecursionError in json.loads (was an uncaught 500).
+    except (ValueError, RecursionError) as exc:
         return "400 Bad Request", f"unparseable body: {type(exc).__name__}"
     if not isinstance(body, dict) or not ({"type", "command", "ssl_check"} & body.keys()):
         return "400 Bad Request", "not a Slack event, interaction or command"
     return None
-
-
-def make_http_server(application: Callable, host: str, port: int) -> WSGIServer:
-    return make_server(host, port, application, server_class=_ThreadingWSGIServer,
-                       handler_class=_QuietHandler)

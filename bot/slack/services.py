@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +32,14 @@ from bot.desk.work import Work
 from bot.domain.card import CardView
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.limits import NoReplyChannel, reply_limit, reply_problem
-from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Rules, Template
+from bot.domain.rules.schema import Rules, Template
 from bot.home.refresh import publish_view
 from bot.kit import models
 from bot.kit.db import session_scope
 from bot.networks.base import Publisher, PublishError
 from bot.reports.service import ReportService
+from bot.slack import binding
+from bot.slack.binding import Click, Refusal, Workspace
 from bot.slack.ids import Action, CardRef, Overflow, View
 from bot.timers import alerts
 
@@ -68,9 +70,10 @@ COMMANDS: dict[Trigger, Callable[..., object]] = {
 AMPLIFY: dict[Action, AmplifyAction] = {Action.LIKE: "like", Action.REPOST: "repost"}
 
 # What each correction may be set to (the overflow's correction modal).
-CORRECTION_CHOICES: dict[Overflow, tuple[str, ...]] = {
-    Overflow.PRIORITY: PRIORITIES, Overflow.SENTIMENT: SENTIMENTS,
-    Overflow.AUTHOR_TYPE: tuple(t for t in AUTHOR_TYPES if t != "brand")}
+CORRECTION_CHOICES: dict[Overflow, tuple[str, ...]] = {  # what the desk accepts, no more
+    Overflow.PRIORITY: desk.CORRECTABLE["priority"],
+    Overflow.SENTIMENT: desk.CORRECTABLE["sentiment"],
+    Overflow.AUTHOR_TYPE: desk.CORRECTABLE["author_type"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,12 @@ class Services:
     # Keeps the App Home of the people a desk change concerns current (bot.home.refresh); None: not
     # kept (tests, tools), the Home is then published only when opened.
     homes: HomeRefresher | None = None
+    # The workspace the bot serves (bot.slack.binding); None: requests are not bound to one
+    # (tests and tools that build Services without Slack).
+    workspace: Workspace | None = None
+    # The card's button this request is (bot.slack.binding.clicked): its channel is checked in
+    # the unit of work, after the ack. Set on a copy per request (`clicked_in`).
+    click: Click | None = None
 
     @contextmanager
     def work(self) -> Iterator[Work]:
@@ -143,8 +152,15 @@ class Services:
     def _work(self) -> Iterator[Work]:
         session = self.factory()
         now = self.clock()
+        rules = self.rules()
+        if self.click is not None:  # the one read the binding needs, in this unit's session
+            refusal = binding.channel_refusal(session, rules, self.click)
+            if refusal is not None:
+                session.close()
+                self._audit(refusal)
+                raise NotAllowed(refusal.text)
         try:
-            yield Work(session, self.rules(), self.directory, now)
+            yield Work(session, rules, self.directory, now)
             session.commit()
         except BaseException:
             session.rollback()
@@ -159,6 +175,27 @@ class Services:
             raise
         finally:
             session.close()
+
+    def refusal(self, body: dict) -> Refusal | None:
+        """Why a request may not reach the desk at all (another workspace), audited; None
+        when it may. Checked before the ack: no database read, `auth.test` asked once."""
+        found = binding.workspace_refusal(self.workspace, body)
+        if found is not None:
+            self._audit(found)
+        return found
+
+    def clicked_in(self, body: dict) -> Services:
+        """These services for one request: a card's button is then refused, in its unit of
+        work, when clicked outside the card's channel."""
+        click = binding.clicked(body)
+        return self if click is None else replace(self, click=click)
+
+    def _audit(self, refusal: Refusal) -> None:
+        try:
+            with session_scope(self.factory) as s:
+                binding.audit(s, refusal, self.clock())
+        except Exception:  # the refusal stands even if its audit row can't be written
+            log.exception("could not audit a refused request: %s", refusal.reason)
 
     def act(self, command: Trigger, actor: str, ref: CardRef, *args: object,
             **kw: object) -> None:

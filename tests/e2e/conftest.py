@@ -44,7 +44,8 @@ def start_bot(fake_slack, tmp_path) -> Iterator[Callable[..., BotServer]]:
         app = build_app(runtime.settings, runtime.services)
         server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
                                            on_ack=runtime.metrics.slack_ack_seconds.observe,
-                                           meta_webhook=runtime.meta_webhook),
+                                           meta_webhook=runtime.meta_webhook,
+                                           signing_secret=SIGNING_SECRET),
                                   "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
 

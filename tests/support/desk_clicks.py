@@ -57,16 +57,29 @@ def element(blocks: list[dict], action_id: str) -> dict:
                          f"{[e.get('action_id') for b in blocks for e in b.get('elements', [])]}")
 
 
+def channel_of(fake: FakeSlack, el: dict) -> str:
+    """The channel of the newest message the bot posted or updated that carries `el`: where a
+    person sees the button, so where Slack says it was clicked (the bot refuses a card's
+    button clicked elsewhere)."""
+    wanted = json.dumps(el, sort_keys=True)
+    for c in reversed(calls(fake, "chat.postMessage") + calls(fake, "chat.update")):
+        if any(json.dumps(e, sort_keys=True) == wanted for b in blocks_of(c) or []
+               for e in b.get("elements", []) + ([b["accessory"]] if "accessory" in b else [])):
+            return str(c.params["channel"])
+    return "C0PRESS0001"
+
+
 def click(bot, fake, user: str, blocks: list[dict], action_id: str, option: str | None = None):
     el = element(blocks, action_id)
+    channel = channel_of(fake, el)
     action = {"action_id": action_id, "block_id": "b", "type": el["type"]}
     if el["type"] in ("static_select", "overflow"):
         action["selected_option"] = next(o for o in el["options"] if option in o["value"])
     else:
         action["value"] = el["value"]
     payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T111"},
-               "api_app_id": "A111", "channel": {"id": "C0PRESS0001"},
-               "container": {"type": "message", "channel_id": "C0PRESS0001"},
+               "api_app_id": "A111", "channel": {"id": channel},
+               "container": {"type": "message", "channel_id": channel},
                "trigger_id": f"trigger-{action_id}", "actions": [action],
                "response_url": fake.url + "respond/T111/1/x", "message": {"ts": "1"}}
     resp = bot.post("/slack/events", urlencode({"payload": json.dumps(payload)}),
