@@ -20,7 +20,7 @@ import sqlite3
 from datetime import timedelta
 
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from bot.kit import liveness
@@ -77,7 +77,7 @@ def test_writes_resume_without_a_restart_once_the_database_accepts_them(backend,
         # The poll can't even record itself: it raises (Runtime.poll logs it) or backs off.
         try:
             failed = poll_source(factory, FakeXSource(X_SEARCH, x), RULES, clock=clock).status
-        except OperationalError:
+        except DBAPIError:  # OperationalError on SQLite, InternalError on PostgreSQL
             failed = "raised"
         assert failed in ("raised", "unavailable")
         problem = liveness.database_problem(engine)
