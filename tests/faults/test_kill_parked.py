@@ -1,0 +1,113 @@
+"""Kill -9 of the outbox sender at every point of parking and resuming (issue 18): the bot is
+not in customer care's channel, so its cards are parked (PR's go out); the bot is invited and
+the rules reloaded (`resume`), and the cards go out. Killed at any statement, post or answer of
+that sequence, a restarted sender (which resumes at start, then verifies what it finds in
+`sending`) posts every card exactly once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.kit import models
+from bot.kit.db import make_engine, make_session_factory
+from bot.outbox import OutboxSender
+from bot.outbox.tuning import LEASE
+from tests.support import fault_figures
+from tests.support.clock import Clock
+from tests.support.fake_slack import FakeSlack
+from tests.support.fault_scenarios import NOW, RULES, render_card, seed_cards
+from tests.support.fault_world import Killed, Process, kill_plan
+
+CARE = RULES.teams["care"].channel
+
+
+class KillableClient(WebClient):
+    process: Process
+
+    def chat_postMessage(self, **kwargs):
+        self.process.point("post")
+        resp = super().chat_postMessage(**kwargs)
+        self.process.point("posted")
+        return resp
+
+
+def run(url: str, fake: FakeSlack, clock: Clock, process: Process, removed: dict, *,
+        restart: bool) -> None:
+    """First life: a round (care's cards park), the fix, `resume`, rounds until all is sent.
+    A restart: the fix is made; `resume` and verification, as `OutboxSender.start()` does;
+    then rounds."""
+    engine = process.attach(make_engine(url))
+    client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
+                            retry_handlers=[])
+    client.process = process
+    sender = OutboxSender(make_session_factory(engine), client, render_card, clock)
+    try:
+        if restart:
+            removed["yes"] = False
+            sender.resume(clock.now)
+            sender.reconcile(clock.now, everything=sender.single_process)
+        else:
+            sender.run_once(clock.now)
+            removed["yes"] = False  # invited again; SIGHUP
+            sender.resume(clock.now)
+        for _ in range(12):
+            sender.run_once(clock.now)
+            if sender.depth() == 0 and not sender.trouble(clock.now).parked:
+                return
+            clock.now += LEASE + timedelta(seconds=1)
+        raise AssertionError("the outbox did not drain")
+    finally:
+        engine.dispose()
+
+
+def check(url: str, fake: FakeSlack, ids: list[int]) -> None:
+    posted = Counter(m["metadata"]["event_payload"]["mention_id"] for m in fake.posts())
+    assert fault_figures.invariant("mentions lost", sum(1 for i in ids if not posted[i])) == 0
+    assert fault_figures.invariant("duplicate cards",
+                                   sum(n - 1 for n in posted.values() if n > 1)) == 0, posted
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            assert set(s.scalars(select(models.OutboxMessage.state))) == {"sent"}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def fake():
+    clock = Clock(NOW)
+    fake = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
+    fake.clock = clock
+    fake.removed = {"yes": True}
+    fake.outage("chat.postMessage", lambda: fake.removed["yes"], channel=CARE, status=200,
+                error="not_in_channel")
+    yield fake
+    fake.stop()
+
+
+def test_kill_while_parking_and_resuming_then_restart_posts_each_card_once(fresh_db, fake):
+    clock, removed = fake.clock, fake.removed
+    url = fresh_db()
+    ids = seed_cards(url)
+    dry = Process()
+    run(url, fake, clock, dry, removed, restart=False)
+    check(url, fake, ids)
+    assert dry.counts["db"] >= 20, dry.counts
+    for point in kill_plan(dry.counts):
+        fake.messages.clear()
+        fake.calls.clear()
+        clock.now, removed["yes"] = NOW, True
+        url = fresh_db()
+        ids = seed_cards(url)
+        with pytest.raises(Killed):
+            run(url, fake, clock, Process(point), removed, restart=False)
+        fault_figures.tried("kill points")
+        clock.now += timedelta(seconds=5)
+        run(url, fake, clock, Process(), removed, restart=True)
+        check(url, fake, ids)
