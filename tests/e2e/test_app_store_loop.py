@@ -90,6 +90,14 @@ def test_a_review_goes_round_the_loop_and_is_answered_once(start_bot, fake_slack
         t.join()
     fake_slack.wait_until(lambda: asc.of_kind("create"), timeout=10)
     [create] = asc.of_kind("create")  # three clicks, one response
+
+    def status() -> str | None:
+        with session_scope(bot.runtime.factory) as s:
+            return s.scalar(select(models.Mention.status)
+                            .where(models.Mention.external_id == REVIEW_ID))
+    # Apple's answer reaches the bot after the fake records the call, and the mention moves to
+    # `sent` after that: wait for it (as test_google_play_loop does), not for the call alone.
+    fake_slack.wait_until(lambda: status() == "sent", timeout=10)
     assert create.body["data"]["attributes"] == {"responseBody": REPLY}
     assert asc.response_text(REVIEW_ID) == REPLY
     with session_scope(bot.runtime.factory) as s:
