@@ -356,6 +356,19 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), on_signal)
 
+    server = None
+    if not socket_mode:
+        # Listening before the runtime starts: its sender may post a card at once, and a click
+        # on it must find the server (waitress starts its 64 threads here, which took ~1 s
+        # while the first poll held the interpreter lock).
+        server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
+                                           on_ack=runtime.metrics.slack_ack_seconds.observe,
+                                           meta_webhook=runtime.meta_webhook,
+                                           signing_secret=settings.secret(
+                                               "SLACK_SIGNING_SECRET")),
+                                  "0.0.0.0", http_port)
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+        log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)
     runtime.start()
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -383,14 +396,7 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
                 handler.close()
                 health.shutdown()
     else:
-        server = make_http_server(wsgi_app(app, runtime.healthy, runtime.metrics.registry,
-                                           on_ack=runtime.metrics.slack_ack_seconds.observe,
-                                           meta_webhook=runtime.meta_webhook,
-                                           signing_secret=settings.secret(
-                                               "SLACK_SIGNING_SECRET")),
-                                  "0.0.0.0", http_port)
-        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-        log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)
+        assert server is not None
 
         def close() -> None:
             server.shutdown()
