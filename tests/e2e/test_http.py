@@ -24,7 +24,11 @@ def test_bad_signature_is_refused_and_nothing_is_done(bot_server, fake_slack):
     resp = bot_server.post("/slack/events", slash(fake_slack), content_type=FORM,
                            secret="not-the-secret")
     assert resp.status == 401
-    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
+    time.sleep(0.5)  # `/social help` is answered well within this when it is accepted
+    # Only what the command would cause counts: the runtime's own start-up calls (auth.test,
+    # the cards of its first poll) run beside this request and say nothing about it.
+    answers = {"respond", "chat.postEphemeral", "views.open"}
+    assert [c.method for c in fake_slack.calls if c.method in answers] == []
 
 
 def test_stale_timestamp_is_refused(bot_server, fake_slack):
