@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.desk.directory import StaticDirectory
@@ -29,35 +28,23 @@ from tests.support.bot_process import Bot, wait_until
 from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     one_card,
 )
 from tests.support.fake_app_store import APP_ID, FakeAppStore, review
-from tests.support.paths import ROOT
+from tests.support.rules_files import shipped_rules_with
 
 REVIEW_ID = "00000042-1111-2222-3333-acmee2e00001"
 REPLY = "Sorry Sam! 4.12.1 fixes the Face ID loop 🙏 Please update."
 
 
 def rules_with_app_store(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
-    data["sources"] = [{"id": "ios", "type": "app_store_reviews", "app_id": APP_ID}]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
+    return shipped_rules_with(
+        tmp_path, [{"id": "ios", "type": "app_store_reviews", "app_id": APP_ID}])
 
 
 @pytest.fixture

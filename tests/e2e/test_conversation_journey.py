@@ -22,10 +22,10 @@ from bot.networks.x.source import BrandMatcher, normalise_page
 from tests.support.desk_clicks import (
     AGENT,
     LEAD,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     latest_card,
     one_card,
@@ -38,15 +38,6 @@ BRAND_ID = "1400000000000000001"
 CUSTOMER_ID = "1500000000000000001"
 FIRST, OUR_REPLY, ANSWER, NEXT_REPLY = ("1998100000000000001", "1998100000000000002",
                                         "1998100000000000003", "1998100000000000004")
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from tests.support.desk_clicks import (
     AGENT,
     FORM,
     LEAD,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     latest_card,
     submit_view,
     wait_calls,
@@ -32,15 +32,6 @@ from tests.support.desk_clicks import (
 from tests.support.fake_slack import FakeSlack
 
 X_TWEETS = "https://api.twitter.com/2/tweets"
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.desk.directory import StaticDirectory
@@ -28,35 +27,23 @@ from tests.support.bot_process import Bot, wait_until
 from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     one_card,
 )
 from tests.support.fake_meta import PAGE_ID, FakeMeta
-from tests.support.paths import ROOT
+from tests.support.rules_files import shipped_rules_with
 
 REPLY = "Sorry Dana! Refunds take 5 days; DM us your reference and we'll chase it 🙏"
 MARKER = "Dana Whitfield"
 
 
 def rules_with_page(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
-    data["sources"] = [{"id": "fb", "type": "facebook_page", "page_id": PAGE_ID}]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
+    return shipped_rules_with(
+        tmp_path, [{"id": "fb", "type": "facebook_page", "page_id": PAGE_ID}])
 
 
 @pytest.fixture

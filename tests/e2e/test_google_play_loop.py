@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.desk.directory import StaticDirectory
@@ -28,15 +27,15 @@ from tests.support.bot_process import Bot, wait_until
 from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     one_card,
 )
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
-from tests.support.paths import ROOT
+from tests.support.rules_files import shipped_rules_with
 
 REVIEW_ID = "gp:AOqpTOH1-acme-e2e"
 REPLY = "Sorry Sam! 4.12.1 fixes the login crash 🙏 Please update."
@@ -51,20 +50,8 @@ def one_star_review(now: datetime) -> dict:
 
 
 def rules_with_play(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
-    data["sources"] = [{"id": "play", "type": "google_play_reviews", "package": PACKAGE}]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
+    return shipped_rules_with(
+        tmp_path, [{"id": "play", "type": "google_play_reviews", "package": PACKAGE}])
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.desk.directory import StaticDirectory
@@ -30,34 +29,22 @@ from tests.support.bot_process import Bot, wait_until
 from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     one_card,
 )
 from tests.support.fake_meta import IG_USER_ID, FakeMeta
-from tests.support.paths import ROOT
+from tests.support.rules_files import shipped_rules_with
 
 REPLY = "So sorry Dana! Please DM us and we'll unblock it today 🙏"
 
 
 def rules_with_instagram(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
-    data["sources"] = [{"id": "ig", "type": "instagram", "ig_user_id": IG_USER_ID}]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
+    return shipped_rules_with(
+        tmp_path, [{"id": "ig", "type": "instagram", "ig_user_id": IG_USER_ID}])
 
 
 @pytest.fixture

@@ -16,23 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.desk_clicks import blocks_of, calls, one_card
 from tests.support.fake_meta import PAGE_ID, FakeMeta
-from tests.support.paths import ROOT
+from tests.support.rules_files import shipped_rules_with
 
 SECRET = "meta-app-secret"
 VERIFY = "verify-me-please"
 
 
 def rules_with_page(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
-    data["sources"] = [{"id": "fb", "type": "facebook_page", "page_id": PAGE_ID,
-                        "every": "1h"}]  # the webhook, not the next poll, brings it
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
+    # every 1h: the webhook, not the next poll, brings it
+    return shipped_rules_with(
+        tmp_path, [{"id": "fb", "type": "facebook_page", "page_id": PAGE_ID, "every": "1h"}])
 
 
 @pytest.fixture

@@ -30,10 +30,10 @@ from tests.support.bot_process import Bot, wait_until
 from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     latest_card,
     one_card,
@@ -43,15 +43,6 @@ from tests.support.paths import ROOT
 
 TEXT = "u/NorthwindAir you lost my bag in Denver, third day now 😡 حقيبتي"
 REPLY = "So sorry — please DM us your file reference and we'll chase it today 🙏"
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

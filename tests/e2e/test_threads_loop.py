@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.desk.directory import StaticDirectory
@@ -27,36 +26,23 @@ from tests.support.bot_process import Bot, wait_until
 from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
-    DeskSlack,
     blocks_of,
     calls,
     click,
+    desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
     one_card,
 )
 from tests.support.fake_threads import FakeThreads
-from tests.support.paths import ROOT
+from tests.support.rules_files import shipped_rules_with
 
 REPLY = "Sorry Lee! The app is back; DM us if it still fails 🙏"
 
 
 def rules_with_threads(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "routing_rules.yaml").read_text())
-    data["sources"] = [{"id": "threads", "type": "threads_mentions"},
-                       {"id": "threads-search", "type": "threads_search",
-                        "query": "northwind", "every": "30m"}]
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return path
-
-
-@pytest.fixture
-def fake_slack():
-    fake = DeskSlack()
-    fake.opened = []
-    fake.start()
-    yield fake
-    fake.stop()
+    return shipped_rules_with(tmp_path, [{"id": "threads", "type": "threads_mentions"},
+                                         {"id": "threads-search", "type": "threads_search",
+                                          "query": "northwind", "every": "30m"}])
 
 
 @pytest.fixture

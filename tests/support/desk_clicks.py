@@ -6,7 +6,10 @@ clicking what it received (`calls`, `wait_calls`, `blocks_of`, `click`, `submit_
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from urllib.parse import urlencode
+
+import pytest
 
 from tests.support.fake_slack import FakeSlack
 
@@ -29,6 +32,17 @@ class DeskSlack(FakeSlack):
             return {"ok": True, "users": [LEAD, AGENT]}
         return super().answer(method, params)
 
+
+
+@pytest.fixture(name="fake_slack")
+def desk_fake_slack() -> Iterator[DeskSlack]:
+    """`fake_slack` for a module that walks the desk: the fake that keeps the modals opened.
+    Import it into the test module to use it in place of the plain fake."""
+    fake = DeskSlack()
+    fake.opened = []
+    fake.start()
+    yield fake
+    fake.stop()
 
 def calls(fake: FakeSlack, method: str) -> list:
     return [c for c in fake.calls if c.method == method]
