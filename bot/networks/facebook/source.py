@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
-from bot.networks.base import Fetch, RateLimited, SourceState
+from bot.networks.base import Fetch, SourceState
 from bot.networks.facebook.client import (
     COMMENT_FIELDS,
     NOBODY,
@@ -42,6 +42,7 @@ from bot.networks.facebook.client import (
 )
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
+from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class FacebookPageSource:
         self.page_id = spec.page_id or ""
         self.max_posts = max_posts
         self.max_comment_pages = max_comment_pages
-        self.skipped_last = False  # near Meta's limit: every other poll is skipped
+        self.pacer = UsagePacer()  # near Meta's limit: every other poll is skipped
         self.pending = PendingHints()  # from the webhook: objects to read by id
 
     def accepts(self, hint: Hint) -> bool:
@@ -80,7 +81,7 @@ class FacebookPageSource:
         return f"facebook page {self.page_id}"
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
-        slowed = self._slow_down(state, now)
+        slowed = self.pacer.check(self.graph.usage, self.where, state, now)
         if slowed is not None:
             return slowed
         cursor = _epoch(state.cursor)
@@ -144,20 +145,6 @@ class FacebookPageSource:
                     continue
                 raise
         return out
-
-    def _slow_down(self, state: SourceState, now: datetime) -> Fetch | None:
-        usage = self.graph.usage
-        until = usage.wait_until(now)
-        if until is not None and until > now:
-            raise RateLimited(until, f"{self.where}: Meta reports {usage.percent}% of the "
-                                     "app's allowance used")
-        if usage.slow() and not self.skipped_last:
-            self.skipped_last = True
-            return Fetch(mentions=[], state=state, notes=[
-                f"Meta reports {usage.percent}% of the app's allowance used: this poll skipped "
-                "(polling at half speed until it falls under 80%)"])
-        self.skipped_last = False
-        return None
 
     def _comments(self, post: dict[str, Any], since: datetime) -> tuple[list[Mention], str]:
         """The post's comments and replies written since `since`, newest first from Meta."""

@@ -27,9 +27,10 @@ from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
-from bot.networks.base import Fetch, RateLimited, SourceState
+from bot.networks.base import Fetch, SourceState
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
+from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
 from bot.networks.instagram.client import (
     COMMENT_FIELDS,
@@ -66,7 +67,7 @@ class InstagramSource:
         self.account = spec.ig_user_id or ""
         self.max_media = max_media
         self.counts: dict[str, int] = {}  # media id → comments_count at the last poll
-        self.skipped_last = False
+        self.pacer = UsagePacer()  # near Meta's limit: every other poll is skipped
         self.pending = PendingHints()  # from the webhook: objects to read by id
 
     def accepts(self, hint: Hint) -> bool:
@@ -80,7 +81,7 @@ class InstagramSource:
         return f"instagram account {self.account}"
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
-        slowed = self._slow_down(state, now)
+        slowed = self.pacer.check(self.graph.usage, self.where, state, now)
         if slowed is not None:
             return slowed
         cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
@@ -172,20 +173,6 @@ class InstagramSource:
         if not isinstance(media, dict) or not media.get("id"):
             return None
         return self.tag_mention(media)
-
-    def _slow_down(self, state: SourceState, now: datetime) -> Fetch | None:
-        usage = self.graph.usage
-        until = usage.wait_until(now)
-        if until is not None and until > now:
-            raise RateLimited(until, f"{self.where}: Meta reports {usage.percent}% of the "
-                                     "app's allowance used")
-        if usage.slow() and not self.skipped_last:
-            self.skipped_last = True
-            return Fetch(mentions=[], state=state, notes=[
-                f"Meta reports {usage.percent}% of the app's allowance used: this poll skipped "
-                "(polling at half speed until it falls under 80%)"])
-        self.skipped_last = False
-        return None
 
     def _comments(self, media: dict[str, Any], since: datetime) -> tuple[list[Mention], str]:
         media_id = str(media["id"])
