@@ -60,6 +60,29 @@ class Failure:
     times: int = 1
 
 
+def take_failure(failures: list[Failure], kind: str) -> Failure | None:
+    """The next scripted failure for `kind`, used up once (the caller holds its lock)."""
+    for f in failures:
+        if f.kind == kind and f.times > 0:
+            f.times -= 1
+            return f
+    return None
+
+
+def graph_page(items: list[dict[str, Any]], params: dict[str, str],
+               next_url: str) -> dict[str, Any]:
+    """One page of `items` the way Graph pages: `limit`, an `after` cursor, `paging.next`
+    while more remain; keys starting with `_` are the fake's own and never sent."""
+    size = int(params.get("limit", "25"))
+    start = int(params.get("after", "0") or 0)
+    page = [{k: v for k, v in x.items() if not k.startswith("_")}
+            for x in items[start:start + size]]
+    paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + size)}}
+    if start + size < len(items):
+        paging["next"] = f"{next_url}?after={start + size}"
+    return {"data": page, "paging": paging}
+
+
 @dataclass
 class MetaCall:
     kind: str
@@ -273,22 +296,11 @@ class FakeMeta:
 
     def _failure(self, kind: str) -> Failure | None:
         with self._lock:
-            for f in self.failures:
-                if f.kind == kind and f.times > 0:
-                    f.times -= 1
-                    return f
-        return None
+            return take_failure(self.failures, kind)
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, str]
               ) -> tuple[int, dict[str, Any]]:
-        size = int(params.get("limit", "25"))
-        start = int(params.get("after", "0") or 0)
-        page = [{k: v for k, v in x.items() if not k.startswith("_")}
-                for x in items[start:start + size]]
-        paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + size)}}
-        if start + size < len(items):
-            paging["next"] = f"{self.url}/{VERSION}/next?after={start + size}"
-        return 200, {"data": page, "paging": paging}
+        return 200, graph_page(items, params, f"{self.url}/{VERSION}/next")
 
     def _feed(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return self._page(self.posts, params) if obj == PAGE_ID else (

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.config import Settings
-from tests.support.fake_meta import Failure, MetaCall, meta_error
+from tests.support.fake_meta import Failure, MetaCall, graph_page, meta_error, take_failure
 
 ME_ID = "26440000000000001"
 ME = "acmebank"
@@ -138,22 +138,11 @@ class FakeThreads:
 
     def _failure(self, kind: str) -> Failure | None:
         with self._lock:
-            for f in self.failures:
-                if f.kind == kind and f.times > 0:
-                    f.times -= 1
-                    return f
-        return None
+            return take_failure(self.failures, kind)
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, str]
               ) -> tuple[int, dict[str, Any]]:
-        size = int(params.get("limit", "25"))
-        start = int(params.get("after", "0") or 0)
-        page = [{k: v for k, v in x.items() if not k.startswith("_")}
-                for x in items[start:start + size]]
-        paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + size)}}
-        if start + size < len(items):
-            paging["next"] = f"{self.url}/{VERSION}/next?after={start + size}"
-        return 200, {"data": page, "paging": paging}
+        return 200, graph_page(items, params, f"{self.url}/{VERSION}/next")
 
     def _me(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return 200, {"id": ME_ID, "username": ME}
