@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import NotAllowed
 from bot.slack import blocks
-from bot.slack.ids import Block, CardRef, View
+from bot.slack.ids import Block, CardRef, ComplaintChoice, View
 from bot.slack.services import services_of
 from handlers.errors import reported
 
@@ -105,10 +105,15 @@ def on_reassign_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
 
 
 def on_correct_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
-    ref = _ref(view)
-    value = _selected(view["state"]["values"], Block.VALUE)
+    ref, values = _ref(view), view["state"]["values"]
+    value = _selected(values, Block.VALUE)
+    # The second select: `unchanged` (or a modal without it) leaves the flag alone; any other
+    # value goes to the desk, which takes only what the modal offers.
+    complaint = _selected(values, Block.COMPLAINT)
     ack()
-    services_of(context).act(View.CORRECT, context["actor"], ref, ref.option or "", value)
+    services_of(context).act(View.CORRECT, context["actor"], ref, ref.option or "", value,
+                             complaint=None if complaint in ("", ComplaintChoice.UNCHANGED)
+                             else complaint)
 
 
 def register(app: App) -> None:

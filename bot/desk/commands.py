@@ -34,15 +34,18 @@ from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Rules
 from bot.domain.workflow import LABELS, Act, Actor, Facts, MentionStatus, decide
 from bot.kit import models
 from bot.kit.db import rowcount, utcnow
-from bot.slack.ids import CardRef
+from bot.slack.ids import CardRef, ComplaintChoice
 
 NO_ACTION = "no_action"  # the outcome of a dismissed mention
 DRAFT_SOURCES = ("modal", "thread")
 # What the correction modal offers, and so all a correction may set: `brand` is never offered
 # (a forged `author_type=brand` would hide the author's later posts as the brand's own).
+# The complaint flag is corrected in the same modal (its second select), as these two words.
+COMPLAINT_VALUES = (str(ComplaintChoice.COMPLAINT), str(ComplaintChoice.NOT_COMPLAINT))
 CORRECTABLE: dict[str, tuple[str, ...]] = {
     "sentiment": SENTIMENTS, "priority": PRIORITIES,
-    "author_type": tuple(t for t in AUTHOR_TYPES if t != "brand")}
+    "author_type": tuple(t for t in AUTHOR_TYPES if t != "brand"),
+    "complaint": COMPLAINT_VALUES}
 
 # What someone did, for "<@U…> claimed it" in conflict messages (audit `action` → phrase).
 DONE = {"claim": "claimed it", "unclaim": "unclaimed it", "draft": "drafted a reply",
@@ -475,8 +478,11 @@ def reassign(work: Work, actor: str, ref: CardRef, team: str) -> models.Mention:
     return m
 
 
-def correct(work: Work, actor: str, ref: CardRef, field: str, value: str) -> models.Mention:
+def correct(work: Work, actor: str, ref: CardRef, field: str, value: str,
+            complaint: str | None = None) -> models.Mention:
     """Staff fix what scoring got wrong; stored as `Correction` rows to tune the rules later.
+    `complaint` (`complaint` | `not_complaint`, None: unchanged) is the modal's second select:
+    the flag corrected beside `field`. Only what differs from the card is stored.
 
     Not a transition (the status stays), but the same compare-and-set on the version, so a
     correction made on a stale card is refused like any other click.
@@ -484,31 +490,46 @@ def correct(work: Work, actor: str, ref: CardRef, field: str, value: str) -> mod
     session, rules, now = work.session, work.rules, work.now
     if field == "team":
         return reassign(work, actor, ref, value)
-    if field not in CORRECTABLE:
-        raise InvalidTransition(f"Can't correct {field!r}.")
-    if value not in CORRECTABLE[field]:
-        raise NotAllowed(f"{value!r} is not a {field.replace('_', ' ')}: "
-                         f"use one of {', '.join(CORRECTABLE[field])}.")
+    asked = {field: value} if complaint is None else {field: value, "complaint": complaint}
+    for name, new in asked.items():
+        if name not in CORRECTABLE:
+            raise InvalidTransition(f"Can't correct {name!r}.")
+        if new not in CORRECTABLE[name]:
+            raise NotAllowed(f"{new!r} is not a {name.replace('_', ' ')}: "
+                             f"use one of {', '.join(CORRECTABLE[name])}.")
     m = _load(session, ref.mention_id)
     if m.version != ref.version:
         raise _conflict(session, m, None, actor, raced=False)
-    old = getattr(m, field)
-    if old == value:
-        raise NotAllowed(f"The {field.replace('_', ' ')} is already {value}.")
-    values: dict[str, Any] = {field: value}
-    if field == "priority":  # a new priority has its own SLA, counted from arrival
-        values.update(sla.timer_columns(rules, m.team, value, m.ingested_at))
+    changed = {name: (old, new) for name, new in asked.items()
+               if (old := _corrected_value(m, name)) != new}
+    if not changed:
+        already = " and ".join(f"the {name.replace('_', ' ')} is already "
+                               f"{new.replace('_', ' ')}" for name, new in asked.items())
+        raise NotAllowed(already[0].upper() + already[1:] + ".")
+    values: dict[str, Any] = {name: (new == "complaint") if name == "complaint" else new
+                              for name, (_, new) in changed.items()}
+    if "priority" in changed:  # a new priority has its own SLA, counted from arrival
+        values.update(sla.timer_columns(rules, m.team, values["priority"], m.ingested_at))
     m = _compare_and_set(session, m, ref.version, None, actor, now=now, **values)
-    if field == "author_type":
-        m.author.type_override = value  # later mentions by this author are typed this way
-    session.add(models.Correction(mention_id=m.id, field=field, old_value=old, new_value=value,
-                                  by=actor, at=now))
-    session.add(models.AuditEvent(mention_id=m.id, at=now, actor=actor, action="correct",
-                                  from_status=m.status, to_status=m.status,
-                                  detail={"field": field, "old": old, "new": value}))
+    if "author_type" in changed:
+        m.author.type_override = values["author_type"]  # later mentions by this author too
+    for name, (old, new) in changed.items():
+        session.add(models.Correction(mention_id=m.id, field=name, old_value=old,
+                                      new_value=new, by=actor, at=now))
+        session.add(models.AuditEvent(mention_id=m.id, at=now, actor=actor, action="correct",
+                                      from_status=m.status, to_status=m.status,
+                                      detail={"field": name, "old": old, "new": new}))
     _queue_update(session, m, now)
     session.flush()
     return m
+
+
+def _corrected_value(m: models.Mention, field: str) -> str:
+    """What the card shows of `field`, as a correction stores it."""
+    if field == "complaint":
+        return COMPLAINT_VALUES[0] if m.complaint else COMPLAINT_VALUES[1]
+    value: str = getattr(m, field)
+    return value
 
 
 # --- what a card shows --------------------------------------------------------------------

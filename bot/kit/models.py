@@ -66,7 +66,7 @@ NAMING_CONVENTION = {
 DRAFT_DECISIONS = ("approved", "rejected")
 REPLY_STATES = ("sending", "sent", "unknown", "failed")
 OUTBOX_STATES = ("pending", "sending", "sent", "failed", "folded", "parked")
-CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team")
+CORRECTION_FIELDS = ("sentiment", "priority", "author_type", "team", "complaint")
 
 # Integer surrogate keys: BIGINT on PostgreSQL; on SQLite only a column declared exactly
 # INTEGER PRIMARY KEY is the auto-incrementing rowid, so the variant says INTEGER there.

@@ -69,6 +69,17 @@ class Block(StrEnum):
     REASON = "reason"
     TEAM = "team"
     VALUE = "value"  # the corrected value in the correction modal
+    COMPLAINT = "complaint"  # the correction modal's second select (`ComplaintChoice`)
+
+
+class ComplaintChoice(StrEnum):
+    """The correction modal's complaint select. The overflow menu is at Slack's 5-option limit,
+    so the complaint flag is corrected beside whatever the modal corrects; `unchanged` (the
+    initial option) leaves it as it is."""
+
+    COMPLAINT = "complaint"
+    NOT_COMPLAINT = "not_complaint"
+    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Signed requests from the wrong place (issue 18, items 10 and 11), over real HTTP to the real
 Bolt app: a click from another workspace (Slack Connect: the payload's team, or the acting
 user's), a slash command from another team, a card's button clicked outside the card's
-channel, a forged correction the modal never offers (`author_type=brand`). Before, each was
+channel, a forged correction the modal never offers (`author_type=brand`, a complaint
+flag other than complaint / not_complaint / unchanged). Before, each was
 carried out. Now each is refused, audited, told to the person, and nothing changes; the same
 click from the right place still works."""
 
@@ -86,11 +87,15 @@ def click(mention_id: int, *, team: str = "T111", user_team: str | None = None,
     return urlencode({"payload": json.dumps(payload)})
 
 
-def correction(mention_id: int, field: str, value: str, version: int = 0) -> str:
+def correction(mention_id: int, field: str, value: str, version: int = 0,
+               complaint: str | None = None) -> str:
+    values = {"value": {"value": {"type": "static_select", "selected_option": {"value": value}}}}
+    if complaint is not None:  # the modal's second select
+        values["complaint"] = {"complaint": {"type": "static_select",
+                                             "selected_option": {"value": complaint}}}
     view = {"id": "V1", "type": "modal", "callback_id": View.CORRECT.value,
             "private_metadata": CardRef(mention_id, version, option=field).encode(),
-            "state": {"values": {"value": {"value": {"type": "static_select",
-                                                     "selected_option": {"value": value}}}}}}
+            "state": {"values": values}}
     payload = {"type": "view_submission", "user": {"id": AGENT}, "team": {"id": "T111"},
                "api_app_id": "A111", "trigger_id": "t", "view": view}
     return urlencode({"payload": json.dumps(payload)})
@@ -146,21 +151,30 @@ def test_requests_from_elsewhere_are_refused_audited_and_change_nothing(bot):
 def test_a_forged_correction_the_modal_never_offers_is_refused(bot):
     server, fake, factory, mention_id = bot
     before = state(factory)
-    for field, value in (("author_type", "brand"), ("sentiment", "furious"),
-                         ("priority", "P0"), ("author_type", "customer'; --")):
-        assert server.post("/slack/events", correction(mention_id, field, value),
+    forged = [("author_type", "brand", None), ("sentiment", "furious", None),
+              ("priority", "P0", None), ("author_type", "customer'; --", None),
+              # the complaint select: only complaint / not_complaint / unchanged are offered
+              ("author_type", "press", "yes"), ("priority", "P1", "true"),
+              ("author_type", "press", "complaint'; --")]
+    for field, value, complaint in forged:
+        assert server.post("/slack/events", correction(mention_id, field, value,
+                                                       complaint=complaint),
                            content_type=FORM).status == 200
-    fault_figures.tried("hostile inputs", 4)
-    fake.wait_until(lambda: len(fake.calls_to("chat.postMessage")) >= 4)
+    fault_figures.tried("hostile inputs", len(forged))
+    fake.wait_until(lambda: len(fake.calls_to("chat.postMessage")) >= len(forged))
     assert all("is not a" in json.dumps(c.params) for c in fake.calls_to("chat.postMessage"))
     assert fault_figures.invariant("unauthorised changes", int(state(factory) != before)) == 0
     with session_scope(factory) as s:
         assert s.scalars(select(models.Correction)).all() == []
     # A value the modal offers is taken.
-    assert server.post("/slack/events", correction(mention_id, "author_type", "press"),
+    assert server.post("/slack/events", correction(mention_id, "author_type", "press",
+                                                   complaint="complaint"),
                        content_type=FORM).status == 200
     deadline = time.monotonic() + 10
     while state(factory)[3] != "press":
         assert time.monotonic() < deadline, state(factory)
         time.sleep(0.02)
+    with session_scope(factory) as s:
+        assert sorted(c.field for c in s.scalars(select(models.Correction))) == [
+            "author_type", "complaint"]
 

@@ -308,6 +308,31 @@ class SentimentConfig(Strict):
         return out
 
 
+class ComplaintConfig(Strict):
+    """What the rules file adds to the complaint signal (`bot.domain.scoring.complaint` in
+    English, `bot.domain.scoring.multilingual` in the other languages it reads); `socialbot
+    tune` proposes both from staff's complaint corrections."""
+
+    # Language code (en too) → words or phrases that mean a complaint in a post to the brand,
+    # on top of the built-in cues; each one found raises the complaint odds (CUE_ODDS).
+    cues: dict[str, list[str]] = Field(default_factory=dict)
+    # Added to the probability from which a post is flagged a complaint (and to the review
+    # bands below it): negative flags more, positive fewer.
+    threshold_shift: float = Field(default=0.0, ge=-0.3, le=0.3)
+
+    @field_validator("cues")
+    @classmethod
+    def _per_language(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {}
+        for lang, phrases in v.items():
+            if not re.fullmatch(r"[a-z]{2,3}", lang):
+                raise ValueError(f"{lang!r}: a language code is 2 or 3 lowercase letters (en, sw)")
+            if any(not p.strip() for p in phrases):
+                raise ValueError(f"{lang}: an empty complaint cue")
+            out[lang] = [" ".join(p.lower().split()) for p in phrases]
+        return out
+
+
 class Condition(Strict):
     """One `when:`. Several keys in one mapping must all hold."""
 
@@ -431,6 +456,7 @@ class Rules(Strict):
     default_team: str
     authors: Authors = Field(default_factory=Authors)
     sentiment: SentimentConfig = Field(default_factory=SentimentConfig)
+    complaint: ComplaintConfig = Field(default_factory=ComplaintConfig)
     rules: list[Rule] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
     outcomes: StrList = Field(default_factory=lambda: list(DEFAULT_OUTCOMES))

@@ -97,6 +97,25 @@ class Model:
         return 1.0 / (1.0 + math.exp(-z))
 
 
+# Per complaint cue of the rules file (`complaint.cues.<lang>`) found, added to the log-odds
+# (English) or to the negative score (other languages): a word staff say means a complaint
+# takes a neutral post (p ≈ 0.15) past the flag (≈ 0.5–0.6) on its own.
+RULES_CUE_LOGIT = 2.5
+
+
+def raised(probability: float, rules_cues: int) -> float:
+    """`probability` with the rules file's cues found added to its log-odds."""
+    if not rules_cues or probability <= 0.0 or probability >= 1.0:
+        return probability
+    z = math.log(probability / (1.0 - probability)) + RULES_CUE_LOGIT * rules_cues
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def shifted(threshold: float, shift: float) -> float:
+    """A threshold moved by the rules file's `complaint.threshold_shift`, kept inside (0, 1)."""
+    return min(0.99, max(0.01, threshold + shift))
+
+
 _IN_USE: list[Model] = []  # the model enrich applies; empty until first asked for
 
 

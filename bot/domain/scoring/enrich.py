@@ -482,6 +482,20 @@ class _Prepared:
     # `rules.authors.type_of` says (so one place decides which list wins): a dict lookup per
     # mention instead of a call that normalises the handle and tries each list in turn.
     listed_types: dict[str, str]
+    # The rules file's complaint cues: language → one pattern of its phrases (lowercase).
+    complaint_cues: dict[str, re.Pattern[str]]
+
+
+def _cue_patterns(cues: dict[str, list[str]]) -> dict[str, re.Pattern[str]]:
+    return {lang: re.compile(r"(?<!\w)(?:" + "|".join(
+                map(re.escape, sorted(set(phrases), key=len, reverse=True))) + r")(?!\w)")
+            for lang, phrases in cues.items() if phrases}
+
+
+def rules_cues(low: str, lang: str, rules: Rules) -> tuple[str, ...]:
+    """The rules file's complaint cues for `lang` found in the lowercased text, once each."""
+    pattern = _prepared(rules).complaint_cues.get(lang)
+    return tuple(dict.fromkeys(pattern.findall(low))) if pattern is not None else ()
 
 
 def _prepare(rules: Rules) -> _Prepared:
@@ -513,6 +527,7 @@ def _prepare(rules: Rules) -> _Prepared:
         brand_handles={k: frozenset(v) for k, v in handles.items()},
         brand_address=address,
         listed_types=listed,
+        complaint_cues=_cue_patterns(rules.complaint.cues),
     )
 
 
@@ -700,20 +715,25 @@ def _english(text: str, low: str, words: list[str], vader: dict[str, float], fou
         text, words, vader, found.cues, again=found.again, question=question,
         addressed=addressed))
     model = complaint.model()
-    probability = model.probability(complaint.features(
+    probability = complaint.raised(model.probability(complaint.features(
         complaint.words_of(low), found.cues,
-        complaint.flags_of(low, question=question, again=found.again)), vader)
+        complaint.flags_of(low, question=question, again=found.again)), vader),
+        len(rules_cues(low, "en", rules)))
+    shift = rules.complaint.threshold_shift
     return _Feeling(compound, sentiment_label(compound, rules.sentiment), probability,
-                    probability >= model.threshold, probability >= model.review_from,
-                    probability >= model.mixed_from)
+                    probability >= complaint.shifted(model.threshold, shift),
+                    probability >= complaint.shifted(model.review_from, shift),
+                    probability >= complaint.shifted(model.mixed_from, shift))
 
 
 def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules) -> _Feeling:
     """bot.domain.scoring.multilingual's weights for `lang`; none: sentiment `unknown`."""
-    scored = multilingual.scores(text, lang, vader, rules.sentiment.lexicons.get(lang))
+    scored = multilingual.scores(text, lang, vader, rules.sentiment.lexicons.get(lang),
+                                 rules_cues(text.lower(), lang, rules))
     if scored is None:
         return _Feeling(0.0, UNKNOWN_SENTIMENT, 0.0, False, False, False)
-    flagged = scored.complaint_probability >= multilingual.complaint_threshold()
+    flagged = scored.complaint_probability >= complaint.shifted(
+        multilingual.complaint_threshold(), rules.complaint.threshold_shift)
     return _Feeling(scored.compound, sentiment_label(scored.compound, rules.sentiment),
                     scored.complaint_probability, flagged, flagged, flagged)
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from bot.domain.scoring.complaint import RULES_CUE_LOGIT
+
 WEIGHTS_FILE = "language_weights.json"
 LABELS = ("negative", "neutral", "positive")
 STRIP = re.compile(r"@\w+|https?://\S+|www\.\S+")
@@ -113,9 +115,11 @@ def _cue_pattern(lang: str) -> re.Pattern[str] | None:
 
 
 def scores(text: str, lang: str, vader: dict[str, float],
-           lexicon: dict[str, float] | None = None) -> Scores | None:
+           lexicon: dict[str, float] | None = None,
+           extra_cues: tuple[str, ...] = ()) -> Scores | None:
     """The sentiment of a post in `lang` (`vader`: VADER's scores of it), or None when there
-    are no weights for `lang`."""
+    are no weights for `lang`. `extra_cues`: the rules file's complaint cues found in it
+    (`complaint.cues.<lang>`), each RULES_CUE_LOGIT on the complaint's negative score."""
     model = load_weights()["languages"].get(lang)
     if model is None:
         return None
@@ -141,12 +145,15 @@ def scores(text: str, lang: str, vader: dict[str, float],
                 z[2 if v > 0 else 0] += abs(v) * LEXICON_SCALE
     pattern = _cue_pattern(lang)
     cues = tuple(dict.fromkeys(pattern.findall(low))) if pattern is not None else ()
+    extra = [c for c in extra_cues if c not in cues]
+    if extra:
+        cues = (*cues, *extra)
     top = max(z)
     e = [math.exp(x - top) for x in z]
     total = sum(e)
     p = (e[0] / total, e[1] / total, e[2] / total)
     zc = list(z)
-    zc[0] += CUE_POINTS * len(cues)
+    zc[0] += CUE_POINTS * (len(cues) - len(extra)) + RULES_CUE_LOGIT * len(extra)
     ec = [math.exp(x - max(zc)) for x in zc]
     complaint = ec[0] / sum(ec)
     best = max(range(3), key=p.__getitem__)

@@ -3,7 +3,7 @@
 The file is edited as text, at the places PyYAML's node marks point to, so its comments, order
 and layout stay as they were: a lexicon entry is a new line in a block mapping (or `, k: v`
 before the `}` of a flow one), a rule is a new one-line `- {name: …}` item, a changed author
-list is written in flow style where the old one was. New values are rendered by PyYAML, so they
+list (or a language's complaint cues) is written in flow style where the old one was. New values are rendered by PyYAML, so they
 are quoted where YAML needs it.
 
 `patch` re-reads the text after every edit and, at the end, checks that the patched text parses
@@ -205,6 +205,13 @@ def _apply_one(text: str, edit: dict[str, Any]) -> str:
         return _insert_rule(text, edit["rule"], edit["before"])
     if op == "drop_rule_priority":
         return _drop_key(text, ("rules", edit["index"], "then"), "priority")
+    if op == "complaint_cue":  # the language's list, written again in flow style with the cue
+        lang, cue = edit["lang"], edit["cue"]
+        cues = list(parse_rules(text).complaint.cues.get(lang, ()))
+        return _set_value(text, ("complaint", "cues", lang),
+                          cues if cue in cues else [*cues, cue])
+    if op == "complaint_threshold":
+        return _set_value(text, ("complaint", "threshold_shift"), edit["shift"])
     raise PatchError(f"unknown edit {op!r}")
 
 

@@ -12,7 +12,11 @@ its sentiment / priority / author type / team should have been, if anything). Ou
   that outranks it);
 - rule: a new `text_matches` rule for a repeated reassignment ("care → sales") or a repeated
   raise of priority, on the words or word pairs that single those mentions out;
-- rule priority dropped: a rule whose `priority` staff lowered again and again.
+- rule priority dropped: a rule whose `priority` staff lowered again and again;
+- complaint cues: words or word pairs over-represented in the mentions staff marked a complaint
+  that are still not flagged, per language (`complaint.cues.<lang>`, `en` too);
+- complaint threshold: a shift of the flag's probability threshold (`complaint.threshold_shift`)
+  from a small grid, when staff's complaint corrections lean one way near it.
 
 Replay is `bot.domain.scoring.enrich.enrich` + `bot.domain.scoring.routing.route` with the changed `Rules` in memory, as of
 each mention's arrival, on the rules alone (a type staff set on an author is not applied: the
@@ -34,11 +38,13 @@ from typing import Any
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import SENTIMENTS, Rules, priority_rank
-from bot.domain.scoring import multilingual
+from bot.domain.scoring import complaint, multilingual
 from bot.domain.scoring.enrich import Enrichment, enrich, lower_for_matching
 from bot.domain.scoring.routing import RouteDecision, route
 
-FIELDS = ("sentiment", "priority", "author_type", "team")
+FIELDS = ("sentiment", "priority", "author_type", "team", "complaint")
+COMPLAINT, NOT_COMPLAINT = "complaint", "not_complaint"  # the complaint field's two values
+THRESHOLD_SHIFTS = (-0.2, -0.15, -0.1, -0.05, 0.05, 0.1, 0.15, 0.2)  # tried, smallest first
 LISTABLE_TYPES = ("customer", "press", "competitor", "advocate", "vip")  # authors.* lists
 # Authors.type_of tries the lists in this order: a handle in an earlier list wins.
 LIST_PRECEDENCE = ("competitor", "press", "vip", "advocate", "customer")
@@ -82,6 +88,7 @@ class Outcome:
     priority: str
     author_type: str
     team: str
+    complaint: str  # COMPLAINT | NOT_COMPLAINT: the card's flag
     enrichment: Enrichment = field(compare=False, repr=False)
     decision: RouteDecision = field(compare=False, repr=False)
 
@@ -96,7 +103,8 @@ def score(case: Case, rules: Rules) -> Outcome:
 
 def _routed(case: Case, e: Enrichment, rules: Rules) -> Outcome:
     d = route(case.mention, e, rules)
-    return Outcome(e.sentiment, d.priority, e.author_type, d.team, e, d)
+    return Outcome(e.sentiment, d.priority, e.author_type, d.team,
+                   COMPLAINT if e.is_complaint else NOT_COMPLAINT, e, d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,18 +158,23 @@ class Replay:
         self.handles = [c.mention.author.handle.lstrip("@").lower() for c in self.cases]
 
     def effect(self, changed: Rules, *, words: Iterable[str] = (),
-               handles: Iterable[str] = (), routing_only: bool = False) -> Effect:
+               handles: Iterable[str] = (), routing_only: bool = False,
+               probability_within: tuple[float, float] | None = None) -> Effect:
         """Replay with `changed`. Say what the change touches, so only those mentions are
-        scored again: `words` (lexicon entries: only texts containing one can score
-        differently), `handles` (author lists), or `routing_only` (only `rules:` changed: keep
-        each enrichment, route again). With none of them, everything is scored again."""
+        scored again: `words` (lexicon entries and complaint cues: only texts containing one
+        can score differently), `handles` (author lists), `routing_only` (only `rules:`
+        changed: keep each enrichment, route again), or `probability_within` (a complaint
+        threshold moved: only mentions whose complaint probability lies in that closed range
+        can change). With none of them, everything is scored again."""
         words, handles = [w.lower() for w in words], {h.lstrip("@").lower() for h in handles}
+        lo, hi = probability_within or (0.0, 1.0)
         after: list[Outcome] = []
         for i, case in enumerate(self.cases):
             if routing_only:
                 after.append(_routed(case, self.base[i].enrichment, changed))
-            elif (words or handles) and not (
-                    any(w in self.low[i] for w in words) or self.handles[i] in handles):
+            elif not lo <= self.base[i].enrichment.complaint_probability <= hi or (
+                    (words or handles) and not (
+                        any(w in self.low[i] for w in words) or self.handles[i] in handles)):
                 after.append(self.base[i])
             else:
                 after.append(score(case, changed))
@@ -214,6 +227,21 @@ def with_lexicon(rules: Rules, entries: dict[str, float], lang: str | None = Non
     return _rebuilt(rules, edit)
 
 
+def with_complaint_cue(rules: Rules, lang: str, cue: str) -> Rules:
+    """`cue` added to `complaint.cues.<lang>`."""
+    def edit(d: dict) -> None:
+        cues = d.setdefault("complaint", {}).setdefault("cues", {}).setdefault(lang, [])
+        if cue not in cues:
+            cues.append(cue)
+    return _rebuilt(rules, edit)
+
+
+def with_threshold_shift(rules: Rules, shift: float) -> Rules:
+    def edit(d: dict) -> None:
+        d.setdefault("complaint", {})["threshold_shift"] = shift
+    return _rebuilt(rules, edit)
+
+
 def author_lists_after(rules: Rules, kind: str, handles: Sequence[str]) -> dict[str, list[str]]:
     """The `authors.*` lists that change when `handles` become `kind`: the handles added to
     `kind`, and taken out of any list Authors.type_of would try first."""
@@ -252,7 +280,7 @@ def without_rule_priority(rules: Rules, index: int) -> Rules:
 # --- proposals --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Proposal:
-    kind: str  # lexicon | authors | rule | rule_priority
+    kind: str  # lexicon | authors | rule | rule_priority | complaint_cue | complaint_threshold
     field: str  # the correction field it answers
     title: str  # the change, in a line
     why: str  # the evidence, in a line
@@ -292,6 +320,10 @@ def apply(rules: Rules, edits: Iterable[dict[str, Any]]) -> Rules:
             rules = without_rule_priority(rules, e["index"])
         elif op == "add_rule":
             rules = with_rule(rules, e["rule"], e["before"])
+        elif op == "complaint_cue":
+            rules = with_complaint_cue(rules, e["lang"], e["cue"])
+        elif op == "complaint_threshold":
+            rules = with_threshold_shift(rules, e["shift"])
         else:
             raise ValueError(f"unknown edit {op!r}")
     return rules
@@ -308,6 +340,8 @@ def propose(cases: Sequence[Case], rules: Rules, *, min_support: int = 3,
         *_author_proposals(replay, notes),
         *_team_proposals(replay, min_support),
         *_priority_proposals(replay, min_support, notes),
+        *_complaint_cue_proposals(replay, min_support),
+        *_threshold_proposals(replay, min_support),
     ]
     return proposals, replay, notes
 
@@ -606,6 +640,102 @@ def _priority_proposals(replay: Replay, min_support: int, notes: list[str]) -> l
         if p.net > 0:
             out.append(p)
     return out
+
+
+def _cue_language(replay: Replay, i: int) -> str | None:
+    """The `complaint.cues` list a cue from mention i belongs in: `en`, a language scoring
+    reads, or None (one it can't: no cue helps, it is never flagged)."""
+    lang = replay.base[i].enrichment.lang
+    if lang is None or lang == "en":
+        return "en"
+    return lang if lang in multilingual.languages() else None
+
+
+def _cue_terms(replay: Replay, i: int, lang: str, stop: frozenset[str]) -> set[str]:
+    words = (words_of(replay.cases[i].mention.text) if lang == "en"
+             else multilingual.tokens(replay.cases[i].mention.text.lower()))
+    return _doc_terms(words, stop, pairs=True)
+
+
+def _complaint_cue_proposals(replay: Replay, min_support: int) -> list[Proposal]:
+    """Per language: the words or word pairs that single out the mentions staff marked a
+    complaint and the rules still do not flag, against the other mentions of that language,
+    each added to `complaint.cues.<lang>` if replaying it fixes more than it breaks."""
+    langs = [_cue_language(replay, i) for i in range(len(replay.cases))]
+    missed = [i for i in _wrong(replay, "complaint")
+              if replay.cases[i].truth["complaint"] == COMPLAINT]
+    out: list[Proposal] = []
+    for lang in sorted({x for x in langs if x is not None}):
+        group = [i for i in missed if langs[i] == lang]
+        if len(group) < min_support:
+            continue
+        known = set(replay.rules.complaint.cues.get(lang, ()))
+        stop = _stopwords(replay.rules) | known
+        among = [i for i, x in enumerate(langs) if x == lang]
+        in_group = set(group)
+        docs = {i: _cue_terms(replay, i, lang, stop) for i in among}
+        g = Counter(t for i in group for t in docs[i])
+        rest = Counter(t for i in among if i not in in_group for t in docs[i])
+        n_rest = len(among) - len(group)
+        ranked = sorted(((_log_odds(g[t], len(group), rest[t], n_rest), t)
+                         for t in g if g[t] >= min_support), reverse=True)
+        for ratio, term in ranked[:MAX_WORD_CANDIDATES]:
+            if ratio < math.log(2):
+                break
+            effect = replay.effect(with_complaint_cue(replay.rules, lang, term), words=[term])
+            p = Proposal(
+                kind="complaint_cue", field="complaint",
+                title=f"add {term!r} to complaint.cues.{lang}",
+                why=(f"in {g[term]} of the {len(group)} mentions staff marked a complaint that "
+                     f"are still not flagged, in {rest[term]} of the {n_rest} others in {lang}"),
+                edit={"op": "complaint_cue", "lang": lang, "cue": term}, effect=effect)
+            if p.net > 0:
+                out.append(p)
+    out.sort(key=lambda p: -p.net)
+    return out
+
+
+def _threshold_proposals(replay: Replay, min_support: int) -> list[Proposal]:
+    """One shift of the flag's threshold (`complaint.threshold_shift`), the smallest of the
+    best on replay, when at least `min_support` complaint corrections are still wrong."""
+    wrong = _wrong(replay, "complaint")
+    if len(wrong) < min_support:
+        return []
+    missed = sum(replay.cases[i].truth["complaint"] == COMPLAINT for i in wrong)
+    now = replay.rules.complaint.threshold_shift
+    best: tuple[int, float, Effect] | None = None
+    for step in sorted(THRESHOLD_SHIFTS, key=abs):
+        shift = round(now + step, 2)
+        if not -0.3 <= shift <= 0.3:
+            continue
+        # Only a mention whose probability lies between a threshold's old and new places
+        # (the flag, review_from, mixed_from in English; the flag in the other languages) can
+        # change: those are scored again.
+        moved = _thresholds(now) + _thresholds(shift)
+        effect = replay.effect(with_threshold_shift(replay.rules, shift),
+                               probability_within=(min(moved), max(moved)))
+        fe = effect.of("complaint")
+        net = len(fe.fixed) - len(fe.broken)
+        if net > 0 and (best is None or net > best[0]):
+            best = (net, shift, effect)
+    if best is None:
+        return []
+    _, shift, effect = best
+    fe = effect.of("complaint")
+    return [Proposal(
+        kind="complaint_threshold", field="complaint",
+        title=f"set complaint.threshold_shift to {shift:+.2f} (now {now:+.2f}): "
+              f"{'more' if shift < now else 'fewer'} posts flagged a complaint",
+        why=(f"of {fe.corrected} complaint corrections, {len(wrong)} still wrong on replay: "
+             f"{missed} complaints not flagged, {len(wrong) - missed} flagged that are not"),
+        edit={"op": "complaint_threshold", "shift": shift}, effect=effect)]
+
+
+def _thresholds(shift: float) -> list[float]:
+    """Every probability threshold `enrich` compares with, under `shift`."""
+    m = complaint.model()
+    return [complaint.shifted(t, shift) for t in
+            (m.threshold, m.review_from, m.mixed_from, multilingual.complaint_threshold())]
 
 
 # --- summary of the history ----------------------------------------------------------------------

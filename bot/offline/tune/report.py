@@ -15,7 +15,7 @@ from bot.offline.tune import proposals as tune
 from bot.offline.tune.patch import PatchError, patch
 
 FIELD_LABEL = {"sentiment": "sentiment", "priority": "priority", "author_type": "author type",
-               "team": "team"}
+               "team": "team", "complaint": "complaint"}
 TEXT_WIDTH = 70
 
 
@@ -30,7 +30,7 @@ def _effect_lines(p: tune.Proposal) -> list[str]:
     lines = [f"   replay: {label} corrections right {fe.right_before} → {fe.right_after} of "
              f"{fe.corrected} (fixed {len(fe.fixed)}, broken {len(fe.broken)})"]
     others = ", ".join(f"{FIELD_LABEL[f]} {p.effect.of(f).changed_others}"
-                       for f in ("sentiment", "priority", "team", "author_type"))
+                       for f in ("sentiment", "priority", "team", "author_type", "complaint"))
     lines.append(f"           other mentions changed: {others}")
     side = [f"{FIELD_LABEL[f]} {len(e.fixed)} fixed/{len(e.broken)} broken"
             for f, e in p.effect.fields.items() if f != p.field and (e.fixed or e.broken)]
@@ -68,7 +68,7 @@ def report_text(n: int, corrected: dict[str, int], right_now: dict[str, int],
         fixed = sum(len(e.fixed) for e in together.fields.values())
         broken = sum(len(e.broken) for e in together.fields.values())
         others = ", ".join(f"{FIELD_LABEL[f]} {together.of(f).changed_others}"
-                           for f in ("sentiment", "priority", "team", "author_type"))
+                           for f in ("sentiment", "priority", "team", "author_type", "complaint"))
         lines.append(f"all {len(proposals)} together: {fixed} corrections fixed, {broken} "
                      f"broken; other mentions changed: {others}")
     for note in notes:

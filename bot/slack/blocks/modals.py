@@ -25,7 +25,7 @@ from bot.slack.blocks.text import (
     section,
     truncate_escaped,
 )
-from bot.slack.ids import Block, Overflow, View
+from bot.slack.ids import Block, ComplaintChoice, Overflow, View
 
 POST_EXCERPT_MAX = 1200  # the post being answered, shown above the reply box
 
@@ -212,9 +212,27 @@ def correct_modal(view: CardView, field: str, choices: Sequence[str | tuple[str,
     if chosen:
         element["initial_option"] = chosen
     who = f" for {handle(view)}" if field == Overflow.AUTHOR_TYPE else ""
-    blocks = [context(f"Now: *{esc(label(current), 100)}*{who} · corrections are recorded "
+    blocks = [context(f"Now: *{esc(label(current), 100)}*{who} · "
+                      f"{'a complaint' if view.complaint else 'not a complaint'} "
+                      f"({view.complaint_probability:.0%}) · corrections are recorded "
                       "to tune the rules"),
               {"type": "input", "block_id": str(Block.VALUE), "label": plain(input_label),
-               "element": element}]
+               "element": element},
+              complaint_input()]
     return modal(View.CORRECT, title, blocks, ref(view, str(Overflow(field))), submit="Save")
+
+
+COMPLAINT_OPTIONS = ((ComplaintChoice.UNCHANGED, "Unchanged"),
+                     (ComplaintChoice.COMPLAINT, "A complaint"),
+                     (ComplaintChoice.NOT_COMPLAINT, "Not a complaint"))
+
+
+def complaint_input() -> dict:
+    """The correction modal's second select: the complaint flag (the overflow menu is at
+    Slack's 5-option limit, so it has no item of its own). Starts at `unchanged`."""
+    options = _options([(str(v), text) for v, text in COMPLAINT_OPTIONS])
+    return {"type": "input", "block_id": str(Block.COMPLAINT), "label": plain("Complaint"),
+            "element": {"type": "static_select", "action_id": str(Block.COMPLAINT),
+                        "placeholder": plain("Choose", 150), "options": options,
+                        "initial_option": options[0]}}
 

@@ -426,6 +426,34 @@ def test_corrections_are_stored_and_audited(session, card):
     assert [o.priority for o in outbox(session, m, "update")] == ["P3", "P1", "P1"]
 
 
+def test_the_complaint_flag_is_corrected_beside_a_field_or_alone(session, card):
+    m = card(sentiment="neutral", priority="P4", complaint=False)
+    # The modal's first select left as it was (P4): only the flag changes.
+    m = call(desk.correct, session, ANA, m, "priority", "P4", complaint="complaint")
+    assert (m.complaint, m.priority, m.version) == (True, "P4", 1)
+    # Both at once: one version, two corrections.
+    m = call(desk.correct, session, BEN, m, "sentiment", "negative", complaint="not_complaint")
+    assert (m.complaint, m.sentiment, m.version) == (False, "negative", 2)
+    fixes = [(c.field, c.old_value, c.new_value, c.by) for c in session.scalars(
+        select(models.Correction).where(models.Correction.mention_id == m.id)
+        .order_by(models.Correction.id))]
+    assert fixes == [("complaint", "not_complaint", "complaint", ANA),
+                     ("sentiment", "neutral", "negative", BEN),
+                     ("complaint", "complaint", "not_complaint", BEN)]
+    assert [a[1:] for a in audit(session, m)] == [("correct", "new", "new")] * 3
+    with pytest.raises(NotAllowed, match="already P4 and the complaint is already not complaint"):
+        call(desk.correct, session, ANA, m, "priority", "P4", complaint="not_complaint")
+
+
+def test_forged_complaint_values_are_refused(session, card):
+    m = card(complaint=False)
+    for forged in ("unchanged", "yes", "true", "complaint'; --"):
+        with pytest.raises(NotAllowed, match="is not a complaint"):
+            call(desk.correct, session, ANA, m, "priority", "P1", complaint=forged)
+    assert session.scalar(select(func.count()).select_from(models.Correction)) == 0
+    assert session.get(models.Mention, m.id).priority == "P2"
+
+
 def test_bad_corrections_are_refused(session, card):
     m = card(sentiment="negative")
     with pytest.raises(NotAllowed, match="not a sentiment"):

@@ -83,7 +83,7 @@ def test_history_and_proposals(session, make_author, make_mention):
     assert by_id[ids["others"][-1]].truth == {}  # undone
     assert by_id[ids["blogger"][0]].mention.author.handle == "travelbloggr"
     assert tune.corrected_counts(cases) == {"sentiment": 4, "priority": 0, "author_type": 1,
-                                           "team": 4}
+                                           "team": 4, "complaint": 0}
 
     rules = load_rules(RULES)
     proposals, _, _ = tune.propose(cases, rules)
@@ -137,7 +137,8 @@ def test_cli_report_json_and_write(monkeypatch, tmp_path, migrated_url, session,
     assert code == 0, err
     data = json.loads(out)
     assert data["mentions"] == 17
-    assert data["corrected"] == {"sentiment": 4, "priority": 0, "author_type": 1, "team": 4}
+    assert data["corrected"] == {"sentiment": 4, "priority": 0, "author_type": 1, "team": 4,
+                                 "complaint": 0}
     kinds = {p["kind"]: p for p in data["proposals"]}
     assert sorted(kinds) == ["authors", "lexicon", "rule"]
     assert sorted(kinds["rule"]["effect"]["fields"]["team"]["fixed"]) == sorted(ids["charter"])
@@ -173,3 +174,76 @@ def test_cli_empty_history(monkeypatch, migrated_url):
     code, out, err = run("tune")
     assert code == 0, err
     assert "0 stored mentions" in out and "no proposal" in out
+
+
+STUCK = ["Tiketi yangu imekwama kwenye mfumo", "Mzigo wangu imekwama uwanjani tangu jana",
+         "Pesa imekwama kwenye akaunti yangu"]  # Swahili: "… is stuck": complaints, not flagged
+SWAHILI = ["Habari za asubuhi marafiki", "Tunasafiri kwenda Mombasa kesho",
+           "Ndege ilifika mapema leo", "Chakula kilikuwa kitamu sana"]
+NOT_COMPLAINTS = ["@NorthwindAir my bag got zorbled on the way to Leeds",
+                  "@NorthwindAir the app zorbled my booking",
+                  "@NorthwindAir the wifi got zorbled on my flight"]  # flagged; staff: no complaint
+
+
+def seed_complaints(session, make_author, make_mention) -> dict[str, list[int]]:
+    ids: dict[str, list[int]] = {"stuck": [], "swahili": [], "not": []}
+
+    def mention(text: str, lang: str | None = None):
+        return make_mention(text=text, team="care", sentiment="neutral", priority="P4",
+                            compound=0.0, ingested_at=AT, created_at=AT, lang=lang,
+                            author=make_author())
+
+    def correct(m, old: str, new: str) -> None:
+        session.add(models.Correction(mention_id=m.id, field="complaint", old_value=old,
+                                      new_value=new, by="U0STAFF", at=AT))
+
+    for t in STUCK:
+        m = mention(t, "sw")
+        correct(m, "not_complaint", "complaint")
+        ids["stuck"].append(m.id)
+    ids["swahili"] = [mention(t, "sw").id for t in SWAHILI]
+    for t in NOT_COMPLAINTS:
+        m = mention(t, "en")
+        correct(m, "complaint", "not_complaint")
+        ids["not"].append(m.id)
+    session.commit()
+    return ids
+
+
+def test_complaint_corrections_propose_cues_per_language_and_a_threshold_shift(
+        monkeypatch, tmp_path, migrated_url, session, make_author, make_mention):
+    ids = seed_complaints(session, make_author, make_mention)
+    cases = list(load_cases(session))
+    assert tune.corrected_counts(cases)["complaint"] == 6
+    rules = load_rules(RULES)
+    proposals, replay, _ = tune.propose(cases, rules)
+    assert tune.right_now(replay)["complaint"] == 0
+    cues = [p for p in proposals if p.kind == "complaint_cue"]
+    assert [p.edit for p in cues] == [{"op": "complaint_cue", "lang": "sw", "cue": "imekwama"}]
+    fe = cues[0].effect.of("complaint")
+    assert set(fe.fixed) == set(ids["stuck"]) and fe.broken == () and fe.changed_others == 0
+    assert "in 3 of the 3 mentions staff marked a complaint" in cues[0].why
+    assert "in 0 of the 4 others in sw" in cues[0].why
+    (shift,) = [p for p in proposals if p.kind == "complaint_threshold"]
+    assert shift.edit["op"] == "complaint_threshold" and shift.edit["shift"] > 0
+    fe = shift.effect.of("complaint")
+    assert set(fe.fixed) == set(ids["not"]) and fe.broken == ()
+    assert "3 complaints not flagged, 3 flagged that are not" in shift.why
+
+    # Through the command: the report, then a copy of the rules with both applied.
+    monkeypatch.setenv("DATABASE_URL", migrated_url)
+    monkeypatch.setenv("SOCIALBOT_RULES", str(RULES))
+    code, out, err = run("tune")
+    assert code == 0, err
+    assert "6 corrections (complaint 6)" in out
+    assert "add 'imekwama' to complaint.cues.sw" in out
+    assert "complaint corrections right 0 → 3 of 6 (fixed 3, broken 0)" in out
+    target = tmp_path / "proposed.yaml"
+    code, _, err = run("tune", "--write", str(target))
+    assert code == 0, err
+    written = load_rules(target)
+    assert written.complaint.cues == {"sw": ["imekwama"]}
+    assert written.complaint.threshold_shift == shift.edit["shift"]
+    assert run("check", "--rules", str(target))[0] == 0
+    together = tune.Replay(cases, written)
+    assert tune.right_now(together)["complaint"] == 6

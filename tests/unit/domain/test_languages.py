@@ -102,3 +102,24 @@ def test_the_weights_file_names_its_sources_and_licences():
     for source in ("xlm-t", "afrisenti", "CC BY 4.0", "Apache-2.0"):
         assert source in w["derived"]
     assert {"es", "fr", "pt", "de", "sw"} <= set(w["languages"])
+
+
+def test_the_rules_files_complaint_cues_and_threshold_shift():
+    """`complaint.cues.<lang>` (en too) flags a post the weights alone leave alone; a
+    threshold shift moves the flag; bad entries are refused."""
+    def with_complaint(section: str):
+        return parse_rules(SHIPPED_TEXT + f"complaint: {section}\n")
+
+    sw, en = mention("Tiketi yangu imekwama kwenye mfumo", "sw"), \
+        mention("my seat was zorbled", "en")
+    assert not enrich(sw, SHIPPED, now=NOW).is_complaint
+    assert not enrich(en, SHIPPED, now=NOW).is_complaint
+    cued = with_complaint("{cues: {sw: [Imekwama], en: [zorbled]}}")
+    assert cued.complaint.cues["sw"] == ["imekwama"]  # lowercased
+    assert enrich(sw, cued, now=NOW).is_complaint and enrich(en, cued, now=NOW).is_complaint
+    assert enrich(sw, cued, now=NOW).cues == ()  # the built-in cue names are unchanged
+    assert enrich(en, SHIPPED, now=NOW).complaint_probability > 0.49
+    assert enrich(en, with_complaint("{threshold_shift: -0.1}"), now=NOW).is_complaint
+    for bad in ("{cues: {English: [x]}}", "{cues: {sw: ['  ']}}", "{threshold_shift: 0.5}"):
+        with pytest.raises(RulesError, match="complaint"):
+            with_complaint(bad)

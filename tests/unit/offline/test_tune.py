@@ -250,12 +250,51 @@ def test_targeted_replay_equals_full_replay(rules):
     assert replay.effect(ruled, routing_only=True) == replay.effect(ruled)
 
 
+def test_targeted_complaint_replay_equals_full_replay(rules):
+    """A cue replays only the texts with it, a threshold shift only the mentions whose
+    probability lies between a threshold's old and new places: both as scoring all again."""
+    texts = ["@NorthwindAir my bag got zorbled on the way to Leeds",
+             "@NorthwindAir the app zorbled my booking", "my seat was zorbled",
+             "@NorthwindAir flight cancelled, stranded again, no refund", *BACKGROUND]
+    cases = [case(k, t, complaint="not_complaint") for k, t in enumerate(texts)]
+    swahili = [tune.Case(50 + k, Mention("x", f"s{k}", t, Author("amina"), created_at=NOW,
+                                         lang="sw"), NOW, truth={"complaint": "complaint"})
+               for k, t in enumerate(["Tiketi yangu imekwama", "Pesa imekwama kwenye akaunti",
+                                      "Habari za asubuhi"])]
+    replay = tune.Replay([*cases, *swahili], rules)
+    for cue, lang in (("zorbled", "en"), ("imekwama", "sw")):
+        changed = tune.with_complaint_cue(rules, lang, cue)
+        assert replay.effect(changed, words=[cue]) == replay.effect(changed)
+    for shift in tune.THRESHOLD_SHIFTS:
+        changed = tune.with_threshold_shift(rules, shift)
+        moved = tune._thresholds(0.0) + tune._thresholds(shift)  # noqa: SLF001
+        targeted = replay.effect(changed, probability_within=(min(moved), max(moved)))
+        assert targeted == replay.effect(changed), shift
+
+
+def test_complaint_cues_need_min_support_and_go_to_their_language(rules):
+    stuck = [tune.Case(k, Mention("x", str(k), t, Author("amina"), created_at=NOW, lang="sw"),
+                       NOW, truth={"complaint": "complaint"})
+             for k, t in enumerate(["Tiketi yangu imekwama", "Mzigo imekwama uwanjani",
+                                    "Pesa imekwama kwenye akaunti"], 1)]
+    others = [tune.Case(10 + k, Mention("x", f"o{k}", t, Author("juma"), created_at=NOW,
+                                        lang="sw"), NOW)
+              for k, t in enumerate(["Habari za asubuhi marafiki", "Tunasafiri kwenda Mombasa",
+                                     "Chakula kilikuwa kitamu sana"])]
+    proposals, _, _ = tune.propose([*stuck, *others, *background()], rules)
+    (cue,) = by_kind(proposals, "complaint_cue")
+    assert cue.edit == {"op": "complaint_cue", "lang": "sw", "cue": "imekwama"}
+    assert cue.net == 3
+    proposals, _, _ = tune.propose([*stuck[:2], *others, *background()], rules)
+    assert by_kind(proposals, "complaint_cue") == []
+
+
 def test_compare_counts_fixed_broken_and_others(rules):
     cases = [case(1, "a", sentiment="negative"), case(2, "b", sentiment="neutral"),
              case(3, "c")]
 
     def o(s: str) -> tune.Outcome:
-        return tune.Outcome(s, "P4", "customer", "care", None, None)  # type: ignore[arg-type]
+        return tune.Outcome(s, "P4", "customer", "care", "not_complaint", None, None)  # type: ignore[arg-type]
 
     eff = tune.compare(cases, [o("neutral"), o("neutral"), o("neutral")],
                        [o("negative"), o("positive"), o("positive")])

@@ -124,3 +124,22 @@ def test_a_word_of_another_language_goes_to_its_lexicon(text):
     assert rules.sentiment.lexicons["fr"]["dérouté"] == -2.5
     assert "dérouté" not in rules.sentiment.lexicon
     assert rules.sentiment.lexicons.get("es", {}) == parse_rules(text).sentiment.lexicons.get("es", {})
+
+
+@pytest.mark.parametrize("text", [
+    MINIMAL,  # no complaint section
+    MINIMAL + "complaint: {cues: {sw: [imekwama]}}\n",  # flow, the language there
+    MINIMAL + "complaint:\n  threshold_shift: -0.05   # flag more\n  cues:\n    en:\n"
+              "      - card swallowed\n",  # block, another language and a shift already
+], ids=["missing", "flow", "block"])
+def test_complaint_cues_and_the_threshold_shift(text):
+    edits = [{"op": "complaint_cue", "lang": "sw", "cue": "imekwama"},
+             {"op": "complaint_cue", "lang": "sw", "cue": "hamna huduma"},
+             {"op": "complaint_threshold", "shift": 0.1}]
+    patched = patch(text, edits)
+    rules = parse_rules(patched)
+    assert rules.model_dump() == tune.apply(parse_rules(text), edits).model_dump()
+    assert rules.complaint.cues["sw"] == ["imekwama", "hamna huduma"]
+    assert rules.complaint.threshold_shift == 0.1
+    assert rules.complaint.cues.get("en") == parse_rules(text).complaint.cues.get("en")
+    assert ("# flag more" in patched) == ("# flag more" in text)

@@ -17,7 +17,7 @@ from bot.domain.rules.schema import AUTHOR_TYPES, PRIORITIES, SENTIMENTS, Templa
 from bot.slack import blocks
 from bot.slack.blocks import escape_mrkdwn, help_blocks, slack_len, truncate_escaped
 from bot.slack.blocks.text import inline, link, safe_url
-from bot.slack.ids import Action, Block, CardRef, Overflow, View
+from bot.slack.ids import Action, Block, CardRef, ComplaintChoice, Overflow, View
 from tests.support.blocks import assert_inert, check_limits, strings, untrusted
 from tests.support.cards import DRAFT, OUTCOMES, T0, view
 from tests.support.golden import assert_golden
@@ -486,6 +486,18 @@ def test_correct_modal_preselects_the_current_value():
         blocks.correct_modal(view("new"), Overflow.DISMISS, ["x"])
 
 
+@pytest.mark.parametrize("field", [Overflow.PRIORITY, Overflow.SENTIMENT, Overflow.AUTHOR_TYPE])
+def test_every_correct_modal_offers_the_complaint_flag_unchanged_first(field):
+    m = blocks.correct_modal(view("new", complaint=True, complaint_probability=0.82), field,
+                             AUTHOR_TYPES if field == Overflow.AUTHOR_TYPE else SENTIMENTS)
+    el = _input(m, Block.COMPLAINT)["element"]
+    assert (el["type"], el["action_id"]) == ("static_select", Block.COMPLAINT.value)
+    assert [o["value"] for o in el["options"]] == ["unchanged", "complaint", "not_complaint"]
+    assert el["initial_option"]["value"] == ComplaintChoice.UNCHANGED
+    assert "a complaint (82%)" in json.dumps(m["blocks"][0])
+    check_limits(m)
+
+
 # --- Messages -------------------------------------------------------------------------------
 def test_approval_request_mentions_approvers_and_carries_the_draft():
     out = blocks.approval_request(view("pending_approval"), ["U0LEAD", "S0LEADS"])
@@ -544,6 +556,9 @@ def _golden_messages() -> dict[str, dict]:
         "modal_reject": blocks.reject_modal(pending),
         "modal_reassign": blocks.reassign_modal(view("claimed"), TEAMS),
         "modal_correct_priority": blocks.correct_modal(view("new"), Overflow.PRIORITY, PRIORITIES),
+        "modal_correct_sentiment_complaint": blocks.correct_modal(
+            view("new", complaint=True, complaint_probability=0.82), Overflow.SENTIMENT,
+            SENTIMENTS),
         "approval_request": blocks.approval_request(pending, ["U0LEAD", "S0LEADS"]),
         "approval_dm": blocks.approval_dm(
             pending, ["U0LEAD", "S0LEADS"],
