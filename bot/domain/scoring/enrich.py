@@ -726,10 +726,12 @@ def _english(text: str, low: str, words: list[str], vader: dict[str, float], fou
                     probability >= complaint.shifted(model.mixed_from, shift))
 
 
-def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules) -> _Feeling:
-    """bot.domain.scoring.multilingual's weights for `lang`; none: sentiment `unknown`."""
+def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules,
+                    words: list[str] | None) -> _Feeling:
+    """bot.domain.scoring.multilingual's weights for `lang`; none: sentiment `unknown`.
+    `words`: multilingual.tokens of the text, if detection read them already."""
     scored = multilingual.scores(text, lang, vader, rules.sentiment.lexicons.get(lang),
-                                 rules_cues(text.lower(), lang, rules))
+                                 rules_cues(text.lower(), lang, rules), words)
     if scored is None:
         return _Feeling(0.0, UNKNOWN_SENTIMENT, 0.0, False, False, False)
     flagged = scored.complaint_probability >= complaint.shifted(
@@ -750,11 +752,15 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
     found = _scan(words)
     question = _is_question(low)
     addressed = _addressed(mention, low, prepared)
-    lang = language.language_of(mention.lang, text)
+    lang = language.normalise(mention.lang)
+    any_script: list[str] | None = None  # multilingual.tokens: read once for both uses
+    if lang is None:
+        any_script = multilingual.tokens(text.lower())
+        lang = language.detect(text, any_script)
     if lang is None or lang == "en":
         feeling = _english(text, low, words, vader, found, question, addressed, rules)
     else:
-        feeling = _other_language(text, lang, vader, rules)
+        feeling = _other_language(text, lang, vader, rules, any_script)
     compound, sentiment, probability, is_complaint, review, mixed = feeling
     author_type = _author_type(mention, rules, prepared)
 

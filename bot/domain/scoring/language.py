@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from operator import itemgetter
 
 from bot.domain.scoring import multilingual
 
@@ -42,7 +43,10 @@ def normalise(code: str | None) -> str | None:
 
 
 @cache
-def _detector() -> tuple[tuple[str, ...], dict[str, tuple[float, ...]], tuple[float, ...]]:
+def _detector() -> tuple[tuple[str, ...], dict[str, tuple[float, ...]],
+                         dict[str, tuple[int, ...]]]:
+    """The languages; per frequent word its log-probability in each language; and per word
+    which languages know it (a value above their unseen one)."""
     d = multilingual.load_weights()["detector"]
     # A word outside a language's frequent words costs every such language the same (the
     # lowest smoothed value): a small corpus must not win on the words it never saw.
@@ -50,7 +54,9 @@ def _detector() -> tuple[tuple[str, ...], dict[str, tuple[float, ...]], tuple[fl
     unseen = tuple(d["unseen"])
     words = {w: tuple(floor if x <= u else x for x, u in zip(v, unseen, strict=True))
              for w, v in d["words"].items()}
-    return tuple(d["languages"]), words, tuple(floor for _ in unseen)
+    known = {w: tuple(int(x > u) for x, u in zip(v, unseen, strict=True))
+             for w, v in d["words"].items()}
+    return tuple(d["languages"]), words, known
 
 
 def script_language(text: str) -> str | None:
@@ -65,31 +71,28 @@ def script_language(text: str) -> str | None:
     return next(lang for a, b, lang in SCRIPTS if a <= o <= b)
 
 
-def detect(text: str) -> str | None:
-    """The post's language code, `und`, or None (too short to tell: treat as English)."""
+def detect(text: str, words: list[str] | None = None) -> str | None:
+    """The post's language code, `und`, or None (too short to tell: treat as English).
+    `words`: `multilingual.tokens(text.lower())`, when the caller has them already."""
     by_script = script_language(text)
     if by_script is not None:
         return by_script
-    words = multilingual.tokens(text.lower())
+    if words is None:
+        words = multilingual.tokens(text.lower())
     if len(words) < MIN_WORDS:
         return None
-    langs, table, unseen = _detector()
-    totals = [0.0] * len(langs)
-    known = [0] * len(langs)
-    seen = 0
-    for w in words:
-        row = table.get(w)
-        if row is None:  # no language's frequent word: no evidence either way
-            continue
-        seen += 1
-        for i, x in enumerate(row):
-            totals[i] += x
-            if x > unseen[i]:
-                known[i] += 1
+    langs, table, known = _detector()
+    # Words no language counts among its frequent ones are no evidence either way. (Lookups
+    # and sums done in C, `map`/`filter`: this runs for every post the network gives no
+    # language.)
+    rows = list(filter(None, map(table.get, words)))
+    seen = len(rows)
     if seen < MIN_WORDS:
         return None if seen else UNDETERMINED
+    totals = list(map(sum, zip(*rows, strict=True)))
     best = max(range(len(langs)), key=totals.__getitem__)
-    if known[best] < MIN_KNOWN * len(words):
+    if sum(map(itemgetter(best), filter(None, map(known.get, words)))) \
+            < MIN_KNOWN * len(words):
         return UNDETERMINED
     english = langs.index("en")
     if best != english and totals[best] - totals[english] < MARGIN * seen:
@@ -97,6 +100,8 @@ def detect(text: str) -> str | None:
     return langs[best]
 
 
-def language_of(network_lang: str | None, text: str) -> str | None:
-    """The network's tag when it gives one, else the detector's answer."""
-    return normalise(network_lang) or detect(text)
+def language_of(network_lang: str | None, text: str,
+                words: list[str] | None = None) -> str | None:
+    """The network's tag when it gives one, else the detector's answer (`words`: see
+    `detect`)."""
+    return normalise(network_lang) or detect(text, words)

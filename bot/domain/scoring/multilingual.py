@@ -68,15 +68,31 @@ def tokens(low: str) -> list[str]:
     return TOKEN.findall(low)
 
 
+_WORD_FEATURES: dict[str, tuple[str, ...]] = {}  # word → its own features, for speed
+WORD_CACHE_MAX = 200_000  # words kept; cleared when full (a dict of short tuples: ~60 MB at most)
+
+
+def _word_features(w: str) -> tuple[str, ...]:
+    """The word, its stem and its letter 4-grams: the features one word gives on its own."""
+    out = _WORD_FEATURES.get(w)
+    if out is None:
+        padded = f" {w} "
+        grams = ["c:" + padded[i:i + 4] for i in range(len(padded) - 3)]
+        out = (w, "p:" + w[:STEM], *grams) if len(w) > STEM else (w, *grams)
+        if len(_WORD_FEATURES) >= WORD_CACHE_MAX:
+            _WORD_FEATURES.clear()
+        _WORD_FEATURES[w] = out
+    return out
+
+
 def features(words: list[str], text: str) -> set[str]:
     """Words, word pairs ("a b"), stems ("p:…"), letter 4-grams of each word with its edges
-    ("c: mal", "c:mal "), emoji."""
-    out = set(words)
-    out.update(f"{a} {b}" for a, b in itertools.pairwise(words))
-    out.update("p:" + w[:STEM] for w in words if len(w) > STEM)
-    for w in words:
-        padded = f" {w} "
-        out.update("c:" + padded[i:i + 4] for i in range(len(padded) - 3))
+    ("c: mal", "c:mal "), emoji. Each feature counts once, however often it occurs."""
+    parts = list(map(_WORD_FEATURES.get, words))  # the usual case: every word seen before
+    if None in parts:
+        parts = list(map(_word_features, words))
+    out: set[str] = set().union(*parts)
+    out.update(map(" ".join, itertools.pairwise(words)))
     if not text.isascii():
         out.update(ch for ch in text if ord(ch) >= EMOJI_FROM)
     return out
@@ -114,35 +130,57 @@ def _cue_pattern(lang: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, cues)) + r")(?!\w)")
 
 
+class _Model:
+    """One language's weights, as `scores` applies them: relative to `neutral` (a softmax is
+    the same when one number is taken from all three scores), the negative and positive
+    weights of a feature as one complex number, so the post's features are one pass of
+    dictionary lookups summed in C (`sum(map(...))`), not a Python loop adding three numbers."""
+
+    __slots__ = ("bias", "numeric", "weights")
+
+    def __init__(self, data: dict) -> None:
+        b = data["bias"]
+        self.bias = complex(b[0] - b[1], b[2] - b[1])
+        self.numeric = tuple(complex(w[0] - w[1], w[2] - w[1]) for w in data["numeric"])
+        self.weights = {f: complex(w[0] - w[1], w[2] - w[1])
+                        for f, w in data["weights"].items()}
+
+
+_NONE = itertools.repeat(0j)  # what a feature the model does not know adds
+
+
+@cache
+def _model(lang: str) -> _Model | None:
+    data = load_weights()["languages"].get(lang)
+    return None if data is None else _Model(data)
+
+
 def scores(text: str, lang: str, vader: dict[str, float],
            lexicon: dict[str, float] | None = None,
-           extra_cues: tuple[str, ...] = ()) -> Scores | None:
+           extra_cues: tuple[str, ...] = (), words: list[str] | None = None) -> Scores | None:
     """The sentiment of a post in `lang` (`vader`: VADER's scores of it), or None when there
     are no weights for `lang`. `extra_cues`: the rules file's complaint cues found in it
-    (`complaint.cues.<lang>`), each RULES_CUE_LOGIT on the complaint's negative score."""
-    model = load_weights()["languages"].get(lang)
+    (`complaint.cues.<lang>`), each RULES_CUE_LOGIT on the complaint's negative score.
+    `words`: `tokens(text.lower())`, when the caller has them already."""
+    model = _model(lang)
     if model is None:
         return None
     low = text.lower()
-    words = tokens(low)
-    weights: dict[str, list[float]] = model["weights"]
-    z = list(model["bias"])
-    for k, w in zip(NUMERIC, model["numeric"], strict=True):
-        x = vader[k]
-        z[0] += w[0] * x
-        z[1] += w[1] * x
-        z[2] += w[2] * x
-    for f in features(words, text):
-        w = weights.get(f)
-        if w is not None:
-            z[0] += w[0]
-            z[1] += w[1]
-            z[2] += w[2]
+    if words is None:
+        words = tokens(low)
+    a, b, c = model.numeric
+    z_ = (model.bias + a * vader[NUMERIC[0]] + b * vader[NUMERIC[1]] + c * vader[NUMERIC[2]]
+          + sum(map(model.weights.get, features(words, text), _NONE)))
+    zn, zp = z_.real, z_.imag
     if lexicon:
         for word in words:
             v = lexicon.get(word)
             if v:
-                z[2 if v > 0 else 0] += abs(v) * LEXICON_SCALE
+                if v > 0:
+                    zp += v * LEXICON_SCALE
+                else:
+                    zn -= v * LEXICON_SCALE
+    z = [zn, 0.0, zp]  # negative, neutral, positive
     pattern = _cue_pattern(lang)
     cues = tuple(dict.fromkeys(pattern.findall(low))) if pattern is not None else ()
     extra = [c for c in extra_cues if c not in cues]
