@@ -88,9 +88,9 @@ def _word_features(w: str) -> tuple[str, ...]:
 def features(words: list[str], text: str) -> set[str]:
     """Words, word pairs ("a b"), stems ("p:…"), letter 4-grams of each word with its edges
     ("c: mal", "c:mal "), emoji. Each feature counts once, however often it occurs."""
-    parts = list(map(_WORD_FEATURES.get, words))  # the usual case: every word seen before
-    if None in parts:
-        parts = list(map(_word_features, words))
+    seen = list(map(_WORD_FEATURES.get, words))  # the usual case: every word seen before
+    parts: list[tuple[str, ...]] = (list(map(_word_features, words)) if None in seen
+                                    else seen)  # type: ignore[assignment]
     out: set[str] = set().union(*parts)
     out.update(map(" ".join, itertools.pairwise(words)))
     if not text.isascii():
