@@ -244,13 +244,15 @@ class Runtime:
         log.info("polling %d source(s): %s", len(built.sources),
                  ", ".join(s.spec.id for s in built.sources) or "none")
 
+    def poll_now(self, source_id: str) -> None:
+        """Move `source_id`'s next poll to now (the scheduler's job runs it)."""
+        job = self.scheduler.get_job(poll_job_id(source_id))
+        if job is not None:
+            job.modify(next_run_time=self.clock())
+
     def meta_delivery(self, payload: object) -> None:
         """A signed delivery from Meta: hints to the sources, their polls moved to now."""
-        def poll_now(source_id: str) -> None:
-            job = self.scheduler.get_job(poll_job_id(source_id))
-            if job is not None:
-                job.modify(next_run_time=self.clock())
-        deliver(payload, list(self.sources), poll_now)
+        deliver(payload, list(self.sources), self.poll_now)
 
     def _leadership_changed(self, leading: bool) -> None:
         """Taking over: poll now rather than at each source's next tick (a source waiting

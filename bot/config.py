@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     X_API_SECRET: SecretStr | None = None
     X_ACCESS_TOKEN: SecretStr | None = None
     X_ACCESS_TOKEN_SECRET: SecretStr | None = None
+    X_API_URL: str = "https://api.twitter.com"  # tests: a local fake
     MASTODON_API_BASE_URL: str | None = None
     MASTODON_ACCESS_TOKEN: SecretStr | None = None
     BLUESKY_HANDLE: str | None = None

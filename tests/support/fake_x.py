@@ -1,15 +1,18 @@
-"""A fake X API v2 on 127.0.0.1 (real HTTP), for storms and faults that `responses` can't play:
-thousands of posts paged the way X pages them, 429s with hostile reset headers.
+"""A fake X API v2 on 127.0.0.1 (real HTTP): thousands of posts paged the way X pages them,
+429s with hostile reset headers, and the brand's replies.
 
 It serves what the X sources ask for: the brand's id (`/2/users/by/username/<name>`), the
 mentions timeline (`/2/users/<id>/mentions`) and recent search (`/2/tweets/search/recent`),
 newest first, with `since_id`, `until_id`, `start_time`, `max_results` and the page token
 (`pagination_token` / `next_token`; a token is the id to continue below, so it stays valid
 while new posts arrive), `includes.users` and `meta` (`newest_id`, `oldest_id`,
-`result_count`, `next_token`). Every request is recorded.
+`result_count`, `next_token`). `POST /2/tweets` posts a reply as the brand (kept in
+`replies`, not on the mentions timeline: it doesn't mention the brand). Every request is
+recorded.
 
-`client(settings)` is the real tweepy client of `bot.networks.x.client.build_x_client`, its
-session's `https://api.twitter.com` mounted on this server: every byte goes over a socket.
+`client(settings)` is the real tweepy client of `bot.networks.x.client.build_x_client` with
+`X_API_URL` set to this server: every byte goes over a socket. `env()` is the environment
+that runs the whole bot against it (read and write keys; the access token names the brand).
 `fail(status, headers=…, times=…)` answers the next requests with an error; `trickle` sends
 bodies a byte at a time.
 """
@@ -25,11 +28,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import requests
 import tweepy
 
 from bot.config import Settings
-from bot.networks.guarded_http import GuardedAdapter
 from bot.networks.x.client import build_x_client
 
 BRAND = "NorthwindAir"
@@ -57,24 +58,12 @@ class Failure:
     times: int = 1
 
 
-class ToFake(GuardedAdapter):
-    """Sends requests for X's host to the fake instead (same path and query), through the
-    bot's own guarded transport."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        request.url = self.base + (request.url or "").split("api.twitter.com", 1)[1]
-        return super().send(request, **kwargs)
-
-
 @dataclass
 class FakeX:
     posts: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> tweet
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> user
     calls: list[Call] = field(default_factory=list)
+    replies: list[dict[str, Any]] = field(default_factory=list)  # the brand's, as posted
     failures: list[Failure] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
@@ -86,10 +75,16 @@ class FakeX:
         self.users[uid] = {"id": uid, "username": username, "name": username.title(),
                            "verified": False, "public_metrics": {"followers_count": followers}}
 
-    def post(self, pid: int, text: str, author_id: str, at: datetime | None = None) -> None:
+    def post(self, pid: int, text: str, author_id: str, at: datetime | None = None, *,
+             replied_to: str | None = None, conversation_id: str | None = None) -> None:
+        """A post on the timelines; `replied_to` (with its conversation) makes it a reply to
+        the brand's post of that id."""
         tweet: dict[str, Any] = {"id": str(pid), "text": text, "author_id": author_id,
-                                 "lang": "en", "conversation_id": str(pid),
+                                 "lang": "en", "conversation_id": conversation_id or str(pid),
                                  "edit_history_tweet_ids": [str(pid)]}
+        if replied_to is not None:
+            tweet["referenced_tweets"] = [{"type": "replied_to", "id": replied_to}]
+            tweet["in_reply_to_user_id"] = BRAND_ID
         if at is not None:
             tweet["created_at"] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         with self._lock:
@@ -99,9 +94,14 @@ class FakeX:
         self.failures.append(Failure(status, headers or {}, times))
 
     def client(self, settings: Settings | None = None) -> tweepy.Client:
-        client = build_x_client(settings or Settings(_env_file=None, X_BEARER_TOKEN=BEARER))
-        client.session.mount("https://api.twitter.com/", ToFake(self.url))
-        return client
+        settings = settings or Settings(_env_file=None, X_BEARER_TOKEN=BEARER)
+        return build_x_client(settings.model_copy(update={"X_API_URL": self.url}))
+
+    def env(self) -> dict[str, str]:
+        return {"X_BEARER_TOKEN": BEARER, "X_API_KEY": "fake-consumer-key",
+                "X_API_SECRET": "fake-consumer-secret",
+                "X_ACCESS_TOKEN": f"{BRAND_ID}-fakeaccesstoken",  # X's form: <user id>-…
+                "X_ACCESS_TOKEN_SECRET": "fake-access-secret", "X_API_URL": self.url}
 
     # --- serving -----------------------------------------------------------------------------
 
@@ -113,6 +113,9 @@ class FakeX:
                 pass
 
             def do_GET(self) -> None:
+                fake.serve(self)
+
+            def do_POST(self) -> None:
                 fake.serve(self)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -127,6 +130,8 @@ class FakeX:
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         split = urlsplit(handler.path)
         params = {k: v[0] for k, v in parse_qs(split.query).items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = json.loads(handler.rfile.read(length) or b"{}") if length else None
         with self._lock:
             failure = self.failures[0] if self.failures else None
             if failure is not None:
@@ -137,6 +142,8 @@ class FakeX:
             status, payload, headers = failure.status, {"title": "Too Many Requests" if
                                                         failure.status == 429 else "Error",
                                                         "status": failure.status}, failure.headers
+        elif body is not None:
+            status, payload, headers = *self.reply(split.path, body), {}
         else:
             status, payload = self.answer(split.path, params)
             headers = {}
@@ -167,6 +174,15 @@ class FakeX:
         if path == f"/2/users/{BRAND_ID}/mentions" or path == "/2/tweets/search/recent":
             return 200, self.page(params)
         return 404, {"title": "Not Found"}
+
+    def reply(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if path != "/2/tweets":
+            return 404, {"title": "Not Found"}
+        with self._lock:
+            pid = str(snowflake(datetime.now(UTC), len(self.replies) % 4096))
+            self.replies.append({**body, "id": pid})
+        return 201, {"data": {"id": pid, "text": body.get("text", ""),
+                              "edit_history_tweet_ids": [pid]}}
 
     def page(self, params: dict[str, str]) -> dict[str, Any]:
         since = int(params.get("since_id") or 0)

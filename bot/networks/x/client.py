@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
 REQUEST_DEADLINE = 60.0  # seconds for a whole call: an answer trickling in can't hold a poll
+X_API = "https://api.twitter.com"  # tweepy's one host; `X_API_URL` moves it (tests: a fake)
 
 
 # --- secrets out of the logs ---------------------------------------------------------------
@@ -96,17 +97,22 @@ class TimeoutSession(GuardedSession):
     `deadline` whatever the server does (`GuardedSession`).
 
     tweepy's `Client` calls `self.session.request(...)` without a timeout (it would wait for
-    ever on a stalled connection) and has no option for it; `build_x_client` swaps this in."""
+    ever on a stalled connection) and has no option for it; `build_x_client` swaps this in.
+    Nor has it an option for X's host: requests for `X_API` go to `base` instead (same path
+    and query; `X_API_URL`, which the end-to-end tests point at a fake X)."""
 
     def __init__(self, timeout: float | tuple[float, float] = REQUEST_TIMEOUT,
-                 deadline: float = REQUEST_DEADLINE) -> None:
+                 deadline: float = REQUEST_DEADLINE, *, base: str = X_API) -> None:
         super().__init__(deadline)
         self.timeout = timeout
+        self.base = base.rstrip("/")
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
                 ) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if self.base != X_API and isinstance(url, str) and url.startswith(X_API):
+            url = self.base + url[len(X_API):]
         return readable_reset(super().request(method, url, *args, **kwargs))
 
 
@@ -146,7 +152,7 @@ def build_x_client(settings: Settings, *,
     client = tweepy.Client(bearer_token=bearer, **user, return_type=dict,
                            wait_on_rate_limit=False)
     client.session.close()
-    client.session = TimeoutSession(timeout)
+    client.session = TimeoutSession(timeout, base=settings.X_API_URL)
     return client
 
 
