@@ -36,6 +36,7 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.rules.schema import Rules
 from bot.domain.scoring.enrich import enrich
 from bot.domain.scoring.routing import route
+from bot.domain.workflow import MentionStatus
 from bot.kit import bulk, models
 from bot.kit.db import rowcount
 from bot.listening.keys import normalise_handle
@@ -143,6 +144,7 @@ def _update_card(session: Session, card_id: int, posts: list[ThreadItem], rules:
             payload={"type": POST_KIND, "post_id": post.id, "notify": tell},
             not_before=now, created_at=now, dedupe_key=f"post:{post.id}"))
     _queue_card_update(session, m, priority, now)
+    _tell_approvers(session, m, posts, priority, now)
     session.flush()
 
 
@@ -225,6 +227,31 @@ def _riskier(m: models.Mention, follow: list[ThreadItem]) -> dict[str, Any]:
     if not m.approval_required and any(p.approval for p in follow):
         values["approval_required"] = True
     return values
+
+
+def _tell_approvers(session: Session, m: models.Mention, posts: list[ThreadItem],
+                    priority: str, now: datetime) -> None:
+    """A follow-up while a draft awaits approval: the approvers the request went to get the
+    request again by DM, drawn when sent with the customer's latest message and "written
+    before the customer's last message" (their first DM is never redrawn, and an edit would
+    not notify them). Once per approver per fetch (`approval:<draft>:<user>:post:<id>`)."""
+    last = _last_follow_up(sorted(posts, key=lambda p: (p.at, p.id)))
+    if last is None or m.status != MentionStatus.PENDING_APPROVAL:
+        return
+    Msg = models.OutboxMessage
+    draft_id = session.scalar(select(models.Draft.id).where(models.Draft.mention_id == m.id)
+                              .order_by(models.Draft.id.desc()).limit(1))
+    prefix = f"approval:{draft_id}:"
+    # The submit's DM rows say who was asked (kept 30 days: bot.kit.housekeeping).
+    asked = session.scalars(select(Msg.channel).where(
+        Msg.mention_id == m.id, Msg.kind == OutboxKind.DM,
+        Msg.dedupe_key.startswith(prefix, autoescape=True))).all()
+    for user in sorted(set(asked)):
+        session.add(Msg(kind=OutboxKind.DM, channel=user, mention_id=m.id, priority=priority,
+                        payload={"type": "approval_request", "draft_id": draft_id,
+                                 "user": user, "post_id": last.id},
+                        not_before=now, created_at=now,
+                        dedupe_key=f"{prefix}{user}:post:{last.id}"))
 
 
 def _queue_card_update(session: Session, m: models.Mention, priority: str,

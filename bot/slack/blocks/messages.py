@@ -67,6 +67,20 @@ def _blocked(view: CardView) -> list[dict]:
 
 
 # --- Approval -------------------------------------------------------------------------------
+def overtaken(view: CardView) -> list[dict]:
+    """What an approver must see when the customer wrote again after the draft was written:
+    their latest message, and that the draft did not answer it. Nothing otherwise."""
+    c = view.conversation
+    if c is None or not c.draft_stale:
+        return []
+    said = (link(c.reply_to.url, "The customer's latest message") + ": "
+            + truncate_escaped(c.reply_to.text, 1500)) if c.reply_to is not None else \
+        "The customer wrote again."
+    return [section(f":speech_balloon: {said}"),
+            context(":warning: *This draft was written before the customer's last message:* "
+                    "read it before you approve, or reject so the draft is rewritten.")]
+
+
 def approval_request(view: CardView, approvers: Sequence[str]) -> dict:
     """Posted in the card's thread when a draft is submitted: mentions the approvers (users
     `<@U…>` and groups `<!subteam^S…>`), shows the draft, Approve / with edits / Reject."""
@@ -76,6 +90,7 @@ def approval_request(view: CardView, approvers: Sequence[str]) -> dict:
         section(f":lock: {who}: please review this reply by {mention(d.author)} to "
                 f"{handle(view)} on {network_label(view)} · *{esc(view.priority, 8)}*"),
         _draft_section(d),
+        *overtaken(view),
         context(why_line(view), _risks(view)),
         *_blocked(view),
         {"type": "actions", "elements": approval_buttons(view)},
@@ -88,16 +103,21 @@ def approval_dm(view: CardView, approvers: Sequence[str], card_url: str | None =
     """The same request by direct message to one approver, with a link to the card."""
     d = _draft(view, "approval_dm")
     where = link(card_url, "Open the card") if card_url else esc(view.team_label, 200)
+    wrote_again = overtaken(view)
+    ask = ("The customer wrote again: your approval is still needed" if wrote_again
+           else "Your approval is needed")
     blocks = [
-        section(f":lock: Your approval is needed for a reply by {mention(d.author)} to "
+        section(f":lock: {ask} for a reply by {mention(d.author)} to "
                 f"{handle(view)} on {network_label(view)} · *{esc(view.priority, 8)}*"),
         _draft_section(d),
+        *wrote_again,
         context(why_line(view), _risks(view)),
         context(f"{where} · approvers: {mentions(list(approvers), empty='none set')}"),
         *_blocked(view),
         {"type": "actions", "elements": approval_buttons(view)},
     ]
-    text = f"Approval needed for a reply to {handle(view)} on {network_label(view)}"
+    text = (("The customer wrote again: approval needed" if wrote_again else "Approval needed")
+            + f" for a reply to {handle(view)} on {network_label(view)}")
     return {"text": text, "blocks": blocks}
 
 

@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.desk import commands as desk
 from bot.desk.commands import HOME, card_view
+from bot.desk.directory import StaticDirectory
+from bot.desk.work import Work
 from bot.domain.mention import Author, Mention
 from bot.domain.outbox import OutboxKind
 from bot.domain.rules.load import load_rules
@@ -22,6 +25,8 @@ from bot.listening.follow_ups import HOME_NOTE
 from bot.listening.ingest import store_mentions
 from bot.reports.period import parse_period
 from bot.reports.queries import compute_report
+from bot.slack.ids import CardRef
+from bot.slack.render import Renderer
 from bot.slack.blocks.report import report_blocks
 from tests.support.paths import ROOT
 
@@ -286,6 +291,45 @@ def test_a_follow_up_while_a_draft_awaits_approval_marks_the_draft(factory, card
     assert view.conversation.reply_to is not None
     assert view.conversation.reply_to.text == "@NorthwindAir actually it arrived"
     assert view.conversation.waiting_minutes == 3
+
+
+def test_the_approvers_are_told_again_by_dm_when_the_customer_overtakes_the_draft(
+        factory, card):
+    """The approval DM is never redrawn: a follow-up while a draft awaits approval asks each
+    approver the request went to again, with the customer's new message and the warning."""
+    with session_scope(factory) as s:
+        s.execute(update(models.Mention).where(models.Mention.id == card).values(
+            status="drafted", outcome=None, closed_at=None))
+        s.add(models.Draft(mention_id=card, text="We are on it", author=AGENT,
+                           created_at=NOW - timedelta(minutes=1)))
+        s.flush()
+        m = s.get(models.Mention, card)
+        desk.submit(Work(s, RULES, StaticDirectory({}), NOW - timedelta(minutes=1)), AGENT,
+                    CardRef(card, m.version))
+    ingest(factory, post("1990000000000000019", "@NorthwindAir actually it <!here> arrived",
+                         reply_to=OUR_REPLY))
+    ingest(factory, post("1990000000000000019", "@NorthwindAir actually it <!here> arrived",
+                         reply_to=OUR_REPLY), now=NOW + timedelta(minutes=1))  # fetched again
+    dms = rows(factory, models.OutboxMessage, models.OutboxMessage.kind == OutboxKind.DM)
+    (follow,) = rows(factory, models.ThreadPost)
+    asked = [d.channel for d in dms if "post_id" not in d.payload]  # the submit's request
+    assert asked and [(d.channel, d.payload.get("post_id")) for d in dms] == [
+        *((a, None) for a in asked), *((a, follow.id) for a in sorted(asked))]  # once again
+    draw = Renderer(lambda: RULES, StaticDirectory({}), lambda: NOW + timedelta(minutes=2))
+    with session_scope(factory) as s:
+        again = draw(s, s.get(models.OutboxMessage, dms[1].id))
+    shown = json.dumps(again)
+    assert again["text"].startswith("The customer wrote again: approval needed")
+    assert "actually it &lt;!here&gt; arrived" in shown and "<!here>" not in shown
+    assert "written before the customer's last message" in shown
+    assert "We are on it" in shown
+    assert [e["action_id"] for b in again["blocks"] if b["type"] == "actions"
+            for e in b["elements"]] == ["approve", "approve_edit", "reject"]
+
+
+def test_a_follow_up_on_a_card_not_awaiting_approval_sends_no_dm(factory, card):
+    ingest(factory, post("1990000000000000019", "@NorthwindAir hello?", reply_to=OUR_REPLY))
+    assert rows(factory, models.OutboxMessage, models.OutboxMessage.kind == OutboxKind.DM) == []
 
 
 def test_an_x_follow_up_that_does_not_mention_the_brand_is_not_what_a_reply_answers(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot.domain.card import Conversation, PostView
 from bot.slack import blocks
 from bot.slack.blocks.conversation import thread_post
+from tests.support.blocks import check_limits
 from tests.support.cards import T0, view
 from tests.support.golden import assert_golden
 
@@ -54,3 +55,21 @@ def test_a_draft_overtaken_by_the_customer_is_flagged_for_the_approver():
 def test_the_draft_modal_quotes_the_latest_message_not_the_first():
     modal = json.dumps(blocks.draft_modal(view("claimed", conversation=REPLIED), [], None))
     assert "still no card" in modal and "swallowed my card" not in modal
+
+
+def test_the_approval_dm_asked_again_shows_the_customers_new_message_and_the_warning():
+    stale = dataclasses.replace(REPLIED, draft_stale=True)
+    payload = blocks.approval_dm(view("pending_approval", conversation=stale), ["U0LEAD"],
+                                 "https://acme.slack.com/archives/C0CARE/p1772442900000100")
+    shown = json.dumps(payload, ensure_ascii=False)
+    assert payload["text"].startswith("The customer wrote again: approval needed")
+    assert "still no card &lt;!channel&gt;" in shown and "<!channel>" not in shown
+    assert "written before the customer's last message" in shown
+    assert "<https://x.com/dana_k/status/1897000000000000111|" in shown
+    check_limits(payload)
+    assert_golden("approval_dm_customer_wrote", payload)
+    request = blocks.approval_request(view("pending_approval", conversation=stale), ["U0LEAD"])
+    assert "written before the customer's last message" in json.dumps(request)
+    # Not overtaken: the request reads as before.
+    fresh = blocks.approval_dm(view("pending_approval", conversation=REPLIED), ["U0LEAD"])
+    assert "wrote again" not in json.dumps(fresh)
