@@ -16,7 +16,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory, session_scope

@@ -25,9 +25,9 @@ from bot.listening.follow_ups import HOME_NOTE
 from bot.listening.ingest import store_mentions
 from bot.reports.period import parse_period
 from bot.reports.queries import compute_report
+from bot.slack.blocks.report import report_blocks
 from bot.slack.ids import CardRef
 from bot.slack.render import Renderer
-from bot.slack.blocks.report import report_blocks
 from tests.support.paths import ROOT
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
