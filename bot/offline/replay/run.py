@@ -426,6 +426,8 @@ def run(path: str, rules: Rules, *, as_json: bool, out: TextIO, err: TextIO,
             bar.clear()
         err.write(f"{name}: cannot write the output: {exc.strerror or exc}\n")
         return 2
+    finally:
+        threads.close()  # its temporary file of spilled posts goes with it
     if bar is not None:
         bar.close()
     problems.finish()
