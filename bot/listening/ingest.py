@@ -249,18 +249,24 @@ def _store_all(session: Session, mentions: list[Mention], rules: Rules, *, now: 
     placed = (placing.place(session, fresh) if conversations
               else [Placed(Role.CARD)] * len(fresh))
     cards = [i for i, p in enumerate(placed) if p.role is Role.CARD]
-    ids = _store_cards(session, [fresh[i] for i in cards], rules, now=now, source_id=source_id)
+    ids, queued = _store_cards(session, [fresh[i] for i in cards], rules, now=now,
+                               source_id=source_id)
     by_index = dict(zip(cards, ids, strict=True))
     posts = [(fresh[i], p) for i, p in enumerate(placed) if p.role in THREAD_ROLES]
     follow_ups.store(session, posts, by_index, rules, now=now)
+    # The new cards are queued after the thread posts: the outbox sends a priority's rows in
+    # id order, and a customer already waiting in a conversation goes before newcomers of
+    # the same priority (a follow-up reaches its thread within the poll plus 2 s of pacing).
+    bulk.insert_all(session, _OUTBOX, queued)
     return IngestResult(ids, duplicates, len(posts))
 
 
 def _store_cards(session: Session, fresh: list[Mention], rules: Rules, *, now: datetime,
-                 source_id: str | None) -> list[int]:
-    """Store the posts that start a conversation as mentions, each with its card queued."""
+                 source_id: str | None) -> tuple[list[int], list[dict[str, Any]]]:
+    """Store the posts that start a conversation as mentions: their ids, and their cards'
+    outbox rows to queue."""
     if not fresh:
-        return []
+        return [], []
     scored = [enrich(m, rules, now=now) for m in fresh]
     authors = _authors(session, fresh, [e.author_type for e in scored], now)
     rows: list[dict[str, Any]] = []
@@ -290,14 +296,13 @@ def _store_cards(session: Session, fresh: list[Mention], rules: Rules, *, now: d
             # The reply is due by the team's SLA for this priority, counted from now.
             **timers(decision.team, decision.priority)})
     ids = bulk.insert_ids(session, _MENTION, rows, key=("network", "external_id"))
-    bulk.insert_all(session, _OUTBOX, [
+    return list(ids), [
         {"kind": OutboxKind.CARD, "channel": rules.teams[row["team"]].channel, "mention_id": mention_id,
          "priority": row["priority"], "payload": {}, "state": "pending", "attempts": 0,
          "not_before": now, "created_at": now,
          # One card per mention, whatever retries happen upstream.
          "dedupe_key": f"card:{mention_id}"}
-        for mention_id, row in zip(ids, rows, strict=True)])
-    return list(ids)
+        for mention_id, row in zip(ids, rows, strict=True)]
 
 
 def store_fetch(session: Session, spec: SourceSpec, fetch: Fetch, rules: Rules, *,
