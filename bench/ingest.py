@@ -19,6 +19,10 @@ authors (a seeded RNG: some post often, most once; follower counts spread over f
 magnitude) in `includes.users`, `entities.mentions` for the @handles in the text, and
 `meta.newest_id`. When the file is absent the script says so and exits 0.
 
+Threading: the same pages with conversations and without (the baseline: every post a card,
+no lookups), in CPU time — this process's, and a local PostgreSQL server's backends for the
+bench database (read from /proc) —, printed side by side with the budget (15 %).
+
 A benchmark, not a test: it prints figures and exits 0.
 """
 
