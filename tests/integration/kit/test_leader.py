@@ -64,7 +64,11 @@ def held_by(url: str, key: int = LOCK_KEY) -> list[int]:
         with engine.connect() as conn:
             return list(conn.execute(text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND objsubid = 1 AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid)"),
+                "AND objsubid = 1 AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid) "
+                # Advisory locks are per database: another bot on the same server (a test
+                # run beside this one) holds its own.
+                "AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())"),
                 lock_oids(key)).scalars())
     finally:
         engine.dispose()
