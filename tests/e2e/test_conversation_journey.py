@@ -148,3 +148,54 @@ def test_the_customers_answer_joins_the_card_reopens_it_and_is_answered(
         assert s.scalars(select(models.Mention.external_id).where(
             models.Mention.external_id == answer)).all() == []  # never a card of its own
     assert replies_to(fake_x) == [first, answer]
+
+
+def test_a_follow_up_while_the_draft_awaits_approval_reaches_the_approver_by_dm(
+        fake_x, start_bot, fake_slack, tmp_path):
+    """The approver's DM is never redrawn: the customer writing while a draft awaits approval
+    sends the approver the request again, with the new message and the warning; approving
+    from that DM sends the reply once."""
+    now = datetime.now(UTC)
+    first = str(snowflake(now - timedelta(minutes=20)))
+    fake_x.post(int(first), "@NorthwindAir you lost my bag, my lawyer will hear about this",
+                CUSTOMER_ID, now - timedelta(minutes=20))
+    bot = start_bot(shipped_rules_with(tmp_path, [{"id": "x-mentions", "type": "x_mentions"}]),
+                    **fake_x.env())
+    card = one_card(fake_slack, "bagless")
+    click(bot, fake_slack, AGENT, blocks_of(card), "claim")
+    click(bot, fake_slack, AGENT, latest_card(fake_slack, 1), "draft")
+    fake_slack.wait_until(lambda: fake_slack.opened, timeout=10)
+    box = next(b for b in fake_slack.opened[-1]["blocks"]
+               if b.get("block_id", "").startswith("draft_text"))
+    submit_view(bot, AGENT, fake_slack.opened[-1], {box["block_id"]: {"draft_text": {
+        "type": "plain_text_input", "value": "@bagless So sorry: DM us your file reference."}}})
+    click(bot, fake_slack, AGENT, latest_card(fake_slack, 2), "submit")  # legal: approval
+
+    def dms(marker: str) -> list:
+        return [c for c in calls(fake_slack, "chat.postMessage")
+                if str(c.params["channel"]).startswith("D") and marker in json.dumps(c.params)]
+    fake_slack.wait_until(lambda: dms("Your approval is needed"), timeout=10)
+    asked = {c.params["channel"] for c in dms("Your approval is needed")}
+    assert f"D{LEAD}" in asked
+
+    later = datetime.now(UTC)
+    fake_x.post(snowflake(later - timedelta(seconds=10)), "@NorthwindAir found the tag: "
+                "it is in Paris", CUSTOMER_ID, later - timedelta(seconds=10),
+                replied_to=first, conversation_id=first)
+    bot.runtime.poll_now("x-mentions")
+    fake_slack.wait_until(lambda: len(dms("wrote again")) >= len(asked), timeout=15)
+    again = dms("wrote again")
+    assert {c.params["channel"] for c in again} == asked  # each approver, once
+    shown = json.dumps(blocks_of(again[0]))
+    assert "found the tag" in shown and "written before the customer's last message" in shown
+    assert "DM us your file reference" in shown  # the draft the approver decides on
+
+    lead_dm = next(c for c in again if c.params["channel"] == f"D{LEAD}")
+    updates = len(calls(fake_slack, "chat.update"))
+    click(bot, fake_slack, LEAD, blocks_of(lead_dm), "approve")
+    approved = latest_card(fake_slack, updates + 1)
+    send(bot, fake_slack, approved)
+    fake_slack.wait_until(lambda: fake_x.replies, timeout=10)
+    latest_card(fake_slack, updates + 2)
+    assert len(fake_x.replies) == 1  # two Send clicks, one reply
+    assert len(dms("wrote again")) == len(asked)  # and no DM more
