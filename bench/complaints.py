@@ -116,14 +116,26 @@ def _entity() -> list[Post]:
             for r in rows if len(r) >= 4 and r[2] in ("Negative", "Positive", "Neutral")]
 
 
-def _semeval() -> list[Post]:
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+@cache
+def semeval_sentiment() -> tuple[tuple[str, str], ...]:
+    """SemEval 2017 task 4A's random tweets with their sentiment label, all three (the
+    complaint model's sentiment part learns from these; as complaint data only the neutral and
+    positive ones are used, as non-complaints: a random negative tweet is no complaint)."""
     path = CARE / "semeval2017_task4A_english" / "SemEval2017-task4-dev.subtask-A.english.INPUT.txt"
     out = []
     for line in (corpora.fixtures_dir() / path).read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
-        if len(parts) >= 3 and parts[1] in ("neutral", "positive"):
-            out.append(Post(parts[2].strip('"'), False, "general", "semeval"))
-    return out
+        if len(parts) >= 3 and parts[1] in SENTIMENT_LABELS:
+            out.append((parts[2].strip('"'), parts[1]))
+    return tuple(out)
+
+
+def _semeval() -> list[Post]:
+    return [Post(text, False, "general", "semeval") for text, label in semeval_sentiment()
+            if label != "negative"]
 
 
 def _airline_tuning() -> list[Post]:

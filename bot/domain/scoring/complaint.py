@@ -3,8 +3,13 @@
 One logistic regression over what a post says, not whom it is written to: its words and word
 pairs (after @handles and links are dropped: a brand's name says which brand, not whether the
 customer is unhappy), the complaint cues of `bot.domain.scoring.enrich` (card swallowed,
-account frozen, not delivered, on hold, waiting since …), VADER's scores, and a few flags ("@"
-at the start, a question, "again"/"still", "!"). Its weights are data
+account frozen, not delivered, on hold, waiting since …), VADER's scores, a few flags ("@"
+at the start, a question, "again"/"still", "!"), and two sentiment scores of the same features:
+how much more negative, and how much more positive, than neutral the post reads, by a small
+three-class model of its own (the file's "sentiment" part, learned from random tweets labelled
+negative / neutral / positive, not from any brand's posts). Complaint labels of several care sets
+are "negative about the brand", and a sentiment model learned on other posts carries that across
+industries better than the complaint words alone. Its weights are data
 (`data/complaint_weights.json`, derived by `tools/derive_complaint_weights.py` from labelled
 customer-care posts of many brands and industries; the file's "derived" note lists them and their
 licences), `threshold` is the probability from which a post is flagged a complaint, and
@@ -29,7 +34,8 @@ from importlib import resources
 WEIGHTS_FILE = "complaint_weights.json"
 STRIP = re.compile(r"@\w+|https?://\S+|www\.\S+")  # handles and links carry no complaint
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
-NUMERIC = ("vader_compound", "vader_neg", "vader_pos")
+NUMERIC = ("vader_compound", "vader_neg", "vader_pos", "sentiment_negative", "sentiment_positive")
+VADER_KEYS = ("compound", "neg", "pos")
 FLAGS = ("starts_with_handle", "question", "again", "exclamation")
 CUE_PREFIX = "cue:"
 
@@ -72,20 +78,60 @@ def load_weights() -> dict:
 
 
 class Model:
-    """The shipped weights, ready to apply."""
+    """The shipped weights, ready to apply.
 
-    __slots__ = ("bias", "mixed_from", "numeric", "review_from", "threshold", "weights")
+    The complaint logit is linear in the sentiment part's two log-odds, and they are linear in
+    the features, so the part is folded in once, here: each feature's weight becomes its own
+    plus the part's two weights times the file's `sentiment_negative` / `sentiment_positive`
+    (likewise the bias and VADER's weights). Applying the model stays one lookup per feature;
+    `sentiment` still gives the part's own scores, for tests and explanations."""
+
+    __slots__ = ("bias", "mixed_from", "numeric", "review_from", "sentiment_bias",
+                 "sentiment_numeric", "sentiment_weights", "threshold", "weights")
 
     def __init__(self, data: dict) -> None:
-        self.bias: float = data["bias"]
-        self.numeric: tuple[float, ...] = tuple(data["numeric"][k] for k in NUMERIC)
-        self.weights: dict[str, float] = data["weights"]
+        # Files from before the sentiment part have none: it weighs 0.
+        raw = tuple(data["numeric"].get(k, 0.0) for k in NUMERIC)
+        part = data.get("sentiment") or {"bias": [0.0, 0.0], "numeric": {}, "weights": {}}
+        bn, bp = part["bias"]
+        self.sentiment_bias: tuple[float, float] = (bn, bp)
+        self.sentiment_numeric: tuple[tuple[float, float], ...] = tuple(
+            (pair[0], pair[1]) for pair in (part["numeric"].get(k, (0.0, 0.0))
+                                            for k in NUMERIC[:3]))
+        self.sentiment_weights: dict[str, list[float]] = part["weights"]
+        d, e = raw[3], raw[4]  # the complaint weights of the part's negative and positive
+        self.bias: float = data["bias"] + d * bn + e * bp
+        # VADER's compound, neg and pos, each with the part's use of it folded in.
+        self.numeric: tuple[float, float, float] = (
+            raw[0] + d * self.sentiment_numeric[0][0] + e * self.sentiment_numeric[0][1],
+            raw[1] + d * self.sentiment_numeric[1][0] + e * self.sentiment_numeric[1][1],
+            raw[2] + d * self.sentiment_numeric[2][0] + e * self.sentiment_numeric[2][1])
+        weights: dict[str, float] = data["weights"]
+        if (d or e) and self.sentiment_weights:
+            weights = dict(weights)
+            for f, (wn, wp) in self.sentiment_weights.items():
+                weights[f] = weights.get(f, 0.0) + d * wn + e * wp
+        self.weights: dict[str, float] = weights
         self.threshold: float = data["threshold"]  # from here: flagged a complaint
         self.review_from: float = data.get("review_from", self.threshold)  # from here: ≥ P3
         # From here: ≥ P3 even when it reads as praise. The middle of the review band, not a
         # tuned figure (files without it get the same rule).
         self.mixed_from: float = data.get("mixed_from",
                                           round((self.review_from + self.threshold) / 2, 2))
+
+    def sentiment(self, feats: Iterable[str], vader: dict[str, float]) -> tuple[float, float]:
+        """(negative, positive): the log-odds of each against neutral by the sentiment part."""
+        n, p = self.sentiment_bias
+        s = self.sentiment_weights
+        for f in feats:
+            pair = s.get(f)
+            if pair is not None:
+                n += pair[0]
+                p += pair[1]
+        for (wn, wp), k in zip(self.sentiment_numeric, VADER_KEYS, strict=True):
+            n += wn * vader[k]
+            p += wp * vader[k]
+        return n, p
 
     def probability(self, feats: Iterable[str], vader: dict[str, float]) -> float:
         w = self.weights

@@ -87,11 +87,14 @@ def test_handles_and_links_are_not_features():
     assert set(vader) == {"neg", "neu", "pos", "compound"}
 
 
-def test_the_probability_is_the_logistic_of_the_weights():
-    m = complaint.model()
+def test_the_probability_is_the_logistic_of_the_files_weights_and_sentiment_part():
+    m, data = complaint.model(), complaint.load_weights()
     feats, vader = complaint_features(mention("nobody answers"), SHIPPED)
-    z = m.bias + sum(m.weights.get(f, 0.0) for f in feats) + sum(
-        w * vader[k] for w, k in zip(m.numeric, ("compound", "neg", "pos"), strict=True))
+    negative, positive = m.sentiment(feats, vader)
+    z = data["bias"] + sum(data["weights"].get(f, 0.0) for f in feats) + sum(
+        data["numeric"][k] * x for k, x in zip(
+            complaint.NUMERIC, (vader["compound"], vader["neg"], vader["pos"], negative, positive),
+            strict=True))
     assert enrich(mention("nobody answers"), SHIPPED, now=NOW).complaint_probability == \
         pytest.approx(1 / (1 + 2.718281828459045 ** -z))
 
@@ -105,6 +108,31 @@ def test_the_weights_file_names_its_sources_and_licences():
     assert set(w["folds"]) >= {"airline", "banking", "software"}
     size = (ROOT / "bot" / "domain" / "scoring" / "data" / complaint.WEIGHTS_FILE).stat().st_size
     assert size < 5_000_000
+
+
+def test_the_sentiment_part_is_the_log_odds_against_neutral_of_its_weights():
+    data = {"bias": 0.0, "weights": {}, "threshold": 0.6,
+            "numeric": {**dict.fromkeys(complaint.NUMERIC, 0.0), "sentiment_negative": 1.0,
+                        "sentiment_positive": -0.5},
+            "sentiment": {"bias": [0.1, -0.2], "weights": {"awful": [2.0, -1.0]},
+                          "numeric": {"vader_neg": [1.0, 0.0]}}}
+    m = complaint.Model(data)
+    vader = {"compound": -0.5, "neg": 0.4, "pos": 0.0, "neu": 0.6}
+    assert m.sentiment({"awful", "flight"}, vader) == pytest.approx((2.5, -1.2))
+    assert m.probability({"awful", "flight"}, vader) == pytest.approx(1 / (1 + math.exp(-3.1)))
+
+
+def test_the_shipped_sentiment_part_reads_negative_and_positive_posts():
+    m = complaint.model()
+    bad = m.sentiment(*complaint_features(mention("this is awful, I hate it"), SHIPPED))
+    good = m.sentiment(*complaint_features(mention("love it, thank you so much"), SHIPPED))
+    assert bad[0] > 0 > good[0] and good[1] > 0 > bad[1]
+
+
+def test_weights_without_a_sentiment_part_still_load():
+    m = complaint.Model({"bias": -1.0, "weights": {"late": 1.0}, "threshold": 0.5,
+                         "numeric": {"vader_compound": 0.0, "vader_neg": 0.0, "vader_pos": 0.0}})
+    assert m.probability({"late"}, {"compound": 0.0, "neg": 0.0, "pos": 0.0}) == 0.5
 
 
 def _model_at(probability: float) -> dict:
