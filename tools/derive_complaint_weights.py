@@ -16,8 +16,8 @@ sentiment scores out of fold (SENTIMENT_FOLDS), never from a part fitted on thei
 Complaints and non-complaints weigh the same; within them every post alike (no industry or
 source is up-weighted). The threshold is chosen on out-of-industry scores only: each
 industry is scored by a model fitted on the others (leave-one-industry-out), and the threshold is
-the lowest at which at most MAX_FLAGGED of the non-complaints are flagged and the tuning
-airlines keep a precision of AIRLINE_PRECISION; `review_from`, the
+the lowest at which at most MAX_FLAGGED of the non-complaints addressed to brands (every
+industry but the random tweets: what the target counts) are flagged and the tuning airlines keep a precision of AIRLINE_PRECISION; `review_from`, the
 probability from which a customer's post is at least P3, is the one below which at most
 MAX_COMPLAINTS_BELOW of the complaints fall, and `mixed_from` (from which even a post that reads
 as praise is at least P3) the middle of that review band, not tuned. The shipped weights are
