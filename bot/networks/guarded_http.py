@@ -18,6 +18,12 @@ request runs in:
   are refused (`EgressRefused`) unless the source allows them (`allow_private`).
 
 Outside a `guard` block the adapter behaves like requests' own.
+
+The networks' clients come on three HTTP stacks; each gets the same deadline from the same
+`guard` block, one class per stack (a whole request, body included, ends within `deadline`):
+`GuardedSession` (requests: tweepy, Mastodon.py, PRAW, App Store Connect), `GuardedTransport`
+(httpx: atproto for Bluesky, the Graph API for Facebook, Instagram and Threads) and
+`GuardedHttp` (httplib2: google-api-python-client for YouTube and Google Play).
 """
 
 from __future__ import annotations
@@ -31,11 +37,16 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore
+import httplib2
+import httpx
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
+
+REQUEST_DEADLINE = 60.0  # seconds for a whole request to any network: a trickle can't hold a poll
 
 
 class EgressRefused(NewConnectionError):
@@ -51,6 +62,7 @@ class _Guard:
         self.seconds, self.public_only = seconds, public_only
         self.expired = False
         self._sockets: list[weakref.ref[socket.socket]] = []
+        self._seen: set[int] = set()  # ids of the sockets watched (a stream reports each read)
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self.expire)
         self._timer.daemon = True
@@ -59,7 +71,9 @@ class _Guard:
         if sock is None:
             return
         with self._lock:
-            self._sockets.append(weakref.ref(sock))
+            if id(sock) not in self._seen:
+                self._seen.add(id(sock))
+                self._sockets.append(weakref.ref(sock))
             expired = self.expired
         if expired:
             _shut(sock)
@@ -100,11 +114,15 @@ def guard(seconds: float, *, public_only: bool = False) -> Iterator[_Guard]:
     started = time.monotonic()
     try:
         yield g
-    except OSError as exc:
+    except Exception as exc:  # each stack words a socket shut under it its own way
         if g.expired:
             raise DeadlinePassed(f"no complete answer within {seconds:g} s "
                                  f"({time.monotonic() - started:.1f} s)") from exc
         raise
+    else:
+        if g.expired:  # a body without a length ends where the socket was shut: cut short
+            raise DeadlinePassed(f"no complete answer within {seconds:g} s "
+                                 f"({time.monotonic() - started:.1f} s)")
     finally:
         g._timer.cancel()  # noqa: SLF001
         with _active_lock:
@@ -246,3 +264,124 @@ class GuardedSession(requests.Session):
                 return super().request(method, url, *args, **kwargs)
         except DeadlinePassed as exc:
             raise requests.ConnectionError(str(exc)) from exc
+
+
+# --- httpx (atproto, the Graph API) --------------------------------------------------------
+
+class _WatchedStream(httpcore.NetworkStream):
+    """httpcore's socket stream, shown to the `guard` block of every read and write on it (a
+    pooled connection serves many blocks)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+        self._watch()
+
+    def _watch(self) -> None:
+        g = current()
+        if g is not None:
+            g.watch(self._stream.get_extra_info("socket"))
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._watch()
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._watch()
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _WatchedStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _WatchedBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None
+                    ) -> httpcore.NetworkStream:
+        return _WatchedStream(self._inner.connect_tcp(host, port, timeout, local_address,
+                                                      socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _WatchedStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport whose every request, body included (read here, inside the block),
+    ends within `deadline` seconds, and at once when the bot stops. A deadline passed is an
+    `httpx.ReadTimeout`, which the clients already report as a network failure (one that may
+    have reached the network: a publisher reconciles)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+        # The same pool httpx makes, on a backend whose sockets the guard can shut.
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                             network_backend=_WatchedBackend())
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            with guard(self.deadline):
+                response = super().handle_request(request)
+                response.read()
+                return response
+        except DeadlinePassed as exc:
+            raise httpx.ReadTimeout(str(exc), request=request) from exc
+
+
+# --- httplib2 (google-api-python-client) ----------------------------------------------------
+
+class _WatchedHttplib2:
+    """What both httplib2 connection classes add: their socket shown to the `guard` block."""
+
+    sock: socket.socket | None
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        g = current()
+        if g is not None:
+            g.watch(self.sock)
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> None:
+        g = current()
+        if g is not None and self.sock is not None:
+            g.watch(self.sock)  # a kept-alive connection reused in this block
+        super().putrequest(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_WatchedHttplib2, httplib2.HTTPConnectionWithTimeout):
+    pass
+
+
+class _WatchedHTTPS(_WatchedHttplib2, httplib2.HTTPSConnectionWithTimeout):
+    pass
+
+
+class GuardedHttp(httplib2.Http):
+    """httplib2's `Http` whose every request (redirects and body included) ends within
+    `deadline` seconds, and at once when the bot stops; a deadline passed raises
+    `DeadlinePassed` (an OSError, which the Google clients read as a network failure)."""
+
+    def __init__(self, deadline: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deadline = deadline
+
+    def request(self, uri: str, method: str = "GET", body: Any = None, headers: Any = None,
+                redirections: int = httplib2.DEFAULT_MAX_REDIRECTS,
+                connection_type: Any = None) -> Any:
+        if connection_type is None:
+            connection_type = _WatchedHTTPS if str(uri).startswith("https:") else _WatchedHTTP
+        with guard(self.deadline):
+            return super().request(uri, method, body, headers, redirections, connection_type)

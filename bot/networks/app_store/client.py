@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from bot.config import Settings
 from bot.networks.base import connection_never_made
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedSession
 
 AUDIENCE = "appstoreconnect-v1"
 TOKEN_LIFETIME = 15 * 60  # seconds; Apple refuses more than 20 minutes
@@ -138,7 +139,7 @@ class AscApi:
                  timeout: float = REQUEST_TIMEOUT) -> None:
         self._settings = settings
         self.base = settings.APP_STORE_API_URL.rstrip("/")
-        self.session = session or requests.Session()
+        self.session = session or GuardedSession(REQUEST_DEADLINE)  # a whole request ends in time
         self.session.headers["User-Agent"] = USER_AGENT
         self.clock = clock
         self.timeout = timeout

@@ -30,6 +30,7 @@ from atproto.exceptions import (
 
 from bot import __version__
 from bot.config import Settings
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedTransport
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def build_bluesky(settings: Settings, *, session_string: str | None = None,
     first poll. `httpx_options` go to `httpx.Client` (tests pass `transport=`)."""
     from atproto_client.request import Request
 
+    httpx_options.setdefault("transport", GuardedTransport(REQUEST_DEADLINE))  # whole request
     request = Request(timeout=httpx.Timeout(timeout), **httpx_options)
     request.add_additional_header("User-Agent", f"socialbot/{__version__}")
     client = Client(base_url=base_url, request=request)

@@ -34,6 +34,7 @@ from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
 from bot.config import Settings
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedHttp
 
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 REQUEST_TIMEOUT = 20.0
@@ -116,7 +117,8 @@ class PlayApi:
             except (ValueError, TypeError) as exc:
                 raise PlayKeyError(f"{KEY_VARIABLE}: the private key cannot be read: {exc}"
                                    ) from None
-            http = AuthorizedHttp(creds, http=self._http or httplib2.Http(timeout=self._timeout))
+            http = AuthorizedHttp(creds, http=self._http or GuardedHttp(
+                REQUEST_DEADLINE, timeout=self._timeout))  # a whole request ends in time
             self._resource = discovery.build(
                 "androidpublisher", "v3", http=http, static_discovery=True,
                 cache_discovery=False, client_options={"api_endpoint": self._api_url})

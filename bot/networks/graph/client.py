@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from bot.networks.graph.usage import UsageMeter
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedTransport
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 THROTTLE_CODES = frozenset({4, 17, 32, 613})
@@ -110,7 +111,8 @@ class GraphClient:
         self.token = token
         self.proof = (hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
                       if app_secret else None)
-        self.http = http or httpx.Client(timeout=TIMEOUT)
+        self.http = http or httpx.Client(timeout=TIMEOUT,  # and a whole request in time
+                                         transport=GuardedTransport(REQUEST_DEADLINE))
         self.clock = clock
         self.usage = UsageMeter()
 

@@ -18,10 +18,9 @@ from mastodon import Mastodon
 
 from bot import __version__
 from bot.config import Settings
-from bot.networks.guarded_http import GuardedSession
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedSession
 
 REQUEST_TIMEOUT = 20.0
-REQUEST_DEADLINE = 60.0  # seconds for a whole request (bot.networks.guarded_http)
 USER_AGENT = f"socialbot/{__version__}"
 
 

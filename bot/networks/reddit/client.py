@@ -32,10 +32,9 @@ from prawcore.requestor import Requestor
 
 from bot import __version__
 from bot.config import Settings
-from bot.networks.guarded_http import GuardedSession
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedSession
 
 REQUEST_TIMEOUT = 20  # seconds (PRAW takes whole seconds)
-REQUEST_DEADLINE = 60.0  # seconds for a whole request (bot.networks.guarded_http)
 RATE_WINDOW = timedelta(minutes=10)  # Reddit counts requests per 10-minute window
 URL = "https://www.reddit.com"  # the public address of a permalink
 

@@ -60,13 +60,13 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
-from bot.networks.guarded_http import DeadlinePassed, guard, mount, refusal
+from bot.networks.guarded_http import REQUEST_DEADLINE, DeadlinePassed, guard, mount, refusal
 from bot.networks.htmltext import html_to_text
 from bot.networks.rejects import rejected as reject
 
 USER_AGENT = f"socialbot/{__version__} (RSS/Atom listener)"
 TIMEOUT = 20.0  # seconds, connect and read (each; the whole request is DEADLINE)
-DEADLINE = 60.0  # seconds for the whole request, redirects included: a slow loris can't hold a poll
+DEADLINE = REQUEST_DEADLINE  # the whole request, redirects included: a slow loris can't hold a poll
 MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Feeds' own session: the guarded transport (deadline, egress policy) on http and https.

@@ -26,12 +26,11 @@ import tweepy
 from bot.config import Settings
 from bot.domain.redaction import redact
 from bot.networks.base import SourceAuthError
-from bot.networks.guarded_http import GuardedSession
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedSession
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = (5.0, 30.0)  # requests (connect, read) seconds for every call to X
-REQUEST_DEADLINE = 60.0  # seconds for a whole call: an answer trickling in can't hold a poll
 X_API = "https://api.twitter.com"  # tweepy's one host; `X_API_URL` moves it (tests: a fake)
 
 

@@ -25,6 +25,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from bot.config import Settings
+from bot.networks.guarded_http import REQUEST_DEADLINE, GuardedHttp
 
 REQUEST_TIMEOUT = 20  # seconds
 SCOPES = ["https://www.googleapis.com/auth/youtube.force-ssl"]
@@ -42,7 +43,8 @@ def build_youtube(settings: Settings, *, http: httplib2.Http | None = None) -> A
         client_id=settings.secret("YOUTUBE_CLIENT_ID"),
         client_secret=settings.secret("YOUTUBE_CLIENT_SECRET"),
         token_uri=settings.YOUTUBE_TOKEN_URL, scopes=SCOPES)
-    authorized = AuthorizedHttp(credentials, http=http or httplib2.Http(timeout=REQUEST_TIMEOUT))
+    authorized = AuthorizedHttp(credentials, http=http or GuardedHttp(
+        REQUEST_DEADLINE, timeout=REQUEST_TIMEOUT))  # a whole request ends in time
     return build("youtube", "v3", http=authorized, static_discovery=True,
                  cache_discovery=False, client_options={"api_endpoint": settings.YOUTUBE_API_URL})
 
