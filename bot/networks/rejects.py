@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from bot.domain.mention import Mention
 from bot.networks.base import Rejected
 
 log = logging.getLogger(__name__)
@@ -36,3 +38,21 @@ def rejected(network: str, item: Any, exc: Exception, external_id: object = None
     log.warning("%s: a post could not be parsed and is quarantined: %s", network, reason[:300])
     return Rejected(network=network, raw=raw_text(item), reason=reason,
                     external_id=str(external_id) if external_id not in (None, "") else None)
+
+
+def parse_into(network: str, out: list[Mention], rejected: list[Rejected], raw: Any,
+               parse: Callable[..., Mention | None], *args: Any, **kwargs: Any) -> None:
+    """`parse(*args, **kwargs)` appended to `out` (unless None); when it raises, `raw` (the post as
+    the network sent it) appended to `rejected` instead: one post never fails its page."""
+    try:
+        mention = parse(*args, **kwargs)
+    except Exception as exc:
+        rejected.append(rejected_post(network, raw, exc))
+        return
+    if mention is not None:
+        out.append(mention)
+
+
+def rejected_post(network: str, raw: Any, exc: Exception) -> Rejected:
+    """`rejected` with the id read from `raw` when it is a JSON object with an `id`."""
+    return rejected(network, raw, exc, raw.get("id") if isinstance(raw, dict) else None)

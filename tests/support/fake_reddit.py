@@ -213,7 +213,8 @@ class FakeReddit:
 
     def listing(self, items: list[dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
         """Newest first, `limit` and `after` as Reddit pages."""
-        items = sorted(items, key=lambda t: t["created_utc"], reverse=True)
+        items = sorted(items, key=lambda t: t["created_utc"] if isinstance(
+            t["created_utc"], int | float) else 0, reverse=True)  # a hostile time: oldest
         if params.get("after"):
             names = [t["name"] for t in items]
             items = items[names.index(params["after"]) + 1:] if params["after"] in names else []

@@ -40,10 +40,12 @@ from bot.networks.app_store.client import (
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.rejects import rejected as reject
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,8 @@ class AppStoreSource:
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
-        reviews: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        # (review, the page's responses by id): a review is read in the guarded loop below
+        reviews: list[tuple[dict[str, Any], dict[str, dict[str, Any]]]] = []
         notes: list[str] = []
         pages = 1 if cursor is None else self.max_pages
         next_url: str | None = None
@@ -78,7 +81,7 @@ class AppStoreSource:
             answer = self._page(now, next_url)
             responses = responses_by_id(answer)
             page = [r for r in answer.get("data") or () if isinstance(r, dict)]
-            reviews.extend((r, response_of(r, responses)) for r in page)
+            reviews.extend((r, responses) for r in page)
             next_url = (answer.get("links") or {}).get("next")
             reached = cursor is not None and any(
                 (_created(r) or 0) <= cursor for r in page)
@@ -90,29 +93,28 @@ class AppStoreSource:
         since = None if cursor is not None else int((now - FIRST_POLL_WINDOW).timestamp())
         newest = cursor
         mentions: list[Mention] = []
-        skipped = old = 0
-        for review, response in reversed(reviews):  # Apple lists newest first
-            created = _created(review)
-            if not review.get("id") or created is None:
-                skipped += 1
-                continue
-            newest = created if newest is None else max(newest, created)
-            if cursor is not None and created < cursor:
-                continue  # already seen (the cursor's own second is read again; dedupe drops it)
-            if since is not None and created < since:
-                old += 1
-                continue
-            mentions.append(self._normalise(review, response))
+        rejected: list[Rejected] = []
+        old = 0
+        for review, responses in reversed(reviews):  # Apple lists newest first
+            try:
+                created = _created(review)
+                if not review.get("id") or created is None:
+                    raise ValueError("a review without an id or a createdDate")
+                newest = created if newest is None else max(newest, created)
+                if cursor is not None and created < cursor:
+                    continue  # already seen (the cursor's second is read again; dedupe drops it)
+                if since is not None and created < since:
+                    old += 1
+                    continue
+                mentions.append(self._normalise(review, response_of(review, responses)))
+            except Exception as exc:  # one unreadable review must not fail the page
+                rejected.append(reject("app_store", review, exc, review.get("id")))
         if old:
             notes.append(f"first poll: {old} reviews older than {FIRST_POLL_WINDOW.days} days "
                          "left out")
-        if skipped:
-            notes.append(f"{skipped} reviews without an id or a date skipped")
-            log.warning("source %s: %d App Store reviews without an id or a date skipped",
-                        self.spec.id, skipped)
         return Fetch(mentions=mentions,
                      state=SourceState(cursor=str(newest) if newest is not None else None),
-                     reads=len(reviews), notes=notes)
+                     reads=len(reviews), notes=notes, rejected=rejected)
 
     def _page(self, now: datetime, next_url: str | None) -> dict[str, Any]:
         where = f"app store {self.app_id}"
@@ -183,5 +185,7 @@ class AppStoreSource:
 
 
 def _created(review: dict[str, Any]) -> int | None:
-    at = parse_time((review.get("attributes") or {}).get("createdDate"))
+    """When the review was written (epoch seconds); None when it can't be read."""
+    attributes = review.get("attributes")
+    at = parse_time(attributes.get("createdDate")) if isinstance(attributes, dict) else None
     return int(at.timestamp()) if at is not None else None

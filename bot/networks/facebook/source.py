@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
-from bot.networks.base import Fetch, SourceState
+from bot.networks.base import Fetch, Rejected, SourceState
 from bot.networks.facebook.client import (
     COMMENT_FIELDS,
     NOBODY,
@@ -44,6 +44,7 @@ from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
+from bot.networks.rejects import parse_into
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,10 @@ class FacebookPageSource:
         notes: list[str] = []
         reads = 0
         found: list[Mention] = []
+        rejected: list[Rejected] = []
         hints = self.pending.take(MAX_HINTS)
         try:
-            hinted = self._hinted(hints, notes)
+            hinted = self._hinted(hints, notes, rejected)
             reads += len(hints)
             for edge, kind in (("feed", "visitor_post"), ("tagged", "tag")):
                 posts = next(self.graph.pages(f"{self.page_id}/{edge}", max_pages=1,
@@ -100,11 +102,11 @@ class FacebookPageSource:
                 reads += len(posts)
                 for post in posts:
                     created = graph_time(post.get("created_time"))
-                    if (author_of(post)[0] != self.page_id and created is not None
-                            and created >= since):
-                        found.append(self.post_mention(post, kind))
+                    if author_of(post)[0] != self.page_id and (created is None
+                                                                or created >= since):
+                        parse_into("facebook", found, rejected, post, self.post_mention, post, kind)
                     if edge == "feed" and (graph_time(post.get("updated_time")) or now) >= since:
-                        comments, note = self._comments(post, since)
+                        comments, note = self._comments(post, since, rejected)
                         reads += len(comments)
                         found.extend(comments)
                         if note:
@@ -122,9 +124,10 @@ class FacebookPageSource:
         found.sort(key=lambda m: m.created_at or now)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None),
-                     reads=reads, notes=notes)
+                     reads=reads, notes=notes, rejected=rejected)
 
-    def _hinted(self, hints: list[Hint], notes: list[str]) -> list[Mention]:
+    def _hinted(self, hints: list[Hint], notes: list[str],
+                rejected: list[Rejected]) -> list[Mention]:
         """The objects the webhook named, read by id with our token (the delivery's own text
         is never used). One that is gone or that Meta won't show us is a note, not a failure."""
         out: list[Mention] = []
@@ -133,11 +136,13 @@ class FacebookPageSource:
                 if h.kind == "comment":
                     comment = self.graph.get(h.object_id, fields=COMMENT_FIELDS)
                     if comment.get("id") and author_of(comment)[0] != self.page_id:
-                        out.append(self.comment_mention(comment, {"id": h.post_id}))
+                        parse_into("facebook", out, rejected, comment, self.comment_mention,
+                                   comment, {"id": h.post_id})
                 else:
                     post = self.graph.get(h.object_id, fields=POST_FIELDS)
                     if post.get("id") and author_of(post)[0] != self.page_id:
-                        out.append(self.post_mention(post, "visitor_post"))
+                        parse_into("facebook", out, rejected, post, self.post_mention, post,
+                                   "visitor_post")
             except GraphError as exc:
                 if exc.gone or (exc.denied and not exc.token_expired):
                     notes.append(f"{h.kind} {h.object_id} from the webhook can't be read "
@@ -146,7 +151,8 @@ class FacebookPageSource:
                 raise
         return out
 
-    def _comments(self, post: dict[str, Any], since: datetime) -> tuple[list[Mention], str]:
+    def _comments(self, post: dict[str, Any], since: datetime, rejected: list[Rejected]
+                  ) -> tuple[list[Mention], str]:
         """The post's comments and replies written since `since`, newest first from Meta."""
         out: list[Mention] = []
         post_id = str(post.get("id") or "")
@@ -158,11 +164,12 @@ class FacebookPageSource:
                 older = False
                 for comment in page:
                     created = graph_time(comment.get("created_time"))
-                    if created is None or created < since:
+                    if created is not None and created < since:
                         older = True
                         continue
-                    if comment.get("id") and author_of(comment)[0] != self.page_id:
-                        out.append(self.comment_mention(comment, post))
+                    if author_of(comment)[0] != self.page_id:
+                        parse_into("facebook", out, rejected, comment, self.comment_mention,
+                                   comment, post)
                 if older:
                     break
                 if n == self.max_comment_pages:
@@ -192,6 +199,11 @@ class FacebookPageSource:
 
     def _mention(self, thing: dict[str, Any], *, kind: str, post_id: str, url: str,
                  parent: str | None = None) -> Mention:
+        if not thing.get("id"):
+            raise ValueError("no id")
+        created = graph_time(thing.get("created_time"))
+        if created is None:  # a post without a time would never leave the cursor's order
+            raise ValueError(f"created_time is not a time: {thing.get('created_time')!r:.60}")
         author_id, name = author_of(thing)
         text = str(thing.get("message") or "")
         extra = {"kind": kind, "page_id": self.page_id, "post_id": post_id}
@@ -209,7 +221,7 @@ class FacebookPageSource:
             author=Author(handle=name or NOBODY, name=name or NOBODY,
                           external_id=author_id or None),
             url=url,
-            created_at=graph_time(thing.get("created_time")),
+            created_at=created,
             source_id=self.spec.id,
             mentions_brand=True,  # on the brand's own Page, or tagging it
             # The thread structure conversations read (bot.domain.conversation): a reply's

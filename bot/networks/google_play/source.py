@@ -30,11 +30,13 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
 )
 from bot.networks.google_play.client import PlayApi, comments_of, play_error, seconds_of
+from bot.networks.rejects import rejected as reject
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,14 @@ def lang_of(reviewer_language: str | None) -> str | None:
     if not reviewer_language:
         return None
     return reviewer_language.replace("-", "_").split("_")[0].lower() or None
+
+
+def _modified(review: dict[str, Any]) -> int | None:
+    """When the review's text last changed (epoch seconds); None when it can't be read."""
+    try:
+        return seconds_of(comments_of(review)[0].get("lastModified"))
+    except (AttributeError, TypeError):  # a comment that is not an object
+        return None
 
 
 class GooglePlaySource:
@@ -78,8 +88,7 @@ class GooglePlaySource:
             page = [r for r in body.get("reviews") or () if isinstance(r, dict)]
             reviews.extend(page)
             token = (body.get("tokenPagination") or {}).get("nextPageToken")
-            reached = cursor is not None and any(
-                (seconds_of(comments_of(r)[0].get("lastModified")) or 0) <= cursor for r in page)
+            reached = cursor is not None and any((_modified(r) or 0) <= cursor for r in page)
             if not token or reached:
                 break
             if page_no == pages - 1:
@@ -88,24 +97,21 @@ class GooglePlaySource:
                              "changed reviews were not read")
         newest = cursor
         mentions: list[Mention] = []
-        skipped = 0
+        rejected: list[Rejected] = []
         for review in reversed(reviews):  # Google lists newest first
-            user, _ = comments_of(review)
-            modified = seconds_of(user.get("lastModified"))
-            if not review.get("reviewId") or modified is None:
-                skipped += 1
-                continue
-            if cursor is not None and modified < cursor:
-                continue  # already seen (the cursor's own second is read again; dedupe drops it)
-            newest = modified if newest is None else max(newest, modified)
-            mentions.append(self._normalise(review))
-        if skipped:
-            notes.append(f"{skipped} reviews without an id or a time skipped")
-            log.warning("source %s: %d Google Play reviews without an id or a time skipped",
-                        self.spec.id, skipped)
+            try:
+                modified = _modified(review)
+                if not review.get("reviewId") or modified is None:
+                    raise ValueError("a review without a reviewId or a lastModified time")
+                if cursor is not None and modified < cursor:
+                    continue  # already seen (the cursor's second is read again; dedupe drops it)
+                newest = modified if newest is None else max(newest, modified)
+                mentions.append(self._normalise(review))
+            except Exception as exc:  # one unreadable review must not fail the page
+                rejected.append(reject("google_play", review, exc, review.get("reviewId")))
         return Fetch(mentions=mentions,
                      state=SourceState(cursor=str(newest) if newest is not None else None),
-                     reads=len(reviews), notes=notes)
+                     reads=len(reviews), notes=notes, rejected=rejected)
 
     def _list(self, now: datetime, token: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {"packageName": self.package, "maxResults": self.page_limit}

@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
-from bot.networks.base import Fetch, SourceState
+from bot.networks.base import Fetch, Rejected, SourceState
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.graph.pacing import UsagePacer
@@ -44,6 +44,7 @@ from bot.networks.instagram.client import (
     WWW,
     writer,
 )
+from bot.networks.rejects import parse_into, rejected_post
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,10 @@ class InstagramSource:
         notes: list[str] = []
         reads = 0
         counts: dict[str, int] = {}
+        rejected: list[Rejected] = []
         hints = self.pending.take(MAX_HINTS)
         try:
-            hinted = self._hinted(hints, notes)
+            hinted = self._hinted(hints, notes, rejected)
             reads += len(hints)
             media = next(self.graph.pages(f"{self.account}/media", max_pages=1,
                                           fields=MEDIA_FIELDS, limit=self.max_media), [])
@@ -104,7 +106,7 @@ class InstagramSource:
                 counts[media_id] = count if isinstance(count, int) else -1
                 if media_id and counts[media_id] != 0 and \
                         counts[media_id] != self.counts.get(media_id):
-                    comments, note = self._comments(item, since)
+                    comments, note = self._comments(item, since, rejected)
                     reads += len(comments)
                     found.extend(comments)
                     if note:
@@ -114,8 +116,8 @@ class InstagramSource:
             reads += len(tags)
             for item in tags:
                 at = graph_time(item.get("timestamp"))
-                if item.get("id") and at is not None and at >= since:
-                    found.append(self.tag_mention(item))
+                if at is None or at >= since:
+                    parse_into("instagram", found, rejected, item, self.tag_mention, item)
         except GraphError as exc:
             self.pending.put_back(hints)
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
@@ -128,9 +130,10 @@ class InstagramSource:
         found.sort(key=lambda m: m.created_at or now)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None),
-                     reads=reads, notes=notes)
+                     reads=reads, notes=notes, rejected=rejected)
 
-    def _hinted(self, hints: list[Hint], notes: list[str]) -> list[Mention]:
+    def _hinted(self, hints: list[Hint], notes: list[str],
+                rejected: list[Rejected]) -> list[Mention]:
         """The objects the webhook named, read by id with our token. A mention on a private
         account, or anything deleted since, is a note: Meta won't show it to us."""
         out: list[Mention] = []
@@ -143,6 +146,10 @@ class InstagramSource:
                                  f"(deleted, or a private account): {exc.detail}")
                     continue
                 raise
+            except Exception as exc:  # read, but unreadable: kept aside, the rest goes on
+                rejected.append(rejected_post("instagram", {"id": h.object_id, "hint": h.kind},
+                                              exc))
+                continue
             if mention is not None:
                 out.append(mention)
         return out
@@ -174,7 +181,8 @@ class InstagramSource:
             return None
         return self.tag_mention(media)
 
-    def _comments(self, media: dict[str, Any], since: datetime) -> tuple[list[Mention], str]:
+    def _comments(self, media: dict[str, Any], since: datetime, rejected: list[Rejected]
+                  ) -> tuple[list[Mention], str]:
         media_id = str(media["id"])
         out: list[Mention] = []
         try:
@@ -183,15 +191,19 @@ class InstagramSource:
                                          limit=COMMENT_PAGE):
                 older = False
                 for comment in page:
-                    replies = (comment.get("replies") or {}).get("data") or []
+                    replies = comment.get("replies")
+                    replies = replies.get("data") if isinstance(replies, dict) else None
+                    replies = replies if isinstance(replies, list) else []
                     for thing in [comment, *[r for r in replies if isinstance(r, dict)]]:
                         at = graph_time(thing.get("timestamp"))
-                        if at is None or at < since:
+                        if at is not None and at < since:
                             older = older or thing is comment
                             continue
-                        if thing.get("id") and writer(thing)[0] != self.account:
-                            out.append(self.comment_mention(thing, media, parent=(
-                                str(comment["id"]) if thing is not comment else None)))
+                        if writer(thing)[0] != self.account:
+                            parent = str(comment.get("id") or "") if thing is not comment \
+                                else None
+                            parse_into("instagram", out, rejected, thing, self.comment_mention,
+                                       thing, media, parent=parent)
                 if older:
                     break
         except GraphError as exc:
@@ -219,6 +231,11 @@ class InstagramSource:
 
     def _mention(self, thing: dict[str, Any], extra: dict[str, str], *, url: str,
                  text_key: str = "text") -> Mention:
+        if not thing.get("id"):
+            raise ValueError("no id")
+        created = graph_time(thing.get("timestamp"))
+        if created is None:  # a post without a time would never leave the cursor's order
+            raise ValueError(f"timestamp is not a time: {thing.get('timestamp')!r:.60}")
         user_id, name = writer(thing)
         return Mention(
             network="instagram",
@@ -227,7 +244,7 @@ class InstagramSource:
             author=Author(handle=name or NOBODY, name=name or NOBODY,
                           external_id=user_id or None),
             url=url,
-            created_at=graph_time(thing.get("timestamp")),
+            created_at=created,
             source_id=self.spec.id,
             mentions_brand=True,  # on the brand's media, or tagging it
             extra=extra,

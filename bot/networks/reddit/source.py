@@ -46,6 +46,7 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
@@ -59,6 +60,7 @@ from bot.networks.reddit.client import (
     permalink,
     utc,
 )
+from bot.networks.rejects import rejected as reject
 
 PAGE_LIMIT = 100  # the API's maximum
 MAX_PAGES = 3  # per poll
@@ -70,6 +72,16 @@ def _cursor(state: SourceState) -> float | None:
     try:
         return float(state.cursor) if state.cursor else None
     except ValueError:  # a cursor of another format: start again from the newest page
+        return None
+
+
+def _created(thing: Any) -> float | None:
+    """`created_utc` as epoch seconds; None when Reddit sent something else (the item is then
+    read on, and its parser rejects it)."""
+    value = field(thing, "created_utc")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
         return None
 
 
@@ -143,8 +155,8 @@ class RedditSource:
 
         def read() -> None:
             for thing in self.listing(limit):
-                created = float(field(thing, "created_utc", 0) or 0)
-                if since is not None and created < since:
+                created = _created(thing)
+                if since is not None and created is not None and created < since:
                     return
                 things.append(thing)
             if since is not None and len(things) >= limit:
@@ -152,26 +164,37 @@ class RedditSource:
                              "items since the last poll were not read")
 
         call_reddit(self.spec.type, now, read)
-        newest = max((float(field(t, "created_utc", 0) or 0) for t in things), default=since)
-        mentions, skipped = self.normalise_all(things)
+        newest = max((c for c in map(_created, things) if c is not None), default=since)
+        rejected: list[Rejected] = []
+        mentions, skipped = self.normalise_all(things, rejected)
         notes.extend(skipped)
         return Fetch(mentions=mentions,
                      state=SourceState(cursor=repr(newest) if newest is not None else None),
-                     reads=len(things), notes=notes)
+                     reads=len(things), notes=notes, rejected=rejected)
 
-    def normalise_all(self, things: list[Any]) -> tuple[list[Mention], list[str]]:
+    def normalise_all(self, things: list[Any], rejected: list[Rejected] | None = None
+                      ) -> tuple[list[Mention], list[str]]:
+        """The items as mentions, oldest first; one the parser refuses goes to `rejected`
+        (without that list, it raises)."""
         mentions: list[Mention] = []
         deleted = own = 0
         own_name = (self.brand.reddit_username or "").lower()
-        for thing in sorted(things, key=lambda t: float(field(t, "created_utc", 0) or 0)):
-            author = author_name(thing)
-            if author is None or self.text_of(thing).strip() in DELETED:
-                deleted += 1
-                continue
-            if own_name and author.lower() == own_name:
-                own += 1
-                continue
-            mentions.append(self.normalise(thing, author))
+        for thing in sorted(things, key=lambda t: _created(t) or 0.0):
+            try:
+                author = author_name(thing)
+                if author is None or self.text_of(thing).strip() in DELETED:
+                    deleted += 1
+                    continue
+                if own_name and author.lower() == own_name:
+                    own += 1
+                    continue
+                mentions.append(self.normalise(thing, author))
+            except Exception as exc:  # one unreadable item must not fail the page
+                if rejected is None:
+                    raise
+                raw = {k: v for k, v in vars(thing).items() if not k.startswith("_")} \
+                    if hasattr(thing, "__dict__") else thing
+                rejected.append(reject("reddit", raw, exc, field(thing, "name", None)))
         notes = []
         if deleted:
             notes.append(f"{deleted} deleted or removed item(s) skipped")
@@ -206,12 +229,21 @@ class RedditSource:
             network="reddit", external_id=fullname, text=text,
             author=Author(handle=author, name=author,
                           external_id=str(field(thing, "author_fullname", "")) or None),
-            url=permalink(thing), created_at=utc(field(thing, "created_utc")),
+            url=permalink(thing), created_at=created_at(thing),
             source_id=self.spec.id,
             mentions_brand=self.spec.type == "reddit_mentions" or bool(
                 own and f"u/{own}" in text.lower()),
             in_reply_to_id=str(parent) if parent else None,
             conversation_id=link, extra=extra)
+
+
+def created_at(thing: Any) -> datetime:
+    """When the item was written; raises ValueError when Reddit did not say (a post without
+    a time would never leave the desk's SLA order, nor the cursor's)."""
+    at = utc(field(thing, "created_utc"))
+    if at is None:
+        raise ValueError(f"created_utc is not a time: {field(thing, 'created_utc')!r:.60}")
+    return at
 
 
 class RedditMentionsSource(RedditSource):

@@ -21,9 +21,10 @@ from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
-from bot.networks.base import Fetch, RateLimited, SourceState
+from bot.networks.base import Fetch, RateLimited, Rejected, SourceState
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.graph.failures import source_error
+from bot.networks.rejects import parse_into
 from bot.networks.threads.client import POST_FIELDS, TOKEN, WWW, ThreadsApi
 
 PAGE = 25
@@ -55,6 +56,7 @@ class ThreadsSource:
         since = (datetime.fromtimestamp(cursor, UTC) - OVERLAP if cursor is not None
                  else now - FIRST_LOOKBACK)
         found: list[Mention] = []
+        rejected: list[Rejected] = []
         unreadable = reads = 0
         try:
             me, username = self.api.me()
@@ -63,15 +65,15 @@ class ThreadsSource:
                 older = False
                 for post in page:
                     at = graph_time(post.get("timestamp"))
-                    if at is None or at < since:
+                    if at is not None and at < since:
                         older = True
                         continue
-                    if post.get("username") == username or not post.get("id"):
+                    if post.get("username") == username and username:
                         continue
-                    if not post.get("text") and not post.get("permalink"):
+                    if post.get("id") and not post.get("text") and not post.get("permalink"):
                         unreadable += 1
                         continue
-                    found.append(self.normalise(post, me))
+                    parse_into("threads", found, rejected, post, self.normalise, post, me)
                 if older:
                     break
         except GraphError as exc:
@@ -84,7 +86,7 @@ class ThreadsSource:
         keep = max(filter(None, [newest, cursor]), default=None)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None),
-                     reads=reads, notes=notes)
+                     reads=reads, notes=notes, rejected=rejected)
 
     def _pages(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
         if self.spec.type == "threads_search":
@@ -96,6 +98,11 @@ class ThreadsSource:
                                     fields=POST_FIELDS, limit=PAGE)
 
     def normalise(self, post: dict[str, Any], me: str) -> Mention:
+        if not post.get("id"):
+            raise ValueError("no id")
+        created = graph_time(post.get("timestamp"))
+        if created is None:  # a post without a time would never leave the cursor's order
+            raise ValueError(f"timestamp is not a time: {post.get('timestamp')!r:.60}")
         username = str(post.get("username") or "")
         text = str(post.get("text") or "")
         extra = {"kind": "search" if self.spec.type == "threads_search" else "mention",
@@ -111,7 +118,7 @@ class ThreadsSource:
             text=text,
             author=Author(handle=username or "A Threads user", name=username),
             url=str(post.get("permalink") or f"{WWW}/@{username}"),
-            created_at=graph_time(post.get("timestamp")),
+            created_at=created,
             source_id=self.spec.id,
             mentions_brand=self.spec.type == "threads_mentions",
             extra=extra,

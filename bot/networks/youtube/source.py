@@ -36,10 +36,12 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
     Fetch,
     RateLimited,
+    Rejected,
     SourceAuthError,
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.rejects import rejected as reject
 from bot.networks.youtube.client import (
     LIST_UNITS,
     QUOTA_REASONS,
@@ -61,6 +63,10 @@ def _time(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
+
+
+def _id_of(item: Any) -> object:
+    return item.get("id") if isinstance(item, dict) else None
 
 
 class QuotaSpent(RateLimited):
@@ -88,9 +94,10 @@ class YouTubeCommentsSource:
         notes: list[str] = []
         token: str | None = None
         more: list[str] = []
+        rejected: list[Rejected] = []
         for page_no in range(1 if since is None else self.max_pages):
             page = self._call(now, self._threads(token))
-            fresh = self._collect(page, since, comments, more)
+            fresh = self._collect(page, since, comments, more, rejected)
             token = page.get("nextPageToken")
             if not fresh or not token:
                 break
@@ -99,11 +106,11 @@ class YouTubeCommentsSource:
                              "threads): older comments since the last poll were not read")
         for thread_id in more[:MORE_REPLIES]:
             replies = self._call(now, self._replies(thread_id))
-            comments.extend((c, thread_id) for c in replies.get("items", []))
+            comments.extend((c, thread_id) for c in replies.get("items") or [])
         if len(more) > MORE_REPLIES:
             notes.append(f"{len(more) - MORE_REPLIES} busy thread(s): only their newest 5 "
                          "replies were read")
-        return self._result(comments, since, state, notes)
+        return self._result(comments, since, state, notes, rejected)
 
     def _threads(self, token: str | None) -> Callable[[], dict[str, Any]]:
         paging = {"pageToken": token} if token else {}
@@ -117,48 +124,64 @@ class YouTubeCommentsSource:
             textFormat="plainText").execute()
 
     def _collect(self, page: dict[str, Any], since: datetime | None,
-                 comments: list[tuple[dict[str, Any], str]], more: list[str]) -> bool:
-        """Add the page's comments; True when any thread in it is at or after `since`."""
+                 comments: list[tuple[dict[str, Any], str]], more: list[str],
+                 rejected: list[Rejected]) -> bool:
+        """Add the page's comments; True when any thread in it is at or after `since`. A
+        thread that cannot be read goes to `rejected`, the rest of the page is read."""
         fresh = False
-        for thread in page.get("items", []):
-            snippet = thread.get("snippet", {})
-            top = snippet.get("topLevelComment") or {}
-            inline = (thread.get("replies") or {}).get("comments") or []
-            times = [_time(c.get("snippet", {}).get("publishedAt")) for c in [top, *inline]]
+        for thread in page.get("items") or []:
+            try:
+                snippet = thread.get("snippet", {})
+                top = snippet.get("topLevelComment") or {}
+                inline = (thread.get("replies") or {}).get("comments") or []
+                times = [_time(c.get("snippet", {}).get("publishedAt")) for c in [top, *inline]]
+                thread_id = str(thread["id"])
+                wants_more = int(snippet.get("totalReplyCount") or 0) > len(inline)
+            except Exception as exc:  # one unreadable thread must not fail the page
+                rejected.append(reject("youtube", thread, exc, _id_of(thread)))
+                continue
             if since is None or any(t is not None and t >= since for t in times):
                 fresh = True
-            comments.append((top, thread["id"]))
-            comments.extend((c, thread["id"]) for c in inline)
-            if int(snippet.get("totalReplyCount") or 0) > len(inline):
-                more.append(thread["id"])
+            comments.append((top, thread_id))
+            comments.extend((c, thread_id) for c in inline)
+            if wants_more:
+                more.append(thread_id)
         return fresh
 
     def _result(self, comments: list[tuple[dict[str, Any], str]], since: datetime | None,
-                state: SourceState, notes: list[str]) -> Fetch:
+                state: SourceState, notes: list[str], rejected: list[Rejected]) -> Fetch:
         mentions: dict[str, Mention] = {}
         newest = since
         own = empty = 0
         for comment, thread_id in comments:
-            snippet = comment.get("snippet", {})
-            at = _time(snippet.get("publishedAt"))
-            if at is None or (since is not None and at < since):
-                continue
-            newest = at if newest is None or at > newest else newest
-            author = (snippet.get("authorChannelId") or {}).get("value")
-            if author and author == self.spec.channel_id:
-                own += 1
-                continue
-            if not str(snippet.get("textOriginal") or snippet.get("textDisplay") or "").strip():
-                empty += 1
-                continue
-            mentions[comment["id"]] = self._normalise(comment, thread_id, at)
+            try:
+                snippet = comment.get("snippet", {})
+                at = _time(snippet.get("publishedAt"))
+                if at is None:
+                    raise ValueError(f"publishedAt is not a time: "
+                                     f"{snippet.get('publishedAt')!r:.60}")
+                if since is not None and at < since:
+                    continue
+                newest = at if newest is None or at > newest else newest
+                author = (snippet.get("authorChannelId") or {}).get("value")
+                if author and author == self.spec.channel_id:
+                    own += 1
+                    continue
+                if not str(snippet.get("textOriginal") or snippet.get("textDisplay") or ""
+                           ).strip():
+                    empty += 1
+                    continue
+                mentions[str(comment["id"])] = self._normalise(comment, thread_id, at)
+            except Exception as exc:  # one unreadable comment must not fail the page
+                rejected.append(reject("youtube", comment, exc, _id_of(comment)))
         if own:
             notes.append(f"{own} of the channel's own comment(s) skipped")
         if empty:
             notes.append(f"{empty} comment(s) without text (removed?) skipped")
         cursor = newest.isoformat() if newest is not None else state.cursor
         return Fetch(sorted(mentions.values(), key=lambda m: m.created_at or datetime.min),
-                     SourceState(cursor=cursor), reads=self.units, notes=notes)
+                     SourceState(cursor=cursor), reads=self.units, notes=notes,
+                     rejected=rejected)
 
     def _normalise(self, comment: dict[str, Any], thread_id: str, at: datetime) -> Mention:
         snippet = comment.get("snippet", {})
