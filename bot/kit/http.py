@@ -21,6 +21,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from bot.kit.acks import ACKS, Acks
 from bot.kit.serving import HttpServer, make_http_server
 from bot.kit.webhooks import META_PATH
 
@@ -58,11 +59,12 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
              registry: CollectorRegistry,
              on_ack: Callable[[float], None] | None = None,
              meta_webhook: Callable | None = None, *,
-             signing_secret: str | None = None) -> Callable:
+             signing_secret: str | None = None, acks: Acks = ACKS) -> Callable:
     """The WSGI app; `on_ack` is told how many seconds each Slack request took to answer;
     `meta_webhook` serves META_PATH (`bot.kit.webhooks`) when Meta's webhooks are set up.
     With `signing_secret`, a Slack request whose signature is wrong is refused (401) before
-    its body is parsed: nothing unsigned reaches a JSON parser."""
+    its body is parsed: nothing unsigned reaches a JSON parser. Each Slack request counts in
+    `acks` until its answer starts: work after other acks yields to it (`bot.kit.acks`)."""
     bolt = SlackRequestHandler(app, path=SLACK_PATH)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     health = health_app(healthy, registry)
@@ -88,12 +90,22 @@ def wsgi_app(app: App, healthy: Callable[[], tuple[bool, str]],
                 return [b"not found"]
             return meta_webhook(environ, start_response)
         if path == SLACK_PATH and method == "POST":
-            refused = _refuse_malformed(environ, verifier)
-            if refused is not None:
-                status, reason = refused
-                log.info("slack request refused: %s (%s)", status, reason)
-                start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
-                return [status.split(" ", 1)[1].encode()]
+            answered = acks.arrived()
+
+            def acked(status: str, headers: list, *exc_info: object) -> Callable:
+                answered()
+                return start_response(status, headers, *exc_info)
+
+            try:
+                refused = _refuse_malformed(environ, verifier)
+                if refused is not None:
+                    status, reason = refused
+                    log.info("slack request refused: %s (%s)", status, reason)
+                    acked(status, [("Content-Type", "text/plain; charset=utf-8")])
+                    return [status.split(" ", 1)[1].encode()]
+                return slack(environ, acked)
+            finally:
+                answered()  # Bolt raised or never answered: no longer waiting either way
         return slack(environ, start_response)
 
     return application

@@ -14,8 +14,9 @@ byte now and then) costs a socket, not a thread. On top of that:
 - `MAX_HEADERS`: a request's headers are at most 64 KB;
 - `THREADS` handle complete requests. Each holds its request until the listener acks (Bolt
   polls for the ack every 10 ms), so fewer threads than concurrent clicks queue the acks in
-  waves: as many as Bolt's listener pool (bot.app.LISTENER_THREADS), so 50 concurrent clicks
-  are answered at once, as the standard library's thread-per-connection server did.
+  waves: as many as Bolt's listener pool (bot.app.LISTENER_THREADS, started with the app), so
+  50 concurrent clicks are answered at once, as the standard library's thread-per-connection
+  server did; the work after each ack yields to the acks still due (bot.kit.acks).
 
 `HttpServer` keeps the interface the callers and tests use (`serve_forever()` in a thread,
 `shutdown()`, `server_close()`, `server_address`).

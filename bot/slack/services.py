@@ -35,6 +35,7 @@ from bot.domain.limits import NoReplyChannel, reply_limit, reply_problem
 from bot.domain.rules.schema import Rules, Template
 from bot.home.refresh import publish_view
 from bot.kit import models
+from bot.kit.acks import ACKS, Acks
 from bot.kit.db import session_scope
 from bot.networks.base import Publisher, PublishError
 from bot.reports.service import ReportService
@@ -102,6 +103,10 @@ class WorkGate:
         self._slots = threading.BoundedSemaphore(size)
         self._held = threading.local()
 
+    def held(self) -> bool:
+        """Whether this thread is already inside a unit of work."""
+        return getattr(self._held, "depth", 0) > 0
+
     @contextmanager
     def entered(self) -> Iterator[None]:
         depth = getattr(self._held, "depth", 0)
@@ -134,9 +139,14 @@ class Services:
     # The card's button this request is (bot.slack.binding.clicked): its channel is checked in
     # the unit of work, after the ack. Set on a copy per request (`clicked_in`).
     click: Click | None = None
+    # Slack requests not yet answered in this process (bot.kit.acks): a unit of work, always
+    # after its own ack, lets them be answered first.
+    acks: Acks = ACKS
 
     @contextmanager
     def work(self) -> Iterator[Work]:
+        if not self.gate.held():  # an outer unit of work has waited already
+            self.acks.wait_answered()
         with self.gate.entered(), self._work() as w:
             yield w
         self.wake_outbox()

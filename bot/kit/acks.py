@@ -1,0 +1,59 @@
+"""Ack first: Slack requests not yet answered, and a wait for them to be.
+
+A click is acknowledged before its work (Bolt's listener calls `ack()` first), but the work of
+the clicks acked first then shares the interpreter lock with the requests still on their way
+to their ack: in a burst of 50 clicks on one card (bench/desk.py's race), the 49 losers' unit
+of work, refusal audit and ephemeral note made the last acks wait (ack p99 230-270 ms on a
+loaded 2-CPU box; 70-90 ms with no work after the ack). So the HTTP layer counts the Slack
+requests between arrival and answer (`bot.kit.http.wsgi_app`), and a unit of work waits, after
+its ack, until none is left (`bot.slack.services.Services.work`), at most `MAX_WAIT`: under a
+steady stream of clicks the count is rarely zero, and work must not starve.
+
+One per process (`ACKS`), like the interpreter lock whose turns it shares out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+MAX_WAIT = 0.3  # seconds a unit of work yields to unanswered requests, at most
+
+
+class Acks:
+    """How many requests are waiting for their answer; `wait_answered` until none are."""
+
+    def __init__(self, max_wait: float = MAX_WAIT) -> None:
+        self.max_wait = max_wait
+        self._pending = 0
+        self._changed = threading.Condition()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def arrived(self) -> Callable[[], None]:
+        """One request arrived; call what this returns when its answer starts (more calls
+        are ignored: the answer and a `finally` may both say so)."""
+        with self._changed:
+            self._pending += 1
+        done = threading.Lock()
+
+        def answered() -> None:
+            if done.acquire(blocking=False):
+                with self._changed:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._changed.notify_all()
+
+        return answered
+
+    def wait_answered(self, timeout: float | None = None) -> bool:
+        """Block until no request is waiting for its answer, or `timeout` seconds (default
+        `max_wait`); whether none is."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._pending == 0,
+                                          timeout=self.max_wait if timeout is None else timeout)
+
+
+ACKS = Acks()
