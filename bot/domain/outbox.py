@@ -31,13 +31,14 @@ OUTBOX_KINDS: tuple[str, ...] = tuple(k.value for k in OutboxKind)
 class ParkedScope:
     """Rows held back because Slack refuses them in a way no retry can heal (the bot is not in
     the channel, the channel is archived, the token is revoked) until someone fixes the cause
-    and reloads the rules (`SIGHUP`) or restarts."""
+    and reloads the rules (`SIGHUP`) or restarts, or a probe finds it fixed."""
 
     scope: str  # a channel id, `kind:<kind>` (a missing scope), or `all` (the token)
     code: str  # Slack's error code
     fix: str  # what a person must do
     rows: int
     since: datetime  # when the oldest of them was queued
+    next_probe: datetime | None = None  # when the sender tries again on its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@
     queue.py    the SQL: eligible rows, claiming (SKIP LOCKED), folding, collapsing, metrics
     pacing.py   token buckets per rate-limit scope, 429 blocks
     errors.py   what a failed Slack call means: rate limited, transient, permanent
-    parking.py  rows held behind an error only a person can fix, resumed on SIGHUP/start
+    parking.py  rows held behind an error only a person can fix, resumed on SIGHUP/start or by a probe
     tuning.py   the thresholds (digest, retries, leases), each with its reason
 
 Rows are written by others (ingest queues a `card` per new mention, the desk queues `update`

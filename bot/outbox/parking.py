@@ -6,7 +6,11 @@ rows loses the cards for good (the mention never reaches the desk), and retrying
 calls for nothing. So the row is `parked` with Slack's error, every other pending row of the
 same scope follows it (`park_followers`, each round: new cards for that channel too), and
 `/social status`, `/metrics` and `/healthz` name the fix. `resume` (on `SIGHUP` and at start)
-puts them back in the queue.
+puts them back in the queue. So does a probe, without anyone: a parked row's `not_before` is
+when its scope is probed (`bot.outbox.tuning.PROBE_FIRST`, doubling to `PROBE_MAX` while
+Slack still refuses); `probe` then resumes that scope alone, the sender's next round tries its
+first row (one call: the others claimed with it are parked again at once if Slack still
+refuses), and a fixed channel's rows go out.
 
 Exactly once still holds after resuming: a parked row that had been attempted before
 (`attempts > 0`: its post may have reached Slack before the answer was lost) goes back to
@@ -83,49 +87,62 @@ def _in_scope(scope: str) -> ColumnElement[bool]:
     return and_(Msg.channel == scope, Msg.kind.not_in((OutboxKind.EPHEMERAL, OutboxKind.DM)))
 
 
-def parked_scopes(session: Session) -> dict[str, str]:
-    """scope → the error holding it back (one per scope)."""
-    rows = session.execute(select(Msg.kind, Msg.channel, Msg.error)
-                           .where(Msg.state == "parked").distinct()).all()
-    scopes: dict[str, str] = {}
-    for kind, channel, error in rows:
+def parked_scopes(session: Session) -> dict[str, tuple[str, datetime]]:
+    """scope → the error holding it back (one per scope) and when it is probed next."""
+    rows = session.execute(select(Msg.kind, Msg.channel, Msg.error, func.max(Msg.not_before))
+                           .where(Msg.state == "parked")
+                           .group_by(Msg.kind, Msg.channel, Msg.error)).all()
+    scopes: dict[str, tuple[str, datetime]] = {}
+    for kind, channel, error, probe_at in rows:
         scope = _scope_of_row(kind, channel, error)
         if scope is not None:
-            scopes.setdefault(scope, error or "")
+            known = scopes.get(scope)
+            scopes[scope] = (known[0] if known else error or "",
+                             max(probe_at, known[1]) if known else probe_at)
     return scopes
 
 
-def park(session: Session, row_id: int, scope: str, error: str) -> int:
-    """Park the row (still `sending`, it is ours) and every pending row of `scope`."""
+def park(session: Session, row_id: int, scope: str, error: str, probe_at: datetime) -> int:
+    """Park the row (still `sending`, it is ours) and every pending row of `scope`, to be
+    probed at `probe_at`."""
     session.execute(update(T).where(T.c.id == row_id, T.c.state == "sending")
-                    .values(state="parked", error=error))
-    return 1 + _park_pending(session, {scope: error})
+                    .values(state="parked", error=error, not_before=probe_at))
+    return 1 + _park_pending(session, {scope: (error, probe_at)})
 
 
 def park_followers(session: Session) -> int:
     """Rows queued into a parked scope since it was parked wait with it (no call is spent on
-    a channel known to refuse)."""
+    a channel known to refuse), until the scope's probe."""
     return _park_pending(session, parked_scopes(session))
 
 
-def _park_pending(session: Session, scopes: dict[str, str]) -> int:
+def _park_pending(session: Session, scopes: dict[str, tuple[str, datetime]]) -> int:
     n = 0
-    for scope, error in scopes.items():
+    for scope, (error, probe_at) in scopes.items():
         stmt = (update(T).where(T.c.id.in_(skip_locked(Msg.state == "pending", _in_scope(scope))),
                                 T.c.state == "pending")
-                .values(state="parked", error=error))
+                .values(state="parked", error=error, not_before=probe_at))
         n += rowcount(session.execute(stmt))
     return n
 
 
-def resume(session: Session, now: datetime) -> int:
-    """Every parked row back in the queue (see the module's note on exactly once)."""
+def probe(session: Session, now: datetime) -> list[str]:
+    """The parked scopes whose probe is due, each resumed alone (`resume`); their names."""
+    due = [scope for scope, (_, probe_at) in parked_scopes(session).items()
+           if probe_at <= now]
+    return [scope for scope in due if resume(session, now, scope=scope)]
+
+
+def resume(session: Session, now: datetime, *, scope: str | None = None) -> int:
+    """Every parked row (of `scope`: a probe) back in the queue (see the module's note on
+    exactly once)."""
+    parked = Msg.state == "parked" if scope is None else and_(Msg.state == "parked",
+                                                              _in_scope(scope))
     attempted = and_(Msg.kind.in_(POSTED_KINDS), Msg.attempts > 0)
-    verify = (update(T).where(T.c.id.in_(skip_locked(Msg.state == "parked", attempted)),
+    verify = (update(T).where(T.c.id.in_(skip_locked(parked, attempted)),
                               T.c.state == "parked")
               .values(state="sending", not_before=now))
-    retry = (update(T).where(T.c.id.in_(skip_locked(Msg.state == "parked")),
-                             T.c.state == "parked")
+    retry = (update(T).where(T.c.id.in_(skip_locked(parked)), T.c.state == "parked")
              .values(state="pending", not_before=now))
     return rowcount(session.execute(verify)) + rowcount(session.execute(retry))
 
@@ -133,21 +150,23 @@ def resume(session: Session, now: datetime) -> int:
 def trouble(session: Session, now: datetime) -> OutboxTrouble:
     """Parked scopes with their fix, and the rows that failed for good since FAILED_RECENT."""
     rows = session.execute(select(Msg.kind, Msg.channel, Msg.error, func.count(),
-                                  func.min(Msg.created_at))
+                                  func.min(Msg.created_at), func.max(Msg.not_before))
                            .where(Msg.state == "parked")
                            .group_by(Msg.kind, Msg.channel, Msg.error)).all()
     count: Counter[str] = Counter()
     since: dict[str, datetime] = {}
+    probe_at: dict[str, datetime] = {}
     errors: dict[str, str] = {}
-    for kind, channel, error, n, oldest in rows:
+    for kind, channel, error, n, oldest, probed in rows:
         scope = _scope_of_row(kind, channel, error) or channel
         count[scope] += n
         since[scope] = min(since.get(scope, oldest), oldest)
+        probe_at[scope] = max(probe_at.get(scope, probed), probed)
         errors.setdefault(scope, error or "")
     parked = tuple(
         ParkedScope(scope, code_of(errors[scope]),
                     HINTS.get(code_of(errors[scope]), "fix the cause, then reload (SIGHUP)"),
-                    count[scope], since[scope])
+                    count[scope], since[scope], probe_at[scope])
         for scope in sorted(count, key=lambda s: since[s]))
     recent = and_(Msg.state == "failed", Msg.created_at >= now - FAILED_RECENT)
     failed = session.execute(select(Msg.error, func.count(), func.min(Msg.created_at))

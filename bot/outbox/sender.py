@@ -10,7 +10,7 @@ One round (`run_once(now)`):
 Nothing is given up while it matters: a 5xx or a lost connection is retried with capped
 backoff for as long as the row's mention is open (other rows: a day), and an error no retry can
 heal (the bot not in the channel, a revoked token) parks the rows it concerns, named, until
-`resume()` (SIGHUP, start): `bot.outbox.parking`.
+`resume()` (SIGHUP, start) or a probe finds the cause fixed: `bot.outbox.parking`.
 
 Exactly one card per mention: the claim is committed before the call, the ts is recorded in
 the transaction that marks the row sent (with `mention.slack_channel/slack_ts`), and every
@@ -82,6 +82,7 @@ from bot.outbox.tuning import (
     RETRY_FOR,
     VERIFY_RETRY,
     backoff,
+    probe_wait,
 )
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,10 @@ class OutboxSender(BackgroundWorker):
         super().__init__()
         self._next_due: datetime | None = None
         self._reported: set[tuple[str, str]] = set()
-        self._parked_now: dict[str, str] = {}  # scopes parked in this round → their error
+        # scopes parked in this round → their error and next probe
+        self._parked_now: dict[str, tuple[str, datetime]] = {}
+        # parked scopes → the wait before their next probe (doubling while Slack refuses)
+        self._probe_every: dict[str, timedelta] = {}
 
     # --- one round -------------------------------------------------------------------------
 
@@ -208,7 +212,12 @@ class OutboxSender(BackgroundWorker):
             collapsed = queue.collapse_updates(s)
             unfolded = queue.unfold_worked(s, now)
             orphaned = queue.fail_orphans(s)
+            probed = parking.probe(s, now)
             parked = parking.park_followers(s)
+        if probed:
+            log.info("outbox: probing parked %s: is it fixed? (one call each)",
+                     ", ".join(probed))
+            self._due(now)  # rows posted before are verified at the next round
         if collapsed or unfolded or orphaned or parked:
             log.info("outbox: %d update(s) collapsed, %d folded card(s) requeued, "
                      "%d orphan(s) failed, %d parked with their channel", collapsed, unfolded,
@@ -280,11 +289,7 @@ class OutboxSender(BackgroundWorker):
         if problem is not None:
             self._settle(job.id, state="failed", error=problem)
             return 0
-        held = next(((scope, error) for scope, error in self._parked_now.items()
-                     if parking.covers(scope, job.kind, job.channel)), None)
-        if held is not None:  # claimed in this round before its scope was parked
-            with session_scope(self.factory) as s:
-                parking.park(s, job.id, *held)
+        if self._held_in_round(job):
             return 0
         try:
             channel, ts = self.slack.send(job, content)
@@ -292,7 +297,25 @@ class OutboxSender(BackgroundWorker):
             self._failed(job, classify(exc), now)
             return 0
         self._mark_sent(job.id, channel, ts, now)
+        self._accepted(job)
         return 1
+
+    def _held_in_round(self, job: Job) -> bool:
+        """Parked with its scope, without a call, when claimed in this round before the scope
+        was parked (a probe's other rows, a burst's)."""
+        held = next(((scope, parked) for scope, parked in self._parked_now.items()
+                     if parking.covers(scope, job.kind, job.channel)), None)
+        if held is None:
+            return False
+        scope, (error, probe_at) = held
+        with session_scope(self.factory) as s:
+            parking.park(s, job.id, scope, error, probe_at)
+        return True
+
+    def _accepted(self, job: Job) -> None:
+        """Slack took a row: the scopes it belongs to are not refused (a probe succeeded)."""
+        for scope in (job.channel, parking.ALL, parking.KIND_PREFIX + job.kind):
+            self._probe_every.pop(scope, None)
 
     def _failed(self, job: Job, outcome: Outcome, now: datetime) -> None:
         if self.on_error is not None:
@@ -347,11 +370,14 @@ class OutboxSender(BackgroundWorker):
             self._settle(job.id, state="failed", error=error)
             self._report_once(job, outcome)
             return
+        wait = self._probe_every[scope] = probe_wait(self._probe_every.get(scope))
+        probe_at = self.clock() + wait
         with session_scope(self.factory) as s:
             if unverified:
                 queue.set_state(s, job.id, attempts=max(1, job.attempts))
-            n = parking.park(s, job.id, scope, outcome.message)
-        self._parked_now[scope] = outcome.message
+            n = parking.park(s, job.id, scope, outcome.message, probe_at)
+        self._parked_now[scope] = (outcome.message, probe_at)
+        self._due(probe_at)
         self._report_once(job, outcome, parked=n)
 
     def _report_once(self, job: Job, outcome: Permanent, *, parked: int = 0) -> None:
@@ -421,6 +447,8 @@ class OutboxSender(BackgroundWorker):
             self._settle(job.id, state="failed",
                          error="outcome unknown: ephemeral messages can't be looked up")
             return
+        if self._held_in_round(job):  # its channel refused a look in this round already
+            return
         found = None
         if job.kind in POSTED_KINDS:
             try:
@@ -445,6 +473,7 @@ class OutboxSender(BackgroundWorker):
             log.info("outbox %d: already in Slack (ts %s), recorded, not posted again",
                      job.id, found[1])
             self._mark_sent(job.id, found[0], found[1], now)
+            self._accepted(job)
         elif not self._keeps_trying(job, job.attempts, now):
             self._settle(job.id, state="failed", error=job.error or "failed")
         else:  # not in Slack: post it (update rows land here directly: chat.update is idempotent)
@@ -477,6 +506,7 @@ class OutboxSender(BackgroundWorker):
         with self._round, session_scope(self.factory) as s:
             n = parking.resume(s, now)
         self._reported.clear()  # the same error again deserves its ERROR line again
+        self._probe_every.clear()  # a person fixed something: probes start over
         if n:
             log.info("outbox: %d parked message(s) queued again", n)
             self.wake()

@@ -32,6 +32,15 @@ RETRY_FOR = timedelta(days=1)
 # How far back /social status, /metrics and /healthz count failed rows.
 FAILED_RECENT = timedelta(days=1)
 
+# --- parked rows ---------------------------------------------------------------------------
+# Rows parked behind an error only a person can fix (bot.outbox.parking) are tried again on
+# their own this long after parking, so a channel fixed without a SIGHUP (the bot invited, the
+# channel unarchived) resumes without an operator: one call per probe (the rest of the scope's
+# rows claimed with it are parked again without a call). Each probe Slack still refuses
+# doubles the wait, up to PROBE_MAX: a channel nobody fixes costs 2 calls an hour.
+PROBE_FIRST = timedelta(minutes=10)
+PROBE_MAX = timedelta(minutes=30)
+
 # --- exactly once --------------------------------------------------------------------------
 # A claimed row is `sending` with `not_before` = claim time + LEASE. A `sending` row whose
 # lease ran out belongs to nobody (its sender crashed, or its call failed with an unknown
@@ -65,3 +74,8 @@ ERROR_PAUSE_SECONDS = 5.0
 def backoff(attempts: int) -> timedelta:
     """Wait after the `attempts`-th failed attempt (1-based)."""
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+
+
+def probe_wait(previous: timedelta | None) -> timedelta:
+    """Wait before probing a parked scope again, after waiting `previous` (None: just parked)."""
+    return PROBE_FIRST if previous is None else min(PROBE_MAX, previous * 2)

@@ -1,8 +1,9 @@
 """Kill -9 of the outbox sender at every point of parking and resuming (issue 18): the bot is
 not in customer care's channel, so its cards are parked (PR's go out); the bot is invited and
-the rules reloaded (`resume`), and the cards go out. Killed at any statement, post or answer of
-that sequence, a restarted sender (which resumes at start, then verifies what it finds in
-`sending`) posts every card exactly once.
+the rules reloaded (`resume`), and the cards go out. Or nobody reloads anything and the
+sender's own probe finds the channel fixed (`bot.outbox.parking.probe`, PROBE_FIRST later).
+Killed at any statement, post or answer of either sequence, a restarted sender (which resumes
+at start, then verifies what it finds in `sending`) posts every card exactly once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory
 from bot.outbox import OutboxSender
-from bot.outbox.tuning import LEASE
+from bot.outbox.tuning import LEASE, PROBE_FIRST
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
@@ -38,10 +39,10 @@ class KillableClient(WebClient):
 
 
 def run(url: str, fake: FakeSlack, clock: Clock, process: Process, removed: dict, *,
-        restart: bool) -> None:
-    """First life: a round (care's cards park), the fix, `resume`, rounds until all is sent.
-    A restart: the fix is made; `resume` and verification, as `OutboxSender.start()` does;
-    then rounds."""
+        restart: bool, probe: bool = False) -> None:
+    """First life: a round (care's cards park), the fix, `resume` (with `probe`: none, the
+    clock moved to the probe instead), rounds until all is sent. A restart: the fix is made;
+    `resume` and verification, as `OutboxSender.start()` does; then rounds."""
     engine = process.attach(make_engine(url))
     client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
                             retry_handlers=[])
@@ -54,8 +55,11 @@ def run(url: str, fake: FakeSlack, clock: Clock, process: Process, removed: dict
             sender.reconcile(clock.now, everything=sender.single_process)
         else:
             sender.run_once(clock.now)
-            removed["yes"] = False  # invited again; SIGHUP
-            sender.resume(clock.now)
+            removed["yes"] = False  # invited again
+            if probe:  # nobody tells the bot: its probe finds out
+                clock.now += PROBE_FIRST
+            else:  # SIGHUP
+                sender.resume(clock.now)
         for _ in range(12):
             sender.run_once(clock.now)
             if sender.depth() == 0 and not sender.trouble(clock.now).parked:
@@ -91,12 +95,14 @@ def fake():
     fake.stop()
 
 
-def test_kill_while_parking_and_resuming_then_restart_posts_each_card_once(fresh_db, fake):
+@pytest.mark.parametrize("probe", [False, True], ids=["sighup", "probe"])
+def test_kill_while_parking_and_resuming_then_restart_posts_each_card_once(fresh_db, fake,
+                                                                           probe):
     clock, removed = fake.clock, fake.removed
     url = fresh_db()
     ids = seed_cards(url)
     dry = Process()
-    run(url, fake, clock, dry, removed, restart=False)
+    run(url, fake, clock, dry, removed, restart=False, probe=probe)
     check(url, fake, ids)
     assert dry.counts["db"] >= 20, dry.counts
     for point in kill_plan(dry.counts):
@@ -106,7 +112,7 @@ def test_kill_while_parking_and_resuming_then_restart_posts_each_card_once(fresh
         url = fresh_db()
         ids = seed_cards(url)
         with pytest.raises(Killed):
-            run(url, fake, clock, Process(point), removed, restart=False)
+            run(url, fake, clock, Process(point), removed, restart=False, probe=probe)
         fault_figures.tried("kill points")
         clock.now += timedelta(seconds=5)
         run(url, fake, clock, Process(), removed, restart=True)

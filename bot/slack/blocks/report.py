@@ -195,9 +195,13 @@ def outbox_trouble_lines(trouble: OutboxTrouble, now: datetime) -> list[str]:
         where = "every Slack post" if p.scope == "all" else (
             f"`{esc(p.scope, 40)}` posts" if p.scope.startswith("kind:") else f"<#{p.scope}>"
             if p.scope[:1] in ("C", "G") and p.scope.isalnum() else esc(p.scope, 40))
+        probe = "" if p.next_probe is None else (
+            "; tried again on its own "
+            + (f"in {duration((p.next_probe - now).total_seconds())}" if p.next_probe > now
+               else "now"))
         lines.append(f":double_vertical_bar: *{p.rows:,} message(s) parked* for {where}, "
                      f"oldest {duration((now - p.since).total_seconds())} old: "
-                     f"`{esc(p.code, 60)}` — {esc(p.fix, 300)}")
+                     f"`{esc(p.code, 60)}` — {esc(p.fix, 300)}{probe}")
     if len(trouble.parked) > PARKED_SHOWN:
         lines.append(f"…and {len(trouble.parked) - PARKED_SHOWN} more parked scope(s)")
     if trouble.failed and trouble.failed_since is not None:

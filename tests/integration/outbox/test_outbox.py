@@ -25,6 +25,8 @@ from bot.outbox.tuning import (
     DIGEST_EVERY,
     DIGEST_THRESHOLD,
     LEASE,
+    PROBE_FIRST,
+    PROBE_MAX,
     RETRY_FOR,
     backoff,
 )
@@ -285,6 +287,75 @@ def test_a_bad_token_parks_everything_until_restart(factory, fake, make_sender, 
     restarted = make_sender()  # the token fixed: a restart resumes (the loop's first step)
     restarted.resume(clock.now)
     assert restarted.run_once(clock.now) == 3
+
+
+def test_a_parked_channel_is_probed_on_its_own_and_resumes_once_fixed(factory, fake,
+                                                                      make_sender, clock):
+    """No SIGHUP: PROBE_FIRST after parking, the sender tries the channel again by itself, with
+    one call; while Slack still refuses, the wait doubles up to PROBE_MAX (and /social status
+    says when); once the bot is invited, every parked card goes out, each once."""
+    bad = cards(factory, 3, channel="C404")
+    broken = {"yes": True}
+    fake.outage("chat.postMessage", lambda: broken["yes"], channel="C404", status=200,
+                error="not_in_channel")
+    sender = make_sender()
+    assert sender.run_once(clock.at(0)) == 0 and post_attempts(fake) == 1
+    [scope] = sender.trouble(clock.now).parked
+    assert scope.next_probe == NOW + PROBE_FIRST
+    assert sender.run_once(clock.at(PROBE_FIRST.total_seconds() - 1)) == 0
+    assert post_attempts(fake) == 1  # not yet due
+
+    waits = []
+    for _ in range(4):  # probes Slack still refuses: one call each, the wait doubling
+        probe_at = sender.trouble(clock.now).parked[0].next_probe
+        assert probe_at is not None
+        calls = post_attempts(fake)
+        assert sender.run_once(clock.at((probe_at - NOW).total_seconds())) == 0
+        assert post_attempts(fake) == calls + 1
+        assert {row(factory, i).state for i in bad} == {"parked"}
+        [scope] = sender.trouble(clock.now).parked
+        assert scope.rows == 3 and scope.next_probe is not None
+        waits.append(scope.next_probe - clock.now)
+    assert waits == [2 * PROBE_FIRST, min(PROBE_MAX, 4 * PROBE_FIRST), PROBE_MAX, PROBE_MAX]
+
+    broken["yes"] = False  # the bot invited; nobody reloads anything
+    probe_at = sender.trouble(clock.now).parked[0].next_probe
+    assert probe_at is not None
+    assert sender.run_once(clock.at((probe_at - NOW).total_seconds())) == 3
+    assert sorted(posted(fake)) == sorted(bad)
+    assert sender.trouble(clock.now).parked == ()
+
+
+def test_a_probe_looks_up_a_row_posted_before_and_a_new_parking_starts_at_probe_first(
+        factory, fake, make_sender, clock):
+    """A probe resumes like SIGHUP: a row attempted before is looked up by its metadata, never
+    posted twice; after a success, a channel parked again waits PROBE_FIRST, not the doubled
+    wait of the last time."""
+    card = queue(factory, channel="C9")
+    fake.fail("chat.postMessage", channel="C9", status=500, error="internal_error",
+              deliver=True)
+    sender = make_sender()
+    sender.run_once(clock.at(0))
+    fake.fail("conversations.history", status=200, error="not_in_channel")
+    sender.run_once(clock.at(backoff(1).total_seconds()))
+    assert (row(factory, card).state, row(factory, card).attempts) == ("parked", 1)
+    fake.fail("conversations.history", status=200, error="not_in_channel")  # first probe
+    t = backoff(1) + PROBE_FIRST
+    sender.run_once(clock.at(t.total_seconds()))  # resumed to be looked up (next round)
+    sender.run_once(clock.now)  # looked up: still refused
+    assert row(factory, card).state == "parked"
+    probe_at = sender.trouble(clock.now).parked[0].next_probe
+    assert probe_at == clock.now + 2 * PROBE_FIRST
+    sender.run_once(clock.at((probe_at - NOW).total_seconds()))
+    sender.run_once(clock.now)  # found by its metadata: recorded, not posted again
+    assert row(factory, card).state == "sent" and posted(fake) == [card]
+    assert post_attempts(fake) == 1
+
+    again = queue(factory, channel="C9", at=clock.now)
+    fake.fail("chat.postMessage", channel="C9", status=200, error="not_in_channel")
+    sender.run_once(clock.now)
+    assert row(factory, again).state == "parked"
+    assert sender.trouble(clock.now).parked[0].next_probe == clock.now + PROBE_FIRST
 
 
 def test_a_parked_row_posted_before_is_looked_up_not_posted_again(factory, fake, make_sender,

@@ -143,14 +143,17 @@ def test_status_and_help_blocks():
     scopes = [ParkedScope(f"C{i:010d}", "not_in_channel", "invite the bot <!channel>", 3,
                           NOW - timedelta(hours=2)) for i in range(40)]
     trouble = OutboxTrouble(
-        (*scopes, ParkedScope("all", "token_revoked", "reinstall", 9, NOW)),
+        (ParkedScope("C0PROBED01", "not_in_channel", "invite", 1, NOW, NOW + timedelta(minutes=7)),
+         *scopes, ParkedScope("all", "token_revoked", "reinstall", 9, NOW)),
         failed=7, failed_since=NOW - timedelta(minutes=30), failed_error="invalid_blocks <x>")
     content = status_blocks([], 0, None, NOW, trouble)
     check_limits(content)
     raw = json.dumps(content, ensure_ascii=False)
+    assert ("*1 message(s) parked* for <#C0PROBED01>, oldest 0s old: `not_in_channel` — "
+            "invite; tried again on its own in 7m") in raw
     assert ("*3 message(s) parked* for <#C0000000000>, oldest 2h 00m old: `not_in_channel` — "
             "invite the bot &lt;!channel&gt;") in raw
-    assert "…and 36 more parked scope(s)" in raw
+    assert "…and 37 more parked scope(s)" in raw
     assert "*7 message(s) failed* in the last 24 h, oldest 30m old: invalid_blocks &lt;x&gt;" in raw
     assert "/social export" in json.dumps(social_help(), ensure_ascii=False)
 
