@@ -1,19 +1,30 @@
 """A storm: thousands of mentions at once, against the fake X over real HTTP (issue 18).
 
-    python bench/storm.py [--n 3000] [--every 60]
+    python bench/storm.py [--n 3000] [--every 60] [--pg URL [--replicas 3]]
 
-In one process: SQLite in a temporary directory, the shipped rules, the real X mentions source
-(tweepy over HTTP to `tests/support/fake_x.py`), `poll_source`, and the real outbox sender
-posting to the fake Slack (1 message/s per channel, burst 3, as Slack paces). One mention
-exists and is stored (the cursor); then N mentions arrive at once, three of them legal threats
-(P1: the newest, one in the middle, the oldest). Time is simulated (the injected clock moves
-one second per round; nothing sleeps): the source polls at `every`, and every BACKFILL_EVERY
-while a gap is open, as `socialbot run` schedules it; the sender runs every second.
+In one process: SQLite in a temporary directory (or, with `--pg`, a throwaway PostgreSQL
+database created on that server and dropped afterwards), the shipped rules, the real X
+mentions source (tweepy over HTTP to `tests/support/fake_x.py`), `poll_source`, and the real
+outbox sender posting to the fake Slack (1 message/s per channel, burst 3, as Slack paces). One
+mention exists and is stored (the cursor); then N mentions arrive at once, three of them legal
+threats (P1: the newest, one in the middle, the oldest). Time is simulated (the injected clock
+moves one second per round; nothing sleeps): the source polls at `every`, and every
+BACKFILL_EVERY while a gap is open, as `socialbot run` schedules it; the sender runs every
+second.
+
+With `--replicas R` (PostgreSQL), R replicas share the database as `socialbot run` processes
+would: each its own engine, its own `PostgresLeader` (the advisory lock, checked every
+simulated second) and its own `OutboxSender`; only the leader polls, every replica sends
+(rows claimed with SKIP LOCKED). The cards the fake Slack received are counted per mention:
+none may be posted twice.
 
 Printed, for this code and for the baseline — the same run with the gap thrown away after each
 poll, which is what main did before issue 18 (the cursor moved past what the page cap left):
 mentions stored of N + 1, P1 cards posted of 3 and when the last one was (simulated seconds
-after the storm), polls, posts read, and the wall time. A benchmark: it exits 0.
+after the storm), polls (and by how many replicas), posts read, cards posted twice, the
+process's resident memory (after the first poll, the highest, at the end) and the wall time.
+Not measured here: ack latency during the storm (no HTTP server in this process: see
+`bench/load.py` for acks under ingest load). A benchmark: it exits 0.
 """
 
 from __future__ import annotations
@@ -23,25 +34,30 @@ import dataclasses
 import logging
 import os
 import platform
+import secrets
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bot.domain.rules.load import load_rules  # noqa: E402
 from bot.kit import models  # noqa: E402
 from bot.kit.db import (  # noqa: E402
     make_engine,
     make_session_factory,
+    normalize_url,
     session_scope,
     upgrade_to_head,
 )
+from bot.kit.leader import PostgresLeader  # noqa: E402
 from bot.listening.jobs import BACKFILL_EVERY  # noqa: E402
 from bot.listening.polling import poll_source  # noqa: E402
 from bot.networks.base import Fetch, SourceState  # noqa: E402
@@ -54,6 +70,7 @@ RULES = load_rules(ROOT / "routing_rules.yaml")
 SPEC = RULES.source("x-mentions")
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 LEGAL = "@NorthwindAir I will sue you, my lawyer is ready"
+BENCH_LOCK_KEY = 1_802_030_405_060_708  # the replicas' leader lock in the throwaway database
 
 
 class ForgetsGaps:
@@ -71,16 +88,61 @@ def render(session, row: models.OutboxMessage) -> dict:
     return {"text": f"{row.kind} of mention {row.mention_id}"}
 
 
-def run(n: int, every: int, *, keep_gaps: bool, tmp: Path) -> dict:
-    url = f"sqlite:///{tmp / ('storm.db' if keep_gaps else 'baseline.db')}"
+def rss_mib() -> float:
+    """This process's resident memory (VmRSS), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclasses.dataclass
+class Replica:
+    """One `socialbot run` as far as the storm goes: an engine, a leader lock, a sender."""
+
+    engine: object
+    factory: object
+    leader: PostgresLeader | None
+    sender: OutboxSender
+
+
+class ThrowawayDatabase:
+    """A database created on the server of `server` for one run, dropped afterwards."""
+
+    def __init__(self, server: str) -> None:
+        self.server = normalize_url(server)
+        self.name = f"socialbot_storm_{secrets.token_hex(4)}"
+        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT",
+                                   poolclass=NullPool)
+        with self.admin.connect() as conn:
+            self.version = conn.scalar(text("SHOW server_version"))
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1) -> dict:
     upgrade_to_head(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
     clock = [START]
     fake = FakeX().start()
     slack = FakeSlack(ts_clock=lambda: clock[0].timestamp()).start()
+    pool: list[Replica] = []
     try:
         slack.rate_limit_posts(1.0, 3, clock=lambda: clock[0].timestamp())
+        for _ in range(replicas):
+            engine = make_engine(url)
+            factory = make_session_factory(engine)
+            # A key of the bench's own: the lock is per database, but tests that look for
+            # the leader's lock in pg_locks see every database's.
+            leader = PostgresLeader(url, key=BENCH_LOCK_KEY) if replicas > 1 else None
+            sender = OutboxSender(factory, sender_client("xoxb-storm", slack.api_url, timeout=5),
+                                  render, lambda: clock[0])
+            pool.append(Replica(engine, factory, leader, sender))
+        factory = pool[0].factory
         real = XMentionsSource(SPEC, RULES.brand, fake.client(), brand_user_id=BRAND_ID)
         source = real if keep_gaps else ForgetsGaps(real)
         fake.user("9", "early")
@@ -96,41 +158,58 @@ def run(n: int, every: int, *, keep_gaps: bool, tmp: Path) -> dict:
             at = storm_at - timedelta(seconds=60) + timedelta(milliseconds=60_000 * i // n)
             fake.post(snowflake(at, i % 4096), LEGAL if i in p1 else
                       f"Loving the new lounge @NorthwindAir, visit {i}", uid, at)
-        sender = OutboxSender(factory, sender_client("xoxb-storm", slack.api_url, timeout=5),
-                              render, lambda: clock[0])
         wall = time.perf_counter()
         polls, next_poll, last_p1 = 0, storm_at, None
+        pollers: Counter[int] = Counter()
         p1_ids: set[int] = set()
-        for second in range(1800):
+        memory: list[float] = []
+        for second in range(3600):
             now = clock[0] = storm_at + timedelta(seconds=second)
-            if now >= next_poll:
-                outcome = poll_source(factory, source, RULES, clock=lambda: clock[0])
+            for r in pool:  # each replica's heartbeat (every 2 s in `run`; every round here)
+                if r.leader is not None:
+                    r.leader.check()
+            leading = [i for i, r in enumerate(pool) if r.leader is None or r.leader.is_leader]
+            if now >= next_poll and leading:
+                poller = leading[0]
+                outcome = poll_source(pool[poller].factory, source, RULES,
+                                      clock=lambda: clock[0])
                 polls += 1
+                pollers[poller] += 1
+                memory.append(rss_mib())
                 next_poll = now + (BACKFILL_EVERY if outcome.gap_open
                                    else timedelta(seconds=every))
                 with session_scope(factory) as s:
                     p1_ids = set(s.scalars(select(models.Mention.id)
                                            .where(models.Mention.priority == "P1")))
-            sender.run_once(now)
+            for r in pool:
+                r.sender.run_once(now)
             posted = {m["metadata"]["event_payload"].get("mention_id") for m in slack.posts()}
             if p1_ids and p1_ids <= posted and last_p1 is None and len(p1_ids) == 3:
                 last_p1 = second
             with session_scope(factory) as s:
                 gap = s.scalar(select(models.Source.backfill).where(models.Source.id == SPEC.id))
-            if gap is None and sender.depth() == 0:
+            if gap is None and pool[0].sender.depth() == 0:
                 break  # everything read has been posted (or folded into a digest)
         wall = time.perf_counter() - wall
+        memory.append(rss_mib())
         with session_scope(factory) as s:
             stored = s.scalar(select(func.count()).select_from(models.Mention))
             reads = s.scalar(select(func.sum(models.SourceUsage.reads)))
+        cards = Counter(m["metadata"]["event_payload"].get("mention_id") for m in slack.posts()
+                        if m["metadata"]["event_type"] == "socialbot_card")
         posted = {m["metadata"]["event_payload"].get("mention_id") for m in slack.posts()}
         return {"stored": stored, "expected": n + 1, "p1_posted": len(p1_ids & posted),
-                "last_p1": last_p1, "polls": polls, "reads": reads, "wall": wall,
-                "cards": len(slack.posts())}
+                "last_p1": last_p1, "polls": polls, "pollers": len(pollers), "reads": reads,
+                "wall": wall, "cards": len(slack.posts()),
+                "twice": sum(c - 1 for c in cards.values() if c > 1),
+                "rss": (memory[0], max(memory), memory[-1]), "seconds": second}
     finally:
+        for r in pool:
+            if r.leader is not None:
+                r.leader.stop()
+            r.engine.dispose()  # type: ignore[attr-defined]
         fake.stop()
         slack.stop()
-        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,21 +217,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=3000, help="mentions at once (default 3000)")
     p.add_argument("--every", type=int, default=int(SPEC.every.total_seconds()),
                    help="the source's every in seconds (the shipped rules': %(default)s)")
+    p.add_argument("--pg", help="a PostgreSQL server URL: a throwaway database is created on "
+                                "it (and dropped) instead of SQLite")
+    p.add_argument("--replicas", type=int, default=1,
+                   help="replicas sharing the database (PostgreSQL only; default 1)")
     args = p.parse_args(argv)
+    if args.replicas > 1 and not args.pg:
+        p.error("--replicas needs --pg: SQLite serves one process")
     logging.basicConfig(level=logging.ERROR)  # the gap's WARNING at every poll is expected
+    where = "SQLite" if not args.pg else f"PostgreSQL, {args.replicas} replica(s)"
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load "
           f"{os.getloadavg()[0]:.1f}; storm of {args.n:,} mentions (+1 before), 3 P1, "
-          f"every {args.every}s, SQLite")
+          f"every {args.every}s, {where}")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [("this code", run(args.n, args.every, keep_gaps=True, tmp=Path(tmp))),
-                ("baseline (gap dropped, as main did)",
-                 run(args.n, args.every, keep_gaps=False, tmp=Path(tmp)))]
-    print(f"{'':38} {'stored':>13} {'P1 posted':>9} {'last P1':>8} {'polls':>5} "
-          f"{'posts read':>10} {'wall':>7}")
+        for name, keep in (("this code", True), ("baseline (gap dropped, as main did)", False)):
+            db = ThrowawayDatabase(args.pg) if args.pg else None
+            url = db.url if db else f"sqlite:///{Path(tmp) / ('storm.db' if keep else 'b.db')}"
+            try:
+                rows.append((name, run(args.n, args.every, keep_gaps=keep, url=url,
+                                       replicas=args.replicas)))
+            finally:
+                if db is not None:
+                    db.drop()
+    print(f"{'':38} {'stored':>15} {'P1 posted':>9} {'last P1':>8} {'polls':>9} "
+          f"{'posts read':>10} {'twice':>5} {'RSS MiB first/peak/end':>22} {'wall':>7}")
     for name, r in rows:
         last = f"{r['last_p1']} s" if r["last_p1"] is not None else "never"
-        print(f"{name:38} {r['stored']:>6,}/{r['expected']:<6,} {r['p1_posted']:>7}/3 "
-              f"{last:>8} {r['polls']:>5} {r['reads']:>10,} {r['wall']:>6.1f}s")
+        polls = f"{r['polls']} by {r['pollers']}"
+        rss = "/".join(f"{m:.0f}" for m in r["rss"])
+        print(f"{name:38} {r['stored']:>7,}/{r['expected']:<7,} {r['p1_posted']:>7}/3 "
+              f"{last:>8} {polls:>9} {r['reads'] or 0:>10,} {r['twice']:>5} {rss:>22} "
+              f"{r['wall']:>6.1f}s")
     return 0
 
 
