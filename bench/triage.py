@@ -195,6 +195,8 @@ def throughput_other(repeat: int) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed rounds (best is kept)")
+    ap.add_argument("--only", choices=("speed", "languages"),
+                    help="only the throughput, or only the other languages' figures")
     args = ap.parse_args()
     missing = corpora.available() or complaints.available()
     if missing:
@@ -202,6 +204,16 @@ def main() -> int:
         return 0
     print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}; "
           f"CPUs: {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
+    if args.only == "speed":
+        speed(args.repeat)
+        return 0
+    if args.only == "languages":
+        for title, figure, ours, vader in language_rows():
+            if title:
+                print(title)
+            if figure:
+                print(f"    {figure:<56}{ours:>14}  {vader}")
+        return 0
     rows = [("complaints across industries, each scored by weights fitted without it "
              "(target: F1 >= 0.78, <= 10 % of complaints at P4, <= 15 % of non-complaints "
              "flagged)", "", "", ""), *complaint_folds()]
@@ -238,23 +250,27 @@ def main() -> int:
             print(title)
         if figure:
             print(f"    {figure:<56}{ours:>14}  {vader}")
-    held = corpora.airline(corpora.HELD_OUT_AIRLINES)
-    v_rate, e_rate = throughput(held, args.repeat)
-    print(f"\nthroughput on the held-out tweets (best of {args.repeat} interleaved rounds):")
-    print(f"    enrich (sentiment, complaint, cues, risk, author, score)  {e_rate:>9,.0f} mentions/s")
-    print(f"    bare VADER polarity_scores                     {v_rate:>9,.0f} mentions/s")
-    print(f"    ratio enrich / bare VADER                      {e_rate / v_rate:>9.2f}"
-          "   (target >= 0.5)")
-    if languages.available() is None:
-        ov, oe = throughput_other(args.repeat)
-        print(f"    other languages (dev posts, language detected): enrich {oe:,.0f} mentions/s, "
-              f"bare VADER {ov:,.0f}: ratio {oe / ov:.2f} (target >= half the English ratio, "
-              f"{e_rate / v_rate / 2:.2f})")
+    speed(args.repeat)
     data = ROOT / "bot" / "domain" / "scoring" / "data"
     size = sum(f.stat().st_size for f in data.iterdir())
     print(f"\nscoring data shipped (bot/domain/scoring/data): {size / 1e6:.1f} MB "
           "(target: the default install grows by <= 20 MB)")
     return 0
+
+
+def speed(repeat: int) -> None:
+    held = corpora.airline(corpora.HELD_OUT_AIRLINES)
+    v_rate, e_rate = throughput(held, repeat)
+    print(f"\nthroughput on the held-out tweets (best of {repeat} interleaved rounds):")
+    print(f"    enrich (sentiment, complaint, cues, risk, author, score)  {e_rate:>9,.0f} mentions/s")
+    print(f"    bare VADER polarity_scores                     {v_rate:>9,.0f} mentions/s")
+    print(f"    ratio enrich / bare VADER                      {e_rate / v_rate:>9.2f}"
+          "   (target >= 0.5)")
+    if languages.available() is None:
+        ov, oe = throughput_other(repeat)
+        print(f"    other languages (dev posts, language detected): enrich {oe:,.0f} mentions/s, "
+              f"bare VADER {ov:,.0f}: ratio {oe / ov:.2f} (target >= half the English ratio, "
+              f"{e_rate / v_rate / 2:.2f})")
 
 
 if __name__ == "__main__":
