@@ -65,8 +65,25 @@ def _zindi() -> list[Post]:
 _NORMALISE = re.compile(r"@\w+|https?://\S+|[\W\d_]+")
 
 
-def _key(text: str) -> str:
+def key(text: str) -> str:
+    """A post's text normalised (no handles, links, digits or punctuation, lowercase): how
+    the same post is recognised across sources."""
     return _NORMALISE.sub(" ", text.lower()).strip()
+
+
+def dev_source(lang: str, text: str) -> bool:
+    """Whether a train post of `lang` comes from the source its dev split is drawn from
+    (Swahili: AfriSenti, not Zindi; Portuguese: XLM-T, not AfriSenti's Mozambican posts)."""
+    if lang == "sw":
+        return text in _afrisenti_texts("swa")
+    if lang == "pt":
+        return text not in _afrisenti_texts("por")
+    return True
+
+
+@cache
+def _afrisenti_texts(code: str) -> frozenset[str]:
+    return frozenset(t for t, _ in _afrisenti(code, "train"))
 
 
 @cache
@@ -74,8 +91,8 @@ def train(lang: str) -> tuple[Post, ...]:
     """The train posts, less any whose text is also in the dev split (Zindi's Swahili set holds
     almost all of AfriSenti's Swahili dev tweets; AfriSenti's Pidgin train and dev share some):
     the dev figures must be on posts never fitted on."""
-    held = {_key(t) for t, _ in dev(lang)} if lang != "en" else set()
-    return tuple(p for p in _train(lang) if _key(p[0]) not in held)
+    held = {key(t) for t, _ in dev(lang)} if lang != "en" else set()
+    return tuple(p for p in _train(lang) if key(p[0]) not in held)
 
 
 def _train(lang: str) -> tuple[Post, ...]:

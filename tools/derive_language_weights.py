@@ -20,6 +20,17 @@ bench/triage.py prints are measured on nothing the weights were chosen on.
   (Folds by post index would be wrong here: XLM-T's train files cycle negative, neutral,
   positive, so index % 3 gives each fold one class.) Weighing AfriSenti's Mozambican posts
   at 0.5 in Portuguese moved its train-CV macro-F1 (XLM-T posts) only 0.570 → 0.575.
+- Tried for Swahili and Portuguese (issue 15; `--cv LANG --set NAME=VALUE`: 3 folds of train
+  by the normalised text, scored on the posts of the dev split's source: AfriSenti for sw,
+  XLM-T for pt). Folds that let a post sit on both sides had said sw 0.59 against 0.418 on dev:
+  Zindi's set holds copies of AfriSenti's tweets. Train CV macro-F1, sw: as shipped 0.441;
+  class weights by the train prior instead of balanced 0.411; Zindi's posts at half weight
+  0.439; other languages pooled at 0.3 0.459, at 0.1 0.457; L2 0.01 0.482, 0.03 0.461; L2 0.01
+  with pool 0.3 0.477. pt: as shipped 0.570; Mozambican posts at half weight 0.574; L2 0.01
+  0.531; pool 0.3 0.577. The best on CV (sw L2 0.01, pt pool 0.3) derived whole and measured
+  once on dev: sw 0.418 → 0.415, pt 0.537 → 0.525. Not shipped: the CV gains did not carry to
+  dev, and nothing was chosen on dev (SETTINGS stays empty). Swahili's targets (0.50) and
+  Portuguese's (0.55) are not met by these linear models.
 - Detection: naive Bayes over words, the TOP_WORDS most frequent of each language (English:
   the tuning airlines and TweetEval val), add-one smoothed log-probabilities.
 """
@@ -30,6 +41,7 @@ import argparse
 import json
 import math
 import sys
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -53,6 +65,9 @@ MIN_DF = 2
 STEPS = 200
 WEIGHT_MIN = 0.01
 TOP_WORDS = 3000
+FOLDS = 3  # for --cv
+# Per language: settings that differ from the ones above, chosen by --cv (see the docstring).
+SETTINGS: dict[str, dict[str, float]] = {}
 COMPLAINT_THRESHOLD = 0.5  # P(negative, with cues) from which a post is flagged
 DETECTOR_LANGUAGES = ("en", "es", "fr", "pt", "de", "it", "sw", "pcm")
 LABEL = {"negative": 0, "neutral": 1, "positive": 2}
@@ -84,8 +99,14 @@ def balanced(y: np.ndarray, total: float) -> np.ndarray:
     return total * sw / sw.sum()
 
 
-def sentiment_model(lang: str, data: dict) -> dict:
-    rows, num, y = data[lang]
+def settings(lang: str, **changed: float) -> dict[str, float]:
+    return {"l2": L2, "pool": POOL, "min_df": MIN_DF, **SETTINGS.get(lang, {}), **changed}
+
+
+def fitted(lang: str, rows: list[set[str]], num: np.ndarray, y: np.ndarray, data: dict,
+           s: dict[str, float]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(vocabulary, weights, numeric weights) of `lang`'s model fitted on these posts, with
+    the other languages' train posts pooled in at `s["pool"]` of their weight."""
     all_rows, all_num, all_y, all_w = list(rows), [num], [y], [balanced(y, 1.0)]
     others = [o for o in data if o != lang]
     for o in others:
@@ -93,11 +114,42 @@ def sentiment_model(lang: str, data: dict) -> dict:
         all_rows += r
         all_num.append(n)
         all_y.append(yy)
-        all_w.append(balanced(yy, POOL / len(others)))
-    vocab = fit.vocabulary(all_rows, MIN_DF)
+        all_w.append(balanced(yy, s["pool"] / len(others)))
+    vocab = fit.vocabulary(all_rows, int(s["min_df"]))
     d = fit.design(all_rows, vocab, np.vstack(all_num))
-    wv, wn = fit.fit_softmax(d, np.concatenate(all_y), np.concatenate(all_w), 3, l2=L2,
+    wv, wn = fit.fit_softmax(d, np.concatenate(all_y), np.concatenate(all_w), 3, l2=s["l2"],
                              steps=STEPS)
+    return vocab, wv, wn
+
+
+def cross_validated(lang: str, data: dict, **changed: float) -> list[float]:
+    """Macro-F1 of each of FOLDS folds of `lang`'s train split, on the posts of the source its
+    dev split comes from (bench/languages.dev_source), each fold's model fitted on the others.
+    Folds by the normalised text (languages.key): a post repeated across sources (Zindi holds
+    AfriSenti tweets) stays in one fold, or the estimate would score posts it fitted on."""
+    posts = languages.train(lang)
+    rows, num, y = data[lang]
+    fold = np.array([zlib.crc32(languages.key(t).encode()) % FOLDS for t, _ in posts])
+    scored = np.array([languages.dev_source(lang, t) for t, _ in posts])
+    out = []
+    for k in range(FOLDS):
+        train = np.flatnonzero(fold != k)
+        held = np.flatnonzero((fold == k) & scored)
+        vocab, wv, wn = fitted(lang, [rows[i] for i in train], num[train], y[train], data,
+                               settings(lang, **changed))
+        p = fit.predict_softmax(fit.design([rows[i] for i in held], vocab, num[held]), wv, wn)
+        out.append(macro_f1(y[held], p.argmax(axis=1)))
+    return out
+
+
+def macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean([2 * np.sum((gold == c) & (pred == c))
+                          / max(1, np.sum(gold == c) + np.sum(pred == c)) for c in range(3)]))
+
+
+def sentiment_model(lang: str, data: dict) -> dict:
+    rows, num, y = data[lang]
+    vocab, wv, wn = fitted(lang, rows, num, y, data, settings(lang))
     own = {f for r in rows for f in r}
     weights = {f: [round(float(x), 3) for x in wv[i]] for i, f in enumerate(vocab)
                if i and f in own and np.abs(wv[i]).max() >= WEIGHT_MIN}
@@ -125,13 +177,21 @@ def detector() -> dict:
     return {"languages": list(DETECTOR_LANGUAGES), "unseen": unseen, "words": table}
 
 
+def note() -> str:
+    """What the weights were derived from, with which settings, and the sources' licences."""
+    return ("tools/derive_language_weights.py: per-language 3-class logistic regressions and a "
+            "naive-Bayes word detector, from train splits only (bench/languages.py). Derived "
+            "numbers, no text of any post. Settings: "
+            f"L2 {L2}, pool {POOL}, min_df {MIN_DF}"
+            + "".join(f"; {lang}: " + ", ".join(f"{k} {v}" for k, v in s.items())
+                      for lang, s in SETTINGS.items())
+            + ". Sources and licences: " + "; ".join(SOURCES) + ".")
+
+
 def derive() -> dict:
     data = {lang: featurise(languages.train(lang)) for lang in languages.SENTIMENT_LANGUAGES}
     return {
-        "derived": ("tools/derive_language_weights.py: per-language 3-class logistic "
-                    "regressions and a naive-Bayes word detector, from train splits only "
-                    "(bench/languages.py). Derived numbers, no text of any post. Sources and "
-                    "licences: " + "; ".join(SOURCES) + "."),
+        "derived": note(),
         "complaint_threshold": COMPLAINT_THRESHOLD,
         "languages": {lang: sentiment_model(lang, data) for lang in data},
         "detector": detector(),
@@ -141,11 +201,22 @@ def derive() -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--cv", metavar="LANG",
+                    help="print LANG's cross-validated train macro-F1 (no file written)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --cv: a setting changed (l2, pool, min_df)")
     args = ap.parse_args()
     missing = languages.available()
     if missing:
         print(f"cannot derive: {missing}")
         return 2
+    if args.cv:
+        changed = {k: float(v) for k, v in (x.split("=", 1) for x in args.set)}
+        data = {lang: featurise(languages.train(lang)) for lang in languages.SENTIMENT_LANGUAGES}
+        scores = cross_validated(args.cv, data, **changed)
+        print(f"{args.cv} {settings(args.cv, **changed)}: train CV macro-F1 "
+              f"{np.mean(scores):.3f} ({', '.join(f'{x:.3f}' for x in scores)})")
+        return 0
     data = derive()
     args.out.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n",
                         encoding="utf-8")
