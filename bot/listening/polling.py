@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.domain import waits
 from bot.domain.redaction import redact
 from bot.domain.rules.schema import Rules, SourceSpec
 from bot.kit import models
@@ -46,7 +47,7 @@ from bot.networks.gaps import describe
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
-MAX_RATE_WAIT = timedelta(hours=1)  # the longest a network's reset header is believed
+MAX_RATE_WAIT = waits.MAX_WAIT  # the longest a network's reset header is believed
 RATE_LIMITED = "RateLimited"  # how `last_error` starts while a source waits for a reset
 BUDGET_SLOWDOWN_AT = 0.8  # share of the monthly budget after which polls are halved
 ERROR_TEXT_MAX = 500

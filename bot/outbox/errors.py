@@ -16,9 +16,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from http.client import HTTPException
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.domain import waits
 
 DEFAULT_RETRY_AFTER = 1.0  # Slack always sends Retry-After; this covers a missing/garbled one
 
@@ -85,10 +88,8 @@ def retry_after(headers: object) -> float:
             if str(key).lower() == "retry-after":
                 if isinstance(value, list | tuple):
                     value = value[0] if value else None
-                try:
-                    return max(0.0, float(value))
-                except (TypeError, ValueError):
-                    break
+                return waits.seconds(value, default=timedelta(seconds=DEFAULT_RETRY_AFTER),
+                                     what="Slack (Retry-After)").total_seconds()
     return DEFAULT_RETRY_AFTER
 
 

@@ -212,7 +212,7 @@ def _error_of(response: requests.Response) -> AscError:
             codes.add(str(item.get("code") or ""))
             words.append(str(item.get("detail") or item.get("title") or ""))
     header = response.headers.get("Retry-After", "").strip()
-    retry_after = float(header) if header.isdigit() else None
+    retry_after = float(header) if header.isdigit() else None  # bot.domain.waits clamps it
     code_words = ", ".join(sorted(c for c in codes if c))
     text = "; ".join(w for w in words if w) or response.reason or "no message"
     status = response.status_code

@@ -27,6 +27,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import waits
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.app_store.client import (
@@ -127,7 +128,7 @@ class AppStoreSource:
                 "fields[customerReviewResponses]": RESPONSE_FIELDS})
         except AscError as exc:
             if exc.rate_limited:
-                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else RATE_LIMIT_WAIT
+                wait = waits.seconds(exc.retry_after, default=RATE_LIMIT_WAIT, what=where)
                 raise RateLimited(now + wait, f"{where}: rate limited ({exc.detail})") from exc
             if exc.auth:
                 raise SourceAuthError(

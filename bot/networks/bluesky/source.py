@@ -35,6 +35,7 @@ from atproto.exceptions import (
     UnauthorizedError,
 )
 
+from bot.domain import waits
 from bot.domain.conversation import flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
@@ -65,10 +66,14 @@ MENTION_REASONS = ("mention", "reply", "quote")
 
 def _map_error(exc: AtProtocolError, now: datetime, what: str) -> SourceError:
     if isinstance(exc, RateLimitExceededError):
-        reset = exc.reset_at
-        if reset is None and exc.retry_after is not None:
-            reset = now + timedelta(seconds=exc.retry_after)
-        if reset is None or reset <= now:
+        # The raw headers: atproto's own reading raises on a reset past year 9999.
+        headers = exc.response.headers if exc.response is not None else {}
+        reset_header = headers.get("ratelimit-reset")
+        reset = (waits.reset_at(reset_header, now=now, default=RATE_WINDOW, what="bluesky")
+                 if reset_header is not None else
+                 waits.retry_after(headers.get("retry-after"), now=now, default=RATE_WINDOW,
+                                   what="bluesky"))
+        if reset <= now:
             reset = now + RATE_WINDOW
         return RateLimited(reset, f"bluesky {what}: {exc}")
     if isinstance(exc, UnauthorizedError):

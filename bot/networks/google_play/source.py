@@ -25,6 +25,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import waits
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -125,7 +126,7 @@ class GooglePlaySource:
                 raise
             where = f"google play {self.package}"
             if error.quota:
-                wait = timedelta(seconds=error.retry_after) if error.retry_after else QUOTA_WAIT
+                wait = waits.seconds(error.retry_after, default=QUOTA_WAIT, what=where)
                 raise RateLimited(now + wait, f"{where}: quota exhausted ({error.detail})"
                                   ) from exc
             if error.auth:

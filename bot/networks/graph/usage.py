@@ -16,13 +16,17 @@ poll half as often, from FULL_AT they wait (`bot.networks.graph.client` raises t
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.domain import waits
+
 SLOW_AT = 80  # percent: poll half as often from here
 FULL_AT = 100  # percent: the next call would be throttled
+REGAIN_DEFAULT = timedelta(minutes=5)  # no estimate we can read: Meta's window rolls on
 
 
 @dataclass
@@ -42,7 +46,9 @@ class UsageMeter:
         with self._lock:
             self.percent = max(p for p, _ in readings)
             minutes = max(m for _, m in readings)
-            self.regain = timedelta(minutes=minutes) if minutes > 0 else None
+            self.regain = (waits.seconds(minutes * 60, default=REGAIN_DEFAULT,
+                                         what="Meta (estimated_time_to_regain_access)")
+                           if minutes > 0 else None)
             self.seen_at = now
 
     def wait_until(self, now: datetime) -> datetime | None:
@@ -79,7 +85,9 @@ def _numbers(entry: object) -> tuple[int, int]:
                 if k in ("call_count", "total_time", "total_cputime", "acc_id_util_pct")
                 and isinstance(v, int | float)]
     regain = entry.get("estimated_time_to_regain_access")
-    return max(percents, default=0), int(regain) if isinstance(regain, int | float) else 0
+    if not isinstance(regain, int | float) or not math.isfinite(regain):  # JSON has Infinity
+        regain = 0
+    return max(percents, default=0), int(regain)
 
 
 def _app_usage(raw: str | None) -> list[tuple[int, int]]:

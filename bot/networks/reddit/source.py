@@ -41,6 +41,7 @@ from prawcore.exceptions import (
     TooManyRequests,
 )
 
+from bot.domain import waits
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import (
@@ -87,10 +88,11 @@ def _created(thing: Any) -> float | None:
 
 def _reset_of(exc: ResponseException, now: datetime) -> datetime:
     headers = exc.response.headers
-    for name in ("retry-after", "x-ratelimit-reset"):
+    for name in ("retry-after", "x-ratelimit-reset"):  # both in seconds from now
         value = headers.get(name)
-        if value and value.strip().replace(".", "", 1).isdigit():
-            return now + timedelta(seconds=max(1.0, float(value)))
+        if value is not None:
+            wait = waits.seconds(value, default=RATE_WINDOW, what=f"reddit ({name})")
+            return now + max(wait, timedelta(seconds=1))
     return now + RATE_WINDOW
 
 

@@ -37,7 +37,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -48,6 +48,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from bot import __version__
+from bot.domain import waits
 from bot.domain.language_tag import primary
 from bot.domain.mention import Author, Mention
 from bot.domain.redaction import redact
@@ -216,16 +217,7 @@ def _parse_cursor(cursor: str | None) -> datetime | None:
 
 
 def _retry_at(value: str | None, now: datetime, fallback: timedelta) -> datetime:
-    if value:
-        value = value.strip()
-        if value.isdigit():
-            return now + timedelta(seconds=int(value))
-        try:
-            when = parsedate_to_datetime(value)
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
-        except (TypeError, ValueError):
-            pass
-    return now + fallback
+    return waits.retry_after(value, now=now, default=fallback, what="feed")
 
 
 def _lang(code: str | None) -> str | None:

@@ -32,6 +32,7 @@ from typing import Any
 import requests
 import tweepy
 
+from bot.domain import waits
 from bot.domain.conversation import flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
@@ -206,13 +207,11 @@ def _mention(tweet: Mapping[str, Any], user: Mapping[str, Any], author_id: str |
 
 
 def _reset_at(exc: tweepy.TooManyRequests, now: datetime) -> datetime:
-    reset = exc.reset_time
+    reset = getattr(exc, "reset_time", None)
     if reset is None:
-        try:
-            reset = int(exc.response.headers["x-rate-limit-reset"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            reset = None
-    return datetime.fromtimestamp(reset, UTC) if reset is not None else now + RATE_LIMIT_FALLBACK
+        headers = getattr(exc.response, "headers", None) or {}
+        reset = headers.get("x-rate-limit-reset")
+    return waits.reset_at(reset, now=now, default=RATE_LIMIT_FALLBACK, what="X")
 
 
 def call_x(fn: Callable[..., Any], *, now: datetime, what: str, **params: Any) -> dict[str, Any]:
