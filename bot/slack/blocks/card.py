@@ -110,11 +110,35 @@ def button(text: str, action: Action, value: str, style: str | None = None,
     return b
 
 
+def draft_overtaken(view: CardView) -> bool:
+    """The customer wrote again after the draft was written: sending or approving it asks
+    once more, in words that say so (the card's warning alone is easy to scroll past)."""
+    return view.conversation is not None and view.conversation.draft_stale
+
+
 def send_confirm(view: CardView) -> dict:
+    where = NETWORK_LABEL.get(view.network, "the network")
+    if draft_overtaken(view):
+        return {"title": plain("Send an outdated reply?", 100),
+                "text": plain("The customer wrote again after this draft was written, and it "
+                              f"doesn't answer that. It is posted publicly on {where} and can't "
+                              "be unsent.", 300),
+                "confirm": plain("Send anyway", 30), "deny": plain("Not yet", 30),
+                "style": "danger"}
     return {"title": plain("Send this reply?", 100),
-            "text": plain(f"It is posted publicly on {NETWORK_LABEL.get(view.network, 'the network')}"
-                          " and can't be unsent.", 300),
+            "text": plain(f"It is posted publicly on {where} and can't be unsent.", 300),
             "confirm": plain("Send", 30), "deny": plain("Not yet", 30)}
+
+
+def approve_confirm(view: CardView) -> dict | None:
+    if not draft_overtaken(view):
+        return None
+    return {"title": plain("Approve an outdated reply?", 100),
+            "text": plain("The customer wrote again after this draft was written, and it "
+                          "doesn't answer that. Read their latest message first, or reject "
+                          "so the draft is rewritten.", 300),
+            "confirm": plain("Approve anyway", 30), "deny": plain("Not yet", 30),
+            "style": "danger"}
 
 
 def replyable(view: CardView) -> bool:
@@ -140,7 +164,7 @@ def draft_next(view: CardView) -> list[dict]:
 
 
 def approval_buttons(view: CardView) -> list[dict]:
-    return [button("Approve", Action.APPROVE, ref(view), "primary"),
+    return [button("Approve", Action.APPROVE, ref(view), "primary", approve_confirm(view)),
             button("Approve with edits", Action.APPROVE_EDIT, ref(view)),
             button("Reject", Action.REJECT, ref(view), "danger")]
 

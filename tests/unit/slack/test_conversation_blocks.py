@@ -73,3 +73,23 @@ def test_the_approval_dm_asked_again_shows_the_customers_new_message_and_the_war
     # Not overtaken: the request reads as before.
     fresh = blocks.approval_dm(view("pending_approval", conversation=REPLIED), ["U0LEAD"])
     assert "wrote again" not in json.dumps(fresh)
+
+
+def _buttons(payload: dict) -> dict[str, dict]:
+    return {e["action_id"]: e for b in payload["blocks"] if b["type"] == "actions"
+            for e in b["elements"]}
+
+
+def test_sending_or_approving_a_draft_the_customer_overtook_asks_in_words_that_say_so():
+    stale = dataclasses.replace(REPLIED, draft_stale=True)
+    send = _buttons(blocks.card(view("approved", conversation=stale)))["send"]["confirm"]
+    assert send["title"]["text"] == "Send an outdated reply?" and send["style"] == "danger"
+    assert "wrote again after this draft" in send["text"]["text"]
+    approve = _buttons(blocks.card(view("pending_approval", conversation=stale)))["approve"]
+    assert approve["confirm"]["confirm"]["text"] == "Approve anyway"
+    dm = _buttons(blocks.approval_dm(view("pending_approval", conversation=stale), ["U0LEAD"]))
+    assert dm["approve"]["confirm"]["style"] == "danger"
+    # Not overtaken: the usual Send confirm, and Approve asks nothing more.
+    fresh = _buttons(blocks.card(view("approved", conversation=REPLIED)))
+    assert fresh["send"]["confirm"]["title"]["text"] == "Send this reply?"
+    assert "confirm" not in _buttons(blocks.card(view("pending_approval", conversation=REPLIED)))["approve"]
