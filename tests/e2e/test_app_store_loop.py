@@ -8,7 +8,6 @@ posted twice."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,16 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.app_store.client import AscApi
 from bot.networks.app_store.publisher import AppStorePublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -36,6 +29,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_app_store import APP_ID, FakeAppStore, review
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.rules_files import shipped_rules_with
 
 REVIEW_ID = "00000042-1111-2222-3333-acmee2e00001"
@@ -96,57 +90,11 @@ def test_a_review_goes_round_the_loop_and_is_answered_once(start_bot, fake_slack
     assert len(review_cards(fake_slack)) == 1
 
 
-def reply_rows(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute("SELECT state, network_id FROM reply").fetchall()
-
-
 def test_kill_9_between_the_send_intent_and_apples_answer(fake_slack, asc, tmp_path):
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules = rules_with_app_store(tmp_path)
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=asc.env()))
-        wait_until(lambda: review_cards(fake_slack), bot, "the review's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, review_cards(fake_slack)[0], REPLY,
-                                     limit="5970 characters")
-        asc.hold_replies = threading.Event()  # Apple creates the response, the answer waits
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(asc.reply_applied.is_set, bot, "the response to reach App Store Connect")
-        bot.kill9()  # the response exists on the App Store; the bot never heard so
-        asc.hold_replies.set()
-        sender.join(timeout=10)
-        assert reply_rows(db) == [("sending", None)]
-
-        # What `socialbot run` does every minute, once the row is older than any request
-        # timeout: three minutes pass (the intent is dated back), then reconcile.
-        with sqlite3.connect(db, timeout=10) as conn:
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
-        try:
-            done = reconcile(make_session_factory(engine),
-                             {"app_store": AppStorePublisher(AscApi(asc.settings()))},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        assert reply_rows(db) == [("sent", asc.responses[REVIEW_ID]["id"])]
-
-        # The restarted bot polls again (the review now carries our response) and updates
-        # the card: no second card, no second response.
-        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=asc.env()))
-        wait_until(lambda: len(asc.of_kind("list")) >= 2, bot, "the restart's poll")
-        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
-                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
-        assert len(asc.of_kind("create")) == 1
-        assert len(review_cards(fake_slack)) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+    kill_9_between_send_and_answer(KillCase(
+        fake=asc, network="app_store", rules=rules_with_app_store(tmp_path), env=asc.env(),
+        cards=lambda: review_cards(fake_slack), limit="5970 characters",
+        publisher=lambda: AppStorePublisher(AscApi(asc.settings())),
+        reply_id=lambda: asc.responses[REVIEW_ID]["id"],
+        replies_made=lambda: len(asc.of_kind("create")),
+        polls=lambda: len(asc.of_kind("list"))), fake_slack, tmp_path, REPLY)

@@ -7,7 +7,6 @@ comment, recorded once, and the card is never posted twice."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,16 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.facebook.client import build_graph
 from bot.networks.facebook.publisher import FacebookPublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -35,6 +28,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_meta import PAGE_ID, FakeMeta
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.rules_files import shipped_rules_with
 
 REPLY = "Sorry Dana! Refunds take 5 days; DM us your reference and we'll chase it 🙏"
@@ -94,58 +88,11 @@ def test_a_comment_goes_round_the_loop_and_is_answered_once(start_bot, fake_slac
     assert len(page_cards(fake_slack)) == 1
 
 
-def reply_rows(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute("SELECT state, network_id FROM reply").fetchall()
-
-
 def test_kill_9_between_the_send_intent_and_metas_answer(fake_slack, meta, tmp_path):
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules = rules_with_page(tmp_path)
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=meta.env()))
-        wait_until(lambda: page_cards(fake_slack), bot, "the comment's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, page_cards(fake_slack)[0], REPLY,
-                                     limit="8000 characters")
-        meta.hold_replies = threading.Event()  # Meta makes the reply, the answer waits
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(meta.reply_applied.is_set, bot, "the reply to reach Meta")
-        bot.kill9()  # the reply is on Facebook; the bot never heard so
-        meta.hold_replies.set()
-        sender.join(timeout=10)
-        assert reply_rows(db) == [("sending", None)]
-
-        # What `socialbot run` does every minute, once the row is older than any request
-        # timeout: three minutes pass (the intent is dated back), then reconcile.
-        with sqlite3.connect(db, timeout=10) as conn:
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
-        try:
-            done = reconcile(make_session_factory(engine),
-                             {"facebook": FacebookPublisher(build_graph(meta.settings()))},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        [ours] = meta.replies_by_page(meta.comment_id)
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        assert reply_rows(db) == [("sent", ours["id"])]
-
-        # The restarted bot polls again (our reply is under the comment, from the Page: not a
-        # mention) and updates the card: no second card, no second reply.
-        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=meta.env()))
-        wait_until(lambda: len(meta.of_kind("feed")) >= 2, bot, "the restart's poll")
-        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
-                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
-        assert len(meta.of_kind("reply")) == 1
-        assert len(page_cards(fake_slack)) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+    kill_9_between_send_and_answer(KillCase(
+        fake=meta, network="facebook", rules=rules_with_page(tmp_path), env=meta.env(),
+        cards=lambda: page_cards(fake_slack), limit="8000 characters",
+        publisher=lambda: FacebookPublisher(build_graph(meta.settings())),
+        reply_id=lambda: meta.replies_by_page(meta.comment_id)[0]["id"],
+        replies_made=lambda: len(meta.of_kind("reply")),
+        polls=lambda: len(meta.of_kind("feed"))), fake_slack, tmp_path, REPLY)

@@ -7,7 +7,6 @@ sends; the fake receives one `reviews.reply`. Then the same with a real kill -9 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,16 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.publisher import GooglePlayPublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -35,6 +28,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.rules_files import shipped_rules_with
 
 REVIEW_ID = "gp:AOqpTOH1-acme-e2e"
@@ -101,59 +95,13 @@ def test_a_review_goes_round_the_loop_and_is_answered_once(start_bot, fake_slack
     assert len(review_cards(fake_slack)) == 1
 
 
-def reply_rows(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute("SELECT state, network_id FROM reply").fetchall()
-
-
 def test_kill_9_between_the_send_intent_and_googles_answer(fake_slack, play, tmp_path):
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules = rules_with_play(tmp_path)
     env = {"GOOGLE_PLAY_SERVICE_ACCOUNT_JSON": json.dumps(play.key_info()),
            "GOOGLE_PLAY_API_URL": play.url}
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=env))
-        wait_until(lambda: review_cards(fake_slack), bot, "the review's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, review_cards(fake_slack)[0], REPLY,
-                                     limit="350 characters")
-        play.hold_replies = threading.Event()  # Google applies the reply, the answer waits
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(play.reply_applied.is_set, bot, "the reply to reach Google Play")
-        bot.kill9()  # the reply exists on Google Play; the bot never heard so
-        play.hold_replies.set()
-        sender.join(timeout=10)
-        assert reply_rows(db) == [("sending", None)]
-
-        # What `socialbot run` does every minute, once the row is older than any request
-        # timeout: three minutes pass (the intent is dated back), then reconcile.
-        with sqlite3.connect(db, timeout=10) as conn:
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
-        try:
-            done = reconcile(make_session_factory(engine),
-                             {"google_play": GooglePlayPublisher(PlayApi(play.settings()))},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        assert reply_rows(db) == [("sent", f"{REVIEW_ID}:reply")]
-
-        # The restarted bot polls again (the review now carries our reply) and updates the
-        # card: no second card, no second reply.
-        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=env))
-        wait_until(lambda: len(play.of_kind("list")) >= 2, bot, "the restart's poll")
-        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
-                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
-        assert len(play.of_kind("reply")) == 1
-        assert len(review_cards(fake_slack)) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+    kill_9_between_send_and_answer(KillCase(
+        fake=play, network="google_play", rules=rules_with_play(tmp_path), env=env,
+        cards=lambda: review_cards(fake_slack), limit="350 characters",
+        publisher=lambda: GooglePlayPublisher(PlayApi(play.settings())),
+        reply_id=lambda: f"{REVIEW_ID}:reply",
+        replies_made=lambda: len(play.of_kind("reply")),
+        polls=lambda: len(play.of_kind("list"))), fake_slack, tmp_path, REPLY)

@@ -9,7 +9,6 @@ comment and recorded once."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.facebook.client import build_graph
 from bot.networks.instagram.publisher import InstagramPublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -37,6 +30,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_meta import IG_USER_ID, FakeMeta
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.rules_files import shipped_rules_with
 
 REPLY = "So sorry Dana! Please DM us and we'll unblock it today 🙏"
@@ -120,46 +114,11 @@ def test_a_comment_is_answered_once_hidden_and_shown_and_a_tag_cannot_be_answere
     assert "answer comments only" in tag_text and "Hide on Instagram" not in tag_text
 
 
-def reply_rows(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute("SELECT state, network_id FROM reply").fetchall()
-
-
 def test_kill_9_between_the_send_intent_and_metas_answer(fake_slack, meta, tmp_path):
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules = rules_with_instagram(tmp_path)
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=meta.env()))
-        wait_until(lambda: cards_of(fake_slack, "dana.w"), bot, "the comment's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, cards_of(fake_slack, "dana.w")[0],
-                                     REPLY, limit="2200 characters")
-        meta.hold_replies = threading.Event()
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(meta.reply_applied.is_set, bot, "the reply to reach Meta")
-        bot.kill9()
-        meta.hold_replies.set()
-        sender.join(timeout=10)
-        assert reply_rows(db) == [("sending", None)]
-        with sqlite3.connect(db, timeout=10) as conn:
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
-        try:
-            done = reconcile(make_session_factory(engine),
-                             {"instagram": InstagramPublisher(build_graph(meta.settings()))},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        [ours] = meta.ig_replies_by_account(meta.comment_id)
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        assert reply_rows(db) == [("sent", ours["id"])]
-        assert len(meta.of_kind("ig_reply")) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+    kill_9_between_send_and_answer(KillCase(
+        fake=meta, network="instagram", rules=rules_with_instagram(tmp_path), env=meta.env(),
+        cards=lambda: cards_of(fake_slack, "dana.w"), limit="2200 characters",
+        publisher=lambda: InstagramPublisher(build_graph(meta.settings())),
+        reply_id=lambda: meta.ig_replies_by_account(meta.comment_id)[0]["id"],
+        replies_made=lambda: len(meta.of_kind("ig_reply")),
+        polls=lambda: len(meta.of_kind("ig_comments"))), fake_slack, tmp_path, REPLY)

@@ -9,7 +9,6 @@ intent and Reddit's answer."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,16 +17,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.publisher import RedditPublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -39,6 +32,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_reddit import BRAND, FakeReddit
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.paths import ROOT
 
 TEXT = "u/NorthwindAir you lost my bag in Denver, third day now 😡 حقيبتي"
@@ -130,68 +124,20 @@ def test_an_answer_lost_after_reddit_made_the_reply_is_reconciled_never_resent(
 
 
 def test_kill_9_between_the_send_intent_and_reddits_answer(fake_slack, fake_reddit, tmp_path):
-    """A real `socialbot run` process, killed with SIGKILL after Reddit made the comment and
-    before the bot read the answer: reconcile finds the comment under the parent and records
-    it once; the restarted bot polls again and neither posts a second card nor a second
-    reply."""
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules, env = reddit_rules(tmp_path), reddit_settings(fake_reddit)
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=env))
-        wait_until(lambda: mention_cards(fake_slack), bot, "the mention's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, mention_cards(fake_slack)[0], REPLY,
-                                     limit="10000 characters")
-        fake_reddit.hold_replies = threading.Event()  # Reddit comments, the answer waits
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(fake_reddit.reply_applied.is_set, bot, "the reply to reach Reddit")
-        bot.kill9()  # the comment exists on Reddit; the bot never heard so
-        fake_reddit.hold_replies.set()
-        sender.join(timeout=10)
-        assert reply_rows(db) == [("sending", None)]
-
-        # What `socialbot run` does every minute once the row is older than any request
-        # timeout: three minutes pass (the intent is dated back), then reconcile.
-        with sqlite3.connect(db, timeout=10) as conn:
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
+    def publisher() -> RedditPublisher:
         window = RateWindow()
-        publisher = RedditPublisher(build_reddit(fake_reddit.settings(), account=BRAND,
-                                                 window=window), account=BRAND, window=window)
-        try:
-            done = reconcile(make_session_factory(engine), {"reddit": publisher},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        assert reply_rows(db) == [("sent", "t1_br0001")]
-
-        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=env))
-        polls = len(fake_reddit.calls("GET", "/message/mentions"))
-        wait_until(lambda: len(fake_reddit.calls("GET", "/message/mentions")) > polls, bot,
-                   "the restart's poll")
-        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
-                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
-        assert len(fake_reddit.calls("POST", "/api/comment")) == 1
-        assert len(fake_reddit.replies_to("t1_k9lost")) == 1
-        assert len(mention_cards(fake_slack)) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+        return RedditPublisher(build_reddit(fake_reddit.settings(), account=BRAND,
+                                            window=window), account=BRAND, window=window)
+    kill_9_between_send_and_answer(KillCase(
+        fake=fake_reddit, network="reddit", rules=reddit_rules(tmp_path),
+        env=reddit_settings(fake_reddit), cards=lambda: mention_cards(fake_slack),
+        limit="10000 characters", publisher=publisher, reply_id=lambda: "t1_br0001",
+        replies_made=lambda: len(fake_reddit.calls("POST", "/api/comment")),
+        polls=lambda: len(fake_reddit.calls("GET", "/message/mentions"))),
+        fake_slack, tmp_path, REPLY)
+    assert len(fake_reddit.replies_to("t1_k9lost")) == 1
 
 
 def mention_cards(fake_slack) -> list:
     return [c for c in calls(fake_slack, "chat.postMessage")
             if "frequent_flyer" in str(c.params) and not c.params.get("thread_ts")]
-
-
-def reply_rows(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute("SELECT state, network_id FROM reply").fetchall()

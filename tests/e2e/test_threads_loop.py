@@ -6,7 +6,6 @@ publish and its answer: reconcile finds our reply under the post, recorded once.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,16 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.threads.client import build_threads
 from bot.networks.threads.publisher import ThreadsPublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -34,6 +27,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_threads import FakeThreads
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.rules_files import shipped_rules_with
 
 REPLY = "Sorry Lee! The app is back; DM us if it still fails 🙏"
@@ -88,42 +82,10 @@ def test_a_mention_is_answered_once_in_two_steps(start_bot, fake_slack, threads,
 
 
 def test_kill_9_between_the_publish_and_its_answer(fake_slack, threads, tmp_path):
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules = rules_with_threads(tmp_path)
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=threads.env()))
-        wait_until(lambda: cards(fake_slack), bot, "the mention's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, cards(fake_slack)[0], REPLY,
-                                     limit="500 characters")
-        threads.hold_publish = threading.Event()
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(threads.published.is_set, bot, "the reply to be published")
-        bot.kill9()
-        threads.hold_publish.set()
-        sender.join(timeout=10)
-        with sqlite3.connect(db, timeout=10) as conn:
-            assert conn.execute("SELECT state FROM reply").fetchall() == [("sending",)]
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
-        try:
-            done = reconcile(make_session_factory(engine),
-                             {"threads": ThreadsPublisher(build_threads(threads.settings()))},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        [ours] = threads.replies_by_us(threads.post_id)
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        with sqlite3.connect(db, timeout=10) as conn:
-            assert conn.execute("SELECT state, network_id FROM reply").fetchall() == [
-                ("sent", ours["id"])]
-        assert len(threads.of_kind("publish")) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+    kill_9_between_send_and_answer(KillCase(
+        fake=threads, network="threads", rules=rules_with_threads(tmp_path), env=threads.env(),
+        cards=lambda: cards(fake_slack), limit="500 characters",
+        publisher=lambda: ThreadsPublisher(build_threads(threads.settings())),
+        reply_id=lambda: threads.replies_by_us(threads.post_id)[0]["id"],
+        replies_made=lambda: len(threads.of_kind("publish")),
+        polls=lambda: len(threads.of_kind("mentions"))), fake_slack, tmp_path, REPLY)

@@ -8,7 +8,6 @@ with a real kill -9 of `socialbot run` between the send intent and YouTube's ans
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,16 +16,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.desk.directory import StaticDirectory
-from bot.desk.send import reconcile
-from bot.domain.rules.load import load_rules
 from bot.kit import models
-from bot.kit.db import make_engine, make_session_factory, session_scope
+from bot.kit.db import session_scope
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.publisher import YouTubePublisher
-from tests.support import bot_process
-from tests.support.bot_process import Bot, wait_until
-from tests.support.bot_server import BotServer
 from tests.support.desk_clicks import (
     AGENT,
     blocks_of,
@@ -38,6 +31,7 @@ from tests.support.desk_clicks import (
     one_card,
 )
 from tests.support.fake_youtube import CHANNEL, FakeYouTube
+from tests.support.kill_send import KillCase, kill_9_between_send_and_answer
 from tests.support.paths import ROOT
 
 TEXT = "@NorthwindAir my bag never arrived in Denver 😡 — حقيبتي"
@@ -131,65 +125,18 @@ def test_an_answer_lost_after_youtube_made_the_reply_is_reconciled_never_resent(
 
 def test_kill_9_between_the_send_intent_and_youtubes_answer(fake_slack, fake_youtube,
                                                             tmp_path):
-    """A real `socialbot run` process, killed with SIGKILL after YouTube made the reply and
-    before the bot read the answer: reconcile finds it in the thread and records it once; the
-    restarted bot polls again and neither posts a second card nor a second reply."""
-    db = tmp_path / "bot.db"
-    url = f"sqlite:///{db}"
-    rules, env = youtube_rules(tmp_path), youtube_settings(fake_youtube)
-    bots: list[Bot] = []
-    try:
-        bots.append(bot := Bot(tmp_path, "before-kill", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=env))
-        wait_until(lambda: comment_cards(fake_slack), bot, "the comment's card")
-        http = BotServer(f"http://127.0.0.1:{bot.port}", None, bot_process.SIGNING_SECRET)
-        approved = draft_and_approve(http, fake_slack, comment_cards(fake_slack)[0], REPLY,
-                                     limit="10000 characters")
-        fake_youtube.hold_replies = threading.Event()  # YouTube replies, the answer waits
-        sender = threading.Thread(target=click, args=(http, fake_slack, AGENT, approved,
-                                                      "send"))
-        sender.start()
-        wait_until(fake_youtube.reply_applied.is_set, bot, "the reply to reach YouTube")
-        bot.kill9()  # the reply exists on YouTube; the bot never heard so
-        fake_youtube.hold_replies.set()
-        sender.join(timeout=10)
-        assert reply_rows(db) == [("sending", None)]
-
-        # What `socialbot run` does every minute once the row is older than any request
-        # timeout: three minutes pass (the intent is dated back), then reconcile.
-        with sqlite3.connect(db, timeout=10) as conn:
-            conn.execute("UPDATE reply SET created_at = datetime(created_at, '-3 minutes')")
-        engine = make_engine(url)
-        try:
-            done = reconcile(make_session_factory(engine),
-                             {"youtube": YouTubePublisher(build_youtube(fake_youtube.settings()))},
-                             datetime.now(UTC), rules=load_rules(rules),
-                             directory=StaticDirectory({}))
-        finally:
-            engine.dispose()
-        assert [(r.before, r.after) for r in done] == [("sending", "sent")]
-        assert reply_rows(db) == [("sent", "UgzBag01.brand001")]
-
-        bots.append(bot := Bot(tmp_path, "restart", database_url=url, rules=rules,
-                               slack_url=fake_slack.api_url, more_env=env))
-        polls = len(fake_youtube.calls("GET", "/youtube/v3/commentThreads"))
-        wait_until(lambda: len(fake_youtube.calls("GET", "/youtube/v3/commentThreads")) > polls,
-                   bot, "the restart's poll")
-        wait_until(lambda: "Sent" in json.dumps(blocks_of(calls(fake_slack, "chat.update")[-1]))
-                   if calls(fake_slack, "chat.update") else None, bot, "the card's update")
-        assert len(fake_youtube.calls("POST", "/youtube/v3/comments")) == 1
-        assert len(fake_youtube.ours("UgzBag01")) == 1
-        assert len(comment_cards(fake_slack)) == 1
-    finally:
-        for b in bots:
-            b.cleanup()
+    kill_9_between_send_and_answer(KillCase(
+        fake=fake_youtube, network="youtube", rules=youtube_rules(tmp_path),
+        env=youtube_settings(fake_youtube), cards=lambda: comment_cards(fake_slack),
+        limit="10000 characters",
+        publisher=lambda: YouTubePublisher(build_youtube(fake_youtube.settings())),
+        reply_id=lambda: "UgzBag01.brand001",
+        replies_made=lambda: len(fake_youtube.calls("POST", "/youtube/v3/comments")),
+        polls=lambda: len(fake_youtube.calls("GET", "/youtube/v3/commentThreads"))),
+        fake_slack, tmp_path, REPLY)
+    assert len(fake_youtube.ours("UgzBag01")) == 1
 
 
 def comment_cards(fake_slack) -> list:
     return [c for c in calls(fake_slack, "chat.postMessage")
             if "bagless_in_denver" in str(c.params) and not c.params.get("thread_ts")]
-
-
-def reply_rows(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute("SELECT state, network_id FROM reply").fetchall()

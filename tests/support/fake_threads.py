@@ -43,8 +43,8 @@ class FakeThreads:
     calls: list[MetaCall] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     clock: Callable[[], float] = time.time
-    hold_publish: threading.Event | None = None
-    published: threading.Event = field(default_factory=threading.Event)
+    hold_replies: threading.Event | None = None
+    reply_applied: threading.Event = field(default_factory=threading.Event)
     next_id: int = 18000000000000001
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -129,9 +129,9 @@ class FakeThreads:
             status, answer = getattr(self, f"_{kind}")(rest, params) if kind else (
                 400, meta_error("not_found"))
         if kind == "publish" and status == 200:
-            self.published.set()
-            if self.hold_publish is not None:
-                self.hold_publish.wait(timeout=30)
+            self.reply_applied.set()
+            if self.hold_replies is not None:
+                self.hold_replies.wait(timeout=30)
         if failure is not None:
             return self._send(req, kind, parts.path, params, failure.status, failure.body)
         return self._send(req, kind, parts.path, params, status, answer)
