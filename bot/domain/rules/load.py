@@ -157,6 +157,10 @@ def parse_rules(text: str, filename: str = "routing_rules.yaml") -> Rules:
         raise RulesError(problems) from None
 
 
+MISSING_RULES = ("no such file: write a starter with `socialbot init --brand NAME --team "
+                 "TEAM=#channel`, or set SOCIALBOT_RULES to your rules file")
+
+
 def default_rules_path() -> Path:
     return Path(os.environ.get("SOCIALBOT_RULES", "routing_rules.yaml"))
 
@@ -167,7 +171,7 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError([Problem(str(p), 0, "(file)", "no such file")]) from None
+        raise RulesError([Problem(str(p), 0, "(file)", MISSING_RULES)]) from None
     except UnicodeDecodeError as exc:
         raise RulesError([Problem(str(p), 0, "(file)", f"not UTF-8 text: {exc.reason}")]) from None
     except OSError as exc:

@@ -163,8 +163,10 @@ def test_duplicate_source_ids_and_rule_names():
 
 
 def test_load_rules_missing_and_non_utf8_files(tmp_path):
-    with pytest.raises(RulesError, match="no such file"):
+    with pytest.raises(RulesError, match="no such file") as missing:
         load_rules(tmp_path / "nope.yaml")
+    assert "socialbot init --brand" in str(missing.value)  # the fix, on the same line
+    assert "\n" not in str(missing.value)
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes("brand: {name: Caf\xe9}\n".encode("latin-1"))
     with pytest.raises(RulesError, match="not UTF-8"):
