@@ -6,7 +6,15 @@ not read as a `Gap` — posts newer than `newer_than` (the cursor the poll start
 first poll's `start_time`) and older than `older_than` (the oldest post it read) — in
 `SourceState.backfill`, and the next polls read the gaps with the pages the new posts leave
 over, newest gap first, until none is left. Every network pages its own way; each keeps its
-bound in these fields (X and Mastodon: post ids; Bluesky: times and its page cursor).
+bound in these fields (X and Mastodon: post ids; the others: the cursor's own form — a time —
+and the network's page token: Bluesky's cursor, Reddit's `after` fullname, YouTube's
+`pageToken`, Google Play's `token`, the App Store's `links.next`, Graph's `after`).
+
+`Backfill` is the one way the token-paged sources (Bluesky's form, shared by Reddit, YouTube,
+Google Play, the App Store, Threads, Facebook and Instagram comments) read: each gives a
+function reading one page from a token, and `Backfill` reads newest first down to the cursor,
+opens a gap when the page cap stops it, and continues the gaps with the pages left. A gap may
+be `scope`d to one thread (a Facebook post's or an Instagram media's comments).
 
 The state is JSON, stored on the `source` row beside the cursor, in the same transaction.
 """
@@ -14,7 +22,13 @@ The state is JSON, stored on the `source` row beside the cursor, in the same tra
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +37,7 @@ class Gap:
     newer_than: str | None = None  # exclusive lower bound: the cursor before the burst
     start_time: str | None = None  # the first poll's window start (ISO) when it had no cursor
     token: str | None = None  # the network's page cursor to resume exactly where it stopped
+    scope: str | None = None  # the thread the gap is in (a post's comments), when not the source
 
 
 def load(text: str | None) -> list[Gap]:
@@ -39,7 +54,8 @@ def load(text: str | None) -> list[Gap]:
             gaps.append(Gap(older_than=item["older_than"],
                             newer_than=_str(item.get("newer_than")),
                             start_time=_str(item.get("start_time")),
-                            token=_str(item.get("token"))))
+                            token=_str(item.get("token")),
+                            scope=_str(item.get("scope"))))
     return gaps
 
 
@@ -54,11 +70,109 @@ def describe(text: str | None) -> str:
     if not gaps:
         return "nothing"
     first = gaps[0]
-    lower = (f"newer than {first.newer_than}" if first.newer_than else
+    lower = (f"newer than {_readable(first.newer_than)}" if first.newer_than else
              f"since {first.start_time}" if first.start_time else "")
-    text = f"posts older than {first.older_than}" + (f" and {lower}" if lower else "")
+    text = f"posts older than {_readable(first.older_than)}" + (f" and {lower}" if lower else "")
+    if first.scope:
+        text += f" under {first.scope}"
     return text + (f" (+{len(gaps) - 1} more range(s))" if len(gaps) > 1 else "")
 
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+_EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$")  # epoch seconds (a cursor), not a 19-digit post id
+
+
+def _readable(bound: str) -> str:
+    """An epoch-seconds bound as an ISO time for people; ids and times as they are."""
+    if _EPOCH.match(bound):
+        return datetime.fromtimestamp(float(bound), UTC).isoformat().replace("+00:00", "Z")
+    return bound
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page a network answered, newest first."""
+
+    items: list[T]
+    next: str | None  # the network's token to the next (older) page; None: there is none
+    reached: bool = False  # the page went down to the floor: nothing older is wanted
+    oldest: str | None = None  # the oldest position in it (a time or id), a gap's upper bound
+
+
+# (page token or None for the newest page, the floor the items must be newer than, the
+# gap's scope) → one page
+PageFn = Callable[[str | None, str | None, str | None], Page[T]]
+
+
+@dataclass
+class Backfill(Generic[T]):
+    """One poll's reading of a token-paged source: new items down to the cursor, then the
+    gaps, within the poll's page budget. `items` pairs each item with the floor it must be
+    newer than (the cursor for new ones, a gap's `newer_than` for backfilled ones): the
+    source drops what is not newer, so a page read twice is stored once."""
+
+    page: PageFn[T]
+    gaps: list[Gap]
+    items: list[tuple[T, str | None]] = field(default_factory=list)
+    pages: int = 0  # pages read this poll
+    backfill_items: int = 0  # of `items`, read closing gaps
+    backfill_pages: int = 0
+    opened: list[Gap] = field(default_factory=list)  # gaps this poll's cap left
+
+    @classmethod
+    def of(cls, page: PageFn[T], backfill: str | None) -> Backfill[T]:
+        return cls(page=page, gaps=load(backfill))
+
+    def read_new(self, floor: str | None, pages: int, *, scope: str | None = None) -> bool:
+        """Newest first down to `floor` (None: the first poll, no gap is kept), at most
+        `pages`; a cap reached above the floor opens a gap, read first by `read_gaps`.
+        True when the cap stopped the reading."""
+        items, token, oldest, used = self._down(None, floor, scope, pages)
+        self.items.extend((i, floor) for i in items)
+        self.pages += used
+        if token is None:
+            return False
+        if floor is not None:
+            gap = Gap(older_than=oldest or "", newer_than=floor, token=token, scope=scope)
+            self.gaps.insert(0, gap)  # newest first
+            self.opened.append(gap)
+        return True
+
+    def read_gaps(self, pages: int) -> None:
+        """Continue the gaps, newest first, with at most `pages` pages: a gap read down to its
+        floor is closed, one the pages ran out in is kept where the reading stopped."""
+        while self.gaps and pages > 0:
+            gap = self.gaps[0]
+            items, token, oldest, used = self._down(gap.token, gap.newer_than, gap.scope, pages)
+            pages -= used
+            self.pages += used
+            self.backfill_pages += used
+            self.backfill_items += len(items)
+            self.items.extend((i, gap.newer_than) for i in items)
+            if token is None:
+                self.gaps.pop(0)
+            else:
+                self.gaps[0] = replace(gap, older_than=oldest or gap.older_than, token=token)
+
+    def state(self) -> str | None:
+        """The gaps left, for `SourceState.backfill`."""
+        return dump(self.gaps)
+
+    def _down(self, token: str | None, floor: str | None, scope: str | None, pages: int
+              ) -> tuple[list[T], str | None, str | None, int]:
+        """Pages from `token` until one reaches `floor`, the network has no more, or `pages`
+        are read: the items, the token to resume from (None: done), the oldest position read,
+        the pages used."""
+        items: list[T] = []
+        oldest: str | None = None
+        for used in range(1, pages + 1):
+            page = self.page(token, floor, scope)
+            items.extend(page.items)
+            oldest = page.oldest or oldest
+            if page.reached or not page.next or not page.items:
+                return items, None, oldest, used
+            token = page.next
+        return items, token, oldest, pages

@@ -6,7 +6,9 @@ Apple lists every review the app ever had; `sort=-createdDate` puts the newest f
 PAGE_LIMIT, following `links.next`, until it reaches the cursor (the newest `createdDate` it
 has seen, epoch seconds) or MAX_PAGES. The first poll (no cursor) reads one page and keeps the
 reviews of the last FIRST_POLL_WINDOW: the desk starts with this week, not the app's history.
-Reviews are returned oldest first.
+Reviews are returned oldest first. A burst larger than the cap leaves a gap (bot.networks.gaps:
+Apple's `links.next` to resume from, the old cursor its floor) that the next polls read with
+the pages the new reviews leave over, until it is closed.
 
 One mention per review, `external_id` = the review id; its rating, territory and title, and
 our response if there is one (its text and state), go into `Mention.extra` (the rating feeds
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain import waits
@@ -46,6 +49,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import Backfill, Page
 from bot.networks.rejects import rejected as reject
 
 log = logging.getLogger(__name__)
@@ -73,37 +77,33 @@ class AppStoreSource:
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
-        # (review, the page's responses by id): a review is read in the guarded loop below
-        reviews: list[tuple[dict[str, Any], dict[str, dict[str, Any]]]] = []
         notes: list[str] = []
         pages = 1 if cursor is None else self.max_pages
-        next_url: str | None = None
-        for page_no in range(pages):
-            answer = self._page(now, next_url)
-            responses = responses_by_id(answer)
-            page = [r for r in answer.get("data") or () if isinstance(r, dict)]
-            reviews.extend((r, responses) for r in page)
-            next_url = (answer.get("links") or {}).get("next")
-            reached = cursor is not None and any(
-                (_created(r) or 0) <= cursor for r in page)
-            if not next_url or reached:
-                break
-            if page_no == pages - 1 and cursor is not None:
-                notes.append(f"page cap reached ({pages} pages of {self.page_limit}): older "
-                             "new reviews were not read")
+        # A page's reviews carry the page's responses by id: a review is read in the guarded
+        # loop below.
+        run: Backfill[tuple[dict[str, Any], dict[str, dict[str, Any]]]] = Backfill.of(
+            partial(self._reviews, now), state.backfill)
+        if run.read_new(str(cursor) if cursor is not None else None, pages) and cursor is not None:
+            notes.append(f"page cap reached ({pages} pages of {self.page_limit}): older "
+                         "new reviews are read by the next polls")
+        run.read_gaps(self.max_pages - run.pages)
         since = None if cursor is not None else int((now - FIRST_POLL_WINDOW).timestamp())
         newest = cursor
         mentions: list[Mention] = []
         rejected: list[Rejected] = []
+        seen: set[tuple[str, int]] = set()
         old = 0
-        for review, responses in reversed(reviews):  # Apple lists newest first
+        for (review, responses), floor in reversed(run.items):  # Apple lists newest first
             try:
                 created = _created(review)
                 if not review.get("id") or created is None:
                     raise ValueError("a review without an id or a createdDate")
                 newest = created if newest is None else max(newest, created)
-                if cursor is not None and created < cursor:
+                if floor is not None and created < int(floor):
                     continue  # already seen (the cursor's second is read again; dedupe drops it)
+                if (str(review["id"]), created) in seen:
+                    continue  # read twice: new reviews moved the pages under a gap's cursor
+                seen.add((str(review["id"]), created))
                 if since is not None and created < since:
                     old += 1
                     continue
@@ -114,8 +114,21 @@ class AppStoreSource:
             notes.append(f"first poll: {old} reviews older than {FIRST_POLL_WINDOW.days} days "
                          "left out")
         return Fetch(mentions=mentions,
-                     state=SourceState(cursor=str(newest) if newest is not None else None),
-                     reads=len(reviews), notes=notes, rejected=rejected)
+                     state=SourceState(cursor=str(newest) if newest is not None else None,
+                                       backfill=run.state()),
+                     reads=len(run.items), notes=notes, rejected=rejected,
+                     backfill_reads=run.backfill_items)
+
+    def _reviews(self, now: datetime, next_url: str | None, floor: str | None,
+                 scope: str | None) -> Page[tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
+        """One page from Apple's `links.next` (None: the newest), with its responses."""
+        answer = self._page(now, next_url)
+        responses = responses_by_id(answer)
+        page = [r for r in answer.get("data") or () if isinstance(r, dict)]
+        times = [t for t in map(_created, page) if t is not None]
+        return Page([(r, responses) for r in page], next=(answer.get("links") or {}).get("next"),
+                    reached=floor is not None and any(t <= int(floor) for t in times),
+                    oldest=str(min(times)) if times else None)
 
     def _page(self, now: datetime, next_url: str | None) -> dict[str, Any]:
         where = f"app store {self.app_id}"

@@ -5,7 +5,9 @@ Google lists the reviews with a comment created or changed in the last week, the
 recently created or changed first, `maxResults` a page with a `tokenPagination` token to the
 next. A poll reads pages until it reaches the cursor (the newest `lastModified` it has seen,
 in epoch seconds) or MAX_PAGES; the first poll (no cursor) reads one page: the desk starts
-with the latest reviews, not a week of them. Reviews are returned oldest first.
+with the latest reviews, not a week of them. Reviews are returned oldest first. A burst
+larger than the cap leaves a gap (bot.networks.gaps: Google's page `token` to resume from, the
+old cursor its floor) that the next polls read with the pages the new reviews leave over.
 
 One mention per review, `external_id` = the review id; the review's star rating, app version,
 device and language go into `Mention.extra` (the rating feeds the score:
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain import waits
@@ -36,6 +39,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import Backfill, Page
 from bot.networks.google_play.client import PlayApi, comments_of, play_error, seconds_of
 from bot.networks.rejects import rejected as reject
 
@@ -80,39 +84,47 @@ class GooglePlaySource:
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None
-        reviews: list[dict[str, Any]] = []
         notes: list[str] = []
-        token: str | None = None
         pages = 1 if cursor is None else self.max_pages
-        for page_no in range(pages):
-            body = self._list(now, token)
-            page = [r for r in body.get("reviews") or () if isinstance(r, dict)]
-            reviews.extend(page)
-            token = (body.get("tokenPagination") or {}).get("nextPageToken")
-            reached = cursor is not None and any((_modified(r) or 0) <= cursor for r in page)
-            if not token or reached:
-                break
-            if page_no == pages - 1:
-                notes.append("first poll: read the newest page only" if cursor is None else
-                             f"page cap reached ({pages} pages of {self.page_limit}): older "
-                             "changed reviews were not read")
+        run: Backfill[dict[str, Any]] = Backfill.of(partial(self._page, now), state.backfill)
+        if run.read_new(str(cursor) if cursor is not None else None, pages):
+            notes.append("first poll: read the newest page only" if cursor is None else
+                         f"page cap reached ({pages} pages of {self.page_limit}): older "
+                         "changed reviews are read by the next polls")
+        run.read_gaps(self.max_pages - run.pages)
         newest = cursor
         mentions: list[Mention] = []
         rejected: list[Rejected] = []
-        for review in reversed(reviews):  # Google lists newest first
+        seen: set[tuple[str, int]] = set()
+        for review, floor in reversed(run.items):  # Google lists newest first
             try:
                 modified = _modified(review)
                 if not review.get("reviewId") or modified is None:
                     raise ValueError("a review without a reviewId or a lastModified time")
-                if cursor is not None and modified < cursor:
+                if floor is not None and modified < int(floor):
                     continue  # already seen (the cursor's second is read again; dedupe drops it)
+                if (str(review["reviewId"]), modified) in seen:
+                    continue  # read twice: new reviews moved the pages down under a gap's token
+                seen.add((str(review["reviewId"]), modified))
                 newest = modified if newest is None else max(newest, modified)
                 mentions.append(self._normalise(review))
             except Exception as exc:  # one unreadable review must not fail the page
                 rejected.append(reject("google_play", review, exc, review.get("reviewId")))
         return Fetch(mentions=mentions,
-                     state=SourceState(cursor=str(newest) if newest is not None else None),
-                     reads=len(reviews), notes=notes, rejected=rejected)
+                     state=SourceState(cursor=str(newest) if newest is not None else None,
+                                       backfill=run.state()),
+                     reads=len(run.items), notes=notes, rejected=rejected,
+                     backfill_reads=run.backfill_items)
+
+    def _page(self, now: datetime, token: str | None, floor: str | None, scope: str | None
+              ) -> Page[dict[str, Any]]:
+        """One page of reviews from Google's `token`, newest changed first."""
+        body = self._list(now, token)
+        page = [r for r in body.get("reviews") or () if isinstance(r, dict)]
+        times = [t for t in map(_modified, page) if t is not None]
+        return Page(page, next=(body.get("tokenPagination") or {}).get("nextPageToken"),
+                    reached=floor is not None and any(t <= int(floor) for t in times),
+                    oldest=str(min(times)) if times else None)
 
     def _list(self, now: datetime, token: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {"packageName": self.package, "maxResults": self.page_limit}

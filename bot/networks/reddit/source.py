@@ -8,6 +8,9 @@ Both read newest first and stop at the first item older than the cursor, the `cr
 of the newest item already read (inclusive: the item at the cursor comes again and ingest's
 dedupe drops it). Pages of PAGE_LIMIT are read until then, at most MAX_PAGES a poll; the first
 poll (no cursor) reads one page: the desk starts with the latest, not the account's history.
+A burst larger than the cap leaves a gap (bot.networks.gaps: the `after` fullname to resume
+from, the old cursor its floor) that the next polls read with the pages the new items leave
+over, until it is closed.
 
 Normalised: `external_id` is the fullname (`t1_…` comment, `t3_…` post), the thread is Reddit's
 tree: `conversation_id` is the post (`link_id`), `in_reply_to_id` the parent (`parent_id`).
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import praw
@@ -52,6 +56,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import Backfill, Page
 from bot.networks.reddit.client import (
     RATE_WINDOW,
     RateWindow,
@@ -141,38 +146,61 @@ class RedditSource:
         self.page_limit = page_limit
         self.max_pages = max_pages
 
-    def listing(self, limit: int) -> Iterator[Any]:
+    def listing(self, limit: int, params: dict[str, str]) -> Iterator[Any]:
         raise NotImplementedError
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         since = _cursor(state)
+        floor = repr(since) if since is not None else None
         pages = 1 if since is None else self.max_pages
         blocked = self.window.blocked_until(now, need=pages)
         if blocked is not None:
             raise RateLimited(blocked, f"reddit: {self.window.remaining:.0f} requests left in "
                                        "this window")
-        limit = min(FIRST_PAGE, self.page_limit) if since is None else self.page_limit * pages
-        things: list[Any] = []
+        limit = min(FIRST_PAGE, self.page_limit) if since is None else self.page_limit
+        run: Backfill[Any] = Backfill.of(partial(self._page, limit=limit), state.backfill)
         notes: list[str] = []
 
         def read() -> None:
-            for thing in self.listing(limit):
-                created = _created(thing)
-                if since is not None and created is not None and created < since:
-                    return
-                things.append(thing)
-            if since is not None and len(things) >= limit:
+            if run.read_new(floor, pages) and since is not None:
                 notes.append(f"page cap reached ({pages} pages of {self.page_limit}): older "
-                             "items since the last poll were not read")
+                             "items since the last poll are read by the next polls")
+            run.read_gaps(self.max_pages - run.pages)
 
         call_reddit(self.spec.type, now, read)
+        things: list[Any] = []
+        seen: set[str] = set()
+        for thing, low in run.items:
+            created = _created(thing)
+            if low is not None and created is not None and created < float(low):
+                continue  # at or older than the floor: read before
+            name = str(field(thing, "name", "") or "")
+            if name and name in seen:
+                continue
+            seen.add(name)
+            things.append(thing)
         newest = max((c for c in map(_created, things) if c is not None), default=since)
+        if since is not None and newest is not None:
+            newest = max(newest, since)
         rejected: list[Rejected] = []
         mentions, skipped = self.normalise_all(things, rejected)
         notes.extend(skipped)
         return Fetch(mentions=mentions,
-                     state=SourceState(cursor=repr(newest) if newest is not None else None),
-                     reads=len(things), notes=notes, rejected=rejected)
+                     state=SourceState(cursor=repr(newest) if newest is not None else None,
+                                       backfill=run.state()),
+                     reads=len(run.items), notes=notes, rejected=rejected,
+                     backfill_reads=run.backfill_items)
+
+    def _page(self, token: str | None, floor: str | None, scope: str | None, *, limit: int
+              ) -> Page[Any]:
+        """One listing page of `limit` after the fullname `token` (Reddit's `after`)."""
+        things = list(self.listing(limit, {"after": token} if token else {}))
+        low = float(floor) if floor is not None else None
+        times = [c for c in map(_created, things) if c is not None]
+        last = str(field(things[-1], "name", "") or "") if things else ""
+        return Page(things, next=last if len(things) >= limit and last else None,
+                    reached=low is not None and any(c < low for c in times),
+                    oldest=repr(min(times)) if times else None)
 
     def normalise_all(self, things: list[Any], rejected: list[Rejected] | None = None
                       ) -> tuple[list[Mention], list[str]]:
@@ -251,14 +279,14 @@ def created_at(thing: Any) -> datetime:
 class RedditMentionsSource(RedditSource):
     """`type: reddit_mentions` — comments that write u/<brand account> (the inbox)."""
 
-    def listing(self, limit: int) -> Iterator[Any]:
-        return self.reddit.inbox.mentions(limit=limit)
+    def listing(self, limit: int, params: dict[str, str]) -> Iterator[Any]:
+        return self.reddit.inbox.mentions(limit=limit, params=params)
 
 
 class RedditSearchSource(RedditSource):
     """`type: reddit_search` — posts matching `query` in `subreddits` (or all of Reddit)."""
 
-    def listing(self, limit: int) -> Iterator[Any]:
+    def listing(self, limit: int, params: dict[str, str]) -> Iterator[Any]:
         where = "+".join(self.spec.subreddits) or "all"
         return self.reddit.subreddit(where).search(self.spec.query or "", sort="new",
-                                                   time_filter="all", limit=limit)
+                                                   time_filter="all", limit=limit, params=params)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.app_store.client import AscApi
 from bot.networks.app_store.publisher import AppStorePublisher
 from bot.networks.app_store.source import AppStoreSource
@@ -20,6 +22,7 @@ from bot.networks.base import (
     SourceUnavailable,
     Target,
 )
+from tests.support.clock import Clock
 from tests.support.fake_app_store import (
     APP_ID,
     FakeAppStore,
@@ -29,6 +32,7 @@ from tests.support.fake_app_store import (
     pem,
     review,
 )
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
 SPEC = SourceSpec(id="ios", type="app_store_reviews", app_id=APP_ID)
@@ -293,3 +297,26 @@ def test_like_and_repost_are_rejected(asc):
         with pytest.raises(PublishError) as caught:
             act(target(SAM))
         assert caught.value.kind == "rejected"
+
+
+def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(asc, engine):
+    """45 reviews at once with a cap of 2 pages of 10: the newest 20, then a gap (Apple's
+    `links.next`) read with the pages 4 newer reviews leave over, until it is closed."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(asc, page_limit=10, max_pages=2)
+    t0 = NOW.timestamp() - 3600
+    asc.add(review("storm-0", rating=2, body="slow", created=t0))
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    asc.add(*(review(f"storm-{i}", rating=1, body=f"crash {i}", created=t0 + 60 + i)
+              for i in range(1, 46)))
+    first = poll_source(factory, src, rules_with(SPEC), clock=clock)
+    assert (first.new, first.gap_open) == (20, True)
+    asc.add(*(review(f"storm-{i}", rating=1, body=f"crash {i}", created=t0 + 600 + i)
+              for i in range(46, 50)))
+    clock.advance(60)
+    rest = drain(factory, src, clock)
+    assert rest.lines and "posts older than 2026-12-05T19:" in rest.lines[0], rest.lines
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {f"storm-{i}" for i in range(50)} and max(ids.values()) == 1
+    assert sum(rest.new) == 49 - 20

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.base import (
     PublishError,
     RateLimited,
@@ -21,6 +23,7 @@ from bot.networks.base import (
 from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.publisher import GooglePlayPublisher
 from bot.networks.google_play.source import GooglePlaySource
+from tests.support.clock import Clock
 from tests.support.fake_google_play import (
     PACKAGE,
     FakeGooglePlay,
@@ -28,6 +31,7 @@ from tests.support.fake_google_play import (
     play_body,
     play_error_body,
 )
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 SPEC = SourceSpec(id="play", type="google_play_reviews", package=PACKAGE)
@@ -220,3 +224,30 @@ def test_the_key_may_be_a_file_path(play, tmp_path):
     settings = play.settings().model_copy(update={"GOOGLE_PLAY_SERVICE_ACCOUNT_JSON": str(path)})
     assert GooglePlaySource(SPEC, BRAND, PlayApi(settings)).fetch(SourceState(),
                                                                    now=NOW).mentions == []
+
+
+def play_review(i: int, at: float) -> dict:
+    return {"reviewId": f"gp:storm-{i}", "authorName": f"user {i}",
+            "comments": [{"userComment": {"text": f"crashes on start {i}", "starRating": 1,
+                                          "lastModified": {"seconds": str(int(at))}}}]}
+
+
+def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(play, engine):
+    """45 reviews at once with a cap of 2 pages of 10: the newest 20, then a gap (Google's page
+    `token`) read with the pages 4 newer reviews leave over, until it is closed."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(play, page_limit=10, max_pages=2)
+    t0 = NOW.timestamp() - 3600
+    play.add(play_review(0, t0))
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    play.add(*(play_review(i, t0 + 60 + i) for i in range(1, 46)))
+    first = poll_source(factory, src, rules_with(SPEC), clock=clock)
+    assert (first.new, first.gap_open) == (20, True)
+    play.add(*(play_review(i, t0 + 600 + i) for i in range(46, 50)))
+    clock.advance(60)
+    rest = drain(factory, src, clock)
+    assert rest.lines and "posts older than 2026-12-05T11:" in rest.lines[0], rest.lines
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {f"gp:storm-{i}" for i in range(50)} and max(ids.values()) == 1
+    assert sum(rest.new) == 49 - 20

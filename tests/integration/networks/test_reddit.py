@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.base import (
     PublishError,
     RateLimited,
@@ -19,7 +21,9 @@ from bot.networks.base import (
 from bot.networks.reddit.client import RateWindow, build_reddit, user_agent
 from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.reddit.source import RedditMentionsSource, RedditSearchSource
+from tests.support.clock import Clock
 from tests.support.fake_reddit import BRAND, FakeReddit
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -201,3 +205,25 @@ def test_reply_errors_say_whether_anything_may_be_posted(fake):
     assert repost.value.kind == "rejected"
     pub.like(target(comment))
     assert fake.calls("POST", "/api/vote")[0].form["dir"] == "1"
+
+
+def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(fake, engine):
+    """75 mentions at once with a cap of 3 pages of 10: the newest 30, then a gap (`after`
+    fullname) read with the pages 6 newer mentions leave over, until it is closed."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    source = mentions_source(fake, page_limit=10, max_pages=3)
+    fake.mention("c0", "ana", "u/NorthwindAir morning", T0)
+    assert drain(factory, source, clock).new == [1]  # the cursor
+    for i in range(1, 76):
+        fake.mention(f"c{i}", "ben", f"u/NorthwindAir storm {i}", T0 + 60 + i)
+    first = poll_source(factory, source, rules_with(MENTIONS), clock=clock)
+    assert (first.new, first.gap_open) == (30, True)
+    for i in range(76, 82):  # new mentions while the gap is open: read first
+        fake.mention(f"c{i}", "cara", f"u/NorthwindAir later {i}", T0 + 600 + i)
+    clock.advance(60)
+    rest = drain(factory, source, clock)
+    assert rest.lines and "posts older than" in rest.lines[0] and "t1_" not in rest.lines[0]
+    ids = stored(factory, MENTIONS.id)
+    assert set(ids) == {f"t1_c{i}" for i in range(82)} and max(ids.values()) == 1
+    assert sum(rest.new) == 81 - 30 and rest.polls == 3  # 6 new + 24, 20, the last 1 + 5

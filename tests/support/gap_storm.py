@@ -1,0 +1,62 @@
+"""A burst bigger than a source's page cap, read to the end over successive polls (issue 18):
+`drain` polls a real source (against its fake over HTTP) through `poll_source` until its gap
+is closed, and reports what `check --live` / `/social status` showed while it was open."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.rules.schema import Rules, SourceSpec
+from bot.kit import models
+from bot.kit.db import session_scope
+from bot.listening.health import source_health
+from bot.listening.polling import poll_source
+from bot.networks.base import Source
+from tests.support.clock import Clock
+from tests.support.fault_scenarios import RULES
+
+
+def rules_with(spec: SourceSpec) -> Rules:
+    """The shipped rules with `spec` among their sources (health lists the rules' sources)."""
+    return RULES.model_copy(update={"sources": [*RULES.sources, spec]})
+
+
+@dataclass
+class Drained:
+    polls: int = 0  # polls until the gap closed, the one that opened it included
+    lines: list[str] = field(default_factory=list)  # the health line while the gap was open
+    new: list[int] = field(default_factory=list)  # mentions stored by each poll
+
+
+def drain(factory: sessionmaker[Session], source: Source, clock: Clock, *,
+          max_polls: int = 12) -> Drained:
+    """Poll `source` every `every` until no gap is left (one poll at least)."""
+    spec = source.spec
+    rules = rules_with(spec)
+    out = Drained()
+    while True:
+        outcome = poll_source(factory, source, rules, clock=clock)
+        out.polls += 1
+        out.new.append(outcome.new)
+        assert outcome.status == "ok", outcome
+        with session_scope(factory) as s:
+            row = s.get(models.Source, spec.id)
+            assert row is not None
+            if not row.backfill:
+                return out
+            health = {h.id: h for h in source_health(s, rules, clock.now)}[spec.id]
+            assert health.gap and "backfilling a gap since" in health.line(), health.line()
+            out.lines.append(health.gap_line())
+        assert out.polls < max_polls, out
+        clock.advance(spec.every.total_seconds())
+
+
+def stored(factory: sessionmaker[Session], source_id: str) -> Counter[str]:
+    """The external ids stored from `source_id`, each with how many rows it has."""
+    with session_scope(factory) as s:
+        return Counter(s.scalars(select(models.Mention.external_id)
+                                 .where(models.Mention.source_id == source_id)))
