@@ -20,10 +20,13 @@ from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.source import GooglePlaySource
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.source import RedditMentionsSource
+from bot.networks.youtube.client import build_youtube
+from bot.networks.youtube.source import YouTubeCommentsSource
 from tests.support.fake_app_store import APP_ID, FakeAppStore, review
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
 from tests.support.fake_reddit import BRAND as REDDIT_BRAND
 from tests.support.fake_reddit import FakeReddit
+from tests.support.fake_youtube import CHANNEL, FakeYouTube
 from tests.support.fault_world import Process
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -84,8 +87,18 @@ def app_store() -> Case:
                 lambda n: {f"k{i}" for i in range(n)}, fake.stop)
 
 
+def youtube() -> Case:
+    fake = FakeYouTube().start()
+    fake.clock = NOW.timestamp()
+    spec = SourceSpec(id="youtube", type="youtube_comments", channel_id=CHANNEL)
+    return Case(spec, "_page",
+                lambda: YouTubeCommentsSource(spec, BRAND, build_youtube(fake.settings()), **CAP),
+                lambda i, at: fake.thread(f"k{i:03d}", f"user{i % 3}", f"help {i}", at),
+                lambda n: {f"k{i:03d}" for i in range(n)}, fake.stop)
+
+
 CASES: dict[str, Callable[[], Case]] = {
-    "reddit": reddit, "google_play": google_play, "app_store": app_store}
+    "reddit": reddit, "google_play": google_play, "app_store": app_store, "youtube": youtube}
 
 
 def killable(source: Any, method: str, process: Process) -> Any:

@@ -127,12 +127,20 @@ class GraphClient:
         """The `data` of each page of an edge, at most `max_pages` of them."""
         after: str | None = None
         for _ in range(max_pages):
-            body = self.get(path, **params, **({"after": after} if after else {}))
-            yield [x for x in body.get("data") or () if isinstance(x, dict)]
-            paging = body.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            if not paging.get("next") or not after:
+            items, after = self.page(path, after, **params)
+            yield items
+            if after is None:
                 return
+
+    def page(self, path: str, after: str | None, **params: Any
+             ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of an edge from the `after` cursor (None: the first): its `data`, and the
+        cursor to the next page while Meta says there is one (None: the last)."""
+        body = self.get(path, **params, **({"after": after} if after else {}))
+        paging = body.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        return ([x for x in body.get("data") or () if isinstance(x, dict)],
+                str(after) if paging.get("next") and after else None)
 
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
               data: dict[str, str] | None = None) -> dict[str, Any]:

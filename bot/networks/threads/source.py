@@ -10,18 +10,20 @@ One mention per post, `external_id` the Threads media id. The account's own post
 A post Threads returns without text or link — a mention from a profile it won't show us (a
 private one) — can't be read: it is skipped with a note, never carded as an empty post. The
 cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP; the first poll reads
-back FIRST_LOOKBACK. Errors: `bot.networks.graph.failures` (190: parked with the fix).
+back FIRST_LOOKBACK. A burst larger than the cap leaves a gap (bot.networks.gaps: Graph's
+`after` cursor to resume from, the cursor less OVERLAP its floor) that the next polls read with
+the pages the new posts leave over, until it is closed. Errors: `bot.networks.graph.failures` (190: parked with the fix).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, RateLimited, Rejected, SourceState
+from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.rejects import parse_into
@@ -37,10 +39,11 @@ class ThreadsSource:
     """`type: threads_mentions` or `threads_search`."""
 
     def __init__(self, spec: SourceSpec, brand: Brand, api: ThreadsApi, *,
-                 max_pages: int = MAX_PAGES) -> None:
+                 page_limit: int = PAGE, max_pages: int = MAX_PAGES) -> None:
         self.spec = spec
         self.brand = brand
         self.api = api
+        self.page_limit = page_limit
         self.max_pages = max_pages
 
     @property
@@ -57,45 +60,60 @@ class ThreadsSource:
                  else now - FIRST_LOOKBACK)
         found: list[Mention] = []
         rejected: list[Rejected] = []
-        unreadable = reads = 0
+        notes: list[str] = []
+        unreadable = 0
+        run: Backfill[dict[str, Any]] = Backfill.of(self._page, state.backfill)
         try:
             me, username = self.api.me()
-            for page in self._pages(since):
-                reads += len(page)
-                older = False
-                for post in page:
-                    at = graph_time(post.get("timestamp"))
-                    if at is not None and at < since:
-                        older = True
-                        continue
-                    if post.get("username") == username and username:
-                        continue
-                    if post.get("id") and not post.get("text") and not post.get("permalink"):
-                        unreadable += 1
-                        continue
-                    parse_into("threads", found, rejected, post, self.normalise, post, me)
-                if older:
-                    break
+            if run.read_new(str(int(since.timestamp())), self.max_pages):
+                notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit}): older "
+                             "posts are read by the next polls")
+            run.read_gaps(self.max_pages - run.pages)
         except GraphError as exc:
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
                                usage=usage) from exc
-        notes = [f"{unreadable} post(s) Threads would not show us (a private profile?) "
-                 "skipped"] if unreadable else []
+        seen: set[str] = set()
+        for post, floor in run.items:
+            at = graph_time(post.get("timestamp"))
+            if floor is not None and at is not None and at.timestamp() < int(floor):
+                continue
+            if str(post.get("id") or "") in seen:
+                continue  # read twice: in the overlap, or new posts moved the pages down
+            seen.add(str(post.get("id") or ""))
+            if post.get("username") == username and username:
+                continue
+            if post.get("id") and not post.get("text") and not post.get("permalink"):
+                unreadable += 1
+                continue
+            parse_into("threads", found, rejected, post, self.normalise, post, me)
+        if unreadable:
+            notes.append(f"{unreadable} post(s) Threads would not show us (a private "
+                         "profile?) skipped")
         found.sort(key=lambda m: m.created_at or now)
         newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
         keep = max(filter(None, [newest, cursor]), default=None)
         return Fetch(mentions=found,
-                     state=SourceState(cursor=str(int(keep)) if keep is not None else None),
-                     reads=reads, notes=notes, rejected=rejected)
+                     state=SourceState(cursor=str(int(keep)) if keep is not None else None,
+                                       backfill=run.state()),
+                     reads=len(run.items), notes=notes, rejected=rejected,
+                     backfill_reads=run.backfill_items)
 
-    def _pages(self, since: datetime) -> Iterator[list[dict[str, Any]]]:
+    def _page(self, after: str | None, floor: str | None, scope: str | None
+              ) -> Page[dict[str, Any]]:
+        """One page of posts from Graph's `after` cursor, newest first."""
+        low = int(floor) if floor is not None else None
         if self.spec.type == "threads_search":
-            return self.api.graph.pages("keyword_search", max_pages=self.max_pages,
-                                        q=self.spec.query or "", search_type="RECENT",
-                                        since=int(since.timestamp()), fields=POST_FIELDS,
-                                        limit=PAGE)
-        return self.api.graph.pages("me/mentions", max_pages=self.max_pages,
-                                    fields=POST_FIELDS, limit=PAGE)
+            posts, nxt = self.api.graph.page("keyword_search", after, q=self.spec.query or "",
+                                             search_type="RECENT",
+                                             **({"since": low} if low is not None else {}),
+                                             fields=POST_FIELDS, limit=self.page_limit)
+        else:
+            posts, nxt = self.api.graph.page("me/mentions", after, fields=POST_FIELDS,
+                                             limit=self.page_limit)
+        times = [t.timestamp() for t in (graph_time(p.get("timestamp")) for p in posts)
+                 if t is not None]
+        return Page(posts, next=nxt, reached=low is not None and any(t < low for t in times),
+                    oldest=str(int(min(times))) if times else None)
 
     def normalise(self, post: dict[str, Any], me: str) -> Mention:
         if not post.get("id"):

@@ -2,11 +2,14 @@
 
 `commentThreads.list(part=snippet,replies, allThreadsRelatedToChannelId=<channel_id>,
 order=time, maxResults=100, textFormat=plainText)`, newest thread first, pages until a page
-holds nothing at or after the cursor (at most MAX_PAGES a poll; the first poll reads one
+holds a thread begun before the cursor (at most MAX_PAGES a poll; the first poll reads one
 page). A thread carries up to 5 replies inline; when it has more, `comments.list(parentId)`
 reads them (at most MORE_REPLIES threads a poll). The cursor is the newest `publishedAt`
 seen, inclusive (the comment at the cursor comes again; ingest's dedupe drops it). A reply on
 a thread older than the pages read is not seen: YouTube orders threads by their first comment.
+A burst larger than the cap leaves a gap (bot.networks.gaps: YouTube's `pageToken` to resume
+from, the old cursor its floor) that the next polls read with the pages the new comments leave
+over, until it is closed; the units it costs are the gap's cost (`Fetch.backfill_reads`).
 
 Each call costs 1 quota unit; `Fetch.reads` is the units spent, counted per day like X's posts
 read (`bot.listening.polling` slows at 80 % of `daily_quota` and pauses at 100 %).
@@ -23,8 +26,10 @@ before it (mid-poll: nothing is stored, the cursor stays, the next day reads it 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httplib2
@@ -41,6 +46,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
+from bot.networks.gaps import Backfill, Page
 from bot.networks.rejects import rejected as reject
 from bot.networks.youtube.client import (
     LIST_UNITS,
@@ -65,6 +71,13 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _top_time(thread: Any) -> datetime | None:
+    try:
+        return _time(thread["snippet"]["topLevelComment"]["snippet"]["publishedAt"])
+    except (KeyError, TypeError):
+        return None
+
+
 def _id_of(item: Any) -> object:
     return item.get("id") if isinstance(item, dict) else None
 
@@ -80,87 +93,99 @@ class YouTubeCommentsSource:
     """`type: youtube_comments` — comments on every video of `channel_id`."""
 
     def __init__(self, spec: SourceSpec, brand: Brand, youtube: Any, *,
-                 max_pages: int = MAX_PAGES) -> None:
+                 page_limit: int = PAGE_LIMIT, max_pages: int = MAX_PAGES) -> None:
         self.spec = spec
         self.brand = brand
         self.youtube = youtube
+        self.page_limit = page_limit
         self.max_pages = max_pages
         self.units = 0
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         since = _time(state.cursor) if state.cursor else None
         self.units = 0
-        comments: list[tuple[dict[str, Any], str]] = []  # (comment, thread id)
         notes: list[str] = []
-        token: str | None = None
-        more: list[str] = []
+        pages = 1 if since is None else self.max_pages
+        run: Backfill[dict[str, Any]] = Backfill.of(partial(self._page, now), state.backfill)
+        if run.read_new(since.isoformat() if since is not None else None, pages) \
+                and since is not None:
+            notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit} threads): "
+                         "older comments since the last poll are read by the next polls")
+        spent = self.units
+        run.read_gaps(self.max_pages - run.pages)
+        backfill_units = self.units - spent
+        comments: list[tuple[dict[str, Any], str, datetime | None]] = []  # (comment, thread, floor)
+        more: list[tuple[str, datetime | None]] = []
         rejected: list[Rejected] = []
-        for page_no in range(1 if since is None else self.max_pages):
-            page = self._call(now, self._threads(token))
-            fresh = self._collect(page, since, comments, more, rejected)
-            token = page.get("nextPageToken")
-            if not fresh or not token:
-                break
-            if page_no == self.max_pages - 1:
-                notes.append(f"page cap reached ({self.max_pages} pages of {PAGE_LIMIT} "
-                             "threads): older comments since the last poll were not read")
-        for thread_id in more[:MORE_REPLIES]:
+        for thread, floor in run.items:
+            self._collect(thread, _time(floor) if floor else None, comments, more, rejected)
+        for thread_id, low in more[:MORE_REPLIES]:
             replies = self._call(now, self._replies(thread_id))
-            comments.extend((c, thread_id) for c in replies.get("items") or [])
+            comments.extend((c, thread_id, low) for c in replies.get("items") or [])
         if len(more) > MORE_REPLIES:
             notes.append(f"{len(more) - MORE_REPLIES} busy thread(s): only their newest 5 "
                          "replies were read")
-        return self._result(comments, since, state, notes, rejected)
+        fetch = self._result(comments, since, state, notes, rejected)
+        return dataclasses.replace(fetch, state=dataclasses.replace(fetch.state,
+                                                                    backfill=run.state()),
+                                   backfill_reads=backfill_units)
+
+    def _page(self, now: datetime, token: str | None, floor: str | None, scope: str | None
+              ) -> Page[dict[str, Any]]:
+        """One page of threads from YouTube's `pageToken`, newest first (by their first
+        comment); it reaches the floor at a thread begun before it."""
+        page = self._call(now, self._threads(token))
+        threads = [t for t in page.get("items") or () if isinstance(t, dict)]
+        low = _time(floor) if floor else None
+        tops = [t for t in (_top_time(thread) for thread in threads) if t is not None]
+        return Page(threads, next=page.get("nextPageToken"),
+                    reached=low is not None and any(t < low for t in tops),
+                    oldest=min(tops).isoformat() if tops else None)
 
     def _threads(self, token: str | None) -> Callable[[], dict[str, Any]]:
         paging = {"pageToken": token} if token else {}
         return lambda: self.youtube.commentThreads().list(
             part="snippet,replies", allThreadsRelatedToChannelId=self.spec.channel_id,
-            order="time", maxResults=PAGE_LIMIT, textFormat="plainText", **paging).execute()
+            order="time", maxResults=self.page_limit, textFormat="plainText", **paging).execute()
 
     def _replies(self, thread_id: str) -> Callable[[], dict[str, Any]]:
         return lambda: self.youtube.comments().list(
             part="snippet", parentId=thread_id, maxResults=PAGE_LIMIT,
             textFormat="plainText").execute()
 
-    def _collect(self, page: dict[str, Any], since: datetime | None,
-                 comments: list[tuple[dict[str, Any], str]], more: list[str],
-                 rejected: list[Rejected]) -> bool:
-        """Add the page's comments; True when any thread in it is at or after `since`. A
-        thread that cannot be read goes to `rejected`, the rest of the page is read."""
-        fresh = False
-        for thread in page.get("items") or []:
-            try:
-                snippet = thread.get("snippet", {})
-                top = snippet.get("topLevelComment") or {}
-                inline = (thread.get("replies") or {}).get("comments") or []
-                times = [_time(c.get("snippet", {}).get("publishedAt")) for c in [top, *inline]]
-                thread_id = str(thread["id"])
-                wants_more = int(snippet.get("totalReplyCount") or 0) > len(inline)
-            except Exception as exc:  # one unreadable thread must not fail the page
-                rejected.append(reject("youtube", thread, exc, _id_of(thread)))
-                continue
-            if since is None or any(t is not None and t >= since for t in times):
-                fresh = True
-            comments.append((top, thread_id))
-            comments.extend((c, thread_id) for c in inline)
-            if wants_more:
-                more.append(thread_id)
-        return fresh
+    def _collect(self, thread: dict[str, Any], floor: datetime | None,
+                 comments: list[tuple[dict[str, Any], str, datetime | None]],
+                 more: list[tuple[str, datetime | None]], rejected: list[Rejected]) -> None:
+        """Add the thread's comments (each with the floor it must be newer than); a thread
+        that cannot be read goes to `rejected`, the rest of the page is read."""
+        try:
+            snippet = thread.get("snippet", {})
+            top = snippet.get("topLevelComment") or {}
+            inline = (thread.get("replies") or {}).get("comments") or []
+            thread_id = str(thread["id"])
+            wants_more = int(snippet.get("totalReplyCount") or 0) > len(inline)
+        except Exception as exc:  # one unreadable thread must not fail the page
+            rejected.append(reject("youtube", thread, exc, _id_of(thread)))
+            return
+        comments.append((top, thread_id, floor))
+        comments.extend((c, thread_id, floor) for c in inline)
+        if wants_more and all(t != thread_id for t, _ in more):
+            more.append((thread_id, floor))
 
-    def _result(self, comments: list[tuple[dict[str, Any], str]], since: datetime | None,
+    def _result(self, comments: list[tuple[dict[str, Any], str, datetime | None]],
+                since: datetime | None,
                 state: SourceState, notes: list[str], rejected: list[Rejected]) -> Fetch:
         mentions: dict[str, Mention] = {}
         newest = since
         own = empty = 0
-        for comment, thread_id in comments:
+        for comment, thread_id, floor in comments:
             try:
                 snippet = comment.get("snippet", {})
                 at = _time(snippet.get("publishedAt"))
                 if at is None:
                     raise ValueError(f"publishedAt is not a time: "
                                      f"{snippet.get('publishedAt')!r:.60}")
-                if since is not None and at < since:
+                if floor is not None and at < floor:
                     continue
                 newest = at if newest is None or at > newest else newest
                 author = (snippet.get("authorChannelId") or {}).get("value")

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.base import PublishError, RateLimited, SourceAuthError, SourceState, Target
 from bot.networks.threads.client import build_threads
 from bot.networks.threads.publisher import ThreadsPublisher
 from bot.networks.threads.source import ThreadsSource
+from tests.support.clock import Clock
 from tests.support.fake_meta import meta_error
 from tests.support.fake_threads import ME, FakeThreads
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
 T = NOW.timestamp()
@@ -113,3 +117,31 @@ def test_a_failed_container_is_surely_not_sent(threads):
     with pytest.raises(PublishError) as err:
         pub.reply(target(post), "ok", "k")
     assert err.value.surely_not_sent
+
+
+@pytest.mark.parametrize("spec", [MENTIONS, SEARCH], ids=["mentions", "search"])
+def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(threads, engine,
+                                                                             spec):
+    """45 posts at once with a cap of 2 pages of 10: the newest 20, then a gap (Graph's
+    `after` cursor) read with the pages 4 newer posts leave over, until it is closed."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = ThreadsSource(spec, BRAND, build_threads(threads.settings(), clock=lambda: clock.now),
+                        page_limit=10, max_pages=2)
+    t0 = T - 3600
+    threads.post("9000", "ana", "@acmebank acme bank morning", t0, mentions_us=True)
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    for i in range(1, 46):
+        threads.post(str(9000 + i), "ben", f"@acmebank acme bank storm {i}", t0 + 600 + i,
+                     mentions_us=True)
+    first = poll_source(factory, src, rules_with(spec), clock=clock)
+    assert (first.new, first.gap_open) == (20, True)
+    for i in range(46, 50):
+        threads.post(str(9000 + i), "cara", f"@acmebank acme bank later {i}", t0 + 1200 + i,
+                     mentions_us=True)
+    clock.advance(60)
+    rest = drain(factory, src, clock)
+    assert rest.lines and "posts older than 2026-12-05T19:" in rest.lines[0], rest.lines
+    ids = stored(factory, spec.id)
+    assert set(ids) == {str(9000 + i) for i in range(50)} and max(ids.values()) == 1
+    assert sum(rest.new) == 49 - 20

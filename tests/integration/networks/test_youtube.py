@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.base import (
     PublishError,
     RateLimited,
@@ -19,7 +21,9 @@ from bot.networks.base import (
 from bot.networks.youtube.client import build_youtube, quota_reset
 from bot.networks.youtube.publisher import YouTubePublisher
 from bot.networks.youtube.source import YouTubeCommentsSource
+from tests.support.clock import Clock
 from tests.support.fake_youtube import CHANNEL, FakeYouTube
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -175,3 +179,26 @@ def test_the_quota_resets_at_midnight_pacific():
         2026, 7, 1, 7, 0, tzinfo=UTC)  # summer: UTC-7
     assert quota_reset(datetime(2026, 1, 1, 8, 0, tzinfo=UTC)) == datetime(
         2026, 1, 2, 8, 0, tzinfo=UTC) - timedelta(0)
+
+
+def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(fake, engine):
+    """45 new threads at once with a cap of 2 pages of 10: the newest 20, then a gap
+    (YouTube's `pageToken`) read with the pages 4 newer threads leave over, until it is
+    closed; the quota units it cost are the gap's cost."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(fake, page_limit=10, max_pages=2)
+    fake.thread("t000", "ana", "first!", T0)
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    for i in range(1, 46):
+        fake.thread(f"t{i:03d}", "ben", f"storm {i}", T0 + 60 + i)
+    first = poll_source(factory, src, rules_with(SPEC), clock=clock)
+    assert (first.new, first.gap_open) == (20, True)
+    for i in range(46, 50):
+        fake.thread(f"t{i:03d}", "cara", f"later {i}", T0 + 600 + i)
+    clock.advance(60)
+    rest = drain(factory, src, clock)
+    assert rest.lines and "posts older than 2026-11-23T11:" in rest.lines[0], rest.lines
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {f"t{i:03d}" for i in range(50)} and max(ids.values()) == 1
+    assert sum(rest.new) == 49 - 20
