@@ -1,6 +1,7 @@
 """A storm: thousands of mentions at once, against the fake X over real HTTP (issue 18).
 
     python bench/storm.py [--n 3000] [--every 60] [--pg URL [--replicas 3]]
+                          [--clicks 50] [--click-every 5]
 
 In one process: SQLite in a temporary directory (or, with `--pg`, a throwaway PostgreSQL
 database created on that server and dropped afterwards), the shipped rules, the real X
@@ -8,8 +9,8 @@ mentions source (tweepy over HTTP to `tests/support/fake_x.py`), `poll_source`, 
 outbox sender posting to the fake Slack (1 message/s per channel, burst 3, as Slack paces). One
 mention exists and is stored (the cursor); then N mentions arrive at once, three of them legal
 threats (P1: the newest, one in the middle, the oldest). Time is simulated (the injected clock
-moves one second per round; nothing sleeps): the source polls at `every`, and every
-BACKFILL_EVERY while a gap is open, as `socialbot run` schedules it; the sender runs every
+moves one second per round; nothing sleeps): the source polls at `every`, and at its
+`backfill_every` while a gap is open, as `socialbot run` schedules it; the sender runs every
 second.
 
 With `--replicas R` (PostgreSQL), R replicas share the database as `socialbot run` processes
@@ -22,9 +23,10 @@ Printed, for this code and for the baseline — the same run with the gap thrown
 poll, which is what main did before issue 18 (the cursor moved past what the page cap left):
 mentions stored of N + 1, P1 cards posted of 3 and when the last one was (simulated seconds
 after the storm), polls (and by how many replicas), posts read, cards posted twice, the
-process's resident memory (after the first poll, the highest, at the end) and the wall time.
-Not measured here: ack latency during the storm (no HTTP server in this process: see
-`bench/load.py` for acks under ingest load). A benchmark: it exits 0.
+process's resident memory (before the storm is read, the highest, at the end; sampled every
+10 simulated seconds and at each poll) and the wall time. With `--clicks N` (default 50), the
+bot's HTTP endpoint serves bursts of N Claim clicks while the gap is open (`bench/storm_acks.py`):
+their ack p50/p99/max. A benchmark: it exits 0.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from bench.storm_acks import StormClicks  # noqa: E402
 from bot.domain.rules.load import load_rules  # noqa: E402
 from bot.kit import models  # noqa: E402
 from bot.kit.db import (  # noqa: E402
@@ -58,7 +61,7 @@ from bot.kit.db import (  # noqa: E402
     upgrade_to_head,
 )
 from bot.kit.leader import PostgresLeader  # noqa: E402
-from bot.listening.jobs import BACKFILL_EVERY  # noqa: E402
+from bot.listening.jobs import backfill_every  # noqa: E402
 from bot.listening.polling import poll_source  # noqa: E402
 from bot.networks.base import Fetch, SourceState  # noqa: E402
 from bot.networks.x.source import XMentionsSource  # noqa: E402
@@ -125,13 +128,18 @@ class ThrowawayDatabase:
         self.admin.dispose()
 
 
-def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1) -> dict:
+def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
+        clicks: int = 0, click_every: float = 5.0, tmp: Path | None = None) -> dict:
     upgrade_to_head(url)
     clock = [START]
     fake = FakeX().start()
     slack = FakeSlack(ts_clock=lambda: clock[0].timestamp()).start()
     pool: list[Replica] = []
+    clicker: StormClicks | None = None
     try:
+        if clicks:
+            assert tmp is not None
+            clicker = StormClicks(url, slack.url, lambda: clock[0], tmp, clicks)
         slack.rate_limit_posts(1.0, 3, clock=lambda: clock[0].timestamp())
         for _ in range(replicas):
             engine = make_engine(url)
@@ -162,8 +170,11 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1) -> 
         polls, next_poll, last_p1 = 0, storm_at, None
         pollers: Counter[int] = Counter()
         p1_ids: set[int] = set()
-        memory: list[float] = []
+        memory: list[float] = [rss_mib()]  # before the storm is read
+        last_burst = None
         for second in range(3600):
+            if second % 10 == 0:
+                memory.append(rss_mib())
             now = clock[0] = storm_at + timedelta(seconds=second)
             for r in pool:  # each replica's heartbeat (every 2 s in `run`; every round here)
                 if r.leader is not None:
@@ -176,11 +187,20 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1) -> 
                 polls += 1
                 pollers[poller] += 1
                 memory.append(rss_mib())
-                next_poll = now + (BACKFILL_EVERY if outcome.gap_open
+                # As `socialbot run` schedules it (bot.app.Runtime.poll → jobs.hurry): the
+                # source's own pace while a gap is open. Rounds are whole seconds here, so
+                # X's 11.1 s becomes 12 s (a poll at most a second later than in `run`).
+                next_poll = now + (backfill_every(source) if outcome.gap_open
                                    else timedelta(seconds=every))
                 with session_scope(factory) as s:
                     p1_ids = set(s.scalars(select(models.Mention.id)
                                            .where(models.Mention.priority == "P1")))
+                # Clicks come in real time (Slack's), the storm in simulated seconds: a burst
+                # every `click_every` seconds of wall time while the gap is being read.
+                if clicker is not None and outcome.gap_open and (
+                        last_burst is None or time.perf_counter() - last_burst >= click_every
+                ) and clicker.burst():  # acks measured while the storm is being read
+                    last_burst = time.perf_counter()
             for r in pool:
                 r.sender.run_once(now)
             posted = {m["metadata"]["event_payload"].get("mention_id") for m in slack.posts()}
@@ -191,6 +211,8 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1) -> 
             if gap is None and pool[0].sender.depth() == 0:
                 break  # everything read has been posted (or folded into a digest)
         wall = time.perf_counter() - wall
+        if clicker is not None:
+            clicker.stop()
         memory.append(rss_mib())
         with session_scope(factory) as s:
             stored = s.scalar(select(func.count()).select_from(models.Mention))
@@ -202,8 +224,13 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1) -> 
                 "last_p1": last_p1, "polls": polls, "pollers": len(pollers), "reads": reads,
                 "wall": wall, "cards": len(slack.posts()),
                 "twice": sum(c - 1 for c in cards.values() if c > 1),
-                "rss": (memory[0], max(memory), memory[-1]), "seconds": second}
+                "rss": (memory[0], max(memory), memory[-1]), "seconds": second,
+                "acks": clicker.acks if clicker else None,
+                "claims": clicker.claims() if clicker else None,
+                "load": os.getloadavg()[0]}
     finally:
+        if clicker is not None:
+            clicker.stop()
         for r in pool:
             if r.leader is not None:
                 r.leader.stop()
@@ -221,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
                                 "it (and dropped) instead of SQLite")
     p.add_argument("--replicas", type=int, default=1,
                    help="replicas sharing the database (PostgreSQL only; default 1)")
+    p.add_argument("--clicks", type=int, default=50,
+                   help="Claim clicks per burst at the bot's HTTP endpoint while the gap is "
+                        "open (0: none; default 50)")
+    p.add_argument("--click-every", type=float, default=5.0,
+                   help="seconds of wall time between bursts, at most one in flight "
+                        "(default 5)")
     args = p.parse_args(argv)
     if args.replicas > 1 and not args.pg:
         p.error("--replicas needs --pg: SQLite serves one process")
@@ -235,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
             db = ThrowawayDatabase(args.pg) if args.pg else None
             url = db.url if db else f"sqlite:///{Path(tmp) / ('storm.db' if keep else 'b.db')}"
             try:
+                # Clicks only in this code's run: the baseline's gap closes at once.
                 rows.append((name, run(args.n, args.every, keep_gaps=keep, url=url,
-                                       replicas=args.replicas)))
+                                       replicas=args.replicas,
+                                       clicks=args.clicks if keep else 0,
+                                       click_every=args.click_every, tmp=Path(tmp))))
             finally:
                 if db is not None:
                     db.drop()
@@ -249,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:38} {r['stored']:>7,}/{r['expected']:<7,} {r['p1_posted']:>7}/3 "
               f"{last:>8} {polls:>9} {r['reads'] or 0:>10,} {r['twice']:>5} {rss:>22} "
               f"{r['wall']:>6.1f}s")
+    for name, r in rows:
+        if r["acks"] is not None:
+            print(f"{name}: acks during the storm (target p99 < 250 ms): {r['acks'].summary()}; "
+                  f"claims applied {r['claims']}/{len(r['acks'].clicked)}")
+        print(f"{name}: load average at its end {r['load']:.1f}, simulated {r['seconds']} s")
     return 0
 
 

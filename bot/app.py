@@ -40,7 +40,7 @@ from bot.kit.scheduler import build_scheduler
 from bot.kit.serving import HEALTH_THREADS
 from bot.kit.webhooks import meta_webhook_app
 from bot.listening.hints import deliver
-from bot.listening.jobs import BACKFILL_EVERY, hurry, poll_job_id, schedule_polls
+from bot.listening.jobs import backfill_every, hurry, poll_job_id, schedule_polls
 from bot.listening.polling import poll_source, reset_unhealthy
 from bot.listening.registry import build_sources
 from bot.networks.base import Source
@@ -202,8 +202,8 @@ class Runtime:
             # New cards and follow-ups go out now, not at the sender's next tick: a follow-up
             # reaches the card's thread within the poll plus the outbox's pace.
             self.sender.wake()
-        if outcome.gap_open:  # a storm's backlog: read it at BACKFILL_EVERY, not at `every`
-            hurry(self.scheduler, source.spec.id, self.clock() + BACKFILL_EVERY)
+        if outcome.gap_open:  # a storm's backlog: read it as fast as the network allows
+            hurry(self.scheduler, source.spec.id, self.clock() + backfill_every(source))
 
     def reconcile(self) -> None:
         """Settle replies whose outcome a crash or a timeout left unknown."""

@@ -16,7 +16,15 @@ MAX_JITTER_SECONDS = 30
 # While a gap is open (a storm bigger than a poll's page cap), the source polls again this
 # soon instead of at its `every`: the rules' shortest `every`, so P1s found in the backlog reach
 # the desk within minutes. The monthly budget still slows or pauses it (bot.listening.polling).
+# A source that knows its network's rate limit says how soon instead (`backfill_every`: X's
+# from its documented requests per 15 min).
 BACKFILL_EVERY = timedelta(seconds=15)
+
+
+def backfill_every(source: object) -> timedelta:
+    """How soon `source` polls again while a gap is open: its own pace when it has one."""
+    every = getattr(source, "backfill_every", None)
+    return every if isinstance(every, timedelta) else BACKFILL_EVERY
 
 
 def poll_job_id(source_id: str) -> str:
