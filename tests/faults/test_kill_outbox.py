@@ -17,57 +17,16 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory
-from bot.outbox import OutboxSender
-from bot.outbox.tuning import LEASE
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
-from tests.support.fault_scenarios import NOW, POSTS, render_card, seed_cards
+from tests.support.fault_outbox import drain
+from tests.support.fault_scenarios import NOW, POSTS, seed_cards
 from tests.support.fault_world import Killed, Process, kill_plan
-
-
-class KillableClient(WebClient):
-    """The sender's WebClient inside a killable process: chat.postMessage is a kill point
-    before the request (`post`) and after Slack answered (`posted`)."""
-
-    process: Process
-
-    def chat_postMessage(self, **kwargs):
-        self.process.point("post")
-        resp = super().chat_postMessage(**kwargs)
-        self.process.point("posted")
-        return resp
-
-
-def sender_in(url: str, fake: FakeSlack, clock: Clock, process: Process) -> tuple:
-    engine = process.attach(make_engine(url))
-    client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
-                            retry_handlers=[])
-    client.process = process
-    return engine, OutboxSender(make_session_factory(engine), client, render_card, clock)
-
-
-def drain(url: str, fake: FakeSlack, clock: Clock, process: Process, *, restart: bool) -> None:
-    """Run a sender until the queue is empty (or the process dies). A restarted one first
-    verifies what it finds in `sending`, as `OutboxSender.start()` does."""
-    engine, sender = sender_in(url, fake, clock, process)
-    try:
-        if restart:
-            sender.reconcile(clock.now, everything=sender.single_process)
-        for _ in range(12):
-            sender.run_once(clock.now)
-            if sender.depth() == 0:
-                return
-            # Long enough for a token, a backoff and (PostgreSQL) an expired lease.
-            clock.now += LEASE + timedelta(seconds=1)
-        raise AssertionError("the outbox did not drain")
-    finally:
-        engine.dispose()
 
 
 def check(url: str, fake: FakeSlack, mention_ids: list[int]) -> None:

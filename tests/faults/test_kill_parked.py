@@ -12,30 +12,19 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.kit import models
 from bot.kit.db import make_engine, make_session_factory
-from bot.outbox import OutboxSender
 from bot.outbox.tuning import LEASE, PROBE_FIRST
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_slack import FakeSlack
-from tests.support.fault_scenarios import NOW, RULES, render_card, seed_cards
+from tests.support.fault_outbox import killable_sender
+from tests.support.fault_scenarios import NOW, RULES, seed_cards
 from tests.support.fault_world import Killed, Process, kill_plan
 
 CARE = RULES.teams["care"].channel
-
-
-class KillableClient(WebClient):
-    process: Process
-
-    def chat_postMessage(self, **kwargs):
-        self.process.point("post")
-        resp = super().chat_postMessage(**kwargs)
-        self.process.point("posted")
-        return resp
 
 
 def run(url: str, fake: FakeSlack, clock: Clock, process: Process, removed: dict, *,
@@ -43,11 +32,7 @@ def run(url: str, fake: FakeSlack, clock: Clock, process: Process, removed: dict
     """First life: a round (care's cards park), the fix, `resume` (with `probe`: none, the
     clock moved to the probe instead), rounds until all is sent. A restart: the fix is made;
     `resume` and verification, as `OutboxSender.start()` does; then rounds."""
-    engine = process.attach(make_engine(url))
-    client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
-                            retry_handlers=[])
-    client.process = process
-    sender = OutboxSender(make_session_factory(engine), client, render_card, clock)
+    engine, sender = killable_sender(url, fake, clock, process)
     try:
         if restart:
             removed["yes"] = False

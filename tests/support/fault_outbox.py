@@ -1,5 +1,5 @@
 """The outbox sender inside a killable process, for the fault suite's kill points while the
-sender posts (`tests/faults/test_kill_thread_posts.py`): chat.postMessage is a kill point before
+sender posts (`tests/faults/test_kill_outbox.py`, `test_kill_thread_posts.py`, `test_kill_parked.py`): chat.postMessage is a kill point before
 the request (`post`) and after Slack answered (`posted`); `drain` runs a sender until the queue
 is empty or the process dies."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from bot.kit.db import make_engine, make_session_factory
 from bot.outbox import OutboxSender
@@ -28,14 +29,20 @@ class KillableClient(WebClient):
         return resp
 
 
-def drain(url: str, fake: FakeSlack, clock: Clock, process: Process, *, restart: bool) -> None:
-    """Run a sender until the queue is empty (or the process dies). A restarted one first
-    verifies what it finds in `sending`, as `OutboxSender.start()` does."""
+def killable_sender(url: str, fake: FakeSlack, clock: Clock,
+                    process: Process) -> tuple[Engine, OutboxSender]:
+    """An outbox sender whose database and chat.postMessage are `process`'s kill points."""
     engine = process.attach(make_engine(url))
     client = KillableClient(token="xoxb-faults", base_url=fake.api_url, timeout=5,
                             retry_handlers=[])
     client.process = process
-    sender = OutboxSender(make_session_factory(engine), client, render_card, clock)
+    return engine, OutboxSender(make_session_factory(engine), client, render_card, clock)
+
+
+def drain(url: str, fake: FakeSlack, clock: Clock, process: Process, *, restart: bool) -> None:
+    """Run a sender until the queue is empty (or the process dies). A restarted one first
+    verifies what it finds in `sending`, as `OutboxSender.start()` does."""
+    engine, sender = killable_sender(url, fake, clock, process)
     try:
         if restart:
             sender.reconcile(clock.now, everything=sender.single_process)
