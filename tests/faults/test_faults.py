@@ -11,8 +11,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
-from responses.registries import OrderedRegistry
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
@@ -39,6 +37,7 @@ from tests.support.fault_scenarios import (
 )
 from tests.support.fault_world import FakeX, FakeXSource, Process, kill_plan
 from tests.support.paths import ROOT
+from tests.support.scripted_http import ScriptedHTTP
 from tests.support.x_api import BEARER, SEARCH_URL, x_body
 
 RULES = load_rules(ROOT / "routing_rules.yaml")
@@ -123,10 +122,10 @@ def test_x_429_and_503_wait_back_off_and_then_store_each_mention_once(engine, tm
     feed = tmp_path / "alerts.xml"
     feed.write_bytes((ROOT / "tests/data/feeds/google_alerts_atom.xml").read_bytes())
     rss = RssSource(SourceSpec(id="alerts", type="rss", url=feed.as_uri(), every="15m"))
-    x = XSearchSource(RULES.source("x-search"), RULES.brand,
-                      build_x_client(Settings(_env_file=None, X_BEARER_TOKEN=BEARER)))
-    spec = x.spec
-    with responses.RequestsMock(registry=OrderedRegistry) as api:
+    with ScriptedHTTP(ordered=True) as api:  # X, answering in this order and nothing else
+        x = XSearchSource(RULES.source("x-search"), RULES.brand, build_x_client(
+            Settings(_env_file=None, X_BEARER_TOKEN=BEARER, X_API_URL=api.url)))
+        spec = x.spec
         api.get(SEARCH_URL, status=429, json={"title": "Too Many Requests"},
                 headers={"x-rate-limit-reset": str(int(reset.timestamp())),
                          "x-rate-limit-remaining": "0"})

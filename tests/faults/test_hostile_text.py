@@ -1,6 +1,6 @@
 """Hostile posts: mrkdwn control sequences, zero-width and bidi characters, 10,000-character
 texts, broken UTF-8 and code points no database can store, through the real parsers (tweepy
-over `responses`, feedparser on a file) and the real store → stored (the text kept exactly,
+against a scripted local HTTP server, feedparser on a file) and the real store → stored (the text kept exactly,
 or with only the un-storable code points replaced by U+FFFD), and on the card inert and within
 Block Kit's limits."""
 
@@ -11,10 +11,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from responses.registries import OrderedRegistry
 from sqlalchemy import select
 
 from bot.config import Settings
@@ -41,6 +39,7 @@ from bot.slack.blocks.text import (
 from bot.slack.render import Renderer
 from tests.support import fault_figures
 from tests.support.paths import ROOT
+from tests.support.scripted_http import ScriptedHTTP
 from tests.support.x_api import BEARER, SEARCH_URL, x_body
 
 RULES = load_rules(ROOT / "routing_rules.yaml")
@@ -204,9 +203,9 @@ def test_broken_utf8_and_unstorable_code_points_from_x_are_stored_and_the_source
         engine):
     factory = make_session_factory(engine)
     clock = lambda: datetime(2024, 11, 5, 9, 0, tzinfo=UTC)  # noqa: E731
-    x = XSearchSource(RULES.source("x-search"), RULES.brand,
-                      build_x_client(Settings(_env_file=None, X_BEARER_TOKEN=BEARER)))
-    with responses.RequestsMock(registry=OrderedRegistry) as api:
+    with ScriptedHTTP() as api:
+        x = XSearchSource(RULES.source("x-search"), RULES.brand, build_x_client(
+            Settings(_env_file=None, X_BEARER_TOKEN=BEARER, X_API_URL=api.url)))
         api.get(SEARCH_URL, body=x_page_bytes(), content_type="application/json")
         outcome = poll_source(factory, x, RULES, clock=clock)
     assert outcome.status == "ok", outcome

@@ -1,5 +1,6 @@
-"""X API v2 as the listening tests meet it over `responses`: the endpoints the sources call, a
-fake app-only bearer token, and the hand-written Northwind Air pages in tests/data/x_api."""
+"""X API v2 as the listening tests script it (tests/support/scripted_http.py, the client's
+`X_API_URL` pointed at it): the paths the sources call, a fake app-only bearer token, and the
+hand-written Northwind Air pages in tests/data/x_api."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from tests.support.paths import DATA
 
-API = "https://api.twitter.com/2"
+API = "/2"  # X's paths; the host is whatever `X_API_URL` says
 BRAND_ID = "1400000000000000001"  # @NorthwindAir
 USER_URL = f"{API}/users/by/username/NorthwindAir"
 MENTIONS_URL = f"{API}/users/{BRAND_ID}/mentions"

@@ -1,5 +1,5 @@
-"""Listening end to end in one process: the real X sources (tweepy `Client`, HTTP intercepted
-with `responses`) and real RSS sources on file:// feeds, polled by `poll_source` /
+"""Listening end to end in one process: the real X sources (tweepy `Client` talking HTTP to a
+scripted local server) and real RSS sources on file:// feeds, polled by `poll_source` /
 `Runtime.poll` into a real database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set).
 
 Covers what issue 3 asks of the ingest as a whole: every mention stored once across polls, a
@@ -17,14 +17,13 @@ import copy
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
-from responses.registries import OrderedRegistry
 from sqlalchemy import event, func, inspect, select
 
 from bot.app import Runtime
@@ -39,6 +38,7 @@ from bot.networks.x.client import build_x_client
 from bot.networks.x.source import XMentionsSource, XSearchSource
 from tests.support.clock import Clock
 from tests.support.paths import ROOT
+from tests.support.scripted_http import ScriptedHTTP
 from tests.support.x_api import (
     BEARER,
     BRAND_ID,
@@ -132,19 +132,19 @@ NEW_ENTRY = """<entry> <id>tag:google.com,2013:googlealerts/feed:1</id>
 # --- fixtures -------------------------------------------------------------------------------
 
 @pytest.fixture
-def api():
-    """Responses served in the order registered; each must be used, nothing else is served."""
-    with responses.RequestsMock(registry=OrderedRegistry) as rsps:
-        yield rsps
+def api() -> Iterator[ScriptedHTTP]:
+    """X's answers, served in the order registered; each must be used, nothing else is served."""
+    with ScriptedHTTP(ordered=True) as server:
+        yield server
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch):
+def settings(monkeypatch: pytest.MonkeyPatch, api: ScriptedHTTP):
     for name in [n for n in os.environ if n.startswith("X_")]:
         monkeypatch.delenv(name)
 
     def make(**values: str) -> Settings:
-        return Settings(_env_file=None, **values)
+        return Settings(_env_file=None, X_API_URL=api.url, **values)
     return make
 
 

@@ -1,9 +1,10 @@
-"""The X sources through the real tweepy `Client`, its HTTP intercepted with `responses`.
+"""The X sources through the real tweepy `Client`, talking HTTP to a scripted local server.
 
 Bodies are in tests/data/x_api/: real recordings from tweepy's cassettes (no expansions) and
 hand-written Northwind Air pages in the v2 wire format (with includes.users, entities,
-referenced_tweets, meta.next_token). `responses` refuses any URL not registered, so nothing
-here reaches the internet, and nothing sleeps: the clock is the `NOW` passed to `fetch`.
+referenced_tweets, meta.next_token). The client's `X_API_URL` is the server
+(tests/support/scripted_http.py), which refuses any request not registered, so nothing here
+reaches the internet, and nothing sleeps: the clock is the `NOW` passed to `fetch`.
 """
 
 from __future__ import annotations
@@ -11,22 +12,26 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
-import responses
 import tweepy
-from responses.registries import OrderedRegistry
 
 from bot.config import Settings
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
 from bot.networks.gaps import load
-from bot.networks.x.client import REDACTOR, REQUEST_TIMEOUT, build_x_client, redact
+from bot.networks.x.client import (
+    REDACTOR,
+    REQUEST_TIMEOUT,
+    TimeoutSession,
+    build_x_client,
+    redact,
+)
 from bot.networks.x.source import (
     BACKFILL,
     MAX_PAGES,
@@ -39,10 +44,11 @@ from bot.networks.x.source import (
     snowflake_time,
 )
 from tests.support.paths import DATA
+from tests.support.scripted_http import ScriptedHTTP, unanswered_port
 
 DATA = DATA / "x_api"
 FIXTURES_429 = DATA / "x_api_v2_429_observed.json"  # X's real 429 body, as quoted in logs
-API = "https://api.twitter.com/2"
+API = "/2"  # X's paths; the host is the scripted server (`X_API_URL`)
 NOW = datetime(2024, 11, 5, 9, 0, tzinfo=UTC)
 BRAND = Brand(name="Northwind Air", x_username="NorthwindAir")
 BRAND_ID = "1400000000000000001"
@@ -82,25 +88,25 @@ def path(call: Any) -> str:
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch):
+def api() -> Iterator[ScriptedHTTP]:
+    """X's answers, served in the order registered; every one must be used."""
+    with ScriptedHTTP(ordered=True) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, api: ScriptedHTTP):
     for name in X_VARS:
         monkeypatch.delenv(name, raising=False)
 
     def make(**values: str) -> Settings:
-        return Settings(_env_file=None, **values)
+        return Settings(_env_file=None, X_API_URL=api.url, **values)
     return make
 
 
 @pytest.fixture
 def client(settings) -> tweepy.Client:
     return build_x_client(settings(X_BEARER_TOKEN=BEARER))
-
-
-@pytest.fixture
-def api():
-    """Responses served in the order registered; every one must be used."""
-    with responses.RequestsMock(registry=OrderedRegistry) as rsps:
-        yield rsps
 
 
 def mentions_source(client: tweepy.Client, **kw: Any) -> XMentionsSource:
@@ -287,6 +293,7 @@ def test_client_with_tweepy_response_objects(api):
     """A caller's own `tweepy.Client` (default return type) works as well as ours."""
     api.get(MENTIONS_URL, json=body("northwind_mentions_page2"))
     plain = tweepy.Client(bearer_token=BEARER)
+    plain.session = TimeoutSession(base=api.url)  # tweepy has no host option: only the host moves
     fetch = mentions_source(plain, brand_user_id=BRAND_ID).fetch(SourceState(), now=NOW)
     assert [m.author.handle for m in fetch.mentions] == ["2911000099", "priyaflies"]
     assert fetch.mentions[1].author.followers == 48210
@@ -497,15 +504,18 @@ def test_503_is_unavailable(api, client):
         mentions_source(client, brand_user_id=BRAND_ID).fetch(SourceState(), now=NOW)
 
 
-@pytest.mark.parametrize("error", [
-    requests.exceptions.ConnectTimeout("connect timed out"),
-    requests.exceptions.ReadTimeout("read timed out"),
-    requests.exceptions.ConnectionError("connection refused"),
-])
-def test_timeouts_and_connection_errors_are_unavailable(api, client, error):
-    api.get(MENTIONS_URL, body=error)
-    with pytest.raises(SourceUnavailable, match=type(error).__name__):
-        mentions_source(client, brand_user_id=BRAND_ID).fetch(SourceState(), now=NOW)
+@pytest.mark.parametrize("error", ["ConnectTimeout", "ReadTimeout", "ConnectionError"])
+def test_timeouts_and_connection_errors_are_unavailable(api, settings, error):
+    # Real ones: a port that never accepts, an answer that never comes, a connection closed
+    # without a status line. Short client timeouts so the first two take a fraction of a second.
+    with unanswered_port() as port:
+        url = f"http://127.0.0.1:{port}" if error == "ConnectTimeout" else api.url
+        client = build_x_client(settings(X_BEARER_TOKEN=BEARER).model_copy(
+            update={"X_API_URL": url}), timeout=(0.3, 0.3))
+        if error != "ConnectTimeout":
+            api.get(MENTIONS_URL, stall=error == "ReadTimeout", drop=error == "ConnectionError")
+        with pytest.raises(SourceUnavailable, match=rf"failed: {error}: "):
+            mentions_source(client, brand_user_id=BRAND_ID).fetch(SourceState(), now=NOW)
 
 
 def test_a_non_json_body_is_unavailable(api, client):
@@ -516,11 +526,16 @@ def test_a_non_json_body_is_unavailable(api, client):
 
 # --- the client ---------------------------------------------------------------------------------
 
-def test_every_request_has_a_timeout(api, client):
-    api.get(MENTIONS_URL, json=body("northwind_empty_page"))
-    mentions_source(client, brand_user_id=BRAND_ID).fetch(SourceState(), now=NOW)
-    assert api.calls[0].request.req_kwargs["timeout"] == REQUEST_TIMEOUT
+def test_every_request_has_a_timeout(api, client, settings):
+    # tweepy passes no timeout: the client's session gives its own, REQUEST_TIMEOUT unless
+    # told otherwise. Shown on a real stalled answer with a short one: the call ends at once.
+    assert isinstance(client.session, TimeoutSession)
+    assert client.session.timeout == REQUEST_TIMEOUT
     assert client.wait_on_rate_limit is False
+    short = build_x_client(settings(X_BEARER_TOKEN=BEARER), timeout=(5.0, 0.2))
+    api.get(MENTIONS_URL, stall=True)
+    with pytest.raises(SourceUnavailable, match="ReadTimeout"):
+        mentions_source(short, brand_user_id=BRAND_ID).fetch(SourceState(), now=NOW)
 
 
 def test_bearer_client_also_carries_user_keys(settings):
