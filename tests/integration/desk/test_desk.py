@@ -445,6 +445,22 @@ def test_the_complaint_flag_is_corrected_beside_a_field_or_alone(session, card):
         call(desk.correct, session, ANA, m, "priority", "P4", complaint="not_complaint")
 
 
+def test_no_correction_rescores_the_priority_staff_set_it_in_the_same_modal(session, card):
+    """A sentiment correction and a complaint correction are handled alike: stored and audited
+    for tuning, shown on the card, and neither re-scores the mention. The score and its named
+    parts stay what scoring said (the card explains them); the priority moves only when staff
+    choose it, in the modal's first select, with its own SLA (as in the test above)."""
+    parts = {"negativity": 0.0, "likely_complaint": 0.0, "reach": 3.0}
+    m = card(sentiment="neutral", priority="P4", score=12.0, score_parts=parts, complaint=False)
+    m = call(desk.correct, session, ANA, m, "sentiment", "negative")
+    m = call(desk.correct, session, ANA, m, "priority", "P4", complaint="complaint")
+    assert (m.sentiment, m.complaint, m.version) == ("negative", True, 2)
+    assert (m.priority, m.score, m.score_parts) == ("P4", 12.0, parts)
+    assert [o.priority for o in outbox(session, m, "update")] == ["P4", "P4"]
+    m = call(desk.correct, session, BEN, m, "priority", "P2")  # staff raise it themselves
+    assert (m.priority, m.score, m.complaint) == ("P2", 12.0, True)
+
+
 def test_forged_complaint_values_are_refused(session, card):
     m = card(complaint=False)
     for forged in ("unchanged", "yes", "true", "complaint'; --"):

@@ -18,6 +18,9 @@ NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 SHIPPED = load_rules(ROOT / "routing_rules.yaml")
 SHIPPED_TEXT = (ROOT / "routing_rules.yaml").read_text(encoding="utf-8")
 FR_LEXICON = "    fr: {retard: -1.5, annulé: -2.0, bagage: -0.5}\n"  # as shipped
+# The shipped file's `complaint:` example, from its key to the blank line after it.
+SHIPPED_COMPLAINT = SHIPPED_TEXT[SHIPPED_TEXT.index("\ncomplaint:") + 1:
+                                 SHIPPED_TEXT.index("\n\n", SHIPPED_TEXT.index("\ncomplaint:")) + 1]
 
 
 def mention(text: str, lang: str | None = None, followers: int = 10) -> Mention:
@@ -107,19 +110,36 @@ def test_the_weights_file_names_its_sources_and_licences():
 def test_the_rules_files_complaint_cues_and_threshold_shift():
     """`complaint.cues.<lang>` (en too) flags a post the weights alone leave alone; a
     threshold shift moves the flag; bad entries are refused."""
-    def with_complaint(section: str):
-        return parse_rules(SHIPPED_TEXT + f"complaint: {section}\n")
+    def with_complaint(section: str):  # the shipped example replaced by `section`
+        return parse_rules(SHIPPED_TEXT.replace(SHIPPED_COMPLAINT, f"complaint: {section}\n"))
 
     sw, en = mention("Tiketi yangu imekwama kwenye mfumo", "sw"), \
         mention("my seat was zorbled", "en")
-    assert not enrich(sw, SHIPPED, now=NOW).is_complaint
-    assert not enrich(en, SHIPPED, now=NOW).is_complaint
+    plain = with_complaint("{}")
+    assert not enrich(sw, plain, now=NOW).is_complaint
+    assert not enrich(en, plain, now=NOW).is_complaint
     cued = with_complaint("{cues: {sw: [Imekwama], en: [zorbled]}}")
     assert cued.complaint.cues["sw"] == ["imekwama"]  # lowercased
     assert enrich(sw, cued, now=NOW).is_complaint and enrich(en, cued, now=NOW).is_complaint
     assert enrich(sw, cued, now=NOW).cues == ()  # the built-in cue names are unchanged
-    assert enrich(en, SHIPPED, now=NOW).complaint_probability > 0.49
+    assert enrich(en, plain, now=NOW).complaint_probability > 0.49
     assert enrich(en, with_complaint("{threshold_shift: -0.1}"), now=NOW).is_complaint
     for bad in ("{cues: {English: [x]}}", "{cues: {sw: ['  ']}}", "{threshold_shift: 0.5}"):
         with pytest.raises(RulesError, match="complaint"):
             with_complaint(bad)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Mzigo umepotea tangu jana uwanjani", "sw"),  # "the luggage is lost since yesterday"
+    ("Bagage perdu à Orly", "fr"),
+])
+def test_the_shipped_rules_show_complaint_cues_per_language(text, lang):
+    """The shipped file's `complaint:` example works: its cues flag posts the weights alone
+    leave unflagged, and each raises a customer's post out of P4."""
+    assert SHIPPED.complaint.cues.keys() >= {"en", "fr", "es", "sw"}
+    assert SHIPPED.complaint.threshold_shift == 0.0
+    without = enrich(mention(text, lang), SHIPPED.model_copy(
+        update={"complaint": type(SHIPPED.complaint)()}), now=NOW)
+    cued = enrich(mention(text, lang), SHIPPED, now=NOW)
+    assert not without.is_complaint and without.priority == "P4"
+    assert cued.is_complaint and cued.priority != "P4"
