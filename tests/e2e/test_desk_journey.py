@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from bot.domain.mention import Author, Mention
@@ -30,19 +29,18 @@ from tests.support.desk_clicks import (
     wait_calls,
 )
 from tests.support.fake_slack import FakeSlack
-
-X_TWEETS = "https://api.twitter.com/2/tweets"
+from tests.support.fake_x import FakeX
 
 
 @pytest.fixture
 def x_api(monkeypatch):
+    """The fake X (real HTTP); the bot reaches it through X_API_URL, set before it starts."""
+    fake = FakeX().start()
     for name, value in {"X_API_KEY": "k", "X_API_SECRET": "s", "X_ACCESS_TOKEN": "t",
-                        "X_ACCESS_TOKEN_SECRET": "ts"}.items():
+                        "X_ACCESS_TOKEN_SECRET": "ts", "X_API_URL": fake.url}.items():
         monkeypatch.setenv(name, value)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(X_TWEETS, status=201, json={"data": {"id": "1999000000000000001",
-                                                       "text": "reply"}})
-        yield mock
+    yield fake
+    fake.stop()
 
 
 def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
@@ -104,9 +102,9 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
     click(bot_server, fake_slack, AGENT, sent, "outcome", option="case_opened")
     latest_card(fake_slack, 6)
 
-    posts = [c for c in x_api.calls if c.request.url == X_TWEETS]
-    assert len(posts) == 1  # three clicks on Send, one reply
-    body = json.loads(posts[0].request.body)
+    posts = [c for c in x_api.calls if c.path == "/2/tweets"]
+    assert len(posts) == len(x_api.replies) == 1  # three clicks on Send, one reply
+    [body] = x_api.replies
     assert body["reply"]["in_reply_to_tweet_id"] == "1998000000000000001"
     with session_scope(runtime.factory) as s:
         m = s.scalars(select(models.Mention).where(
@@ -122,7 +120,7 @@ def test_claim_draft_approve_send_tag(x_api, bot_server, fake_slack):
                 refused.to_status) == (AGENT, "approve", "pending_approval", "pending_approval")
         reply = s.scalars(select(models.Reply)).one()
         assert (reply.state, reply.network_id, reply.sent_by) == (
-            "sent", "1999000000000000001", AGENT)
+            "sent", body["id"], AGENT)  # the id X answered
 
 
 def test_choosing_a_saved_reply_fills_the_modal_and_thread_replies_become_drafts(

@@ -1,7 +1,8 @@
 """Sending replies exactly once (bot.desk.send, bot.desk.amplify) on a real database, through the real clients.
 
-X: tweepy over `responses` (the 201 body of POST /2/tweets recorded by tweepy's own suite);
-Mastodon: Mastodon.py over `responses` (the recorded reply of Mastodon.py's suite); Bluesky: the
+X: tweepy (the 201 body of POST /2/tweets recorded by tweepy's own suite) and Mastodon:
+Mastodon.py (the recorded reply of Mastodon.py's suite), both over real HTTP to a scripted local
+server (tests/support/scripted_http.py: `X_API_URL` and the instance URL); Bluesky: the
 atproto client over `httpx.MockTransport`, bodies after the lexicons. Every test runs on SQLite
 and, when TEST_DATABASE_URL is set, on PostgreSQL. No network, no sleeping: the clock is `NOW`.
 """
@@ -10,14 +11,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import requests
-import responses
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -52,6 +52,7 @@ from tests.support.fake_bluesky import (
     session as bluesky_session,
 )
 from tests.support.paths import ROOT
+from tests.support.scripted_http import ScriptedHTTP, unanswered_port
 
 DATA = ROOT / "tests" / "data"
 RULES = load_rules(ROOT / "routing_rules.yaml")  # brand: Northwind Air, @NorthwindAir
@@ -62,7 +63,7 @@ DESK = {"rules": RULES, "directory": StaticDirectory({"S0CARELEADS": {"U0LEAD"}}
 
 # --- X -------------------------------------------------------------------------------------
 
-API = "https://api.twitter.com/2"
+API = "/2"  # X's paths; the host is the scripted server (`X_API_URL`)
 BRAND_ID = "1400000000000000001"
 X_KEYS = {"X_API_KEY": "fakeConsumerKey0123456789", "X_API_SECRET": "fakeConsumerSecretABCDEF",
           "X_ACCESS_TOKEN": f"{BRAND_ID}-fakeAccessTokenQwerty",
@@ -76,7 +77,8 @@ def recorded_create() -> tuple[dict[str, Any], dict[str, str]]:
     """tweepy's recorded POST /2/tweets: 201 with {"data": {"id", "text"}}."""
     exchange = json.loads((DATA / "x_api" / "test_client_create_and_delete_tweet.json")
                           .read_text())[0]
-    assert exchange["request"]["method"] == "POST" and exchange["request"]["uri"] == TWEETS
+    assert exchange["request"]["method"] == "POST"
+    assert exchange["request"]["uri"] == f"https://api.twitter.com{TWEETS}"
     return exchange["response"]["json"], exchange["response"]["rate_limit"]
 
 
@@ -84,24 +86,35 @@ CREATED, CREATED_HEADERS = recorded_create()
 POSTED_ID = CREATED["data"]["id"]  # 1456012973835788293
 
 
-def x_publisher() -> XPublisher:
-    return XPublisher(build_x_client(Settings(**X_KEYS)), username="NorthwindAir")
+@pytest.fixture
+def api() -> Iterator[ScriptedHTTP]:
+    """X and the Mastodon instance: each answer once; nothing else is served."""
+    with ScriptedHTTP() as server:
+        yield server
 
 
-def x_created(status: int = 201) -> None:
-    responses.post(TWEETS, json=CREATED, status=status, headers=CREATED_HEADERS)
+def x_publisher(api: ScriptedHTTP, *, url: str = "",
+                timeout: tuple[float, float] | None = None) -> XPublisher:
+    settings = Settings(**X_KEYS, X_API_URL=url or api.url)
+    client = build_x_client(settings) if timeout is None else build_x_client(settings,
+                                                                             timeout=timeout)
+    return XPublisher(client, username="NorthwindAir")
 
 
-def x_error(status: int, detail: str, title: str = "Forbidden") -> None:
-    responses.post(TWEETS, status=status, json={"detail": detail, "type": "about:blank",
+def x_created(api: ScriptedHTTP, status: int = 201) -> None:
+    api.post(TWEETS, json=CREATED, status=status, headers=CREATED_HEADERS)
+
+
+def x_error(api: ScriptedHTTP, status: int, detail: str, title: str = "Forbidden") -> None:
+    api.post(TWEETS, status=status, json={"detail": detail, "type": "about:blank",
                                                  "title": title, "status": status})
 
 
-def timeline(*posts: dict[str, Any], next_token: str | None = None) -> None:
+def timeline(api: ScriptedHTTP, *posts: dict[str, Any], next_token: str | None = None) -> None:
     meta: dict[str, Any] = {"result_count": len(posts)}
     if next_token:
         meta["next_token"] = next_token
-    responses.get(TIMELINE, json={"data": list(posts), "meta": meta} if posts else
+    api.get(TIMELINE, json={"data": list(posts), "meta": meta} if posts else
                   {"meta": meta})
 
 
@@ -112,8 +125,8 @@ def our_reply(post_id: str = POSTED_ID, to: str = MENTION_TWEET) -> dict[str, An
             "edit_history_tweet_ids": [post_id]}
 
 
-def posts_to(url: str) -> list[Any]:
-    return [c for c in responses.calls if c.request.method == "POST" and c.request.url == url]
+def posts_to(api: ScriptedHTTP, path: str) -> list[Any]:
+    return [c for c in api.calls if c.request.method == "POST" and c.request.path == path]
 
 
 def query(call: Any) -> dict[str, list[str]]:
@@ -191,16 +204,15 @@ def audit(factory, mention_id: int) -> list[models.AuditEvent]:
 
 # --- X: the happy path -----------------------------------------------------------------------
 
-@responses.activate
-def test_x_reply_is_posted_once_and_recorded(factory, desk):
+def test_x_reply_is_posted_once_and_recorded(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_created()
+    x_created(api)
 
     reply_id = begin_send(factory, mention_id, draft_id)
     assert reply_row(factory, reply_id).state == "sending"  # committed before the call
-    reply = deliver(factory, reply_id, x_publisher(), NOW, **DESK)
+    reply = deliver(factory, reply_id, x_publisher(api), NOW, **DESK)
 
-    [call] = posts_to(TWEETS)
+    [call] = posts_to(api, TWEETS)
     assert json.loads(call.request.body) == {
         "text": "Sorry about that! Please DM us your booking ref.",
         "reply": {"in_reply_to_tweet_id": MENTION_TWEET}}
@@ -218,23 +230,22 @@ def test_x_reply_is_posted_once_and_recorded(factory, desk):
     assert event.detail == {"reply_id": reply.id, "network_id": POSTED_ID, "url": reply.url}
 
 
-@responses.activate
-def test_double_click_makes_one_reply_and_one_post(factory, desk):
+def test_double_click_makes_one_reply_and_one_post(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_created()
+    x_created(api)
 
     first = begin_send(factory, mention_id, draft_id)
     with pytest.raises(DuplicateSend, match=r"This reply is being sent \(by <@U0AGENT>\)\.") \
             as caught:
         begin_send(factory, mention_id, draft_id, by="U0OTHER")
     assert caught.value.reply_id == first and caught.value.state == "sending"
-    deliver(factory, first, x_publisher(), NOW, **DESK)
-    deliver(factory, first, x_publisher(), NOW, **DESK)  # a retried job: nothing left to do
+    deliver(factory, first, x_publisher(api), NOW, **DESK)
+    deliver(factory, first, x_publisher(api), NOW, **DESK)  # a retried job: nothing left to do
     with pytest.raises(DuplicateSend, match="was already sent"):
         begin_send(factory, mention_id, draft_id)
 
     assert count(factory, models.Reply) == 1
-    assert len(posts_to(TWEETS)) == 1
+    assert len(posts_to(api, TWEETS)) == 1
 
 
 def test_simultaneous_sends_have_one_winner(factory, desk, backend):
@@ -264,8 +275,7 @@ def test_simultaneous_sends_have_one_winner(factory, desk, backend):
 
 # --- policy first ----------------------------------------------------------------------------
 
-@responses.activate
-def test_x_post_that_does_not_mention_the_brand_is_refused_before_any_call(factory, desk):
+def test_x_post_that_does_not_mention_the_brand_is_refused_before_any_call(api, factory, desk):
     mention_id, draft_id = desk("x", mentions_brand=False)
     with pytest.raises(PolicyRefused) as caught:
         begin_send(factory, mention_id, draft_id)
@@ -273,7 +283,7 @@ def test_x_post_that_does_not_mention_the_brand_is_refused_before_any_call(facto
     assert violation.message.startswith("X only allows replies to posts that mention "
                                         "@NorthwindAir")
     assert count(factory, models.Reply) == 0
-    assert len(responses.calls) == 0
+    assert len(api.calls) == 0
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -298,35 +308,33 @@ def test_rss_has_no_reply_channel(factory, desk):
 
 # --- X: failures -----------------------------------------------------------------------------
 
-@responses.activate
-def test_x_refusal_fails_and_the_same_draft_can_be_sent_again(factory, desk):
+def test_x_refusal_fails_and_the_same_draft_can_be_sent_again(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_error(403, "Reply to this conversation is not allowed because you have not been "
+    x_error(api, 403, "Reply to this conversation is not allowed because you have not been "
                  "mentioned or otherwise engaged by the author of the post you are replying to.")
     reply_id = begin_send(factory, mention_id, draft_id)
-    reply = deliver(factory, reply_id, x_publisher(), NOW, **DESK)
+    reply = deliver(factory, reply_id, x_publisher(api), NOW, **DESK)
     assert reply.state == "failed"
     assert reply.error.startswith("rejected: X refused the reply (403): Forbidden: Reply to "
                                   "this conversation is not allowed")
     assert mention_row(factory, mention_id).status == "approved"
 
-    responses.replace(responses.POST, TWEETS, json=CREATED, status=201)
+    api.replace("POST", TWEETS, json=CREATED, status=201)
     again = begin_send(factory, mention_id, draft_id, by="U0LEAD", now=LATER)
     assert again == reply_id  # the same row, re-armed, same key
-    reply = deliver(factory, again, x_publisher(), LATER, **DESK)
+    reply = deliver(factory, again, x_publisher(api), LATER, **DESK)
     assert (reply.state, reply.sent_by, reply.error) == ("sent", "U0LEAD", None)
-    assert count(factory, models.Reply) == 1 and len(posts_to(TWEETS)) == 2
+    assert count(factory, models.Reply) == 1 and len(posts_to(api, TWEETS)) == 2
 
 
-@responses.activate
-def test_a_reply_that_lands_after_the_mention_was_dismissed_is_still_recorded(factory, desk):
+def test_a_reply_that_lands_after_the_mention_was_dismissed_is_still_recorded(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_created()
+    x_created(api)
     reply_id = begin_send(factory, mention_id, draft_id)
     with factory() as s, s.begin():  # meanwhile a lead dismissed the mention
         s.get(models.Mention, mention_id).status = "closed"
 
-    reply = deliver(factory, reply_id, x_publisher(), NOW, **DESK)
+    reply = deliver(factory, reply_id, x_publisher(api), NOW, **DESK)
 
     assert reply.state == "sent" and reply.network_id == POSTED_ID
     assert mention_row(factory, mention_id).status == "closed"
@@ -342,70 +350,73 @@ def test_a_reply_that_lands_after_the_mention_was_dismissed_is_still_recorded(fa
      "failed", "auth"),
     ({"status": 503, "json": {"title": "Service Unavailable", "detail": "overloaded"}},
      "unknown", "maybe_sent"),
-    ({"body": requests.exceptions.ReadTimeout("read timed out")}, "unknown", "maybe_sent"),
-    ({"body": requests.exceptions.ConnectTimeout("connect timed out")}, "failed",
-     "unavailable"),
+    # Real ones, with short client timeouts: the POST arrives and no answer ever comes (it may
+    # have been posted), and a port that never accepts the connection (nothing was sent).
+    ({"stall": True}, "unknown", "maybe_sent"),
+    ({"connect_timeout": True}, "failed", "unavailable"),
 ])
-@responses.activate
-def test_x_errors_map_to_failed_or_unknown(factory, desk, answer, state, kind):
+def test_x_errors_map_to_failed_or_unknown(api, factory, desk, answer, state, kind):
     mention_id, draft_id = desk("x")
-    responses.post(TWEETS, **answer)
-    reply = send(factory, mention_id, draft_id, x_publisher())
+    with unanswered_port() as port:
+        if answer.get("connect_timeout"):
+            publisher = x_publisher(api, url=f"http://127.0.0.1:{port}", timeout=(0.3, 0.3))
+        else:
+            api.post(TWEETS, **answer)
+            publisher = x_publisher(api, timeout=(0.3, 0.3))
+        reply = send(factory, mention_id, draft_id, publisher)
     assert reply.state == state and reply.error.startswith(f"{kind}: ")
     assert mention_row(factory, mention_id).status == "approved"
 
 
-@responses.activate
-def test_duplicate_content_is_unknown_then_reconciled_as_sent(factory, desk):
+def test_duplicate_content_is_unknown_then_reconciled_as_sent(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_error(403, "You are not allowed to create a Tweet with duplicate content.")
-    reply = send(factory, mention_id, draft_id, x_publisher())
+    x_error(api, 403, "You are not allowed to create a Tweet with duplicate content.")
+    reply = send(factory, mention_id, draft_id, x_publisher(api))
     assert reply.state == "unknown" and "duplicate content" in reply.error
 
-    assert settle(factory, {"x": x_publisher()}, NOW + timedelta(minutes=1)) == []  # too new
+    assert settle(factory, {"x": x_publisher(api)}, NOW + timedelta(minutes=1)) == []  # too new
     other = our_reply("1859000000000000001", to="1859000000000000000")
-    timeline(other, our_reply())
-    [done] = settle(factory, {"x": x_publisher()}, LATER)
+    timeline(api, other, our_reply())
+    [done] = settle(factory, {"x": x_publisher(api)}, LATER)
 
     assert (done.before, done.after) == ("unknown", "sent")
     reply = reply_row(factory, reply.id)
     assert (reply.state, reply.network_id, reply.sent_at) == ("sent", POSTED_ID, LATER)
     m = mention_row(factory, mention_id)
     assert (m.status, m.first_response_at) == ("sent", LATER)  # when it was confirmed out
-    [lookup] = [c for c in responses.calls if c.request.method == "GET"]
+    [lookup] = [c for c in api.calls if c.request.method == "GET"]
     q = query(lookup)
     assert q["start_time"][0].startswith("2026-11-23T09:59:00")  # the intent, less a minute
     assert set(q["tweet.fields"][0].split(",")) >= {"in_reply_to_user_id", "referenced_tweets"}
-    assert len(posts_to(TWEETS)) == 1  # never retried
-    assert settle(factory, {"x": x_publisher()}, LATER) == []  # settled
+    assert len(posts_to(api, TWEETS)) == 1  # never retried
+    assert settle(factory, {"x": x_publisher(api)}, LATER) == []  # settled
 
 
-@responses.activate
-def test_duplicate_content_with_no_reply_found_is_failed(factory, desk):
+def test_duplicate_content_with_no_reply_found_is_failed(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_error(403, "You are not allowed to create a Tweet with duplicate content.")
-    reply = send(factory, mention_id, draft_id, x_publisher())
-    timeline(our_reply("1859000000000000001", to="1859000000000000000"))
+    x_error(api, 403, "You are not allowed to create a Tweet with duplicate content.")
+    reply = send(factory, mention_id, draft_id, x_publisher(api))
+    timeline(api, our_reply("1859000000000000001", to="1859000000000000000"))
 
-    [done] = settle(factory, {"x": x_publisher()}, LATER)
+    [done] = settle(factory, {"x": x_publisher(api)}, LATER)
 
     assert (done.before, done.after) == ("unknown", "failed")
     error = reply_row(factory, reply.id).error
     assert error.startswith(f"not posted: no reply to post {MENTION_TWEET} among the brand's 1 "
                             "posts since 2026-11-23 10:00Z")
     assert "duplicate content" in error  # the first attempt's reason is kept
-    assert len(posts_to(TWEETS)) == 1
+    assert len(posts_to(api, TWEETS)) == 1
 
 
-@responses.activate
-def test_an_incomplete_lookup_stays_unknown(factory, desk):
+def test_an_incomplete_lookup_stays_unknown(api, factory, desk):
     mention_id, draft_id = desk("x")
-    responses.post(TWEETS, status=502, json={"title": "Bad Gateway"})
-    reply = send(factory, mention_id, draft_id, x_publisher())
+    api.post(TWEETS, status=502, json={"title": "Bad Gateway"})
+    reply = send(factory, mention_id, draft_id, x_publisher(api))
     for n in range(5):  # the brand posted a lot: five full pages, and more behind them
-        timeline(our_reply(f"18590000000000001{n:02d}", to="1"), next_token=f"page{n + 1}")
+        timeline(api, our_reply(f"18590000000000001{n:02d}", to="1"),
+                 next_token=f"page{n + 1}")
 
-    [done] = settle(factory, {"x": x_publisher()}, LATER)
+    [done] = settle(factory, {"x": x_publisher(api)}, LATER)
 
     assert (done.before, done.after) == ("unknown", "unknown")
     assert reply_row(factory, reply.id).error.startswith("still unsure: more than 5 posts")
@@ -424,28 +435,26 @@ class CrashAfterCall:
         raise KeyboardInterrupt("killed")
 
 
-@responses.activate
-def test_crash_after_the_call_is_unknown_then_found_and_never_resent(factory, desk):
+def test_crash_after_the_call_is_unknown_then_found_and_never_resent(api, factory, desk):
     mention_id, draft_id = desk("x")
-    x_created()
+    x_created(api)
     reply_id = begin_send(factory, mention_id, draft_id)
     with pytest.raises(KeyboardInterrupt):
-        deliver(factory, reply_id, CrashAfterCall(x_publisher()), NOW, **DESK)
+        deliver(factory, reply_id, CrashAfterCall(x_publisher(api)), NOW, **DESK)
     assert reply_row(factory, reply_id).state == "unknown"
 
-    timeline(our_reply())
-    [done] = settle(factory, {"x": x_publisher()}, LATER)
+    timeline(api, our_reply())
+    [done] = settle(factory, {"x": x_publisher(api)}, LATER)
 
     assert (done.before, done.after) == ("unknown", "sent")
     assert reply_row(factory, reply_id).network_id == POSTED_ID
-    assert len(posts_to(TWEETS)) == 1
+    assert len(posts_to(api, TWEETS)) == 1
 
 
-@responses.activate
 def test_crash_before_anything_is_recorded_leaves_sending_which_reconcile_settles(
-        factory, desk, monkeypatch):
+        api, factory, desk, monkeypatch):
     mention_id, draft_id = desk("x")
-    x_created()
+    x_created(api)
     reply_id = begin_send(factory, mention_id, draft_id)
 
     # The network posts, then the power goes: no session opens after the call.
@@ -456,7 +465,7 @@ def test_crash_before_anything_is_recorded_leaves_sending_which_reconcile_settle
             raise SystemExit("power cut")
         return factory()
 
-    publisher = x_publisher()
+    publisher = x_publisher(api)
     post = publisher.reply
 
     def post_then_power_cut(*args: Any) -> Any:
@@ -470,55 +479,52 @@ def test_crash_before_anything_is_recorded_leaves_sending_which_reconcile_settle
     monkeypatch.undo()
     assert reply_row(factory, reply_id).state == "sending"  # the network did post it
 
-    timeline(our_reply())
-    assert settle(factory, {"x": x_publisher()}, NOW + timedelta(seconds=90)) == []
-    [done] = settle(factory, {"x": x_publisher()}, LATER)
+    timeline(api, our_reply())
+    assert settle(factory, {"x": x_publisher(api)}, NOW + timedelta(seconds=90)) == []
+    [done] = settle(factory, {"x": x_publisher(api)}, LATER)
 
     assert (done.before, done.after) == ("sending", "sent")
     assert mention_row(factory, mention_id).status == "sent"
-    assert len(posts_to(TWEETS)) == 1
+    assert len(posts_to(api, TWEETS)) == 1
 
 
-@responses.activate
-def test_crash_before_the_call_is_failed_and_can_be_sent_again(factory, desk):
+def test_crash_before_the_call_is_failed_and_can_be_sent_again(api, factory, desk):
     mention_id, draft_id = desk("x")
     reply_id = begin_send(factory, mention_id, draft_id)  # …and the process died here
-    timeline()  # the brand posted nothing since
+    timeline(api)  # the brand posted nothing since
 
-    [done] = settle(factory, {"x": x_publisher()}, LATER)
+    [done] = settle(factory, {"x": x_publisher(api)}, LATER)
 
     assert (done.before, done.after) == ("sending", "failed")
-    x_created()
+    x_created(api)
     assert begin_send(factory, mention_id, draft_id, now=LATER) == reply_id
-    assert deliver(factory, reply_id, x_publisher(), LATER, **DESK).state == "sent"
-    assert len(posts_to(TWEETS)) == 1
+    assert deliver(factory, reply_id, x_publisher(api), LATER, **DESK).state == "sent"
+    assert len(posts_to(api, TWEETS)) == 1
 
 
-@responses.activate
-def test_x_like_and_repost_are_audited_once(factory, desk):
+def test_x_like_and_repost_are_audited_once(api, factory, desk):
     mention_id, _ = desk("x")
-    responses.post(f"{API}/users/{BRAND_ID}/likes", json={"data": {"liked": True}})
-    responses.post(f"{API}/users/{BRAND_ID}/retweets", json={"data": {"retweeted": True}})
+    api.post(f"{API}/users/{BRAND_ID}/likes", json={"data": {"liked": True}})
+    api.post(f"{API}/users/{BRAND_ID}/retweets", json={"data": {"retweeted": True}})
 
-    event = amplify(factory, mention_id, x_publisher(), "like", "U0AGENT", NOW)
+    event = amplify(factory, mention_id, x_publisher(api), "like", "U0AGENT", NOW)
     assert (event.action, event.actor, event.from_status) == ("like", "U0AGENT", "approved")
     with pytest.raises(AlreadyDone, match="Already liked by <@U0AGENT>"):
-        amplify(factory, mention_id, x_publisher(), "like", "U0OTHER", NOW)
-    amplify(factory, mention_id, x_publisher(), "repost", "U0AGENT", NOW)
+        amplify(factory, mention_id, x_publisher(api), "like", "U0OTHER", NOW)
+    amplify(factory, mention_id, x_publisher(api), "repost", "U0AGENT", NOW)
 
-    [like] = posts_to(f"{API}/users/{BRAND_ID}/likes")
+    [like] = posts_to(api, f"{API}/users/{BRAND_ID}/likes")
     assert json.loads(like.request.body) == {"tweet_id": MENTION_TWEET}
-    assert len(posts_to(f"{API}/users/{BRAND_ID}/retweets")) == 1
+    assert len(posts_to(api, f"{API}/users/{BRAND_ID}/retweets")) == 1
     assert [e.action for e in audit(factory, mention_id)] == ["like", "repost"]
 
 
-@responses.activate
-def test_a_failed_like_is_not_audited(factory, desk):
+def test_a_failed_like_is_not_audited(api, factory, desk):
     mention_id, _ = desk("x")
-    responses.post(f"{API}/users/{BRAND_ID}/likes", status=429, json={"title": "Too Many"})
+    api.post(f"{API}/users/{BRAND_ID}/likes", status=429, json={"title": "Too Many"})
     with pytest.raises(AmplifyFailed, match=r"^Couldn't like it on X: X rate limit reached "
                        r"\(429\): Too Many\. Try again later\.$") as caught:
-        amplify(factory, mention_id, x_publisher(), "like", "U0AGENT", NOW)
+        amplify(factory, mention_id, x_publisher(api), "like", "U0AGENT", NOW)
     assert caught.value.kind == "unavailable"
     assert audit(factory, mention_id) == []
 
@@ -544,8 +550,8 @@ def test_x_publisher_needs_user_keys():
 
 # --- Mastodon --------------------------------------------------------------------------------
 
-BASE = "http://localhost:3000"  # where Mastodon.py's suite recorded
-STATUSES = f"{BASE}/api/v1/statuses"
+BASE = "http://localhost:3000"  # where Mastodon.py's suite recorded (its bodies' URLs say so)
+STATUSES = "/api/v1/statuses"
 
 
 def mastodon_recorded(method: str, uri: str, *, body_contains: str = "") -> dict[str, Any]:
@@ -557,14 +563,14 @@ def mastodon_recorded(method: str, uri: str, *, body_contains: str = "") -> dict
     raise KeyError(f"no {method} {uri}")
 
 
-M_REPLY = mastodon_recorded("POST", STATUSES, body_contains="in_reply_to_id")
+M_REPLY = mastodon_recorded("POST", f"{BASE}{STATUSES}", body_contains="in_reply_to_id")
 M_ME = mastodon_recorded("GET", f"{BASE}/api/v1/accounts/verify_credentials")
 M_MENTION = M_REPLY["json"]["in_reply_to_id"]  # 117020583245459824
 
 
-def mastodon_publisher() -> MastodonPublisher:
+def mastodon_publisher(api: ScriptedHTTP) -> MastodonPublisher:
     return MastodonPublisher(build_mastodon(Settings(
-        MASTODON_API_BASE_URL=BASE, MASTODON_ACCESS_TOKEN="__MASTODON_PY_TEST_ACCESS_TOKEN"),
+        MASTODON_API_BASE_URL=api.url, MASTODON_ACCESS_TOKEN="__MASTODON_PY_TEST_ACCESS_TOKEN"),
         timeout=5))
 
 
@@ -575,17 +581,16 @@ def mastodon_desk(desk, **kw: Any) -> tuple[int, int]:
 
 
 def form(call: Any) -> dict[str, list[str]]:
-    return parse_qs(call.request.body, keep_blank_values=True)
+    return parse_qs(call.request.body.decode(), keep_blank_values=True)
 
 
-@responses.activate
-def test_mastodon_reply_carries_the_idempotency_key(factory, desk):
+def test_mastodon_reply_carries_the_idempotency_key(api, factory, desk):
     mention_id, draft_id = mastodon_desk(desk)
-    responses.post(STATUSES, json=M_REPLY["json"], headers=M_REPLY["headers"])
+    api.post(STATUSES, json=M_REPLY["json"], headers=M_REPLY["headers"])
 
-    reply = send(factory, mention_id, draft_id, mastodon_publisher())
+    reply = send(factory, mention_id, draft_id, mastodon_publisher(api))
 
-    [call] = posts_to(STATUSES)
+    [call] = posts_to(api, STATUSES)
     assert call.request.headers["Idempotency-Key"] == f"reply:{draft_id}"
     assert form(call)["status"] == ["@mastodonpy_test_2 same!"]
     assert form(call)["in_reply_to_id"] == [M_MENTION]
@@ -595,66 +600,61 @@ def test_mastodon_reply_carries_the_idempotency_key(factory, desk):
     assert mention_row(factory, mention_id).status == "sent"
 
 
-@responses.activate
-def test_mastodon_reply_never_widens_a_direct_mention(factory, desk):
+def test_mastodon_reply_never_widens_a_direct_mention(api, factory, desk):
     mention_id, draft_id = mastodon_desk(desk, visibility="direct")
-    responses.post(STATUSES, json=M_REPLY["json"])
-    send(factory, mention_id, draft_id, mastodon_publisher())
-    [call] = posts_to(STATUSES)
+    api.post(STATUSES, json=M_REPLY["json"])
+    send(factory, mention_id, draft_id, mastodon_publisher(api))
+    [call] = posts_to(api, STATUSES)
     assert form(call)["visibility"] == ["direct"]
 
 
-@responses.activate
-def test_mastodon_unknown_outcome_is_retried_with_the_same_key(factory, desk):
+def test_mastodon_unknown_outcome_is_retried_with_the_same_key(api, factory, desk):
     mention_id, draft_id = mastodon_desk(desk)
-    responses.post(STATUSES, status=502, json={"error": "Bad Gateway"})
-    reply = send(factory, mention_id, draft_id, mastodon_publisher())
+    api.post(STATUSES, status=502, json={"error": "Bad Gateway"})
+    reply = send(factory, mention_id, draft_id, mastodon_publisher(api))
     assert reply.state == "unknown"
 
     # The server made the status the first time; the same key returns that very status.
-    responses.replace(responses.POST, STATUSES, json=M_REPLY["json"])
-    [done] = settle(factory, {"mastodon": mastodon_publisher()}, LATER)
+    api.replace("POST", STATUSES, json=M_REPLY["json"])
+    [done] = settle(factory, {"mastodon": mastodon_publisher(api)}, LATER)
 
     assert (done.before, done.after, done.note) == ("unknown", "sent",
                                                      "retried with the same key")
-    first, second = posts_to(STATUSES)
+    first, second = posts_to(api, STATUSES)
     assert first.request.headers["Idempotency-Key"] == second.request.headers[
         "Idempotency-Key"] == f"reply:{draft_id}"
     assert reply_row(factory, reply.id).network_id == "117020583258292382"
 
 
-@responses.activate
-def test_mastodon_past_the_key_window_looks_in_the_replies_instead(factory, desk):
+def test_mastodon_past_the_key_window_looks_in_the_replies_instead(api, factory, desk):
     mention_id, draft_id = mastodon_desk(desk)
     reply_id = begin_send(factory, mention_id, draft_id)  # died before the call, 2 hours ago
-    responses.get(f"{BASE}/api/v1/accounts/verify_credentials", json=M_ME["json"])
-    responses.get(f"{STATUSES}/{M_MENTION}/context",
+    api.get("/api/v1/accounts/verify_credentials", json=M_ME["json"])
+    api.get(f"{STATUSES}/{M_MENTION}/context",
                   json={"ancestors": [], "descendants": [M_REPLY["json"]]})
 
-    [done] = settle(factory, {"mastodon": mastodon_publisher()}, NOW + timedelta(hours=2))
+    [done] = settle(factory, {"mastodon": mastodon_publisher(api)}, NOW + timedelta(hours=2))
 
     assert (done.before, done.after) == ("sending", "sent")
     assert reply_row(factory, reply_id).url == f"{BASE}/@admin/117020583258292382"
-    assert posts_to(STATUSES) == []  # no retry once the server may have forgotten the key
+    assert posts_to(api, STATUSES) == []  # no retry once the server may have forgotten the key
 
 
-@responses.activate
-def test_mastodon_validation_error_fails(factory, desk):
+def test_mastodon_validation_error_fails(api, factory, desk):
     mention_id, draft_id = mastodon_desk(desk)
-    responses.post(STATUSES, status=422,
+    api.post(STATUSES, status=422,
                    json={"error": "Validation failed: Text character limit of 500 exceeded"})
-    reply = send(factory, mention_id, draft_id, mastodon_publisher())
+    reply = send(factory, mention_id, draft_id, mastodon_publisher(api))
     assert reply.state == "failed"
     assert "character limit of 500 exceeded" in reply.error
 
 
-@responses.activate
-def test_mastodon_favourite_and_boost(factory, desk):
+def test_mastodon_favourite_and_boost(api, factory, desk):
     mention_id, _ = mastodon_desk(desk)
-    responses.post(f"{STATUSES}/{M_MENTION}/favourite", json=M_REPLY["json"])
-    responses.post(f"{STATUSES}/{M_MENTION}/reblog", json=M_REPLY["json"])
-    amplify(factory, mention_id, mastodon_publisher(), "like", "U0AGENT", NOW)
-    amplify(factory, mention_id, mastodon_publisher(), "repost", "U0AGENT", NOW)
+    api.post(f"{STATUSES}/{M_MENTION}/favourite", json=M_REPLY["json"])
+    api.post(f"{STATUSES}/{M_MENTION}/reblog", json=M_REPLY["json"])
+    amplify(factory, mention_id, mastodon_publisher(api), "like", "U0AGENT", NOW)
+    amplify(factory, mention_id, mastodon_publisher(api), "repost", "U0AGENT", NOW)
     assert [e.action for e in audit(factory, mention_id)] == ["like", "repost"]
 
 
@@ -872,14 +872,13 @@ def follow_up(factory, mention_id: int, external_id: str, network: str,
         return post.id
 
 
-@responses.activate
-def test_mastodon_reply_answers_the_latest_follow_up_with_its_visibility(factory, desk):
+def test_mastodon_reply_answers_the_latest_follow_up_with_its_visibility(api, factory, desk):
     mention_id, draft_id = mastodon_desk(desk)
     post_id = follow_up(factory, mention_id, "117020583245459999", "mastodon",
                         {"visibility": "direct", "notification_id": "22"})
-    responses.post(STATUSES, json=M_REPLY["json"])
-    reply = send(factory, mention_id, draft_id, mastodon_publisher())
-    [call] = posts_to(STATUSES)
+    api.post(STATUSES, json=M_REPLY["json"])
+    reply = send(factory, mention_id, draft_id, mastodon_publisher(api))
+    [call] = posts_to(api, STATUSES)
     assert form(call)["in_reply_to_id"] == ["117020583245459999"]
     assert form(call)["visibility"] == ["direct"]  # the follow-up's, never wider
     assert reply_row(factory, reply.id).thread_post_id == post_id

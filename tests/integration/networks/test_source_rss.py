@@ -1,24 +1,26 @@
 """RssSource on real feed documents (feedjira MIT, feedparser BSD; see tests/data/README.md),
-served over `responses` — no network, no sleeping; `now` is a fixed clock."""
+served over real HTTP by a scripted local server (tests/support/scripted_http.py; the sources
+allow loopback, `allow_private`) — no network, no sleeping; `now` is a fixed clock."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
-import responses
 
 from bot.domain.rules.schema import SourceSpec
 from bot.networks.base import RateLimited, SourceAuthError, SourceState, SourceUnavailable
 from bot.networks.rss.source import RssSource, canonical_url, unwrap_link
 from tests.support.paths import DATA
+from tests.support.scripted_http import ScriptedHTTP
 
 FEEDS = DATA / "feeds"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ALERT_URL = "https://www.google.com/alerts/feeds/04175468913983673025/4428013283581841004"
+ALERT = "/alerts/feeds/04175468913983673025/4428013283581841004"  # its path, on the local server
 ATOM = "application/atom+xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
 
@@ -27,20 +29,30 @@ def feed(name: str) -> bytes:
     return (FEEDS / name).read_bytes()
 
 
-def source(url: str = ALERT_URL, source_id: str = "google-alerts") -> RssSource:
-    return RssSource(SourceSpec(id=source_id, type="rss", url=url, every="15m"))
+@pytest.fixture
+def api() -> Iterator[ScriptedHTTP]:
+    """The feeds' server: each answer once (or `times`); nothing else is served."""
+    with ScriptedHTTP() as server:
+        yield server
 
 
-def serve(url: str, name: str, content_type: str = ATOM, **headers: str) -> None:
-    responses.get(url, body=feed(name), content_type=content_type, headers=headers)
+def source(api: ScriptedHTTP, path: str = ALERT, source_id: str = "google-alerts",
+           **kw: float) -> RssSource:
+    # allow_private: the egress policy refuses loopback otherwise, and this server is loopback.
+    return RssSource(SourceSpec(id=source_id, type="rss", url=f"{api.url}{path}", every="15m",
+                                allow_private=True), **kw)
 
 
-@responses.activate
-def test_google_alerts_links_unwrapped_and_markup_stripped() -> None:
-    serve(ALERT_URL, "google_alerts_atom.xml", ETag='"ga-1"',
+def serve(api: ScriptedHTTP, path: str, name: str, content_type: str = ATOM, *, times: int = 1,
+          **headers: str) -> None:
+    api.get(path, body=feed(name), content_type=content_type, headers=headers, times=times)
+
+
+def test_google_alerts_links_unwrapped_and_markup_stripped(api: ScriptedHTTP) -> None:
+    serve(api, ALERT, "google_alerts_atom.xml", ETag='"ga-1"',
           **{"Last-Modified": "Wed, 10 Jul 2019 11:53:37 GMT"})
 
-    got = source().fetch(SourceState(), now=NOW)
+    got = source(api).fetch(SourceState(), now=NOW)
 
     assert len(got.mentions) == 20 and got.reads == 20
     assert not got.not_modified
@@ -65,29 +77,27 @@ def test_google_alerts_links_unwrapped_and_markup_stripped() -> None:
     assert dates == sorted(dates)
     assert got.state == SourceState(cursor="2019-07-10T11:53:37+00:00", etag='"ga-1"',
                                     last_modified="Wed, 10 Jul 2019 11:53:37 GMT")
-    sent = responses.calls[0].request.headers
+    sent = api.calls[0].request.headers
     assert "socialbot" in sent["User-Agent"]
     assert "If-None-Match" not in sent and "If-Modified-Since" not in sent
 
 
-@responses.activate
-def test_conditional_get_sends_validators_and_304_is_not_modified() -> None:
-    responses.get(ALERT_URL, status=304)
+def test_conditional_get_sends_validators_and_304_is_not_modified(api: ScriptedHTTP) -> None:
+    api.get(ALERT, status=304)
     state = SourceState(cursor="2019-07-10T11:53:37+00:00", etag='"ga-1"',
                         last_modified="Wed, 10 Jul 2019 11:53:37 GMT")
 
-    got = source().fetch(state, now=NOW)
+    got = source(api).fetch(state, now=NOW)
 
     assert got.not_modified and got.mentions == [] and got.state == state
-    sent = responses.calls[0].request.headers
+    sent = api.calls[0].request.headers
     assert sent["If-None-Match"] == '"ga-1"'
     assert sent["If-Modified-Since"] == "Wed, 10 Jul 2019 11:53:37 GMT"
 
 
-@responses.activate
-def test_cursor_prevents_re_emission() -> None:
-    serve(ALERT_URL, "google_alerts_atom.xml")  # a server without validators: 200 every time
-    src = source()
+def test_cursor_prevents_re_emission(api: ScriptedHTTP) -> None:
+    serve(api, ALERT, "google_alerts_atom.xml", times=3)  # no validators: 200 every time
+    src = source(api)
     first = src.fetch(SourceState(), now=NOW)
     again = src.fetch(first.state, now=NOW)
     assert len(first.mentions) == 20
@@ -102,33 +112,31 @@ def test_cursor_prevents_re_emission() -> None:
     assert 0 < len(later.mentions) < 20
 
 
-@responses.activate
-def test_future_dated_entry_does_not_push_the_cursor_past_now() -> None:
-    serve(ALERT_URL, "google_alerts_atom.xml")
+def test_future_dated_entry_does_not_push_the_cursor_past_now(api: ScriptedHTTP) -> None:
+    serve(api, ALERT, "google_alerts_atom.xml", times=2)
     clock = datetime(2019, 7, 10, 11, 50, tzinfo=UTC)  # the newest entry is 3 minutes later
-    got = source().fetch(SourceState(), now=clock)
+    got = source(api).fetch(SourceState(), now=clock)
     assert len(got.mentions) == 20
     assert got.state.cursor == clock.isoformat()
-    later = source().fetch(got.state, now=clock)
+    later = source(api).fetch(got.state, now=clock)
     assert {m.created_at for m in later.mentions} == {
         datetime(2019, 7, 10, 11, 53, 37, tzinfo=UTC)}
 
 
-@responses.activate
-def test_same_url_in_two_feeds_gives_the_same_external_id() -> None:
-    other_alert = "https://www.google.com/alerts/feeds/04175468913983673025/1111111111111111111"
-    serve(ALERT_URL, "google_alerts_atom.xml")
-    serve(other_alert, "google_alerts_atom.xml")
-    serve("https://feeds.feedburner.com/TechCrunch", "TechCrunch.xml", content_type=RSS)
-    serve("https://press.acmebank.example/clippings.xml", "acme_press.xml", content_type=RSS)
+def test_same_url_in_two_feeds_gives_the_same_external_id(api: ScriptedHTTP) -> None:
+    other_alert = "/alerts/feeds/04175468913983673025/1111111111111111111"
+    serve(api, ALERT, "google_alerts_atom.xml")
+    serve(api, other_alert, "google_alerts_atom.xml")
+    serve(api, "/feedburner/TechCrunch", "TechCrunch.xml", content_type=RSS)
+    serve(api, "/acmebank/clippings.xml", "acme_press.xml", content_type=RSS)
 
-    a = source().fetch(SourceState(), now=NOW)
-    b = source(other_alert, "alert-2").fetch(SourceState(), now=NOW)
+    a = source(api).fetch(SourceState(), now=NOW)
+    b = source(api, other_alert, "alert-2").fetch(SourceState(), now=NOW)
     assert {m.external_id for m in a.mentions} == {m.external_id for m in b.mentions}
 
-    tc = source("https://feeds.feedburner.com/TechCrunch", "techcrunch").fetch(
+    tc = source(api, "/feedburner/TechCrunch", "techcrunch").fetch(
         SourceState(), now=NOW)
-    press = source("https://press.acmebank.example/clippings.xml", "press").fetch(
+    press = source(api, "/acmebank/clippings.xml", "press").fetch(
         SourceState(), now=NOW)
     angie = ("http://techcrunch.com/2011/11/02/"
              "angies-list-prices-ipo-at-11-to-13-per-share-valued-at-over-600m/")
@@ -141,7 +149,7 @@ def test_same_url_in_two_feeds_gives_the_same_external_id() -> None:
     assert {m.lang for m in press.mentions} == {"en"}
 
 
-def test_canonical_url_and_unwrap() -> None:
+def test_canonical_url_and_unwrap(api: ScriptedHTTP) -> None:
     wrapped = ("https://www.google.com/url?rct=j&sa=t&url=https://Example.com/a/b?x=1%26y&"
                "ct=ga&usg=abc")
     assert unwrap_link(wrapped) == "https://Example.com/a/b?x=1&y"
@@ -155,10 +163,9 @@ def test_canonical_url_and_unwrap() -> None:
         "https://example.com/url?url=https://x.example/"  # not Google
 
 
-@responses.activate
-def test_rss_feed_authors_comments_and_feedburner_links() -> None:
-    serve("https://feeds.feedburner.com/TechCrunch", "TechCrunch.xml", content_type=RSS)
-    got = source("https://feeds.feedburner.com/TechCrunch", "techcrunch").fetch(
+def test_rss_feed_authors_comments_and_feedburner_links(api: ScriptedHTTP) -> None:
+    serve(api, "/feedburner/TechCrunch", "TechCrunch.xml", content_type=RSS)
+    got = source(api, "/feedburner/TechCrunch", "techcrunch").fetch(
         SourceState(), now=NOW)
     assert len(got.mentions) == 20
     m = next(m for m in got.mentions if m.extra["entry_id"] == "http://techcrunch.com/?p=446154")
@@ -175,10 +182,9 @@ def test_rss_feed_authors_comments_and_feedburner_links() -> None:
     assert any("not well-formed" in n for n in got.notes)
 
 
-@responses.activate
-def test_entries_without_id_use_their_link() -> None:
-    serve("https://news.ycombinator.com/rss", "RSSWithComments.xml", content_type=RSS)
-    got = source("https://news.ycombinator.com/rss", "hn").fetch(SourceState(), now=NOW)
+def test_entries_without_id_use_their_link(api: ScriptedHTTP) -> None:
+    serve(api, "/hn/rss", "RSSWithComments.xml", content_type=RSS)
+    got = source(api, "/hn/rss", "hn").fetch(SourceState(), now=NOW)
     assert len(got.mentions) == 30
     m = next(m for m in got.mentions if m.url == "https://openai.com/dall-e-2/")
     assert m.external_id == "https://openai.com/dall-e-2/"
@@ -188,16 +194,15 @@ def test_entries_without_id_use_their_link() -> None:
     assert m.text == "Dall-E 2 — Comments"
 
 
-@responses.activate
-def test_entry_without_link_or_id_gets_a_stable_hash() -> None:
+def test_entry_without_link_or_id_gets_a_stable_hash(api: ScriptedHTTP) -> None:
     doc = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Notes</title>"
            b"<link>https://notes.example/</link>"
            b"<item><title>Acme &lt;b&gt;Bank&lt;/b&gt; outage</title>"
            b"<pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>"
            b"<item><title>Home</title><link>https://notes.example/</link>"
            b"<guid isPermaLink='false'>n-2</guid></item></channel></rss>")
-    responses.get("https://notes.example/rss", body=doc, content_type=RSS)
-    src = source("https://notes.example/rss", "notes")
+    api.get("/notes/rss", body=doc, content_type=RSS, times=2)
+    src = source(api, "/notes/rss", "notes")
     one = src.fetch(SourceState(), now=NOW)
     two = src.fetch(SourceState(), now=NOW)
     hashed = next(m for m in one.mentions if m.text == "Acme Bank outage")
@@ -213,11 +218,10 @@ def test_entry_without_link_or_id_gets_a_stable_hash() -> None:
                                   "rss_incomplete_cdata.xml",
                                   "rss_item_link_corrupted_ampersands.xml",
                                   "undeclared_namespace.xml"])
-@responses.activate
-def test_bozo_feeds_do_not_raise(name: str) -> None:
-    url = f"https://feeds.example/{name}"
-    serve(url, name, content_type="application/xml", ETag='"bozo"')
-    got = source(url, "bozo").fetch(SourceState(), now=NOW)
+def test_bozo_feeds_do_not_raise(api: ScriptedHTTP, name: str) -> None:
+    url = f"/feeds/{name}"
+    serve(api, url, name, content_type="application/xml", ETag='"bozo"')
+    got = source(api, url, "bozo").fetch(SourceState(), now=NOW)
     assert got.notes  # the problem is reported, not raised
     assert got.state.etag == '"bozo"'  # the same bytes will not parse better next time
     if name == "rss_item_link_corrupted_ampersands.xml":
@@ -227,13 +231,12 @@ def test_bozo_feeds_do_not_raise(name: str) -> None:
         assert got.mentions == []
 
 
-@responses.activate
-def test_empty_document_is_a_note_not_an_exception() -> None:
-    responses.get("https://feeds.example/empty", body=b"", content_type="application/xml")
-    responses.get("https://feeds.example/html", body=b"<html><body>Sign in</body></html>",
+def test_empty_document_is_a_note_not_an_exception(api: ScriptedHTTP) -> None:
+    api.get("/feeds/empty", body=b"", content_type="application/xml")
+    api.get("/feeds/html", body=b"<html><body>Sign in</body></html>",
                   content_type="text/html")
-    for url in ("https://feeds.example/empty", "https://feeds.example/html"):
-        got = source(url, "empty").fetch(SourceState(cursor="2019-01-01T00:00:00+00:00"),
+    for url in ("/feeds/empty", "/feeds/html"):
+        got = source(api, url, "empty").fetch(SourceState(cursor="2019-01-01T00:00:00+00:00"),
                                          now=NOW)
         assert got.mentions == [] and got.reads == 0
         assert any("not a feed" in n for n in got.notes)
@@ -248,38 +251,37 @@ def test_empty_document_is_a_note_not_an_exception() -> None:
     (404, SourceAuthError, "feed not found"),
     (410, SourceAuthError, "feed not found"),
 ])
-@responses.activate
-def test_http_errors_are_mapped(status: int, error: type[Exception], text: str) -> None:
-    responses.get(ALERT_URL, status=status)
+def test_http_errors_are_mapped(api: ScriptedHTTP, status: int, error: type[Exception], text: str) -> None:
+    api.get(ALERT, status=status)
     with pytest.raises(error, match=text):
-        source().fetch(SourceState(), now=NOW)
+        source(api).fetch(SourceState(), now=NOW)
 
 
-@pytest.mark.parametrize("exc", [requests.Timeout("read timed out"),
-                                 requests.ConnectionError("connection refused")])
-@responses.activate
-def test_timeouts_and_connection_errors_are_unavailable(exc: Exception) -> None:
-    responses.get(ALERT_URL, body=exc)
-    with pytest.raises(SourceUnavailable):
-        source().fetch(SourceState(), now=NOW)
+@pytest.mark.parametrize("failure", ["stall", "drop"])
+def test_timeouts_and_connection_errors_are_unavailable(api: ScriptedHTTP, failure: str) -> None:
+    # Real ones: an answer that never comes (a short client timeout ends the wait), the
+    # connection closed without a status line.
+    api.get(ALERT, stall=failure == "stall", drop=failure == "drop")
+    with pytest.raises(SourceUnavailable, match="ReadTimeout" if failure == "stall" else
+                       "ConnectionError"):
+        source(api, timeout=0.3).fetch(SourceState(), now=NOW)
 
 
-@responses.activate
-def test_429_uses_retry_after() -> None:
-    responses.get(ALERT_URL, status=429, headers={"Retry-After": "120"})
+def test_429_uses_retry_after(api: ScriptedHTTP) -> None:
+    api.get(ALERT, status=429, headers={"Retry-After": "120"})
     with pytest.raises(RateLimited) as seconds:
-        source().fetch(SourceState(), now=NOW)
+        source(api).fetch(SourceState(), now=NOW)
     assert seconds.value.reset_at == NOW + timedelta(seconds=120)
 
-    responses.replace(responses.GET, ALERT_URL, status=429,
+    api.replace("GET", ALERT, status=429,
                       headers={"Retry-After": "Mon, 23 Nov 2026 12:30:00 GMT"})
     with pytest.raises(RateLimited) as date:
-        source().fetch(SourceState(), now=NOW)
+        source(api).fetch(SourceState(), now=NOW)
     assert date.value.reset_at == datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
 
-    responses.replace(responses.GET, ALERT_URL, status=429)
+    api.replace("GET", ALERT, status=429)
     with pytest.raises(RateLimited) as bare:
-        source().fetch(SourceState(), now=NOW)
+        source(api).fetch(SourceState(), now=NOW)
     assert bare.value.reset_at == NOW + timedelta(minutes=15)  # one poll interval
 
 
@@ -287,7 +289,7 @@ def test_local_feed_file(tmp_path: Path) -> None:
     path = tmp_path / "alerts.xml"
     path.write_bytes(feed("google_alerts_atom.xml"))
     os.utime(path, (1_700_000_000, 1_700_000_000))
-    src = source(path.as_uri(), "local")
+    src = RssSource(SourceSpec(id="local", type="rss", url=path.as_uri(), every="15m"))
 
     first = src.fetch(SourceState(), now=NOW)
     assert len(first.mentions) == 20
@@ -297,10 +299,11 @@ def test_local_feed_file(tmp_path: Path) -> None:
     assert second.not_modified and second.state == first.state
 
     with pytest.raises(SourceAuthError, match="feed not found"):
-        source((tmp_path / "missing.xml").as_uri(), "missing").fetch(SourceState(), now=NOW)
+        RssSource(SourceSpec(id="missing", type="rss", url=(tmp_path / "missing.xml").as_uri(),
+                             every="15m")).fetch(SourceState(), now=NOW)
 
 
-def test_injected_fetcher_is_used() -> None:
+def test_injected_fetcher_is_used(api: ScriptedHTTP) -> None:
     from requests.structures import CaseInsensitiveDict
 
     from bot.networks.rss.source import HttpResult

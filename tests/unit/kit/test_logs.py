@@ -16,13 +16,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-import responses
+import requests
 import tweepy
 import urllib3
 
 from bot.config import Settings
 from bot.kit.logs import REDACTED, JsonFormatter, Redactor, make_handler, secrets_of
 from tests.support.paths import ROOT
+from tests.support.scripted_http import ScriptedHTTP
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-1111111111-2222222222-AbCdEfGhIjKlMnOpQrStUvWx",
@@ -70,12 +71,30 @@ def test_every_secret_setting_is_known(settings):
     assert set(secrets_of(settings)) == {*SECRETS.values(), DB_PASSWORD}
 
 
+class ToLocalX(requests.Session):
+    """tweepy's requests, sent to a local server instead of api.twitter.com (same path and
+    query). Deliberately not the bot's `TimeoutSession`: importing bot.networks.x.client puts
+    its own redacting filter on tweepy's loggers, and these tests are about the log handler's."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        return super().request(method, url.replace("https://api.twitter.com", self.base, 1),
+                               *args, **kwargs)
+
+
+def get_user(x: ScriptedHTTP, client: tweepy.Client, **kw: object) -> None:
+    x.get("/2/users/by/username/NorthwindAir",
+          json={"data": {"id": "1", "name": "N", "username": "NorthwindAir"}})
+    client.session = ToLocalX(x.url)
+    client.get_user(username="NorthwindAir", **kw)
+
+
 def test_tweepy_debug_request_logs_are_redacted_bearer(captured, settings):
-    with responses.RequestsMock() as mock:
-        mock.get(re.compile(r"https://api\.twitter\.com/2/users/by/username/.*"),
-                 json={"data": {"id": "1", "name": "N", "username": "NorthwindAir"}})
-        client = tweepy.Client(bearer_token=settings.X_BEARER_TOKEN.get_secret_value())
-        client.get_user(username="NorthwindAir")
+    with ScriptedHTTP() as x:
+        get_user(x, tweepy.Client(bearer_token=settings.X_BEARER_TOKEN.get_secret_value()))
     text = captured.getvalue()
     assert "Making API request" in text and "'Authorization': " in text  # it did log headers
     assert_clean(text)
@@ -83,15 +102,13 @@ def test_tweepy_debug_request_logs_are_redacted_bearer(captured, settings):
 
 
 def test_tweepy_user_context_oauth1_debug_logs_are_redacted(captured, settings):
-    with responses.RequestsMock() as mock:
-        mock.get(re.compile(r"https://api\.twitter\.com/2/users/by/username/.*"),
-                 json={"data": {"id": "1", "name": "N", "username": "NorthwindAir"}})
+    with ScriptedHTTP() as x:
         client = tweepy.Client(
             consumer_key=settings.X_API_KEY.get_secret_value(),
             consumer_secret=settings.X_API_SECRET.get_secret_value(),
             access_token=settings.X_ACCESS_TOKEN.get_secret_value(),
             access_token_secret=settings.X_ACCESS_TOKEN_SECRET.get_secret_value())
-        client.get_user(username="NorthwindAir", user_auth=True)
+        get_user(x, client, user_auth=True)
     text = captured.getvalue()
     assert "oauth_signature" in text and "Updated headers" in text  # requests-oauthlib logged
     assert_clean(text)
