@@ -52,5 +52,7 @@ def source_health(session: Session, rules: Rules, now: datetime, *,
             gap=describe(row.backfill) if row and row.backfill else None,
             gap_reads=row.backfill_reads if row and row.backfill else 0,
             gap_cost=(row.backfill_reads * spec.cost_per_read if row and row.backfill and is_x
-                      else None)))
+                      else None),
+            # YouTube counts quota units, not posts (`Fetch.reads` of its source).
+            gap_unit="quota units spent" if spec.type == "youtube_comments" else "posts read"))
     return out

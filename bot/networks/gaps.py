@@ -85,6 +85,14 @@ def _str(value: object) -> str | None:
 _EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$")  # epoch seconds (a cursor), not a 19-digit post id
 
 
+def _at_or_below(bound: str, low: str) -> bool:
+    """`bound` ≤ `low`: as numbers when both are (epoch seconds, ids), else as ISO text."""
+    try:
+        return float(bound) <= float(low)
+    except ValueError:
+        return bound <= low
+
+
 def _readable(bound: str) -> str:
     """An epoch-seconds bound as an ISO time for people; ids and times as they are."""
     if _EPOCH.match(bound):
@@ -126,36 +134,50 @@ class Backfill(Generic[T]):
     def of(cls, page: PageFn[T], backfill: str | None) -> Backfill[T]:
         return cls(page=page, gaps=load(backfill))
 
-    def read_new(self, floor: str | None, pages: int, *, scope: str | None = None) -> bool:
+    def read_new(self, floor: str | None, pages: int, *, scope: str | None = None,
+                 cursor: str | None = None) -> bool:
         """Newest first down to `floor` (None: the first poll, no gap is kept), at most
         `pages`; a cap reached above the floor opens a gap, read first by `read_gaps`.
-        True when the cap stopped the reading."""
+        `cursor`: where the last poll stopped when `floor` reads back before it (an overlap
+        for late-listed posts): the gap then ends at the cursor — what lies below it was read
+        — and none is opened when the cap stopped below it. True when the cap stopped it."""
         items, token, oldest, used = self._down(None, floor, scope, pages)
         self.items.extend((i, floor) for i in items)
         self.pages += used
         if token is None:
             return False
-        if floor is not None:
-            gap = Gap(older_than=oldest or "", newer_than=floor, token=token, scope=scope)
+        low = cursor if cursor is not None else floor
+        if low is not None and not (oldest is not None and _at_or_below(oldest, low)):
+            gap = Gap(older_than=oldest or "", newer_than=low, token=token, scope=scope)
             self.gaps.insert(0, gap)  # newest first
             self.opened.append(gap)
         return True
 
     def read_gaps(self, pages: int) -> None:
-        """Continue the gaps, newest first, with at most `pages` pages: a gap read down to its
-        floor is closed, one the pages ran out in is kept where the reading stopped."""
-        while self.gaps and pages > 0:
-            gap = self.gaps[0]
+        """Continue the gaps of earlier polls, newest first, with at most `pages` pages: a gap
+        read down to its floor is closed, one the pages ran out in is kept where the reading
+        stopped. A gap this poll's cap opened waits for the next poll (a cap is a cap). At
+        least one page goes to the gaps: new posts coming faster than the cap, or an overlap
+        read again at each poll, never starve them."""
+        pages = max(pages, 1)
+        opened = {id(g) for g in self.opened}
+        i = 0
+        while i < len(self.gaps) and pages > 0:
+            gap = self.gaps[i]
+            if id(gap) in opened:
+                i += 1
+                continue
             items, token, oldest, used = self._down(gap.token, gap.newer_than, gap.scope, pages)
             pages -= used
             self.pages += used
             self.backfill_pages += used
             self.backfill_items += len(items)
-            self.items.extend((i, gap.newer_than) for i in items)
+            self.items.extend((item, gap.newer_than) for item in items)
             if token is None:
-                self.gaps.pop(0)
+                self.gaps.pop(i)
             else:
-                self.gaps[0] = replace(gap, older_than=oldest or gap.older_than, token=token)
+                self.gaps[i] = replace(gap, older_than=oldest or gap.older_than, token=token)
+                i += 1
 
     def state(self) -> str | None:
         """The gaps left, for `SourceState.backfill`."""

@@ -3,8 +3,9 @@ two pages of one poll: the earlier ones read, nothing of them stored) and at dat
 statements of its store transaction (the first, the middle, the last two: the gap's new
 bounds are written with the cursor and the mentions, in the same COMMIT). Then a restart on
 the same database polls until the gap is closed: every post of the burst stored once, one card
-at most each, whatever the network's paging (Reddit `after`, Google Play `token`, App Store
-`links.next`), against each network's fake over real HTTP.
+at most each, whatever the network's paging (Reddit `after`, YouTube `pageToken`, Google Play
+`token`, App Store `links.next`, Graph `after` for Threads and Facebook/Instagram comments),
+against each network's fake over real HTTP (tests/support/gap_networks.py).
 """
 
 from __future__ import annotations

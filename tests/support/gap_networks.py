@@ -16,16 +16,23 @@ from typing import Any
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.app_store.client import AscApi
 from bot.networks.app_store.source import AppStoreSource
+from bot.networks.facebook.client import build_graph
+from bot.networks.facebook.source import FacebookPageSource
 from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.source import GooglePlaySource
+from bot.networks.instagram.source import InstagramSource
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.source import RedditMentionsSource
+from bot.networks.threads.client import build_threads
+from bot.networks.threads.source import ThreadsSource
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.source import YouTubeCommentsSource
 from tests.support.fake_app_store import APP_ID, FakeAppStore, review
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
+from tests.support.fake_meta import IG_USER_ID, PAGE_ID, FakeMeta
 from tests.support.fake_reddit import BRAND as REDDIT_BRAND
 from tests.support.fake_reddit import FakeReddit
+from tests.support.fake_threads import FakeThreads
 from tests.support.fake_youtube import CHANNEL, FakeYouTube
 from tests.support.fault_world import Process
 
@@ -97,8 +104,51 @@ def youtube() -> Case:
                 lambda n: {f"k{i:03d}" for i in range(n)}, fake.stop)
 
 
+def threads() -> Case:
+    fake = FakeThreads(clock=lambda: NOW.timestamp()).start()
+    spec = SourceSpec(id="threads", type="threads_mentions")
+    return Case(spec, "_page",
+                lambda: ThreadsSource(spec, BRAND, build_threads(fake.settings(),
+                                                                 clock=lambda: NOW), **CAP),
+                lambda i, at: fake.post(str(7000 + i), f"user{i % 3}", f"@acme help {i}", at,
+                                        mentions_us=True),
+                lambda n: {str(7000 + i) for i in range(n)}, fake.stop)
+
+
+def facebook() -> Case:
+    fake = FakeMeta(clock=lambda: NOW.timestamp()).start()
+    spec = SourceSpec(id="fb", type="facebook_page", page_id=PAGE_ID)
+    post = fake.post("555000000000042", "Outage update", T0 - 600)
+
+    def comment(i: int, at: float) -> None:
+        fake.comment(post, f"k{i:02d}", f"down for me {i}", at)
+
+    return Case(spec, "_comment_page",
+                lambda: FacebookPageSource(spec, BRAND, build_graph(fake.settings(),
+                                                                    clock=lambda: NOW),
+                                           comment_page=5, max_comment_pages=2),
+                comment,
+                lambda n: {f"555000000000042_k{i:02d}" for i in range(n)}, fake.stop)
+
+
+def instagram() -> Case:
+    fake = FakeMeta(clock=lambda: NOW.timestamp()).start()
+    spec = SourceSpec(id="ig", type="instagram", ig_user_id=IG_USER_ID)
+    media = fake.ig_post("17900000000000042", "New route!", T0 - 600)
+
+    def comment(i: int, at: float) -> None:
+        fake.ig_comment(media, str(18000000000000000 + i), f"when? {i}", at)
+
+    return Case(spec, "_comment_page",
+                lambda: InstagramSource(spec, BRAND, build_graph(fake.settings(),
+                                                                 clock=lambda: NOW),
+                                        comment_page=5, max_comment_pages=2),
+                comment, lambda n: {str(18000000000000000 + i) for i in range(n)}, fake.stop)
+
+
 CASES: dict[str, Callable[[], Case]] = {
-    "reddit": reddit, "google_play": google_play, "app_store": app_store, "youtube": youtube}
+    "reddit": reddit, "google_play": google_play, "app_store": app_store, "youtube": youtube,
+    "threads": threads, "facebook": facebook, "instagram": instagram}
 
 
 def killable(source: Any, method: str, process: Process) -> Any:

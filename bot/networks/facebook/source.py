@@ -4,7 +4,9 @@ A poll reads the Page's newest posts (`/{page-id}/feed`: its own and visitors' p
 posts it is tagged in (`/{page-id}/tagged`), MAX_POSTS of each; then, for every post changed
 since the cursor (`updated_time` moves when someone comments), its comments and replies
 newest first (`/{post-id}/comments?filter=stream`, every level in one list), until one is
-older than the cursor or MAX_COMMENT_PAGES. Comments on older posts reach the desk through
+older than the cursor or MAX_COMMENT_PAGES; a burst beyond that is a gap scoped to the post
+(bot.networks.gaps: Graph's `after` cursor), read by the next polls with MAX_COMMENT_PAGES
+pages each until it is closed. Comments on older posts reach the desk through
 the webhook (`bot.networks.facebook` hints) — polling alone watches the newest MAX_POSTS.
 
 Mentions: a visitor's post (`visitor_post`), a post tagging the Page (`tag`), a comment
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain.mention import Author, Mention
@@ -40,6 +43,7 @@ from bot.networks.facebook.client import (
     author_of,
     parent_id,
 )
+from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.graph.pacing import UsagePacer
@@ -61,13 +65,15 @@ class FacebookPageSource:
     """`type: facebook_page` — comments, visitor posts and tags of the Page `spec.page_id`."""
 
     def __init__(self, spec: SourceSpec, brand: Brand, graph: GraphClient, *,
-                 max_posts: int = MAX_POSTS, max_comment_pages: int = MAX_COMMENT_PAGES) -> None:
+                 max_posts: int = MAX_POSTS, max_comment_pages: int = MAX_COMMENT_PAGES,
+                 comment_page: int = COMMENT_PAGE) -> None:
         self.spec = spec
         self.brand = brand
         self.graph = graph
         self.page_id = spec.page_id or ""
         self.max_posts = max_posts
         self.max_comment_pages = max_comment_pages
+        self.comment_page = comment_page
         self.pacer = UsagePacer()  # near Meta's limit: every other poll is skipped
         self.pending = PendingHints()  # from the webhook: objects to read by id
 
@@ -93,6 +99,11 @@ class FacebookPageSource:
         found: list[Mention] = []
         rejected: list[Rejected] = []
         hints = self.pending.take(MAX_HINTS)
+        # Comments, per post: newest first down to `since`; a post's burst beyond the page cap
+        # is a gap scoped to the post, read by the next polls (bot.networks.gaps).
+        run: Backfill[tuple[dict[str, Any], dict[str, Any]]] = Backfill.of(
+            partial(self._comment_page, notes), state.backfill)
+        floor = str(int(since.timestamp()))
         try:
             hinted = self._hinted(hints, notes, rejected)
             reads += len(hints)
@@ -105,16 +116,20 @@ class FacebookPageSource:
                     if author_of(post)[0] != self.page_id and (created is None
                                                                 or created >= since):
                         parse_into("facebook", found, rejected, post, self.post_mention, post, kind)
-                    if edge == "feed" and (graph_time(post.get("updated_time")) or now) >= since:
-                        comments, note = self._comments(post, since, rejected)
-                        reads += len(comments)
-                        found.extend(comments)
-                        if note:
-                            notes.append(note)
+                    if edge == "feed" and (graph_time(post.get("updated_time")) or now) >= since \
+                            and post.get("id") and run.read_new(
+                                floor, self.max_comment_pages, scope=str(post["id"]),
+                                cursor=str(cursor) if cursor is not None else None):
+                        notes.append(f"post {post['id']}: comment page cap reached "
+                                     f"({self.max_comment_pages} pages): older comments are "
+                                     "read by the next polls")
+            run.read_gaps(self.max_comment_pages)
         except GraphError as exc:
             self.pending.put_back(hints)
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
                                usage=self.graph.usage) from exc
+        reads += len(run.items)
+        found.extend(self._comment_mentions(run.items, rejected))
         newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
         keep = max(filter(None, [newest, cursor]), default=None)
         # What a hint named comes once even when the poll read it too (the ingest's unique
@@ -123,8 +138,10 @@ class FacebookPageSource:
         found.extend(m for m in hinted if m.external_id not in polled)
         found.sort(key=lambda m: m.created_at or now)
         return Fetch(mentions=found,
-                     state=SourceState(cursor=str(int(keep)) if keep is not None else None),
-                     reads=reads, notes=notes, rejected=rejected)
+                     state=SourceState(cursor=str(int(keep)) if keep is not None else None,
+                                       backfill=run.state()),
+                     reads=reads, notes=notes, rejected=rejected,
+                     backfill_reads=run.backfill_items)
 
     def _hinted(self, hints: list[Hint], notes: list[str],
                 rejected: list[Rejected]) -> list[Mention]:
@@ -151,36 +168,46 @@ class FacebookPageSource:
                 raise
         return out
 
-    def _comments(self, post: dict[str, Any], since: datetime, rejected: list[Rejected]
-                  ) -> tuple[list[Mention], str]:
-        """The post's comments and replies written since `since`, newest first from Meta."""
-        out: list[Mention] = []
-        post_id = str(post.get("id") or "")
+    def _comment_page(self, notes: list[str], after: str | None, floor: str | None,
+                      post_id: str | None) -> Page[tuple[dict[str, Any], dict[str, Any]]]:
+        """One page of a post's comments and replies from Graph's `after` cursor, newest first
+        (every level in one list). A post deleted meanwhile has none left: a note."""
+        post = {"id": post_id}
         try:
-            pages = self.graph.pages(f"{post_id}/comments", max_pages=self.max_comment_pages,
-                                     filter="stream", order="reverse_chronological",
-                                     fields=COMMENT_FIELDS, limit=COMMENT_PAGE)
-            for n, page in enumerate(pages, start=1):
-                older = False
-                for comment in page:
-                    created = graph_time(comment.get("created_time"))
-                    if created is not None and created < since:
-                        older = True
-                        continue
-                    if author_of(comment)[0] != self.page_id:
-                        parse_into("facebook", out, rejected, comment, self.comment_mention,
-                                   comment, post)
-                if older:
-                    break
-                if n == self.max_comment_pages:
-                    return out, (f"post {post_id}: comment page cap reached "
-                                 f"({self.max_comment_pages} pages): older comments not read")
+            comments, nxt = self.graph.page(f"{post_id}/comments", after, filter="stream",
+                                            order="reverse_chronological",
+                                            fields=COMMENT_FIELDS, limit=self.comment_page)
         except GraphError as exc:
-            if exc.gone:  # deleted between the feed and its comments
-                log.info("source %s: post %s is gone: %s", self.spec.id, post_id, exc.detail)
-                return out, f"post {post_id} was deleted before its comments were read"
-            raise
-        return out, ""
+            if not exc.gone:
+                raise
+            log.info("source %s: post %s is gone: %s", self.spec.id, post_id, exc.detail)
+            notes.append(f"post {post_id} was deleted before its comments were read")
+            return Page([], next=None)
+        times = [t.timestamp() for t in (graph_time(c.get("created_time")) for c in comments)
+                 if t is not None]
+        low = int(floor) if floor is not None else None
+        return Page([(c, post) for c in comments], next=nxt,
+                    reached=low is not None and any(t < low for t in times),
+                    oldest=str(int(min(times))) if times else None)
+
+    def _comment_mentions(self, items: list[tuple[tuple[dict[str, Any], dict[str, Any]],
+                                                  str | None]],
+                          rejected: list[Rejected]) -> list[Mention]:
+        """The comments read, each newer than its floor and not the Page's own, once."""
+        out: list[Mention] = []
+        seen: set[str] = set()
+        for (comment, post), floor in items:
+            created = graph_time(comment.get("created_time"))
+            if floor is not None and created is not None and created.timestamp() < int(floor):
+                continue
+            cid = str(comment.get("id") or "")
+            if cid and cid in seen:
+                continue
+            seen.add(cid)
+            if author_of(comment)[0] != self.page_id:
+                parse_into("facebook", out, rejected, comment, self.comment_mention, comment,
+                           post)
+        return out
 
     def post_mention(self, post: dict[str, Any], kind: str) -> Mention:
         post_id = str(post["id"])

@@ -4,7 +4,9 @@
 A poll reads the account's newest media (`/{ig-user-id}/media`, MAX_MEDIA) and the media
 tagging it (`/{ig-user-id}/tags`, MAX_MEDIA). For each media whose `comments_count` changed
 since the last poll of this process (all of them after a start), its comments
-(`/{media-id}/comments`, newest first, with their `replies` expanded) written since the cursor.
+(`/{media-id}/comments`, newest first, with their `replies` expanded) written since the cursor,
+at most MAX_COMMENT_PAGES; a burst beyond that is a gap scoped to the media (bot.networks.gaps:
+Graph's `after` cursor), read by the next polls until it is closed.
 Instagram gives no change time on media, so the count is what says "something new here".
 
 Webhook hints (`bot.listening.hints`): comments named by a delivery are read by id; a mention
@@ -23,11 +25,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, Rejected, SourceState
+from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.graph.pacing import UsagePacer
@@ -61,12 +65,15 @@ class InstagramSource:
     """`type: instagram` — comments and tags of the account `spec.ig_user_id`."""
 
     def __init__(self, spec: SourceSpec, brand: Brand, graph: GraphClient, *,
-                 max_media: int = MAX_MEDIA) -> None:
+                 max_media: int = MAX_MEDIA, max_comment_pages: int = MAX_COMMENT_PAGES,
+                 comment_page: int = COMMENT_PAGE) -> None:
         self.spec = spec
         self.brand = brand
         self.graph = graph
         self.account = spec.ig_user_id or ""
         self.max_media = max_media
+        self.max_comment_pages = max_comment_pages
+        self.comment_page = comment_page
         self.counts: dict[str, int] = {}  # media id → comments_count at the last poll
         self.pacer = UsagePacer()  # near Meta's limit: every other poll is skipped
         self.pending = PendingHints()  # from the webhook: objects to read by id
@@ -94,23 +101,31 @@ class InstagramSource:
         counts: dict[str, int] = {}
         rejected: list[Rejected] = []
         hints = self.pending.take(MAX_HINTS)
+        # Comments, per media: newest first down to `since`; a burst beyond the page cap is a
+        # gap scoped to the media, read by the next polls (bot.networks.gaps).
+        media_by_id: dict[str, dict[str, Any]] = {}
+        run: Backfill[tuple[dict[str, Any], dict[str, Any]]] = Backfill.of(
+            partial(self._comment_page, notes, media_by_id), state.backfill)
+        floor = str(int(since.timestamp()))
         try:
             hinted = self._hinted(hints, notes, rejected)
             reads += len(hints)
             media = next(self.graph.pages(f"{self.account}/media", max_pages=1,
                                           fields=MEDIA_FIELDS, limit=self.max_media), [])
             reads += len(media)
+            media_by_id.update((str(m.get("id")), m) for m in media if m.get("id"))
             for item in media:
                 media_id = str(item.get("id") or "")
                 count = item.get("comments_count")
                 counts[media_id] = count if isinstance(count, int) else -1
                 if media_id and counts[media_id] != 0 and \
-                        counts[media_id] != self.counts.get(media_id):
-                    comments, note = self._comments(item, since, rejected)
-                    reads += len(comments)
-                    found.extend(comments)
-                    if note:
-                        notes.append(note)
+                        counts[media_id] != self.counts.get(media_id) and run.read_new(
+                            floor, self.max_comment_pages, scope=media_id,
+                            cursor=str(cursor) if cursor is not None else None):
+                    notes.append(f"media {media_id}: comment page cap reached "
+                                 f"({self.max_comment_pages} pages): older comments are read "
+                                 "by the next polls")
+            run.read_gaps(self.max_comment_pages)
             tags = next(self.graph.pages(f"{self.account}/tags", max_pages=1,
                                          fields=MEDIA_FIELDS, limit=self.max_media), [])
             reads += len(tags)
@@ -122,6 +137,8 @@ class InstagramSource:
             self.pending.put_back(hints)
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
                                usage=self.graph.usage) from exc
+        reads += len(run.items)
+        found.extend(self._comment_mentions(run.items, rejected))
         self.counts = counts  # only after a whole poll: a failed one reads them all again
         newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
         keep = max(filter(None, [newest, cursor]), default=None)
@@ -129,8 +146,10 @@ class InstagramSource:
         found.extend(m for m in hinted if m.external_id not in polled)
         found.sort(key=lambda m: m.created_at or now)
         return Fetch(mentions=found,
-                     state=SourceState(cursor=str(int(keep)) if keep is not None else None),
-                     reads=reads, notes=notes, rejected=rejected)
+                     state=SourceState(cursor=str(int(keep)) if keep is not None else None,
+                                       backfill=run.state()),
+                     reads=reads, notes=notes, rejected=rejected,
+                     backfill_reads=run.backfill_items)
 
     def _hinted(self, hints: list[Hint], notes: list[str],
                 rejected: list[Rejected]) -> list[Mention]:
@@ -181,36 +200,52 @@ class InstagramSource:
             return None
         return self.tag_mention(media)
 
-    def _comments(self, media: dict[str, Any], since: datetime, rejected: list[Rejected]
-                  ) -> tuple[list[Mention], str]:
-        media_id = str(media["id"])
-        out: list[Mention] = []
+    def _comment_page(self, notes: list[str], media_by_id: dict[str, dict[str, Any]],
+                      after: str | None, floor: str | None, media_id: str | None
+                      ) -> Page[tuple[dict[str, Any], dict[str, Any]]]:
+        """One page of a media's comments (their replies expanded) from Graph's `after`
+        cursor, newest first. A media deleted meanwhile has none left: a note."""
+        media = media_by_id.get(str(media_id), {"id": media_id})
         try:
-            for page in self.graph.pages(f"{media_id}/comments", max_pages=MAX_COMMENT_PAGES,
-                                         fields=f"{COMMENT_FIELDS},replies{{{REPLY_FIELDS}}}",
-                                         limit=COMMENT_PAGE):
-                older = False
-                for comment in page:
-                    replies = comment.get("replies")
-                    replies = replies.get("data") if isinstance(replies, dict) else None
-                    replies = replies if isinstance(replies, list) else []
-                    for thing in [comment, *[r for r in replies if isinstance(r, dict)]]:
-                        at = graph_time(thing.get("timestamp"))
-                        if at is not None and at < since:
-                            older = older or thing is comment
-                            continue
-                        if writer(thing)[0] != self.account:
-                            parent = str(comment.get("id") or "") if thing is not comment \
-                                else None
-                            parse_into("instagram", out, rejected, thing, self.comment_mention,
-                                       thing, media, parent=parent)
-                if older:
-                    break
+            comments, nxt = self.graph.page(f"{media_id}/comments", after,
+                                            fields=f"{COMMENT_FIELDS},replies{{{REPLY_FIELDS}}}",
+                                            limit=self.comment_page)
         except GraphError as exc:
-            if exc.gone:
-                return out, f"media {media_id} was deleted before its comments were read"
-            raise
-        return out, ""
+            if not exc.gone:
+                raise
+            notes.append(f"media {media_id} was deleted before its comments were read")
+            return Page([], next=None)
+        times = [t.timestamp() for t in (graph_time(c.get("timestamp")) for c in comments)
+                 if t is not None]
+        low = int(floor) if floor is not None else None
+        return Page([(c, media) for c in comments], next=nxt,
+                    reached=low is not None and any(t < low for t in times),
+                    oldest=str(int(min(times))) if times else None)
+
+    def _comment_mentions(self, items: list[tuple[tuple[dict[str, Any], dict[str, Any]],
+                                                  str | None]],
+                          rejected: list[Rejected]) -> list[Mention]:
+        """The comments and their replies read, each newer than its floor and not the
+        account's own, once."""
+        out: list[Mention] = []
+        seen: set[str] = set()
+        for (comment, media), floor in items:
+            replies = comment.get("replies")
+            replies = replies.get("data") if isinstance(replies, dict) else None
+            replies = replies if isinstance(replies, list) else []
+            for thing in [comment, *[r for r in replies if isinstance(r, dict)]]:
+                at = graph_time(thing.get("timestamp"))
+                if floor is not None and at is not None and at.timestamp() < int(floor):
+                    continue
+                tid = str(thing.get("id") or "")
+                if tid and tid in seen:
+                    continue
+                seen.add(tid)
+                if writer(thing)[0] != self.account:
+                    parent = str(comment.get("id") or "") if thing is not comment else None
+                    parse_into("instagram", out, rejected, thing, self.comment_mention,
+                               thing, media, parent=parent)
+        return out
 
     def comment_mention(self, comment: dict[str, Any], media: dict[str, Any], *,
                         parent: str | None) -> Mention:

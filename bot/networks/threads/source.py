@@ -65,7 +65,8 @@ class ThreadsSource:
         run: Backfill[dict[str, Any]] = Backfill.of(self._page, state.backfill)
         try:
             me, username = self.api.me()
-            if run.read_new(str(int(since.timestamp())), self.max_pages):
+            if run.read_new(str(int(since.timestamp())), self.max_pages,
+                            cursor=str(cursor) if cursor is not None else None):
                 notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit}): older "
                              "posts are read by the next polls")
             run.read_gaps(self.max_pages - run.pages)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.base import (
     PublishError,
     RateLimited,
@@ -24,7 +26,9 @@ from bot.networks.facebook.publisher import FacebookPublisher
 from bot.networks.facebook.source import FacebookPageSource
 from bot.networks.graph.client import graph_time
 from bot.networks.graph.usage import UsageMeter
+from tests.support.clock import Clock
 from tests.support.fake_meta import PAGE_ID, FakeMeta, meta_body, meta_error
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
 SPEC = SourceSpec(id="fb", type="facebook_page", page_id=PAGE_ID)
@@ -275,3 +279,28 @@ def test_webhook_hints_are_read_by_id_a_deleted_one_is_a_note_and_a_failed_poll_
     assert [m.text for m in got.mentions] == ["real words from Meta"]
     assert got.notes and "555000000000020_404" in got.notes[0] and "deleted" in got.notes[0]
     assert not src.accepts(Hint("page", "999", "comment", cid))
+
+
+def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(
+        meta, engine):
+    """45 comments on one post within a minute, a cap of 2 pages of 10: the newest 20, then a
+    gap scoped to the post (Graph's `after` cursor) read by the next polls, with 4 newer
+    comments read first, until it is closed; the 2-minute overlap opens no second gap."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(meta, comment_page=10, max_comment_pages=2)
+    post = meta.post("555000000000009", "Outage update", T - 7200)
+    meta.comment(post, "c00", "first", T - 3600)
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    for i in range(1, 46):
+        meta.comment(post, f"c{i:02d}", f"down for me too {i}", T - 3000 + i)
+    first = poll_source(factory, src, rules_with(SPEC), clock=clock)
+    assert (first.new, first.gap_open) == (20, True)
+    for i in range(46, 50):
+        meta.comment(post, f"c{i:02d}", f"still down {i}", T - 2400 + i)
+    clock.advance(60)
+    rest = drain(factory, src, clock)
+    assert rest.lines and f"under {post}" in rest.lines[0], rest.lines
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {f"555000000000009_c{i:02d}" for i in range(50)}
+    assert max(ids.values()) == 1 and sum(rest.new) == 49 - 20

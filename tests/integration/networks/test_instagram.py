@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit.db import make_session_factory
+from bot.listening.polling import poll_source
 from bot.networks.base import PublishError, SourceAuthError, SourceState, Target
 from bot.networks.facebook.client import build_graph
 from bot.networks.instagram.client import NOT_A_COMMENT
 from bot.networks.instagram.publisher import InstagramPublisher
 from bot.networks.instagram.source import InstagramSource
+from tests.support.clock import Clock
 from tests.support.fake_meta import IG_USER_ID, FakeMeta, meta_error
+from tests.support.gap_storm import drain, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
 T = NOW.timestamp()
@@ -169,3 +173,29 @@ def test_webhook_hints_are_read_by_id_and_a_private_mention_is_a_note(meta):
         ("real words", "comment"), ("@acmebank my card!", "mention_comment")]
     assert got.mentions[1].extra["no_reply"] == MENTIONED_ELSEWHERE
     assert any("17850000000000062" in n and "private" in n for n in got.notes)
+
+
+def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(
+        meta, engine):
+    """45 comments on one media within a minute, a cap of 2 pages of 10: the newest 20, then
+    a gap scoped to the media (Graph's `after` cursor) read by the next polls, with 4 newer
+    comments read first, until it is closed."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = InstagramSource(SPEC, BRAND, build_graph(meta.settings(), clock=lambda: NOW),
+                          comment_page=10, max_comment_pages=2)
+    media = meta.ig_post("17900000000000042", "New route!", T - 7200)
+    meta.ig_comment(media, "18000000000000000", "first", T - 3600)
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    for i in range(1, 46):
+        meta.ig_comment(media, str(18000000000000000 + i), f"love it {i}", T - 3000 + i)
+    first = poll_source(factory, src, rules_with(SPEC), clock=clock)
+    assert (first.new, first.gap_open) == (20, True)
+    for i in range(46, 50):
+        meta.ig_comment(media, str(18000000000000000 + i), f"when? {i}", T - 2400 + i)
+    clock.advance(60)
+    rest = drain(factory, src, clock)
+    assert rest.lines and f"under {media}" in rest.lines[0], rest.lines
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {str(18000000000000000 + i) for i in range(50)}
+    assert max(ids.values()) == 1 and sum(rest.new) == 49 - 20

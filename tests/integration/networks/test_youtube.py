@@ -199,6 +199,7 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(fa
     clock.advance(60)
     rest = drain(factory, src, clock)
     assert rest.lines and "posts older than 2026-11-23T11:" in rest.lines[0], rest.lines
+    assert "quota units spent to close it" in rest.lines[0]
     ids = stored(factory, SPEC.id)
     assert set(ids) == {f"t{i:03d}" for i in range(50)} and max(ids.values()) == 1
     assert sum(rest.new) == 49 - 20
