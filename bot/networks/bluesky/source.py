@@ -11,7 +11,8 @@ than the cursor, the server has no next page, or the page cap is reached; items 
 the cursor are skipped and the rest deduped by post `uri`, which is the `external_id`. The first
 poll (no cursor) reads one page. A burst larger than the cap leaves a gap (bot.networks.gaps:
 the page cursor to resume from and the old cursor as its floor) that the next polls read with
-the pages the new items leave over, until it is closed. `extra` keeps `uri` + `cid` of the post and of its thread root
+the pages the new items leave over, until it is closed (`gaps.Backfill`, as every token-paged
+source). `extra` keeps `uri` + `cid` of the post and of its thread root
 (`root_uri`/`root_cid`): a reply needs both as strong refs.
 
 Both use the `BlueskySession` of `bot.networks.bluesky.client`, shared with the publisher: one
@@ -55,7 +56,7 @@ from bot.networks.bluesky.client import (
     post_url,
     utc_time,
 )
-from bot.networks.gaps import Gap, dump, load
+from bot.networks.gaps import Backfill, Page
 from bot.networks.rejects import rejected as reject
 
 PAGE_LIMIT = 100  # the API's maximum for both endpoints
@@ -129,26 +130,18 @@ class _BlueskySource:
         since = _parse_cursor(state.cursor)
         pages = 1 if since is None else self.max_pages
         notes: list[str] = []
-        gaps = load(state.backfill)
+        run: Backfill[Any] = Backfill.of(partial(self._read_page, now), state.backfill)
         try:
-            fresh, token, used = self._read(since, None, pages, now)
-            if token is not None:
-                if since is None:
-                    notes.append("first poll: read the newest page only")
-                else:
-                    # Newest first; what the cap left between the cursor and the oldest read
-                    # is a gap, resumed from the page cursor by the next polls.
-                    gaps.insert(0, Gap(older_than=_oldest(fresh, now), newer_than=state.cursor,
-                                       token=token))
-                    notes.append(f"page cap reached ({pages} pages of {self.page_limit}): older "
-                                 "items newer than the cursor are read by the next polls")
-            # (item, the time it must be newer than): the gaps' items have their own floor.
-            items = [(i, since) for i in fresh]
-            backfill = self._backfill(gaps, self.max_pages - used, now)
-            items.extend(backfill)
-            backfilled = len(backfill)
+            if run.read_new(state.cursor if since is not None else None, pages):
+                notes.append("first poll: read the newest page only" if since is None else
+                             f"page cap reached ({pages} pages of {self.page_limit}): older "
+                             "items newer than the cursor are read by the next polls")
+            run.read_gaps(self.max_pages - run.pages)
         except AtProtocolError as exc:
             raise _map_error(exc, now, self.what) from exc
+        # (item, the time it must be newer than): the gaps' items have their own floor.
+        items = [(i, _parse_cursor(floor)) for i, floor in run.items]
+        backfilled = run.backfill_items
 
         newest = since
         seen: set[str] = set()
@@ -183,41 +176,19 @@ class _BlueskySource:
             notes.append(f"{own} of the brand's own posts skipped")
         mentions.sort(key=lambda m: (m.extra.get("indexed_at", ""), m.external_id))
         cursor = newest.isoformat().replace("+00:00", "Z") if newest else state.cursor
-        return Fetch(mentions=mentions, state=SourceState(cursor=cursor, backfill=dump(gaps)),
+        return Fetch(mentions=mentions, state=SourceState(cursor=cursor, backfill=run.state()),
                      reads=len(items), notes=notes, rejected=rejected, backfill_reads=backfilled)
 
-    def _backfill(self, gaps: list[Gap], pages: int, now: datetime
-                  ) -> list[tuple[Any, datetime | None]]:
-        """Read `gaps` (updated in place: closed ones removed, the rest resumed further
-        down) with at most `pages` pages: (item, the time it must be newer than) pairs."""
-        items: list[tuple[Any, datetime | None]] = []
-        while gaps and pages > 0:
-            gap = gaps[0]
-            floor = _parse_cursor(gap.newer_than)
-            part, token, used = self._read(floor, gap.token, pages, now)
-            pages -= used
-            items.extend((i, floor) for i in part)
-            if token is not None:
-                gaps[0] = Gap(older_than=_oldest(part, now), newer_than=gap.newer_than,
-                              token=token)
-            else:
-                gaps.pop(0)
-        return items
-
-    def _read(self, since: datetime | None, cursor: str | None, pages: int, now: datetime
-              ) -> tuple[list[Any], str | None, int]:
-        """Pages newest first from the page `cursor` until one brings nothing newer than
-        `since`, or the server has no more, or `pages` are read: the items, the page cursor
-        to resume from when more remain (None: done), and the pages used."""
-        items: list[Any] = []
-        for used in range(1, pages + 1):
-            page, cursor = self.bluesky.call(partial(self._page, cursor=cursor))
-            items.extend(page)
-            any_new = any((utc_time(field_of(i, "indexed_at", "indexedAt")) or now) > since
-                          for i in page) if since else True
-            if not page or not cursor or not any_new:
-                return items, None, used
-        return items, cursor, pages
+    def _read_page(self, now: datetime, cursor: str | None, floor: str | None,
+                   scope: str | None) -> Page[Any]:
+        """One page from the page `cursor`, newest first; it reaches the floor when nothing
+        in it is newer (an item at the floor beside newer ones reads one page more)."""
+        page, cursor = self.bluesky.call(partial(self._page, cursor=cursor))
+        since = _parse_cursor(floor)
+        any_new = any((utc_time(field_of(i, "indexed_at", "indexedAt")) or now) > since
+                      for i in page) if since else True
+        return Page(page, next=cursor or None, reached=not any_new,
+                    oldest=_oldest(page, now) if page else None)
 
     def _record_and_author(self, item: Any) -> tuple[Any, Any]:
         return field_of(item, "record"), field_of(item, "author")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import requests
@@ -46,7 +47,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
-from bot.networks.gaps import Gap, dump, load
+from bot.networks.gaps import Backfill, Page
 from bot.networks.htmltext import html_to_text
 from bot.networks.mastodon.client import error_detail, error_status, value_of
 from bot.networks.rejects import rejected as reject
@@ -104,29 +105,22 @@ class MastodonSource:
         since_id = state.cursor or None
         pages = 1 if since_id is None else self.max_pages
         notes: list[str] = []
-        gaps = load(state.backfill)
-        notifications, oldest, more, used = self._read(now, since_id, None, pages)
-        if more and oldest is not None:
+        run: Backfill[Any] = Backfill.of(partial(self._page, now), state.backfill)
+        # A gap's token is the `max_id` to read below (gaps written before it had none).
+        run.gaps = [g if g.token else dataclasses.replace(g, token=g.older_than)
+                    for g in run.gaps]
+        if run.read_new(since_id, pages):
             if since_id is None:
                 notes.append("first poll: read the newest page only")
             else:
                 # A burst larger than the cap: the newest mentions first; the ones between
                 # the cursor and the oldest read are a gap the next polls read.
-                gaps.insert(0, Gap(older_than=oldest, newer_than=since_id))
                 notes.append(f"page cap reached ({pages} pages of {self.page_limit}): mentions "
-                             f"older than notification {oldest} are read by the next polls")
-        backfilled = 0
-        while gaps and used < self.max_pages:
-            gap = gaps[0]
-            part, oldest, more, n = self._read(now, gap.newer_than, gap.older_than,
-                                               self.max_pages - used)
-            used += n
-            backfilled += len(part)
-            notifications.extend(part)
-            if more and oldest is not None:
-                gaps[0] = dataclasses.replace(gap, older_than=oldest)
-            else:
-                gaps.pop(0)
+                             f"older than notification {run.gaps[0].older_than} are read by "
+                             "the next polls")
+        run.read_gaps(self.max_pages - run.pages)
+        notifications = [n for n, _ in run.items]
+        backfilled = run.backfill_items
 
         seen: set[str] = set()
         mentions: list[Mention] = []
@@ -158,22 +152,15 @@ class MastodonSource:
             mentions.append(mention)
         if skipped_own:
             notes.append(f"{skipped_own} of the brand's own posts skipped")
-        return Fetch(mentions=mentions, state=SourceState(cursor=newest, backfill=dump(gaps)),
+        return Fetch(mentions=mentions, state=SourceState(cursor=newest, backfill=run.state()),
                      reads=len(seen), notes=notes, rejected=rejected, backfill_reads=backfilled)
 
-    def _read(self, now: datetime, since_id: str | None, max_id: str | None, pages: int
-              ) -> tuple[list[Any], str | None, bool, int]:
-        """Pages newest first between the bounds (exclusive), at most `pages`: the
-        notifications, the oldest id read, whether more remain below it, pages used."""
-        out: list[Any] = []
-        oldest: str | None = None
-        for used in range(1, pages + 1):
-            page = self._call(now, since_id=since_id, max_id=max_id)
-            out.extend(page)
-            if len(page) < self.page_limit:
-                return out, oldest, False, used
-            max_id = oldest = str(min((value_of(n, "id") for n in page), key=_id_key))
-        return out, oldest, True, pages
+    def _page(self, now: datetime, max_id: str | None, since_id: str | None,
+              scope: str | None) -> Page[Any]:
+        """One page newest first between the bounds (exclusive): a short page is the last."""
+        page = self._call(now, since_id=since_id, max_id=max_id)
+        oldest = str(min((value_of(n, "id") for n in page), key=_id_key)) if page else None
+        return Page(page, next=oldest if len(page) >= self.page_limit else None, oldest=oldest)
 
     def _call(self, now: datetime, **params: Any) -> list[Any]:
         self._last_headers.value = None
