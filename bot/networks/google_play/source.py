@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 PAGE_LIMIT = 100  # reviews per page (the API caps maxResults)
 MAX_PAGES = 4  # per poll: at most 48 of the 200 reads an hour at the default every (5m)
 QUOTA_WAIT = timedelta(hours=1)  # Google counts review GETs per hour
+READS_PER_HOUR = 200  # Google's quota of review GETs an hour, per app
 REPLY_EXCERPT = 500  # characters of an existing developer reply kept for the card
 
 
@@ -81,6 +82,13 @@ class GooglePlaySource:
         self.package = spec.package or ""
         self.page_limit = page_limit
         self.max_pages = max_pages
+
+    @property
+    def backfill_every(self) -> timedelta:
+        """How soon to poll again while a gap is open (bot.listening.jobs.backfill_every): a
+        full poll as often as 90 % of Google's hourly quota allows (80 s at 4 pages), not the
+        15 s default that would spend the hour's reads in 12 minutes."""
+        return QUOTA_WAIT * self.max_pages / (0.9 * READS_PER_HOUR)
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         cursor = int(state.cursor) if state.cursor and state.cursor.isdigit() else None

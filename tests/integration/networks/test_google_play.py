@@ -251,3 +251,7 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(pl
     ids = stored(factory, SPEC.id)
     assert set(ids) == {f"gp:storm-{i}" for i in range(50)} and max(ids.values()) == 1
     assert sum(rest.new) == 49 - 20
+
+
+def test_a_gap_is_read_as_fast_as_googles_hourly_quota_allows(play):
+    assert source(play).backfill_every == timedelta(seconds=80)  # 4 pages, 90 % of 200 an hour
