@@ -126,7 +126,12 @@ class AppStoreSource:
         responses = responses_by_id(answer)
         page = [r for r in answer.get("data") or () if isinstance(r, dict)]
         times = [t for t in map(_created, page) if t is not None]
-        return Page([(r, responses) for r in page], next=(answer.get("links") or {}).get("next"),
+        # Kept as the path on this API (the gap is stored): a host moved in the settings
+        # still reads it, and the token is never sent anywhere else (AscApi.call).
+        nxt = (answer.get("links") or {}).get("next")
+        if isinstance(nxt, str) and nxt.startswith(self.api.base + "/"):
+            nxt = nxt[len(self.api.base):]
+        return Page([(r, responses) for r in page], next=nxt,
                     reached=floor is not None and any(t <= int(floor) for t in times),
                     oldest=str(min(times)) if times else None)
 
