@@ -139,9 +139,11 @@ class Backfill(Generic[T]):
         """Newest first down to `floor` (None: the first poll, no gap is kept), at most
         `pages`; a cap reached above the floor opens a gap, read first by `read_gaps`.
         `cursor`: where the last poll stopped when `floor` reads back before it (an overlap
-        for late-listed posts): the gap then ends at the cursor — what lies below it was read
-        — and none is opened when the cap stopped below it. True when the cap stopped it."""
-        items, token, oldest, used = self._down(None, floor, scope, pages)
+        for late-listed posts): the reading reaches back into the overlap as far as the page
+        that holds the cursor (a storm's overlap is not read again at every poll), the gap
+        ends at the cursor — what lies below it was read — and none is opened when the cap
+        stopped below it. True when the cap stopped it."""
+        items, token, oldest, used = self._down(None, floor, scope, pages, stop_at=cursor)
         self.items.extend((i, floor) for i in items)
         self.pages += used
         if token is None:
@@ -183,18 +185,20 @@ class Backfill(Generic[T]):
         """The gaps left, for `SourceState.backfill`."""
         return dump(self.gaps)
 
-    def _down(self, token: str | None, floor: str | None, scope: str | None, pages: int
-              ) -> tuple[list[T], str | None, str | None, int]:
-        """Pages from `token` until one reaches `floor`, the network has no more, or `pages`
-        are read: the items, the token to resume from (None: done), the oldest position read,
-        the pages used."""
+    def _down(self, token: str | None, floor: str | None, scope: str | None, pages: int, *,
+              stop_at: str | None = None) -> tuple[list[T], str | None, str | None, int]:
+        """Pages from `token` until one reaches `floor` (or `stop_at`), the network has no
+        more, or `pages` are read: the items, the token to resume from (None: done), the
+        oldest position read, the pages used."""
         items: list[T] = []
         oldest: str | None = None
         for used in range(1, pages + 1):
             page = self.page(token, floor, scope)
             items.extend(page.items)
             oldest = page.oldest or oldest
-            if page.reached or not page.next or not page.items:
+            if page.reached or not page.next or not page.items or (
+                    stop_at is not None and page.oldest is not None
+                    and _at_or_below(page.oldest, stop_at)):
                 return items, None, oldest, used
             token = page.next
         return items, token, oldest, pages

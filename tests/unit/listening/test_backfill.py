@@ -57,15 +57,22 @@ def test_a_burst_past_the_cap_is_a_gap_read_by_the_next_polls_then_closed():
 
 
 def test_an_overlap_read_again_opens_no_gap_and_never_starves_the_old_one():
-    """Threads and Meta read 2 minutes before the cursor again: a cap reached in that overlap
-    is below the cursor (read before), so no gap; the old gap still gets its page."""
+    """Threads and Meta read 2 minutes before the cursor again: the reading stops at the page
+    that holds the cursor (a storm's overlap is not read again each poll), a cap reached
+    below the cursor opens no gap (read before), and the old gap still gets a page."""
     net = Listing(list(range(B, B + 30)), size=5)
     old = dump(load(f'[{{"older_than": "{B + 5}", "newer_than": "{B - 10}", "token": "25"}}]'))
     run = Backfill.of(net.page, old)
-    assert run.read_new(str(B - 100), 2, cursor=str(B + 29))  # capped, wholly below the cursor
-    assert run.opened == [] and run.pages == 2
+    assert not run.read_new(str(B - 100), 2, cursor=str(B + 29))  # the first page holds it
+    assert run.opened == [] and run.pages == 1
     run.read_gaps(0)
     assert run.backfill_pages == 1 and run.state() is None  # the old gap closed
+    capped = Backfill.of(net.page, None)
+    assert capped.read_new(str(B - 100), 2, cursor=str(B + 27)) is False  # page 1 reaches it
+    net.add(*range(B + 30, B + 40))  # ten newer: the cap stops above the cursor, at B + 30
+    late = Backfill.of(net.page, None)
+    assert late.read_new(str(B - 100), 2, cursor=str(B + 29)) and late.opened
+    assert late.opened[0].newer_than == str(B + 29)  # the gap ends at the cursor
 
 
 def test_a_first_poll_keeps_no_gap_and_a_gap_keeps_its_scope():
