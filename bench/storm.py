@@ -129,7 +129,8 @@ class ThrowawayDatabase:
 
 
 def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
-        clicks: int = 0, click_every: float = 5.0, tmp: Path | None = None) -> dict:
+        clicks: int = 0, click_every: int = 60, tmp: Path | None = None,
+        budget: float | None = None, stop_when_read: bool = False) -> dict:
     upgrade_to_head(url)
     clock = [START]
     fake = FakeX().start()
@@ -151,7 +152,8 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
                                   render, lambda: clock[0])
             pool.append(Replica(engine, factory, leader, sender))
         factory = pool[0].factory
-        real = XMentionsSource(SPEC, RULES.brand, fake.client(), brand_user_id=BRAND_ID)
+        spec = SPEC if budget is None else SPEC.model_copy(update={"monthly_budget": budget})
+        real = XMentionsSource(spec, RULES.brand, fake.client(), brand_user_id=BRAND_ID)
         source = real if keep_gaps else ForgetsGaps(real)
         fake.user("9", "early")
         fake.post(snowflake(START - timedelta(minutes=30)), "@NorthwindAir morning!", "9",
@@ -195,12 +197,13 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
                 with session_scope(factory) as s:
                     p1_ids = set(s.scalars(select(models.Mention.id)
                                            .where(models.Mention.priority == "P1")))
-                # Clicks come in real time (Slack's), the storm in simulated seconds: a burst
-                # every `click_every` seconds of wall time while the gap is being read.
+                # A burst every `click_every` simulated seconds while the gap is being read
+                # (each click claims a card, which then goes out on its own: a desk's pace,
+                # not one per second of wall time, which a slow simulation would multiply).
                 if clicker is not None and outcome.gap_open and (
-                        last_burst is None or time.perf_counter() - last_burst >= click_every
+                        last_burst is None or now - last_burst >= timedelta(seconds=click_every)
                 ) and clicker.burst():  # acks measured while the storm is being read
-                    last_burst = time.perf_counter()
+                    last_burst = now
             for r in pool:
                 r.sender.run_once(now)
             posted = {m["metadata"]["event_payload"].get("mention_id") for m in slack.posts()}
@@ -210,6 +213,8 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
                 gap = s.scalar(select(models.Source.backfill).where(models.Source.id == SPEC.id))
             if gap is None and pool[0].sender.depth() == 0:
                 break  # everything read has been posted (or folded into a digest)
+            if stop_when_read and gap is None and last_p1 is not None:
+                break  # every post read and every P1 posted; the P4 flood not drained yet
         wall = time.perf_counter() - wall
         if clicker is not None:
             clicker.stop()
@@ -251,9 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clicks", type=int, default=50,
                    help="Claim clicks per burst at the bot's HTTP endpoint while the gap is "
                         "open (0: none; default 50)")
-    p.add_argument("--click-every", type=float, default=5.0,
-                   help="seconds of wall time between bursts, at most one in flight "
-                        "(default 5)")
+    p.add_argument("--click-every", type=int, default=60,
+                   help="simulated seconds between bursts, at most one in flight "
+                        "(default 60)")
+    p.add_argument("--budget", type=float,
+                   help="the source's monthly_budget in USD instead of the shipped rules' "
+                        f"({SPEC.monthly_budget}: {SPEC.monthly_budget / SPEC.cost_per_read:,.0f} "
+                        "reads, slowed from 80 %%)" if SPEC.monthly_budget else "monthly budget")
+    p.add_argument("--stop-when-read", action="store_true",
+                   help="stop once the gap is closed and every P1 posted, before the P4 flood "
+                        "has drained through digests (a long storm's drain costs wall time)")
     args = p.parse_args(argv)
     if args.replicas > 1 and not args.pg:
         p.error("--replicas needs --pg: SQLite serves one process")
@@ -261,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     where = "SQLite" if not args.pg else f"PostgreSQL, {args.replicas} replica(s)"
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load "
           f"{os.getloadavg()[0]:.1f}; storm of {args.n:,} mentions (+1 before), 3 P1, "
-          f"every {args.every}s, {where}")
+          f"every {args.every}s, {where}, monthly budget "
+          f"{args.budget or SPEC.monthly_budget} USD")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, keep in (("this code", True), ("baseline (gap dropped, as main did)", False)):
@@ -272,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((name, run(args.n, args.every, keep_gaps=keep, url=url,
                                        replicas=args.replicas,
                                        clicks=args.clicks if keep else 0,
-                                       click_every=args.click_every, tmp=Path(tmp))))
+                                       click_every=args.click_every, tmp=Path(tmp),
+                                       budget=args.budget,
+                                       stop_when_read=args.stop_when_read)))
             finally:
                 if db is not None:
                     db.drop()
