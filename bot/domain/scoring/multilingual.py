@@ -4,8 +4,10 @@ For each language in `data/language_weights.json` (derived by
 `tools/derive_language_weights.py` from the train splits of public multilingual sentiment sets;
 the file's "derived" note lists them and their licences): a 3-class logistic regression
 (negative, neutral, positive) over the post's words, word pairs, word stems (the first
-STEM letters of longer words), letter 4-grams and emoji, and VADER's scores (emoji, emoticons
-and English words are common in any language), plus the rules file's per-language lexicon
+STEM letters of longer words), letter 4-grams and emoji, the extra features a language's weights
+name (`EXTRAS`: Portuguese's words without accents, Swahili's verb prefixes), and VADER's
+scores (emoji, emoticons and English words are common in any language), plus the rules file's
+per-language lexicon
 (`sentiment.lexicons.<lang>`: word → valence −4..4, added to the positive or negative score).
 The complaint probability is the probability of "negative", raised by the language's complaint
 cues (`COMPLAINT_CUES`): there is no labelled complaint data in these languages, so an unhappy
@@ -19,8 +21,10 @@ import itertools
 import json
 import math
 import re
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from bot.domain.scoring.complaint import RULES_CUE_LOGIT
@@ -85,9 +89,10 @@ def _word_features(w: str) -> tuple[str, ...]:
     return out
 
 
-def features(words: list[str], text: str) -> set[str]:
+def features(words: list[str], text: str, extras: Iterable[str] = ()) -> set[str]:
     """Words, word pairs ("a b"), stems ("p:…"), letter 4-grams of each word with its edges
-    ("c: mal", "c:mal "), emoji. Each feature counts once, however often it occurs."""
+    ("c: mal", "c:mal "), emoji, and the `extras` a language's weights were fitted with
+    (EXTRAS). Each feature counts once, however often it occurs."""
     seen = list(map(_WORD_FEATURES.get, words))  # the usual case: every word seen before
     parts: list[tuple[str, ...]] = (list(map(_word_features, words)) if None in seen
                                     else seen)  # type: ignore[assignment]
@@ -95,7 +100,69 @@ def features(words: list[str], text: str) -> set[str]:
     out.update(map(" ".join, itertools.pairwise(words)))
     if not text.isascii():
         out.update(ch for ch in text if ord(ch) >= EMOJI_FROM)
+    for name in extras:
+        out.update(EXTRAS[name](words))
     return out
+
+
+def _unaccented(words: list[str]) -> list[str]:
+    """Each word without its accents ("a:nao" for "não" and "nao"): posts often drop them,
+    and one feature then carries both spellings."""
+    return ["a:" + (w if w.isascii() else _fold(w)) for w in words]
+
+
+@lru_cache(maxsize=WORD_CACHE_MAX)  # bounded: a running bot meets new words forever
+def _fold(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+
+
+# Swahili marks negation and tense with verb prefixes ("hatupendi": we do not like; "ni-me-
+# furahi": I am pleased): a prefix-stripped root carries one meaning across persons.
+_SW_NEGATION_WORDS = frozenset(("si", "sio", "siyo", "hapana", "hakuna", "bila", "wala", "hata"))
+_SW_NEGATIVE_PREFIXES = ("hatu", "hawa", "hamu", "haku", "haki", "hai", "hau", "hazi", "hayu",
+                         "ha", "si")
+_SW_SUBJECTS = ("tu", "wa", "li", "ya", "ki", "vi", "zi", "ku", "ni", "u", "a", "m", "i")
+_SW_TENSES = ("na", "li", "ta", "me", "ja", "ki", "nge", "ngali", "sha")
+
+
+def _swahili(words: list[str]) -> list[str]:
+    """Negation ("m:negword", "m:not_" + the next word's first 6 letters; a negative verb
+    prefix: "m:neg", "m:neg_" + the root's first 4) and, for other verbs, the root after
+    subject and tense ("m:r_" + 5 letters) and the tense ("m:t_me")."""
+    out = []
+    for i, w in enumerate(words):
+        if w in _SW_NEGATION_WORDS:
+            out.append("m:negword")
+            if i + 1 < len(words):
+                out.append("m:not_" + words[i + 1][:6])
+        out.extend(_swahili_word(w))
+    return out
+
+
+@lru_cache(maxsize=WORD_CACHE_MAX)
+def _swahili_word(w: str) -> tuple[str, ...]:
+    for p in _SW_NEGATIVE_PREFIXES:
+        if w.startswith(p) and len(w) >= len(p) + 4:
+            root = w[len(p):]
+            for t in ("ku", "ja", "ta", "na"):
+                if root.startswith(t) and len(root) > 4:
+                    root = root[2:]
+                    break
+            return ("m:neg", "m:neg_" + root[:4])
+    for s in _SW_SUBJECTS:
+        if w.startswith(s):
+            rest = w[len(s):]
+            for t in _SW_TENSES:
+                if rest.startswith(t) and len(rest) >= len(t) + 3:
+                    return ("m:r_" + rest[len(t):][:5], "m:t_" + t)
+            return ()
+    return ()
+
+
+# Features a language's weights may name in their "extras" (tools/derive_language_weights.py
+# chose them per language on train folds).
+EXTRAS: dict[str, Callable[[list[str]], list[str]]] = {
+    "unaccented": _unaccented, "swahili": _swahili}
 
 
 @cache
@@ -136,9 +203,10 @@ class _Model:
     weights of a feature as one complex number, so the post's features are one pass of
     dictionary lookups summed in C (`sum(map(...))`), not a Python loop adding three numbers."""
 
-    __slots__ = ("bias", "numeric", "weights")
+    __slots__ = ("bias", "extras", "numeric", "weights")
 
     def __init__(self, data: dict) -> None:
+        self.extras: tuple[str, ...] = tuple(data.get("extras", ()))
         b = data["bias"]
         self.bias = complex(b[0] - b[1], b[2] - b[1])
         self.numeric = tuple(complex(w[0] - w[1], w[2] - w[1]) for w in data["numeric"])
@@ -170,7 +238,7 @@ def scores(text: str, lang: str, vader: dict[str, float],
         words = tokens(low)
     a, b, c = model.numeric
     z_ = (model.bias + a * vader[NUMERIC[0]] + b * vader[NUMERIC[1]] + c * vader[NUMERIC[2]]
-          + sum(map(model.weights.get, features(words, text), _NONE)))
+          + sum(map(model.weights.get, features(words, text, model.extras), _NONE)))
     zn, zp = z_.real, z_.imag
     if lexicon:
         for word in words:

@@ -143,3 +143,20 @@ def test_the_shipped_rules_show_complaint_cues_per_language(text, lang):
     cued = enrich(mention(text, lang), SHIPPED, now=NOW)
     assert not without.is_complaint and without.priority == "P4"
     assert cued.is_complaint and cued.priority != "P4"
+
+
+def test_extra_features_a_language_may_be_fitted_with():
+    """Portuguese's unaccented words (one feature for "não" and "nao") and Swahili's verb
+    prefixes (negation, subject and tense stripped to the root), only when asked for."""
+    words = multilingual.tokens("não gostei nao")
+    assert {"a:nao", "a:gostei"} <= multilingual.features(words, "", ("unaccented",))
+    assert not any(f.startswith("a:") for f in multilingual.features(words, ""))
+    sw = multilingual.features(["hatupendi", "nimefurahi", "si", "nzuri"], "", ("swahili",))
+    assert {"m:neg", "m:neg_pend", "m:r_furah", "m:t_me", "m:negword", "m:not_nzuri"} <= sw
+    assert not any(f.startswith("m:") for f in multilingual.features(["hatupendi"], ""))
+
+
+def test_the_weights_name_the_extra_features_they_were_fitted_with():
+    w = multilingual.load_weights()["languages"]
+    for lang, data in w.items():
+        assert set(data.get("extras", ())) <= set(multilingual.EXTRAS), lang
