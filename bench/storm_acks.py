@@ -38,13 +38,15 @@ class Acks:
     failed: int = 0  # not answered 200
     bursts: int = 0
     clicked: list[int] = field(default_factory=list)  # mention ids
+    slowest: list[float] = field(default_factory=list)  # each burst's slowest ack, in order
 
     def summary(self) -> str:
         if len(self.ms) < 2:
             return "no clicks"
         return (f"{len(self.ms)} clicks in {self.bursts} bursts: p50 "
                 f"{percentile(self.ms, 0.50):.0f} ms, p99 {percentile(self.ms, 0.99):.0f} ms, "
-                f"max {max(self.ms):.0f} ms, not 200 {self.failed}")
+                f"max {max(self.ms):.0f} ms, not 200 {self.failed}; each burst's slowest: "
+                + ", ".join(f"{m:.0f}" for m in self.slowest) + " ms")
 
 
 class StormClicks:
@@ -72,6 +74,7 @@ class StormClicks:
         self._burst: threading.Thread | None = None
         self._lock = threading.Lock()
         self.stopped = False
+        self.warm = False  # the warm-up click was fired
 
     def busy(self) -> bool:
         return self._burst is not None and self._burst.is_alive()
@@ -85,22 +88,30 @@ class StormClicks:
             ids = list(s.scalars(select(Mention.id).where(
                 Mention.priority == "P4", Mention.status == MentionStatus.NEW,
                 Mention.id.not_in(self.acks.clicked or [0])).order_by(Mention.id.desc())
-                .limit(self.size)))
-        if len(ids) < self.size:
+                .limit(self.size + (0 if self.warm else 1))))
+        if len(ids) < self.size + (0 if self.warm else 1):
             return False
         n = self.acks.bursts
         bodies = [claim_click(self.runtime, mid, f"U0STORM{n:02d}{i:03d}", self.respond)
                   for i, mid in enumerate(ids)]
+        # One click before the first burst, not counted, as bench/desk.py does: Bolt's first
+        # request (auth.test, imports, connections) is a start-up cost, not a storm's; a bot
+        # that serves a storm has served clicks before it (238 ms of the first burst's tail).
+        warm, bodies = (None, bodies) if self.warm else (bodies[0], bodies[1:])
+        self.warm = True
         self.acks.clicked.extend(ids)
         self.acks.bursts += 1
-        self._burst = threading.Thread(target=self._fire, args=(bodies,), daemon=True)
+        self._burst = threading.Thread(target=self._fire, args=(bodies, warm), daemon=True)
         self._burst.start()
         return True
 
-    def _fire(self, bodies: list[str]) -> None:
+    def _fire(self, bodies: list[str], warm: str | None) -> None:
+        if warm is not None:
+            fire(self.bot, [warm])
         ms, failed = fire(self.bot, bodies)
         with self._lock:
             self.acks.ms.extend(ms)
+            self.acks.slowest.append(max(ms))
             self.acks.failed += failed
 
     def claims(self) -> int:
