@@ -4,7 +4,7 @@ The HTTP request is ours (`requests`, a timeout, a User-Agent naming socialbot, 
 with the saved ETag / Last-Modified; the whole request within DEADLINE and, unless the source
 says `allow_private: true`, to public addresses only, redirects followed by hand on the same
 scheme: `bot.networks.guarded_http`); feedparser only parses the bytes, with the response headers,
-so tests intercept the request with `responses` and never touch the network. `file://` URLs are
+so tests serve feeds from a local HTTP server (`allow_private`) and never touch the network. `file://` URLs are
 read from disk (Last-Modified from the file's mtime), for running the bot against a local feed.
 
 Normalisation:
