@@ -16,12 +16,17 @@ function reading one page from a token, and `Backfill` reads newest first down t
 opens a gap when the page cap stops it, and continues the gaps with the pages left. A gap may
 be `scope`d to one thread (a Facebook post's or an Instagram media's comments).
 
+A network may refuse a page token it gave (Google's and YouTube's expire; a listing that
+changed under it): the source raises `TokenRefused`, and the gap is read again from the newest
+page down to its floor. Pages read twice cost reads, never a post: ingest stores a post once.
+
 The state is JSON, stored on the `source` row beside the cursor, in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -29,6 +34,12 @@ from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class TokenRefused(Exception):
+    """The network refused a page token it gave earlier (expired, or the listing changed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,7 @@ class Backfill(Generic[T]):
     backfill_items: int = 0  # of `items`, read closing gaps
     backfill_pages: int = 0
     opened: list[Gap] = field(default_factory=list)  # gaps this poll's cap left
+    restarted: int = 0  # gaps whose token the network refused, read again from the newest
 
     @classmethod
     def of(cls, page: PageFn[T], backfill: str | None) -> Backfill[T]:
@@ -169,7 +181,19 @@ class Backfill(Generic[T]):
             if id(gap) in opened:
                 i += 1
                 continue
-            items, token, oldest, used = self._down(gap.token, gap.newer_than, gap.scope, pages)
+            try:
+                items, token, oldest, used = self._down(gap.token, gap.newer_than, gap.scope,
+                                                        pages)
+            except TokenRefused as exc:
+                if gap.token is None:
+                    raise  # not a token's fault: the source's own error handling applies
+                log.warning("a gap's page token was refused (%s): reading posts %s again "
+                            "from the newest page", exc, describe(dump([gap])))
+                self.gaps[i] = replace(gap, token=None)
+                self.restarted += 1
+                pages -= 1  # the refused request was a read
+                self.pages += 1
+                continue
             pages -= used
             self.pages += used
             self.backfill_pages += used
@@ -193,7 +217,14 @@ class Backfill(Generic[T]):
         items: list[T] = []
         oldest: str | None = None
         for used in range(1, pages + 1):
-            page = self.page(token, floor, scope)
+            try:
+                page = self.page(token, floor, scope)
+            except TokenRefused:
+                if used == 1:
+                    raise
+                # a token of this very poll refused: keep what was read, resume from it
+                # (refused again on the next poll, the gap is read again from the newest)
+                return items, token, oldest, used
             items.extend(page.items)
             oldest = page.oldest or oldest
             if page.reached or not page.next or not page.items or (

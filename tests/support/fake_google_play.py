@@ -83,6 +83,7 @@ class FakeGooglePlay:
     clock: Callable[[], float] = time.time
     key: rsa.RSAPrivateKey = field(default_factory=new_private_key)
     tokens_issued: int = 0
+    page_tokens: int = 0  # generation of the page tokens honoured: `expire_page_tokens()`
     # Set to an Event: a reply is applied, then its answer waits for the event (the test
     # kills the bot meanwhile). `reply_applied` is set as soon as one is.
     hold_replies: threading.Event | None = None
@@ -142,6 +143,10 @@ class FakeGooglePlay:
     def fail(self, kind: str, status: int, body: dict[str, Any], *, retry_after: int | None = None,
              apply: bool = False, times: int = 1) -> None:
         self.failures.append(Failure(kind, status, body, retry_after, apply, times))
+
+    def expire_page_tokens(self) -> None:
+        """The page tokens given so far are refused from now on (new ones are honoured)."""
+        self.page_tokens += 1
 
     def review(self, review_id: str) -> dict[str, Any] | None:
         return next((r for r in self.reviews if r["reviewId"] == review_id), None)
@@ -217,13 +222,17 @@ class FakeGooglePlay:
     def _list(self, m: re.Match[str], query: dict[str, list[str]], body: dict[str, Any]
               ) -> tuple[int, dict[str, Any]]:
         size = int(query.get("maxResults", ["10"])[0])
-        start = int(query.get("token", ["0"])[0])
+        token = query.get("token", [""])[0]
+        if token and token.split(".")[0] != str(self.page_tokens):
+            return 400, {"error": {"code": 400, "message": "Invalid pagination token.",
+                                   "status": "INVALID_ARGUMENT"}}
+        start = int(token.split(".")[-1]) if token else 0
         page = self.reviews[start:start + size]
         answer: dict[str, Any] = {"reviews": page} if page else {}
         answer["pageInfo"] = {"totalResults": len(self.reviews), "resultPerPage": len(page),
                               "startIndex": start}
         if start + size < len(self.reviews):
-            answer["tokenPagination"] = {"nextPageToken": str(start + size)}
+            answer["tokenPagination"] = {"nextPageToken": f"{self.page_tokens}.{start + size}"}
         return 200, answer
 
     def _get(self, m: re.Match[str], query: dict[str, list[str]], body: dict[str, Any]

@@ -12,7 +12,8 @@ errors in Google's JSON error format with the documented reasons (`quotaExceeded
 
 Quota: every call adds its units to `units`; past `quota`, calls answer 403 `quotaExceeded`.
 `fail(prefix, status, reason, deliver=…)` answers the next matching request with an error
-(optionally after making the reply: "posted, answer lost"); `refuse_token` answers the token
+(optionally after making the reply: "posted, answer lost"); after
+`expire_page_tokens()` the page tokens given before are answered 400 "invalid page token"; `refuse_token` answers the token
 request with `invalid_grant` ("Token has been expired or revoked.").
 """
 
@@ -63,6 +64,7 @@ class FakeYouTube:
     units: int = 0
     quota: int = 10_000
     refuse_token: bool = False
+    page_tokens: int = 0  # generation of the page tokens honoured: `expire_page_tokens()`
     clock: float = 1_764_000_000.0  # publishedAt of our next reply
     # Set to an Event: a reply is made, then its answer waits for the event (the test kills
     # the bot meanwhile). `reply_applied` is set as soon as one is.
@@ -116,6 +118,10 @@ class FakeYouTube:
     def calls(self, method: str, prefix: str) -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
+
+    def expire_page_tokens(self) -> None:
+        """The page tokens given so far are refused from now on (new ones are honoured)."""
+        self.page_tokens += 1
 
     def fail(self, prefix: str, status: int, reason: str = "backendError", *,
              deliver: bool = False) -> None:
@@ -198,11 +204,14 @@ class FakeYouTube:
     def answer(self, method: str, path: str, params: dict[str, str],
                body: Any) -> tuple[int, Any]:
         if path == "/youtube/v3/commentThreads" and method == "GET":
+            if not fresh(params.get("pageToken"), self.page_tokens):
+                return 400, error(400, "badRequest", "global",
+                                  "The request specifies an invalid page token.")
             return 200, self.list_threads(params)
         if path == "/youtube/v3/comments" and method == "GET":
             with self._lock:
                 items = list(self.replies.get(params.get("parentId", ""), []))
-            return 200, page("youtube#commentListResponse", items, params)
+            return 200, page("youtube#commentListResponse", items, params, self.page_tokens)
         if path == "/youtube/v3/comments" and method == "POST":
             return self.insert(body)
         if path == "/youtube/v3/channels":
@@ -225,7 +234,7 @@ class FakeYouTube:
                 if replies:
                     t["replies"] = {"comments": replies[:5]}
                 out.append(t)
-        return page("youtube#commentThreadListResponse", out, params)
+        return page("youtube#commentThreadListResponse", out, params, self.page_tokens)
 
     def insert(self, body: Any) -> tuple[int, Any]:
         snippet = body.get("snippet", {}) if isinstance(body, dict) else {}
@@ -241,20 +250,28 @@ class FakeYouTube:
                                   self.clock, channel=CHANNEL)
 
 
-def page(kind: str, items: list[dict[str, Any]], params: dict[str, str]) -> dict[str, Any]:
-    start = int(params.get("pageToken") or 0)
+def fresh(token: str | None, generation: int) -> bool:
+    """A page token of the current generation (`<generation>.<index>`; plain at 0), or none."""
+    return not token or (token.split(".")[0] == str(generation) if generation else
+                         "." not in token)
+
+
+def page(kind: str, items: list[dict[str, Any]], params: dict[str, str], generation: int = 0
+         ) -> dict[str, Any]:
+    start = int((params.get("pageToken") or "0").split(".")[-1])
     size = min(int(params.get("maxResults") or 20), 100)
     out: dict[str, Any] = {"kind": kind, "etag": "p", "pageInfo": {
         "totalResults": len(items), "resultsPerPage": size},
         "items": items[start:start + size]}
     if start + size < len(items):
-        out["nextPageToken"] = str(start + size)
+        out["nextPageToken"] = f"{generation}.{start + size}" if generation else str(start + size)
     return out
 
 
-def error(status: int, reason: str, domain: str = "youtube.commentThread") -> dict[str, Any]:
-    message = {"quotaExceeded": "The request cannot be completed because you have exceeded "
-               "your <a href=\"/youtube/v3/getting-started#quota\">quota</a>."}.get(
-                   reason, reason)
+def error(status: int, reason: str, domain: str = "youtube.commentThread",
+          message: str | None = None) -> dict[str, Any]:
+    message = message or {"quotaExceeded": "The request cannot be completed because you have "
+                          "exceeded your <a href=\"/youtube/v3/getting-started#quota\">quota</a>."
+                          }.get(reason, reason)
     return {"error": {"code": status, "message": message, "errors": [
         {"message": message, "domain": domain, "reason": reason}]}}

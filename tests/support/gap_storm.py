@@ -15,6 +15,7 @@ from bot.kit import models
 from bot.kit.db import session_scope
 from bot.listening.health import source_health
 from bot.listening.polling import poll_source
+from bot.networks import gaps
 from bot.networks.base import Source
 from tests.support.clock import Clock
 from tests.support.fault_scenarios import RULES
@@ -60,3 +61,12 @@ def stored(factory: sessionmaker[Session], source_id: str) -> Counter[str]:
     with session_scope(factory) as s:
         return Counter(s.scalars(select(models.Mention.external_id)
                                  .where(models.Mention.source_id == source_id)))
+
+
+def gap_token(factory: sessionmaker[Session], source_id: str) -> str:
+    """The page token the first open gap of `source_id` resumes from."""
+    with session_scope(factory) as s:
+        row = s.get(models.Source, source_id)
+        token = gaps.load(row.backfill)[0].token if row is not None and row.backfill else None
+    assert token is not None, f"no gap open on {source_id}"
+    return token

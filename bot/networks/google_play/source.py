@@ -16,7 +16,8 @@ question: it comes back with a newer `lastModified` than our reply, and is store
 mention `<review id>:edited:<seconds>` marked `edited_after_reply` (answering it edits our one
 reply). An edit before any reply is the same review to the desk (its card is already there).
 
-Failures: 429 or a 403 quota reason → `RateLimited` (until Retry-After, else QUOTA_WAIT);
+Failures: a 400 for a gap's page token (expired) → the gap is read again from the newest
+page (bot.networks.gaps.TokenRefused); 429 or a 403 quota reason → `RateLimited` (until Retry-After, else QUOTA_WAIT);
 401/403 and a key the token endpoint refuses → `SourceAuthError` (the source is parked with
 the reason); 5xx, timeouts, no connection → `SourceUnavailable` (backoff).
 """
@@ -39,7 +40,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
-from bot.networks.gaps import Backfill, Page
+from bot.networks.gaps import Backfill, Page, TokenRefused
 from bot.networks.google_play.client import PlayApi, comments_of, play_error, seconds_of
 from bot.networks.rejects import rejected as reject
 
@@ -100,6 +101,9 @@ class GooglePlaySource:
                          f"page cap reached ({pages} pages of {self.page_limit}): older "
                          "changed reviews are read by the next polls")
         run.read_gaps(self.max_pages - run.pages)
+        if run.restarted:
+            notes.append("Google refused an old page token: the gap is read again from the "
+                         "newest review")
         newest = cursor
         mentions: list[Mention] = []
         rejected: list[Rejected] = []
@@ -145,6 +149,8 @@ class GooglePlaySource:
             if error is None:
                 raise
             where = f"google play {self.package}"
+            if token and error.status == 400:  # an expired token: the gap is read again
+                raise TokenRefused(f"{where}: {error.detail}") from exc
             if error.quota:
                 wait = waits.seconds(error.retry_after, default=QUOTA_WAIT, what=where)
                 raise RateLimited(now + wait, f"{where}: quota exhausted ({error.detail})"

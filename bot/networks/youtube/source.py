@@ -18,7 +18,8 @@ Normalised: `external_id` is the comment id; `conversation_id` the thread (the t
 comment's id); `in_reply_to_id` the `parentId` of a reply. The channel's own comments are
 skipped; so are comments without text (removed while we read).
 
-Errors: `quotaExceeded` (403) → `RateLimited` until midnight Pacific, with the units spent
+Errors: a 400 for a gap's page token (expired) → the gap is read again from the newest page
+(bot.networks.gaps.TokenRefused); `quotaExceeded` (403) → `RateLimited` until midnight Pacific, with the units spent
 before it (mid-poll: nothing is stored, the cursor stays, the next day reads it again);
 `rateLimitExceeded`, 429 → `RateLimited` for a minute; an expired or revoked refresh token
 (`invalid_grant`), 401 and other 403s → `SourceAuthError`; 5xx, timeouts → `SourceUnavailable`.
@@ -46,7 +47,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
-from bot.networks.gaps import Backfill, Page
+from bot.networks.gaps import Backfill, Page, TokenRefused
 from bot.networks.rejects import rejected as reject
 from bot.networks.youtube.client import (
     LIST_UNITS,
@@ -114,6 +115,9 @@ class YouTubeCommentsSource:
         spent = self.units
         run.read_gaps(self.max_pages - run.pages)
         backfill_units = self.units - spent
+        if run.restarted:
+            notes.append("YouTube refused an old page token: the gap is read again from the "
+                         "newest thread")
         comments: list[tuple[dict[str, Any], str, datetime | None]] = []  # (comment, thread, floor)
         more: list[tuple[str, datetime | None]] = []
         rejected: list[Rejected] = []
@@ -134,7 +138,7 @@ class YouTubeCommentsSource:
               ) -> Page[dict[str, Any]]:
         """One page of threads from YouTube's `pageToken`, newest first (by their first
         comment); it reaches the floor at a thread begun before it."""
-        page = self._call(now, self._threads(token))
+        page = self._call(now, self._threads(token), paged=token is not None)
         threads = [t for t in page.get("items") or () if isinstance(t, dict)]
         low = _time(floor) if floor else None
         tops = [t for t in (_top_time(thread) for thread in threads) if t is not None]
@@ -226,7 +230,10 @@ class YouTubeCommentsSource:
             in_reply_to_id=str(parent) if parent else None, conversation_id=thread_id,
             extra=extra)
 
-    def _call(self, now: datetime, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _call(self, now: datetime, fn: Callable[[], dict[str, Any]], *, paged: bool = False
+              ) -> dict[str, Any]:
+        """`fn`'s answer, its failure read; `paged`: a page token was sent, so a 400 means
+        YouTube no longer honours it ("The request specifies an invalid page token")."""
         spent = self.units
         self.units += LIST_UNITS
         try:
@@ -238,6 +245,8 @@ class YouTubeCommentsSource:
                                          f"({reason}) after {spent} unit(s) this poll")
                 spent_error.reads = self.units
                 raise spent_error from exc
+            if paged and status == 400:
+                raise TokenRefused(f"youtube: {reason or status}") from exc
             if status == 429 or reason in RATE_REASONS:
                 raise RateLimited(now + RATE_WAIT, f"youtube: {reason or status}") from exc
             if status in (401, 403):

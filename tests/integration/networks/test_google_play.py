@@ -31,7 +31,7 @@ from tests.support.fake_google_play import (
     play_body,
     play_error_body,
 )
-from tests.support.gap_storm import drain, rules_with, stored
+from tests.support.gap_storm import drain, gap_token, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 SPEC = SourceSpec(id="play", type="google_play_reviews", package=PACKAGE)
@@ -255,3 +255,26 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(pl
 
 def test_a_gap_is_read_as_fast_as_googles_hourly_quota_allows(play):
     assert source(play).backfill_every == timedelta(seconds=80)  # 4 pages, 90 % of 200 an hour
+
+
+def test_a_gap_whose_page_token_expired_is_read_again_from_the_newest_page(play, engine):
+    """Google answers 400 for a page token it no longer honours: the gap is read again from
+    the newest review down to its floor, once; nothing is lost or stored twice (the source
+    used to fail every poll on it, new reviews included)."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(play, page_limit=10, max_pages=2)
+    t0 = NOW.timestamp() - 3600
+    play.add(play_review(0, t0))
+    drain(factory, src, clock)
+    play.add(*(play_review(i, t0 + 60 + i) for i in range(1, 46)))
+    assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
+    token = gap_token(factory, SPEC.id)
+    play.expire_page_tokens()
+    play.add(play_review(46, t0 + 600))
+    clock.advance(60)
+    drain(factory, src, clock)
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {f"gp:storm-{i}" for i in range(47)} and max(ids.values()) == 1
+    refused = [c for c in play.of_kind("list") if c.status == 400]
+    assert len(refused) == 1 and token  # refused once, then read from the top, never retried

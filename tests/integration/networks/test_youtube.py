@@ -23,7 +23,7 @@ from bot.networks.youtube.publisher import YouTubePublisher
 from bot.networks.youtube.source import YouTubeCommentsSource
 from tests.support.clock import Clock
 from tests.support.fake_youtube import CHANNEL, FakeYouTube
-from tests.support.gap_storm import drain, rules_with, stored
+from tests.support.gap_storm import drain, gap_token, rules_with, stored
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -203,3 +203,28 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(fa
     ids = stored(factory, SPEC.id)
     assert set(ids) == {f"t{i:03d}" for i in range(50)} and max(ids.values()) == 1
     assert sum(rest.new) == 49 - 20
+
+
+def test_a_gap_whose_page_token_expired_is_read_again_from_the_newest_page(fake, engine):
+    """YouTube answers 400 "invalid page token" for a token it no longer honours: the gap is
+    read again from the newest thread down to its floor, once, and nothing is lost or
+    stored twice (the source used to fail every poll on it, new comments included)."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(fake, page_limit=10, max_pages=2)
+    fake.thread("t000", "ana", "first!", T0)
+    drain(factory, src, clock)
+    for i in range(1, 46):
+        fake.thread(f"t{i:03d}", "ben", f"storm {i}", T0 + 60 + i)
+    assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
+    token = gap_token(factory, SPEC.id)
+    fake.expire_page_tokens()
+    fake.thread("t046", "cara", "later", T0 + 600)
+    clock.advance(60)
+    drain(factory, src, clock)
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {f"t{i:03d}" for i in range(47)} and max(ids.values()) == 1
+    refused = [r for r in fake.calls("GET", "/youtube/v3/commentThreads")
+               if r.params.get("pageToken") == token]
+    assert len(refused) == 1  # refused once, then read again from the top, never retried
+

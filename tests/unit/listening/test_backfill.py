@@ -5,7 +5,9 @@ these pin the rules they share."""
 
 from __future__ import annotations
 
-from bot.networks.gaps import Backfill, Page, describe, dump, load
+import pytest
+
+from bot.networks.gaps import Backfill, Gap, Page, TokenRefused, describe, dump, load
 
 B = 1_764_950_400  # 2025-12-05T16:00:00Z: bounds are epoch seconds, as most cursors
 
@@ -83,3 +85,51 @@ def test_a_first_poll_keeps_no_gap_and_a_gap_keeps_its_scope():
     scoped.read_new("0", 1, scope="555_42")
     assert load(scoped.state())[0].scope == "555_42"
     assert describe(scoped.state()).endswith("under 555_42")
+
+
+class Expiring(Listing):
+    """A listing whose tokens expire: only those it gave since `expire()` are honoured."""
+
+    def __init__(self, times: list[int], size: int) -> None:
+        super().__init__(times, size)
+        self.given: set[str] = set()
+
+    def expire(self) -> None:
+        self.given.clear()
+
+    def page(self, token: str | None, floor: str | None, scope: str | None) -> Page[int]:
+        if token is not None and token not in self.given:
+            self.calls += 1
+            raise TokenRefused(f"invalid page token {token}")
+        page = super().page(token, floor, scope)
+        if page.next:
+            self.given.add(page.next)
+        return page
+
+
+def test_a_refused_token_reads_the_gap_again_from_the_newest_page_and_loses_nothing():
+    net = Expiring(list(range(B, B + 26)), size=5)
+    run = Backfill.of(net.page, None)
+    assert run.read_new(str(B), 2)
+    state, seen = run.state(), newer(run)
+    net.expire()  # the gap's token is now refused (Google's and YouTube's expire)
+    net.add(B + 100)
+    polls = restarts = 0
+    while state:
+        run = Backfill.of(net.page, state)
+        run.read_new(str(max(seen)), 2)
+        run.read_gaps(3 - run.pages)
+        seen |= newer(run)
+        state, polls, restarts = run.state(), polls + 1, restarts + run.restarted
+        assert polls < 10
+    assert seen >= set(range(B, B + 26)) | {B + 100}
+    assert restarts == 1  # refused once; the tokens given after it are honoured
+
+
+def test_a_refusal_without_a_token_is_the_sources_error_not_a_restart():
+    def refusing(token: str | None, floor: str | None, scope: str | None) -> Page[int]:
+        raise TokenRefused("no token given, still refused")
+
+    run = Backfill.of(refusing, dump([Gap(older_than=str(B + 5), newer_than=str(B))]))
+    with pytest.raises(TokenRefused):
+        run.read_gaps(2)
