@@ -17,8 +17,11 @@ opens a gap when the page cap stops it, and continues the gaps with the pages le
 be `scope`d to one thread (a Facebook post's or an Instagram media's comments).
 
 A network may refuse a page token it gave (Google's and YouTube's expire; a listing that
-changed under it): the source raises `TokenRefused`, and the gap is read again from the newest
-page down to its floor. Pages read twice cost reads, never a post: ingest stores a post once.
+changed under it; Reddit lists nothing after a post that was removed): the source raises
+`TokenRefused`, and the gap is read again from the newest page down to its floor. Pages read
+twice cost reads, never a post: ingest stores a post once. Refused again no deeper than the
+last time, the network cannot list older posts (Reddit's listings end at about 1,000): the gap is closed
+with a WARNING naming what is out of reach, rather than read from the top at every poll.
 
 The state is JSON, stored on the `source` row beside the cursor, in the same transaction.
 """
@@ -49,6 +52,7 @@ class Gap:
     start_time: str | None = None  # the first poll's window start (ISO) when it had no cursor
     token: str | None = None  # the network's page cursor to resume exactly where it stopped
     scope: str | None = None  # the thread the gap is in (a post's comments), when not the source
+    refused_at: str | None = None  # `older_than` when the network last refused its token
 
 
 def load(text: str | None) -> list[Gap]:
@@ -66,7 +70,8 @@ def load(text: str | None) -> list[Gap]:
                             newer_than=_str(item.get("newer_than")),
                             start_time=_str(item.get("start_time")),
                             token=_str(item.get("token")),
-                            scope=_str(item.get("scope"))))
+                            scope=_str(item.get("scope")),
+                            refused_at=_str(item.get("refused_at"))))
     return gaps
 
 
@@ -141,6 +146,7 @@ class Backfill(Generic[T]):
     backfill_pages: int = 0
     opened: list[Gap] = field(default_factory=list)  # gaps this poll's cap left
     restarted: int = 0  # gaps whose token the network refused, read again from the newest
+    unreachable: int = 0  # gaps closed: refused again at the same depth (the listing ends)
 
     @classmethod
     def of(cls, page: PageFn[T], backfill: str | None) -> Backfill[T]:
@@ -187,12 +193,19 @@ class Backfill(Generic[T]):
             except TokenRefused as exc:
                 if gap.token is None:
                     raise  # not a token's fault: the source's own error handling applies
-                log.warning("a gap's page token was refused (%s): reading posts %s again "
-                            "from the newest page", exc, describe(dump([gap])))
-                self.gaps[i] = replace(gap, token=None)
-                self.restarted += 1
                 pages -= 1  # the refused request was a read
                 self.pages += 1
+                if gap.refused_at is not None and _at_or_below(gap.refused_at, gap.older_than):
+                    # no deeper than the last refusal: the listing ends there
+                    log.warning("the network lists nothing older (%s): %s are out of its "
+                                "reach; the gap is closed", exc, describe(dump([gap])))
+                    self.gaps.pop(i)
+                    self.unreachable += 1
+                    continue
+                log.warning("a gap's page token was refused (%s): reading %s again from the "
+                            "newest page", exc, describe(dump([gap])))
+                self.gaps[i] = replace(gap, token=None, refused_at=gap.older_than)
+                self.restarted += 1
                 continue
             pages -= used
             self.pages += used
@@ -204,6 +217,17 @@ class Backfill(Generic[T]):
             else:
                 self.gaps[i] = replace(gap, older_than=oldest or gap.older_than, token=token)
                 i += 1
+
+    def refusal_notes(self, network: str) -> list[str]:
+        """What the poll says of refused page tokens (`check --live`, the poll's log)."""
+        notes = []
+        if self.restarted:
+            notes.append(f"{network} refused an old page token: the gap is read again from "
+                         "the newest page")
+        if self.unreachable:
+            notes.append(f"{network} lists nothing older: {self.unreachable} gap(s) closed "
+                         "with older posts out of its reach")
+        return notes
 
     def state(self) -> str | None:
         """The gaps left, for `SourceState.backfill`."""

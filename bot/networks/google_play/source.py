@@ -101,9 +101,7 @@ class GooglePlaySource:
                          f"page cap reached ({pages} pages of {self.page_limit}): older "
                          "changed reviews are read by the next polls")
         run.read_gaps(self.max_pages - run.pages)
-        if run.restarted:
-            notes.append("Google refused an old page token: the gap is read again from the "
-                         "newest review")
+        notes.extend(run.refusal_notes("Google Play"))
         newest = cursor
         mentions: list[Mention] = []
         rejected: list[Rejected] = []

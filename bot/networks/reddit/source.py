@@ -10,7 +10,8 @@ dedupe drops it). Pages of PAGE_LIMIT are read until then, at most MAX_PAGES a p
 poll (no cursor) reads one page: the desk starts with the latest, not the account's history.
 A burst larger than the cap leaves a gap (bot.networks.gaps: the `after` fullname to resume
 from, the old cursor its floor) that the next polls read with the pages the new items leave
-over, until it is closed.
+over, until it is closed. Reddit lists nothing after a removed post: an empty page after a
+gap's fullname has the gap read again from the newest page (bot.networks.gaps.TokenRefused).
 
 Normalised: `external_id` is the fullname (`t1_…` comment, `t3_…` post), the thread is Reddit's
 tree: `conversation_id` is the post (`link_id`), `in_reply_to_id` the parent (`parent_id`).
@@ -56,7 +57,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
-from bot.networks.gaps import Backfill, Page
+from bot.networks.gaps import Backfill, Page, TokenRefused
 from bot.networks.reddit.client import (
     RATE_WINDOW,
     RateWindow,
@@ -168,6 +169,7 @@ class RedditSource:
             run.read_gaps(self.max_pages - run.pages)
 
         call_reddit(self.spec.type, now, read)
+        notes.extend(run.refusal_notes("Reddit"))
         things: list[Any] = []
         seen: set[str] = set()
         for thing, low in run.items:
@@ -195,6 +197,8 @@ class RedditSource:
               ) -> Page[Any]:
         """One listing page of `limit` after the fullname `token` (Reddit's `after`)."""
         things = list(self.listing(limit, {"after": token} if token else {}))
+        if token and not things:  # the post we page after was removed: Reddit lists nothing
+            raise TokenRefused(f"reddit: nothing listed after {token}")
         low = float(floor) if floor is not None else None
         times = [c for c in map(_created, things) if c is not None]
         last = str(field(things[-1], "name", "") or "") if things else ""

@@ -115,9 +115,7 @@ class YouTubeCommentsSource:
         spent = self.units
         run.read_gaps(self.max_pages - run.pages)
         backfill_units = self.units - spent
-        if run.restarted:
-            notes.append("YouTube refused an old page token: the gap is read again from the "
-                         "newest thread")
+        notes.extend(run.refusal_notes("YouTube"))
         comments: list[tuple[dict[str, Any], str, datetime | None]] = []  # (comment, thread, floor)
         more: list[tuple[str, datetime | None]] = []
         rejected: list[Rejected] = []

@@ -23,7 +23,7 @@ from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.reddit.source import RedditMentionsSource, RedditSearchSource
 from tests.support.clock import Clock
 from tests.support.fake_reddit import BRAND, FakeReddit
-from tests.support.gap_storm import drain, rules_with, stored
+from tests.support.gap_storm import drain, gap_token, rules_with, stored
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -227,3 +227,25 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(fa
     ids = stored(factory, MENTIONS.id)
     assert set(ids) == {f"t1_c{i}" for i in range(82)} and max(ids.values()) == 1
     assert sum(rest.new) == 81 - 30 and rest.polls == 3  # 6 new + 24, 20, the last 1 + 5
+
+
+def test_a_gap_after_a_removed_post_is_read_again_from_the_newest_page(fake, engine):
+    """Reddit lists nothing after a post that was removed: the gap paged after it is read
+    again from the newest page, once; nothing is lost or stored twice (the empty page used
+    to close the gap, and the posts under it were never read)."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    source = mentions_source(fake, page_limit=10, max_pages=3)
+    fake.mention("c0", "ana", "u/NorthwindAir morning", T0)
+    drain(factory, source, clock)
+    for i in range(1, 76):
+        fake.mention(f"c{i}", "ben", f"u/NorthwindAir storm {i}", T0 + 60 + i)
+    assert poll_source(factory, source, rules_with(MENTIONS), clock=clock).gap_open
+    anchor = gap_token(factory, MENTIONS.id)
+    fake.mentions.remove(anchor)  # removed by the subreddit's moderators (already stored)
+    fake.mention("c76", "cara", "u/NorthwindAir later", T0 + 600)
+    clock.advance(60)
+    drain(factory, source, clock)
+    ids = stored(factory, MENTIONS.id)
+    assert set(ids) == {f"t1_c{i}" for i in range(77)} and max(ids.values()) == 1
+    assert len([r for r in fake.requests if r.params.get("after") == anchor]) == 1

@@ -133,3 +133,31 @@ def test_a_refusal_without_a_token_is_the_sources_error_not_a_restart():
     run = Backfill.of(refusing, dump([Gap(older_than=str(B + 5), newer_than=str(B))]))
     with pytest.raises(TokenRefused):
         run.read_gaps(2)
+
+
+class Ending(Listing):
+    """A listing that ends at `depth` posts (Reddit's end at about 1,000): past it, a token
+    gets an empty page, as after a removed post."""
+
+    def __init__(self, times: list[int], size: int, depth: int) -> None:
+        super().__init__(times, size)
+        self.depth = depth
+
+    def page(self, token: str | None, floor: str | None, scope: str | None) -> Page[int]:
+        if token is not None and int(token) >= self.depth:
+            self.calls += 1
+            raise TokenRefused("nothing listed after it")
+        return super().page(token, floor, scope)
+
+
+def test_a_listing_that_ends_above_the_floor_closes_the_gap_after_one_more_reading():
+    net = Ending(list(range(B, B + 40)), size=5, depth=20)
+    run = Backfill.of(net.page, None)
+    assert run.read_new(str(B), 2)
+    state, polls, closed = run.state(), 0, 0
+    while state:
+        run = Backfill.of(net.page, state)
+        run.read_gaps(3)
+        state, polls, closed = run.state(), polls + 1, closed + run.unreachable
+        assert polls < 10
+    assert closed == 1 and "lists nothing older" in run.refusal_notes("Reddit")[0]
