@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     MASTODON_ACCESS_TOKEN: SecretStr | None = None
     BLUESKY_HANDLE: str | None = None
     BLUESKY_APP_PASSWORD: SecretStr | None = None
+    # Where createSession goes (a saved session names its own PDS); tests: a local fake.
+    BLUESKY_API_URL: str = "https://bsky.social"
     REDDIT_CLIENT_ID: str | None = None
     REDDIT_CLIENT_SECRET: SecretStr | None = None
     REDDIT_REFRESH_TOKEN: SecretStr | None = None

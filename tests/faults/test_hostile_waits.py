@@ -75,12 +75,12 @@ def app_store(value: str) -> tuple[Source, Callable[[], None]]:
 
 
 def bluesky(value: str) -> tuple[Source, Callable[[], None]]:
-    fake = FakeBluesky()
+    fake = FakeBluesky().start()
     fake.routes["app.bsky.feed.searchPosts"] = lambda r: httpx.Response(
         429, json={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
         headers={"ratelimit-remaining": "0", "ratelimit-reset": value})
     spec = SourceSpec(id="bluesky", type="bluesky_search", query="acme bank")
-    return BlueskySearchSource(spec, BRAND, session(fake)), lambda: None
+    return BlueskySearchSource(spec, BRAND, session(fake)), fake.stop
 
 
 def facebook(value: str) -> tuple[Source, Callable[[], None]]:

@@ -1,6 +1,12 @@
-"""A fake Bluesky (XRPC by NSID over `httpx.MockTransport`, the seam atproto offers) and the
-Acme Bank account the Bluesky tests log in as: JWT-shaped tokens, saved session strings, a
-session built on the fake, the two search pages of tests/data/bluesky."""
+"""A fake Bluesky PDS on 127.0.0.1 (real HTTP: XRPC by NSID under `/xrpc/`) and the Acme Bank
+account the Bluesky tests log in as: JWT-shaped tokens, saved session strings, a session built
+on the fake (`BLUESKY_API_URL` is the fake; a saved session names it as its PDS), the two
+search pages of tests/data/bluesky.
+
+A route takes the request as an `httpx.Request` (the URL, headers and body the server read
+off the socket) and gives the answer as an `httpx.Response`, which is written back; or
+`STALL` (no answer until the fake stops: the client's read timeout fires) or `DROP` (the
+connection is closed without a status line)."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -15,13 +22,16 @@ import httpx
 from bot.config import Settings
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.bluesky.client import BlueskySession, build_bluesky
+from tests.support.fake_server import FakeServer, drop, read_body, send
 from tests.support.paths import DATA
 
 BRAND_DID = "did:plc:acmebank7x2qk4vnd3hzy5o6"
 HANDLE = "acmebank.bsky.social"
 BRAND = Brand(name="Acme Bank", bluesky_handle=HANDLE)
 SEARCH = SourceSpec(id="bluesky", type="bluesky_search", query="acme bank", every="5m")
-XRPC = "https://bsky.social/xrpc/"
+STALL = httpx.Response(599)  # markers a route returns, never sent as they are
+DROP = httpx.Response(599)
+Route = Callable[[httpx.Request], httpx.Response]
 
 
 def body(name: str) -> dict[str, Any]:
@@ -48,40 +58,53 @@ def session_body(access_exp: int | None = None) -> dict[str, Any]:
             "refreshJwt": jwt(now + 60 * 86400, "com.atproto.refresh"), "active": True}
 
 
-def session_string(access_exp: int) -> str:
+def session_string(access_exp: int, pds: str) -> str:
+    """A saved session whose PDS (where atproto sends everything after importing it) is `pds`."""
     s = session_body(access_exp)
-    return ":::".join([HANDLE, BRAND_DID, s["accessJwt"], s["refreshJwt"], "https://bsky.social"])
+    return ":::".join([HANDLE, BRAND_DID, s["accessJwt"], s["refreshJwt"], pds])
 
 
-class FakeBluesky:
-    """Routes XRPC calls by NSID to handlers; records every request."""
+class FakeBluesky(FakeServer):
+    """Routes XRPC calls by NSID to handlers; records every request. `start()` it."""
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
-        self.routes: dict[str, Callable[[httpx.Request], httpx.Response]] = {
+        self.routes: dict[str, Route] = {
             "com.atproto.server.createSession": lambda r: httpx.Response(200,
                                                                           json=session_body()),
         }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    @property
+    def url(self) -> str:
+        return self.origin
+
+    def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        request = httpx.Request(method, self.url + handler.path, content=read_body(handler),
+                                headers=list(handler.headers.items()))
         self.requests.append(request)
         nsid = request.url.path.rsplit("/", 1)[-1]
         route = self.routes.get(nsid)
-        if route is None:
-            return httpx.Response(501, json={"error": "MethodNotImplemented",
-                                             "message": f"{nsid} not served by this fake"})
-        return route(request)
+        answer = route(request) if route else httpx.Response(
+            501, json={"error": "MethodNotImplemented",
+                       "message": f"{nsid} not served by this fake"})
+        if answer is STALL:
+            self.stopped.wait()
+        if answer is STALL or answer is DROP:
+            return drop(handler)
+        headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
+        send(handler, answer.status_code, answer.read(), headers)
 
     def calls(self, nsid: str) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path.endswith("/" + nsid)]
 
-
-def settings() -> Settings:
-    return Settings(BLUESKY_HANDLE=HANDLE, BLUESKY_APP_PASSWORD="app-pass-word-1234")
+    def settings(self) -> Settings:
+        return Settings(_env_file=None, BLUESKY_HANDLE=HANDLE,
+                        BLUESKY_APP_PASSWORD="app-pass-word-1234", BLUESKY_API_URL=self.url)
 
 
 def session(fake: FakeBluesky, **kw: Any) -> BlueskySession:
-    return build_bluesky(settings(), transport=httpx.MockTransport(fake), **kw)
+    """A session on the fake through the bot's own `build_bluesky` (its guarded transport)."""
+    return build_bluesky(fake.settings(), **kw)
 
 
 def search_pages(fake: FakeBluesky) -> None:

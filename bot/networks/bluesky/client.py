@@ -116,14 +116,15 @@ def build_bluesky(settings: Settings, *, session_string: str | None = None,
                   on_session_change: Callable[[str], None] | None = None,
                   base_url: str | None = None, timeout: float = TIMEOUT,
                   **httpx_options: Any) -> BlueskySession:
-    """A `BlueskySession` for BLUESKY_HANDLE / BLUESKY_APP_PASSWORD. No request is made until the
-    first poll. `httpx_options` go to `httpx.Client` (tests pass `transport=`)."""
+    """A `BlueskySession` for BLUESKY_HANDLE / BLUESKY_APP_PASSWORD on BLUESKY_API_URL (unless
+    `base_url`). No request is made until the first poll. `httpx_options` go to
+    `httpx.Client`."""
     from atproto_client.request import Request
 
     httpx_options.setdefault("transport", GuardedTransport(REQUEST_DEADLINE))  # whole request
     request = Request(timeout=httpx.Timeout(timeout), **httpx_options)
     request.add_additional_header("User-Agent", f"socialbot/{__version__}")
-    client = Client(base_url=base_url, request=request)
+    client = Client(base_url=base_url or settings.BLUESKY_API_URL, request=request)
     return BlueskySession(client, settings.secret("BLUESKY_HANDLE"),
                           settings.secret("BLUESKY_APP_PASSWORD"),
                           session_string=session_string, on_session_change=on_session_change)

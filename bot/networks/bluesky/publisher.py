@@ -169,6 +169,9 @@ class BlueskyPublisher:
             raise PublishError(_unsure(what, never), f"Bluesky {what} failed: "
                                f"{type(exc.__cause__ or exc).__name__} {status or ''}".rstrip()
                                ) from exc
+        except httpx.TransportError as exc:  # one atproto passes on: a reset, no status line
+            raise PublishError(_unsure(what, False), f"Bluesky {what} failed: "
+                               f"{type(exc).__name__}") from exc
         except RequestErrorBase as exc:  # other statuses: 5xx, 404, …
             status = exc.response.status_code if exc.response is not None else None
             if status is not None and 400 <= status < 500:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 from atproto import Client
 from atproto.exceptions import (
     AtProtocolError,
@@ -139,6 +140,8 @@ class _BlueskySource:
             run.read_gaps(self.max_pages - run.pages)
         except AtProtocolError as exc:
             raise _map_error(exc, now, self.what) from exc
+        except httpx.TransportError as exc:  # one atproto passes on: a reset, no status line
+            raise SourceUnavailable(f"bluesky {self.what}: {type(exc).__name__}: {exc}") from exc
         # (item, the time it must be newer than): the gaps' items have their own floor.
         items = [(i, _parse_cursor(floor)) for i, floor in run.items]
         backfilled = run.backfill_items

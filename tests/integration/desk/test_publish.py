@@ -3,7 +3,8 @@
 X: tweepy (the 201 body of POST /2/tweets recorded by tweepy's own suite) and Mastodon:
 Mastodon.py (the recorded reply of Mastodon.py's suite), both over real HTTP to a scripted local
 server (tests/support/scripted_http.py: `X_API_URL` and the instance URL); Bluesky: the
-atproto client over `httpx.MockTransport`, bodies after the lexicons. Every test runs on SQLite
+atproto client over real HTTP to a fake PDS (tests/support/fake_bluesky.py), bodies after the
+lexicons. Every test runs on SQLite
 and, when TEST_DATABASE_URL is set, on PostgreSQL. No network, no sleeping: the clock is `NOW`.
 """
 
@@ -45,6 +46,7 @@ from tests.support.fake_bluesky import (
 from tests.support.fake_bluesky import (
     BRAND_DID,
     SEARCH,
+    STALL,
     FakeBluesky,
     search_pages,
 )
@@ -664,12 +666,14 @@ OUR_POST = f"at://{BRAND_DID}/app.bsky.feed.post/3lc3zzreply2k"
 OUR_CID = "bafyreidfayvfuwqa7qlnopdjiqrxzs6blmoeu4rujcjtnci5beludirz2a"
 
 
-def bluesky_fake() -> FakeBluesky:
-    fake = FakeBluesky()
-    search_pages(fake)
-    fake.routes["com.atproto.repo.createRecord"] = lambda r: httpx.Response(
-        200, json={"uri": OUR_POST, "cid": OUR_CID})
-    return fake
+@pytest.fixture
+def fake() -> Iterator[FakeBluesky]:
+    """Bluesky over HTTP: the search pages, and a reply's record made."""
+    with FakeBluesky() as server:
+        search_pages(server)
+        server.routes["com.atproto.repo.createRecord"] = lambda r: httpx.Response(
+            200, json={"uri": OUR_POST, "cid": OUR_CID})
+        yield server
 
 
 def ingest_bluesky(factory, fake: FakeBluesky) -> dict[str, int]:
@@ -698,8 +702,7 @@ def created_records(fake: FakeBluesky) -> list[dict[str, Any]]:
     return [json.loads(r.content) for r in fake.calls("com.atproto.repo.createRecord")]
 
 
-def test_bluesky_reply_uses_root_and_parent_strong_refs(factory):
-    fake = bluesky_fake()
+def test_bluesky_reply_uses_root_and_parent_strong_refs(factory, fake):
     ids = ingest_bluesky(factory, fake)
     with factory() as s:  # ingest keeps the refs in mention.extra
         benoit = s.get(models.Mention, ids["benoit.example.com"])
@@ -727,18 +730,14 @@ def test_bluesky_reply_uses_root_and_parent_strong_refs(factory):
                                   "uri": "https://northwind.com/help"}]
 
 
-def test_bluesky_timeout_is_unknown_then_found_in_the_author_feed(factory):
-    fake = bluesky_fake()
+def test_bluesky_timeout_is_unknown_then_found_in_the_author_feed(factory, fake):
     ids = ingest_bluesky(factory, fake)
     ana = ids["ana-lima.bsky.social"]
     draft_id = draft_for(factory, ana, "So sorry Ana, DM us please")
 
-    def timeout(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    fake.routes["com.atproto.repo.createRecord"] = timeout
+    fake.routes["com.atproto.repo.createRecord"] = lambda r: STALL  # sent, never answered
     reply = deliver(factory, begin_send(factory, ana, draft_id),
-                    BlueskyPublisher(bluesky_session(fake)), NOW, **DESK)
+                    BlueskyPublisher(bluesky_session(fake, timeout=0.3)), NOW, **DESK)
     assert reply.state == "unknown" and "timed out" in reply.error
 
     with factory() as s:
@@ -757,8 +756,7 @@ def test_bluesky_timeout_is_unknown_then_found_in_the_author_feed(factory):
     assert len(fake.calls("com.atproto.repo.createRecord")) == 1
 
 
-def test_bluesky_reply_not_in_the_feed_is_failed(factory):
-    fake = bluesky_fake()
+def test_bluesky_reply_not_in_the_feed_is_failed(factory, fake):
     ids = ingest_bluesky(factory, fake)
     ana = ids["ana-lima.bsky.social"]
     reply_id = begin_send(factory, ana, draft_for(factory, ana, "So sorry Ana"))
@@ -774,8 +772,7 @@ def test_bluesky_reply_not_in_the_feed_is_failed(factory):
     assert len(fake.calls("app.bsky.feed.getAuthorFeed")) == 1  # older posts: stop paging
 
 
-def test_bluesky_like_writes_a_like_record(factory):
-    fake = bluesky_fake()
+def test_bluesky_like_writes_a_like_record(factory, fake):
     ids = ingest_bluesky(factory, fake)
     ana = ids["ana-lima.bsky.social"]
     amplify(factory, ana, BlueskyPublisher(bluesky_session(fake)), "like", "U0AGENT", NOW)
@@ -815,10 +812,9 @@ def test_runtime_gives_its_bluesky_sources_and_publisher_one_session(migrated_ur
         runtime.stop()
 
 
-def test_one_create_session_serves_the_sources_and_the_publisher():
+def test_one_create_session_serves_the_sources_and_the_publisher(fake):
     # The sources and the publisher built as `Runtime` builds them, around one session, over
     # the fake's HTTP: polling both sources and replying logs in once.
-    fake = bluesky_fake()
     notifications = json.loads((DATA / "bluesky" / "list_notifications.json").read_text())
     fake.routes["app.bsky.notification.listNotifications"] = lambda r: httpx.Response(
         200, json=notifications)
@@ -884,8 +880,7 @@ def test_mastodon_reply_answers_the_latest_follow_up_with_its_visibility(api, fa
     assert reply_row(factory, reply.id).thread_post_id == post_id
 
 
-def test_bluesky_reply_to_a_follow_up_keeps_the_thread_root(factory):
-    fake = bluesky_fake()
+def test_bluesky_reply_to_a_follow_up_keeps_the_thread_root(factory, fake):
     ids = ingest_bluesky(factory, fake)
     mention_id = ids["benoit.example.com"]
     with factory() as s:

@@ -1,11 +1,13 @@
-"""Bluesky sources through the real atproto Client, with HTTP answered by `httpx.MockTransport`
-(the seam atproto offers: `Request(**httpx_options)` → `httpx.Client`). Bodies follow the lexicons
+"""Bluesky sources through the real atproto Client over real HTTP to a fake PDS on 127.0.0.1
+(tests/support/fake_bluesky.py: `BLUESKY_API_URL`, and a saved session's PDS). Bodies follow the lexicons
 (app.bsky.feed.searchPosts, app.bsky.notification.listNotifications); no recorded Bluesky traffic
 exists, so they are written by hand (see tests/data/README.md). No network, no sleeping."""
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -17,8 +19,10 @@ from bot.networks.bluesky.source import BlueskyMentionsSource, BlueskySearchSour
 from tests.support.fake_bluesky import (
     BRAND,
     BRAND_DID,
+    DROP,
     HANDLE,
     SEARCH,
+    STALL,
     FakeBluesky,
     body,
     search_pages,
@@ -31,8 +35,20 @@ NOW = datetime(2026, 11, 23, 9, 40, tzinfo=UTC)
 MENTIONS = SourceSpec(id="bluesky-mentions", type="bluesky_mentions", every="60s")
 
 
-def test_search_posts_are_normalised() -> None:
-    fake = FakeBluesky()
+@pytest.fixture
+def fake() -> Iterator[FakeBluesky]:
+    with FakeBluesky() as server:
+        yield server
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nobody listens on: connecting is refused (a real ConnectError)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_search_posts_are_normalised(fake: FakeBluesky) -> None:
     search_pages(fake)
     saved: list[str] = []
     src = BlueskySearchSource(SEARCH, BRAND, session(fake, on_session_change=saved.append))
@@ -73,8 +89,7 @@ def test_search_posts_are_normalised() -> None:
     assert saved and saved[0].startswith(f"{HANDLE}:::{BRAND_DID}:::")
 
 
-def test_search_cursor_pages_back_dedupes_and_skips_what_was_seen() -> None:
-    fake = FakeBluesky()
+def test_search_cursor_pages_back_dedupes_and_skips_what_was_seen(fake: FakeBluesky) -> None:
     search_pages(fake)
     src = BlueskySearchSource(SEARCH, BRAND, session(fake))
 
@@ -98,8 +113,7 @@ def test_search_cursor_pages_back_dedupes_and_skips_what_was_seen() -> None:
                                                          "dailyfinance.bsky.social"]
 
 
-def test_mentions_keep_mention_reply_and_quote_notifications() -> None:
-    fake = FakeBluesky()
+def test_mentions_keep_mention_reply_and_quote_notifications(fake: FakeBluesky) -> None:
     fake.routes["app.bsky.notification.listNotifications"] = lambda r: httpx.Response(
         200, json=body("list_notifications.json"))
     src = BlueskyMentionsSource(MENTIONS, BRAND, session(fake))
@@ -123,8 +137,7 @@ def test_mentions_keep_mention_reply_and_quote_notifications() -> None:
     assert again.mentions == []
 
 
-def test_brand_own_posts_are_skipped() -> None:
-    fake = FakeBluesky()
+def test_brand_own_posts_are_skipped(fake: FakeBluesky) -> None:
     page = body("search_posts_page1.json")
     page["posts"][0]["author"] = {"did": BRAND_DID, "handle": HANDLE, "displayName": "Acme Bank"}
     fake.routes["app.bsky.feed.searchPosts"] = lambda r: httpx.Response(200, json=page)
@@ -133,12 +146,11 @@ def test_brand_own_posts_are_skipped() -> None:
     assert "1 of the brand's own posts skipped" in got.notes
 
 
-def test_saved_session_is_reused_without_create_session() -> None:
-    fake = FakeBluesky()
+def test_saved_session_is_reused_without_create_session(fake: FakeBluesky) -> None:
     search_pages(fake)
     fake.routes["app.bsky.notification.listNotifications"] = lambda r: httpx.Response(
         200, json=body("list_notifications.json"))
-    saved = session_string(int(time.time()) + 7200)
+    saved = session_string(int(time.time()) + 7200, fake.url)
     bluesky = session(fake, session_string=saved)
 
     BlueskySearchSource(SEARCH, BRAND, bluesky).fetch(SourceState(), now=NOW)
@@ -151,8 +163,7 @@ def test_saved_session_is_reused_without_create_session() -> None:
     assert bluesky.session_string == saved
 
 
-def test_both_sources_share_one_created_session() -> None:
-    fake = FakeBluesky()
+def test_both_sources_share_one_created_session(fake: FakeBluesky) -> None:
     search_pages(fake)
     fake.routes["app.bsky.notification.listNotifications"] = lambda r: httpx.Response(
         200, json=body("list_notifications.json"))
@@ -163,14 +174,13 @@ def test_both_sources_share_one_created_session() -> None:
     assert len(fake.calls("com.atproto.server.createSession")) == 1
 
 
-def test_expiring_access_token_is_refreshed_not_recreated() -> None:
-    fake = FakeBluesky()
+def test_expiring_access_token_is_refreshed_not_recreated(fake: FakeBluesky) -> None:
     search_pages(fake)
     refreshed = session_body()
     fake.routes["com.atproto.server.refreshSession"] = lambda r: httpx.Response(200,
                                                                                 json=refreshed)
     saved: list[str] = []
-    old = session_string(int(time.time()) + 60)  # expires in a minute: atproto refreshes early
+    old = session_string(int(time.time()) + 60, fake.url)  # expires in a minute: atproto refreshes early
     bluesky = session(fake, session_string=old, on_session_change=saved.append)
 
     BlueskySearchSource(SEARCH, BRAND, bluesky).fetch(SourceState(), now=NOW)
@@ -183,13 +193,12 @@ def test_expiring_access_token_is_refreshed_not_recreated() -> None:
     assert saved == [bluesky.session_string] and refreshed["accessJwt"] in saved[0]
 
 
-def test_revoked_saved_session_logs_in_once_and_retries() -> None:
-    fake = FakeBluesky()
+def test_revoked_saved_session_logs_in_once_and_retries(fake: FakeBluesky) -> None:
     page = body("search_posts_page1.json")
     answers = [httpx.Response(400, json={"error": "ExpiredToken", "message": "Token has expired"}),
                httpx.Response(200, json=page)]
     fake.routes["app.bsky.feed.searchPosts"] = lambda r: answers.pop(0)
-    bluesky = session(fake, session_string=session_string(int(time.time()) + 7200))
+    bluesky = session(fake, session_string=session_string(int(time.time()) + 7200, fake.url))
 
     got = BlueskySearchSource(SEARCH, BRAND, bluesky).fetch(SourceState(), now=NOW)
 
@@ -198,8 +207,7 @@ def test_revoked_saved_session_logs_in_once_and_retries() -> None:
     assert len(fake.calls("app.bsky.feed.searchPosts")) == 2
 
 
-def test_wrong_app_password_is_an_auth_error() -> None:
-    fake = FakeBluesky()
+def test_wrong_app_password_is_an_auth_error(fake: FakeBluesky) -> None:
     fake.routes["com.atproto.server.createSession"] = lambda r: httpx.Response(
         401, json={"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
     with pytest.raises(SourceAuthError, match="Invalid identifier or password"):
@@ -207,8 +215,7 @@ def test_wrong_app_password_is_an_auth_error() -> None:
     assert len(fake.calls("com.atproto.server.createSession")) == 1  # no retry loop
 
 
-def test_rate_limit_uses_ratelimit_reset() -> None:
-    fake = FakeBluesky()
+def test_rate_limit_uses_ratelimit_reset(fake: FakeBluesky) -> None:
     reset = 1_795_427_070  # 2026-11-23T09:44:30Z in epoch seconds, as Bluesky sends it
     fake.routes["app.bsky.feed.searchPosts"] = lambda r: httpx.Response(
         429, json={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
@@ -219,8 +226,7 @@ def test_rate_limit_uses_ratelimit_reset() -> None:
     assert caught.value.reset_at == datetime.fromtimestamp(reset, UTC)
 
 
-def test_create_session_rate_limit_is_rate_limited() -> None:
-    fake = FakeBluesky()
+def test_create_session_rate_limit_is_rate_limited(fake: FakeBluesky) -> None:
     fake.routes["com.atproto.server.createSession"] = lambda r: httpx.Response(
         429, json={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"})
     with pytest.raises(RateLimited) as caught:
@@ -232,8 +238,7 @@ def test_create_session_rate_limit_is_rate_limited() -> None:
     (500, SourceUnavailable), (502, SourceUnavailable), (503, SourceUnavailable),
     (401, SourceAuthError), (403, SourceAuthError),
 ])
-def test_http_errors_are_mapped(status: int, error: type[Exception]) -> None:
-    fake = FakeBluesky()
+def test_http_errors_are_mapped(status: int, error: type[Exception], fake: FakeBluesky) -> None:
     fake.routes["app.bsky.feed.searchPosts"] = lambda r: httpx.Response(
         status, json={"error": "InternalServerError" if status >= 500 else "Unauthorized",
                       "message": "nope"})
@@ -241,21 +246,19 @@ def test_http_errors_are_mapped(status: int, error: type[Exception]) -> None:
         BlueskySearchSource(SEARCH, BRAND, session(fake)).fetch(SourceState(), now=NOW)
 
 
-@pytest.mark.parametrize("exc", [httpx.ConnectError("connection refused"),
-                                 httpx.ReadTimeout("timed out")])
-def test_network_failures_are_unavailable(exc: Exception) -> None:
-    fake = FakeBluesky()
-
-    def fail(request: httpx.Request) -> httpx.Response:
-        raise exc
-
-    fake.routes["app.bsky.feed.searchPosts"] = fail
+@pytest.mark.parametrize("failure", ["drop", "stall", "refused"])
+def test_network_failures_are_unavailable(failure: str, fake: FakeBluesky) -> None:
+    """Real ones: the connection closed without an answer, no answer within the read timeout
+    (0.3 s), a port nobody listens on."""
+    fake.routes["app.bsky.feed.searchPosts"] = lambda r: DROP if failure == "drop" else STALL
+    saved = session_string(int(time.time()) + 7200, fake.url if failure != "refused" else
+                           f"http://127.0.0.1:{closed_port()}")
+    bluesky = session(fake, session_string=saved, timeout=0.3)
     with pytest.raises(SourceUnavailable):
-        BlueskySearchSource(SEARCH, BRAND, session(fake)).fetch(SourceState(), now=NOW)
+        BlueskySearchSource(SEARCH, BRAND, bluesky).fetch(SourceState(), now=NOW)
 
 
-def test_the_brands_own_reply_is_kept_flagged_for_its_conversation() -> None:
-    fake = FakeBluesky()
+def test_the_brands_own_reply_is_kept_flagged_for_its_conversation(fake: FakeBluesky) -> None:
     page = body("search_posts_page1.json")
     replies = [p for p in page["posts"] if (p.get("record") or {}).get("reply")]
     replies[0]["author"] = {"did": BRAND_DID, "handle": HANDLE, "displayName": "Acme Bank"}
@@ -286,9 +289,8 @@ def storm_of(fake: FakeBluesky, n: int, limit: int) -> list[str]:
     return [p["uri"] for p in posts]
 
 
-def test_a_burst_past_the_cap_leaves_a_gap_the_next_polls_read() -> None:
+def test_a_burst_past_the_cap_leaves_a_gap_the_next_polls_read(fake: FakeBluesky) -> None:
     """Issue 18: the cap used to move the cursor past what it had not read."""
-    fake = FakeBluesky()
     uris = storm_of(fake, 25, limit=5)
     src = BlueskySearchSource(SEARCH, BRAND, session(fake), page_limit=5, max_pages=3)
     state = SourceState(cursor="2026-11-23T09:00:00Z")  # before all 25
