@@ -94,6 +94,25 @@ def test_a_reddit_mention_is_answered_once_through_the_desk(start_bot, fake_slac
     assert len([c for c in calls(fake_slack, "chat.postMessage")
                 if "frequent_flyer" in str(c.params)]) == 1
 
+    # The customer answers our reply without writing u/NorthwindAir: Reddit puts it in the
+    # brand's inbox, the next poll brings it into the card's thread and reopens the card.
+    updates = len(calls(fake_slack, "chat.update"))
+    fake_reddit.reply("k9late", "frequent_flyer", "still nothing <!channel>",
+                      datetime.now(UTC).timestamp() - 5, parent="t1_br0001")
+    bot.runtime.poll_now("reddit")
+    fake_slack.wait_until(lambda: in_thread(fake_slack, "still nothing"), timeout=15)
+    [answer] = in_thread(fake_slack, "still nothing")
+    shown = json.dumps(blocks_of(answer))
+    assert "Customer replied" in shown and "&lt;!channel&gt;" in shown
+    assert not [c for c in calls(fake_slack, "chat.postMessage")
+                if not c.params.get("thread_ts") and "still nothing" in json.dumps(c.params)]
+    assert "reopened" in json.dumps(latest_card(fake_slack, updates + 1))
+
+
+def in_thread(fake_slack, text: str) -> list:
+    return [c for c in calls(fake_slack, "chat.postMessage")
+            if c.params.get("thread_ts") and text in json.dumps(c.params)]
+
 
 def test_an_answer_lost_after_reddit_made_the_reply_is_reconciled_never_resent(
         start_bot, fake_slack, fake_reddit, tmp_path):
@@ -133,7 +152,7 @@ def test_kill_9_between_the_send_intent_and_reddits_answer(fake_slack, fake_redd
         env=reddit_settings(fake_reddit), cards=lambda: mention_cards(fake_slack),
         limit="10000 characters", publisher=publisher, reply_id=lambda: "t1_br0001",
         replies_made=lambda: len(fake_reddit.calls("POST", "/api/comment")),
-        polls=lambda: len(fake_reddit.calls("GET", "/message/mentions"))),
+        polls=lambda: len(fake_reddit.calls("GET", "/message/inbox"))),
         fake_slack, tmp_path, REPLY)
     assert len(fake_reddit.replies_to("t1_k9lost")) == 1
 

@@ -53,7 +53,7 @@ ABSURD = "99999999999999"  # seconds: past what timedelta holds
 
 def reddit(value: str) -> tuple[Source, Callable[[], None]]:
     fake = FakeReddit().start()
-    fake.fail("/message/mentions", 429, headers={"retry-after": value})
+    fake.fail("/message/inbox", 429, headers={"retry-after": value})
     window = RateWindow()
     spec = SourceSpec(id="reddit-mentions", type="reddit_mentions")
     return RedditMentionsSource(spec, BRAND, build_reddit(

@@ -1,7 +1,8 @@
 """A fake Reddit on 127.0.0.1 (real HTTP), for the Reddit source, publisher and e2e tests.
 
-It serves what PRAW asks for: the token endpoint (`/api/v1/access_token`), the inbox's
-username mentions, subreddit search, `POST /api/comment`, `POST /api/vote`, `/api/v1/me`, a
+It serves what PRAW asks for: the token endpoint (`/api/v1/access_token`), the inbox (its
+username mentions, replies to the brand's comments and posts, private messages), subreddit
+search, `POST /api/comment`, `POST /api/vote`, `/api/v1/me`, a
 thread's replies (`/comments/<post>[/_/<comment>]`) and a user's comments — from the things it
 holds, built on the recorded bodies of tests/data/reddit (PRAW's cassettes): a mention is the
 first recorded inbox item with its author, body, ids and time replaced. Every answer carries
@@ -55,7 +56,8 @@ class Failure:
 @dataclass
 class FakeReddit:
     things: dict[str, dict[str, Any]] = field(default_factory=dict)  # fullname -> data
-    mentions: list[str] = field(default_factory=list)  # fullnames in the inbox
+    mentions: list[str] = field(default_factory=list)  # username mentions in the inbox
+    inbox: list[str] = field(default_factory=list)  # the inbox's other items: replies, messages
     requests: list[Request] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     remaining: float = 598.0
@@ -84,6 +86,34 @@ class FakeReddit:
         with self._lock:
             self.things[data["name"]] = data
             self.mentions.append(data["name"])
+        return data
+
+    def reply(self, cid: str, author: str, text: str, created: float, *, parent: str
+              ) -> dict[str, Any]:
+        """A reply to the brand's comment or post `parent`: in the inbox, not a mention."""
+        with self._lock:
+            above = self.things[parent]
+        post = parent if parent.startswith("t3_") else str(above["link_id"])
+        data = self.mention(cid, author, text, created, post=post[3:], parent=parent,
+                            subreddit=str(above.get("subreddit") or "travel"))
+        kind = "post_reply" if parent.startswith("t3_") else "comment_reply"
+        with self._lock:
+            data.update(type=kind, subject=kind.replace("_", " "))
+            self.mentions.remove(data["name"])
+            self.inbox.append(data["name"])
+        return data
+
+    def message(self, mid: str, author: str, subject: str, text: str, created: float
+                ) -> dict[str, Any]:
+        """A private message to the brand (`t4_`), in the inbox."""
+        data = {"id": mid, "name": f"t4_{mid}", "author": author, "subject": subject,
+                "body": text, "body_html": "", "created_utc": created, "created": created,
+                "dest": self.account, "was_comment": False, "context": "", "new": True,
+                "parent_id": None, "first_message_name": None, "replies": "",
+                "subreddit": None, "distinguished": None}
+        with self._lock:
+            self.things[data["name"]] = data
+            self.inbox.append(data["name"])
         return data
 
     def post(self, pid: str, author: str, title: str, selftext: str, created: float, *,
@@ -191,9 +221,10 @@ class FakeReddit:
                          "expires_in": 86400, "scope": "*"}
         if path == "/api/v1/me":
             return 200, {"name": self.account, "id": "brand01"}
-        if path == "/message/mentions":
+        if path in ("/message/mentions", "/message/inbox"):
             with self._lock:
-                items = [self.things[n] for n in self.mentions]
+                names = self.mentions + (self.inbox if path == "/message/inbox" else [])
+                items = [self.things[n] for n in names if n in self.things]
             return 200, self.listing(items, params)
         if path.endswith("/search") and path.startswith("/r/"):
             return 200, self.search(path.split("/")[2], params)

@@ -1,6 +1,9 @@
-"""Reddit: username mentions from the brand account's inbox, and keyword search, through PRAW.
+"""Reddit: the brand account's inbox, and keyword search, through PRAW.
 
-`reddit_mentions`: `GET /message/mentions` (comments that write u/<brand>), newest first.
+`reddit_mentions`: `GET /message/inbox?mark=false` (comments that write u/<brand> and replies
+to the brand's comments and posts: a customer answering our reply comes back into the card's
+thread), newest first, leaving Reddit's unread marks to the people who use the inbox. Private
+messages there are skipped with a note (answering them is not a comment reply).
 `reddit_search`: `GET /r/<a+b+c or all>/search?q=…&sort=new&restrict_sr=on` (posts only:
 Reddit's search API does not search comments), newest first.
 
@@ -211,10 +214,13 @@ class RedditSource:
         """The items as mentions, oldest first; one the parser refuses goes to `rejected`
         (without that list, it raises)."""
         mentions: list[Mention] = []
-        deleted = own = 0
+        deleted = own = messages = 0
         own_name = (self.brand.reddit_username or "").lower()
         for thing in sorted(things, key=lambda t: _created(t) or 0.0):
             try:
+                if str(field(thing, "name", "")).startswith("t4_"):
+                    messages += 1
+                    continue
                 author = author_name(thing)
                 if author is None or self.text_of(thing).strip() in DELETED:
                     deleted += 1
@@ -234,6 +240,9 @@ class RedditSource:
             notes.append(f"{deleted} deleted or removed item(s) skipped")
         if own:
             notes.append(f"{own} of the brand's own item(s) skipped")
+        if messages:
+            notes.append(f"{messages} private message(s) skipped: answer them in Reddit's "
+                         "inbox")
         return mentions, notes
 
     @staticmethod
@@ -281,10 +290,11 @@ def created_at(thing: Any) -> datetime:
 
 
 class RedditMentionsSource(RedditSource):
-    """`type: reddit_mentions` — comments that write u/<brand account> (the inbox)."""
+    """`type: reddit_mentions` — the brand account's inbox: comments that write u/<brand
+    account> and replies to its comments and posts."""
 
     def listing(self, limit: int, params: dict[str, str]) -> Iterator[Any]:
-        return self.reddit.inbox.mentions(limit=limit, params=params)
+        return self.reddit.inbox.all(limit=limit, params={"mark": "false", **params})
 
 
 class RedditSearchSource(RedditSource):

@@ -68,13 +68,30 @@ def test_mentions_are_read_newest_first_down_to_the_cursor_with_the_comment_tree
     assert ben.url == "https://www.reddit.com/r/travel/comments/p2/a_thread/c2/"
     assert ben.mentions_brand and ben.extra["subreddit"] == "travel"
     assert first.state.cursor == repr(T0 + 60)
-    ua = fake.calls("GET", "/message/mentions")[0].headers["User-Agent"]
+    ua = fake.calls("GET", "/message/inbox")[0].headers["User-Agent"]
     assert ua.startswith(user_agent(BRAND)) and "(by /u/NorthwindAir)" in ua
 
     fake.mention("c3", "cara", "u/NorthwindAir thanks!", T0 + 120)
     second = source.fetch(first.state, now=NOW)
     # the item at the cursor comes again (inclusive bound); ingest's dedupe drops it
     assert [m.external_id for m in second.mentions] == ["t1_c2", "t1_c3"]
+
+
+def test_replies_to_the_brand_come_from_the_inbox_without_a_mention(fake):
+    """A customer answering our reply need not write u/<brand>: the inbox holds it, and it
+    names our comment as its parent (the card's follow-up). Private messages are skipped
+    with a note; the inbox's unread marks are left alone."""
+    fake.mention("c1", "ana", "u/NorthwindAir my bag never arrived", T0, post="p1")
+    fake.comment("t1_c1", "So sorry, DM us your file reference")  # our reply: t1_br0001
+    fake.reply("c2", "ana", "sent it, still nothing", T0 + 60, parent="t1_br0001")
+    fake.message("m1", "ben", "refund", "hello, about my refund", T0 + 90)
+    got = mentions_source(fake).fetch(SourceState(), now=NOW)
+    assert [m.external_id for m in got.mentions] == ["t1_c1", "t1_c2"]
+    reply = got.mentions[1]
+    assert (reply.in_reply_to_id, reply.conversation_id, reply.author.handle) == (
+        "t1_br0001", "t3_p1", "ana")
+    assert got.notes == ["1 private message(s) skipped: answer them in Reddit's inbox"]
+    assert fake.calls("GET", "/message/inbox")[0].params["mark"] == "false"
 
 
 def test_deleted_mentions_and_the_brands_own_comments_are_skipped_with_a_note(fake):
@@ -109,11 +126,11 @@ def test_paging_stops_at_the_cursor_and_caps_the_pages(fake):
         fake.mention(f"c{i}", "ana", f"u/NorthwindAir {i}", T0 + i)
     got = mentions_source(fake).fetch(SourceState(cursor=repr(T0 + 200)), now=NOW)
     assert [m.external_id for m in got.mentions] == [f"t1_c{i}" for i in range(200, 250)]
-    assert got.notes == [] and len(fake.calls("GET", "/message/mentions")) == 1
+    assert got.notes == [] and len(fake.calls("GET", "/message/inbox")) == 1
     capped = mentions_source(fake, max_pages=2).fetch(SourceState(cursor=repr(T0)), now=NOW)
     assert [m.external_id for m in capped.mentions] == [f"t1_c{i}" for i in range(50, 250)]
     assert capped.notes[0].startswith("page cap reached (2 pages of 100)")
-    assert len(fake.calls("GET", "/message/mentions")) == 3  # 100 a page, newest first
+    assert len(fake.calls("GET", "/message/inbox")) == 3  # 100 a page, newest first
 
 
 def test_rate_limit_headers_stop_the_next_poll_before_prawcore_would_sleep(fake):
@@ -130,14 +147,14 @@ def test_rate_limit_headers_stop_the_next_poll_before_prawcore_would_sleep(fake)
 
 def test_429_is_rate_limited_until_the_reset_and_5xx_is_one_request_then_backoff(fake):
     source = mentions_source(fake)
-    fake.fail("/message/mentions", 429, headers={"retry-after": "120"})
+    fake.fail("/message/inbox", 429, headers={"retry-after": "120"})
     with pytest.raises(RateLimited) as caught:
         source.fetch(SourceState(), now=NOW)
     assert caught.value.reset_at == NOW + timedelta(seconds=120)
-    fake.fail("/message/mentions", 503)
+    fake.fail("/message/inbox", 503)
     with pytest.raises(SourceUnavailable):
         source.fetch(SourceState(), now=NOW)
-    assert len(fake.calls("GET", "/message/mentions")) == 2  # prawcore did not retry
+    assert len(fake.calls("GET", "/message/inbox")) == 2  # prawcore did not retry
 
 
 def test_a_refused_token_or_403_parks_the_source_with_the_reason(fake):
@@ -145,7 +162,7 @@ def test_a_refused_token_or_403_parks_the_source_with_the_reason(fake):
     with pytest.raises(SourceAuthError, match=r"invalid_grant.*REDDIT_REFRESH_TOKEN"):
         mentions_source(fake).fetch(SourceState(), now=NOW)
     fake.refuse_token = False
-    fake.fail("/message/mentions", 403)
+    fake.fail("/message/inbox", 403)
     with pytest.raises(SourceAuthError, match=r"refused \(403\)"):
         mentions_source(fake).fetch(SourceState(), now=NOW)
 
