@@ -4,8 +4,9 @@ statements of its store transaction (the first, the middle, the last two: the ga
 bounds are written with the cursor and the mentions, in the same COMMIT). Then a restart on
 the same database polls until the gap is closed: every post of the burst stored once, one card
 at most each, whatever the network's paging (Reddit `after`, YouTube `pageToken`, Google Play
-`token`, App Store `links.next`, Graph `after` for Threads and Facebook/Instagram comments),
-against each network's fake over real HTTP (tests/support/gap_networks.py).
+`token`, App Store `links.next`, Graph `after` for Threads and Facebook/Instagram comments,
+Bluesky's search cursor, Mastodon's `max_id`), against each network's fake over real HTTP
+(tests/support/gap_networks.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A fake Bluesky PDS on 127.0.0.1 (real HTTP: XRPC by NSID under `/xrpc/`) and the Acme Bank
 account the Bluesky tests log in as: JWT-shaped tokens, saved session strings, a session built
 on the fake (`BLUESKY_API_URL` is the fake; a saved session names it as its PDS), the two
-search pages of tests/data/bluesky.
+search pages of tests/data/bluesky, and a search over posts added as the test goes.
 
 A route takes the request as an `httpx.Request` (the URL, headers and body the server read
 off the socket) and gives the answer as an `httpx.Response`, which is written back; or
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -105,6 +107,45 @@ class FakeBluesky(FakeServer):
 def session(fake: FakeBluesky, **kw: Any) -> BlueskySession:
     """A session on the fake through the bot's own `build_bluesky` (its guarded transport)."""
     return build_bluesky(fake.settings(), **kw)
+
+
+def _stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def search_posts(fake: FakeBluesky) -> Callable[[str, str, str, float], str]:
+    """`searchPosts` over posts added as the test goes: `post(rkey, handle, text, at)` adds
+    one (the first recorded search result with these values) and gives its uri. Newest
+    first, `limit` a page; the cursor names the last post given, so it stays valid while
+    newer posts arrive."""
+    template = body("search_posts_page1.json")["posts"][0]
+    posts: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def post(rkey: str, handle: str, text: str, at: float) -> str:
+        did = f"did:plc:{handle.split('.')[0]}"
+        p = {**template, "uri": f"at://{did}/app.bsky.feed.post/{rkey}", "indexedAt": _stamp(at),
+             "author": {**template["author"], "did": did, "handle": handle},
+             "record": {**template["record"], "createdAt": _stamp(at), "text": text}}
+        with lock:
+            posts.append(p)
+        return str(p["uri"])
+
+    def search(request: httpx.Request) -> httpx.Response:
+        cursor = request.url.params.get("cursor")
+        limit = int(request.url.params.get("limit", "25"))
+        with lock:
+            newest = sorted(posts, key=lambda p: (p["indexedAt"], p["uri"]), reverse=True)
+        if cursor:
+            at, uri = cursor.split("|", 1)
+            newest = [p for p in newest if (p["indexedAt"], p["uri"]) < (at, uri)]
+        page = newest[:limit]
+        more = {"cursor": f"{page[-1]['indexedAt']}|{page[-1]['uri']}"} \
+            if len(newest) > limit else {}
+        return httpx.Response(200, json={"posts": page, **more})
+
+    fake.routes["app.bsky.feed.searchPosts"] = search
+    return post
 
 
 def search_pages(fake: FakeBluesky) -> None:

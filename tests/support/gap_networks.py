@@ -16,11 +16,14 @@ from typing import Any
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.app_store.client import AscApi
 from bot.networks.app_store.source import AppStoreSource
+from bot.networks.bluesky.source import BlueskySearchSource
 from bot.networks.facebook.client import build_graph
 from bot.networks.facebook.source import FacebookPageSource
 from bot.networks.google_play.client import PlayApi
 from bot.networks.google_play.source import GooglePlaySource
 from bot.networks.instagram.source import InstagramSource
+from bot.networks.mastodon.client import build_mastodon
+from bot.networks.mastodon.source import MastodonSource
 from bot.networks.reddit.client import RateWindow, build_reddit
 from bot.networks.reddit.source import RedditMentionsSource
 from bot.networks.threads.client import build_threads
@@ -28,7 +31,10 @@ from bot.networks.threads.source import ThreadsSource
 from bot.networks.youtube.client import build_youtube
 from bot.networks.youtube.source import YouTubeCommentsSource
 from tests.support.fake_app_store import APP_ID, FakeAppStore, review
+from tests.support.fake_bluesky import FakeBluesky, search_posts
+from tests.support.fake_bluesky import session as bluesky_session
 from tests.support.fake_google_play import PACKAGE, FakeGooglePlay
+from tests.support.fake_mastodon import FakeMastodon
 from tests.support.fake_meta import IG_USER_ID, PAGE_ID, FakeMeta
 from tests.support.fake_reddit import BRAND as REDDIT_BRAND
 from tests.support.fake_reddit import FakeReddit
@@ -146,9 +152,34 @@ def instagram() -> Case:
                 comment, lambda n: {str(18000000000000000 + i) for i in range(n)}, fake.stop)
 
 
+def bluesky() -> Case:
+    fake = FakeBluesky().start()
+    post = search_posts(fake)
+    spec = SourceSpec(id="bluesky", type="bluesky_search", query="acme bank")
+    uris: dict[int, str] = {}
+
+    def add(i: int, at: float) -> None:
+        uris[i] = post(f"3lk{i:03d}", f"user{i % 3}.bsky.social", f"acme bank help {i}", at)
+
+    return Case(spec, "_read_page",
+                lambda: BlueskySearchSource(spec, BRAND, bluesky_session(fake), **CAP), add,
+                lambda n: {uris[i] for i in range(n)}, fake.stop)
+
+
+def mastodon() -> Case:
+    fake = FakeMastodon().start()
+    spec = SourceSpec(id="mastodon", type="mastodon_mentions")
+    return Case(spec, "_page",
+                lambda: MastodonSource(spec, BRAND, build_mastodon(fake.settings()), **CAP),
+                lambda i, at: fake.mention(100 + i, str(117020577157690000 + i), f"user{i % 3}",
+                                           f"@acme help {i}", at),
+                lambda n: {str(117020577157690000 + i) for i in range(n)}, fake.stop)
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "reddit": reddit, "google_play": google_play, "app_store": app_store, "youtube": youtube,
-    "threads": threads, "facebook": facebook, "instagram": instagram}
+    "threads": threads, "facebook": facebook, "instagram": instagram, "bluesky": bluesky,
+    "mastodon": mastodon}
 
 
 def killable(source: Any, method: str, process: Process) -> Any:
