@@ -33,6 +33,7 @@ from bot.kit import models
 from bot.kit.db import session_scope
 from bot.listening.ingest import IngestResult, add_usage, source_row, store_fetch
 from bot.listening.quarantine import is_poison
+from bot.listening.watching import follows_conversations, watched
 from bot.networks.base import (
     Fetch,
     RateLimited,
@@ -143,7 +144,8 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
             row.last_error, row.last_error_at = spent, now
             log.warning("source %s: %s", spec.id, row.last_error)
             reason = "budget"
-        state = SourceState(row.cursor, row.etag, row.last_modified, row.backfill)
+        watch = watched(session, spec.id, now) if follows_conversations(source) else ()
+        state = SourceState(row.cursor, row.etag, row.last_modified, row.backfill, watch)
     if reason is not None:
         outcome = PollOutcome(spec.id, "budget" if reason == "budget" else "skipped",
                               detail=reason)

@@ -22,13 +22,24 @@ from bot.domain.rules.schema import SourceSpec
 
 
 @dataclass(frozen=True, slots=True)
+class Watched:
+    """A conversation the desk holds a card in, for a network whose listing would not show a
+    late reply in it (YouTube lists threads by their first comment)."""
+
+    conversation_id: str
+    since: datetime  # the oldest post the desk has of it: replies before it are not news
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
-    """What a source remembers between polls (columns of the `source` table)."""
+    """What a source remembers between polls (columns of the `source` table), and the
+    conversations to watch when the source `follows_conversations`."""
 
     cursor: str | None = None  # X/Mastodon since_id, Bluesky cursor or newest indexedAt
     etag: str | None = None  # RSS conditional GET
     last_modified: str | None = None  # RSS conditional GET
     backfill: str | None = None  # gaps a page cap left, read by the next polls (networks.gaps)
+    watch: tuple[Watched, ...] = ()  # newest activity first (bot.listening.watching)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ the YouTube source, publisher and e2e tests.
 
 Served: `POST /token` (refresh-token grant), `GET /youtube/v3/commentThreads`
 (`allThreadsRelatedToChannelId`, newest thread first, up to 5 replies inline, `pageToken`
-paging), `GET /youtube/v3/comments?parentId=` (a thread's replies), `POST
+paging; or `id=a,b,…`, those threads), `GET /youtube/v3/comments?parentId=` (a thread's replies), `POST
 /youtube/v3/comments` (a reply; 50 units) and `GET /youtube/v3/channels?mine=true`. Resources
 are written by hand after the schemas of the discovery document shipped with
 google-api-python-client (`youtube.v3.json`: `CommentThread`, `Comment`, `CommentSnippet`),
@@ -220,10 +220,12 @@ class FakeYouTube:
         return 404, error(404, "notFound")
 
     def list_threads(self, params: dict[str, str]) -> dict[str, Any]:
-        if params.get("allThreadsRelatedToChannelId") != CHANNEL:
+        wanted = set(params["id"].split(",")) if params.get("id") else None
+        if wanted is None and params.get("allThreadsRelatedToChannelId") != CHANNEL:
             return error(404, "channelNotFound")
         with self._lock:
-            threads = sorted(self.threads.values(), reverse=True,
+            threads = sorted((t for t in self.threads.values()
+                              if wanted is None or t["id"] in wanted), reverse=True,
                              key=lambda t: t["snippet"]["topLevelComment"]["snippet"]
                              ["publishedAt"])
             out = []

@@ -5,8 +5,11 @@ order=time, maxResults=100, textFormat=plainText)`, newest thread first, pages u
 holds a thread begun before the cursor (at most MAX_PAGES a poll; the first poll reads one
 page). A thread carries up to 5 replies inline; when it has more, `comments.list(parentId)`
 reads them (at most MORE_REPLIES threads a poll). The cursor is the newest `publishedAt`
-seen, inclusive (the comment at the cursor comes again; ingest's dedupe drops it). A reply on
-a thread older than the pages read is not seen: YouTube orders threads by their first comment.
+seen, inclusive (the comment at the cursor comes again; ingest's dedupe drops it). YouTube orders
+threads by their first comment, so a reply on a thread older than the pages read is not in
+them: the conversations the desk has cards in (`SourceState.watch`, bot.listening.watching)
+are read by id, `commentThreads.list(id=…)` 50 a call, their replies since the card kept
+(they never move the cursor: they are not the listing's).
 A burst larger than the cap leaves a gap (bot.networks.gaps: YouTube's `pageToken` to resume
 from, the old cursor its floor) that the next polls read with the pages the new comments leave
 over, until it is closed; the units it costs are the gap's cost (`Fetch.backfill_reads`).
@@ -62,6 +65,7 @@ from bot.networks.youtube.client import (
 PAGE_LIMIT = 100  # the API's maximum
 MAX_PAGES = 3
 MORE_REPLIES = 5  # threads a poll whose replies beyond the inline 5 are read
+WATCH_BATCH = 50  # thread ids a commentThreads.list(id=…) call takes
 RATE_WAIT = timedelta(minutes=1)
 
 
@@ -93,6 +97,8 @@ class QuotaSpent(RateLimited):
 class YouTubeCommentsSource:
     """`type: youtube_comments` — comments on every video of `channel_id`."""
 
+    follows_conversations = True  # bot.listening.watching: late replies in old threads
+
     def __init__(self, spec: SourceSpec, brand: Brand, youtube: Any, *,
                  page_limit: int = PAGE_LIMIT, max_pages: int = MAX_PAGES) -> None:
         self.spec = spec
@@ -121,13 +127,18 @@ class YouTubeCommentsSource:
         rejected: list[Rejected] = []
         for thread, floor in run.items:
             self._collect(thread, _time(floor) if floor else None, comments, more, rejected)
+        listed = {thread_id for _, thread_id, _ in comments}
+        watched: list[tuple[dict[str, Any], str, datetime | None]] = []
+        for thread, replied_since in self._watched(now, state, listed):
+            self._collect(thread, replied_since, watched, more, rejected)
         for thread_id, low in more[:MORE_REPLIES]:
             replies = self._call(now, self._replies(thread_id))
-            comments.extend((c, thread_id, low) for c in replies.get("items") or [])
+            into = comments if thread_id in listed else watched
+            into.extend((c, thread_id, low) for c in replies.get("items") or [])
         if len(more) > MORE_REPLIES:
             notes.append(f"{len(more) - MORE_REPLIES} busy thread(s): only their newest 5 "
                          "replies were read")
-        fetch = self._result(comments, since, state, notes, rejected)
+        fetch = self._result(comments, since, state, notes, rejected, watched)
         return dataclasses.replace(fetch, state=dataclasses.replace(fetch.state,
                                                                     backfill=run.state()),
                                    backfill_reads=backfill_units)
@@ -143,6 +154,24 @@ class YouTubeCommentsSource:
         return Page(threads, next=page.get("nextPageToken"),
                     reached=low is not None and any(t < low for t in tops),
                     oldest=min(tops).isoformat() if tops else None)
+
+    def _watched(self, now: datetime, state: SourceState, listed: set[str]
+                 ) -> list[tuple[dict[str, Any], datetime]]:
+        """The watched threads the pages did not hold, read by id, each with the time its
+        replies must be newer than (a removed thread is simply not returned)."""
+        since = {w.conversation_id: w.since for w in state.watch
+                 if w.conversation_id not in listed}
+        ids = list(since)
+        threads: list[tuple[dict[str, Any], datetime]] = []
+        for start in range(0, len(ids), WATCH_BATCH):
+            page = self._call(now, self._by_id(ids[start:start + WATCH_BATCH]))
+            threads.extend((t, since[str(t["id"])]) for t in page.get("items") or ()
+                           if isinstance(t, dict) and str(t.get("id")) in since)
+        return threads
+
+    def _by_id(self, ids: list[str]) -> Callable[[], dict[str, Any]]:
+        return lambda: self.youtube.commentThreads().list(
+            part="snippet,replies", id=",".join(ids), textFormat="plainText").execute()
 
     def _threads(self, token: str | None) -> Callable[[], dict[str, Any]]:
         paging = {"pageToken": token} if token else {}
@@ -175,12 +204,13 @@ class YouTubeCommentsSource:
             more.append((thread_id, floor))
 
     def _result(self, comments: list[tuple[dict[str, Any], str, datetime | None]],
-                since: datetime | None,
-                state: SourceState, notes: list[str], rejected: list[Rejected]) -> Fetch:
+                since: datetime | None, state: SourceState, notes: list[str],
+                rejected: list[Rejected],
+                watched: list[tuple[dict[str, Any], str, datetime | None]]) -> Fetch:
         mentions: dict[str, Mention] = {}
         newest = since
         own = empty = 0
-        for comment, thread_id, floor in comments:
+        for n, (comment, thread_id, floor) in enumerate([*comments, *watched]):
             try:
                 snippet = comment.get("snippet", {})
                 at = _time(snippet.get("publishedAt"))
@@ -189,7 +219,8 @@ class YouTubeCommentsSource:
                                      f"{snippet.get('publishedAt')!r:.60}")
                 if floor is not None and at < floor:
                     continue
-                newest = at if newest is None or at > newest else newest
+                if n < len(comments):  # a watched thread's reply is not the listing's
+                    newest = at if newest is None or at > newest else newest
                 author = (snippet.get("authorChannelId") or {}).get("value")
                 if author and author == self.spec.channel_id:
                     own += 1

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.domain.rules.schema import Brand, SourceSpec
-from bot.kit.db import make_session_factory
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
 from bot.listening.polling import poll_source
 from bot.networks.base import (
     PublishError,
@@ -17,6 +19,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
     Target,
+    Watched,
 )
 from bot.networks.youtube.client import build_youtube, quota_reset
 from bot.networks.youtube.publisher import YouTubePublisher
@@ -88,6 +91,46 @@ def test_busy_threads_have_their_other_replies_read(fake):
         fake.reply_in("Ugw1", f"r{i}", f"u{i}", f"me too {i}", T0 + i + 1)
     got = source(fake).fetch(SourceState(), now=NOW)
     assert len(got.mentions) == 8 and got.reads == 2  # the thread page + comments.list
+
+
+def test_a_late_reply_in_a_watched_thread_is_read_by_id_without_moving_the_cursor(fake):
+    """YouTube lists threads by their first comment: a reply today in a thread begun long
+    ago is on no page a poll reads. The desk's conversations are read by id instead."""
+    fake.thread("Ugw0old", "ana", "lost bag", T0)
+    fake.reply_in("Ugw0old", "r0", "bob", "before the card", T0 + 5)
+    for i in range(4):
+        fake.thread(f"Ugw{i}new", "ben", f"other {i}", T0 + 100 + i)
+    fake.reply_in("Ugw0old", "r1", "ana", "still nothing, a week on", T0 + 2000)
+    cursor = datetime.fromtimestamp(T0 + 1000, UTC)
+    watch = (Watched("Ugw0old", datetime.fromtimestamp(T0 + 10, UTC)),
+             Watched("Ugw9gone", datetime.fromtimestamp(T0, UTC)))  # removed: not returned
+    got = source(fake, page_limit=1).fetch(SourceState(cursor=cursor.isoformat(),
+                                                       watch=watch), now=NOW)
+    assert [m.external_id for m in got.mentions] == ["Ugw0old.r1"]
+    late = got.mentions[0]
+    assert (late.conversation_id, late.in_reply_to_id) == ("Ugw0old", "Ugw0old")
+    assert got.state.cursor == cursor.isoformat()  # not the listing's: the cursor stays
+    [by_id] = [r for r in fake.calls("GET", "/youtube/v3/commentThreads") if "id" in r.params]
+    assert by_id.params["id"] == "Ugw0old,Ugw9gone" and got.reads == 2  # listing + by id
+
+
+def test_a_customer_answering_in_an_old_thread_joins_the_cards_thread(fake, engine):
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = source(fake, page_limit=1, max_pages=1)
+    fake.thread("Ugw0old", "ana", "my bag never arrived", T0)
+    poll_source(factory, src, rules_with(SPEC), clock=clock)  # the card
+    for i in range(3):
+        fake.thread(f"Ugw{i}new", "ben", f"other {i}", T0 + 100 + i)
+        clock.advance(300)
+        poll_source(factory, src, rules_with(SPEC), clock=clock)
+    fake.reply_in("Ugw0old", "r1", "ana", "still nothing, a week on", T0 + 2000)
+    clock.advance(300)
+    outcome = poll_source(factory, src, rules_with(SPEC), clock=clock)
+    assert (outcome.new, outcome.threaded) == (0, 1)  # in the card's thread, not a new card
+    with session_scope(factory) as s:
+        post = s.scalars(select(models.ThreadPost)).one()
+        assert (post.external_id, post.role) == ("Ugw0old.r1", "follow_up")
 
 
 def test_quota_exhausted_mid_poll_waits_for_the_pacific_midnight_and_counts_the_units(fake):
