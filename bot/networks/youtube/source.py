@@ -4,12 +4,14 @@
 order=time, maxResults=100, textFormat=plainText)`, newest thread first, pages until a page
 holds a thread begun before the cursor (at most MAX_PAGES a poll; the first poll reads one
 page). A thread carries up to 5 replies inline; when it has more, `comments.list(parentId)`
-reads them (at most MORE_REPLIES threads a poll). The cursor is the newest `publishedAt`
-seen, inclusive (the comment at the cursor comes again; ingest's dedupe drops it). YouTube orders
-threads by their first comment, so a reply on a thread older than the pages read is not in
-them: the conversations the desk has cards in (`SourceState.watch`, bot.listening.watching)
-are read by id, `commentThreads.list(id=…)` 50 a call, their replies since the card kept
-(they never move the cursor: they are not the listing's).
+reads them (MORE_REPLIES threads a poll, REPLY_PAGES pages each; busy threads beyond that are
+kept in the source's gaps, scoped `replies:<thread>`, and read first by the next polls). The
+cursor is the newest `publishedAt` seen, inclusive (the comment at the cursor comes again;
+ingest's dedupe drops it). YouTube orders threads by their first comment, so a reply on a
+thread older than the pages read is not in them: the conversations the desk has cards in
+(`SourceState.watch`, bot.listening.watching) are read by id, `commentThreads.list(id=…)` 50
+a call, their replies since the card kept (they never move the cursor: they are not the
+listing's).
 A burst larger than the cap leaves a gap (bot.networks.gaps: YouTube's `pageToken` to resume
 from, the old cursor its floor) that the next polls read with the pages the new comments leave
 over, until it is closed; the units it costs are the gap's cost (`Fetch.backfill_reads`).
@@ -34,7 +36,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import httplib2
 from google.auth.exceptions import RefreshError, TransportError
@@ -50,7 +52,7 @@ from bot.networks.base import (
     SourceState,
     SourceUnavailable,
 )
-from bot.networks.gaps import Backfill, Page, TokenRefused
+from bot.networks.gaps import Backfill, Gap, Page, TokenRefused, dump, load
 from bot.networks.rejects import rejected as reject
 from bot.networks.youtube.client import (
     LIST_UNITS,
@@ -65,6 +67,8 @@ from bot.networks.youtube.client import (
 PAGE_LIMIT = 100  # the API's maximum
 MAX_PAGES = 3
 MORE_REPLIES = 5  # threads a poll whose replies beyond the inline 5 are read
+REPLY_PAGES = 5  # pages of 100 replies a new or watched busy thread gets a poll (old: 1)
+REPLIES = "replies:"  # a gap's scope: a busy thread whose replies the next polls read
 WATCH_BATCH = 50  # thread ids a commentThreads.list(id=…) call takes
 RATE_WAIT = timedelta(minutes=1)
 
@@ -85,6 +89,18 @@ def _top_time(thread: Any) -> datetime | None:
 
 def _id_of(item: Any) -> object:
     return item.get("id") if isinstance(item, dict) else None
+
+
+# Busy threads' order for comments.list: left by earlier polls, begun since the cursor (both
+# kept until read), the desk's conversations (watched again at the next poll), then older
+# threads that happen to share the page (read when there is room, as every poll offers them).
+PENDING, NEW, WATCHED, OLD = range(4)
+
+
+class Busy(NamedTuple):
+    thread_id: str
+    floor: datetime | None  # its replies must be newer than this
+    rank: int
 
 
 class QuotaSpent(RateLimited):
@@ -113,7 +129,10 @@ class YouTubeCommentsSource:
         self.units = 0
         notes: list[str] = []
         pages = 1 if since is None else self.max_pages
-        run: Backfill[dict[str, Any]] = Backfill.of(partial(self._page, now), state.backfill)
+        gaps = load(state.backfill)
+        waiting = [g for g in gaps if (g.scope or "").startswith(REPLIES)]
+        run: Backfill[dict[str, Any]] = Backfill(partial(self._page, now),
+                                                 [g for g in gaps if g not in waiting])
         if run.read_new(since.isoformat() if since is not None else None, pages) \
                 and since is not None:
             notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit} threads): "
@@ -123,25 +142,52 @@ class YouTubeCommentsSource:
         backfill_units = self.units - spent
         notes.extend(run.refusal_notes("YouTube"))
         comments: list[tuple[dict[str, Any], str, datetime | None]] = []  # (comment, thread, floor)
-        more: list[tuple[str, datetime | None]] = []
+        # busy threads whose replies are read by comments.list: those left by earlier polls first
+        more = [Busy(g.scope[len(REPLIES):], _time(g.newer_than) if g.newer_than else None,
+                     PENDING) for g in waiting if g.scope]
+        tokens = {g.scope[len(REPLIES):]: g.token for g in waiting if g.scope and g.token}
         rejected: list[Rejected] = []
         for thread, floor in run.items:
             self._collect(thread, _time(floor) if floor else None, comments, more, rejected)
         listed = {thread_id for _, thread_id, _ in comments}
         watched: list[tuple[dict[str, Any], str, datetime | None]] = []
         for thread, replied_since in self._watched(now, state, listed):
-            self._collect(thread, replied_since, watched, more, rejected)
-        for thread_id, low in more[:MORE_REPLIES]:
-            replies = self._call(now, self._replies(thread_id))
-            into = comments if thread_id in listed else watched
-            into.extend((c, thread_id, low) for c in replies.get("items") or [])
-        if len(more) > MORE_REPLIES:
-            notes.append(f"{len(more) - MORE_REPLIES} busy thread(s): only their newest 5 "
-                         "replies were read")
+            self._collect(thread, replied_since, watched, more, rejected, watched=True)
+        left: list[Gap] = []
+        for n, (thread_id, low, rank) in enumerate(sorted(more, key=lambda b: b.rank)):
+            token = tokens.get(thread_id)
+            if n < MORE_REPLIES:
+                into = comments if thread_id in listed else watched  # only the listing's move
+                pages = REPLY_PAGES if rank <= WATCHED else 1  # an old thread's: as before
+                token = self._read_replies(now, thread_id, token, low, into, pages)
+            if (n >= MORE_REPLIES or token) and rank <= NEW:  # news: kept until read
+                left.append(Gap(older_than=now.isoformat(), token=token, scope=REPLIES + thread_id,
+                                newer_than=low.isoformat() if low is not None else None))
+        if left:
+            notes.append(f"{len(left)} busy thread(s): their other replies are read by the "
+                         "next polls")
         fetch = self._result(comments, since, state, notes, rejected, watched)
-        return dataclasses.replace(fetch, state=dataclasses.replace(fetch.state,
-                                                                    backfill=run.state()),
-                                   backfill_reads=backfill_units)
+        return dataclasses.replace(fetch, state=dataclasses.replace(
+            fetch.state, backfill=dump(run.gaps + left)), backfill_reads=backfill_units)
+
+    def _read_replies(self, now: datetime, thread_id: str, token: str | None,
+                      low: datetime | None,
+                      into: list[tuple[dict[str, Any], str, datetime | None]], pages: int
+                      ) -> str | None:
+        """A busy thread's replies by `comments.list(parentId)`, `pages` at most from `token`:
+        the token to go on from, None when all are read. YouTube does not say in which order
+        it lists replies, so every page is read, the floor applied to each."""
+        for _ in range(pages):
+            try:
+                page = self._call(now, self._replies(thread_id, token), paged=token is not None)
+            except TokenRefused:
+                token = None  # expired: the thread's replies again from the first page
+                continue
+            into.extend((c, thread_id, low) for c in page.get("items") or [])
+            token = page.get("nextPageToken") or None
+            if token is None:
+                return None
+        return token
 
     def _page(self, now: datetime, token: str | None, floor: str | None, scope: str | None
               ) -> Page[dict[str, Any]]:
@@ -179,16 +225,18 @@ class YouTubeCommentsSource:
             part="snippet,replies", allThreadsRelatedToChannelId=self.spec.channel_id,
             order="time", maxResults=self.page_limit, textFormat="plainText", **paging).execute()
 
-    def _replies(self, thread_id: str) -> Callable[[], dict[str, Any]]:
+    def _replies(self, thread_id: str, token: str | None) -> Callable[[], dict[str, Any]]:
+        paging = {"pageToken": token} if token else {}
         return lambda: self.youtube.comments().list(
             part="snippet", parentId=thread_id, maxResults=PAGE_LIMIT,
-            textFormat="plainText").execute()
+            textFormat="plainText", **paging).execute()
 
     def _collect(self, thread: dict[str, Any], floor: datetime | None,
                  comments: list[tuple[dict[str, Any], str, datetime | None]],
-                 more: list[tuple[str, datetime | None]], rejected: list[Rejected]) -> None:
-        """Add the thread's comments (each with the floor it must be newer than); a thread
-        that cannot be read goes to `rejected`, the rest of the page is read."""
+                 more: list[Busy], rejected: list[Rejected], *, watched: bool = False) -> None:
+        """Add the thread's comments (each with the floor it must be newer than), and to
+        `more` a thread with replies beyond the inline ones; a thread that cannot be read
+        goes to `rejected`, the rest of the page is read."""
         try:
             snippet = thread.get("snippet", {})
             top = snippet.get("topLevelComment") or {}
@@ -200,8 +248,11 @@ class YouTubeCommentsSource:
             return
         comments.append((top, thread_id, floor))
         comments.extend((c, thread_id, floor) for c in inline)
-        if wants_more and all(t != thread_id for t, _ in more):
-            more.append((thread_id, floor))
+        if wants_more and all(b.thread_id != thread_id for b in more):
+            begun = _top_time(thread)
+            rank = WATCHED if watched else NEW if floor is None or (
+                begun is not None and begun >= floor) else OLD
+            more.append(Busy(thread_id, floor, rank))
 
     def _result(self, comments: list[tuple[dict[str, Any], str, datetime | None]],
                 since: datetime | None, state: SourceState, notes: list[str],

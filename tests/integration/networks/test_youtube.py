@@ -271,3 +271,25 @@ def test_a_gap_whose_page_token_expired_is_read_again_from_the_newest_page(fake,
                if r.params.get("pageToken") == token]
     assert len(refused) == 1  # refused once, then read again from the top, never retried
 
+
+
+def test_busy_threads_past_the_cap_are_read_by_the_next_poll_every_page_of_them(fake):
+    """Seven threads with more replies than the 5 inline, one with 250: five threads a poll
+    get comments.list (every page of 100), the other two are kept for the next poll, which
+    reads them first. Nothing is left unread; old busy threads sharing the page keep no gap
+    open (their replies are older than the cursor)."""
+    expected = set()
+    for t in range(7):
+        fake.thread(f"Ugw{t}", "ana", f"thread {t}", T0 + t)
+        expected.add(f"Ugw{t}")
+        for r in range(250 if t == 6 else 7):
+            fake.reply_in(f"Ugw{t}", f"r{r}", f"u{r}", f"me too {r}", T0 + 10 + r)
+            expected.add(f"Ugw{t}.r{r}")
+    src = source(fake)
+    first = src.fetch(SourceState(), now=NOW)
+    assert first.notes == ["2 busy thread(s): their other replies are read by the next polls"]
+    assert first.reads == 1 + 3 + 4  # the page, Ugw6's 3 pages of replies, 4 more threads
+    second = src.fetch(first.state, now=NOW)
+    assert second.state.backfill is None and second.notes == []
+    got = {m.external_id for m in [*first.mentions, *second.mentions]}
+    assert got == expected
