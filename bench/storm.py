@@ -1,7 +1,7 @@
 """A storm: thousands of mentions at once, against the fake X over real HTTP (issue 18).
 
     python bench/storm.py [--n 3000] [--every 60] [--pg URL [--replicas 3]]
-                          [--clicks 50] [--click-every 5]
+                          [--clicks 50] [--click-every 60] [--no-urgent]
 
 In one process: SQLite in a temporary directory (or, with `--pg`, a throwaway PostgreSQL
 database created on that server and dropped afterwards), the shipped rules, the real X
@@ -11,7 +11,10 @@ mention exists and is stored (the cursor); then N mentions arrive at once, three
 threats (P1: the newest, one in the middle, the oldest). Time is simulated (the injected clock
 moves one second per round; nothing sleeps): the source polls at `every`, and at its
 `backfill_every` while a gap is open, as `socialbot run` schedules it; the sender runs every
-second.
+second. The source has the shipped rules' P1 cues: while a gap is open it asks X recent search
+for them within the gap (the urgent search; `--no-urgent`: without it, as before). The fake X
+counts each endpoint's requests in X's 15-minute windows on the simulated clock and answers 429
+past X's documented 450: the most one window took is printed per endpoint.
 
 With `--replicas R` (PostgreSQL), R replicas share the database as `socialbot run` processes
 would: each its own engine, its own `PostgresLeader` (the advisory lock, checked every
@@ -52,6 +55,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bench.storm_acks import StormClicks  # noqa: E402
 from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.domain.rules.urgent import urgent_cues  # noqa: E402
 from bot.kit import models  # noqa: E402
 from bot.kit.db import (  # noqa: E402
     make_engine,
@@ -130,10 +134,10 @@ class ThrowawayDatabase:
 
 def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
         clicks: int = 0, click_every: int = 60, tmp: Path | None = None,
-        budget: float | None = None, stop_when_read: bool = False) -> dict:
+        budget: float | None = None, stop_when_read: bool = False, urgent: bool = True) -> dict:
     upgrade_to_head(url)
     clock = [START]
-    fake = FakeX().start()
+    fake = FakeX(clock=lambda: clock[0].timestamp()).start()
     slack = FakeSlack(ts_clock=lambda: clock[0].timestamp()).start()
     pool: list[Replica] = []
     clicker: StormClicks | None = None
@@ -153,7 +157,10 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
             pool.append(Replica(engine, factory, leader, sender))
         factory = pool[0].factory
         spec = SPEC if budget is None else SPEC.model_copy(update={"monthly_budget": budget})
-        real = XMentionsSource(spec, RULES.brand, fake.client(), brand_user_id=BRAND_ID)
+        # The baseline is main before issue 18: no gap kept, no urgent search.
+        cues = urgent_cues(RULES, network="x", source_id=spec.id) if urgent and keep_gaps else ()
+        real = XMentionsSource(spec, RULES.brand, fake.client(), brand_user_id=BRAND_ID,
+                               urgent=cues)
         source = real if keep_gaps else ForgetsGaps(real)
         fake.user("9", "early")
         fake.post(snowflake(START - timedelta(minutes=30)), "@NorthwindAir morning!", "9",
@@ -232,7 +239,9 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
                 "rss": (memory[0], max(memory), memory[-1]), "seconds": second,
                 "acks": clicker.acks if clicker else None,
                 "claims": clicker.claims() if clicker else None,
-                "load": os.getloadavg()[0]}
+                "load": os.getloadavg()[0], "x_peak": dict(fake.peak),
+                "x_refused": dict(fake.refused),
+                "searches": sum(c.path == "/2/tweets/search/recent" for c in fake.calls)}
     finally:
         if clicker is not None:
             clicker.stop()
@@ -263,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the source's monthly_budget in USD instead of the shipped rules' "
                         f"({SPEC.monthly_budget}: {SPEC.monthly_budget / SPEC.cost_per_read:,.0f} "
                         "reads, slowed from 80 %%)" if SPEC.monthly_budget else "monthly budget")
+    p.add_argument("--no-urgent", action="store_true",
+                   help="no urgent search for the P1 cues while a gap is open (as before)")
     p.add_argument("--stop-when-read", action="store_true",
                    help="stop once the gap is closed and every P1 posted, before the P4 flood "
                         "has drained through digests (a long storm's drain costs wall time)")
@@ -287,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                                        clicks=args.clicks if keep else 0,
                                        click_every=args.click_every, tmp=Path(tmp),
                                        budget=args.budget,
-                                       stop_when_read=args.stop_when_read)))
+                                       stop_when_read=args.stop_when_read,
+                                       urgent=not args.no_urgent)))
             finally:
                 if db is not None:
                     db.drop()
@@ -304,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         if r["acks"] is not None:
             print(f"{name}: acks during the storm (target p99 < 250 ms): {r['acks'].summary()}; "
                   f"claims applied {r['claims']}/{len(r['acks'].clicked)}")
-        print(f"{name}: load average at its end {r['load']:.1f}, simulated {r['seconds']} s")
+        print(f"{name}: load average at its end {r['load']:.1f}, simulated {r['seconds']} s; "
+              f"X requests, most in one 15-min window per endpoint {r['x_peak']} (limit 450), "
+              f"429s {r['x_refused'] or 0}, urgent searches {r['searches']}")
     return 0
 
 

@@ -52,6 +52,7 @@ class SourceHealth:
     gap: str | None = None  # what is unread, in words ("posts older than 1853…")
     gap_reads: int = 0  # posts read so far to close it
     gap_cost: float | None = None  # their cost (USD, X only)
+    gap_urgent: int = 0  # of `gap_reads`, read by the urgent search for P1s (X)
     gap_unit: str = "posts read"  # what `gap_reads` counts (YouTube: the quota units it spent)
 
     @property
@@ -83,8 +84,10 @@ class SourceHealth:
     def gap_line(self) -> str:
         cost = f" (${self.gap_cost:.2f})" if self.gap_cost is not None else ""
         since = f"{self.gap_since:%Y-%m-%d %H:%M}Z" if self.gap_since else "?"
+        urgent = (f", {self.gap_urgent:,} of them by the urgent search for P1s"
+                  if self.gap_urgent else "")
         return (f"backfilling a gap since {since}: {self.gap or 'older posts'} not read yet, "
-                f"{self.gap_reads:,} {self.gap_unit} to close it{cost}")
+                f"{self.gap_reads:,} {self.gap_unit} to close it{cost}{urgent}")
 
     def quarantine_line(self) -> str:
         why = f" (newest: {self.quarantine_reason})" if self.quarantine_reason else ""

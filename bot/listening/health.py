@@ -13,7 +13,7 @@ from bot.domain.rules.schema import Rules
 from bot.kit import models
 from bot.listening.polling import reads_this_month
 from bot.listening.quarantine import quarantined_per_source
-from bot.networks.gaps import describe
+from bot.networks.gaps import describe, urgent_reads
 
 
 def source_health(session: Session, rules: Rules, now: datetime, *,
@@ -51,6 +51,7 @@ def source_health(session: Session, rules: Rules, now: datetime, *,
             gap_since=row.backfill_since if row and row.backfill else None,
             gap=describe(row.backfill) if row and row.backfill else None,
             gap_reads=row.backfill_reads if row and row.backfill else 0,
+            gap_urgent=urgent_reads(row.backfill) if row and row.backfill else 0,
             gap_cost=(row.backfill_reads * spec.cost_per_read if row and row.backfill and is_x
                       else None),
             # YouTube counts quota units, not posts (`Fetch.reads` of its source).

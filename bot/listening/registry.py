@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.domain.rules.schema import Rules
+from bot.domain.rules.urgent import urgent_cues
 from bot.networks.base import Source
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ def build_sources(rules: Rules, settings: Settings, *,
             from bot.networks.x.source import XMentionsSource, XSearchSource
 
             x_cls = XMentionsSource if spec.type == "x_mentions" else XSearchSource
-            built.sources.append(x_cls(spec, rules.brand, clients.x()))
+            built.sources.append(x_cls(spec, rules.brand, clients.x(), urgent=urgent_cues(
+                rules, network="x", source_id=spec.id)))
         elif spec.network == "reddit":
             from bot.networks.reddit.source import RedditMentionsSource, RedditSearchSource
 

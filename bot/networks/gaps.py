@@ -53,6 +53,11 @@ class Gap:
     token: str | None = None  # the network's page cursor to resume exactly where it stopped
     scope: str | None = None  # the thread the gap is in (a post's comments), when not the source
     refused_at: str | None = None  # `older_than` when the network last refused its token
+    # The urgent search (bot.networks.x.urgent): how many of its queries have searched the
+    # gap for P1s, where the current one continues (below this id), the posts it found.
+    searched: int = 0
+    search_below: str | None = None
+    urgent_reads: int = 0
 
 
 def load(text: str | None) -> list[Gap]:
@@ -71,13 +76,16 @@ def load(text: str | None) -> list[Gap]:
                             start_time=_str(item.get("start_time")),
                             token=_str(item.get("token")),
                             scope=_str(item.get("scope")),
-                            refused_at=_str(item.get("refused_at"))))
+                            refused_at=_str(item.get("refused_at")),
+                            searched=_int(item.get("searched")),
+                            search_below=_str(item.get("search_below")),
+                            urgent_reads=_int(item.get("urgent_reads"))))
     return gaps
 
 
 def dump(gaps: list[Gap]) -> str | None:
-    return json.dumps([{k: v for k, v in asdict(g).items() if v is not None} for g in gaps]
-                      ) if gaps else None
+    return json.dumps([{k: v for k, v in asdict(g).items() if v is not None and v != 0}
+                       for g in gaps]) if gaps else None
 
 
 def describe(text: str | None) -> str:
@@ -94,8 +102,17 @@ def describe(text: str | None) -> str:
     return text + (f" (+{len(gaps) - 1} more range(s))" if len(gaps) > 1 else "")
 
 
+def urgent_reads(text: str | None) -> int:
+    """Posts the urgent search read in the open gaps (part of the gap's reads and cost)."""
+    return sum(g.urgent_reads for g in load(text))
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 _EPOCH = re.compile(r"^\d{9,10}(\.\d+)?$")  # epoch seconds (a cursor), not a 19-digit post id

@@ -6,7 +6,12 @@ mentions timeline (`/2/users/<id>/mentions`) and recent search (`/2/tweets/searc
 newest first, with `since_id`, `until_id`, `start_time`, `max_results` and the page token
 (`pagination_token` / `next_token`; a token is the id to continue below, so it stays valid
 while new posts arrive), `includes.users` and `meta` (`newest_id`, `oldest_id`,
-`result_count`, `next_token`). `POST /2/tweets` posts a reply as the brand (kept in
+`result_count`, `next_token`). Recent search filters by its `query` as X does for the
+operators the bot writes (tests/support/x_query.py: words, quoted phrases, `@handle`, `#tag`,
+`from:`, `is:retweet`, `is:reply`, `-`, `OR`, parentheses; anything else is X's 400).
+With a `clock`, each endpoint counts its requests in X's 15-minute windows (`limits`: X's
+documented 450 per app) and answers 429 with `x-rate-limit-reset` past the limit, as X does;
+`peak` keeps the most requests one window of each endpoint took. `POST /2/tweets` posts a reply as the brand (kept in
 `replies`, not on the mentions timeline: it doesn't mention the brand). Every request is
 recorded.
 
@@ -22,6 +27,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +39,7 @@ import tweepy
 
 from bot.config import Settings
 from bot.networks.x.client import build_x_client
+from tests.support.x_query import QueryError, matches
 
 BRAND = "NorthwindAir"
 BRAND_ID = "1400000000000000001"
@@ -68,6 +76,12 @@ class FakeX:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
     trickle: float = 0.0  # > 0: the body is sent a byte every `trickle` seconds (slow loris)
+    clock: Callable[[], float] | None = None  # epoch seconds: with it, rate limits are counted
+    limits: dict[str, int] = field(default_factory=lambda: {"mentions": 450, "search": 450})
+    window: float = 900.0  # X's rate-limit window, seconds
+    peak: Counter[str] = field(default_factory=Counter)  # endpoint -> most requests in a window
+    refused: Counter[str] = field(default_factory=Counter)  # endpoint -> 429s for the limit
+    _windows: dict[str, tuple[float, int]] = field(default_factory=dict)  # endpoint -> start, n
 
     # --- what the network holds --------------------------------------------------------------
 
@@ -138,7 +152,11 @@ class FakeX:
                 failure.times -= 1
                 if failure.times <= 0:
                     self.failures.pop(0)
-        if failure is not None:
+        counted = None if failure is not None or body is not None else self.count(split.path)
+        if counted is not None and not counted[0]:
+            status, payload, headers = 429, {"title": "Too Many Requests",
+                                             "status": 429}, counted[1]
+        elif failure is not None:
             status, payload, headers = failure.status, {"title": "Too Many Requests" if
                                                         failure.status == 429 else "Error",
                                                         "status": failure.status}, failure.headers
@@ -146,7 +164,7 @@ class FakeX:
             status, payload, headers = *self.reply(split.path, body), {}
         else:
             status, payload = self.answer(split.path, params)
-            headers = {}
+            headers = counted[1] if counted else {}
         with self._lock:
             self.calls.append(Call(split.path, params, status))
         data = json.dumps(payload).encode()
@@ -167,12 +185,40 @@ class FakeX:
         except OSError:
             return  # the client gave up
 
+    def count(self, path: str) -> tuple[bool, dict[str, str]] | None:
+        """One request on `path`'s endpoint in its window: whether it is within the limit,
+        and X's rate-limit headers; None when limits are not counted."""
+        endpoint = ("mentions" if path == f"/2/users/{BRAND_ID}/mentions" else
+                    "search" if path == "/2/tweets/search/recent" else None)
+        if self.clock is None or endpoint is None:
+            return None
+        now = self.clock()
+        with self._lock:
+            start, used = self._windows.get(endpoint, (now, 0))
+            if now >= start + self.window:
+                start, used = now, 0
+            limit = self.limits[endpoint]
+            allowed = used < limit
+            used += 1 if allowed else 0
+            self._windows[endpoint] = (start, used)
+            self.peak[endpoint] = max(self.peak[endpoint], used)
+            if not allowed:
+                self.refused[endpoint] += 1
+        return allowed, {"x-rate-limit-limit": str(limit),
+                         "x-rate-limit-remaining": str(limit - used),
+                         "x-rate-limit-reset": str(int(start + self.window))}
+
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
         if path.startswith("/2/users/by/username/"):
             return 200, {"data": {"id": BRAND_ID, "name": "Northwind Air",
                                   "username": path.rsplit("/", 1)[1]}}
-        if path == f"/2/users/{BRAND_ID}/mentions" or path == "/2/tweets/search/recent":
+        if path == f"/2/users/{BRAND_ID}/mentions":
             return 200, self.page(params)
+        if path == "/2/tweets/search/recent":
+            try:
+                return 200, self.page(params, query=params.get("query", ""))
+            except QueryError as exc:
+                return 400, {"title": "Invalid Request", "status": 400, "detail": str(exc)}
         return 404, {"title": "Not Found"}
 
     def reply(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -184,7 +230,7 @@ class FakeX:
         return 201, {"data": {"id": pid, "text": body.get("text", ""),
                               "edit_history_tweet_ids": [pid]}}
 
-    def page(self, params: dict[str, str]) -> dict[str, Any]:
+    def page(self, params: dict[str, str], *, query: str | None = None) -> dict[str, Any]:
         since = int(params.get("since_id") or 0)
         until = int(params.get("until_id") or 1 << 63)
         token = params.get("pagination_token") or params.get("next_token")
@@ -196,6 +242,8 @@ class FakeX:
         with self._lock:
             ids = sorted((i for i in self.posts if since < i < until and i >= floor),
                          reverse=True)
+            if query is not None:
+                ids = [i for i in ids if matches(query, self.posts[i], self.users)]
             page = [self.posts[i] for i in ids[:size]]
             users = {p["author_id"]: self.users[p["author_id"]] for p in page
                      if p["author_id"] in self.users}

@@ -182,13 +182,13 @@ CASES: dict[str, Callable[[], Case]] = {
     "mastodon": mastodon}
 
 
-def killable(source: Any, method: str, process: Process) -> Any:
-    """`source` with a kill point before each page it reads (fault injection on the real
-    source: the page is then read over HTTP as always)."""
+def killable(source: Any, method: str, process: Process, kind: str = "page") -> Any:
+    """`source` with a kill point (of `kind`) before each page it reads (fault injection on
+    the real source: the page is then read over HTTP as always)."""
     read = getattr(source, method)
 
     def page(*args: Any, **kw: Any) -> Any:
-        process.point("page")
+        process.point(kind)
         return read(*args, **kw)
 
     setattr(source, method, page)

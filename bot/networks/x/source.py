@@ -21,6 +21,7 @@ are on the exception as `reads`. The client (`build_x_client`) and the log redac
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -36,6 +37,7 @@ from bot.domain import waits
 from bot.domain.conversation import flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
+from bot.domain.rules.urgent import Cue
 from bot.networks.base import (
     Fetch,
     RateLimited,
@@ -48,6 +50,7 @@ from bot.networks.base import (
 from bot.networks.gaps import Gap, dump, load
 from bot.networks.rejects import rejected as reject
 from bot.networks.x.client import REDACTOR, as_page, problem, ref_ids
+from bot.networks.x.urgent import queries
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,11 @@ RATE_LIMIT_FALLBACK = timedelta(minutes=15)  # a 429 without x-rate-limit-reset:
 # of 30,000 is read in about 11 min instead of 15 at the fixed 15 s), with user keys every
 # 16.7 s (15 s would spend the whole window and end in a 429). Two sources on one endpoint
 # share its limit: X's 429 then makes the later one wait (bot.listening.polling).
+# The urgent search (a gap's P1 candidates first) spends at most one request a poll on recent
+# search: for a mentions source that is another endpoint with its own 450 (300), of which a
+# poll every 11.1 s (16.7 s) takes 81 (54) — room left for an x_search source's own polls —
+# and usually one a gap (a second page only when more than 100 posts match); a search source
+# counts it in its own pace (a poll is `max_pages` + 1 requests there).
 RATE_WINDOW = timedelta(minutes=15)
 REQUESTS_PER_WINDOW_APP = 450
 REQUESTS_PER_WINDOW_USER = 300
@@ -256,7 +264,8 @@ class _XSource(ABC):
     what = "request"
 
     def __init__(self, spec: SourceSpec, brand: Brand, client: tweepy.Client, *,
-                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES) -> None:
+                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES,
+                 urgent: tuple[Cue, ...] = ()) -> None:
         if max_pages < 1:
             raise ValueError("max_pages must be at least 1")
         self.spec = spec
@@ -264,6 +273,14 @@ class _XSource(ABC):
         self.client = client
         self.brand_user_id = str(brand_user_id) if brand_user_id else None
         self.max_pages = max_pages
+        scope = self._urgent_scope()
+        # The rules' P1 cues (bot.domain.rules.urgent) as recent-search queries: none, no search.
+        self.urgent_queries = queries(scope, urgent) if scope and urgent else []
+        self._urgent_resume_at: datetime | None = None  # a 429 on recent search: not before
+
+    def _urgent_scope(self) -> str | None:
+        """What the urgent search narrows down (the source's own posts): None, no search."""
+        return None
 
     @property
     def user_auth(self) -> bool:
@@ -275,7 +292,12 @@ class _XSource(ABC):
         """How soon to poll again while a gap is open (bot.listening.jobs.backfill_every):
         a full poll of `max_pages` requests as often as X's limit for this auth allows."""
         limit = REQUESTS_PER_WINDOW_USER if self.user_auth else REQUESTS_PER_WINDOW_APP
-        return RATE_WINDOW * self.max_pages / (limit * RATE_HEADROOM)
+        return RATE_WINDOW * self.requests_per_poll / (limit * RATE_HEADROOM)
+
+    @property
+    def requests_per_poll(self) -> int:
+        """The most requests one poll makes on this source's endpoint."""
+        return self.max_pages
 
     @abstractmethod
     def _request(self, params: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -288,12 +310,7 @@ class _XSource(ABC):
 
     def _gap_window(self, gap: Gap, now: datetime, notes: list[str]) -> dict[str, Any] | None:
         """The request bounds that read `gap` (None: it is out of this endpoint's reach)."""
-        bounds: dict[str, Any] = {"until_id": gap.older_than}
-        if gap.newer_than:
-            bounds["since_id"] = gap.newer_than
-        elif gap.start_time:
-            bounds["start_time"] = datetime.fromisoformat(gap.start_time)
-        return bounds
+        return gap_bounds(gap)
 
     def fetch(self, state: SourceState, *, now: datetime) -> Fetch:
         """What is new since the cursor (up to the page cap), then, with the pages left, the
@@ -326,12 +343,80 @@ class _XSource(ABC):
                 gaps[0] = dataclasses.replace(gaps[0], older_than=str(part.oldest))
             else:
                 gaps.pop(0)
+        # P1 candidates of the gaps (this poll's new one too) first: stored now, carded at
+        # once; the backfill reaching them later finds them stored (one row, one card).
+        backfilled += self._search_urgent(run, gaps, now)
         ordered = sorted(run.mentions.values(), key=lambda m: int(m.external_id)
                          if m.external_id.isdigit() else 0)
         cursor = str(newest) if newest is not None else state.cursor
         return Fetch(mentions=ordered, state=SourceState(cursor=cursor, backfill=dump(gaps)),
                      reads=run.reads, notes=notes + run.notes, rejected=run.rejected,
                      backfill_reads=backfilled)
+
+    def _urgent_page(self, query: str, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+        return call_x(self.client.search_recent_tweets, now=now, what="the urgent search",
+                      query=query, **params)
+
+    def _search_urgent(self, run: _Run, gaps: list[Gap], now: datetime) -> int:
+        """One recent-search request for the P1 cues in the newest gap not searched yet,
+        within its bounds (since_id its floor, until_id its top): posts read. A failure is a
+        note, never the poll's: the backlog is read all the same, only not hurried."""
+        total = len(self.urgent_queries)
+        if not total or (self._urgent_resume_at is not None and now < self._urgent_resume_at):
+            return 0
+        for i, gap in enumerate(gaps):
+            if gap.searched >= total:
+                continue
+            bounds = search_window(gap, now, run.notes)
+            if bounds is None:
+                gaps[i] = dataclasses.replace(gap, searched=total)
+                continue
+            if gap.search_below and gap.search_below.isdigit() and gap.older_than.isdigit():
+                bounds["until_id"] = str(min(int(gap.search_below), int(gap.older_than)))
+            query = self.urgent_queries[gap.searched]
+            try:
+                part = run.read(bounds, 1, request=functools.partial(self._urgent_page, query))
+            except SourceError as exc:
+                run.notes.append(f"urgent search for P1s skipped, the gap is read at the "
+                                 f"backlog's pace: {exc}")
+                if isinstance(exc, RateLimited):
+                    self._urgent_resume_at = exc.reset_at
+                elif isinstance(exc, SourceAuthError):  # the query or access refused
+                    gaps[i] = dataclasses.replace(gap, searched=total)
+                return 0
+            more = part.more and part.oldest is not None
+            gaps[i] = dataclasses.replace(
+                gap, searched=gap.searched + (0 if more else 1),
+                search_below=str(part.oldest) if more else None,
+                urgent_reads=gap.urgent_reads + part.reads)
+            run.notes.append(f"urgent search for P1s in the gap below {gap.older_than}: "
+                             f"{part.reads} post(s) read")
+            return part.reads
+        return 0
+
+
+def gap_bounds(gap: Gap) -> dict[str, Any]:
+    """The request bounds of `gap`: below its top, above its floor (or the first start)."""
+    bounds: dict[str, Any] = {"until_id": gap.older_than}
+    if gap.newer_than:
+        bounds["since_id"] = gap.newer_than
+    elif gap.start_time:
+        bounds["start_time"] = datetime.fromisoformat(gap.start_time)
+    return bounds
+
+
+def search_window(gap: Gap, now: datetime, notes: list[str]) -> dict[str, Any] | None:
+    """`gap_bounds` within recent search's 7 days (None: the gap is older than them)."""
+    oldest = now - SEARCH_WINDOW + SEARCH_WINDOW_MARGIN
+    if gap.older_than.isdigit() and snowflake_time(gap.older_than) < oldest:
+        notes.append(f"a gap older than recent search's 7 days is out of reach: posts "
+                     f"before {gap.older_than} were not read")
+        return None
+    bounds = gap_bounds(gap)
+    if str(bounds.get("since_id", "")).isdigit() and snowflake_time(bounds["since_id"]) < oldest:
+        del bounds["since_id"]
+        bounds["start_time"] = oldest  # X answers 400 to a since_id older than 7 days
+    return bounds
 
 
 @dataclass
@@ -353,16 +438,20 @@ class _Run:
         self.notes: list[str] = []
         self.reads = self.pages = 0
 
-    def read(self, bounds: dict[str, Any], max_pages: int) -> _Part:
-        """Pages of the endpoint within `bounds`, newest first, at most `max_pages`."""
+    def read(self, bounds: dict[str, Any], max_pages: int, *,
+             request: Callable[[dict[str, Any], datetime], dict[str, Any]] | None = None
+             ) -> _Part:
+        """Pages of the endpoint (or `request`'s) within `bounds`, newest first, at most
+        `max_pages`."""
         src = self.source
+        request = request or src._request  # noqa: SLF001  # the source's own call
         params: dict[str, Any] = {**bounds, "max_results": PAGE_SIZE, "expansions": EXPANSIONS,
                                   "user_fields": USER_FIELDS, "tweet_fields": TWEET_FIELDS,
                                   "user_auth": src.user_auth}
         part = _Part()
         for _ in range(max_pages):
             try:
-                page = src._request(params, self.now)  # noqa: SLF001  # the source's own call
+                page = request(params, self.now)
             except SourceError as exc:
                 exc.reads = self.reads  # type: ignore[attr-defined]  # billed before the failure
                 raise
@@ -403,9 +492,8 @@ class XMentionsSource(_XSource):
     page_param = "pagination_token"
     what = "the mentions timeline"
 
-    def __init__(self, spec: SourceSpec, brand: Brand, client: tweepy.Client, *,
-                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES) -> None:
-        super().__init__(spec, brand, client, brand_user_id=brand_user_id, max_pages=max_pages)
+    def _urgent_scope(self) -> str | None:
+        return f"@{self.brand.x_username.lstrip('@')}" if self.brand.x_username else None
 
     def resolve_brand_user_id(self, now: datetime) -> str:
         """The brand account's numeric id, looked up once by username and then cached."""
@@ -438,10 +526,12 @@ class XSearchSource(_XSource):
     what = "recent search"
 
     def __init__(self, spec: SourceSpec, brand: Brand, client: tweepy.Client, *,
-                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES) -> None:
+                 brand_user_id: str | None = None, max_pages: int = MAX_PAGES,
+                 urgent: tuple[Cue, ...] = ()) -> None:
         if not spec.query:
             raise ValueError(f"source {spec.id}: an x_search source needs a query")
-        super().__init__(spec, brand, client, brand_user_id=brand_user_id, max_pages=max_pages)
+        super().__init__(spec, brand, client, brand_user_id=brand_user_id, max_pages=max_pages,
+                         urgent=urgent)
 
     def _window(self, state: SourceState, now: datetime, notes: list[str]) -> dict[str, Any]:
         oldest = now - SEARCH_WINDOW + SEARCH_WINDOW_MARGIN
@@ -457,14 +547,11 @@ class XSearchSource(_XSource):
                       query=self.spec.query, **params)
 
     def _gap_window(self, gap: Gap, now: datetime, notes: list[str]) -> dict[str, Any] | None:
-        oldest = now - SEARCH_WINDOW + SEARCH_WINDOW_MARGIN
-        if gap.older_than.isdigit() and snowflake_time(gap.older_than) < oldest:
-            notes.append(f"a gap older than recent search's 7 days is out of reach: posts "
-                         f"before {gap.older_than} were not read")
-            return None
-        bounds = super()._gap_window(gap, now, notes)
-        if bounds is not None and str(bounds.get("since_id", "")).isdigit() and \
-                snowflake_time(bounds["since_id"]) < oldest:
-            del bounds["since_id"]
-            bounds["start_time"] = oldest  # X answers 400 to a since_id older than 7 days
-        return bounds
+        return search_window(gap, now, notes)
+
+    def _urgent_scope(self) -> str | None:
+        return f"({self.spec.query})" if self.spec.query else None
+
+    @property
+    def requests_per_poll(self) -> int:
+        return self.max_pages + (1 if self.urgent_queries else 0)  # one endpoint for both
