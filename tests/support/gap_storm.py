@@ -5,6 +5,7 @@ is closed, and reports what `check --live` / `/social status` showed while it wa
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -61,6 +62,17 @@ def stored(factory: sessionmaker[Session], source_id: str) -> Counter[str]:
     with session_scope(factory) as s:
         return Counter(s.scalars(select(models.Mention.external_id)
                                  .where(models.Mention.source_id == source_id)))
+
+
+def open_gap(factory: sessionmaker[Session], source: Source, clock: Clock,
+             first: Callable[[], object], burst: Callable[[], object]) -> str:
+    """Poll once after `first` (the cursor), then once after `burst` (past the page cap):
+    the page token the gap it opened resumes from."""
+    first()
+    drain(factory, source, clock)
+    burst()
+    assert poll_source(factory, source, rules_with(source.spec), clock=clock).gap_open
+    return gap_token(factory, source.spec.id)
 
 
 def gap_token(factory: sessionmaker[Session], source_id: str) -> str:

@@ -31,7 +31,7 @@ from tests.support.fake_google_play import (
     play_body,
     play_error_body,
 )
-from tests.support.gap_storm import drain, gap_token, rules_with, stored
+from tests.support.gap_storm import drain, open_gap, rules_with, stored
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 SPEC = SourceSpec(id="play", type="google_play_reviews", package=PACKAGE)
@@ -265,11 +265,8 @@ def test_a_gap_whose_page_token_expired_is_read_again_from_the_newest_page(play,
     clock = Clock(NOW)
     src = source(play, page_limit=10, max_pages=2)
     t0 = NOW.timestamp() - 3600
-    play.add(play_review(0, t0))
-    drain(factory, src, clock)
-    play.add(*(play_review(i, t0 + 60 + i) for i in range(1, 46)))
-    assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
-    token = gap_token(factory, SPEC.id)
+    token = open_gap(factory, src, clock, lambda: play.add(play_review(0, t0)),
+                     lambda: play.add(*(play_review(i, t0 + 60 + i) for i in range(1, 46))))
     play.expire_page_tokens()
     play.add(play_review(46, t0 + 600))
     clock.advance(60)

@@ -23,7 +23,7 @@ from bot.networks.reddit.publisher import RedditPublisher
 from bot.networks.reddit.source import RedditMentionsSource, RedditSearchSource
 from tests.support.clock import Clock
 from tests.support.fake_reddit import BRAND, FakeReddit
-from tests.support.gap_storm import drain, gap_token, rules_with, stored
+from tests.support.gap_storm import drain, open_gap, rules_with, stored
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -253,12 +253,10 @@ def test_a_gap_after_a_removed_post_is_read_again_from_the_newest_page(fake, eng
     factory = make_session_factory(engine)
     clock = Clock(NOW)
     source = mentions_source(fake, page_limit=10, max_pages=3)
-    fake.mention("c0", "ana", "u/NorthwindAir morning", T0)
-    drain(factory, source, clock)
-    for i in range(1, 76):
-        fake.mention(f"c{i}", "ben", f"u/NorthwindAir storm {i}", T0 + 60 + i)
-    assert poll_source(factory, source, rules_with(MENTIONS), clock=clock).gap_open
-    anchor = gap_token(factory, MENTIONS.id)
+    anchor = open_gap(factory, source, clock,
+                      lambda: fake.mention("c0", "ana", "u/NorthwindAir morning", T0),
+                      lambda: [fake.mention(f"c{i}", "ben", f"u/NorthwindAir storm {i}",
+                                            T0 + 60 + i) for i in range(1, 76)])
     fake.mentions.remove(anchor)  # removed by the subreddit's moderators (already stored)
     fake.mention("c76", "cara", "u/NorthwindAir later", T0 + 600)
     clock.advance(60)

@@ -26,7 +26,7 @@ from bot.networks.youtube.publisher import YouTubePublisher
 from bot.networks.youtube.source import YouTubeCommentsSource
 from tests.support.clock import Clock
 from tests.support.fake_youtube import CHANNEL, FakeYouTube
-from tests.support.gap_storm import drain, gap_token, rules_with, stored
+from tests.support.gap_storm import drain, open_gap, rules_with, stored
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
@@ -255,12 +255,9 @@ def test_a_gap_whose_page_token_expired_is_read_again_from_the_newest_page(fake,
     factory = make_session_factory(engine)
     clock = Clock(NOW)
     src = source(fake, page_limit=10, max_pages=2)
-    fake.thread("t000", "ana", "first!", T0)
-    drain(factory, src, clock)
-    for i in range(1, 46):
-        fake.thread(f"t{i:03d}", "ben", f"storm {i}", T0 + 60 + i)
-    assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
-    token = gap_token(factory, SPEC.id)
+    token = open_gap(factory, src, clock, lambda: fake.thread("t000", "ana", "first!", T0),
+                     lambda: [fake.thread(f"t{i:03d}", "ben", f"storm {i}", T0 + 60 + i)
+                              for i in range(1, 46)])
     fake.expire_page_tokens()
     fake.thread("t046", "cara", "later", T0 + 600)
     clock.advance(60)
