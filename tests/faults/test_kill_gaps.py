@@ -3,7 +3,8 @@ two pages of one poll: the earlier ones read, nothing of them stored) and at dat
 statements of its store transaction (the first, the middle, the last two: the gap's new
 bounds are written with the cursor and the mentions, in the same COMMIT). Then a restart on
 the same database polls until the gap is closed: every post of the burst stored once, one card
-at most each, whatever the network's paging (Reddit `after`, YouTube `pageToken`, Google Play
+at most each, whatever the network's paging (Reddit `after`, YouTube `pageToken` and a busy
+thread's replies, Google Play
 `token`, App Store `links.next`, Graph `after` for Threads and Facebook/Instagram comments,
 Bluesky's search cursor, Mastodon's `max_id`), against each network's fake over real HTTP
 (tests/support/gap_networks.py).
@@ -23,7 +24,7 @@ from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fault_world import Killed, Process
 from tests.support.gap_networks import CASES, NOW, T0, Case, killable
-from tests.support.gap_storm import drain, rules_with, stored
+from tests.support.gap_storm import drain, rules_with, stored_posts
 
 BURST = 13  # with pages of 5, 2 a poll: 10 read, a gap of 3 (and the cursor's own post)
 
@@ -69,7 +70,7 @@ def replay(url: str, network: str, process: Process) -> None:
         try:
             factory = make_session_factory(engine)
             drain(factory, case.source(), clock)
-            ids = stored(factory, case.spec.id)
+            ids = stored_posts(factory, case.spec.id)
             with session_scope(factory) as s:
                 doubled = s.scalar(select(func.count()).select_from(
                     select(models.OutboxMessage.mention_id)
@@ -117,6 +118,30 @@ def test_the_gap_is_resumed_where_the_network_said(fresh_db):
             with session_scope(make_session_factory(engine)) as s:
                 row = s.get(models.Source, case.spec.id)
                 assert row is not None and row.backfill and '"token": "t1_k4"' in row.backfill
+        finally:
+            engine.dispose()
+    finally:
+        case.stop()
+
+
+def test_busy_threads_past_the_cap_wait_in_the_gaps(fresh_db):
+    """Sanity of the busy-thread replay: the burst leaves busy threads in the gaps."""
+    case = CASES["youtube_busy"]()
+    try:
+        url = fresh_db()
+        clock = Clock(NOW)
+        case.post(0, T0)
+        poll(url, case, clock)
+        for i in range(1, BURST + 1):
+            case.post(i, T0 + 60 + i)
+        clock.advance(timedelta(minutes=5).total_seconds())
+        poll(url, case, clock)
+        engine = make_engine(url)
+        try:
+            with session_scope(make_session_factory(engine)) as s:
+                row = s.get(models.Source, case.spec.id)
+                assert row is not None and row.backfill
+                assert row.backfill.count('"scope": "replies:') == 5, row.backfill
         finally:
             engine.dispose()
     finally:

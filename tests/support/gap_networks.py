@@ -45,6 +45,7 @@ from tests.support.fault_world import Process
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 T0 = NOW.timestamp() - 3600
 CAP = {"page_limit": 5, "max_pages": 2}
+BUSY_REPLIES = 6  # one more than a thread carries inline
 BRAND = Brand(name="Northwind Air", reddit_username=REDDIT_BRAND)
 
 
@@ -108,6 +109,25 @@ def youtube() -> Case:
                 lambda: YouTubeCommentsSource(spec, BRAND, build_youtube(fake.settings()), **CAP),
                 lambda i, at: fake.thread(f"k{i:03d}", f"user{i % 3}", f"help {i}", at),
                 lambda n: {f"k{i:03d}" for i in range(n)}, fake.stop)
+
+
+def youtube_busy() -> Case:
+    """Every item a new thread with more replies than YouTube shows inline: past 5 a poll,
+    busy threads wait in the source's gaps (scope `replies:`). The kill points go before
+    every request (`_call`): thread pages, reply pages, watched threads."""
+    fake = FakeYouTube().start()
+    fake.clock = NOW.timestamp()
+    spec = SourceSpec(id="youtube", type="youtube_comments", channel_id=CHANNEL)
+
+    def post(i: int, at: float) -> None:
+        fake.thread(f"k{i:03d}", f"user{i % 3}", f"help {i}", at)
+        for r in range(BUSY_REPLIES):
+            fake.reply_in(f"k{i:03d}", f"r{r}", f"fan{r}", f"same here {r}", at + (r + 1) / 10)
+
+    return Case(spec, "_call",
+                lambda: YouTubeCommentsSource(spec, BRAND, build_youtube(fake.settings()), **CAP),
+                post, lambda n: {f"k{i:03d}{reply}" for i in range(n) for reply in
+                                 ["", *(f".r{r}" for r in range(BUSY_REPLIES))]}, fake.stop)
 
 
 def threads() -> Case:
@@ -178,6 +198,7 @@ def mastodon() -> Case:
 
 CASES: dict[str, Callable[[], Case]] = {
     "reddit": reddit, "google_play": google_play, "app_store": app_store, "youtube": youtube,
+    "youtube_busy": youtube_busy,
     "threads": threads, "facebook": facebook, "instagram": instagram, "bluesky": bluesky,
     "mastodon": mastodon}
 

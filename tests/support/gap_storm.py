@@ -57,6 +57,15 @@ def drain(factory: sessionmaker[Session], source: Source, clock: Clock, *,
         clock.advance(spec.every.total_seconds())
 
 
+def stored_posts(factory: sessionmaker[Session], source_id: str) -> Counter[str]:
+    """`stored`, and the posts of the source's cards' threads (replies in a busy thread)."""
+    with session_scope(factory) as s:
+        threaded = Counter(s.scalars(
+            select(models.ThreadPost.external_id).join(models.Mention)
+            .where(models.Mention.source_id == source_id)))
+    return stored(factory, source_id) + threaded
+
+
 def stored(factory: sessionmaker[Session], source_id: str) -> Counter[str]:
     """The external ids stored from `source_id`, each with how many rows it has."""
     with session_scope(factory) as s:
