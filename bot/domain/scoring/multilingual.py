@@ -3,7 +3,8 @@
 For each language in `data/language_weights.json` (derived by
 `tools/derive_language_weights.py` from the train splits of public multilingual sentiment sets;
 the file's "derived" note lists them and their licences): a 3-class logistic regression
-(negative, neutral, positive) over the post's words, word pairs, word stems (the first
+(negative, neutral, positive; Swahili's interpolated with naive Bayes, one linear model all the
+same) over the post's words, word pairs, word stems (the first
 STEM letters of longer words), letter 4-grams and emoji, the extra features a language's weights
 name (`EXTRAS`: Portuguese's words without accents, Swahili's verb prefixes), and VADER's
 scores (emoji, emoticons and English words are common in any language), plus the rules file's
