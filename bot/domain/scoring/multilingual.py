@@ -208,10 +208,13 @@ class _Model:
 
     def __init__(self, data: dict) -> None:
         self.extras: tuple[str, ...] = tuple(data.get("extras", ()))
+        # The weights' "temperature" (chosen on train folds' log loss) scales every score: the
+        # most likely label stays, the probabilities (the complaint's) are calibrated.
+        t = float(data.get("temperature", 1.0))
         b = data["bias"]
-        self.bias = complex(b[0] - b[1], b[2] - b[1])
-        self.numeric = tuple(complex(w[0] - w[1], w[2] - w[1]) for w in data["numeric"])
-        self.weights = {f: complex(w[0] - w[1], w[2] - w[1])
+        self.bias = t * complex(b[0] - b[1], b[2] - b[1])
+        self.numeric = tuple(t * complex(w[0] - w[1], w[2] - w[1]) for w in data["numeric"])
+        self.weights = {f: t * complex(w[0] - w[1], w[2] - w[1])
                         for f, w in data["weights"].items()}
 
 
