@@ -19,7 +19,6 @@ kill the bot meanwhile).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
@@ -28,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bot.config import Settings
+from tests.support.fake_server import FakeServer, HeldReplies, read_body, send
 from tests.support.paths import DATA
 
 APP_ID = "1473827385"
@@ -115,8 +115,10 @@ class AscCall:
 
 
 @dataclass
-class FakeAppStore:
+class FakeAppStore(HeldReplies, FakeServer):
     """`start()` it; `settings()` are the bot's settings for it, `env()` its variables."""
+
+    methods = ("GET", "POST", "DELETE")
 
     reviews: list[dict[str, Any]] = field(default_factory=list)  # newest first
     responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # by review id
@@ -125,39 +127,13 @@ class FakeAppStore:
     clock: Callable[[], float] = time.time
     key: ec.EllipticCurvePrivateKey = field(default_factory=new_key)
     tokens_seen: set[str] = field(default_factory=set)
-    hold_replies: threading.Event | None = None
-    reply_applied: threading.Event = field(default_factory=threading.Event)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- set up -----------------------------------------------------------------------------
-    def start(self) -> FakeAppStore:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake.handle(self, "POST")
-
-            def do_DELETE(self) -> None:
-                fake.handle(self, "DELETE")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+        return self.origin + "/"
 
     def env(self, key: ec.EllipticCurvePrivateKey | None = None) -> dict[str, str]:
         return {"APP_STORE_KEY_ID": KEY_ID, "APP_STORE_ISSUER_ID": ISSUER_ID,
@@ -223,11 +199,10 @@ class FakeAppStore:
         return [c for c in self.calls if c.kind == kind]
 
     # --- serving ----------------------------------------------------------------------------
-    def handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+    def serve(self, req: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(req.path)
         query = parse_qs(parts.query)
-        length = int(req.headers.get("Content-Length") or 0)
-        raw = req.rfile.read(length).decode() if length else ""
+        raw = read_body(req).decode()
         body = json.loads(raw) if raw else {}
         kind, match = "?", None
         for verb, pattern, name in _ROUTES:
@@ -248,9 +223,7 @@ class FakeAppStore:
         with self._lock:
             status, answer = getattr(self, f"_{kind}")(match, query, body)
         if kind == "create" and status == 201:
-            self.reply_applied.set()
-            if self.hold_replies is not None:
-                self.hold_replies.wait(timeout=30)
+            self.applied()
         if failure is not None:
             return self._send(req, kind, parts.path, query, failure.status, failure.body, body,
                               failure.retry_after)
@@ -367,13 +340,8 @@ class FakeAppStore:
               body: dict[str, Any] | None = None, retry_after: int | None = None) -> None:
         self.calls.append(AscCall(kind, path, query, body or {}, status))
         data = b"" if status == 204 else json.dumps(answer).encode()
-        req.send_response(status)
-        if data:
-            req.send_header("Content-Type", "application/json")
-        req.send_header("Content-Length", str(len(data)))
-        req.send_header("X-Rate-Limit", "user-hour-lim:3600;user-hour-rem:3540;")
+        headers = {"Content-Type": "application/json"} if data else {}
+        headers["X-Rate-Limit"] = "user-hour-lim:3600;user-hour-rem:3540;"
         if retry_after is not None:
-            req.send_header("Retry-After", str(retry_after))
-        req.end_headers()
-        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
-            req.wfile.write(data)
+            headers["Retry-After"] = str(retry_after)
+        send(req, status, data, headers)

@@ -76,10 +76,6 @@ class FakeBluesky(FakeServer):
                                                                           json=session_body()),
         }
 
-    @property
-    def url(self) -> str:
-        return self.origin
-
     def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         request = httpx.Request(method, self.url + handler.path, content=read_body(handler),
                                 headers=list(handler.headers.items()))

@@ -12,14 +12,13 @@ it (`apply=True`: "replied, answer lost").
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -29,6 +28,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth import jwt
 
 from bot.config import Settings
+from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
 from tests.support.paths import DATA
 
 PACKAGE = "com.acmebank.mobile"
@@ -74,7 +74,7 @@ class PlayCall:
 
 
 @dataclass
-class FakeGooglePlay:
+class FakeGooglePlay(HeldReplies, FakeServer):
     """`start()` it; `settings()` are the bot's settings for it."""
 
     reviews: list[dict[str, Any]] = field(default_factory=list)  # newest change first
@@ -84,38 +84,13 @@ class FakeGooglePlay:
     key: rsa.RSAPrivateKey = field(default_factory=new_private_key)
     tokens_issued: int = 0
     page_tokens: int = 0  # generation of the page tokens honoured: `expire_page_tokens()`
-    # Set to an Event: a reply is applied, then its answer waits for the event (the test
-    # kills the bot meanwhile). `reply_applied` is set as soon as one is.
-    hold_replies: threading.Event | None = None
-    reply_applied: threading.Event = field(default_factory=threading.Event)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- set up -----------------------------------------------------------------------------
-    def start(self) -> FakeGooglePlay:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake.handle(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+        return self.origin + "/"
 
     def key_info(self, key: rsa.RSAPrivateKey | None = None) -> dict[str, str]:
         """The service-account key file's JSON (signed with `key`, default the fake's own)."""
@@ -160,10 +135,9 @@ class FakeGooglePlay:
         return [c for c in self.calls if c.kind == kind]
 
     # --- serving ----------------------------------------------------------------------------
-    def handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+    def serve(self, req: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        raw = req.rfile.read(length).decode() if length else ""
+        raw = read_body(req).decode()
         if method == "POST" and parts.path == "/token":
             return self._token(req, raw)
         m = _PATH.match(parts.path)
@@ -182,9 +156,7 @@ class FakeGooglePlay:
         with self._lock:
             status, answer = getattr(self, f"_{kind}")(m, parse_qs(parts.query), body)
         if kind == "reply" and status == 200:
-            self.reply_applied.set()
-            if self.hold_replies is not None:
-                self.hold_replies.wait(timeout=30)
+            self.applied()
         if failure is not None:
             return self._send(req, kind, parts.path, failure.status, failure.body, body,
                               failure.retry_after)
@@ -199,7 +171,7 @@ class FakeGooglePlay:
         return None
 
     def _token(self, req: BaseHTTPRequestHandler, raw: str) -> None:
-        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        form = first_values(raw)
         failure = self._failure("token")
         if failure is not None:
             return self._send(req, "token", "/token", failure.status, failure.body, form)
@@ -258,12 +230,5 @@ class FakeGooglePlay:
               answer: dict[str, Any], body: dict[str, Any] | None = None,
               retry_after: int | None = None) -> None:
         self.calls.append(PlayCall(kind, path, body or {}, status))
-        data = json.dumps(answer).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json; charset=UTF-8")
-        req.send_header("Content-Length", str(len(data)))
-        if retry_after is not None:
-            req.send_header("Retry-After", str(retry_after))
-        req.end_headers()
-        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
-            req.wfile.write(data)
+        send_json(req, status, answer,
+                  headers={} if retry_after is None else {"Retry-After": str(retry_after)})

@@ -50,10 +50,6 @@ class FakeMastodon(FakeServer):
     calls: list[Call] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
-    @property
-    def url(self) -> str:
-        return self.origin
-
     def settings(self) -> Settings:
         return Settings(_env_file=None, MASTODON_API_BASE_URL=self.url,
                         MASTODON_ACCESS_TOKEN=TOKEN)

@@ -14,7 +14,6 @@ of Meta's Graph API reference (tests/data/meta/).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -24,11 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from bot.config import Settings
+from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
 from tests.support.paths import DATA
 
 PAGE_ID = "104123456789012"
@@ -92,7 +92,7 @@ class MetaCall:
 
 
 @dataclass
-class FakeMeta:
+class FakeMeta(HeldReplies, FakeServer):
     """`start()` it; `settings()` are the bot's settings for it."""
 
     posts: list[dict[str, Any]] = field(default_factory=list)  # the Page's feed, newest first
@@ -110,36 +110,8 @@ class FakeMeta:
     usage: dict[str, str] = field(default_factory=dict)  # headers sent with every answer
     clock: Callable[[], float] = time.time
     app_secret: str | None = None
-    hold_replies: threading.Event | None = None
-    reply_applied: threading.Event = field(default_factory=threading.Event)
     next_id: int = 900000000000001
     _lock: threading.RLock = field(default_factory=threading.RLock)
-
-    def start(self) -> FakeMeta:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake.handle(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def env(self) -> dict[str, str]:
         out = {"META_PAGE_ACCESS_TOKEN": TOKEN, "META_GRAPH_API_URL": self.url,
@@ -246,12 +218,11 @@ class FakeMeta:
         return [c for c in self.calls if c.kind == kind]
 
     # --- serving ----------------------------------------------------------------------------
-    def handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+    def serve(self, req: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        raw = req.rfile.read(length).decode() if length else ""
-        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        params.update({k: v[0] for k, v in parse_qs(raw).items()})
+        raw = read_body(req).decode()
+        params = first_values(parts.query)
+        params.update(first_values(raw))
         segments = [s for s in parts.path.split("/") if s]
         if not segments or segments[0] != VERSION:
             return self._send(req, "?", parts.path, params, 400, {"error": {
@@ -274,9 +245,7 @@ class FakeMeta:
         with self._lock:
             status, answer = getattr(self, f"_{kind}")(obj, params)
         if kind in ("reply", "ig_reply") and status == 200:
-            self.reply_applied.set()
-            if self.hold_replies is not None:
-                self.hold_replies.wait(timeout=30)
+            self.applied()
         if failure is not None:
             return self._send(req, kind, parts.path, params, failure.status, failure.body)
         return self._send(req, kind, parts.path, params, status, answer)
@@ -429,12 +398,4 @@ class FakeMeta:
     def _send(self, req: BaseHTTPRequestHandler, kind: str, path: str, params: dict[str, str],
               status: int, answer: dict[str, Any]) -> None:
         self.calls.append(MetaCall(kind, path, params, status))
-        data = json.dumps(answer).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json; charset=UTF-8")
-        req.send_header("Content-Length", str(len(data)))
-        for name, value in self.usage.items():
-            req.send_header(name, value)
-        req.end_headers()
-        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
-            req.wfile.write(data)
+        send_json(req, status, answer, headers=self.usage)

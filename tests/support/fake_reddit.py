@@ -15,16 +15,16 @@ answers the token request with `invalid_grant`, as Reddit does (HTTP 200).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from bot.config import Settings
+from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
 from tests.support.paths import DATA
 
 BRAND = "NorthwindAir"
@@ -54,7 +54,7 @@ class Failure:
 
 
 @dataclass
-class FakeReddit:
+class FakeReddit(HeldReplies, FakeServer):
     things: dict[str, dict[str, Any]] = field(default_factory=dict)  # fullname -> data
     mentions: list[str] = field(default_factory=list)  # username mentions in the inbox
     inbox: list[str] = field(default_factory=list)  # the inbox's other items: replies, messages
@@ -65,10 +65,6 @@ class FakeReddit:
     refuse_token: bool = False
     account: str = BRAND
     clock: float = 1_764_000_000.0  # created_utc of the next reply we post
-    # Set to an Event: a reply is made, then its answer waits for the event (the test kills
-    # the bot meanwhile). `reply_applied` is set as soon as one is.
-    hold_replies: threading.Event | None = None
-    reply_applied: threading.Event = field(default_factory=threading.Event)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _n: int = 0
 
@@ -150,33 +146,11 @@ class FakeReddit:
 
     # --- serving -----------------------------------------------------------------------------
 
-    def start(self) -> FakeReddit:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):  # HTTP/1.0: one request per connection
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.serve(self, "GET")
-
-            def do_POST(self) -> None:
-                fake.serve(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         split = urlsplit(handler.path)
-        raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0)).decode()
-        params = {k: v[0] for k, v in parse_qs(split.query).items()}
-        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        raw = read_body(handler).decode()
+        params = first_values(split.query)
+        form = first_values(raw)
         path = split.path.rstrip("/") or "/"
         with self._lock:
             self.requests.append(Request(method, path, params, form, dict(handler.headers)))
@@ -192,25 +166,15 @@ class FakeReddit:
             status, payload = self.answer(method, path, params, form)
             headers = {}
             if path == "/api/comment" and method == "POST":
-                self.reply_applied.set()
-                if self.hold_replies is not None:
-                    self.hold_replies.wait(timeout=30)
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(data)))
+                self.applied()
         if not path.startswith("/api/v1/access_token"):
             with self._lock:
                 self.remaining = max(0.0, self.remaining - 1)
                 used = 600 - int(self.remaining)
-            handler.send_header("x-ratelimit-remaining", f"{self.remaining:.1f}")
-            handler.send_header("x-ratelimit-used", str(used))
-            handler.send_header("x-ratelimit-reset", str(self.reset))
-        for k, v in headers.items():
-            handler.send_header(k, v)
-        handler.end_headers()
-        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
-            handler.wfile.write(data)
+            headers = {"x-ratelimit-remaining": f"{self.remaining:.1f}",
+                       "x-ratelimit-used": str(used), "x-ratelimit-reset": str(self.reset),
+                       **headers}
+        send_json(handler, status, payload, headers=headers)
 
     def answer(self, method: str, path: str, params: dict[str, str],
                form: dict[str, str]) -> tuple[int, Any]:

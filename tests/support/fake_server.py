@@ -1,12 +1,12 @@
 """The HTTP server under every fake network: a `ThreadingHTTPServer` on 127.0.0.1 that the real
-clients reach over a real socket (their base-URL setting points at `origin`), so each fake
+clients reach over a real socket (their base-URL setting points at `url`), so each fake
 holds only its network's behaviour, its `serve(handler, method)`.
 
 - `FakeServer`: `start()` serves each request on a thread of its own through `serve`;
   `stop()` lets any stalled answer go (`stopped`) and closes the port; `with` does both.
 - `HeldReplies`: a reply is applied, then its answer waits while `hold_replies` is set up
   (the kill tests end the bot meanwhile: "posted, answer lost").
-- `read_body`, `send_json`, `send`, `drop`: one request's body and answer.
+- `read_body`, `first_values`, `send_json`, `send`, `drop`: one request's body and answer.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 JSON = "application/json; charset=UTF-8"
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class FakeServer:
@@ -29,6 +29,7 @@ class FakeServer:
 
     server: ThreadingHTTPServer
     stopped: threading.Event
+    methods: tuple[str, ...] = ("GET", "POST")  # the HTTP methods served (others: 501)
 
     def start(self) -> Self:
         fake = self
@@ -37,7 +38,7 @@ class FakeServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        for method in METHODS:
+        for method in self.methods:
             setattr(Handler, f"do_{method}",
                     lambda handler, method=method: fake.serve(handler, method))
         self.stopped = threading.Event()
@@ -60,6 +61,11 @@ class FakeServer:
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    @property
+    def url(self) -> str:
+        """The base URL the client is given (some networks' end in `/`)."""
+        return self.origin
+
     def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         raise NotImplementedError
 
@@ -76,6 +82,11 @@ class HeldReplies:
         self.reply_applied.set()
         if self.hold_replies is not None:
             self.hold_replies.wait(timeout=30)
+
+
+def first_values(query: str) -> dict[str, str]:
+    """A query string or form body, each parameter's first value (most are single)."""
+    return {k: v[0] for k, v in parse_qs(query).items()}
 
 
 def read_body(handler: BaseHTTPRequestHandler) -> bytes:

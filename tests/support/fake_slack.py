@@ -33,9 +33,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import count
-from urllib.parse import parse_qs
+
+from tests.support.fake_server import FakeServer, first_values, read_body, send, send_json
 
 BOT_USER, BOT_ID = "U0BOT", "B0BOT"
 
@@ -71,7 +72,7 @@ class _Bucket:
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(FakeServer):
     calls: list[Call] = field(default_factory=list)
     ts_clock: Callable[[], float] | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -91,53 +92,36 @@ class FakeSlack:
     uploads: dict[str, dict] = field(default_factory=dict)
     list_page_size: int | None = None
 
-    def start(self) -> FakeSlack:
-        fake = self
+    methods = ("POST",)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                arrived = time.monotonic()
-                data_in = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes
-                    fake._upload_bytes(self, self.path.split("?")[0].rsplit("/", 1)[-1],
-                                       data_in, arrived)
-                    return
-                raw = data_in.decode()
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    params = json.loads(raw or "{}")
-                else:
-                    params = {k: v[0] for k, v in parse_qs(raw).items()}
-                path = self.path.split("?")[0]
-                method = "respond" if path.startswith("/respond/") else path.rsplit("/", 1)[-1]
-                status, body, headers = fake.handle(method, params)
-                error = "dropped" if body is None else body.get("error")
-                with fake._changed:
-                    fake.calls.append(Call(method, params, dict(self.headers), status, error,
-                                           arrived))
-                    fake._changed.notify_all()
-                if body is None:  # the request was read, no answer is ever written
-                    self.close_connection = True
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        return self
+    def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        arrived = time.monotonic()
+        data_in = read_body(handler)
+        if handler.path.startswith("/upload/"):  # files_upload_v2 step 2: raw bytes
+            self._upload_bytes(handler, handler.path.split("?")[0].rsplit("/", 1)[-1], data_in,
+                               arrived)
+            return
+        raw = data_in.decode()
+        if "json" in (handler.headers.get("Content-Type") or ""):
+            params = json.loads(raw or "{}")
+        else:
+            params = first_values(raw)
+        path = handler.path.split("?")[0]
+        method = "respond" if path.startswith("/respond/") else path.rsplit("/", 1)[-1]
+        status, body, headers = self.handle(method, params)
+        error = "dropped" if body is None else body.get("error")
+        with self._changed:
+            self.calls.append(Call(method, params, dict(handler.headers), status, error,
+                                   arrived))
+            self._changed.notify_all()
+        if body is None:  # the request was read, no answer is ever written
+            handler.close_connection = True
+            return
+        send_json(handler, status, body, headers=headers, content_type="application/json")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+        return self.origin + "/"
 
     @property
     def api_url(self) -> str:
@@ -255,12 +239,7 @@ class FakeSlack:
             self.calls.append(Call("upload", {"file_id": file_id, "bytes": len(data)},
                                    dict(handler.headers), status, None, arrived))
             self._changed.notify_all()
-        body = f"OK - {len(data)}".encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "text/plain")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send(handler, status, f"OK - {len(data)}".encode(), {"Content-Type": "text/plain"})
 
     def _complete_upload(self, params: dict) -> dict:
         files = params.get("files")
@@ -374,6 +353,3 @@ class FakeSlack:
                 raise AssertionError(f"{what}; got {[c.method for c in self.calls]}")
             return next(c for c in self.calls if predicate(c))
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

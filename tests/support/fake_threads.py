@@ -12,19 +12,18 @@ reply then exists under its parent). `fail(kind, …)` answers the next `kind` c
 
 from __future__ import annotations
 
-import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from bot.config import Settings
 from tests.support.fake_meta import Failure, MetaCall, graph_page, meta_error, take_failure
+from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
 
 ME_ID = "26440000000000001"
 ME = "acmebank"
@@ -37,41 +36,14 @@ def stamp(epoch: float) -> str:
 
 
 @dataclass
-class FakeThreads:
+class FakeThreads(HeldReplies, FakeServer):
     posts: list[dict[str, Any]] = field(default_factory=list)  # newest first
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[MetaCall] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     clock: Callable[[], float] = time.time
-    hold_replies: threading.Event | None = None
-    reply_applied: threading.Event = field(default_factory=threading.Event)
     next_id: int = 18000000000000001
     _lock: threading.RLock = field(default_factory=threading.RLock)
-
-    def start(self) -> FakeThreads:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake.handle(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def env(self) -> dict[str, str]:
         return {"THREADS_ACCESS_TOKEN": TOKEN, "THREADS_API_URL": self.url,
@@ -105,12 +77,11 @@ class FakeThreads:
     def of_kind(self, kind: str) -> list[MetaCall]:
         return [c for c in self.calls if c.kind == kind]
 
-    def handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+    def serve(self, req: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        raw = req.rfile.read(length).decode() if length else ""
-        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        params.update({k: v[0] for k, v in parse_qs(raw).items()})
+        raw = read_body(req).decode()
+        params = first_values(parts.query)
+        params.update(first_values(raw))
         seg = [s for s in parts.path.split("/") if s]
         if not seg or seg[0] != VERSION:
             return self._send(req, "?", parts.path, params, 400, meta_error("not_found"))
@@ -129,9 +100,7 @@ class FakeThreads:
             status, answer = getattr(self, f"_{kind}")(rest, params) if kind else (
                 400, meta_error("not_found"))
         if kind == "publish" and status == 200:
-            self.reply_applied.set()
-            if self.hold_replies is not None:
-                self.hold_replies.wait(timeout=30)
+            self.applied()
         if failure is not None:
             return self._send(req, kind, parts.path, params, failure.status, failure.body)
         return self._send(req, kind, parts.path, params, status, answer)
@@ -191,10 +160,4 @@ class FakeThreads:
     def _send(self, req: BaseHTTPRequestHandler, kind: str, path: str, params: dict[str, str],
               status: int, answer: dict[str, Any]) -> None:
         self.calls.append(MetaCall(kind, path, params, status))
-        data = json.dumps(answer).encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/json; charset=UTF-8")
-        req.send_header("Content-Length", str(len(data)))
-        req.end_headers()
-        with contextlib.suppress(OSError):
-            req.wfile.write(data)
+        send_json(req, status, answer)

@@ -31,14 +31,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import tweepy
 
 from bot.config import Settings
 from bot.networks.x.client import build_x_client
+from tests.support.fake_server import FakeServer, first_values, read_body, send_json
 from tests.support.x_query import QueryError, matches
 
 BRAND = "NorthwindAir"
@@ -67,14 +68,13 @@ class Failure:
 
 
 @dataclass
-class FakeX:
+class FakeX(FakeServer):
     posts: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> tweet
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> user
     calls: list[Call] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)  # the brand's, as posted
     failures: list[Failure] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
-    url: str = ""
     trickle: float = 0.0  # > 0: the body is sent a byte every `trickle` seconds (slow loris)
     clock: Callable[[], float] | None = None  # epoch seconds: with it, rate limits are counted
     limits: dict[str, int] = field(default_factory=lambda: {"mentions": 450, "search": 450})
@@ -119,33 +119,11 @@ class FakeX:
 
     # --- serving -----------------------------------------------------------------------------
 
-    def start(self) -> FakeX:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.serve(self)
-
-            def do_POST(self) -> None:
-                fake.serve(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+    def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         split = urlsplit(handler.path)
-        params = {k: v[0] for k, v in parse_qs(split.query).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = json.loads(handler.rfile.read(length) or b"{}") if length else None
+        params = first_values(split.query)
+        raw = read_body(handler)
+        body = json.loads(raw) if raw else None
         with self._lock:
             failure = self.failures[0] if self.failures else None
             if failure is not None:
@@ -167,6 +145,9 @@ class FakeX:
             headers = counted[1] if counted else {}
         with self._lock:
             self.calls.append(Call(split.path, params, status))
+        if not self.trickle:
+            return send_json(handler, status, payload, headers=headers,
+                             content_type="application/json")
         data = json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -174,9 +155,6 @@ class FakeX:
         for k, v in headers.items():
             handler.send_header(k, v)
         handler.end_headers()
-        if not self.trickle:
-            handler.wfile.write(data)
-            return
         try:
             for i in range(len(data)):
                 handler.wfile.write(data[i:i + 1])

@@ -19,16 +19,16 @@ request with `invalid_grant` ("Token has been expired or revoked.").
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.config import Settings
+from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
 
 CHANNEL = "UCnorthwindAir0000000001"  # the brand's channel (24 characters, as YouTube's)
 UNITS = {"GET": 1, "POST": 50}
@@ -56,7 +56,7 @@ def stamp(epoch: float) -> str:
 
 
 @dataclass
-class FakeYouTube:
+class FakeYouTube(HeldReplies, FakeServer):
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> thread
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # thread -> replies
     requests: list[Request] = field(default_factory=list)
@@ -66,10 +66,6 @@ class FakeYouTube:
     refuse_token: bool = False
     page_tokens: int = 0  # generation of the page tokens honoured: `expire_page_tokens()`
     clock: float = 1_764_000_000.0  # publishedAt of our next reply
-    # Set to an Event: a reply is made, then its answer waits for the event (the test kills
-    # the bot meanwhile). `reply_applied` is set as soon as one is.
-    hold_replies: threading.Event | None = None
-    reply_applied: threading.Event = field(default_factory=threading.Event)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _n: int = 0
 
@@ -135,32 +131,10 @@ class FakeYouTube:
 
     # --- serving -----------------------------------------------------------------------------
 
-    def start(self) -> FakeYouTube:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):  # HTTP/1.0: one request per connection
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.serve(self, "GET")
-
-            def do_POST(self) -> None:
-                fake.serve(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         split = urlsplit(handler.path)
-        raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0)).decode()
-        params = {k: v[0] for k, v in parse_qs(split.query).items()}
+        raw = read_body(handler).decode()
+        params = first_values(split.query)
         body: Any = json.loads(raw) if raw.startswith("{") else parse_qs(raw)
         path = split.path
         with self._lock:
@@ -182,16 +156,8 @@ class FakeYouTube:
                 self.units += UNITS[method]
             status, payload = self.answer(method, path, params, body)
             if path == "/youtube/v3/comments" and method == "POST" and status == 200:
-                self.reply_applied.set()
-                if self.hold_replies is not None:
-                    self.hold_replies.wait(timeout=30)
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=UTF-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        with contextlib.suppress(OSError):  # the client is gone (killed while we held on)
-            handler.wfile.write(data)
+                self.applied()
+        send_json(handler, status, payload)
 
     def token(self) -> tuple[int, Any]:
         if self.refuse_token:
