@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.domain.rules.urgent import urgent_cues
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.health import source_health
@@ -139,3 +140,46 @@ def test_the_monthly_budget_defers_a_gap_and_never_drops_it(engine):
         assert fault_figures.invariant("mentions lost", len(expected - stored)) == 0
     finally:
         fake.stop()
+
+
+def test_with_the_urgent_search_every_p1_card_of_a_storm_is_posted_within_two_minutes(engine):
+    """The P1s sit deep in the gap (the oldest and the middle one): the urgent search asks
+    recent search for the rules' P1 cues within the gap in the poll that opens it, so their
+    cards go out with the first poll's, while the backlog is still being read."""
+    clock = Clock(NOW)
+    fake = FakeX().start()
+    slack = FakeSlack(ts_clock=lambda: clock.now.timestamp()).start()
+    try:
+        factory = make_session_factory(engine)
+        source = XMentionsSource(SPEC, RULES.brand, fake.client(), brand_user_id=BRAND_ID,
+                                 urgent=urgent_cues(RULES, network="x", source_id=SPEC.id))
+        fake.user("9", "early")
+        fake.post(snowflake(NOW - timedelta(minutes=30)), "@NorthwindAir morning!", "9",
+                  NOW - timedelta(minutes=30))
+        poll_source(factory, source, RULES, clock=clock)
+        clock.advance(60)
+        storm_at = clock.now
+        storm(fake, STORM, storm_at)
+        slack.rate_limit_posts(1.0, 3, clock=lambda: clock.now.timestamp())
+        sender = OutboxSender(factory, sender_client("xoxb-storm", slack.api_url, timeout=5),
+                              render_card, clock)
+        gap_open, next_poll, p1, all_posted = True, clock.now, set(), None
+        while clock.now < storm_at + timedelta(minutes=2):
+            if gap_open and clock.now >= next_poll:  # as `socialbot run` hurries a gap
+                gap_open = poll_source(factory, source, RULES, clock=clock).gap_open
+                next_poll = clock.now + source.backfill_every
+                with session_scope(factory) as s:
+                    p1 = set(s.scalars(select(models.Mention.id)
+                                       .where(models.Mention.priority == "P1")))
+            sender.run_once(clock.now)
+            posted = {m["metadata"]["event_payload"].get("mention_id") for m in slack.posts()}
+            if all_posted is None and len(p1) == 3 and p1 <= posted:
+                all_posted = clock.now
+            clock.advance(1)
+        fault_figures.tried("faults injected")
+        assert fault_figures.invariant("mentions lost", len(p1 - posted)) == 0, posted
+        # before the second poll: none of them waited for the backfill to reach it
+        assert all_posted is not None and all_posted - storm_at < source.backfill_every
+    finally:
+        fake.stop()
+        slack.stop()
