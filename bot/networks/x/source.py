@@ -8,7 +8,8 @@
 Both ask for the author expansion with `public_metrics`, use the saved cursor as `since_id`
 (the first run is bounded by `start_time = now - BACKFILL`), follow at most `MAX_PAGES` pages,
 skip retweets and the brand's own posts, and return mentions oldest first. The new cursor is
-the largest post id X returned, so a post is never asked for twice.
+the largest post id X returned, so a post is never asked for twice. While a gap is open, the
+urgent search (`urgent` cues, bot.networks.x.urgent) asks recent search for the gap's P1s first.
 
 Failures become the exceptions of `bot.networks.base`: 429 → `RateLimited` at the reset time X
 gives (`x-rate-limit-reset`); 401/403, and 400/404 (a query or account X refuses: only a rules
