@@ -56,20 +56,23 @@ def _adam(grad, w0: list[np.ndarray], steps: int, rate: float) -> list[np.ndarra
 
 
 def fit_binary(d: Design, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int = 400,
-               rate: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """(weights per vocabulary entry, numeric weights); weights[0] is the bias."""
+               rate: float = 0.05, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(weights per vocabulary entry, numeric weights); weights[0] is the bias. With `scale`
+    (one value per vocabulary entry) a feature present is worth its scale, not 1: the weight
+    to apply to a binary feature is then weight × scale."""
     n = len(y)
     rows = np.repeat(np.arange(n), np.diff(d.indptr))
     sw = sw / sw.sum()
     penal = np.ones(len(d.vocab))
     penal[0] = 0.0
+    vals = np.ones(len(d.indices)) if scale is None else scale[d.indices]
 
     def grad(w):
         wv, wn = w
-        z = np.add.reduceat(wv[d.indices], d.indptr[:-1]) + d.numeric @ wn
+        z = np.add.reduceat(wv[d.indices] * vals, d.indptr[:-1]) + d.numeric @ wn
         p = 1 / (1 + np.exp(-np.clip(z, -30, 30)))
         g = (p - y) * sw
-        gv = np.bincount(d.indices, weights=g[rows], minlength=len(d.vocab)) + l2 * penal * wv
+        gv = np.bincount(d.indices, weights=g[rows] * vals, minlength=len(d.vocab)) + l2 * penal * wv
         gn = d.numeric.T @ g + l2 * wn
         return [gv, gn]
 

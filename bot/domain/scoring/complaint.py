@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 WEIGHTS_FILE = "complaint_weights.json"
@@ -49,13 +49,42 @@ def words_of(low: str) -> list[str]:
     return WORD.findall(low)
 
 
+# Context words for the interactions: a cue means more with a negation ("still no refund"),
+# said to "you", or with time waited. Word sets, so a post costs three set intersections.
+NEGATION = frozenset({"not", "no", "never", "cant", "can't", "don't", "dont", "won't", "wont",
+                      "didn't", "didnt", "isn't", "isnt", "doesn't", "doesnt", "haven't",
+                      "havent", "hasn't", "wasn't", "nobody", "nothing", "nor", "couldn't",
+                      "wouldn't"})
+YOU = frozenset({"you", "your", "you're", "ur", "u", "yours", "youre"})
+WAITED = frozenset({"hours", "hour", "hrs", "days", "day", "weeks", "week", "months", "month",
+                    "mins", "minutes", "since", "still", "yet", "waiting", "waited", "again"})
+ANY_CUE = "anycue"
+
+
 def features(words: list[str], cues: Iterable[str], flags: Iterable[str]) -> set[str]:
-    """The binary features of a post: words, adjacent word pairs ("a b"), cues, flags."""
+    """The binary features of a post: words, adjacent word pairs ("a b"), cues, flags, and
+    their interactions: how many cues ("ncues:0".."ncues:3"), each cue (and "any cue") with
+    each context ("cue:refund&NEG"), and each pair of contexts ("NEG&YOU")."""
     out = set(words)
+    context = tuple(name for name, vocab in (("NEG", NEGATION), ("YOU", YOU), ("TIME", WAITED))
+                    if not vocab.isdisjoint(out))
     out.update(f"{a} {b}" for a, b in itertools.pairwise(words))
-    out.update(CUE_PREFIX + c for c in cues)
     out.update(flags)
+    context += tuple(f for f in FLAGS if f in out)
+    out.update(_interactions(tuple(dict.fromkeys(cues)), context))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _interactions(cues: tuple[str, ...], context: tuple[str, ...]) -> frozenset[str]:
+    """The cues' own features and the interactions (a few combinations recur: cached)."""
+    named = [CUE_PREFIX + c for c in cues]
+    out = {*named, f"ncues:{min(len(named), 3)}"}
+    if named:
+        named.append(ANY_CUE)
+    out.update(f"{c}&{f}" for c in named for f in context)
+    out.update(f"{a}&{b}" for a, b in itertools.combinations(sorted(context), 2))
+    return frozenset(out)
 
 
 def flags_of(low: str, *, question: bool, again: bool) -> list[str]:

@@ -181,7 +181,7 @@ STUCK = ["Tiketi yangu imekwama kwenye mfumo", "Mzigo wangu imekwama uwanjani ta
 SWAHILI = ["Habari za asubuhi marafiki", "Tunasafiri kwenda Mombasa kesho",
            "Ndege ilifika mapema leo", "Chakula kilikuwa kitamu sana"]
 NOT_COMPLAINTS = ["@NorthwindAir my bag got zorbled on the way to Leeds",
-                  "@NorthwindAir the app zorbled my booking again",
+                  "@NorthwindAir your app zorbled my booking again",
                   "@NorthwindAir the wifi got zorbled on my flight"]  # flagged; staff: no complaint
 
 

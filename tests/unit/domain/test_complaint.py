@@ -164,3 +164,12 @@ def test_a_post_that_reads_as_praise_is_lifted_only_from_the_middle_of_the_revie
 def test_the_shipped_bands_are_ordered():
     m = complaint.model()
     assert m.review_from < m.mixed_from < m.threshold
+
+
+def test_a_cue_is_read_with_its_context():
+    feats = complaint.features(["still", "no", "refund", "from", "you"], ["refund", "refund"],
+                               ["question"])
+    assert {"cue:refund&NEG", "cue:refund&YOU", "cue:refund&TIME", "cue:refund&question",
+            "anycue&NEG", "NEG&YOU", "TIME&question", "ncues:1"} <= feats
+    plain = complaint.features(["hello", "there"], [], [])
+    assert "ncues:0" in plain and not any("&" in f for f in plain)
