@@ -101,34 +101,10 @@ def test_a_crash_between_pages_of_a_backfill_loses_nothing_and_doubles_nothing(f
         replay(fresh_db(), network, Process(point))
 
 
-def test_the_gap_is_resumed_where_the_network_said(fresh_db):
-    """Sanity of the replay itself: after the burst the gap's token is the network's own."""
-    case = CASES["reddit"]()
+def gaps_after_the_burst(url: str, network: str) -> str:
+    """The `backfill` the burst's poll leaves on the source row (the replay's first steps)."""
+    case = CASES[network]()
     try:
-        url = fresh_db()
-        clock = Clock(NOW)
-        case.post(0, T0)
-        poll(url, case, clock)
-        for i in range(1, BURST + 1):
-            case.post(i, T0 + 60 + i)
-        clock.advance(timedelta(minutes=5).total_seconds())
-        poll(url, case, clock)
-        engine = make_engine(url)
-        try:
-            with session_scope(make_session_factory(engine)) as s:
-                row = s.get(models.Source, case.spec.id)
-                assert row is not None and row.backfill and '"token": "t1_k4"' in row.backfill
-        finally:
-            engine.dispose()
-    finally:
-        case.stop()
-
-
-def test_busy_threads_past_the_cap_wait_in_the_gaps(fresh_db):
-    """Sanity of the busy-thread replay: the burst leaves busy threads in the gaps."""
-    case = CASES["youtube_busy"]()
-    try:
-        url = fresh_db()
         clock = Clock(NOW)
         case.post(0, T0)
         poll(url, case, clock)
@@ -141,8 +117,19 @@ def test_busy_threads_past_the_cap_wait_in_the_gaps(fresh_db):
             with session_scope(make_session_factory(engine)) as s:
                 row = s.get(models.Source, case.spec.id)
                 assert row is not None and row.backfill
-                assert row.backfill.count('"scope": "replies:') == 5, row.backfill
+                return row.backfill
         finally:
             engine.dispose()
     finally:
         case.stop()
+
+
+def test_the_gap_is_resumed_where_the_network_said(fresh_db):
+    """Sanity of the replay itself: after the burst the gap's token is the network's own."""
+    assert '"token": "t1_k4"' in gaps_after_the_burst(fresh_db(), "reddit")
+
+
+def test_busy_threads_past_the_cap_wait_in_the_gaps(fresh_db):
+    """Sanity of the busy-thread replay: the burst leaves busy threads in the gaps."""
+    gaps = gaps_after_the_burst(fresh_db(), "youtube_busy")
+    assert gaps.count('"scope": "replies:') == 5, gaps
