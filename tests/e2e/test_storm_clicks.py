@@ -1,7 +1,8 @@
 """A storm through the running bot (issue 18), smaller than `bench/storm.py`'s: 1,200 mentions
 at once on the fake X, three of them legal threats, read by the running bot's scheduled polls
 (real tweepy over HTTP), cards posted to the fake Slack by its outbox sender, and Claim clicks
-signed over real HTTP while the backlog is still being read.
+signed over real HTTP while the backlog is still being read. The P1s deep in the backlog are
+found by the first poll's urgent search (one recent-search request) and carded at once.
 
 The first poll, at start, reaches the page cap and keeps the rest as a gap; the next poll is
 then due after X's `backfill_every` (11.1 s with the bearer token: 5 pages within 90 % of
@@ -67,6 +68,12 @@ def test_a_storm_is_read_at_xs_pace_while_clicks_on_its_p1_are_acked(start_bot, 
                                 .where(models.Source.id == "x-mentions"))
 
         until(gap, "the first poll left no gap")  # 500 read of 1,200
+        # The oldest and the middle P1 lie deep in the gap: the first poll's urgent search
+        # (recent search for the rules' P1 cues within the gap) stored them with the 500.
+        with runtime.factory() as s:
+            p1 = s.scalar(select(func.count()).select_from(models.Mention)
+                          .where(models.Mention.priority == "P1"))
+        assert p1 == 3 and stored() < STORM
         job = runtime.scheduler.get_job(poll_job_id("x-mentions"))
         assert backfill_every(source) == timedelta(seconds=900 * 5 / 405)
         assert job.next_run_time <= datetime.now(UTC) + backfill_every(source)  # not in 5 min
@@ -91,6 +98,8 @@ def test_a_storm_is_read_at_xs_pace_while_clicks_on_its_p1_are_acked(start_bot, 
                         for m in fake_slack.posts()
                         if m["metadata"]["event_type"] == "socialbot_card")
         assert cards and all(n == 1 for n in cards.values()), "a card posted twice"
+        searches = [c for c in fake_x.calls if c.path == "/2/tweets/search/recent"]
+        assert len(searches) == 1 and searches[0].params["query"].startswith("@NorthwindAir (")
 
         def claims() -> int:
             with runtime.factory() as s:
