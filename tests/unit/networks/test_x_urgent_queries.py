@@ -14,8 +14,9 @@ def test_the_shipped_rules_make_one_query_of_words_phrases_and_authors():
     assert query == (
         '@NorthwindAir (sue OR lawsuit OR lawyer OR attorney OR "small claims" OR faa OR caa'
         ' OR "dot complaint" OR ombudsman OR "eu 261" OR eu261 OR "emergency landing" OR smoke'
-        ' OR "turbulence injur" OR unsafe OR from:travelwirenews OR from:thepointsguy'
-        ' OR from:skiftnews) -is:retweet')
+        ' OR "turbulence injury" OR "turbulence injuries" OR "turbulence injure"'
+        ' OR "turbulence injured" OR "turbulence injures" OR "turbulence injuring" OR unsafe'
+        ' OR from:travelwirenews OR from:thepointsguy OR from:skiftnews) -is:retweet')
     compile_query(query)  # the fake X reads it (an X query: no operator it would refuse)
 
 
