@@ -57,8 +57,11 @@ bench/triage.py prints are measured on nothing the weights were chosen on.
   (alpha 1); pt 0.570 → alpha 0.5 0.577, 1 0.581, 2 0.559, derived whole at 1 and measured once
   on dev: 0.537 → 0.518 (not shipped). pt with the Spanish posts pooled at 0.5 (instead of a
   sixth of POOL): 0.564; without the Mozambican posts: 0.556; the regression and the NBSVM
-  model averaged (weights 0.25-0.75): 0.577-0.581. sw, naive Bayes over the regression with L2
-  0.01 (0.474 alone): 0.501 at best (alpha 2, beta 0.2), no gain.
+  model averaged (weights 0.25-0.75): 0.577-0.581; naive Bayes from the XLM-T posts only
+  (alpha 1, 3, 10; beta 0.02-0.2): 0.579 at beta 0.02, below 0.570 from 0.05 on. sw, naive Bayes over the regression with L2
+  0.01 (0.474 alone): 0.501 at best (alpha 2, beta 0.2), no gain; with the other languages
+  pooled at 0.3 (0.457 alone): 0.505 at best (alpha 3 or 4, beta 0.2), within the folds'
+  spread, not derived.
 - Detection: naive Bayes over words, the TOP_WORDS most frequent of each language (English:
   the tuning airlines and TweetEval val), add-one smoothed log-probabilities.
 """
