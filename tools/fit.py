@@ -90,84 +90,7 @@ def fit_softmax(d: Design, y: np.ndarray, sw: np.ndarray, k: int, *, l2: float, 
     """(vocabulary × k weights, numeric × k weights); row 0 is the bias. `scale` (vocabulary ×
     k, e.g. `nb_scales`): each feature's value in each class's score, instead of 1; the weights
     returned include it (one linear model over the binary features all the same)."""
-    if scale is not None:
-        return _fit_softmax_scaled(d, y, sw, k, scale, l2=l2, steps=steps, rate=rate)
-    n = len(y)
-    rows = np.repeat(np.arange(n), np.diff(d.indptr))
-    sw = sw / sw.sum()
-    onehot = np.eye(k)[y]
-    penal = np.ones((len(d.vocab), 1))
-    penal[0] = 0.0
-
-    def grad(w):
-        wv, wn = w
-        z = np.add.reduceat(wv[d.indices], d.indptr[:-1], axis=0) + d.numeric @ wn
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - onehot) * sw[:, None]
-        gr = g[rows]
-        gv = np.stack([np.bincount(d.indices, weights=gr[:, c], minlength=len(d.vocab))
-                       for c in range(k)], axis=1)
-        gv += l2 * penal * wv
-        gn = d.numeric.T @ g + l2 * wn
-        return [gv, gn]
-
-    wv, wn = _adam(grad, [np.zeros((len(d.vocab), k)), np.zeros((d.numeric.shape[1], k))],
-                   steps, rate)
-    return wv, wn
-
-
-def predict_softmax(d: Design, wv: np.ndarray, wn: np.ndarray) -> np.ndarray:
-    z = np.add.reduceat(wv[d.indices], d.indptr[:-1], axis=0) + d.numeric @ wn
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def nb_log_ratios(d: Design, y: np.ndarray, sw: np.ndarray, k: int, *,
-                  alpha: float) -> np.ndarray:
-    """(vocabulary × k) multinomial naive Bayes log-probabilities of each feature in each class,
-    centred per feature (a class's evidence relative to the others), from the rows of `d`
-    weighted by `sw` (scaled to a mean of 1) and smoothed by `alpha`; zero for the bias and for
-    features no row has. Added, times a weight, to a logistic regression's weights: the two
-    interpolated (Wang and Manning's NBSVM idea), still one linear model."""
-    n = len(y)
-    rows = np.repeat(np.arange(n), np.diff(d.indptr))
-    w = sw / sw.mean()
-    counts = np.stack([np.bincount(d.indices, weights=(w * (y == c))[rows],
-                                   minlength=len(d.vocab)) for c in range(k)], axis=1)
-    seen = counts.sum(axis=1) > 0
-    seen[0] = False
-    smoothed = counts[seen] + alpha
-    out = np.zeros((len(d.vocab), k))
-    out[seen] = np.log(smoothed) - np.log(smoothed.sum(axis=0, keepdims=True))
-    out[seen] -= out[seen].mean(axis=1, keepdims=True)
-    return out
-
-
-def nb_scales(d: Design, y: np.ndarray, sw: np.ndarray, k: int, *, alpha: float) -> np.ndarray:
-    """(vocabulary × k) |log-count ratio| of each feature for each class against the others
-    (Wang and Manning's NBSVM features: a feature's value in class c's score), from the rows of
-    `d` weighted by `sw` (scaled to a mean of 1), smoothed by `alpha`; 1 for the bias."""
-    n = len(y)
-    rows = np.repeat(np.arange(n), np.diff(d.indptr))
-    w = sw / sw.mean()
-    counts = np.stack([np.bincount(d.indices, weights=(w * (y == c))[rows],
-                                   minlength=len(d.vocab)) for c in range(k)], axis=1)
-    counts[0] = 0.0
-    total = counts.sum(axis=1)
-    out = np.ones((len(d.vocab), k))
-    for c in range(k):
-        p = counts[:, c] + alpha
-        q = total - counts[:, c] + alpha
-        out[:, c] = np.abs(np.log(p / p.sum()) - np.log(q / q.sum()))
-    out[0] = 1.0
-    return out
-
-
-def _fit_softmax_scaled(d: Design, y: np.ndarray, sw: np.ndarray, k: int, scale: np.ndarray, *,
-                        l2: float, steps: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    scale = np.ones((len(d.vocab), k)) if scale is None else scale  # × 1.0: bit for bit
     n = len(y)
     rows = np.repeat(np.arange(n), np.diff(d.indptr))
     sw = sw / sw.sum()
@@ -192,3 +115,52 @@ def _fit_softmax_scaled(d: Design, y: np.ndarray, sw: np.ndarray, k: int, scale:
     wv, wn = _adam(grad, [np.zeros((len(d.vocab), k)), np.zeros((d.numeric.shape[1], k))],
                    steps, rate)
     return wv * scale, wn
+
+
+def predict_softmax(d: Design, wv: np.ndarray, wn: np.ndarray) -> np.ndarray:
+    z = np.add.reduceat(wv[d.indices], d.indptr[:-1], axis=0) + d.numeric @ wn
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def class_counts(d: Design, y: np.ndarray, sw: np.ndarray, k: int) -> np.ndarray:
+    """(vocabulary × k) each feature's count in each class's rows, weighted by `sw` scaled to a
+    mean of 1."""
+    rows = np.repeat(np.arange(len(y)), np.diff(d.indptr))
+    w = sw / sw.mean()
+    return np.stack([np.bincount(d.indices, weights=(w * (y == c))[rows],
+                                 minlength=len(d.vocab)) for c in range(k)], axis=1)
+
+
+def nb_log_ratios(d: Design, y: np.ndarray, sw: np.ndarray, k: int, *,
+                  alpha: float) -> np.ndarray:
+    """(vocabulary × k) multinomial naive Bayes log-probabilities of each feature in each class,
+    centred per feature (a class's evidence relative to the others), from the rows of `d`
+    weighted by `sw` (scaled to a mean of 1) and smoothed by `alpha`; zero for the bias and for
+    features no row has. Added, times a weight, to a logistic regression's weights: the two
+    interpolated (Wang and Manning's NBSVM idea), still one linear model."""
+    counts = class_counts(d, y, sw, k)
+    seen = counts.sum(axis=1) > 0
+    seen[0] = False
+    smoothed = counts[seen] + alpha
+    out = np.zeros((len(d.vocab), k))
+    out[seen] = np.log(smoothed) - np.log(smoothed.sum(axis=0, keepdims=True))
+    out[seen] -= out[seen].mean(axis=1, keepdims=True)
+    return out
+
+
+def nb_scales(d: Design, y: np.ndarray, sw: np.ndarray, k: int, *, alpha: float) -> np.ndarray:
+    """(vocabulary × k) |log-count ratio| of each feature for each class against the others
+    (Wang and Manning's NBSVM features: a feature's value in class c's score), from the rows of
+    `d` weighted by `sw` (scaled to a mean of 1), smoothed by `alpha`; 1 for the bias."""
+    counts = class_counts(d, y, sw, k)
+    counts[0] = 0.0
+    total = counts.sum(axis=1)
+    out = np.ones((len(d.vocab), k))
+    for c in range(k):
+        p = counts[:, c] + alpha
+        q = total - counts[:, c] + alpha
+        out[:, c] = np.abs(np.log(p / p.sum()) - np.log(q / q.sum()))
+    out[0] = 1.0
+    return out
