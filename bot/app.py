@@ -28,7 +28,7 @@ from bot.desk.send import reconcile
 from bot.domain.outbox import OutboxTrouble
 from bot.domain.rules.load import Rules, RulesError, load_rules
 from bot.home.refresh import HomeRefresher, refresh_after_commit
-from bot.kit import liveness
+from bot.kit import acks, liveness
 from bot.kit.db import make_engine, make_session_factory, upgrade_to_head, utcnow
 from bot.kit.housekeeping import prune
 from bot.kit.http import health_app, make_http_server, wsgi_app
@@ -113,6 +113,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, rules: Rules, *,
                  clock: Callable[[], datetime] = utcnow) -> None:
+        acks.share_turns()  # Slack waits 3 s for an ack; our own threads must not make it wait
         token = settings.secret("SLACK_BOT_TOKEN")
         self.channels_client = WebClient(
             token=token, base_url=settings.SLACK_API_URL,
