@@ -15,9 +15,9 @@ One per process (`ACKS`), like the interpreter lock whose turns it shares out.
 ack waits for the lock at each step (the request read, each query, the answer written) behind
 every busy thread of the process — a leader polls, stores and sends beside its acks. At 1 ms
 the storm bench's acks (3,000 at once on SQLite, 50 concurrent clicks, load 5-6) went from
-p99 155 and 265 ms to 85 and 80 ms; 30,000 on PostgreSQL with 3 replicas (load 2), 316 to
-282 ms (its wall time 332 s then 386 s, one run each); with the machine idle, no change either
-way (bench/desk.py, the work after the acks done as soon).
+p99 155 and 265 ms to 85 and 80 ms; at 30,000 on PostgreSQL with 3 replicas (load 2) two runs
+each did not separate them (316 and 474 ms at 5 ms, 282 and 478 ms at 1 ms); with the machine
+idle, no change either way (bench/desk.py, the work after the acks done as soon).
 """
 
 from __future__ import annotations
