@@ -20,8 +20,9 @@ A network may refuse a page token it gave (Google's and YouTube's expire; a list
 changed under it; Reddit lists nothing after a post that was removed): the source raises
 `TokenRefused`, and the gap is read again from the newest page down to its floor. Pages read
 twice cost reads, never a post: ingest stores a post once. Refused again no deeper than the
-last time, the network cannot list older posts (Reddit's listings end at about 1,000): the gap is closed
-with a WARNING naming what is out of reach, rather than read from the top at every poll.
+last time, the network cannot list older posts (Reddit's listings end at about 1,000): the gap
+is closed with a WARNING naming what is out of reach, rather than read from the top at every
+poll.
 
 The state is JSON, stored on the `source` row beside the cursor, in the same transaction.
 """

@@ -39,14 +39,20 @@ def searches(fake: FakeX) -> list[dict[str, str]]:
     return [c.params for c in fake.calls if c.path == SEARCH]
 
 
+def cursor_polled(engine, fake: FakeX, **kw) -> tuple:
+    """(factory, clock, source) after the poll that stored the post before the storm."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    x = source(fake, **kw)
+    before(fake)
+    assert poll_source(factory, x, RULES, clock=clock).new == 1
+    return factory, clock, x
+
+
 def test_p1s_deep_in_a_storm_are_stored_by_the_poll_that_opens_the_gap(engine):
     fake = FakeX().start()
     try:
-        factory = make_session_factory(engine)
-        clock = Clock(NOW)
-        x = source(fake)
-        before(fake)
-        assert poll_source(factory, x, RULES, clock=clock).new == 1
+        factory, clock, x = cursor_polled(engine, fake)
         cursor = max(int(i) for i in stored(factory))
         clock.advance(60)
         p1 = storm(fake, 1200, clock.now, {0: LEGAL, 600: SAFETY, 1199: LEGAL})
@@ -82,11 +88,7 @@ def test_p1s_deep_in_a_storm_are_stored_by_the_poll_that_opens_the_gap(engine):
 def test_more_matches_than_a_page_continue_below_at_the_next_poll(engine):
     fake = FakeX().start()
     try:
-        factory = make_session_factory(engine)
-        clock = Clock(NOW)
-        x = source(fake, max_pages=2)
-        before(fake)
-        poll_source(factory, x, RULES, clock=clock)
+        factory, clock, x = cursor_polled(engine, fake, max_pages=2)
         clock.advance(60)
         p1 = storm(fake, 500, clock.now, {i: f"{LEGAL} #{i}" for i in range(0, 300)})
         poll_source(factory, x, RULES, clock=clock)  # 200 fresh (no P1), 100 of 300 P1s
@@ -106,11 +108,7 @@ def test_more_matches_than_a_page_continue_below_at_the_next_poll(engine):
 def test_a_refused_or_limited_urgent_search_never_fails_the_poll(engine):
     fake = FakeX().start()
     try:
-        factory = make_session_factory(engine)
-        clock = Clock(NOW)
-        x = source(fake)
-        before(fake)
-        poll_source(factory, x, RULES, clock=clock)
+        factory, clock, x = cursor_polled(engine, fake)
         clock.advance(60)
         storm(fake, 2000, clock.now, {0: LEGAL})
         reset = int((clock.now + timedelta(minutes=3)).timestamp())
