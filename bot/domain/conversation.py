@@ -3,7 +3,7 @@
 A card is a conversation's card. A post joins a conversation through what its network says it
 answers: X's `referenced_tweets` (replied_to) and `conversation_id`, Mastodon's
 `in_reply_to_id` chain, Bluesky's reply `parent` and `root`, Reddit's `parent_id`/`link_id`,
-YouTube's thread; an RSS item is always a conversation of its own. Ingest looks up what a post
+YouTube's thread, Threads' `replied_to` and `root_post`; an RSS item is always a conversation of its own. Ingest looks up what a post
 points at (`links_of`) and hands what it found to `classify`; nothing here reads a database.
 
 The parent is asked first. The network's root is the fallback (a follow-up fetched before its
@@ -22,14 +22,18 @@ from bot.domain.mention import Mention
 from bot.domain.workflow import MentionStatus
 
 # Networks whose `conversation_id` names a thread's root post (Mastodon gives none; RSS has
-# no threads; app stores' reviews are each their own). Facebook: the post comments are under.
-ROOTED = ("x", "bluesky", "reddit", "youtube", "facebook")
+# no threads; app stores' reviews are each their own). Facebook: the post comments are under;
+# Threads: a reply's `root_post`.
+ROOTED = ("x", "bluesky", "reddit", "youtube", "facebook", "threads")
 # Networks where a post is always a conversation of its own (an app store review has one
 # answer, which replaces the last).
 STANDALONE = ("rss", "google_play", "app_store")
 # `Mention.extra` flag a source sets on a post the brand account itself wrote (a colleague
 # answering in the network's own app): it never becomes a card.
 BY_BRAND = "by_brand"
+# `Mention.extra` flag on a post read only for the conversation it may belong to (a reply in a
+# watched thread that is not the brand's): it joins a card's thread or is dropped, never a card.
+THREAD_ONLY = "thread_only"
 POST_KIND = "thread_post"  # the payload `type` of the outbox row showing one thread post
 FOLDED_KIND = "thread_folded"  # … and of the one summing up posts too many to post one by one
 
@@ -41,7 +45,9 @@ class Role(StrEnum):
     FOLLOW_UP = "follow_up"  # the customer again (or an answer to our reply): reopens the card
     CONTEXT = "context"  # someone else in the conversation: shown in the thread, nothing more
     OUTSIDE = "outside"  # the brand answered outside socialbot: shown, stops the clock
-    OURS = "ours"  # a reply socialbot itself sent, read back: ignored (never a loop)
+    # Dropped: a reply socialbot itself sent, read back (never a loop), or a post of the
+    # brand or a THREAD_ONLY one that answers nothing the desk holds.
+    OURS = "ours"
 
 
 THREAD_ROLES: tuple[str, ...] = (Role.FOLLOW_UP.value, Role.CONTEXT.value, Role.OUTSIDE.value)
@@ -100,8 +106,10 @@ def classify(m: Mention, author: str, *, parent: Link | None, root: Link | None,
         return Placed(Role.OURS)
     link = parent or root
     if link is None:
-        # The brand's post that answers nothing we hold is none of the desk's business.
-        return Placed(Role.OURS) if is_by_brand(m) else Placed(Role.CARD)
+        # The brand's post that answers nothing we hold is none of the desk's business, nor
+        # is a stranger's post read only for a thread the desk watches.
+        return Placed(Role.OURS) if is_by_brand(m) or m.extra.get(THREAD_ONLY) == "1" \
+            else Placed(Role.CARD)
     if is_by_brand(m):
         return Placed(Role.OUTSIDE, link.card)
     if (parent is not None and parent.by_brand) or author == link.card_author:

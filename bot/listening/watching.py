@@ -4,7 +4,10 @@ YouTube lists comment threads by their first comment, so a customer answering ou
 thread begun days ago never reaches the pages a poll reads. A source that says
 `follows_conversations = True` gets, in `SourceState.watch`, the conversations the desk has
 cards in from it, and reads them directly (YouTube: `commentThreads.list(id=…)`, 50 threads a
-call). Their replies are stored like any post: a follow-up joins the card's thread
+call); Threads lists a post in `/me/mentions` only when it @-mentions the brand, so a
+customer answering our reply without one is read from the card's conversation
+(`GET /{root}/conversation`, one a call: bot.networks.threads.conversations). Their replies
+are stored like any post: a follow-up joins the card's thread
 (bot.listening.follow_ups), a post seen before is dropped by ingest's dedupe.
 """
 

@@ -24,7 +24,8 @@ from bot.domain.rules.schema import SourceSpec
 @dataclass(frozen=True, slots=True)
 class Watched:
     """A conversation the desk holds a card in, for a network whose listing would not show a
-    late reply in it (YouTube lists threads by their first comment)."""
+    late reply in it (YouTube lists threads by their first comment; Threads lists only the
+    posts that @-mention the brand)."""
 
     conversation_id: str
     since: datetime  # the oldest post the desk has of it: replies before it are not news

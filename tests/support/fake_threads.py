@@ -2,16 +2,21 @@
 
 THREADS_API_URL points here; the version segment must be THREADS_API_VERSION's and the token
 must come in the `Authorization` header (else Meta's error 190). It keeps posts (newest
-first), which of them mention the account, and replies; serves `/me`, `/me/mentions`,
-`/keyword_search` (a case-insensitive substring, `since` honoured) and `/{id}/replies`; makes
-reply containers (`POST /me/threads`) and publishes them (`POST /me/threads_publish`: the
-reply then exists under its parent). `fail(kind, …)` answers the next `kind` call (`me`,
-`mentions`, `search`, `replies`, `create`, `publish`) with an error, after applying it with
-`apply=True`. Bodies follow the Threads API reference's examples.
+first), which of them mention the account, and replies (each with `is_reply`, and on a reply
+`replied_to{id}` and `root_post{id}`, the thread's first post); serves `/me`, `/me/mentions`,
+`/me/threads` (the account's own top-level posts, `since` honoured), `/keyword_search` (a
+case-insensitive substring, `since` honoured), `/{id}/replies` (top-level replies) and
+`/{id}/conversation` (every reply at any depth), both newest first unless `reverse=false`;
+only the `fields` asked for are sent (`id` alone when none are, as Graph does); makes reply
+containers (`POST /me/threads`) and publishes them (`POST /me/threads_publish`: the reply then
+exists under its parent). `fail(kind, …)` answers the next `kind` call (`me`, `mentions`,
+`own`, `search`, `replies`, `conversation`, `create`, `publish`) with an error, after applying
+it with `apply=True`. Bodies follow the Threads API reference's examples.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -53,11 +58,16 @@ class FakeThreads(HeldReplies, FakeServer):
         return Settings(_env_file=None, **{**self.env(), **more})
 
     def post(self, post_id: str, username: str, text: str | None, at: float, *,
-             mentions_us: bool = False, private: bool = False) -> str:
-        """A post; `private`: Threads lists it without text or link (a private profile)."""
+             mentions_us: bool = False, private: bool = False, parent: str | None = None
+             ) -> str:
+        """A post, or (`parent`) a reply; `private`: Threads lists it without text or link (a
+        private profile)."""
         p: dict[str, Any] = {"id": post_id, "username": username, "timestamp": stamp(at),
                              "media_type": "TEXT_POST", "is_reply": False,
                              "_mentions_us": mentions_us}
+        if parent is not None:
+            with self._lock:
+                p.update(self._answering(parent))
         if not private:
             p["text"] = text
             p["permalink"] = f"https://www.threads.net/@{username}/post/{post_id[-6:]}"
@@ -65,6 +75,12 @@ class FakeThreads(HeldReplies, FakeServer):
             self.posts.insert(0, p)
             self.posts.sort(key=lambda x: x["timestamp"], reverse=True)
         return post_id
+
+    def _answering(self, parent: str) -> dict[str, Any]:
+        """A reply's fields: its parent, and the root its parent has (or is)."""
+        above = next(p for p in self.posts if p["id"] == parent)
+        root = (above.get("root_post") or {}).get("id", parent)
+        return {"is_reply": True, "replied_to": {"id": parent}, "root_post": {"id": root}}
 
     def replies_by_us(self, parent: str) -> list[dict[str, Any]]:
         return [p for p in self.posts if p["username"] == ME
@@ -87,10 +103,13 @@ class FakeThreads(HeldReplies, FakeServer):
             return self._send(req, "?", parts.path, params, 400, meta_error("not_found"))
         rest = "/".join(seg[1:])
         kind = {("GET", "me"): "me", ("GET", "me/mentions"): "mentions",
+                ("GET", "me/threads"): "own",
                 ("GET", "keyword_search"): "search", ("POST", "me/threads"): "create",
                 ("POST", "me/threads_publish"): "publish"}.get((method, rest), "")
         if not kind and method == "GET" and rest.endswith("/replies"):
             kind = "replies"
+        if not kind and method == "GET" and rest.endswith("/conversation"):
+            kind = "conversation"
         if req.headers.get("Authorization", "") != f"OAuth {TOKEN}":
             return self._send(req, kind, parts.path, params, 400, meta_error("invalid_token"))
         failure = self._failure(kind)
@@ -111,13 +130,30 @@ class FakeThreads(HeldReplies, FakeServer):
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, str]
               ) -> tuple[int, dict[str, Any]]:
-        return 200, graph_page(items, params, f"{self.url}/{VERSION}/next")
+        if params.get("reverse") == "false":  # chronological; Threads' default is newest first
+            items = list(reversed(items))
+        wanted = {"id", *(f.split("{")[0] for f in re.split(r",(?![^{]*})",
+                                                           params.get("fields", "")))}
+        return 200, graph_page([{k: v for k, v in p.items() if k in wanted or k.startswith("_")}
+                                for p in items], params, f"{self.url}/{VERSION}/next")
 
     def _me(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return 200, {"id": ME_ID, "username": ME}
 
     def _mentions(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return self._page([p for p in self.posts if p["_mentions_us"]], params)
+
+    def _own(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        since = stamp(float(params["since"])) if params.get("since") else ""
+        return self._page([p for p in self.posts if p["username"] == ME and not p["is_reply"]
+                           and p["timestamp"] >= since], params)
+
+    def _conversation(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        root = rest.split("/")[0]
+        if not any(p["id"] == root for p in self.posts):
+            return 400, meta_error("not_found")
+        return self._page([p for p in self.posts
+                           if (p.get("root_post") or {}).get("id") == root], params)
 
     def _search(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         q = params.get("q", "").lower()
@@ -153,7 +189,9 @@ class FakeThreads(HeldReplies, FakeServer):
         reply_id = str(self.next_id)
         self.posts.insert(0, {"id": reply_id, "username": ME, "text": container["text"],
                               "timestamp": stamp(self.clock()), "media_type": "TEXT_POST",
-                              "is_reply": True, "replied_to": {"id": container["reply_to"]},
+                              **self._answering(container["reply_to"]),
+                              "permalink": f"https://www.threads.net/@{ME}/post/"
+                                           f"{reply_id[-6:]}",
                               "_mentions_us": False})
         return 200, {"id": reply_id}
 

@@ -17,7 +17,9 @@ import httpx
 from bot.config import Settings
 from bot.networks.graph.client import GraphClient
 
-POST_FIELDS = "id,text,timestamp,username,permalink,media_type,is_reply,replied_to{id}"
+# `replied_to` and `root_post` appear on replies only: the parent and the thread's first post.
+POST_FIELDS = ("id,text,timestamp,username,permalink,media_type,is_reply,replied_to{id},"
+               "root_post{id}")
 TOKEN = "THREADS_ACCESS_TOKEN"
 WWW = "https://www.threads.net"
 

@@ -6,7 +6,14 @@ posts matching a keyword (`query:` in the rules; the app needs `threads_keyword_
 - search: `GET /keyword_search?q=…&search_type=RECENT&since=<cursor>` (unix seconds), up to
   MAX_PAGES pages.
 
-One mention per post, `external_id` the Threads media id. The account's own posts are skipped.
+One mention per post, `external_id` the Threads media id, `in_reply_to_id` a reply's
+`replied_to`, `conversation_id` its `root_post` (a post that answers nothing is its own root):
+a customer's answer joins the card's Slack thread (bot.listening.follow_ups). The mentions
+source also reads the conversations of the brand's recent posts and of the cards the desk
+holds (`follows_conversations`, bot.networks.threads.conversations), where a customer may
+answer without @-mentioning the brand. The account's own top-level posts are skipped; its
+replies are kept, flagged `by_brand` (a colleague answering in the Threads app: ingest shows it
+as answered outside socialbot; socialbot's own replies it recognises and drops).
 A post Threads returns without text or link — a mention from a profile it won't show us (a
 private one) — can't be read: it is skipped with a note, never carded as an empty post. The
 cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP; the first poll reads
@@ -20,6 +27,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain.conversation import THREAD_ONLY, flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, RateLimited, Rejected, SourceState
@@ -27,6 +35,7 @@ from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.rejects import parse_into
+from bot.networks.threads import conversations
 from bot.networks.threads.client import POST_FIELDS, TOKEN, WWW, ThreadsApi
 
 PAGE = 25
@@ -37,6 +46,8 @@ FIRST_LOOKBACK = timedelta(hours=24)
 
 class ThreadsSource:
     """`type: threads_mentions` or `threads_search`."""
+
+    follows_conversations = True  # bot.listening.watching: answers without an @-mention
 
     def __init__(self, spec: SourceSpec, brand: Brand, api: ThreadsApi, *,
                  page_limit: int = PAGE, max_pages: int = MAX_PAGES) -> None:
@@ -70,33 +81,43 @@ class ThreadsSource:
                 notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit}): older "
                              "posts are read by the next polls")
             run.read_gaps(self.max_pages - run.pages)
+            talk = self._conversations(state, since, now)
         except GraphError as exc:
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
                                usage=usage) from exc
+        notes.extend(talk.notes)
         seen: set[str] = set()
-        for post, floor in run.items:
+        listed = [(post, int(floor) if floor is not None else None, "")
+                  for post, floor in run.items]
+        answers = [(post, int(floor.timestamp()), "reply" if opens else THREAD_ONLY)
+                   for post, floor, opens in talk.posts]
+        for post, low, kind in listed + answers:
             at = graph_time(post.get("timestamp"))
-            if floor is not None and at is not None and at.timestamp() < int(floor):
+            if low is not None and at is not None and at.timestamp() < low:
                 continue
             if str(post.get("id") or "") in seen:
-                continue  # read twice: in the overlap, or new posts moved the pages down
+                continue  # read twice: in the overlap, new posts moved the pages, or both ways
             seen.add(str(post.get("id") or ""))
-            if post.get("username") == username and username:
-                continue
             if post.get("id") and not post.get("text") and not post.get("permalink"):
                 unreadable += 1
                 continue
-            parse_into("threads", found, rejected, post, self.normalise, post, me)
+            if post.get("username") == username and username:
+                if post.get("is_reply"):  # maybe a colleague answering outside socialbot
+                    parse_into("threads", found, rejected, post, self._ours, post, me, kind)
+                continue
+            parse_into("threads", found, rejected, post, self.normalise, post, me, kind)
         if unreadable:
             notes.append(f"{unreadable} post(s) Threads would not show us (a private "
                          "profile?) skipped")
         found.sort(key=lambda m: m.created_at or now)
-        newest = max((m.created_at.timestamp() for m in found if m.created_at), default=None)
+        # Only the listing moves the cursor: a conversation's replies have floors of their own.
+        newest = max((m.created_at.timestamp() for m in found
+                      if m.created_at and m.extra.get("kind") != "reply"), default=None)
         keep = max(filter(None, [newest, cursor]), default=None)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None,
                                        backfill=run.state()),
-                     reads=len(run.items), notes=notes, rejected=rejected,
+                     reads=len(run.items) + len(talk.posts), notes=notes, rejected=rejected,
                      backfill_reads=run.backfill_items)
 
     def _page(self, after: str | None, floor: str | None, scope: str | None
@@ -116,7 +137,18 @@ class ThreadsSource:
         return Page(posts, next=nxt, reached=low is not None and any(t < low for t in times),
                     oldest=str(int(min(times))) if times else None)
 
-    def normalise(self, post: dict[str, Any], me: str) -> Mention:
+    def _conversations(self, state: SourceState, since: datetime, now: datetime
+                       ) -> conversations.Conversations:
+        """The replies of the watched conversations and (mentions) of the brand's posts."""
+        own = conversations.own_posts(self.api, now) if self.spec.type == "threads_mentions" \
+            else []
+        return conversations.read(self.api, conversations.roots(state.watch, own, since),
+                                  {str(p.get("id")) for p in own}, page_limit=self.page_limit)
+
+    def _ours(self, post: dict[str, Any], me: str, kind: str = "") -> Mention:
+        return flag_by_brand(self.normalise(post, me, kind))
+
+    def normalise(self, post: dict[str, Any], me: str, kind: str = "") -> Mention:
         if not post.get("id"):
             raise ValueError("no id")
         created = graph_time(post.get("timestamp"))
@@ -124,11 +156,16 @@ class ThreadsSource:
             raise ValueError(f"timestamp is not a time: {post.get('timestamp')!r:.60}")
         username = str(post.get("username") or "")
         text = str(post.get("text") or "")
-        extra = {"kind": "search" if self.spec.type == "threads_search" else "mention",
+        extra = {"kind": "reply" if kind else
+                 "search" if self.spec.type == "threads_search" else "mention",
                  "threads_user_id": me}
-        parent = post.get("replied_to")
-        if isinstance(parent, dict) and parent.get("id"):
-            extra["replied_to"] = str(parent["id"])
+        if kind == THREAD_ONLY:
+            extra[THREAD_ONLY] = "1"
+        parent = _id_of(post.get("replied_to"))
+        if parent:
+            extra["replied_to"] = parent
+        # A reply names its thread's first post; a post answering nothing is that post.
+        root = _id_of(post.get("root_post")) or (None if post.get("is_reply") else str(post["id"]))
         if not text:
             text = f"[{str(post.get('media_type') or 'media').lower()} without text]"
         return Mention(
@@ -140,5 +177,12 @@ class ThreadsSource:
             created_at=created,
             source_id=self.spec.id,
             mentions_brand=self.spec.type == "threads_mentions",
+            in_reply_to_id=parent,
+            conversation_id=root,
             extra=extra,
         )
+
+
+def _id_of(value: Any) -> str | None:
+    """The id of an expanded edge such as `replied_to{id}`."""
+    return str(value["id"]) if isinstance(value, dict) and value.get("id") else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.conversation import (
+    THREAD_ONLY,
     Link,
     Role,
     classify,
@@ -27,7 +28,8 @@ def post(handle: str = "bagless", network: str = "x", reply_to: str | None = "1"
 
 @pytest.mark.parametrize("network, expected", [
     ("x", ("1", "0")), ("bluesky", ("1", "0")), ("reddit", ("1", "0")),
-    ("youtube", ("1", "0")), ("facebook", ("1", "0")), ("mastodon", ("1", None)),
+    ("youtube", ("1", "0")), ("facebook", ("1", "0")), ("threads", ("1", "0")),
+    ("mastodon", ("1", None)),
     ("rss", (None, None)), ("google_play", (None, None)), ("app_store", (None, None))])
 def test_what_each_network_points_at(network, expected):
     assert links_of(post(network=network, reply_to="1", root="0")) == expected
@@ -65,3 +67,12 @@ def test_reopening_keeps_the_claimer_and_priority_only_rises():
     assert reopened("sent") and reopened("closed") and not reopened("drafted")
     assert (reopen_status("U1"), reopen_status(None)) == ("claimed", "new")
     assert raises("P3", "P1") and not raises("P1", "P3") and not raises("P2", "P2")
+
+
+def test_a_post_read_only_for_a_watched_thread_joins_a_card_or_nothing():
+    """A stranger's reply in a thread the desk watches (Threads' conversations): never a card."""
+    stranger = post("someone", **{THREAD_ONLY: "1"})
+    assert classify(stranger, "someone", parent=None, root=None).role is Role.OURS
+    assert classify(stranger, "someone", parent=CARD, root=None).role is Role.CONTEXT
+    assert classify(post("bagless", **{THREAD_ONLY: "1"}), "bagless", parent=OUR_REPLY,
+                    root=None).role is Role.FOLLOW_UP

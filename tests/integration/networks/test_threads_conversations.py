@@ -1,0 +1,130 @@
+"""Threads conversations against the fake Threads API over real HTTP, stored on a real database
+(SQLite, and PostgreSQL when configured): a post's parent and root come from `replied_to` and
+`root_post`; a customer answering our reply without @-mentioning the brand is read from the
+card's conversation and joins its thread (reopening it); a reply to the brand's own post is a
+card; a stranger in a thread the desk watches is context or nothing, never a card; a
+conversation Threads refuses is skipped with a note, and replies never move the cursor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.domain.rules.schema import Brand, SourceSpec
+from bot.kit import models
+from bot.kit.db import make_session_factory, session_scope
+from bot.listening.polling import poll_source
+from bot.networks.base import SourceState, Target, Watched
+from bot.networks.threads.client import build_threads
+from bot.networks.threads.publisher import ThreadsPublisher
+from bot.networks.threads.source import ThreadsSource
+from tests.support.clock import Clock
+from tests.support.fake_threads import ME, FakeThreads
+from tests.support.gap_storm import rules_with
+
+NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+T = NOW.timestamp()
+MENTIONS = SourceSpec(id="threads", type="threads_mentions")
+BRAND = Brand(name="Acme Bank")
+AGENT = "U0AGENT0001"
+
+
+@pytest.fixture
+def threads():
+    fake = FakeThreads(clock=lambda: T).start()
+    yield fake
+    fake.stop()
+
+
+def source(fake: FakeThreads, clock: Clock | None = None) -> ThreadsSource:
+    return ThreadsSource(MENTIONS, BRAND, build_threads(
+        fake.settings(), clock=(lambda: clock.now) if clock else (lambda: NOW)))
+
+
+def test_a_mention_carries_its_parent_and_its_threads_root(threads):
+    threads.post("18000000000000900", "someone", "big news today", T - 3000)
+    threads.post("18000000000000901", "lee.p", "@acmebank same here", T - 900,
+                 mentions_us=True, parent="18000000000000900")
+    threads.post("18000000000000902", "dana.w", "@acmebank card declined", T - 600,
+                 mentions_us=True)
+    got = source(threads).fetch(SourceState(), now=NOW)
+    reply, top = got.mentions
+    assert (reply.in_reply_to_id, reply.conversation_id) == ("18000000000000900",
+                                                             "18000000000000900")
+    assert (top.in_reply_to_id, top.conversation_id) == (None, "18000000000000902")
+    [asked] = threads.of_kind("mentions")
+    assert "root_post{id}" in asked.params["fields"]
+
+
+def test_a_stranger_in_a_watched_thread_is_never_a_card_and_a_refused_one_is_a_note(threads):
+    threads.post("18000000000000910", "someone", "big news today", T - 3000)
+    threads.post("18000000000000911", "zed", "who cares", T - 300, parent="18000000000000910")
+    watch = (Watched("18000000000000910", NOW - timedelta(hours=1)),
+             Watched("18000000000000999", NOW - timedelta(hours=1)))  # deleted since
+    got = source(threads).fetch(SourceState(cursor=str(int(T - 3600)), watch=watch), now=NOW)
+    [zed] = got.mentions
+    assert zed.extra["thread_only"] == "1" and zed.extra["kind"] == "reply"
+    assert got.state.cursor == str(int(T - 3600))  # replies never move the cursor
+    assert any("1 conversation(s) Threads would not give" in n for n in got.notes), got.notes
+    assert all(c.params["reverse"] == "true" for c in threads.of_kind("conversation"))
+
+
+def sent(factory, external_id: str, reply_id: str) -> int:
+    """The card of `external_id` answered with `reply_id` and closed, as the desk leaves it."""
+    with session_scope(factory) as s:
+        card = s.scalars(select(models.Mention).where(
+            models.Mention.external_id == external_id)).one()
+        draft = models.Draft(mention_id=card.id, text="DM us", author=AGENT,
+                             created_at=NOW - timedelta(minutes=20))
+        s.add(draft)
+        s.flush()
+        s.add(models.Reply(mention_id=card.id, draft_id=draft.id, network="threads",
+                           idempotency_key=f"reply:{draft.id}", state="sent",
+                           network_id=reply_id, sent_by=AGENT,
+                           sent_at=NOW - timedelta(minutes=20)))
+        s.execute(update(models.Mention).where(models.Mention.id == card.id).values(
+            status="closed", outcome="resolved", claimed_by=AGENT, closed_at=NOW,
+            slack_channel="C0CARE00001", slack_ts="1800000000.000100"))
+        return card.id
+
+
+def test_an_answer_without_a_mention_joins_the_card_and_reopens_it(threads, engine):
+    factory = make_session_factory(engine)
+    clock = Clock(NOW - timedelta(minutes=30))
+    card_post = threads.post("18000000000000920", "lee.p", "@acmebank app down?", T - 2400,
+                             mentions_us=True)
+    threads.post("18000000000000930", ME, "New card designs are out!", T - 7200)
+    src, rules = source(threads, clock), rules_with(MENTIONS)
+    assert poll_source(factory, src, rules, clock=clock).new == 1
+    ours = ThreadsPublisher(build_threads(threads.settings())).reply(
+        Target("threads", card_post), "Sorry Lee, DM us", "k")
+    card = sent(factory, card_post, ours.network_id)
+    threads.post("18000000000000921", "lee.p", "still broken", T - 120,
+                 parent=ours.network_id)  # no @: not in /me/mentions
+    threads.post("18000000000000922", "sam", "same for me", T - 100, parent=card_post)
+    threads.post("18000000000000931", "ana", "love the green one", T - 90,
+                 parent="18000000000000930")  # on the brand's own post
+    clock.now = NOW
+    outcome = poll_source(factory, src, rules, clock=clock)
+    assert outcome.status == "ok" and outcome.new == 1, outcome
+    with session_scope(factory) as s:
+        posts = dict(s.execute(select(models.ThreadPost.external_id, models.ThreadPost.role)
+                               .where(models.ThreadPost.mention_id == card)).all())
+        cards = s.scalars(select(models.Mention.external_id).order_by(models.Mention.id)).all()
+        m = s.get(models.Mention, card)
+        assert m is not None
+        state = (m.status, m.follow_ups, m.reopens)
+        row = s.get(models.Source, MENTIONS.id)
+        assert row is not None
+        cursor = row.cursor
+    assert posts == {"18000000000000921": "follow_up", "18000000000000922": "context"}
+    assert cards == [card_post, "18000000000000931"]  # ours read back is dropped
+    assert state == ("claimed", 1, 1)
+    assert cursor == str(int(T - 2400))
+    clock.now = NOW + timedelta(minutes=5)
+    again = poll_source(factory, src, rules, clock=clock)  # nothing new, nothing repeated
+    assert (again.status, again.new) == ("ok", 0)
+    with session_scope(factory) as s:
+        assert len(s.scalars(select(models.ThreadPost)).all()) == 2
