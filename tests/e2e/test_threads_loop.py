@@ -1,6 +1,8 @@
 """Threads through the whole loop over HTTP: the bot polls the fake Threads API for mentions,
 posts one card, a person claims, drafts (500 characters at most), gets approval and sends; the
-reply is created and published once. Then a real kill -9 of `socialbot run` between the
+reply is created and published once; the customer answers our reply without @-mentioning the
+brand (so not in `/me/mentions`): the next poll reads the card's conversation and the answer
+comes back into the card's Slack thread and reopens it. Then a real kill -9 of `socialbot run` between the
 publish and its answer: reconcile finds our reply under the post, recorded once."""
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.support.desk_clicks import (
     click,
     desk_fake_slack,  # noqa: F401 (fixture fake_slack)
     draft_and_approve,
+    latest_card,
     one_card,
 )
 from tests.support.fake_threads import FakeThreads
@@ -79,6 +82,31 @@ def test_a_mention_is_answered_once_in_two_steps(start_bot, fake_slack, threads,
         [sent] = s.scalars(select(models.Reply)).all()
         assert sent.network_id == ours["id"]
     assert len(cards(fake_slack)) == 1
+
+    updates = len(calls(fake_slack, "chat.update"))
+    click(bot, fake_slack, AGENT, latest_card(fake_slack, updates), "outcome", option="resolved")
+    latest_card(fake_slack, updates + 1)
+    updates = len(calls(fake_slack, "chat.update"))
+    threads.post("18000000000000109", "lee.p", "still can't log in <!channel>",
+                 datetime.now(UTC).timestamp() - 5, parent=ours["id"])  # no @acmebank
+    bot.runtime.poll_now("threads")
+    fake_slack.wait_until(lambda: in_thread(fake_slack, "still can"), timeout=15)
+    [answer] = in_thread(fake_slack, "still can")
+    shown = json.dumps(blocks_of(answer))
+    assert "Customer replied" in shown and "&lt;!channel&gt;" in shown
+    assert len(cards(fake_slack)) == 1  # in the thread, never a card of its own
+    assert "reopened" in json.dumps(latest_card(fake_slack, updates + 1))
+    with session_scope(bot.runtime.factory) as s:
+        m = s.scalars(select(models.Mention)).one()
+        assert (m.conversation_id, m.status, m.follow_ups, m.reopens) == (
+            threads.post_id, "claimed", 1, 1)
+    assert [c.params["reverse"] for c in threads.of_kind("conversation")
+            if threads.post_id in c.path]
+
+
+def in_thread(fake_slack, text: str) -> list:
+    return [c for c in calls(fake_slack, "chat.postMessage")
+            if c.params.get("thread_ts") and text in json.dumps(c.params)]
 
 
 def test_kill_9_between_the_publish_and_its_answer(fake_slack, threads, tmp_path):

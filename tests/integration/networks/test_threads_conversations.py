@@ -10,25 +10,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.polling import poll_source
-from bot.networks.base import SourceState, Target, Watched
+from bot.networks.base import SourceState, Watched
 from bot.networks.threads.client import build_threads
-from bot.networks.threads.publisher import ThreadsPublisher
 from bot.networks.threads.source import ThreadsSource
 from tests.support.clock import Clock
-from tests.support.fake_threads import ME, FakeThreads
+from tests.support.fake_threads import FakeThreads
 from tests.support.gap_storm import rules_with
+from tests.support.threads_answers import CARD, NEW_CARD, THREAD, answers, close_answered, seed
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
 T = NOW.timestamp()
 MENTIONS = SourceSpec(id="threads", type="threads_mentions")
 BRAND = Brand(name="Acme Bank")
-AGENT = "U0AGENT0001"
 
 
 @pytest.fixture
@@ -71,56 +70,27 @@ def test_a_stranger_in_a_watched_thread_is_never_a_card_and_a_refused_one_is_a_n
     assert all(c.params["reverse"] == "true" for c in threads.of_kind("conversation"))
 
 
-def sent(factory, external_id: str, reply_id: str) -> int:
-    """The card of `external_id` answered with `reply_id` and closed, as the desk leaves it."""
-    with session_scope(factory) as s:
-        card = s.scalars(select(models.Mention).where(
-            models.Mention.external_id == external_id)).one()
-        draft = models.Draft(mention_id=card.id, text="DM us", author=AGENT,
-                             created_at=NOW - timedelta(minutes=20))
-        s.add(draft)
-        s.flush()
-        s.add(models.Reply(mention_id=card.id, draft_id=draft.id, network="threads",
-                           idempotency_key=f"reply:{draft.id}", state="sent",
-                           network_id=reply_id, sent_by=AGENT,
-                           sent_at=NOW - timedelta(minutes=20)))
-        s.execute(update(models.Mention).where(models.Mention.id == card.id).values(
-            status="closed", outcome="resolved", claimed_by=AGENT, closed_at=NOW,
-            slack_channel="C0CARE00001", slack_ts="1800000000.000100"))
-        return card.id
-
-
 def test_an_answer_without_a_mention_joins_the_card_and_reopens_it(threads, engine):
     factory = make_session_factory(engine)
     clock = Clock(NOW - timedelta(minutes=30))
-    card_post = threads.post("18000000000000920", "lee.p", "@acmebank app down?", T - 2400,
-                             mentions_us=True)
-    threads.post("18000000000000930", ME, "New card designs are out!", T - 7200)
+    seed(threads, T)
     src, rules = source(threads, clock), rules_with(MENTIONS)
     assert poll_source(factory, src, rules, clock=clock).new == 1
-    ours = ThreadsPublisher(build_threads(threads.settings())).reply(
-        Target("threads", card_post), "Sorry Lee, DM us", "k")
-    card = sent(factory, card_post, ours.network_id)
-    threads.post("18000000000000921", "lee.p", "still broken", T - 120,
-                 parent=ours.network_id)  # no @: not in /me/mentions
-    threads.post("18000000000000922", "sam", "same for me", T - 100, parent=card_post)
-    threads.post("18000000000000931", "ana", "love the green one", T - 90,
-                 parent="18000000000000930")  # on the brand's own post
+    answers(threads, close_answered(factory, threads, NOW), T)  # none of them in /me/mentions
     clock.now = NOW
     outcome = poll_source(factory, src, rules, clock=clock)
     assert outcome.status == "ok" and outcome.new == 1, outcome
     with session_scope(factory) as s:
+        card = s.scalars(select(models.Mention).where(models.Mention.external_id == CARD)).one()
         posts = dict(s.execute(select(models.ThreadPost.external_id, models.ThreadPost.role)
-                               .where(models.ThreadPost.mention_id == card)).all())
+                               .where(models.ThreadPost.mention_id == card.id)).all())
         cards = s.scalars(select(models.Mention.external_id).order_by(models.Mention.id)).all()
-        m = s.get(models.Mention, card)
-        assert m is not None
-        state = (m.status, m.follow_ups, m.reopens)
+        state = (card.status, card.follow_ups, card.reopens)
         row = s.get(models.Source, MENTIONS.id)
         assert row is not None
         cursor = row.cursor
-    assert posts == {"18000000000000921": "follow_up", "18000000000000922": "context"}
-    assert cards == [card_post, "18000000000000931"]  # ours read back is dropped
+    assert posts == THREAD
+    assert cards == [CARD, NEW_CARD]  # a reply to the brand's post; ours read back dropped
     assert state == ("claimed", 1, 1)
     assert cursor == str(int(T - 2400))
     clock.now = NOW + timedelta(minutes=5)
