@@ -22,9 +22,9 @@ from bot.domain.mention import Mention
 from bot.domain.workflow import MentionStatus
 
 # Networks whose `conversation_id` names a thread's root post (Mastodon gives none; RSS has
-# no threads; app stores' reviews are each their own). Facebook: the post comments are under;
-# Threads: a reply's `root_post`.
-ROOTED = ("x", "bluesky", "reddit", "youtube", "facebook", "threads")
+# no threads; app stores' reviews are each their own). Facebook and Instagram: the post or
+# media comments are under; Threads: a reply's `root_post`.
+ROOTED = ("x", "bluesky", "reddit", "youtube", "facebook", "instagram", "threads")
 # Networks where a post is always a conversation of its own (an app store review has one
 # answer, which replaces the last).
 STANDALONE = ("rss", "google_play", "app_store")

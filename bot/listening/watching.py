@@ -6,7 +6,9 @@ thread begun days ago never reaches the pages a poll reads. A source that says
 cards in from it, and reads them directly (YouTube: `commentThreads.list(id=…)`, 50 threads a
 call); Threads lists a post in `/me/mentions` only when it @-mentions the brand, so a
 customer answering our reply without one is read from the card's conversation
-(`GET /{root}/conversation`, one a call: bot.networks.threads.conversations). Their replies
+(`GET /{root}/conversation`, one a call: bot.networks.threads.conversations); Facebook and
+Instagram list only their newest posts, so the comments of older ones with cards are read
+too. Their replies
 are stored like any post: a follow-up joins the card's thread
 (bot.listening.follow_ups), a post seen before is dropped by ingest's dedupe.
 """

@@ -6,8 +6,12 @@ since the cursor (`updated_time` moves when someone comments), its comments and 
 newest first (`/{post-id}/comments?filter=stream`, every level in one list), until one is
 older than the cursor or MAX_COMMENT_PAGES; a burst beyond that is a gap scoped to the post
 (bot.networks.gaps: Graph's `after` cursor), read by the next polls with MAX_COMMENT_PAGES
-pages each until it is closed. Comments on older posts reach the desk through
-the webhook (`bot.networks.facebook` hints) — polling alone watches the newest MAX_POSTS.
+pages each until it is closed. Comments on older posts reach the desk through the webhook
+(`bot.networks.facebook` hints) and, for the posts the desk has comment cards on
+(`follows_conversations`: `SourceState.watch`, bot.listening.watching), through polling too:
+the WATCH_PER_POLL most recently active such posts outside the newest MAX_POSTS have their
+comments read the same way each poll, so a customer answering under an old post joins the
+card's thread without the webhook.
 
 Mentions: a visitor's post (`visitor_post`), a post tagging the Page (`tag`), a comment
 (`comment`) or a reply to one (`reply`), `external_id` the Graph id. The Page's own posts and
@@ -59,10 +63,13 @@ OVERLAP = timedelta(minutes=2)
 FIRST_LOOKBACK = timedelta(hours=24)
 TOKEN = "META_PAGE_ACCESS_TOKEN"
 MAX_HINTS = 50  # objects named by the webhook read per poll; the rest wait for the next
+WATCH_PER_POLL = 25  # older posts with the desk's cards whose comments a poll reads
 
 
 class FacebookPageSource:
     """`type: facebook_page` — comments, visitor posts and tags of the Page `spec.page_id`."""
+
+    follows_conversations = True  # the desk's posts beyond the newest MAX_POSTS
 
     def __init__(self, spec: SourceSpec, brand: Brand, graph: GraphClient, *,
                  max_posts: int = MAX_POSTS, max_comment_pages: int = MAX_COMMENT_PAGES,
@@ -104,6 +111,7 @@ class FacebookPageSource:
         run: Backfill[tuple[dict[str, Any], dict[str, Any]]] = Backfill.of(
             partial(self._comment_page, notes), state.backfill)
         floor = str(int(since.timestamp()))
+        listed: set[str] = set()
         try:
             hinted = self._hinted(hints, notes, rejected)
             reads += len(hints)
@@ -111,6 +119,7 @@ class FacebookPageSource:
                 posts = next(self.graph.pages(f"{self.page_id}/{edge}", max_pages=1,
                                               fields=POST_FIELDS, limit=self.max_posts), [])
                 reads += len(posts)
+                listed.update(str(p.get("id")) for p in posts if edge == "feed")
                 for post in posts:
                     created = graph_time(post.get("created_time"))
                     if author_of(post)[0] != self.page_id and (created is None
@@ -123,6 +132,7 @@ class FacebookPageSource:
                         notes.append(f"post {post['id']}: comment page cap reached "
                                      f"({self.max_comment_pages} pages): older comments are "
                                      "read by the next polls")
+            self._watched(state, listed, run, floor, cursor, notes)
             run.read_gaps(self.max_comment_pages)
         except GraphError as exc:
             self.pending.put_back(hints)
@@ -142,6 +152,19 @@ class FacebookPageSource:
                                        backfill=run.state()),
                      reads=reads, notes=notes, rejected=rejected,
                      backfill_reads=run.backfill_items)
+
+    def _watched(self, state: SourceState, listed: set[str],
+                 run: Backfill[tuple[dict[str, Any], dict[str, Any]]], floor: str,
+                 cursor: int | None, notes: list[str]) -> None:
+        """The comments of the desk's posts the feed did not list, down to the poll's floor
+        like a listed post's (a burst beyond the cap is the post's gap)."""
+        older = [w.conversation_id for w in state.watch if w.conversation_id not in listed]
+        for post_id in older[:WATCH_PER_POLL]:
+            if run.read_new(floor, self.max_comment_pages, scope=post_id,
+                            cursor=str(cursor) if cursor is not None else None):
+                notes.append(f"post {post_id}: comment page cap reached "
+                             f"({self.max_comment_pages} pages): older comments are read by "
+                             "the next polls")
 
     def _hinted(self, hints: list[Hint], notes: list[str],
                 rejected: list[Rejected]) -> list[Mention]:

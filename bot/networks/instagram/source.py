@@ -8,6 +8,10 @@ since the last poll of this process (all of them after a start), its comments
 at most MAX_COMMENT_PAGES; a burst beyond that is a gap scoped to the media (bot.networks.gaps:
 Graph's `after` cursor), read by the next polls until it is closed.
 Instagram gives no change time on media, so the count is what says "something new here".
+The media the desk has comment cards on (`follows_conversations`: `SourceState.watch`,
+bot.listening.watching) that the newest MAX_MEDIA do not hold, WATCH_PER_POLL of them, have
+their comments read the same way each poll: an answer under an old media joins the card's
+thread without the webhook.
 
 Webhook hints (`bot.listening.hints`): comments named by a delivery are read by id; a mention
 elsewhere is read through the account (`mentioned_comment` / `mentioned_media`). A mention on a
@@ -16,7 +20,9 @@ private account can't be read: a note, no card.
 Mentions: a comment (`comment`), a reply in a comment's thread (`reply`), a post tagging the
 account (`tag`: someone else's post, which Instagram does not let a business answer; the card
 says so). The account's own comments are skipped; a comment the account hid arrives marked
-`hidden`. The cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP.
+`hidden`. A reply's `in_reply_to_id` is its comment (Instagram threads replies one level
+deep), a comment's `conversation_id` its media: an answer under a carded comment joins the
+card's thread. The cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP.
 
 Usage headers, throttling and 190: as `bot.networks.facebook.source` (shared Graph client).
 """
@@ -59,10 +65,13 @@ OVERLAP = timedelta(minutes=2)
 FIRST_LOOKBACK = timedelta(hours=24)
 TOKEN = "META_PAGE_ACCESS_TOKEN"
 MAX_HINTS = 50
+WATCH_PER_POLL = 25  # older media with the desk's cards whose comments a poll reads
 
 
 class InstagramSource:
     """`type: instagram` — comments and tags of the account `spec.ig_user_id`."""
+
+    follows_conversations = True  # the desk's media beyond the newest MAX_MEDIA
 
     def __init__(self, spec: SourceSpec, brand: Brand, graph: GraphClient, *,
                  max_media: int = MAX_MEDIA, max_comment_pages: int = MAX_COMMENT_PAGES,
@@ -122,6 +131,14 @@ class InstagramSource:
                         counts[media_id] != self.counts.get(media_id) and run.read_new(
                             floor, self.max_comment_pages, scope=media_id,
                             cursor=str(cursor) if cursor is not None else None):
+                    notes.append(f"media {media_id}: comment page cap reached "
+                                 f"({self.max_comment_pages} pages): older comments are read "
+                                 "by the next polls")
+            older = [w.conversation_id for w in state.watch
+                     if w.conversation_id not in media_by_id][:WATCH_PER_POLL]
+            for media_id in older:  # no count to compare: read each poll, 1 request mostly
+                if run.read_new(floor, self.max_comment_pages, scope=media_id,
+                                cursor=str(cursor) if cursor is not None else None):
                     notes.append(f"media {media_id}: comment page cap reached "
                                  f"({self.max_comment_pages} pages): older comments are read "
                                  "by the next polls")
@@ -256,7 +273,8 @@ class InstagramSource:
             extra["parent_id"] = parent
         if comment.get("hidden"):
             extra["hidden"] = "1"
-        return self._mention(comment, extra, url=str(media.get("permalink") or WWW))
+        return self._mention(comment, extra, url=str(media.get("permalink") or WWW),
+                             parent=parent, conversation=extra["media_id"] or None)
 
     def tag_mention(self, media: dict[str, Any]) -> Mention:
         extra = {"kind": "tag", "ig_user_id": self.account, "media_id": str(media["id"]),
@@ -265,7 +283,8 @@ class InstagramSource:
                              text_key="caption")
 
     def _mention(self, thing: dict[str, Any], extra: dict[str, str], *, url: str,
-                 text_key: str = "text") -> Mention:
+                 text_key: str = "text", parent: str | None = None,
+                 conversation: str | None = None) -> Mention:
         if not thing.get("id"):
             raise ValueError("no id")
         created = graph_time(thing.get("timestamp"))
@@ -282,5 +301,7 @@ class InstagramSource:
             created_at=created,
             source_id=self.spec.id,
             mentions_brand=True,  # on the brand's media, or tagging it
+            in_reply_to_id=parent,
+            conversation_id=conversation,
             extra=extra,
         )

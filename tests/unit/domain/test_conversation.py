@@ -28,7 +28,8 @@ def post(handle: str = "bagless", network: str = "x", reply_to: str | None = "1"
 
 @pytest.mark.parametrize("network, expected", [
     ("x", ("1", "0")), ("bluesky", ("1", "0")), ("reddit", ("1", "0")),
-    ("youtube", ("1", "0")), ("facebook", ("1", "0")), ("threads", ("1", "0")),
+    ("youtube", ("1", "0")), ("facebook", ("1", "0")), ("instagram", ("1", "0")),
+    ("threads", ("1", "0")),
     ("mastodon", ("1", None)),
     ("rss", (None, None)), ("google_play", (None, None)), ("app_store", (None, None))])
 def test_what_each_network_points_at(network, expected):
