@@ -53,6 +53,7 @@ from bot.config import Settings  # noqa: E402
 from bot.desk import commands as desk  # noqa: E402
 from bot.domain import mention  # noqa: E402
 from bot.domain.rules.load import load_rules  # noqa: E402
+from bot.kit.acks import collect_less  # noqa: E402
 from bot.kit.db import make_engine, make_session_factory, session_scope, upgrade_to_head, utcnow  # noqa: E402
 from bot.kit.http import make_http_server, wsgi_app  # noqa: E402
 from bot.kit.models import AuditEvent, Author, Mention, OutboxMessage  # noqa: E402
@@ -180,18 +181,25 @@ def claim_click(runtime: Runtime, mention_id: int, user: str, response_url: str)
     return urlencode({"payload": json.dumps(payload)})
 
 
-def fire(bot: BotServer, bodies: list[str]) -> tuple[list[float], int]:
-    """POST every body at once from another process (one thread each, released together); the
-    round trip of each in ms (until the answer or the error), and how many were not answered
-    200. Another process, as Slack's requests come from elsewhere: the clients' own work
-    (signing, sending, reading) does not compete with the bot for its interpreter lock."""
+@dataclass(frozen=True)
+class Fired:
+    ms: list[float]  # each request's round trip, until the answer or the error
+    failed: int  # not answered 200
+    window: tuple[float, float]  # first request sent, last answered (time.perf_counter)
+
+
+def fire(bot: BotServer, bodies: list[str]) -> Fired:
+    """POST every body at once from another process (one thread each, released together).
+    Another process, as Slack's requests come from elsewhere: the clients' own work (signing,
+    sending, reading) does not compete with the bot for its interpreter lock. The window is on
+    CLOCK_MONOTONIC, which the child shares with this process (`bench.gc_pauses`)."""
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
     child = ctx.Process(target=_fire_here, args=(bot.url, bodies, theirs))
     child.start()
-    ms, failed = ours.recv()
+    fired = ours.recv()
     child.join()
-    return ms, failed
+    return fired
 
 
 def _fire_here(url: str, bodies: list[str], answer) -> None:
@@ -200,10 +208,11 @@ def _fire_here(url: str, bodies: list[str], answer) -> None:
     barrier = threading.Barrier(len(bodies))
     ms: list[float] = [0.0] * len(bodies)
     status: list[int] = [0] * len(bodies)
+    sent: list[float] = [0.0] * len(bodies)
 
     def one(i: int) -> None:
         barrier.wait()
-        t0 = time.perf_counter()
+        t0 = sent[i] = time.perf_counter()
         try:
             status[i] = client.post("/slack/events", bodies[i], content_type=FORM).status
         except OSError:  # reset, refused, timed out: Slack would see no ack either
@@ -215,7 +224,8 @@ def _fire_here(url: str, bodies: list[str], answer) -> None:
         t.start()
     for t in threads:
         t.join()
-    answer.send((ms, sum(1 for st in status if st != 200)))
+    end = max(t0 + m / 1000 for t0, m in zip(sent, ms, strict=True))
+    answer.send(Fired(ms, sum(1 for st in status if st != 200), (min(sent), end)))
 
 
 def claims(runtime: Runtime, ids: list[int]) -> int:
@@ -273,6 +283,7 @@ def ack_latency(n: int = CLICKS) -> None:
                                                signing_secret=SIGNING_SECRET),
                                       "127.0.0.1", 0)
             threading.Thread(target=server.serve_forever, daemon=True).start()
+            collect_less()  # as `socialbot run` does once set up
             try:
                 _clicks(BotServer(f"http://127.0.0.1:{server.server_address[1]}", runtime),
                         fake, n)
@@ -304,23 +315,23 @@ def _clicks(bot: BotServer, fake: FakeSlack, n: int) -> None:
     users = [f"U0AGENT{i:03d}" for i in range(n)]
     bodies = [claim_click(runtime, mid, user, respond) for mid, user in zip(spread, users, strict=True)]
     t0 = time.monotonic()
-    ms, failed = fire(bot, bodies)
+    fired = fire(bot, bodies)
     settle(lambda: claims(runtime, spread) + told(fake, set(users))
-           + told(fake, set(users), apology=True) >= n - failed)
+           + told(fake, set(users), apology=True) >= n - fired.failed)
     applied, errors = claims(runtime, spread), told(fake, set(users), apology=True)
-    report(f"{n} users, {n} mentions", ms, failed)
+    report(f"{n} users, {n} mentions", fired.ms, fired.failed)
     print(f"    claims applied {applied}/{n}, listener errors {errors}, all listeners done "
           f"{(time.monotonic() - t0) * 1000:.0f} ms after the barrier")
 
     racers = [f"U0RACER{i:03d}" for i in range(n)]
     bodies = [claim_click(runtime, race, user, respond) for user in racers]
     t0 = time.monotonic()
-    ms, failed = fire(bot, bodies)
+    fired = fire(bot, bodies)
     settle(lambda: claims(runtime, [race]) + told(fake, set(racers))
-           + told(fake, set(racers), apology=True) >= n - failed)
+           + told(fake, set(racers), apology=True) >= n - fired.failed)
     winners, losers = claims(runtime, [race]), told(fake, set(racers))
     errors = told(fake, set(racers), apology=True)
-    report(f"{n} users, 1 mention ", ms, failed)
+    report(f"{n} users, 1 mention ", fired.ms, fired.failed)
     print(f"    winners {winners} ({'ok' if winners == 1 else 'WRONG: must be 1'}), "
           f"told they lost {losers}, listener errors {errors}, all listeners done "
           f"{(time.monotonic() - t0) * 1000:.0f} ms after the barrier")

@@ -53,10 +53,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from bench.gc_pauses import GcPauses  # noqa: E402
 from bench.storm_acks import StormClicks  # noqa: E402
 from bot.domain.rules.load import load_rules  # noqa: E402
 from bot.domain.rules.urgent import urgent_cues  # noqa: E402
 from bot.kit import models  # noqa: E402
+from bot.kit.acks import collect_less  # noqa: E402
 from bot.kit.db import (  # noqa: E402
     make_engine,
     make_session_factory,
@@ -134,7 +136,8 @@ class ThrowawayDatabase:
 
 def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
         clicks: int = 0, click_every: int = 60, tmp: Path | None = None,
-        budget: float | None = None, stop_when_read: bool = False, urgent: bool = True) -> dict:
+        budget: float | None = None, stop_when_read: bool = False, urgent: bool = True,
+        calm_gc: bool = True) -> dict:
     upgrade_to_head(url)
     clock = [START]
     fake = FakeX(clock=lambda: clock[0].timestamp()).start()
@@ -145,6 +148,8 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
         if clicks:
             assert tmp is not None
             clicker = StormClicks(url, slack.url, lambda: clock[0], tmp, clicks)
+        if calm_gc:
+            collect_less()  # as `socialbot run` does once set up (bot.app.serve)
         slack.rate_limit_posts(1.0, 3, clock=lambda: clock[0].timestamp())
         for _ in range(replicas):
             engine = make_engine(url)
@@ -175,6 +180,7 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
             at = storm_at - timedelta(seconds=60) + timedelta(milliseconds=60_000 * i // n)
             fake.post(snowflake(at, i % 4096), LEGAL if i in p1 else
                       f"Loving the new lounge @NorthwindAir, visit {i}", uid, at)
+        pauses = GcPauses().start()
         wall = time.perf_counter()
         polls, next_poll, last_p1 = 0, storm_at, None
         pollers: Counter[int] = Counter()
@@ -223,6 +229,7 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
             if stop_when_read and gap is None and last_p1 is not None:
                 break  # every post read and every P1 posted; the P4 flood not drained yet
         wall = time.perf_counter() - wall
+        pauses.stop()
         if clicker is not None:
             clicker.stop()
         memory.append(rss_mib())
@@ -241,6 +248,7 @@ def run(n: int, every: int, *, keep_gaps: bool, url: str, replicas: int = 1,
                 "claims": clicker.claims() if clicker else None,
                 "load": os.getloadavg()[0], "x_peak": dict(fake.peak),
                 "x_refused": dict(fake.refused),
+                "gc": pauses.summary(clicker.acks.windows if clicker else []),
                 "searches": sum(c.path == "/2/tweets/search/recent" for c in fake.calls)}
     finally:
         if clicker is not None:
@@ -274,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                         "reads, slowed from 80 %%)" if SPEC.monthly_budget else "monthly budget")
     p.add_argument("--no-urgent", action="store_true",
                    help="no urgent search for the P1 cues while a gap is open (as before)")
+    p.add_argument("--python-gc", action="store_true",
+                   help="leave Python's garbage collector as it comes (as before "
+                        "bot.kit.acks.collect_less): a full collection every few polls")
     p.add_argument("--stop-when-read", action="store_true",
                    help="stop once the gap is closed and every P1 posted, before the P4 flood "
                         "has drained through digests (a long storm's drain costs wall time)")
@@ -299,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                                        click_every=args.click_every, tmp=Path(tmp),
                                        budget=args.budget,
                                        stop_when_read=args.stop_when_read,
-                                       urgent=not args.no_urgent)))
+                                       urgent=not args.no_urgent,
+                                       calm_gc=not args.python_gc)))
             finally:
                 if db is not None:
                     db.drop()
@@ -316,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         if r["acks"] is not None:
             print(f"{name}: acks during the storm (target p99 < 250 ms): {r['acks'].summary()}; "
                   f"claims applied {r['claims']}/{len(r['acks'].clicked)}")
+            print(f"{name}: garbage collector while the storm was read: {r['gc']}")
         print(f"{name}: load average at its end {r['load']:.1f}, simulated {r['seconds']} s; "
               f"X requests, most in one 15-min window per endpoint {r['x_peak']} (limit 450), "
               f"429s {r['x_refused'] or 0}, urgent searches {r['searches']}")

@@ -39,6 +39,7 @@ class Acks:
     bursts: int = 0
     clicked: list[int] = field(default_factory=list)  # mention ids
     slowest: list[float] = field(default_factory=list)  # each burst's slowest ack, in order
+    windows: list[tuple[float, float]] = field(default_factory=list)  # each burst's clicks
 
     def summary(self) -> str:
         if len(self.ms) < 2:
@@ -108,11 +109,12 @@ class StormClicks:
     def _fire(self, bodies: list[str], warm: str | None) -> None:
         if warm is not None:
             fire(self.bot, [warm])
-        ms, failed = fire(self.bot, bodies)
+        fired = fire(self.bot, bodies)
         with self._lock:
-            self.acks.ms.extend(ms)
-            self.acks.slowest.append(max(ms))
-            self.acks.failed += failed
+            self.acks.ms.extend(fired.ms)
+            self.acks.slowest.append(max(fired.ms))
+            self.acks.windows.append(fired.window)
+            self.acks.failed += fired.failed
 
     def claims(self) -> int:
         """Claims applied (audited) on the clicked mentions."""

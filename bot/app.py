@@ -388,6 +388,7 @@ def serve(settings: Settings, rules: Rules, *, http_port: int | None,
                                   "0.0.0.0", http_port)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         log.info("serving Slack on http://0.0.0.0:%s/slack/events", http_port)
+    acks.collect_less()  # set up: what exists now lives as long as the process
     runtime.start()
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -109,3 +111,26 @@ def test_the_http_layer_counts_a_slack_request_until_its_ack():
     # refused before Bolt (bad signature): answered too
     b"".join(application(_environ(body, secret="forged"), lambda s, h, *e: status.append(s)))
     assert status[-1] == "401 Unauthorized" and acks.pending == 0
+
+
+def test_collect_less_freezes_what_start_up_built_and_lets_young_objects_pile_up():
+    """In a child interpreter: the collector's settings are the whole process's."""
+    code = """
+import gc, weakref
+from bot.kit.acks import YOUNG_COLLECTION_EVERY, collect_less
+class Node: pass
+built = Node(); built.me = built                          # a cycle start-up left behind
+gc.collect(); collect_less()
+assert gc.get_freeze_count() > 1000, gc.get_freeze_count()  # the modules and `built` among them
+before = gc.get_count()[0]
+kept = [[] for _ in range(20_000)]                        # 20,000 tracked containers
+assert gc.get_count()[0] - before >= 20_000, gc.get_count()  # no young collection yet
+later = Node(); later.me = later; gone = weakref.ref(later); del later
+gc.collect()
+assert gone() is None                                     # garbage made after it is still freed
+print(YOUNG_COLLECTION_EVERY)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 20_000
