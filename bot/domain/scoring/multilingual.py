@@ -6,7 +6,8 @@ the file's "derived" note lists them and their licences): a 3-class logistic reg
 (negative, neutral, positive; Swahili's interpolated with naive Bayes, one linear model all the
 same) over the post's words, word pairs, word stems (the first
 STEM letters of longer words), letter 4-grams and emoji, the extra features a language's weights
-name (`EXTRAS`: Portuguese's words without accents, Swahili's verb prefixes), and VADER's
+name (`EXTRAS`: Swahili's verb prefixes, Portuguese's hand-written valence words; others
+the derive tool tried), and VADER's
 scores (emoji, emoticons and English words are common in any language), plus the rules file's
 per-language lexicon
 (`sentiment.lexicons.<lang>`: word → valence −4..4, added to the positive or negative score).
@@ -160,10 +161,92 @@ def _swahili_word(w: str) -> tuple[str, ...]:
     return ()
 
 
+# Word roots of plain valence (a hand-written list, not fitted): each found inside a word gives
+# "m:lex-" or "m:lex+" (reversed after a negation or in a negative verb), so a rare or new
+# inflection ("wamenichelewesha") still reads as the common ones' class; the weight is fitted.
+_SW_NEGATIVE_ROOTS = ("mbaya", "vibaya", "ubaya", "mbovu", "ubovu", "tatizo", "matatizo", "shida",
+                      "hasira", "huzuni", "uongo", "waongo", "wizi", "mwizi", "wezi", "tapeli",
+                      "ujinga", "mjinga", "upuuzi", "chuki",
+                      "uzembe", "rushwa", "ufisadi", "hasara", "dhuluma", "sikitik", "lalamik",
+                      "chelew", "dhaifu", "maumivu", "inauma", "umiz", "msiba", "zuiw",
+                      "kataa", "kwama", "potea", "ibiw", "shindw")
+_SW_POSITIVE_ROOTS = ("nzuri", "mzuri", "vizuri", "uzuri", "safi", "bora", "asante", "shukuru",
+                      "shukrani", "hongera", "pongez", "furah", "pend", "amani", "baraka",
+                      "fanikiw", "mafanikio", "ushindi", "salama", "imara", "hodari", "karibu",
+                      "jivunia", "bariki")
+_SW_NEGATIVE_WORDS = frozenset(("duni", "kero", "aibu", "kufa", "lia", "hovyo", "ovyo"))
+_SW_POSITIVE_WORDS = frozenset(("safi", "poa", "bora", "tamu", "sifa", "heri", "kheri"))
+
+
+def _swahili_lexicon(words: list[str]) -> list[str]:
+    """"m:lex-"/"m:lex+" for each word holding a root of _SW_*_ROOTS (the sign reversed in a
+    negative verb or after a negation word), and "m:lex-_int"/"m:lex+_int" when "sana" or
+    "kabisa" (very, completely) follows it."""
+    out = []
+    for i, w in enumerate(words):
+        sign = _sw_valence(w)
+        if not sign:
+            continue
+        if (i and words[i - 1] in _SW_NEGATION_WORDS) or _swahili_word(w)[:1] == ("m:neg",):
+            sign = -sign
+        name = "m:lex+" if sign > 0 else "m:lex-"
+        out.append(name)
+        if i + 1 < len(words) and words[i + 1] in ("sana", "kabisa"):
+            out.append(name + "_int")
+    return out
+
+
+@lru_cache(maxsize=WORD_CACHE_MAX)
+def _sw_valence(w: str) -> int:
+    if w in _SW_NEGATIVE_WORDS or any(r in w for r in _SW_NEGATIVE_ROOTS):
+        return -1
+    return 1 if w in _SW_POSITIVE_WORDS or any(r in w for r in _SW_POSITIVE_ROOTS) else 0
+
+
+# Portuguese, the same idea: words starting with a root of plain valence (or one of the short
+# words exactly), reversed after "não"/"nem"/"nunca"/"sem" one or two words before.
+_PT_NEGATIVE_ROOTS = ("péssim", "pessim", "horrív", "horriv", "vergonh", "absurd", "raiva",
+                      "odei", "ódio", "odio", "decepc", "decepç", "nojo", "nojent", "merd",
+                      "porcaria", "reclam", "mentir", "mentiros", "ladr", "roub", "fraud",
+                      "golpe", "cansad", "lament", "infeliz", "chor", "fracass", "preocup",
+                      "tristeza", "problem", "desrespeit", "descaso", "palhaç", "ridícul",
+                      "ridicul", "insuport", "irrit", "detest", "lixo", "ruim", "pior")
+_PT_POSITIVE_ROOTS = ("ótim", "otim", "excelent", "ador", "amei", "amo", "amor", "obrigad",
+                      "parab", "feliz", "felicidad", "maravilh", "incrív", "incriv", "perfeit",
+                      "sucesso", "alegr", "sensacion", "fantást", "fantast", "melhor", "querid",
+                      "abraç", "beij", "vitóri", "vitori", "campeã", "campea", "kkk", "haha",
+                      "gostei", "lind", "orgulh", "agradeç", "agradec", "sorte")
+_PT_SHORT = {"mal": -1, "dor": -1, "medo": -1, "chato": -1, "chata": -1, "triste": -1,
+             "bom": 1, "boa": 1, "top": 1, "show": 1, "legal": 1, "massa": 1}
+_PT_NEGATION_WORDS = frozenset(("não", "nao", "nem", "nunca", "jamais", "sem"))
+
+
+def _portuguese_lexicon(words: list[str]) -> list[str]:
+    """"m:lex-"/"m:lex+" for each word of plain valence (_PT_*), reversed after a negation."""
+    out = []
+    for i, w in enumerate(words):
+        sign = _pt_valence(w)
+        if sign and _PT_NEGATION_WORDS.intersection(words[max(0, i - 2):i]):
+            sign = -sign
+        if sign:
+            out.append("m:lex+" if sign > 0 else "m:lex-")
+    return out
+
+
+@lru_cache(maxsize=WORD_CACHE_MAX)
+def _pt_valence(w: str) -> int:
+    if w in _PT_SHORT:
+        return _PT_SHORT[w]
+    if w.startswith(_PT_NEGATIVE_ROOTS):
+        return -1
+    return 1 if w.startswith(_PT_POSITIVE_ROOTS) else 0
+
+
 # Features a language's weights may name in their "extras" (tools/derive_language_weights.py
 # chose them per language on train folds).
 EXTRAS: dict[str, Callable[[list[str]], list[str]]] = {
-    "unaccented": _unaccented, "swahili": _swahili}
+    "unaccented": _unaccented, "swahili": _swahili, "swahili_lexicon": _swahili_lexicon,
+    "portuguese_lexicon": _portuguese_lexicon}
 
 
 @cache

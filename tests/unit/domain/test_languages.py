@@ -52,6 +52,7 @@ def test_too_short_to_tell_is_none_and_network_tags_win():
     ("Mon colis n'est toujours pas arrivé, personne ne répond, c'est scandaleux", "fr"),
     ("Estoy harto, el servicio es pésimo y sigo esperando el reembolso", "es"),
     ("Schrecklicher Service, ich bin sehr enttäuscht, mein Paket ist immer noch nicht angekommen", "de"),
+    ("Que atendimento horrível, estou muito decepcionada", "pt"),  # P4 before the pt lexicon
 ])
 def test_complaints_in_other_languages_are_negative_complaints(text, lang):
     e = enrich(mention(text, lang), SHIPPED, now=NOW)
@@ -154,6 +155,10 @@ def test_extra_features_a_language_may_be_fitted_with():
     sw = multilingual.features(["hatupendi", "nimefurahi", "si", "nzuri"], "", ("swahili",))
     assert {"m:neg", "m:neg_pend", "m:r_furah", "m:t_me", "m:negword", "m:not_nzuri"} <= sw
     assert not any(f.startswith("m:") for f in multilingual.features(["hatupendi"], ""))
+    pt = multilingual.tokens("não gostei do atendimento, péssimo; adorei a bomba")
+    assert multilingual.EXTRAS["portuguese_lexicon"](pt) == ["m:lex-", "m:lex-", "m:lex+"]
+    assert multilingual.EXTRAS["swahili_lexicon"](["huduma", "mbaya", "sana", "hatupendi"]) == [
+        "m:lex-", "m:lex-_int", "m:lex-"]
 
 
 def test_the_weights_name_the_extra_features_they_were_fitted_with():
