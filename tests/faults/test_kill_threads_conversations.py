@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.kit import models
@@ -24,9 +23,10 @@ from bot.networks.threads.source import ThreadsSource
 from tests.support import fault_figures
 from tests.support.clock import Clock
 from tests.support.fake_threads import FakeThreads
-from tests.support.fault_world import Killed, Process, kill_plan
+from tests.support.fault_world import Process
 from tests.support.gap_networks import killable
 from tests.support.gap_storm import rules_with
+from tests.support.kill_restart import Replay, kill_every_point_then_restart, stored
 from tests.support.threads_answers import CARD, NEW_CARD, THREAD, answers, close_answered, seed
 
 NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
@@ -49,7 +49,7 @@ def poll(url: str, fake: FakeThreads, clock: Clock, process: Process | None = No
         engine.dispose()
 
 
-def answered(url: str) -> tuple[FakeThreads, Clock]:
+def answered(url: str) -> Replay:
     """The card polled, answered and closed; then the answers posted: the poll to kill next."""
     fake = FakeThreads(clock=lambda: NOW.timestamp()).start()
     clock = Clock(NOW - timedelta(minutes=30))
@@ -62,61 +62,27 @@ def answered(url: str) -> tuple[FakeThreads, Clock]:
         engine.dispose()
     answers(fake, reply_id, NOW.timestamp())
     clock.now = NOW
-    return fake, clock
+    return Replay(lambda process: poll(url, fake, clock, process), clock, fake.stop)
 
 
 def check(url: str) -> None:
+    got = stored(url)
+    lost = len(set(THREAD) - {p for p, _ in got.posts}) + (NEW_CARD not in got.cards)
+    assert fault_figures.invariant("mentions lost", lost) == 0, got
+    doubled = (len(got.posts) - len(THREAD) + len(got.cards) - 2 + max(0, got.outbox["card"] - 2)
+               + max(0, got.outbox["thread"] - len(THREAD)) + max(0, got.reopens - 1))
+    assert fault_figures.invariant("duplicate cards", doubled) == 0, got
+    assert dict(got.posts) == THREAD and sorted(got.cards) == sorted([CARD, NEW_CARD])
     engine = make_engine(url)
     try:
         with session_scope(make_session_factory(engine)) as s:
-            posts = s.execute(select(models.ThreadPost.external_id, models.ThreadPost.role)
-                              ).all()
-            cards = s.scalars(select(models.Mention.external_id)).all()
-            card_rows = s.scalar(select(func.count()).select_from(models.OutboxMessage)
-                                 .where(models.OutboxMessage.kind == "card"))
-            thread_rows = s.scalar(select(func.count()).select_from(models.OutboxMessage)
-                                   .where(models.OutboxMessage.kind == "thread"))
-            reopens = s.scalar(select(func.count()).select_from(models.AuditEvent).where(
-                models.AuditEvent.action == "reopen"))
             card = s.scalars(select(models.Mention).where(
                 models.Mention.external_id == CARD)).one()
-            state = (card.status, card.follow_ups, card.reopens)
+            assert (card.status, card.follow_ups, card.reopens) == ("claimed", 1, 1)
     finally:
         engine.dispose()
-    lost = len(set(THREAD) - {p for p, _ in posts}) + (NEW_CARD not in cards)
-    assert fault_figures.invariant("mentions lost", lost) == 0, (posts, cards)
-    doubled = (len(posts) - len(THREAD) + len(cards) - 2 + max(0, card_rows - 2)
-               + max(0, thread_rows - len(THREAD)) + max(0, reopens - 1))
-    assert fault_figures.invariant("duplicate cards", doubled) == 0, (
-        posts, cards, card_rows, thread_rows, reopens)
-    assert dict(posts) == THREAD and sorted(cards) == sorted([CARD, NEW_CARD])
-    assert state == ("claimed", 1, 1)
 
 
 def test_kill_at_every_request_and_statement_of_a_conversation_poll_then_restart(fresh_db):
-    url = fresh_db()
-    fake, clock = answered(url)
-    try:
-        dry = Process()
-        assert poll(url, fake, clock, dry).status == "ok"
-        check(url)
-    finally:
-        fake.stop()
-    assert dry.counts["page"] >= 4, dry.counts  # mentions, the brand's posts, 2 conversations
-    for point in kill_plan(dry.counts):
-        url = fresh_db()
-        fake, clock = answered(url)
-        try:
-            process = Process(point)
-            with pytest.raises(Killed):
-                poll(url, fake, clock, process)
-            assert process.fired, f"kill point {point} was never reached"
-            fault_figures.tried("kill points")
-            clock.advance(300)
-            assert poll(url, fake, clock).status == "ok", point
-            check(url)
-            clock.advance(300)
-            assert poll(url, fake, clock).new == 0  # once more: nothing new, nothing repeated
-            check(url)
-        finally:
-            fake.stop()
+    counts = kill_every_point_then_restart(fresh_db, answered, check)
+    assert counts["page"] >= 4, counts  # mentions, the brand's posts, 2 conversations

@@ -9,27 +9,22 @@ the posts tagging it and their comments; lists them newest first with cursor pag
 it is given; and can misbehave: `fail(kind, status, body, …)` answers the next `kind` call
 (`feed`, `tagged`, `comments`, `object`, `reply`, `like`, `hide`) with Meta's error body,
 optionally after applying it (`apply=True`: "replied, answer lost"). Bodies follow the shapes
-of Meta's Graph API reference (tests/data/meta/).
+of Meta's Graph API reference (tests/data/meta/). What it shares with the fake Threads API
+(the request's checks, scripted failures, paging, the calls recorded) is `fake_graph`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.config import Settings
-from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
-from tests.support.paths import DATA
+from tests.support.fake_graph import GraphFake, graph_time, meta_body, meta_error
+
+__all__ = ["IG_USER_ID", "PAGE_ID", "TOKEN", "VERSION", "FakeMeta", "meta_body", "meta_error"]
 
 PAGE_ID = "104123456789012"
 IG_USER_ID = "17841400000000001"  # the Page's linked Instagram professional account
@@ -39,61 +34,13 @@ TOKEN = "EAAGfakePageToken"
 VERSION = "v23.0"
 
 
-def meta_body(name: str) -> dict[str, Any]:
-    return json.loads((DATA / "meta" / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def meta_error(name: str) -> dict[str, Any]:
-    return meta_body("errors")[name]
-
-
-def graph_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
 @dataclass
-class Failure:
-    kind: str
-    status: int
-    body: dict[str, Any]
-    apply: bool = False
-    times: int = 1
-
-
-def take_failure(failures: list[Failure], kind: str) -> Failure | None:
-    """The next scripted failure for `kind`, used up once (the caller holds its lock)."""
-    for f in failures:
-        if f.kind == kind and f.times > 0:
-            f.times -= 1
-            return f
-    return None
-
-
-def graph_page(items: list[dict[str, Any]], params: dict[str, str],
-               next_url: str) -> dict[str, Any]:
-    """One page of `items` the way Graph pages: `limit`, an `after` cursor, `paging.next`
-    while more remain; keys starting with `_` are the fake's own and never sent."""
-    size = int(params.get("limit", "25"))
-    start = int(params.get("after", "0") or 0)
-    page = [{k: v for k, v in x.items() if not k.startswith("_")}
-            for x in items[start:start + size]]
-    paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + size)}}
-    if start + size < len(items):
-        paging["next"] = f"{next_url}?after={start + size}"
-    return {"data": page, "paging": paging}
-
-
-@dataclass
-class MetaCall:
-    kind: str
-    path: str
-    params: dict[str, str]
-    status: int
-
-
-@dataclass
-class FakeMeta(HeldReplies, FakeServer):
+class FakeMeta(GraphFake):
     """`start()` it; `settings()` are the bot's settings for it."""
+
+    token = TOKEN
+    version = VERSION
+    writes = ("reply", "ig_reply")
 
     posts: list[dict[str, Any]] = field(default_factory=list)  # the Page's feed, newest first
     tagged: list[dict[str, Any]] = field(default_factory=list)
@@ -105,13 +52,8 @@ class FakeMeta(HeldReplies, FakeServer):
     # the ids of those on private accounts (Meta won't show them).
     ig_mentions: dict[str, dict[str, Any]] = field(default_factory=dict)
     ig_private: set[str] = field(default_factory=set)
-    calls: list[MetaCall] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    usage: dict[str, str] = field(default_factory=dict)  # headers sent with every answer
-    clock: Callable[[], float] = time.time
     app_secret: str | None = None
     next_id: int = 900000000000001
-    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def env(self) -> dict[str, str]:
         out = {"META_PAGE_ACCESS_TOKEN": TOKEN, "META_GRAPH_API_URL": self.url,
@@ -202,10 +144,6 @@ class FakeMeta(HeldReplies, FakeServer):
             self.ig_comments = [c for c in self.ig_comments
                                 if c["id"] != object_id and c["_media"] != object_id]
 
-    def fail(self, kind: str, status: int, body: dict[str, Any], *, apply: bool = False,
-             times: int = 1) -> None:
-        self.failures.append(Failure(kind, status, body, apply, times))
-
     def find(self, object_id: str) -> dict[str, Any] | None:
         return next((x for x in self.posts + self.tagged + self.comments
                      if x["id"] == object_id), None)
@@ -214,43 +152,16 @@ class FakeMeta(HeldReplies, FakeServer):
         return [c for c in self.comments if (c.get("from") or {}).get("id") == PAGE_ID
                 and (c.get("parent") or {}).get("id", c["_post"]) == under]
 
-    def of_kind(self, kind: str) -> list[MetaCall]:
-        return [c for c in self.calls if c.kind == kind]
-
     # --- serving ----------------------------------------------------------------------------
-    def serve(self, req: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(req.path)
-        raw = read_body(req).decode()
-        params = first_values(parts.query)
-        params.update(first_values(raw))
-        segments = [s for s in parts.path.split("/") if s]
-        if not segments or segments[0] != VERSION:
-            return self._send(req, "?", parts.path, params, 400, {"error": {
-                "message": f"Unknown path components: {parts.path}", "code": 2500,
-                "type": "OAuthException"}})
-        kind, obj = self._kind(method, segments[1:], params)
-        auth = req.headers.get("Authorization", "")
-        if auth != f"OAuth {TOKEN}":
-            return self._send(req, kind, parts.path, params, 400, meta_error("invalid_token"))
-        if self.app_secret:
-            proof = hmac.new(self.app_secret.encode(), TOKEN.encode(),
-                             hashlib.sha256).hexdigest()
-            if params.get("appsecret_proof") != proof:
-                return self._send(req, kind, parts.path, params, 400, {"error": {
-                    "message": "Invalid appsecret_proof provided in the API argument",
-                    "type": "GraphMethodException", "code": 100}})
-        failure = self._failure(kind)
-        if failure is not None and not failure.apply:
-            return self._send(req, kind, parts.path, params, failure.status, failure.body)
-        with self._lock:
-            status, answer = getattr(self, f"_{kind}")(obj, params)
-        if kind in ("reply", "ig_reply") and status == 200:
-            self.applied()
-        if failure is not None:
-            return self._send(req, kind, parts.path, params, failure.status, failure.body)
-        return self._send(req, kind, parts.path, params, status, answer)
+    def _refused(self, params: dict[str, str]) -> dict[str, Any] | None:
+        if not self.app_secret:
+            return None
+        proof = hmac.new(self.app_secret.encode(), TOKEN.encode(), hashlib.sha256).hexdigest()
+        return None if params.get("appsecret_proof") == proof else {"error": {
+            "message": "Invalid appsecret_proof provided in the API argument",
+            "type": "GraphMethodException", "code": 100}}
 
-    def _kind(self, method: str, rest: list[str], params: dict[str, str]) -> tuple[str, str]:
+    def _kind(self, method: str, rest: list[str]) -> tuple[str, str]:
         obj = rest[0] if rest else ""
         edge = rest[1] if len(rest) > 1 else ""
         if obj == IG_USER_ID or self.ig_find(obj) is not None:
@@ -262,14 +173,6 @@ class FakeMeta(HeldReplies, FakeServer):
             return {"feed": "feed", "tagged": "tagged", "comments": "comments"}.get(
                 edge, "object"), obj
         return {"comments": "reply", "likes": "like"}.get(edge, "hide"), obj
-
-    def _failure(self, kind: str) -> Failure | None:
-        with self._lock:
-            return take_failure(self.failures, kind)
-
-    def _page(self, items: list[dict[str, Any]], params: dict[str, str]
-              ) -> tuple[int, dict[str, Any]]:
-        return 200, graph_page(items, params, f"{self.url}/{VERSION}/next")
 
     def _feed(self, obj: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return self._page(self.posts, params) if obj == PAGE_ID else (
@@ -391,11 +294,3 @@ class FakeMeta(HeldReplies, FakeServer):
         target["hidden"] = params.get("hide") == "true"
         return 200, {"success": True}
 
-    @staticmethod
-    def _public(thing: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in thing.items() if not k.startswith("_")}
-
-    def _send(self, req: BaseHTTPRequestHandler, kind: str, path: str, params: dict[str, str],
-              status: int, answer: dict[str, Any]) -> None:
-        self.calls.append(MetaCall(kind, path, params, status))
-        send_json(req, status, answer, headers=self.usage)

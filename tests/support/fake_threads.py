@@ -11,24 +11,20 @@ only the `fields` asked for are sent (`id` alone when none are, as Graph does); 
 containers (`POST /me/threads`) and publishes them (`POST /me/threads_publish`: the reply then
 exists under its parent). `fail(kind, …)` answers the next `kind` call (`me`, `mentions`,
 `own`, `search`, `replies`, `conversation`, `create`, `publish`) with an error, after applying
-it with `apply=True`. Bodies follow the Threads API reference's examples.
+it with `apply=True`. Bodies follow the Threads API reference's examples. What it shares
+with the fake Graph API of Facebook and Instagram is `fake_graph`.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.config import Settings
-from tests.support.fake_meta import Failure, MetaCall, graph_page, meta_error, take_failure
-from tests.support.fake_server import FakeServer, HeldReplies, first_values, read_body, send_json
+from tests.support.fake_graph import GraphFake, meta_error
+from tests.support.fake_graph import graph_time as stamp
 
 ME_ID = "26440000000000001"
 ME = "acmebank"
@@ -36,19 +32,15 @@ TOKEN = "THAAfakeThreadsToken"
 VERSION = "v1.0"
 
 
-def stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
 @dataclass
-class FakeThreads(HeldReplies, FakeServer):
+class FakeThreads(GraphFake):
+    token = TOKEN
+    version = VERSION
+    writes = ("publish",)
+
     posts: list[dict[str, Any]] = field(default_factory=list)  # newest first
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calls: list[MetaCall] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    clock: Callable[[], float] = time.time
     next_id: int = 18000000000000001
-    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def env(self) -> dict[str, str]:
         return {"THREADS_ACCESS_TOKEN": TOKEN, "THREADS_API_URL": self.url,
@@ -86,56 +78,26 @@ class FakeThreads(HeldReplies, FakeServer):
         return [p for p in self.posts if p["username"] == ME
                 and (p.get("replied_to") or {}).get("id") == parent]
 
-    def fail(self, kind: str, status: int, body: dict[str, Any], *, apply: bool = False,
-             times: int = 1) -> None:
-        self.failures.append(Failure(kind, status, body, apply, times))
-
-    def of_kind(self, kind: str) -> list[MetaCall]:
-        return [c for c in self.calls if c.kind == kind]
-
-    def serve(self, req: BaseHTTPRequestHandler, method: str) -> None:
-        parts = urlsplit(req.path)
-        raw = read_body(req).decode()
-        params = first_values(parts.query)
-        params.update(first_values(raw))
-        seg = [s for s in parts.path.split("/") if s]
-        if not seg or seg[0] != VERSION:
-            return self._send(req, "?", parts.path, params, 400, meta_error("not_found"))
-        rest = "/".join(seg[1:])
+    def _kind(self, method: str, rest: list[str]) -> tuple[str, str]:
+        path = "/".join(rest)
         kind = {("GET", "me"): "me", ("GET", "me/mentions"): "mentions",
                 ("GET", "me/threads"): "own",
                 ("GET", "keyword_search"): "search", ("POST", "me/threads"): "create",
-                ("POST", "me/threads_publish"): "publish"}.get((method, rest), "")
-        if not kind and method == "GET" and rest.endswith("/replies"):
-            kind = "replies"
-        if not kind and method == "GET" and rest.endswith("/conversation"):
-            kind = "conversation"
-        if req.headers.get("Authorization", "") != f"OAuth {TOKEN}":
-            return self._send(req, kind, parts.path, params, 400, meta_error("invalid_token"))
-        failure = self._failure(kind)
-        if failure is not None and not failure.apply:
-            return self._send(req, kind, parts.path, params, failure.status, failure.body)
-        with self._lock:
-            status, answer = getattr(self, f"_{kind}")(rest, params) if kind else (
-                400, meta_error("not_found"))
-        if kind == "publish" and status == 200:
-            self.applied()
-        if failure is not None:
-            return self._send(req, kind, parts.path, params, failure.status, failure.body)
-        return self._send(req, kind, parts.path, params, status, answer)
-
-    def _failure(self, kind: str) -> Failure | None:
-        with self._lock:
-            return take_failure(self.failures, kind)
+                ("POST", "me/threads_publish"): "publish"}.get((method, path), "")
+        if not kind and method == "GET" and len(rest) == 2 and rest[1] in (
+                "replies", "conversation"):
+            kind = rest[1]
+        return kind, path
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, str]
               ) -> tuple[int, dict[str, Any]]:
-        if params.get("reverse") == "false":  # chronological; Threads' default is newest first
+        """Newest first unless `reverse=false`; only the `fields` asked for (and `id`)."""
+        if params.get("reverse") == "false":
             items = list(reversed(items))
         wanted = {"id", *(f.split("{")[0] for f in re.split(r",(?![^{]*})",
                                                            params.get("fields", "")))}
-        return 200, graph_page([{k: v for k, v in p.items() if k in wanted or k.startswith("_")}
-                                for p in items], params, f"{self.url}/{VERSION}/next")
+        return super()._page([{k: v for k, v in p.items() if k in wanted or k.startswith("_")}
+                              for p in items], params)
 
     def _me(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return 200, {"id": ME_ID, "username": ME}
@@ -144,9 +106,14 @@ class FakeThreads(HeldReplies, FakeServer):
         return self._page([p for p in self.posts if p["_mentions_us"]], params)
 
     def _own(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return self._since(lambda p: p["username"] == ME and not p["is_reply"], params)
+
+    def _since(self, keep: Callable[[dict[str, Any]], bool], params: dict[str, str]
+               ) -> tuple[int, dict[str, Any]]:
+        """The posts `keep` keeps, at or after `since` (unix seconds) when it is given."""
         since = stamp(float(params["since"])) if params.get("since") else ""
-        return self._page([p for p in self.posts if p["username"] == ME and not p["is_reply"]
-                           and p["timestamp"] >= since], params)
+        return self._page([p for p in self.posts if keep(p) and p["timestamp"] >= since],
+                          params)
 
     def _conversation(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         root = rest.split("/")[0]
@@ -157,9 +124,7 @@ class FakeThreads(HeldReplies, FakeServer):
 
     def _search(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         q = params.get("q", "").lower()
-        since = stamp(float(params["since"])) if params.get("since") else ""
-        return self._page([p for p in self.posts if q in (p.get("text") or "").lower()
-                           and p["timestamp"] >= since], params)
+        return self._since(lambda p: q in (p.get("text") or "").lower(), params)
 
     def _replies(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         parent = rest.split("/")[0]
@@ -194,8 +159,3 @@ class FakeThreads(HeldReplies, FakeServer):
                                            f"{reply_id[-6:]}",
                               "_mentions_us": False})
         return 200, {"id": reply_id}
-
-    def _send(self, req: BaseHTTPRequestHandler, kind: str, path: str, params: dict[str, str],
-              status: int, answer: dict[str, Any]) -> None:
-        self.calls.append(MetaCall(kind, path, params, status))
-        send_json(req, status, answer)

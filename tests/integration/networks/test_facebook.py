@@ -27,20 +27,14 @@ from bot.networks.facebook.source import FacebookPageSource
 from bot.networks.graph.client import graph_time
 from bot.networks.graph.usage import UsageMeter
 from tests.support.clock import Clock
+from tests.support.fake_graph import GRAPH_NOW
 from tests.support.fake_meta import PAGE_ID, FakeMeta, meta_body, meta_error
 from tests.support.gap_storm import drain, rules_with, stored
 
-NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+NOW = GRAPH_NOW
 SPEC = SourceSpec(id="fb", type="facebook_page", page_id=PAGE_ID)
 BRAND = Brand(name="Acme Bank")
 T = NOW.timestamp()
-
-
-@pytest.fixture
-def meta():
-    fake = FakeMeta(clock=lambda: T).start()
-    yield fake
-    fake.stop()
 
 
 def source(fake: FakeMeta, **kw) -> FacebookPageSource:

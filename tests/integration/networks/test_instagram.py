@@ -5,8 +5,6 @@ not answerable), a deleted comment answered."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
@@ -18,20 +16,14 @@ from bot.networks.instagram.client import NOT_A_COMMENT
 from bot.networks.instagram.publisher import InstagramPublisher
 from bot.networks.instagram.source import InstagramSource
 from tests.support.clock import Clock
+from tests.support.fake_graph import GRAPH_NOW
 from tests.support.fake_meta import IG_USER_ID, FakeMeta, meta_error
 from tests.support.gap_storm import drain, rules_with, stored
 
-NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+NOW = GRAPH_NOW
 T = NOW.timestamp()
 SPEC = SourceSpec(id="ig", type="instagram", ig_user_id=IG_USER_ID)
 BRAND = Brand(name="Acme Bank")
-
-
-@pytest.fixture
-def meta():
-    fake = FakeMeta(clock=lambda: T).start()
-    yield fake
-    fake.stop()
 
 
 def source(fake: FakeMeta) -> InstagramSource:

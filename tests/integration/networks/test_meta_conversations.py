@@ -5,7 +5,7 @@ fake Graph API over real HTTP, on a real database (SQLite, and PostgreSQL when c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,19 +14,12 @@ from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.polling import poll_source
 from tests.support.clock import Clock
-from tests.support.fake_meta import FakeMeta
+from tests.support.fake_graph import GRAPH_NOW
 from tests.support.gap_storm import rules_with
 from tests.support.meta_watching import old_post_case
 
-NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+NOW = GRAPH_NOW
 T = NOW.timestamp()
-
-
-@pytest.fixture
-def meta():
-    fake = FakeMeta(clock=lambda: T).start()
-    yield fake
-    fake.stop()
 
 
 def thread_of(factory, card: str) -> tuple[dict[str, str], list[str]]:

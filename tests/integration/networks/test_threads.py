@@ -5,8 +5,6 @@ characters, a crash between the two steps of a reply."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.domain.rules.schema import Brand, SourceSpec
@@ -17,22 +15,16 @@ from bot.networks.threads.client import build_threads
 from bot.networks.threads.publisher import ThreadsPublisher
 from bot.networks.threads.source import ThreadsSource
 from tests.support.clock import Clock
+from tests.support.fake_graph import GRAPH_NOW
 from tests.support.fake_meta import meta_error
 from tests.support.fake_threads import ME, FakeThreads
 from tests.support.gap_storm import drain, rules_with, stored
 
-NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+NOW = GRAPH_NOW
 T = NOW.timestamp()
 MENTIONS = SourceSpec(id="threads", type="threads_mentions")
 SEARCH = SourceSpec(id="threads-search", type="threads_search", query="acme bank")
 BRAND = Brand(name="Acme Bank")
-
-
-@pytest.fixture
-def threads():
-    fake = FakeThreads(clock=lambda: T).start()
-    yield fake
-    fake.stop()
 
 
 def source(fake: FakeThreads, spec: SourceSpec = MENTIONS) -> ThreadsSource:

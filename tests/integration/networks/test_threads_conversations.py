@@ -7,9 +7,8 @@ conversation Threads refuses is skipped with a note, and replies never move the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.domain.rules.schema import Brand, SourceSpec
@@ -20,21 +19,15 @@ from bot.networks.base import SourceState, Watched
 from bot.networks.threads.client import build_threads
 from bot.networks.threads.source import ThreadsSource
 from tests.support.clock import Clock
+from tests.support.fake_graph import GRAPH_NOW
 from tests.support.fake_threads import FakeThreads
 from tests.support.gap_storm import rules_with
 from tests.support.threads_answers import CARD, NEW_CARD, THREAD, answers, close_answered, seed
 
-NOW = datetime(2026, 12, 5, 20, 0, tzinfo=UTC)
+NOW = GRAPH_NOW
 T = NOW.timestamp()
 MENTIONS = SourceSpec(id="threads", type="threads_mentions")
 BRAND = Brand(name="Acme Bank")
-
-
-@pytest.fixture
-def threads():
-    fake = FakeThreads(clock=lambda: T).start()
-    yield fake
-    fake.stop()
 
 
 def source(fake: FakeThreads, clock: Clock | None = None) -> ThreadsSource:
