@@ -3,23 +3,26 @@
 `root_post`; a customer answering our reply without @-mentioning the brand is read from the
 card's conversation and joins its thread (reopening it); a reply to the brand's own post is a
 card; a stranger in a thread the desk watches is context or nothing, never a card; a
-conversation Threads refuses is skipped with a note, and replies never move the cursor."""
+conversation Threads refuses is skipped with a note, a throttled one fails the poll (read
+whole by the next), and replies never move the cursor."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.polling import poll_source
-from bot.networks.base import SourceState, Watched
+from bot.networks.base import RateLimited, SourceState, Watched
 from bot.networks.threads.client import build_threads
 from bot.networks.threads.source import ThreadsSource
 from tests.support.clock import Clock
 from tests.support.fake_graph import GRAPH_NOW
+from tests.support.fake_meta import meta_error
 from tests.support.fake_threads import FakeThreads
 from tests.support.gap_storm import rules_with
 from tests.support.threads_answers import CARD, NEW_CARD, THREAD, answers, close_answered, seed
@@ -91,3 +94,17 @@ def test_an_answer_without_a_mention_joins_the_card_and_reopens_it(threads, engi
     assert (again.status, again.new) == ("ok", 0)
     with session_scope(factory) as s:
         assert len(s.scalars(select(models.ThreadPost)).all()) == 2
+
+
+def test_a_throttled_conversation_fails_the_poll_and_the_next_one_reads_it(threads):
+    """Throttling is not a conversation to skip: the poll waits, nothing of it is kept, and
+    the watched conversation is read whole by the next (its floor does not move)."""
+    threads.post("18000000000000940", "lee.p", "@acmebank help", T - 900, mentions_us=True)
+    threads.post("18000000000000941", "lee.p", "hello??", T - 60, parent="18000000000000940")
+    watch = (Watched("18000000000000940", NOW - timedelta(minutes=15)),)
+    threads.fail("conversation", 400, meta_error("app_limit"))
+    with pytest.raises(RateLimited):
+        source(threads).fetch(SourceState(cursor=str(int(T - 900)), watch=watch), now=NOW)
+    got = source(threads).fetch(SourceState(cursor=str(int(T - 900)), watch=watch), now=NOW)
+    assert [m.external_id for m in got.mentions] == ["18000000000000940", "18000000000000941"]
+    assert got.mentions[1].extra["thread_only"] == "1"
