@@ -242,11 +242,23 @@ def _pt_valence(w: str) -> int:
     return 1 if w.startswith(_PT_POSITIVE_ROOTS) else 0
 
 
+def _letter_5grams(words: list[str]) -> list[str]:
+    """Letter 5-grams of each word with its edges ("g: mbay"): longer sub-words than the
+    shared 4-grams, for a language that glues affixes to its roots."""
+    return [g for w in words for g in _word_5grams(w)]
+
+
+@lru_cache(maxsize=WORD_CACHE_MAX)
+def _word_5grams(w: str) -> tuple[str, ...]:
+    padded = f" {w} "
+    return tuple("g:" + padded[i:i + 5] for i in range(len(padded) - 4))
+
+
 # Features a language's weights may name in their "extras" (tools/derive_language_weights.py
 # chose them per language on train folds).
 EXTRAS: dict[str, Callable[[list[str]], list[str]]] = {
     "unaccented": _unaccented, "swahili": _swahili, "swahili_lexicon": _swahili_lexicon,
-    "portuguese_lexicon": _portuguese_lexicon}
+    "portuguese_lexicon": _portuguese_lexicon, "letter_5grams": _letter_5grams}
 
 
 @cache

@@ -159,6 +159,7 @@ def test_extra_features_a_language_may_be_fitted_with():
     assert multilingual.EXTRAS["portuguese_lexicon"](pt) == ["m:lex-", "m:lex-", "m:lex+"]
     assert multilingual.EXTRAS["swahili_lexicon"](["huduma", "mbaya", "sana", "hatupendi"]) == [
         "m:lex-", "m:lex-_int", "m:lex-"]
+    assert multilingual.EXTRAS["letter_5grams"](["mbaya"]) == ["g: mbay", "g:mbaya", "g:baya "]
 
 
 def test_the_weights_name_the_extra_features_they_were_fitted_with():
