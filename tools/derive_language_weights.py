@@ -74,7 +74,8 @@ bench/triage.py prints are measured on nothing the weights were chosen on.
   languages' posts) 0.501 (pt 0.572); Swahili valence roots with "sana"/"kabisa"
   ("swahili_lexicon") 0.495; prior 0.5 0.494, 0.2 0.501, -0.5 (away from neutral) 0.477;
   min_df 3 0.499; the mean of 3 models each without a third of the own posts (`--set bag=3`)
-  0.499; letter 5-grams beside the 4-grams ("letter_5grams") 0.492. Nothing derived for sw.
+  0.499; letter 5-grams beside the 4-grams ("letter_5grams") 0.492; L2 0.001 0.499; pool 0.5
+  0.503. Nothing derived for sw.
 - Detection: naive Bayes over words, the TOP_WORDS most frequent of each language (English:
   the tuning airlines and TweetEval val), add-one smoothed log-probabilities.
 """
