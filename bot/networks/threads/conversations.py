@@ -12,19 +12,26 @@ Two kinds of conversation are read, each by its root (the thread's first post):
   strangers answering a post the customer replied under are none of the desk's business).
 
 Each is `GET /{root}/conversation?reverse=true`: every reply at any depth, newest first, read
-page by page until one holds a reply older than the floor, CONVERSATION_PAGES at most (a
-busier conversation is said in a note). A conversation Threads will not give (deleted, or a
-post the token may not read) is skipped with a note; throttling, an expired token and server
-errors fail the poll, as they do for the mentions (nothing stored, the cursor kept).
+page by page until one holds a reply older than the floor, CONVERSATION_PAGES at most. A
+busier conversation keeps the rest as a gap scoped `replies:<root>` (bot.networks.gaps: Graph's
+`after` cursor, the floor its lower bound), as YouTube's busy threads do: the next polls read
+the gap first, from where the cap stopped and instead of the conversation's newest pages (whose
+new replies wait for the gap to close: read from the top again, it would be capped again),
+CONVERSATION_PAGES a poll until it is closed. A conversation Threads will not give (deleted,
+or a post the token may not read) is skipped with a note (its gap closed); throttling, an
+expired token and server errors fail the poll, as they do for the mentions (nothing stored, the
+cursor and the gaps kept).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.networks.base import Watched
+from bot.networks.gaps import Backfill, Gap, Page
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.threads.client import POST_FIELDS, ThreadsApi
 
@@ -33,6 +40,7 @@ OWN_POSTS = 10
 WATCH_PER_POLL = 25  # one request each a poll: Threads has no batch read of conversations
 CONVERSATION_PAGES = 4
 PAGE = 25
+REPLIES = "replies:"  # a gap's scope: a busy conversation whose older replies the next polls read
 
 
 @dataclass
@@ -43,6 +51,8 @@ class Conversations:
     posts: list[tuple[dict[str, Any], datetime, bool]] = field(default_factory=list)
     requests: int = 0
     notes: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)  # busy conversations' replies left unread
+    backfill_reads: int = 0  # of `posts`, read closing gaps
 
 
 def roots(watch: tuple[Watched, ...], own: list[dict[str, Any]], since: datetime
@@ -65,36 +75,51 @@ def own_posts(api: ThreadsApi, now: datetime) -> list[dict[str, Any]]:
     return posts
 
 
-def read(api: ThreadsApi, floors: dict[str, datetime], own: set[str], *,
+def read(api: ThreadsApi, floors: dict[str, datetime], own: set[str], waiting: list[Gap], *,
          page_limit: int = PAGE, max_pages: int = CONVERSATION_PAGES) -> Conversations:
-    """The replies of each conversation of `floors` since its floor; `own`: the roots that
-    are the brand's posts (their replies may start cards)."""
+    """The replies of each conversation of `floors` since its floor, the gaps `waiting` (of
+    earlier polls) first; `own`: the roots that are the brand's posts (their replies may start
+    cards)."""
     out = Conversations()
     refused: list[str] = []
-    capped = 0
-    for root, floor in floors.items():
-        after: str | None = None
-        for _ in range(max_pages):
-            try:
-                items, after = api.graph.page(f"{root}/conversation", after, fields=POST_FIELDS,
-                                              reverse="true", limit=page_limit)
-            except GraphError as exc:
-                if not (exc.gone or (exc.denied and not exc.token_expired)):
-                    raise
-                refused.append(f"{root} ({exc.detail[:80]})")
-                break
-            finally:
-                out.requests += 1
-            out.posts.extend((item, floor, root in own) for item in items)
-            times = [graph_time(i.get("timestamp")) for i in items]
-            if after is None or any(t is not None and t < floor for t in times):
-                break
+    pending = {(g.scope or "")[len(REPLIES):]: g for g in waiting}
+    for root in [*pending, *(r for r in floors if r not in pending)]:
+        run: Backfill[dict[str, Any]] = Backfill(partial(_page, api, out, refused, page_limit),
+                                                 [pending[root]] if root in pending else [])
+        if run.gaps:
+            run.read_gaps(max_pages)
+            out.backfill_reads += run.backfill_items
         else:
-            capped += 1
+            run.read_new(str(int(floors[root].timestamp())), max_pages, scope=REPLIES + root)
+        out.gaps.extend(run.gaps)
+        out.posts.extend((item, datetime.fromtimestamp(int(low or 0), UTC), root in own)
+                         for item, low in run.items)
     if refused:
         out.notes.append(f"{len(refused)} conversation(s) Threads would not give (deleted, or "
                          f"not ours to read) skipped: {', '.join(refused[:3])}")
-    if capped:
-        out.notes.append(f"{capped} busy conversation(s): only their newest {max_pages} pages "
-                         f"of {page_limit} replies were read")
+    if out.gaps:
+        out.notes.append(f"{len(out.gaps)} busy conversation(s): their older replies are read "
+                         "by the next polls")
     return out
+
+
+def _page(api: ThreadsApi, out: Conversations, refused: list[str], page_limit: int,
+          after: str | None, floor: str | None, scope: str | None) -> Page[dict[str, Any]]:
+    """One page of a conversation's replies from Graph's `after` cursor, newest first; one
+    Threads will not give is an empty last page (a note)."""
+    root = (scope or "")[len(REPLIES):]
+    try:
+        items, nxt = api.graph.page(f"{root}/conversation", after, fields=POST_FIELDS,
+                                    reverse="true", limit=page_limit)
+    except GraphError as exc:
+        if not (exc.gone or (exc.denied and not exc.token_expired)):
+            raise
+        refused.append(f"{root} ({exc.detail[:80]})")
+        return Page([], next=None)
+    finally:
+        out.requests += 1
+    low = int(floor) if floor is not None else None
+    times = [t.timestamp() for t in (graph_time(i.get("timestamp")) for i in items)
+             if t is not None]
+    return Page(items, next=nxt, reached=low is not None and any(t < low for t in times),
+                oldest=str(int(min(times))) if times else None)

@@ -19,7 +19,8 @@ private one) — can't be read: it is skipped with a note, never carded as an em
 cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP; the first poll reads
 back FIRST_LOOKBACK. A burst larger than the cap leaves a gap (bot.networks.gaps: Graph's
 `after` cursor to resume from, the cursor less OVERLAP its floor) that the next polls read with
-the pages the new posts leave over, until it is closed. Errors: `bot.networks.graph.failures` (190: parked with the fix).
+the pages the new posts leave over, until it is closed; a busy conversation's replies past its
+page cap are a gap of their own (bot.networks.threads.conversations). Errors: `bot.networks.graph.failures` (190: parked with the fix).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bot.domain.conversation import THREAD_ONLY, flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, RateLimited, Rejected, SourceState
-from bot.networks.gaps import Backfill, Page
+from bot.networks.gaps import Backfill, Gap, Page, dump, load
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.rejects import parse_into
@@ -73,7 +74,9 @@ class ThreadsSource:
         rejected: list[Rejected] = []
         notes: list[str] = []
         unreadable = 0
-        run: Backfill[dict[str, Any]] = Backfill.of(self._page, state.backfill)
+        gaps = load(state.backfill)  # the listing's, and busy conversations' (scoped)
+        waiting = [g for g in gaps if (g.scope or "").startswith(conversations.REPLIES)]
+        run: Backfill[dict[str, Any]] = Backfill(self._page, [g for g in gaps if g not in waiting])
         try:
             me, username = self.api.me()
             if run.read_new(str(int(since.timestamp())), self.max_pages,
@@ -81,7 +84,7 @@ class ThreadsSource:
                 notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit}): older "
                              "posts are read by the next polls")
             run.read_gaps(self.max_pages - run.pages)
-            talk = self._conversations(state, since, now)
+            talk = self._conversations(state, since, now, waiting)
         except GraphError as exc:
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
                                usage=usage) from exc
@@ -116,9 +119,9 @@ class ThreadsSource:
         keep = max(filter(None, [newest, cursor]), default=None)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None,
-                                       backfill=run.state()),
+                                       backfill=dump(run.gaps + talk.gaps)),
                      reads=len(run.items) + len(talk.posts), notes=notes, rejected=rejected,
-                     backfill_reads=run.backfill_items)
+                     backfill_reads=run.backfill_items + talk.backfill_reads)
 
     def _page(self, after: str | None, floor: str | None, scope: str | None
               ) -> Page[dict[str, Any]]:
@@ -137,13 +140,15 @@ class ThreadsSource:
         return Page(posts, next=nxt, reached=low is not None and any(t < low for t in times),
                     oldest=str(int(min(times))) if times else None)
 
-    def _conversations(self, state: SourceState, since: datetime, now: datetime
-                       ) -> conversations.Conversations:
-        """The replies of the watched conversations and (mentions) of the brand's posts."""
+    def _conversations(self, state: SourceState, since: datetime, now: datetime,
+                       waiting: list[Gap]) -> conversations.Conversations:
+        """The replies of the busy conversations' gaps, of the watched conversations and
+        (mentions) of the brand's posts."""
         own = conversations.own_posts(self.api, now) if self.spec.type == "threads_mentions" \
             else []
         return conversations.read(self.api, conversations.roots(state.watch, own, since),
-                                  {str(p.get("id")) for p in own}, page_limit=self.page_limit)
+                                  {str(p.get("id")) for p in own}, waiting,
+                                  page_limit=self.page_limit)
 
     def _ours(self, post: dict[str, Any], me: str, kind: str = "") -> Mention:
         return flag_by_brand(self.normalise(post, me, kind))

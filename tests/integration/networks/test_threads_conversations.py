@@ -4,7 +4,8 @@
 card's conversation and joins its thread (reopening it); a reply to the brand's own post is a
 card; a stranger in a thread the desk watches is context or nothing, never a card; a
 conversation Threads refuses is skipped with a note, a throttled one fails the poll (read
-whole by the next), and replies never move the cursor."""
+whole by the next), a busy one's replies past the page cap are a gap the next poll reads, and
+replies never move the cursor."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.polling import poll_source
 from bot.networks.base import RateLimited, SourceState, Watched
+from bot.networks.gaps import describe
 from bot.networks.threads.client import build_threads
 from bot.networks.threads.source import ThreadsSource
 from tests.support.clock import Clock
@@ -108,3 +110,39 @@ def test_a_throttled_conversation_fails_the_poll_and_the_next_one_reads_it(threa
     got = source(threads).fetch(SourceState(cursor=str(int(T - 900)), watch=watch), now=NOW)
     assert [m.external_id for m in got.mentions] == ["18000000000000940", "18000000000000941"]
     assert got.mentions[1].extra["thread_only"] == "1"
+
+
+def test_a_busy_conversation_keeps_a_gap_that_the_next_poll_reads_first(threads, engine):
+    """6 pages of new replies under a card: the first poll reads the newest 4 and keeps the
+    rest as the conversation's gap; the next reads it from where the cap stopped and closes
+    it. Every reply stored once, none carded."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW - timedelta(minutes=30))
+    threads.post(CARD, "lee.p", "@acmebank app down?", T - 2400, mentions_us=True)
+    src, rules = source(threads, clock), rules_with(MENTIONS)
+    assert poll_source(factory, src, rules, clock=clock).new == 1
+    replies = {threads.post(str(18000000000001000 + n), "lee.p", f"still down ({n})",
+                            T - 1200 + n, parent=CARD) for n in range(150)}
+
+    def kept() -> tuple[set[str], str | None, list[str]]:
+        with session_scope(factory) as s:
+            row = s.get(models.Source, MENTIONS.id)
+            assert row is not None
+            return (set(s.scalars(select(models.ThreadPost.external_id))), row.backfill,
+                    list(s.scalars(select(models.Mention.external_id))))
+
+    clock.now = NOW
+    asked = len(threads.of_kind("conversation"))
+    assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    posts, gap, cards = kept()
+    assert len(posts) == 100 and posts < replies and cards == [CARD]
+    assert describe(gap).endswith(f"under replies:{CARD}"), gap
+    assert len(threads.of_kind("conversation")) - asked == 4
+    clock.now = NOW + timedelta(minutes=5)
+    asked = len(threads.of_kind("conversation"))
+    assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    posts, gap, cards = kept()
+    assert posts == replies and gap is None and cards == [CARD]
+    # read from where the cap stopped, not from the newest page again
+    assert [c.params.get("after") for c in threads.of_kind("conversation")[asked:]] == [
+        "100", "125"]
