@@ -64,6 +64,13 @@ class GraphError(Exception):
         return (self.code, self.subcode) in GONE or self.status == 404
 
     @property
+    def cursor_refused(self) -> bool:
+        """Meta refused an `after` cursor (one it gave that has expired, or an edge that
+        changed under it): `(#2642) Invalid cursors values`, or a code 100 naming the cursor."""
+        return self.status == 400 and (self.code == 2642 or (
+            self.code == 100 and "cursor" in self.detail.lower()))
+
+    @property
     def client_error(self) -> bool:
         """Meta refused this request as it is (too long, blocked as spam…): nothing was made."""
         return self.status is not None and 400 <= self.status < 500

@@ -17,7 +17,8 @@ busier conversation keeps the rest as a gap scoped `replies:<root>` (bot.network
 `after` cursor, the floor its lower bound), as YouTube's busy threads do: the next polls read
 the gap first, from where the cap stopped and instead of the conversation's newest pages (whose
 new replies wait for the gap to close: read from the top again, it would be capped again),
-CONVERSATION_PAGES a poll until it is closed. A conversation Threads will not give (deleted,
+CONVERSATION_PAGES a poll until it is closed (a cursor Threads no longer takes: the gap is read
+again from the newest page, bot.networks.gaps.TokenRefused). A conversation Threads will not give (deleted,
 or a post the token may not read) is skipped with a note (its gap closed); throttling, an
 expired token and server errors fail the poll, as they do for the mentions (nothing stored, the
 cursor and the gaps kept).
@@ -31,7 +32,7 @@ from functools import partial
 from typing import Any
 
 from bot.networks.base import Watched
-from bot.networks.gaps import Backfill, Gap, Page
+from bot.networks.gaps import Backfill, Gap, Page, TokenRefused
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.threads.client import POST_FIELDS, ThreadsApi
 
@@ -92,6 +93,7 @@ def read(api: ThreadsApi, floors: dict[str, datetime], own: set[str], waiting: l
         else:
             run.read_new(str(int(floors[root].timestamp())), max_pages, scope=REPLIES + root)
         out.gaps.extend(run.gaps)
+        out.notes.extend(run.refusal_notes("Threads"))
         out.posts.extend((item, datetime.fromtimestamp(int(low or 0), UTC), root in own)
                          for item, low in run.items)
     if refused:
@@ -112,6 +114,8 @@ def _page(api: ThreadsApi, out: Conversations, refused: list[str], page_limit: i
         items, nxt = api.graph.page(f"{root}/conversation", after, fields=POST_FIELDS,
                                     reverse="true", limit=page_limit)
     except GraphError as exc:
+        if after is not None and exc.cursor_refused:
+            raise TokenRefused(f"threads: {exc.detail}") from exc  # read again from the newest
         if not (exc.gone or (exc.denied and not exc.token_expired)):
             raise
         refused.append(f"{root} ({exc.detail[:80]})")

@@ -19,7 +19,8 @@ private one) — can't be read: it is skipped with a note, never carded as an em
 cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP; the first poll reads
 back FIRST_LOOKBACK. A burst larger than the cap leaves a gap (bot.networks.gaps: Graph's
 `after` cursor to resume from, the cursor less OVERLAP its floor) that the next polls read with
-the pages the new posts leave over, until it is closed; a busy conversation's replies past its
+the pages the new posts leave over, until it is closed (a cursor Threads no longer takes, a 400
+with code 2642 or 100: read again from the newest page, bot.networks.gaps.TokenRefused); a busy conversation's replies past its
 page cap are a gap of their own (bot.networks.threads.conversations). Errors: `bot.networks.graph.failures` (190: parked with the fix).
 """
 
@@ -32,7 +33,7 @@ from bot.domain.conversation import THREAD_ONLY, flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, RateLimited, Rejected, SourceState
-from bot.networks.gaps import Backfill, Gap, Page, dump, load
+from bot.networks.gaps import Backfill, Gap, Page, TokenRefused, dump, load
 from bot.networks.graph.client import GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.rejects import parse_into
@@ -84,6 +85,7 @@ class ThreadsSource:
                 notes.append(f"page cap reached ({self.max_pages} pages of {self.page_limit}): older "
                              "posts are read by the next polls")
             run.read_gaps(self.max_pages - run.pages)
+            notes.extend(run.refusal_notes("Threads"))
             talk = self._conversations(state, since, now, waiting)
         except GraphError as exc:
             raise source_error(exc, where=self.where, token=TOKEN, now=now,
@@ -127,14 +129,19 @@ class ThreadsSource:
               ) -> Page[dict[str, Any]]:
         """One page of posts from Graph's `after` cursor, newest first."""
         low = int(floor) if floor is not None else None
-        if self.spec.type == "threads_search":
-            posts, nxt = self.api.graph.page("keyword_search", after, q=self.spec.query or "",
-                                             search_type="RECENT",
-                                             **({"since": low} if low is not None else {}),
-                                             fields=POST_FIELDS, limit=self.page_limit)
-        else:
-            posts, nxt = self.api.graph.page("me/mentions", after, fields=POST_FIELDS,
-                                             limit=self.page_limit)
+        try:
+            if self.spec.type == "threads_search":
+                posts, nxt = self.api.graph.page(
+                    "keyword_search", after, q=self.spec.query or "", search_type="RECENT",
+                    **({"since": low} if low is not None else {}), fields=POST_FIELDS,
+                    limit=self.page_limit)
+            else:
+                posts, nxt = self.api.graph.page("me/mentions", after, fields=POST_FIELDS,
+                                                 limit=self.page_limit)
+        except GraphError as exc:
+            if after is not None and exc.cursor_refused:  # its gap is read from the newest
+                raise TokenRefused(f"threads: {exc.detail}") from exc
+            raise
         times = [t.timestamp() for t in (graph_time(p.get("timestamp")) for p in posts)
                  if t is not None]
         return Page(posts, next=nxt, reached=low is not None and any(t < low for t in times),

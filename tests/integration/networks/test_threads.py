@@ -137,3 +137,31 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(th
     ids = stored(factory, spec.id)
     assert set(ids) == {str(9000 + i) for i in range(50)} and max(ids.values()) == 1
     assert sum(rest.new) == 49 - 20
+
+
+@pytest.mark.parametrize("spec", [MENTIONS, SEARCH], ids=["mentions", "search"])
+def test_a_gaps_expired_cursor_is_read_again_from_the_newest_page_and_nothing_is_lost(
+        threads, engine, spec):
+    """A burst past the cap leaves a gap; its `after` cursor expires before the next poll:
+    Threads answers (#2642), the gap is read again from the newest page, every post stored
+    once."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = ThreadsSource(spec, BRAND, build_threads(threads.settings(), clock=lambda: clock.now),
+                        page_limit=10, max_pages=2)
+    t0 = T - 3600
+    threads.post("9000", "ana", "@acmebank acme bank morning", t0, mentions_us=True)
+    assert drain(factory, src, clock).new == [1]
+    for i in range(1, 46):
+        threads.post(str(9000 + i), "ben", f"@acmebank acme bank storm {i}", t0 + 600 + i,
+                     mentions_us=True)
+    assert poll_source(factory, src, rules_with(spec), clock=clock).gap_open
+    kind = "mentions" if spec is MENTIONS else "search"
+    threads.expire_cursors()
+    asked = len(threads.of_kind(kind))
+    clock.advance(60)
+    drain(factory, src, clock)
+    assert ("20", 400) in [(c.params.get("after"), c.status)
+                           for c in threads.of_kind(kind)[asked:]]
+    ids = stored(factory, spec.id)
+    assert set(ids) == {str(9000 + i) for i in range(46)} and max(ids.values()) == 1

@@ -9,6 +9,7 @@ replies never move the cursor."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,40 @@ def test_a_busy_conversation_keeps_a_gap_that_the_next_poll_reads_first(threads,
     # read from where the cap stopped, not from the newest page again
     assert [c.params.get("after") for c in threads.of_kind("conversation")[asked:]] == [
         "100", "125"]
+
+
+def test_a_busy_conversations_expired_cursor_is_read_again_from_the_newest_page(
+        threads, engine, caplog):
+    """The gap's `after` cursor expires between polls: Threads answers it with (#2642), the gap
+    is read again from the newest page (a note), and the polls after store every reply once."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW - timedelta(minutes=30))
+    threads.post(CARD, "lee.p", "@acmebank app down?", T - 2400, mentions_us=True)
+    src, rules = source(threads, clock), rules_with(MENTIONS)
+    assert poll_source(factory, src, rules, clock=clock).new == 1
+    replies = {threads.post(str(18000000000001000 + n), "lee.p", f"still down ({n})",
+                            T - 1200 + n, parent=CARD) for n in range(150)}
+
+    def kept() -> tuple[set[str], str | None]:
+        with session_scope(factory) as s:
+            row = s.get(models.Source, MENTIONS.id)
+            assert row is not None
+            return set(s.scalars(select(models.ThreadPost.external_id))), row.backfill
+
+    clock.now = NOW
+    assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    assert len(kept()[0]) == 100
+    threads.expire_cursors()
+    asked = len(threads.of_kind("conversation"))
+    clock.now = NOW + timedelta(minutes=5)
+    with caplog.at_level(logging.WARNING, logger="bot.networks.gaps"):
+        assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    assert "page token was refused" in caplog.text
+    calls = threads.of_kind("conversation")[asked:]
+    assert [(c.params.get("after"), c.status) for c in calls] == [
+        ("100", 400), (None, 200), ("1.25", 200), ("1.50", 200)]
+    assert len(kept()[0]) == 100 and kept()[1] is not None
+    clock.now = NOW + timedelta(minutes=10)
+    assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    posts, gap = kept()
+    assert posts == replies and gap is None
