@@ -20,12 +20,12 @@ each did not separate them (316 and 474 ms at 5 ms, 282 and 478 ms at 1 ms); wit
 idle, no change either way (bench/desk.py, the work after the acks done as soon).
 
 `collect_less` keeps the garbage collector from stopping acks: a collection holds the lock to
-its end, and in that 30,000 storm the collector walked the whole heap 19 times a run, 290-840 ms
-each at load 7-8 (bench/storm.py prints the pauses and which fell on a burst): the one or two
-slow bursts of each run. With start-up frozen and young collections every 10,000 allocations,
-3 full collections (longest 246 ms, none on a burst), young ones at most 93 ms, ack p99 112 ms.
-Every 50,000 made 1 full collection but 160 young ones over 20 ms (up to 344 ms): a young
-collection also frees what it finds, so larger ones stop longer.
+its end, and in that 30,000 storm the collector walked the whole heap 14 times a run (longest
+269 ms, 3.1 s in all, load 2; 19 of 290-840 ms at load 7-8) — the length of the tail bursts of
+earlier runs (bench/storm.py now prints the pauses and which fell on a burst). With start-up
+frozen and young collections every 10,000 allocations: 3 full collections (longest 82 ms,
+0.2 s in all), young ones at most 54 ms; ack p99 93 ms. Every 50,000 made 1 full collection
+but 160 young ones over 20 ms (up to 344 ms, load 7): a young collection frees what it finds.
 """
 
 from __future__ import annotations
