@@ -6,6 +6,8 @@ characters, a crash between the two steps of a reply."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.kit.db import make_session_factory
@@ -111,11 +113,10 @@ def test_a_failed_container_is_surely_not_sent(threads):
     assert err.value.surely_not_sent
 
 
-@pytest.mark.parametrize("spec", [MENTIONS, SEARCH], ids=["mentions", "search"])
-def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(threads, engine,
-                                                                             spec):
-    """45 posts at once with a cap of 2 pages of 10: the newest 20, then a gap (Graph's
-    `after` cursor) read with the pages 4 newer posts leave over, until it is closed."""
+def burst_past_the_cap(threads: FakeThreads, engine: Engine, spec: SourceSpec
+                       ) -> tuple[sessionmaker[Session], Clock, ThreadsSource, int]:
+    """A source capped at 2 pages of 10 with its cursor stored (a post at t0), then 45 posts
+    at once: what the burst tests share (the factory, clock, source and t0)."""
     factory = make_session_factory(engine)
     clock = Clock(NOW)
     src = ThreadsSource(spec, BRAND, build_threads(threads.settings(), clock=lambda: clock.now),
@@ -126,6 +127,15 @@ def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(th
     for i in range(1, 46):
         threads.post(str(9000 + i), "ben", f"@acmebank acme bank storm {i}", t0 + 600 + i,
                      mentions_us=True)
+    return factory, clock, src, t0
+
+
+@pytest.mark.parametrize("spec", [MENTIONS, SEARCH], ids=["mentions", "search"])
+def test_a_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(threads, engine,
+                                                                             spec):
+    """45 posts at once with a cap of 2 pages of 10: the newest 20, then a gap (Graph's
+    `after` cursor) read with the pages 4 newer posts leave over, until it is closed."""
+    factory, clock, src, t0 = burst_past_the_cap(threads, engine, spec)
     first = poll_source(factory, src, rules_with(spec), clock=clock)
     assert (first.new, first.gap_open) == (20, True)
     for i in range(46, 50):
@@ -145,16 +155,7 @@ def test_a_gaps_expired_cursor_is_read_again_from_the_newest_page_and_nothing_is
     """A burst past the cap leaves a gap; its `after` cursor expires before the next poll:
     Threads answers (#2642), the gap is read again from the newest page, every post stored
     once."""
-    factory = make_session_factory(engine)
-    clock = Clock(NOW)
-    src = ThreadsSource(spec, BRAND, build_threads(threads.settings(), clock=lambda: clock.now),
-                        page_limit=10, max_pages=2)
-    t0 = T - 3600
-    threads.post("9000", "ana", "@acmebank acme bank morning", t0, mentions_us=True)
-    assert drain(factory, src, clock).new == [1]
-    for i in range(1, 46):
-        threads.post(str(9000 + i), "ben", f"@acmebank acme bank storm {i}", t0 + 600 + i,
-                     mentions_us=True)
+    factory, clock, src, _ = burst_past_the_cap(threads, engine, spec)
     assert poll_source(factory, src, rules_with(spec), clock=clock).gap_open
     kind = "mentions" if spec is MENTIONS else "search"
     threads.expire_cursors()

@@ -13,9 +13,10 @@ import logging
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain.rules.schema import Brand, SourceSpec
+from bot.domain.rules.schema import Brand, Rules, SourceSpec
 from bot.kit import models
 from bot.kit.db import make_session_factory, session_scope
 from bot.listening.polling import poll_source
@@ -113,10 +114,10 @@ def test_a_throttled_conversation_fails_the_poll_and_the_next_one_reads_it(threa
     assert got.mentions[1].extra["thread_only"] == "1"
 
 
-def test_a_busy_conversation_keeps_a_gap_that_the_next_poll_reads_first(threads, engine):
-    """6 pages of new replies under a card: the first poll reads the newest 4 and keeps the
-    rest as the conversation's gap; the next reads it from where the cap stopped and closes
-    it. Every reply stored once, none carded."""
+def busy_card(threads: FakeThreads, engine: Engine
+              ) -> tuple[sessionmaker[Session], Clock, ThreadsSource, Rules, set[str]]:
+    """A card (CARD, carded by a first poll half an hour ago), then 150 replies under it: 6
+    pages of the conversation, 2 past the cap. The busy-conversation tests' start."""
     factory = make_session_factory(engine)
     clock = Clock(NOW - timedelta(minutes=30))
     threads.post(CARD, "lee.p", "@acmebank app down?", T - 2400, mentions_us=True)
@@ -124,6 +125,14 @@ def test_a_busy_conversation_keeps_a_gap_that_the_next_poll_reads_first(threads,
     assert poll_source(factory, src, rules, clock=clock).new == 1
     replies = {threads.post(str(18000000000001000 + n), "lee.p", f"still down ({n})",
                             T - 1200 + n, parent=CARD) for n in range(150)}
+    return factory, clock, src, rules, replies
+
+
+def test_a_busy_conversation_keeps_a_gap_that_the_next_poll_reads_first(threads, engine):
+    """6 pages of new replies under a card: the first poll reads the newest 4 and keeps the
+    rest as the conversation's gap; the next reads it from where the cap stopped and closes
+    it. Every reply stored once, none carded."""
+    factory, clock, src, rules, replies = busy_card(threads, engine)
 
     def kept() -> tuple[set[str], str | None, list[str]]:
         with session_scope(factory) as s:
@@ -153,13 +162,7 @@ def test_a_busy_conversations_expired_cursor_is_read_again_from_the_newest_page(
         threads, engine, caplog):
     """The gap's `after` cursor expires between polls: Threads answers it with (#2642), the gap
     is read again from the newest page (a note), and the polls after store every reply once."""
-    factory = make_session_factory(engine)
-    clock = Clock(NOW - timedelta(minutes=30))
-    threads.post(CARD, "lee.p", "@acmebank app down?", T - 2400, mentions_us=True)
-    src, rules = source(threads, clock), rules_with(MENTIONS)
-    assert poll_source(factory, src, rules, clock=clock).new == 1
-    replies = {threads.post(str(18000000000001000 + n), "lee.p", f"still down ({n})",
-                            T - 1200 + n, parent=CARD) for n in range(150)}
+    factory, clock, src, rules, replies = busy_card(threads, engine)
 
     def kept() -> tuple[set[str], str | None]:
         with session_scope(factory) as s:
