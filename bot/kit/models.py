@@ -151,6 +151,8 @@ class Source(Base):
     backfill: Mapped[str | None] = mapped_column(Text)
     backfill_since: Mapped[datetime | None]
     backfill_reads: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+    # How far into each watched conversation the polls have read (JSON; SourceState.marks).
+    marks: Mapped[str | None] = mapped_column(Text)
 
 
 class QuarantinedPost(Base):

@@ -327,6 +327,7 @@ def store_fetch(session: Session, spec: SourceSpec, fetch: Fetch, rules: Rules, 
     source.cursor = fetch.state.cursor
     source.etag = fetch.state.etag
     source.last_modified = fetch.state.last_modified
+    source.marks = fetch.state.marks
     # The gap moves with the cursor, in the same commit: a crash repeats both.
     had_gap = bool(source.backfill)
     source.backfill = fetch.state.backfill

@@ -145,7 +145,8 @@ def poll_source(factory: sessionmaker[Session], source: Source, rules: Rules, *,
             log.warning("source %s: %s", spec.id, row.last_error)
             reason = "budget"
         watch = watched(session, spec.id, now) if follows_conversations(source) else ()
-        state = SourceState(row.cursor, row.etag, row.last_modified, row.backfill, watch)
+        state = SourceState(row.cursor, row.etag, row.last_modified, row.backfill, watch,
+                            row.marks)
     if reason is not None:
         outcome = PollOutcome(spec.id, "budget" if reason == "budget" else "skipped",
                               detail=reason)

@@ -41,6 +41,9 @@ class SourceState:
     last_modified: str | None = None  # RSS conditional GET
     backfill: str | None = None  # gaps a page cap left, read by the next polls (networks.gaps)
     watch: tuple[Watched, ...] = ()  # newest activity first (bot.listening.watching)
+    # Conversation → the newest reply the polls have read of it (JSON, the source's own form):
+    # the next top-down read stops there (bot.networks.threads.conversations).
+    marks: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@
   answered instead, or after applying it with `apply=True`: "made, answer lost"), the kind's
   handler `_<kind>(arg, params)` under the lock, a write of `writes` held by `HeldReplies`;
   every call recorded (`calls`, `of_kind`) and answered with the `usage` headers.
-- `graph_page`: one page the way Graph pages (`limit`, an `after` cursor, `paging.next`).
+- `graph_page`: one page the way Graph pages (`limit`, an `after` cursor, `paging.next`);
+  `expire_cursors()` has the `after` cursors given so far refused with Meta's (#2642).
 - `graph_time`, `meta_body`, `meta_error`: Meta's times and error bodies (tests/data/meta/);
   `GRAPH_NOW`, the time the Graph networks' integration tests run at.
 """
@@ -60,6 +61,12 @@ def take_failure(failures: list[Failure], kind: str) -> Failure | None:
     return None
 
 
+# An `after` cursor Meta no longer takes (facebook-java-business-sdk issue 292 quotes it)
+INVALID_CURSOR = {"error": {"message": "(#2642) Invalid cursors values",
+                            "type": "OAuthException", "code": 2642,
+                            "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUv"}}
+
+
 def graph_page(items: list[dict[str, Any]], params: dict[str, str],
                next_url: str) -> dict[str, Any]:
     """One page of `items` the way Graph pages: `limit`, an `after` cursor, `paging.next`
@@ -95,6 +102,13 @@ class GraphFake(HeldReplies, FakeServer):
     usage: dict[str, str] = field(default_factory=dict)  # headers sent with every answer
     clock: Callable[[], float] = time.time
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    cursors: int = 0  # the generation of `after` cursors the host takes: older ones expired
+
+    def expire_cursors(self) -> None:
+        """Every `after` cursor given so far expires: one is answered with Meta's (#2642);
+        the cursors given from now on are of a new form (`<generation>.<offset>`)."""
+        with self._lock:
+            self.cursors += 1
 
     def fail(self, kind: str, status: int, body: dict[str, Any], *, apply: bool = False,
              times: int = 1) -> None:
@@ -142,7 +156,21 @@ class GraphFake(HeldReplies, FakeServer):
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, str]
               ) -> tuple[int, dict[str, Any]]:
-        return 200, graph_page(items, params, f"{self.url}/{self.version}/next")
+        after = params.get("after")
+        if after and self.cursors:
+            generation, _, offset = after.partition(".")
+            if generation != str(self.cursors) or not offset:
+                return 400, INVALID_CURSOR
+            params = {**params, "after": offset}
+        elif after and "." in after:
+            return 400, INVALID_CURSOR
+        body = graph_page(items, params, f"{self.url}/{self.version}/next")
+        if self.cursors:
+            paging = body["paging"]
+            paging["cursors"] = {k: f"{self.cursors}.{v}" for k, v in paging["cursors"].items()}
+            if "next" in paging:
+                paging["next"] = paging["next"].replace("after=", f"after={self.cursors}.")
+        return 200, body
 
     @staticmethod
     def _public(thing: dict[str, Any]) -> dict[str, Any]:

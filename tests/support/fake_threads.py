@@ -30,10 +30,6 @@ ME_ID = "26440000000000001"
 ME = "acmebank"
 TOKEN = "THAAfakeThreadsToken"
 VERSION = "v1.0"
-# An `after` cursor Meta no longer takes (facebook-java-business-sdk issue 292 quotes it)
-INVALID_CURSOR = {"error": {"message": "(#2642) Invalid cursors values",
-                            "type": "OAuthException", "code": 2642,
-                            "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUv"}}
 
 
 @dataclass
@@ -45,13 +41,6 @@ class FakeThreads(GraphFake):
     posts: list[dict[str, Any]] = field(default_factory=list)  # newest first
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 18000000000000001
-    cursors: int = 0  # the generation of `after` cursors Threads takes: older ones expired
-
-    def expire_cursors(self) -> None:
-        """Every `after` cursor given so far expires: one is answered with Meta's (#2642);
-        the cursors given from now on are of a new form (`<generation>.<offset>`)."""
-        with self._lock:
-            self.cursors += 1
 
     def env(self) -> dict[str, str]:
         return {"THREADS_ACCESS_TOKEN": TOKEN, "THREADS_API_URL": self.url,
@@ -107,26 +96,8 @@ class FakeThreads(GraphFake):
             items = list(reversed(items))
         wanted = {"id", *(f.split("{")[0] for f in re.split(r",(?![^{]*})",
                                                            params.get("fields", "")))}
-        after = params.get("after")
-        if after and self.cursors:
-            generation, _, offset = after.partition(".")
-            if generation != str(self.cursors) or not offset:
-                return 400, INVALID_CURSOR
-            params = {**params, "after": offset}
-        elif after and "." in after:
-            return 400, INVALID_CURSOR
-        status, body = super()._page([{k: v for k, v in p.items()
-                                       if k in wanted or k.startswith("_")} for p in items],
-                                     params)
-        if self.cursors and status == 200:
-            paging = body.get("paging") or {}
-            for key in ("before", "after"):
-                value = (paging.get("cursors") or {}).get(key)
-                if value is not None:
-                    paging["cursors"][key] = f"{self.cursors}.{value}"
-            if "next" in paging:
-                paging["next"] = paging["next"].replace("after=", f"after={self.cursors}.")
-        return status, body
+        return super()._page([{k: v for k, v in p.items()
+                              if k in wanted or k.startswith("_")} for p in items], params)
 
     def _me(self, rest: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         return 200, {"id": ME_ID, "username": ME}

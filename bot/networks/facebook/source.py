@@ -47,7 +47,7 @@ from bot.networks.facebook.client import (
     author_of,
     parent_id,
 )
-from bot.networks.gaps import Backfill, Page
+from bot.networks.gaps import Backfill, Page, TokenRefused
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
 from bot.networks.graph.failures import source_error
 from bot.networks.graph.pacing import UsagePacer
@@ -201,6 +201,8 @@ class FacebookPageSource:
                                             order="reverse_chronological",
                                             fields=COMMENT_FIELDS, limit=self.comment_page)
         except GraphError as exc:
+            if after is not None and exc.cursor_refused:  # its gap is read from the newest
+                raise TokenRefused(f"facebook: {exc.detail}") from exc
             if not exc.gone:
                 raise
             log.info("source %s: post %s is gone: %s", self.spec.id, post_id, exc.detail)

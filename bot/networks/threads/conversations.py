@@ -12,7 +12,10 @@ Two kinds of conversation are read, each by its root (the thread's first post):
   strangers answering a post the customer replied under are none of the desk's business).
 
 Each is `GET /{root}/conversation?reverse=true`: every reply at any depth, newest first, read
-page by page until one holds a reply older than the floor, CONVERSATION_PAGES at most. A
+page by page until one holds a reply older than the floor, or than the conversation's mark
+(`SourceState.marks`: the newest reply the last read of it found; kept by the source, never
+taken from the stored posts, which a reply @-mentioning the brand reaches through the mentions
+ahead of the replies below it), CONVERSATION_PAGES at most. A
 busier conversation keeps the rest as a gap scoped `replies:<root>` (bot.networks.gaps: Graph's
 `after` cursor, the floor its lower bound), as YouTube's busy threads do: the next polls read
 the gap first, from where the cap stopped and instead of the conversation's newest pages (whose
@@ -26,6 +29,7 @@ cursor and the gaps kept).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -54,6 +58,7 @@ class Conversations:
     notes: list[str] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)  # busy conversations' replies left unread
     backfill_reads: int = 0  # of `posts`, read closing gaps
+    marks: dict[str, str] = field(default_factory=dict)  # root → newest reply read (epoch s)
 
 
 def roots(watch: tuple[Watched, ...], own: list[dict[str, Any]], since: datetime
@@ -76,12 +81,30 @@ def own_posts(api: ThreadsApi, now: datetime) -> list[dict[str, Any]]:
     return posts
 
 
+def load_marks(text: str | None) -> dict[str, str]:
+    """`SourceState.marks` (a state we did not write, or none: no marks)."""
+    try:
+        items = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in items.items() if isinstance(v, str) and v.isdigit()} \
+        if isinstance(items, dict) else {}
+
+
+def dump_marks(marks: dict[str, str]) -> str | None:
+    return json.dumps(marks, sort_keys=True) if marks else None
+
+
 def read(api: ThreadsApi, floors: dict[str, datetime], own: set[str], waiting: list[Gap], *,
-         page_limit: int = PAGE, max_pages: int = CONVERSATION_PAGES) -> Conversations:
+         marks: dict[str, str] | None = None, page_limit: int = PAGE,
+         max_pages: int = CONVERSATION_PAGES) -> Conversations:
     """The replies of each conversation of `floors` since its floor, the gaps `waiting` (of
     earlier polls) first; `own`: the roots that are the brand's posts (their replies may start
-    cards)."""
-    out = Conversations()
+    cards). `marks`: root → the newest reply an earlier poll read of it: a top-down read stops
+    at the page holding it, and the first page's newest reply is the conversation's new mark
+    (`out.marks`: the marks given, moved). While a conversation's gap is open its mark stays
+    where the read that opened the gap put it: the replies newer than it wait for the gap."""
+    out = Conversations(marks=dict(marks or {}))
     refused: list[str] = []
     pending = {(g.scope or "")[len(REPLIES):]: g for g in waiting}
     for root in [*pending, *(r for r in floors if r not in pending)]:
@@ -91,7 +114,16 @@ def read(api: ThreadsApi, floors: dict[str, datetime], own: set[str], waiting: l
             run.read_gaps(max_pages)
             out.backfill_reads += run.backfill_items
         else:
-            run.read_new(str(int(floors[root].timestamp())), max_pages, scope=REPLIES + root)
+            mark = out.marks.get(root)
+            # a reply listed in the mark's own second is read again, not skipped (ingest
+            # stores it once)
+            run.read_new(str(int(floors[root].timestamp())), max_pages, scope=REPLIES + root,
+                         cursor=str(int(mark) - 1) if mark is not None else None)
+            newest = max((t.timestamp() for t in (graph_time(i.get("timestamp"))
+                                                  for i, _ in run.items) if t is not None),
+                         default=None)
+            if newest is not None and (mark is None or newest > int(mark)):
+                out.marks[root] = str(int(newest))
         out.gaps.extend(run.gaps)
         out.notes.extend(run.refusal_notes("Threads"))
         out.posts.extend((item, datetime.fromtimestamp(int(low or 0), UTC), root in own)

@@ -121,7 +121,8 @@ class ThreadsSource:
         keep = max(filter(None, [newest, cursor]), default=None)
         return Fetch(mentions=found,
                      state=SourceState(cursor=str(int(keep)) if keep is not None else None,
-                                       backfill=dump(run.gaps + talk.gaps)),
+                                       backfill=dump(run.gaps + talk.gaps),
+                                       marks=conversations.dump_marks(talk.marks)),
                      reads=len(run.items) + len(talk.posts), notes=notes, rejected=rejected,
                      backfill_reads=run.backfill_items + talk.backfill_reads)
 
@@ -153,9 +154,13 @@ class ThreadsSource:
         (mentions) of the brand's posts."""
         own = conversations.own_posts(self.api, now) if self.spec.type == "threads_mentions" \
             else []
+        ours = {str(p.get("id")) for p in own}
+        # a mark is kept while its conversation may be read again: watched, ours, or a gap's
+        keep = {w.conversation_id for w in state.watch} | ours | {
+            (g.scope or "")[len(conversations.REPLIES):] for g in waiting}
+        marks = {r: m for r, m in conversations.load_marks(state.marks).items() if r in keep}
         return conversations.read(self.api, conversations.roots(state.watch, own, since),
-                                  {str(p.get("id")) for p in own}, waiting,
-                                  page_limit=self.page_limit)
+                                  ours, waiting, marks=marks, page_limit=self.page_limit)
 
     def _ours(self, post: dict[str, Any], me: str, kind: str = "") -> Mention:
         return flag_by_brand(self.normalise(post, me, kind))

@@ -191,3 +191,27 @@ def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_
     ids = stored(factory, SPEC.id)
     assert set(ids) == {str(18000000000000000 + i) for i in range(50)}
     assert max(ids.values()) == 1 and sum(rest.new) == 49 - 20
+
+
+def test_a_comment_gaps_expired_cursor_is_read_again_from_the_newest_page(meta, engine):
+    """The gap's `after` cursor expires between polls: Graph answers it with (#2642), the gap
+    is read again from the newest page (not a failed poll), and every comment is stored once."""
+    factory = make_session_factory(engine)
+    clock = Clock(NOW)
+    src = InstagramSource(SPEC, BRAND, build_graph(meta.settings(), clock=lambda: NOW),
+                          comment_page=10, max_comment_pages=2)
+    media = meta.ig_post("17900000000000042", "New route!", T - 7200)
+    meta.ig_comment(media, "18000000000000000", "first", T - 3600)
+    assert drain(factory, src, clock).new == [1]  # the cursor
+    for i in range(1, 46):
+        meta.ig_comment(media, str(18000000000000000 + i), f"love it {i}", T - 3000 + i)
+    assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
+    meta.expire_cursors()
+    asked = len(meta.of_kind("ig_comments"))
+    clock.advance(60)
+    drain(factory, src, clock)
+    assert [c.status for c in meta.of_kind("ig_comments")[asked:]
+            if c.params.get("after") and "." not in c.params["after"]] == [400]
+    ids = stored(factory, SPEC.id)
+    assert set(ids) == {str(18000000000000000 + i) for i in range(46)}
+    assert max(ids.values()) == 1

@@ -187,3 +187,35 @@ def test_a_busy_conversations_expired_cursor_is_read_again_from_the_newest_page(
     assert poll_source(factory, src, rules, clock=clock).status == "ok"
     posts, gap = kept()
     assert posts == replies and gap is None
+
+
+def test_after_a_busy_conversations_gap_closes_the_next_reads_stop_at_its_mark(threads, engine):
+    """The polls remember how far into the conversation they read (the newest reply of the
+    first page read, kept beside the cursor): once the gap is closed, a poll with nothing new
+    reads one page and opens no gap (it used to read 4 pages over stored replies and open the
+    gap again), and one with 3 new replies reads only the first page and stores all 3."""
+    factory, clock, src, rules, replies = busy_card(threads, engine)
+
+    def kept() -> tuple[set[str], str | None, str | None]:
+        with session_scope(factory) as s:
+            row = s.get(models.Source, MENTIONS.id)
+            assert row is not None
+            return set(s.scalars(select(models.ThreadPost.external_id))), row.backfill, row.marks
+
+    for minutes in (0, 5):  # the cap opens the gap, the next poll closes it
+        clock.now = NOW + timedelta(minutes=minutes)
+        assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    posts, gap, marks = kept()
+    assert posts == replies and gap is None and marks == f'{{"{CARD}": "{int(T - 1051)}"}}'
+    clock.now = NOW + timedelta(minutes=10)
+    asked = len(threads.of_kind("conversation"))
+    assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    assert len(threads.of_kind("conversation")) - asked == 1 and kept()[1] is None
+    new = {threads.post(str(18000000000002000 + n), "lee.p", f"still?? ({n})", T + 300 + n,
+                        parent=CARD) for n in range(3)}
+    clock.now = NOW + timedelta(minutes=15)
+    asked = len(threads.of_kind("conversation"))
+    assert poll_source(factory, src, rules, clock=clock).status == "ok"
+    posts, gap, marks = kept()
+    assert [c.params.get("after") for c in threads.of_kind("conversation")[asked:]] == [None]
+    assert posts == replies | new and gap is None and marks == f'{{"{CARD}": "{int(T + 302)}"}}'
