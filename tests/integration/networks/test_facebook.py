@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.kit.db import make_session_factory
@@ -275,11 +277,10 @@ def test_webhook_hints_are_read_by_id_a_deleted_one_is_a_note_and_a_failed_poll_
     assert not src.accepts(Hint("page", "999", "comment", cid))
 
 
-def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(
-        meta, engine):
-    """45 comments on one post within a minute, a cap of 2 pages of 10: the newest 20, then a
-    gap scoped to the post (Graph's `after` cursor) read by the next polls, with 4 newer
-    comments read first, until it is closed; the 2-minute overlap opens no second gap."""
+def comment_burst(meta: FakeMeta, engine: Engine
+                  ) -> tuple[sessionmaker[Session], Clock, FacebookPageSource, str]:
+    """A source capped at 2 pages of 10 comments with its cursor stored (a comment on `post`),
+    then 45 comments on the post within a minute: the comment-gap tests' start."""
     factory = make_session_factory(engine)
     clock = Clock(NOW)
     src = source(meta, comment_page=10, max_comment_pages=2)
@@ -288,6 +289,15 @@ def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_
     assert drain(factory, src, clock).new == [1]  # the cursor
     for i in range(1, 46):
         meta.comment(post, f"c{i:02d}", f"down for me too {i}", T - 3000 + i)
+    return factory, clock, src, post
+
+
+def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(
+        meta, engine):
+    """45 comments on one post within a minute, a cap of 2 pages of 10: the newest 20, then a
+    gap scoped to the post (Graph's `after` cursor) read by the next polls, with 4 newer
+    comments read first, until it is closed; the 2-minute overlap opens no second gap."""
+    factory, clock, src, post = comment_burst(meta, engine)
     first = poll_source(factory, src, rules_with(SPEC), clock=clock)
     assert (first.new, first.gap_open) == (20, True)
     for i in range(46, 50):
@@ -303,14 +313,7 @@ def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_
 def test_a_comment_gaps_expired_cursor_is_read_again_from_the_newest_page(meta, engine):
     """The gap's `after` cursor expires between polls: Graph answers it with (#2642), the gap
     is read again from the newest page (not a failed poll), and every comment is stored once."""
-    factory = make_session_factory(engine)
-    clock = Clock(NOW)
-    src = source(meta, comment_page=10, max_comment_pages=2)
-    post = meta.post("555000000000009", "Outage update", T - 7200)
-    meta.comment(post, "c00", "first", T - 3600)
-    assert drain(factory, src, clock).new == [1]  # the cursor
-    for i in range(1, 46):
-        meta.comment(post, f"c{i:02d}", f"down for me too {i}", T - 3000 + i)
+    factory, clock, src, _ = comment_burst(meta, engine)
     assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
     meta.expire_cursors()
     asked = len(meta.of_kind("comments"))

@@ -6,6 +6,8 @@ not answerable), a deleted comment answered."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.kit.db import make_session_factory
@@ -167,11 +169,10 @@ def test_webhook_hints_are_read_by_id_and_a_private_mention_is_a_note(meta):
     assert any("17850000000000062" in n and "private" in n for n in got.notes)
 
 
-def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(
-        meta, engine):
-    """45 comments on one media within a minute, a cap of 2 pages of 10: the newest 20, then
-    a gap scoped to the media (Graph's `after` cursor) read by the next polls, with 4 newer
-    comments read first, until it is closed."""
+def comment_burst(meta: FakeMeta, engine: Engine
+                  ) -> tuple[sessionmaker[Session], Clock, InstagramSource, str]:
+    """A source capped at 2 pages of 10 comments with its cursor stored (a comment on `media`),
+    then 45 comments on the media within a minute: the comment-gap tests' start."""
     factory = make_session_factory(engine)
     clock = Clock(NOW)
     src = InstagramSource(SPEC, BRAND, build_graph(meta.settings(), clock=lambda: NOW),
@@ -181,6 +182,15 @@ def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_
     assert drain(factory, src, clock).new == [1]  # the cursor
     for i in range(1, 46):
         meta.ig_comment(media, str(18000000000000000 + i), f"love it {i}", T - 3000 + i)
+    return factory, clock, src, media
+
+
+def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_polls(
+        meta, engine):
+    """45 comments on one media within a minute, a cap of 2 pages of 10: the newest 20, then
+    a gap scoped to the media (Graph's `after` cursor) read by the next polls, with 4 newer
+    comments read first, until it is closed."""
+    factory, clock, src, media = comment_burst(meta, engine)
     first = poll_source(factory, src, rules_with(SPEC), clock=clock)
     assert (first.new, first.gap_open) == (20, True)
     for i in range(46, 50):
@@ -196,15 +206,7 @@ def test_a_comment_burst_bigger_than_the_page_cap_is_stored_whole_over_the_next_
 def test_a_comment_gaps_expired_cursor_is_read_again_from_the_newest_page(meta, engine):
     """The gap's `after` cursor expires between polls: Graph answers it with (#2642), the gap
     is read again from the newest page (not a failed poll), and every comment is stored once."""
-    factory = make_session_factory(engine)
-    clock = Clock(NOW)
-    src = InstagramSource(SPEC, BRAND, build_graph(meta.settings(), clock=lambda: NOW),
-                          comment_page=10, max_comment_pages=2)
-    media = meta.ig_post("17900000000000042", "New route!", T - 7200)
-    meta.ig_comment(media, "18000000000000000", "first", T - 3600)
-    assert drain(factory, src, clock).new == [1]  # the cursor
-    for i in range(1, 46):
-        meta.ig_comment(media, str(18000000000000000 + i), f"love it {i}", T - 3000 + i)
+    factory, clock, src, _ = comment_burst(meta, engine)
     assert poll_source(factory, src, rules_with(SPEC), clock=clock).gap_open
     meta.expire_cursors()
     asked = len(meta.of_kind("ig_comments"))
