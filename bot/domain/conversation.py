@@ -3,8 +3,9 @@
 A card is a conversation's card. A post joins a conversation through what its network says it
 answers: X's `referenced_tweets` (replied_to) and `conversation_id`, Mastodon's
 `in_reply_to_id` chain, Bluesky's reply `parent` and `root`, Reddit's `parent_id`/`link_id`,
-YouTube's thread, Threads' `replied_to` and `root_post`; an RSS item is always a conversation of its own. Ingest looks up what a post
-points at (`links_of`) and hands what it found to `classify`; nothing here reads a database.
+YouTube's thread, Threads' `replied_to` and `root_post`; an RSS item is always a conversation
+of its own. Ingest looks up what a post points at (`links_of`) and hands what it found to
+`classify`; nothing here reads a database.
 
 The parent is asked first. The network's root is the fallback (a follow-up fetched before its
 parent, or one whose parent was deleted): X and Bluesky still name the root the card is about.

@@ -8,8 +8,7 @@ call); Threads lists a post in `/me/mentions` only when it @-mentions the brand,
 customer answering our reply without one is read from the card's conversation
 (`GET /{root}/conversation`, one a call: bot.networks.threads.conversations); Facebook and
 Instagram list only their newest posts, so the comments of older ones with cards are read
-too. Their replies
-are stored like any post: a follow-up joins the card's thread
+too. Their replies are stored like any post: a follow-up joins the card's thread
 (bot.listening.follow_ups), a post seen before is dropped by ingest's dedupe.
 """
 

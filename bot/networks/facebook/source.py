@@ -47,9 +47,9 @@ from bot.networks.facebook.client import (
     author_of,
     parent_id,
 )
-from bot.networks.gaps import Backfill, Page, TokenRefused
+from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
-from bot.networks.graph.failures import source_error
+from bot.networks.graph.failures import check_cursor, source_error
 from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
 from bot.networks.rejects import parse_into
@@ -201,8 +201,7 @@ class FacebookPageSource:
                                             order="reverse_chronological",
                                             fields=COMMENT_FIELDS, limit=self.comment_page)
         except GraphError as exc:
-            if after is not None and exc.cursor_refused:  # its gap is read from the newest
-                raise TokenRefused(f"facebook: {exc.detail}") from exc
+            check_cursor(exc, after, "facebook")
             if not exc.gone:
                 raise
             log.info("source %s: post %s is gone: %s", self.spec.id, post_id, exc.detail)

@@ -17,10 +17,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.networks.base import PublishError, RateLimited, SourceAuthError, SourceUnavailable
+from bot.networks.gaps import TokenRefused
 from bot.networks.graph.client import GraphError
 from bot.networks.graph.usage import UsageMeter
 
 THROTTLE_WAIT = timedelta(minutes=15)  # Meta's windows roll over an hour; no estimate given
+
+
+
+def check_cursor(error: GraphError, after: str | None, network: str) -> None:
+    """Raise `TokenRefused` when Meta refused the `after` cursor of a gap's page (expired, or the
+    edge changed under it): the gap is read again from the newest page (bot.networks.gaps)."""
+    if after is not None and error.cursor_refused:
+        raise TokenRefused(f"{network}: {error.detail}") from error
 
 
 def source_error(error: GraphError, *, where: str, token: str, now: datetime,

@@ -37,9 +37,9 @@ from typing import Any
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, Rejected, SourceState
-from bot.networks.gaps import Backfill, Page, TokenRefused
+from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
-from bot.networks.graph.failures import source_error
+from bot.networks.graph.failures import check_cursor, source_error
 from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
 from bot.networks.instagram.client import (
@@ -228,8 +228,7 @@ class InstagramSource:
                                             fields=f"{COMMENT_FIELDS},replies{{{REPLY_FIELDS}}}",
                                             limit=self.comment_page)
         except GraphError as exc:
-            if after is not None and exc.cursor_refused:  # its gap is read from the newest
-                raise TokenRefused(f"instagram: {exc.detail}") from exc
+            check_cursor(exc, after, "instagram")
             if not exc.gone:
                 raise
             notes.append(f"media {media_id} was deleted before its comments were read")

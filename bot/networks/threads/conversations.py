@@ -21,10 +21,10 @@ busier conversation keeps the rest as a gap scoped `replies:<root>` (bot.network
 the gap first, from where the cap stopped and instead of the conversation's newest pages (whose
 new replies wait for the gap to close: read from the top again, it would be capped again),
 CONVERSATION_PAGES a poll until it is closed (a cursor Threads no longer takes: the gap is read
-again from the newest page, bot.networks.gaps.TokenRefused). A conversation Threads will not give (deleted,
-or a post the token may not read) is skipped with a note (its gap closed); throttling, an
-expired token and server errors fail the poll, as they do for the mentions (nothing stored, the
-cursor and the gaps kept).
+again from the newest page, bot.networks.graph.failures.check_cursor). A conversation Threads
+will not give (deleted, or a post the token may not read) is skipped with a note (its gap
+closed); throttling, an expired token and server errors fail the poll, as they do for the
+mentions (nothing stored, the cursor and the gaps kept).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from functools import partial
 from typing import Any
 
 from bot.networks.base import Watched
-from bot.networks.gaps import Backfill, Gap, Page, TokenRefused
+from bot.networks.gaps import Backfill, Gap, Page
 from bot.networks.graph.client import GraphError, graph_time
+from bot.networks.graph.failures import check_cursor
 from bot.networks.threads.client import POST_FIELDS, ThreadsApi
 
 OWN_DAYS = timedelta(days=3)  # a brand post older than this is read only when a card watches it
@@ -146,8 +147,7 @@ def _page(api: ThreadsApi, out: Conversations, refused: list[str], page_limit: i
         items, nxt = api.graph.page(f"{root}/conversation", after, fields=POST_FIELDS,
                                     reverse="true", limit=page_limit)
     except GraphError as exc:
-        if after is not None and exc.cursor_refused:
-            raise TokenRefused(f"threads: {exc.detail}") from exc  # read again from the newest
+        check_cursor(exc, after, "threads")
         if not (exc.gone or (exc.denied and not exc.token_expired)):
             raise
         refused.append(f"{root} ({exc.detail[:80]})")

@@ -20,8 +20,10 @@ cursor is the newest `timestamp` seen (epoch seconds), read with OVERLAP; the fi
 back FIRST_LOOKBACK. A burst larger than the cap leaves a gap (bot.networks.gaps: Graph's
 `after` cursor to resume from, the cursor less OVERLAP its floor) that the next polls read with
 the pages the new posts leave over, until it is closed (a cursor Threads no longer takes, a 400
-with code 2642 or 100: read again from the newest page, bot.networks.gaps.TokenRefused); a busy conversation's replies past its
-page cap are a gap of their own (bot.networks.threads.conversations). Errors: `bot.networks.graph.failures` (190: parked with the fix).
+with code 2642 or 100: read again from the newest page, bot.networks.graph.failures.check_cursor);
+a busy conversation's replies past its page cap are a gap of their own
+(bot.networks.threads.conversations). Errors: `bot.networks.graph.failures` (190: parked with
+the fix).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from bot.domain.conversation import THREAD_ONLY, flag_by_brand
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, RateLimited, Rejected, SourceState
-from bot.networks.gaps import Backfill, Gap, Page, TokenRefused, dump, load
+from bot.networks.gaps import Backfill, Gap, Page, dump, load
 from bot.networks.graph.client import GraphError, graph_time
-from bot.networks.graph.failures import source_error
+from bot.networks.graph.failures import check_cursor, source_error
 from bot.networks.rejects import parse_into
 from bot.networks.threads import conversations
 from bot.networks.threads.client import POST_FIELDS, TOKEN, WWW, ThreadsApi
@@ -140,8 +142,7 @@ class ThreadsSource:
                 posts, nxt = self.api.graph.page("me/mentions", after, fields=POST_FIELDS,
                                                  limit=self.page_limit)
         except GraphError as exc:
-            if after is not None and exc.cursor_refused:  # its gap is read from the newest
-                raise TokenRefused(f"threads: {exc.detail}") from exc
+            check_cursor(exc, after, "threads")
             raise
         times = [t.timestamp() for t in (graph_time(p.get("timestamp")) for p in posts)
                  if t is not None]
