@@ -9,9 +9,9 @@ older than the cursor or MAX_COMMENT_PAGES; a burst beyond that is a gap scoped 
 pages each until it is closed. Comments on older posts reach the desk through the webhook
 (`bot.networks.facebook` hints) and, for the posts the desk has comment cards on
 (`follows_conversations`: `SourceState.watch`, bot.listening.watching), through polling too:
-the WATCH_PER_POLL most recently active such posts outside the newest MAX_POSTS have their
-comments read the same way each poll, so a customer answering under an old post joins the
-card's thread without the webhook.
+the most recently active such posts outside the newest MAX_POSTS have their comments read the
+same way each poll (bot.networks.graph.comments), so a customer answering under an old post
+joins the card's thread without the webhook.
 
 Mentions: a visitor's post (`visitor_post`), a post tagging the Page (`tag`), a comment
 (`comment`) or a reply to one (`reply`), `external_id` the Graph id. The Page's own posts and
@@ -49,6 +49,7 @@ from bot.networks.facebook.client import (
 )
 from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
+from bot.networks.graph.comments import read_comments, watched
 from bot.networks.graph.failures import check_cursor, source_error
 from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
@@ -63,7 +64,6 @@ OVERLAP = timedelta(minutes=2)
 FIRST_LOOKBACK = timedelta(hours=24)
 TOKEN = "META_PAGE_ACCESS_TOKEN"
 MAX_HINTS = 50  # objects named by the webhook read per poll; the rest wait for the next
-WATCH_PER_POLL = 25  # older posts with the desk's cards whose comments a poll reads
 
 
 class FacebookPageSource:
@@ -111,28 +111,17 @@ class FacebookPageSource:
         run: Backfill[tuple[dict[str, Any], dict[str, Any]]] = Backfill.of(
             partial(self._comment_page, notes), state.backfill)
         floor = str(int(since.timestamp()))
-        listed: set[str] = set()
         try:
             hinted = self._hinted(hints, notes, rejected)
             reads += len(hints)
-            for edge, kind in (("feed", "visitor_post"), ("tagged", "tag")):
-                posts = next(self.graph.pages(f"{self.page_id}/{edge}", max_pages=1,
-                                              fields=POST_FIELDS, limit=self.max_posts), [])
-                reads += len(posts)
-                listed.update(str(p.get("id")) for p in posts if edge == "feed")
-                for post in posts:
-                    created = graph_time(post.get("created_time"))
-                    if author_of(post)[0] != self.page_id and (created is None
-                                                                or created >= since):
-                        parse_into("facebook", found, rejected, post, self.post_mention, post, kind)
-                    if edge == "feed" and (graph_time(post.get("updated_time")) or now) >= since \
-                            and post.get("id") and run.read_new(
-                                floor, self.max_comment_pages, scope=str(post["id"]),
-                                cursor=str(cursor) if cursor is not None else None):
-                        notes.append(f"post {post['id']}: comment page cap reached "
-                                     f"({self.max_comment_pages} pages): older comments are "
-                                     "read by the next polls")
-            self._watched(state, listed, run, floor, cursor, notes)
+            feed = self._listing("feed", "visitor_post", since, found, rejected)
+            changed = [str(p["id"]) for p in feed
+                       if p.get("id") and (graph_time(p.get("updated_time")) or now) >= since]
+            listed = {str(p.get("id")) for p in feed}
+            read_comments(run, [*changed, *watched(state.watch, listed)], floor=floor,
+                          cursor=cursor, pages=self.max_comment_pages, noun="post", notes=notes)
+            tagged = self._listing("tagged", "tag", since, found, rejected)
+            reads += len(feed) + len(tagged)
             run.read_gaps(self.max_comment_pages)
         except GraphError as exc:
             self.pending.put_back(hints)
@@ -153,18 +142,17 @@ class FacebookPageSource:
                      reads=reads, notes=notes, rejected=rejected,
                      backfill_reads=run.backfill_items)
 
-    def _watched(self, state: SourceState, listed: set[str],
-                 run: Backfill[tuple[dict[str, Any], dict[str, Any]]], floor: str,
-                 cursor: int | None, notes: list[str]) -> None:
-        """The comments of the desk's posts the feed did not list, down to the poll's floor
-        like a listed post's (a burst beyond the cap is the post's gap)."""
-        older = [w.conversation_id for w in state.watch if w.conversation_id not in listed]
-        for post_id in older[:WATCH_PER_POLL]:
-            if run.read_new(floor, self.max_comment_pages, scope=post_id,
-                            cursor=str(cursor) if cursor is not None else None):
-                notes.append(f"post {post_id}: comment page cap reached "
-                             f"({self.max_comment_pages} pages): older comments are read by "
-                             "the next polls")
+    def _listing(self, edge: str, kind: str, since: datetime, found: list[Mention],
+                 rejected: list[Rejected]) -> list[dict[str, Any]]:
+        """The Page's newest posts of `edge` (one page); those of others since `since` are
+        mentions of `kind`."""
+        posts = next(self.graph.pages(f"{self.page_id}/{edge}", max_pages=1, fields=POST_FIELDS,
+                                      limit=self.max_posts), [])
+        for post in posts:
+            created = graph_time(post.get("created_time"))
+            if author_of(post)[0] != self.page_id and (created is None or created >= since):
+                parse_into("facebook", found, rejected, post, self.post_mention, post, kind)
+        return posts
 
     def _hinted(self, hints: list[Hint], notes: list[str],
                 rejected: list[Rejected]) -> list[Mention]:

@@ -9,9 +9,9 @@ at most MAX_COMMENT_PAGES; a burst beyond that is a gap scoped to the media (bot
 Graph's `after` cursor), read by the next polls until it is closed.
 Instagram gives no change time on media, so the count is what says "something new here".
 The media the desk has comment cards on (`follows_conversations`: `SourceState.watch`,
-bot.listening.watching) that the newest MAX_MEDIA do not hold, WATCH_PER_POLL of them, have
-their comments read the same way each poll: an answer under an old media joins the card's
-thread without the webhook.
+bot.listening.watching) that the newest MAX_MEDIA do not hold, the most recently active, have
+their comments read the same way each poll (bot.networks.graph.comments): an answer under an
+old media joins the card's thread without the webhook.
 
 Webhook hints (`bot.listening.hints`): comments named by a delivery are read by id; a mention
 elsewhere is read through the account (`mentioned_comment` / `mentioned_media`). A mention on a
@@ -39,6 +39,7 @@ from bot.domain.rules.schema import Brand, SourceSpec
 from bot.networks.base import Fetch, Rejected, SourceState
 from bot.networks.gaps import Backfill, Page
 from bot.networks.graph.client import GraphClient, GraphError, graph_time
+from bot.networks.graph.comments import read_comments, watched
 from bot.networks.graph.failures import check_cursor, source_error
 from bot.networks.graph.pacing import UsagePacer
 from bot.networks.graph.webhook import Hint, PendingHints
@@ -65,7 +66,6 @@ OVERLAP = timedelta(minutes=2)
 FIRST_LOOKBACK = timedelta(hours=24)
 TOKEN = "META_PAGE_ACCESS_TOKEN"
 MAX_HINTS = 50
-WATCH_PER_POLL = 25  # older media with the desk's cards whose comments a poll reads
 
 
 class InstagramSource:
@@ -124,24 +124,14 @@ class InstagramSource:
             reads += len(media)
             media_by_id.update((str(m.get("id")), m) for m in media if m.get("id"))
             for item in media:
-                media_id = str(item.get("id") or "")
                 count = item.get("comments_count")
-                counts[media_id] = count if isinstance(count, int) else -1
-                if media_id and counts[media_id] != 0 and \
-                        counts[media_id] != self.counts.get(media_id) and run.read_new(
-                            floor, self.max_comment_pages, scope=media_id,
-                            cursor=str(cursor) if cursor is not None else None):
-                    notes.append(f"media {media_id}: comment page cap reached "
-                                 f"({self.max_comment_pages} pages): older comments are read "
-                                 "by the next polls")
-            older = [w.conversation_id for w in state.watch
-                     if w.conversation_id not in media_by_id][:WATCH_PER_POLL]
-            for media_id in older:  # no count to compare: read each poll, 1 request mostly
-                if run.read_new(floor, self.max_comment_pages, scope=media_id,
-                                cursor=str(cursor) if cursor is not None else None):
-                    notes.append(f"media {media_id}: comment page cap reached "
-                                 f"({self.max_comment_pages} pages): older comments are read "
-                                 "by the next polls")
+                counts[str(item.get("id") or "")] = count if isinstance(count, int) else -1
+            changed = [m for m, n in counts.items()
+                       if m and n != 0 and n != self.counts.get(m)]
+            # Older media have no count to compare: read each poll, 1 request mostly.
+            read_comments(run, [*changed, *watched(state.watch, media_by_id)], floor=floor,
+                          cursor=cursor, pages=self.max_comment_pages, noun="media",
+                          notes=notes)
             run.read_gaps(self.max_comment_pages)
             tags = next(self.graph.pages(f"{self.account}/tags", max_pages=1,
                                          fields=MEDIA_FIELDS, limit=self.max_media), [])
