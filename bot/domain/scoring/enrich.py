@@ -655,11 +655,12 @@ def _complaint_points(mention: Mention, found: _Found, addressed: bool) -> int:
     return min(COMPLAINT_MAX, points)
 
 
-def _urgent_points(found: _Found, risks: tuple[str, ...]) -> int:
-    """URGENT_POINTS per kind of urgency among the cues (and a safety risk), at most URGENT_MAX."""
+def _urgent_points(found: _Found, risks: tuple[str, ...], kinds: frozenset[str]) -> int:
+    """URGENT_POINTS per kind of urgency among the cues (and a safety risk; `kinds`: those of
+    another language's cues), at most URGENT_MAX."""
     present = {*found.cues, *risks, *(("again",) if found.again else ())}
-    kinds = sum(1 for cues in URGENT_CUES.values() if not cues.isdisjoint(present))
-    return min(URGENT_MAX, URGENT_POINTS * kinds)
+    urgent = kinds | {kind for kind, cues in URGENT_CUES.items() if not cues.isdisjoint(present)}
+    return min(URGENT_MAX, URGENT_POINTS * len(urgent))
 
 
 def _reach_points(followers: int) -> int:
@@ -707,6 +708,7 @@ class _Feeling(NamedTuple):
     is_complaint: bool
     review: bool  # worth a look (at least P3) unless it is praise
     mixed: bool  # worth a look even if it reads as praise (sarcasm, thanks-but)
+    urgent: frozenset[str] = frozenset()  # URGENT_CUES kinds of another language's cues
 
 
 def _english(text: str, low: str, words: list[str], vader: dict[str, float], found: _Found,
@@ -737,7 +739,7 @@ def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules,
     flagged = scored.complaint_probability >= complaint.shifted(
         multilingual.complaint_threshold(), rules.complaint.threshold_shift)
     return _Feeling(scored.compound, sentiment_label(scored.compound, rules.sentiment),
-                    scored.complaint_probability, flagged, flagged, flagged)
+                    scored.complaint_probability, flagged, flagged, flagged, scored.urgent)
 
 
 # --- The whole -------------------------------------------------------------------------------
@@ -761,13 +763,13 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         feeling = _english(text, low, words, vader, found, question, addressed, rules)
     else:
         feeling = _other_language(text, lang, vader, rules, any_script)
-    compound, sentiment, probability, is_complaint, review, mixed = feeling
+    compound, sentiment, probability, is_complaint, review, mixed, urgent = feeling
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
         "negativity": round(NEGATIVITY_MAX * -compound) if compound < 0 else 0,
         "likely_complaint": LIKELY_COMPLAINT if is_complaint else 0,
-        "urgent": _urgent_points(found, found.risks) if is_complaint else 0,
+        "urgent": _urgent_points(found, found.risks, urgent) if is_complaint else 0,
         "complaint": _complaint_points(mention, found, addressed),
         "praise": PRAISE_POINTS if sentiment == "positive" else 0,
         "question": QUESTION_POINTS if question else 0,

@@ -42,29 +42,93 @@ LEXICON_SCALE = 0.5  # a lexicon valence of +2 adds 1.0 to the positive score
 CUE_POINTS = 1.0  # added to the negative score per complaint cue found
 BAND = 0.05  # the rules file's default neutral band, where a neutral post's compound stays
 
-# Customer-care complaint cues per language: words or phrases (lowercase) that, in a post to a
-# brand, mean something went wrong. Small on purpose; rules files add words per language.
-COMPLAINT_CUES: dict[str, tuple[str, ...]] = {
-    "es": ("reembolso", "no funciona", "sigo esperando", "todavía no", "bloqueada", "bloqueado",
-           "cobraron", "cobro", "no llegó", "no ha llegado", "reclamo", "queja", "nadie responde",
-           "sin servicio", "estafa", "pésimo", "pésima"),
-    "fr": ("remboursement", "ne marche pas", "ne fonctionne pas", "toujours pas", "bloqué",
-           "bloquée", "débité", "prélevé", "pas reçu", "pas livré", "réclamation", "personne ne",
-           "en attente", "panne", "arnaque", "inadmissible", "scandaleux"),
-    "pt": ("reembolso", "não funciona", "ainda não", "bloqueada", "bloqueado", "cobraram",
-           "cobrança", "não chegou", "reclamação", "ninguém responde", "sem serviço", "golpe",
-           "péssimo", "péssima", "estorno"),
-    "de": ("rückerstattung", "funktioniert nicht", "immer noch", "gesperrt", "abgebucht",
-           "nicht angekommen", "nicht geliefert", "beschwerde", "niemand", "störung", "ausfall",
-           "verspätung", "betrug", "unverschämt"),
-    "it": ("rimborso", "non funziona", "ancora non", "bloccato", "bloccata", "addebitato",
-           "non arrivato", "reclamo", "nessuno risponde", "disservizio", "truffa", "vergogna"),
-    "sw": ("hamna", "hakuna huduma", "sijapata", "sijapokea", "imezuiwa", "imefungwa",
-           "wamekata", "rudisha pesa", "malalamiko", "hakuna mtu", "mtandao", "umeme",
-           "tatizo", "shida", "wizi", "tapeli"),
-    "pcm": ("una no", "nobody dey", "dem no", "wahala", "refund", "block", "debit", "never",
-            "still dey wait", "scam", "thief", "fraud", "problem"),
+# Customer-care complaint cues per language, by the urgency they carry (the kinds of
+# bot.domain.scoring.enrich.URGENT_CUES; "other": none): words or phrases (lowercase) that, in a
+# post to a brand, mean something went wrong. Each one found raises the complaint odds; a
+# flagged complaint with money, access or time waited among its cues is urgent, as an English
+# one is. Hand-written, small on purpose; rules files add words per language.
+COMPLAINT_CUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "es": {
+        "money": ("reembolso", "devolución", "me cobraron", "cobraron", "cobro", "cobro indebido",
+                  "doble cargo", "me descontaron", "mi dinero"),
+        "access": ("no funciona", "bloqueada", "bloqueado", "sin servicio", "sin internet",
+                   "sin luz", "no puedo entrar", "no puedo acceder", "no me deja"),
+        "waited": ("sigo esperando", "llevo esperando", "todavía no", "nadie responde",
+                   "nadie contesta", "nadie me responde", "no responden", "no contestan",
+                   "sin respuesta", "desde hace"),
+        "other": ("no llegó", "no ha llegado", "nunca llegó", "reclamo", "queja", "estafa",
+                  "pésimo", "pésima", "vergüenza"),
+    },
+    "fr": {
+        "money": ("remboursement", "pas remboursé", "débité", "prélevé", "prélèvement",
+                  "facturé deux fois", "mon argent"),
+        "access": ("ne marche pas", "ne fonctionne pas", "bloqué", "bloquée", "panne",
+                   "impossible de me connecter", "impossible d'accéder", "coupure",
+                   "pas de réseau"),
+        "waited": ("toujours pas", "personne ne", "en attente", "j'attends", "aucune réponse",
+                   "sans réponse", "depuis des jours", "depuis une semaine", "depuis hier"),
+        "other": ("pas reçu", "jamais reçu", "pas livré", "réclamation", "arnaque",
+                  "inadmissible", "scandaleux", "honteux", "inacceptable", "lamentable"),
+    },
+    "pt": {
+        "money": ("reembolso", "estorno", "cobraram", "cobrança", "cobrança indevida",
+                  "descontaram", "meu dinheiro", "devolução"),
+        "access": ("não funciona", "bloqueada", "bloqueado", "sem serviço", "sem internet",
+                   "sem sinal", "fora do ar", "não consigo entrar", "não consigo acessar"),
+        "waited": ("ainda não", "ninguém responde", "ninguém resolve", "sem resposta",
+                   "estou esperando", "aguardando", "há dias", "há semanas"),
+        "other": ("não chegou", "nunca chegou", "reclamação", "golpe", "péssimo", "péssima",
+                  "descaso", "absurdo"),
+    },
+    "de": {
+        "money": ("rückerstattung", "erstattung", "abgebucht", "doppelt abgebucht", "mein geld",
+                  "geld zurück"),
+        "access": ("funktioniert nicht", "geht nicht", "gesperrt", "störung", "ausfall",
+                   "kein netz", "kein internet", "komme nicht rein"),
+        "waited": ("immer noch", "warte seit", "seit tagen", "seit wochen", "seit gestern",
+                   "niemand", "keine antwort", "warteschleife"),
+        "other": ("nicht angekommen", "nicht geliefert", "beschwerde", "verspätung", "betrug",
+                  "unverschämt", "frechheit", "katastrophe"),
+    },
+    "it": {
+        "money": ("rimborso", "addebitato", "addebito", "i miei soldi"),
+        "access": ("non funziona", "bloccato", "bloccata", "disservizio", "guasto",
+                   "non riesco ad accedere", "senza linea"),
+        "waited": ("ancora non", "nessuno risponde", "in attesa", "da giorni", "da settimane",
+                   "aspetto da"),
+        "other": ("non arrivato", "mai arrivato", "reclamo", "truffa", "vergogna", "pessimo",
+                  "pessima", "schifo"),
+    },
+    "sw": {
+        "money": ("rudisha pesa", "pesa zangu", "pesa yangu", "hela zangu", "hela yangu",
+                  "wamekata", "imekatwa", "zimekatwa", "nimekatwa", "sijarudishiwa",
+                  "hazijarudishwa", "haijarudishwa"),
+        "access": ("imezuiwa", "imefungwa", "haifanyi kazi", "hakuna huduma", "hakuna mtandao",
+                   "mtandao", "umeme", "imekwama", "sijapata", "sijapokea"),
+        "waited": ("nimesubiri", "ninasubiri", "nasubiri", "tunasubiri", "nikisubiri",
+                   "hakuna mtu", "hamjibu", "hakuna jibu", "bila msaada"),
+        "other": ("hamna", "tatizo", "shida", "wizi", "tapeli", "matapeli", "malalamiko",
+                  "huduma mbaya", "mbaya sana", "mbovu", "kero", "usumbufu"),
+    },
+    "pcm": {
+        "money": ("refund", "debit", "deduct", "my money", "reverse my money"),
+        "access": ("block", "no dey work", "network no dey", "no light", "i no fit login"),
+        "waited": ("still dey wait", "nobody dey", "una no dey answer", "una no dey reply"),
+        "other": ("una no", "dem no", "wahala", "never", "scam", "thief", "fraud", "problem"),
+    },
 }
+# Words that make a flagged complaint "repeated" (urgent), as "again" / "still" do in English;
+# alone they are no complaint ("todavía me encanta").
+AGAIN: dict[str, tuple[str, ...]] = {
+    "es": ("otra vez", "de nuevo"),
+    "fr": ("encore", "de nouveau", "à nouveau"),
+    "pt": ("de novo", "novamente", "outra vez"),
+    "de": ("schon wieder", "wieder", "erneut"),
+    "it": ("di nuovo", "ancora una volta"),
+    "sw": ("tena",),
+    "pcm": ("again",),
+}
+REPEATED = "repeated"  # the kind AGAIN's words give
 
 
 def tokens(low: str) -> list[str]:
@@ -273,7 +337,8 @@ class Scores:
     compound: float  # -1..1, in the ±BAND neutral band when "neutral" is the most likely
     label: str
     complaint_probability: float
-    cues: tuple[str, ...]
+    cues: tuple[str, ...]  # the complaint cues found: the language's, then the rules file's
+    urgent: frozenset[str]  # the kinds of urgency among them (and AGAIN's "repeated")
 
 
 def languages() -> frozenset[str]:
@@ -286,11 +351,16 @@ def complaint_threshold() -> float:
 
 
 @cache
-def _cue_pattern(lang: str) -> re.Pattern[str] | None:
-    cues = COMPLAINT_CUES.get(lang)
-    if not cues:
+def _cues(lang: str) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    """One pattern of the language's cues and AGAIN's words (longest first), and phrase →
+    kind."""
+    kinds = {phrase: kind for kind, phrases in COMPLAINT_CUES.get(lang, {}).items()
+             for phrase in phrases}
+    kinds.update((word, REPEATED) for word in AGAIN.get(lang, ()))
+    if not kinds:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, cues)) + r")(?!\w)")
+    alternatives = "|".join(map(re.escape, sorted(kinds, key=len, reverse=True)))
+    return re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)"), kinds
 
 
 class _Model:
@@ -348,17 +418,19 @@ def scores(text: str, lang: str, vader: dict[str, float],
                 else:
                     zn -= v * LEXICON_SCALE
     z = [zn, 0.0, zp]  # negative, neutral, positive
-    pattern = _cue_pattern(lang)
-    cues = tuple(dict.fromkeys(pattern.findall(low))) if pattern is not None else ()
-    extra = [c for c in extra_cues if c not in cues]
-    if extra:
-        cues = (*cues, *extra)
+    table = _cues(lang)
+    pattern, kind_of = table if table is not None else (None, {})
+    found = dict.fromkeys(pattern.findall(low)) if pattern is not None else {}
+    # A cue the rules file names counts as the file's, even where it is built in too.
+    builtin = [phrase for phrase in found if kind_of[phrase] != REPEATED
+               and phrase not in extra_cues]
+    cues = (*builtin, *extra_cues)
     top = max(z)
     e = [math.exp(x - top) for x in z]
     total = sum(e)
     p = (e[0] / total, e[1] / total, e[2] / total)
     zc = list(z)
-    zc[0] += CUE_POINTS * (len(cues) - len(extra)) + RULES_CUE_LOGIT * len(extra)
+    zc[0] += CUE_POINTS * len(builtin) + RULES_CUE_LOGIT * len(extra_cues)
     ec = [math.exp(x - max(zc)) for x in zc]
     complaint = ec[0] / sum(ec)
     best = max(range(3), key=p.__getitem__)
@@ -368,4 +440,5 @@ def scores(text: str, lang: str, vader: dict[str, float],
         compound = BAND + (1 - BAND) * p[2]
     else:
         compound = BAND * 0.999 * (p[2] - p[0])
-    return Scores(p, compound, LABELS[best], complaint, cues)
+    return Scores(p, compound, LABELS[best], complaint, cues,
+                  frozenset(kind_of[phrase] for phrase in found) - {"other"})

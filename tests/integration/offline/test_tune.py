@@ -176,8 +176,8 @@ def test_cli_empty_history(monkeypatch, migrated_url):
     assert "0 stored mentions" in out and "no proposal" in out
 
 
-STUCK = ["Tiketi yangu imekwama kwenye mfumo", "Mzigo wangu imekwama uwanjani tangu jana",
-         "Pesa imekwama kwenye akaunti yangu"]  # Swahili: "… is stuck": complaints, not flagged
+STUCK = ["Tiketi yangu imepotea kwenye mfumo", "Mzigo wangu imepotea uwanjani tangu jana",
+         "Pesa imepotea kwenye akaunti yangu"]  # Swahili: "… is lost": complaints, not flagged
 SWAHILI = ["Habari za asubuhi marafiki", "Tunasafiri kwenda Mombasa kesho",
            "Ndege ilifika mapema leo", "Chakula kilikuwa kitamu sana"]
 NOT_COMPLAINTS = ["@NorthwindAir my bag got zorbled on the way to Leeds",
@@ -219,7 +219,7 @@ def test_complaint_corrections_propose_cues_per_language_and_a_threshold_shift(
     proposals, replay, _ = tune.propose(cases, rules)
     assert tune.right_now(replay)["complaint"] == 0
     cues = [p for p in proposals if p.kind == "complaint_cue"]
-    assert [p.edit for p in cues] == [{"op": "complaint_cue", "lang": "sw", "cue": "imekwama"}]
+    assert [p.edit for p in cues] == [{"op": "complaint_cue", "lang": "sw", "cue": "imepotea"}]
     fe = cues[0].effect.of("complaint")
     assert set(fe.fixed) == set(ids["stuck"]) and fe.broken == () and fe.changed_others == 0
     assert "in 3 of the 3 mentions staff marked a complaint" in cues[0].why
@@ -236,14 +236,14 @@ def test_complaint_corrections_propose_cues_per_language_and_a_threshold_shift(
     code, out, err = run("tune")
     assert code == 0, err
     assert "6 corrections (complaint 6)" in out
-    assert "add 'imekwama' to complaint.cues.sw" in out
+    assert "add 'imepotea' to complaint.cues.sw" in out
     assert "complaint corrections right 0 → 3 of 6 (fixed 3, broken 0)" in out
     target = tmp_path / "proposed.yaml"
     code, _, err = run("tune", "--write", str(target))
     assert code == 0, err
     written = load_rules(target)
     shipped = rules.complaint.cues  # the shipped file's example: the cue joins its list
-    assert written.complaint.cues == {**shipped, "sw": [*shipped.get("sw", []), "imekwama"]}
+    assert written.complaint.cues == {**shipped, "sw": [*shipped.get("sw", []), "imepotea"]}
     assert written.complaint.threshold_shift == shift.edit["shift"]
     assert run("check", "--rules", str(target))[0] == 0
     together = tune.Replay(cases, written)

@@ -60,6 +60,37 @@ def test_complaints_in_other_languages_are_negative_complaints(text, lang):
     assert e.is_complaint and e.priority in ("P1", "P2", "P3")
 
 
+@pytest.mark.parametrize(("text", "lang", "kinds"), [
+    ("mi cuenta está bloqueada desde hace tres días y nadie responde", "es",
+     {"access", "waited"}),
+    ("On m'a encore prélevé deux fois, c'est inadmissible", "fr", {"money", "repeated"}),
+    ("Meu cartão foi bloqueado e ninguém resolve, cadê meu dinheiro", "pt",
+     {"access", "waited", "money"}),
+    ("Schon wieder doppelt abgebucht und keine Antwort", "de", {"money", "waited", "repeated"}),
+    # "Your service is very bad, I have waited two weeks and my money has not been returned"
+    ("Huduma yenu ni mbaya sana, nimesubiri wiki mbili na pesa zangu hazijarudishwa", "sw",
+     {"waited", "money"}),
+])
+def test_an_urgent_complaint_in_another_language_is_p2(text, lang, kinds):
+    """Money, access and time waited make a complaint urgent in any language with cues, as in
+    English: P2 with the `urgent` part, whatever the sentiment weights made of the words (the
+    Swahili one reads as positive to them)."""
+    scored = multilingual.scores(text, lang, {"compound": 0.0, "neg": 0.0, "pos": 0.0})
+    assert scored is not None and scored.urgent == kinds
+    e = enrich(mention(text, lang), SHIPPED, now=NOW)
+    assert e.is_complaint and e.priority == "P2" and e.score_parts["urgent"] >= 10
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Je reviendrai encore, merci pour tout !", "fr"),
+    ("Otra vez gracias, todo perfecto con el pedido", "es"),
+    ("Asante tena kwa huduma nzuri", "sw"),  # "thanks again for the good service"
+])
+def test_again_in_another_language_is_no_complaint_alone(text, lang):
+    e = enrich(mention(text, lang), SHIPPED, now=NOW)
+    assert not e.is_complaint and e.priority == "P4" and "urgent" not in e.score_parts
+
+
 def test_praise_in_another_language_is_positive_and_p4():
     e = enrich(mention("Merci beaucoup, super service, l'équipe est géniale ❤️", "fr"), SHIPPED,
                now=NOW)
@@ -114,13 +145,13 @@ def test_the_rules_files_complaint_cues_and_threshold_shift():
     def with_complaint(section: str):  # the shipped example replaced by `section`
         return parse_rules(SHIPPED_TEXT.replace(SHIPPED_COMPLAINT, f"complaint: {section}\n"))
 
-    sw, en = mention("Tiketi yangu imekwama kwenye mfumo", "sw"), \
+    sw, en = mention("Tiketi yangu imepotea kwenye mfumo", "sw"), \
         mention("my seat was zorbled", "en")
     plain = with_complaint("{}")
     assert not enrich(sw, plain, now=NOW).is_complaint
     assert not enrich(en, plain, now=NOW).is_complaint
-    cued = with_complaint("{cues: {sw: [Imekwama], en: [zorbled]}}")
-    assert cued.complaint.cues["sw"] == ["imekwama"]  # lowercased
+    cued = with_complaint("{cues: {sw: [Imepotea], en: [zorbled]}}")
+    assert cued.complaint.cues["sw"] == ["imepotea"]  # lowercased
     assert enrich(sw, cued, now=NOW).is_complaint and enrich(en, cued, now=NOW).is_complaint
     assert enrich(sw, cued, now=NOW).cues == ()  # the built-in cue names are unchanged
     assert enrich(en, plain, now=NOW).complaint_probability > 0.49

@@ -275,15 +275,15 @@ def test_targeted_complaint_replay_equals_full_replay(rules):
 def test_complaint_cues_need_min_support_and_go_to_their_language(rules):
     stuck = [tune.Case(k, Mention("x", str(k), t, Author("amina"), created_at=NOW, lang="sw"),
                        NOW, truth={"complaint": "complaint"})
-             for k, t in enumerate(["Tiketi yangu imekwama", "Mzigo imekwama uwanjani",
-                                    "Pesa imekwama kwenye akaunti"], 1)]
+             for k, t in enumerate(["Tiketi yangu imepotea", "Mzigo imepotea uwanjani",
+                                    "Pesa imepotea kwenye akaunti"], 1)]
     others = [tune.Case(10 + k, Mention("x", f"o{k}", t, Author("juma"), created_at=NOW,
                                         lang="sw"), NOW)
               for k, t in enumerate(["Habari za asubuhi marafiki", "Tunasafiri kwenda Mombasa",
                                      "Chakula kilikuwa kitamu sana"])]
     proposals, _, _ = tune.propose([*stuck, *others, *background()], rules)
     (cue,) = by_kind(proposals, "complaint_cue")
-    assert cue.edit == {"op": "complaint_cue", "lang": "sw", "cue": "imekwama"}
+    assert cue.edit == {"op": "complaint_cue", "lang": "sw", "cue": "imepotea"}
     assert cue.net == 3
     proposals, _, _ = tune.propose([*stuck[:2], *others, *background()], rules)
     assert by_kind(proposals, "complaint_cue") == []
