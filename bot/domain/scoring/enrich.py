@@ -709,6 +709,7 @@ class _Feeling(NamedTuple):
     review: bool  # worth a look (at least P3) unless it is praise
     mixed: bool  # worth a look even if it reads as praise (sarcasm, thanks-but)
     urgent: frozenset[str] = frozenset()  # URGENT_CUES kinds of another language's cues
+    risks: frozenset[str] = frozenset()  # another language's risk cues found
 
 
 def _english(text: str, low: str, words: list[str], vader: dict[str, float], found: _Found,
@@ -739,7 +740,8 @@ def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules,
     flagged = scored.complaint_probability >= complaint.shifted(
         multilingual.complaint_threshold(), rules.complaint.threshold_shift)
     return _Feeling(scored.compound, sentiment_label(scored.compound, rules.sentiment),
-                    scored.complaint_probability, flagged, flagged, flagged, scored.urgent)
+                    scored.complaint_probability, flagged, flagged, flagged, scored.urgent,
+                    scored.risks)
 
 
 # --- The whole -------------------------------------------------------------------------------
@@ -763,19 +765,21 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         feeling = _english(text, low, words, vader, found, question, addressed, rules)
     else:
         feeling = _other_language(text, lang, vader, rules, any_script)
-    compound, sentiment, probability, is_complaint, review, mixed, urgent = feeling
+    compound, sentiment, probability, is_complaint, review, mixed, urgent, more_risks = feeling
+    risks = found.risks if not more_risks else tuple(
+        sorted(more_risks.union(found.risks), key=_RISK_ORDER.__getitem__))
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
         "negativity": round(NEGATIVITY_MAX * -compound) if compound < 0 else 0,
         "likely_complaint": LIKELY_COMPLAINT if is_complaint else 0,
-        "urgent": _urgent_points(found, found.risks, urgent) if is_complaint else 0,
+        "urgent": _urgent_points(found, risks, urgent) if is_complaint else 0,
         "complaint": _complaint_points(mention, found, addressed),
         "praise": PRAISE_POINTS if sentiment == "positive" else 0,
         "question": QUESTION_POINTS if question else 0,
         "reach": _reach_points(mention.author.followers),
         "author": AUTHOR_POINTS.get(author_type, 0),
-        "risk": _risk_points(found.risks),
+        "risk": _risk_points(risks),
         "age": _age_points(mention.created_at, now),
     }
     # An app-store review's stars: a floor under what the words scored as a complaint (or
@@ -796,7 +800,7 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         compound=compound,
         sentiment=sentiment,
         author_type=author_type,
-        risk=found.risks,
+        risk=risks,
         score=score,
         priority=priority_for(score),
         score_parts=parts,

@@ -12,7 +12,7 @@ scores (emoji, emoticons and English words are common in any language), plus the
 per-language lexicon
 (`sentiment.lexicons.<lang>`: word → valence −4..4, added to the positive or negative score).
 The complaint probability is the probability of "negative", raised by the language's complaint
-cues (`COMPLAINT_CUES`): there is no labelled complaint data in these languages, so an unhappy
+cues (bot.domain.scoring.language_cues): there is no labelled complaint data in these languages, so an unhappy
 post is the best stand-in. A language with no weights is not guessed at: `scores` returns None
 and the caller says `unknown`.
 """
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from bot.domain.scoring import language_cues
 from bot.domain.scoring.complaint import RULES_CUE_LOGIT
 
 WEIGHTS_FILE = "language_weights.json"
@@ -42,93 +43,6 @@ LEXICON_SCALE = 0.5  # a lexicon valence of +2 adds 1.0 to the positive score
 CUE_POINTS = 1.0  # added to the negative score per complaint cue found
 BAND = 0.05  # the rules file's default neutral band, where a neutral post's compound stays
 
-# Customer-care complaint cues per language, by the urgency they carry (the kinds of
-# bot.domain.scoring.enrich.URGENT_CUES; "other": none): words or phrases (lowercase) that, in a
-# post to a brand, mean something went wrong. Each one found raises the complaint odds; a
-# flagged complaint with money, access or time waited among its cues is urgent, as an English
-# one is. Hand-written, small on purpose; rules files add words per language.
-COMPLAINT_CUES: dict[str, dict[str, tuple[str, ...]]] = {
-    "es": {
-        "money": ("reembolso", "devolución", "me cobraron", "cobraron", "cobro", "cobro indebido",
-                  "doble cargo", "me descontaron", "mi dinero"),
-        "access": ("no funciona", "bloqueada", "bloqueado", "sin servicio", "sin internet",
-                   "sin luz", "no puedo entrar", "no puedo acceder", "no me deja"),
-        "waited": ("sigo esperando", "llevo esperando", "todavía no", "nadie responde",
-                   "nadie contesta", "nadie me responde", "no responden", "no contestan",
-                   "sin respuesta", "desde hace"),
-        "other": ("no llegó", "no ha llegado", "nunca llegó", "reclamo", "queja", "estafa",
-                  "pésimo", "pésima", "vergüenza"),
-    },
-    "fr": {
-        "money": ("remboursement", "pas remboursé", "débité", "prélevé", "prélèvement",
-                  "facturé deux fois", "mon argent"),
-        "access": ("ne marche pas", "ne fonctionne pas", "bloqué", "bloquée", "panne",
-                   "impossible de me connecter", "impossible d'accéder", "coupure",
-                   "pas de réseau"),
-        "waited": ("toujours pas", "personne ne", "en attente", "j'attends", "aucune réponse",
-                   "sans réponse", "depuis des jours", "depuis une semaine", "depuis hier"),
-        "other": ("pas reçu", "jamais reçu", "pas livré", "réclamation", "arnaque",
-                  "inadmissible", "scandaleux", "honteux", "inacceptable", "lamentable"),
-    },
-    "pt": {
-        "money": ("reembolso", "estorno", "cobraram", "cobrança", "cobrança indevida",
-                  "descontaram", "meu dinheiro", "devolução"),
-        "access": ("não funciona", "bloqueada", "bloqueado", "sem serviço", "sem internet",
-                   "sem sinal", "fora do ar", "não consigo entrar", "não consigo acessar"),
-        "waited": ("ainda não", "ninguém responde", "ninguém resolve", "sem resposta",
-                   "estou esperando", "aguardando", "há dias", "há semanas"),
-        "other": ("não chegou", "nunca chegou", "reclamação", "golpe", "péssimo", "péssima",
-                  "descaso", "absurdo"),
-    },
-    "de": {
-        "money": ("rückerstattung", "erstattung", "abgebucht", "doppelt abgebucht", "mein geld",
-                  "geld zurück"),
-        "access": ("funktioniert nicht", "geht nicht", "gesperrt", "störung", "ausfall",
-                   "kein netz", "kein internet", "komme nicht rein"),
-        "waited": ("immer noch", "warte seit", "seit tagen", "seit wochen", "seit gestern",
-                   "niemand", "keine antwort", "warteschleife"),
-        "other": ("nicht angekommen", "nicht geliefert", "beschwerde", "verspätung", "betrug",
-                  "unverschämt", "frechheit", "katastrophe"),
-    },
-    "it": {
-        "money": ("rimborso", "addebitato", "addebito", "i miei soldi"),
-        "access": ("non funziona", "bloccato", "bloccata", "disservizio", "guasto",
-                   "non riesco ad accedere", "senza linea"),
-        "waited": ("ancora non", "nessuno risponde", "in attesa", "da giorni", "da settimane",
-                   "aspetto da"),
-        "other": ("non arrivato", "mai arrivato", "reclamo", "truffa", "vergogna", "pessimo",
-                  "pessima", "schifo"),
-    },
-    "sw": {
-        "money": ("rudisha pesa", "pesa zangu", "pesa yangu", "hela zangu", "hela yangu",
-                  "wamekata", "imekatwa", "zimekatwa", "nimekatwa", "sijarudishiwa",
-                  "hazijarudishwa", "haijarudishwa"),
-        "access": ("imezuiwa", "imefungwa", "haifanyi kazi", "hakuna huduma", "hakuna mtandao",
-                   "mtandao", "umeme", "imekwama", "sijapata", "sijapokea"),
-        "waited": ("nimesubiri", "ninasubiri", "nasubiri", "tunasubiri", "nikisubiri",
-                   "hakuna mtu", "hamjibu", "hakuna jibu", "bila msaada"),
-        "other": ("hamna", "tatizo", "shida", "wizi", "tapeli", "matapeli", "malalamiko",
-                  "huduma mbaya", "mbaya sana", "mbovu", "kero", "usumbufu"),
-    },
-    "pcm": {
-        "money": ("refund", "debit", "deduct", "my money", "reverse my money"),
-        "access": ("block", "no dey work", "network no dey", "no light", "i no fit login"),
-        "waited": ("still dey wait", "nobody dey", "una no dey answer", "una no dey reply"),
-        "other": ("una no", "dem no", "wahala", "never", "scam", "thief", "fraud", "problem"),
-    },
-}
-# Words that make a flagged complaint "repeated" (urgent), as "again" / "still" do in English;
-# alone they are no complaint ("todavía me encanta").
-AGAIN: dict[str, tuple[str, ...]] = {
-    "es": ("otra vez", "de nuevo"),
-    "fr": ("encore", "de nouveau", "à nouveau"),
-    "pt": ("de novo", "novamente", "outra vez"),
-    "de": ("schon wieder", "wieder", "erneut"),
-    "it": ("di nuovo", "ancora una volta"),
-    "sw": ("tena",),
-    "pcm": ("again",),
-}
-REPEATED = "repeated"  # the kind AGAIN's words give
 
 
 def tokens(low: str) -> list[str]:
@@ -338,7 +252,8 @@ class Scores:
     label: str
     complaint_probability: float
     cues: tuple[str, ...]  # the complaint cues found: the language's, then the rules file's
-    urgent: frozenset[str]  # the kinds of urgency among them (and AGAIN's "repeated")
+    urgent: frozenset[str]  # the kinds of urgency among the language's (language_cues)
+    risks: frozenset[str]  # the language's risk cues found (language_cues)
 
 
 def languages() -> frozenset[str]:
@@ -348,19 +263,6 @@ def languages() -> frozenset[str]:
 def complaint_threshold() -> float:
     threshold: float = load_weights()["complaint_threshold"]
     return threshold
-
-
-@cache
-def _cues(lang: str) -> tuple[re.Pattern[str], dict[str, str]] | None:
-    """One pattern of the language's cues and AGAIN's words (longest first), and phrase →
-    kind."""
-    kinds = {phrase: kind for kind, phrases in COMPLAINT_CUES.get(lang, {}).items()
-             for phrase in phrases}
-    kinds.update((word, REPEATED) for word in AGAIN.get(lang, ()))
-    if not kinds:
-        return None
-    alternatives = "|".join(map(re.escape, sorted(kinds, key=len, reverse=True)))
-    return re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)"), kinds
 
 
 class _Model:
@@ -418,12 +320,9 @@ def scores(text: str, lang: str, vader: dict[str, float],
                 else:
                     zn -= v * LEXICON_SCALE
     z = [zn, 0.0, zp]  # negative, neutral, positive
-    table = _cues(lang)
-    pattern, kind_of = table if table is not None else (None, {})
-    found = dict.fromkeys(pattern.findall(low)) if pattern is not None else {}
+    found = language_cues.find(lang, low)
     # A cue the rules file names counts as the file's, even where it is built in too.
-    builtin = [phrase for phrase in found if kind_of[phrase] != REPEATED
-               and phrase not in extra_cues]
+    builtin = [phrase for phrase in found.cues if phrase not in extra_cues]
     cues = (*builtin, *extra_cues)
     top = max(z)
     e = [math.exp(x - top) for x in z]
@@ -440,5 +339,4 @@ def scores(text: str, lang: str, vader: dict[str, float],
         compound = BAND + (1 - BAND) * p[2]
     else:
         compound = BAND * 0.999 * (p[2] - p[0])
-    return Scores(p, compound, LABELS[best], complaint, cues,
-                  frozenset(kind_of[phrase] for phrase in found) - {"other"})
+    return Scores(p, compound, LABELS[best], complaint, cues, found.urgent, found.risks)

@@ -91,6 +91,36 @@ def test_again_in_another_language_is_no_complaint_alone(text, lang):
     assert not e.is_complaint and e.priority == "P4" and "urgent" not in e.score_parts
 
 
+@pytest.mark.parametrize(("text", "lang", "risks"), [
+    ("Me cobraron dos veces. Voy a demandarlos, ya hablé con mi abogado", "es", ("legal",)),
+    ("Mes données personnelles ont fuité, j'ai écrit à la CNIL", "fr",
+     ("regulatory", "privacy")),
+    # "I was robbed of my money by fraudsters, I will go to court"
+    ("Nimeibiwa pesa zangu na matapeli, nitaenda mahakamani", "sw", ("legal", "security")),
+    ("Das ist Betrug! Ich gehe zur Verbraucherzentrale", "de", ("regulatory", "security")),
+    ("Vou processar vocês, meus dados foram vazados", "pt", ("legal", "privacy")),
+])
+def test_risks_in_another_language_are_found_and_routed(text, lang, risks):
+    """The risk cues of bot.domain.scoring.language_cues: the card's risks, and the shipped
+    rules' `risk:` conditions send a threat in any language scoring reads to PR at P1, for
+    approval, as the English words do."""
+    m = mention(text, lang)
+    e = enrich(m, SHIPPED, now=NOW)
+    assert e.risk == risks and e.score_parts["risk"] >= 25
+    decision = route(m, e, SHIPPED)
+    assert decision.matched_rules[0] == "legal or regulator, any language"
+    assert (decision.team, decision.priority, decision.approval_required) == ("pr", "P1", True)
+
+
+def test_risk_words_of_one_language_are_not_read_in_another():
+    """"demanda" is a lawsuit in Spanish, "demand" in a Portuguese sentence is no cue, and a
+    language's cues need its tag: an English post saying "abogado" raises nothing."""
+    assert enrich(mention("Quanta demanda neste verão, parabéns pelo sucesso", "pt"), SHIPPED,
+                  now=NOW).risk == ()
+    assert enrich(mention("My friend the abogado loved the flight", "en"), SHIPPED,
+                  now=NOW).risk == ()
+
+
 def test_praise_in_another_language_is_positive_and_p4():
     e = enrich(mention("Merci beaucoup, super service, l'équipe est géniale ❤️", "fr"), SHIPPED,
                now=NOW)

@@ -86,14 +86,17 @@ SHIPPED_CASES = [
     ("en-GB is English", mention("cheers", lang="en-GB"), scored(), decided("care", "P4", False)),
     ("the enrichment's P1 beats a rule's P3", mention("Airline news", network="rss"),
      scored(priority="P1"), decided("pr", "P1", False, [], None, ["news and blogs"])),
-    ("an enrichment risk in approval_for_risk", mention("hello"), scored(risk=("legal",)),
-     decided("care", "P4", True, ["legal"])),
+    # (legal and regulatory risks also match a shipped rule's `risk:` condition)
+    ("an enrichment risk in approval_for_risk", mention("hello"), scored(risk=("safety",)),
+     decided("care", "P4", True, ["safety"])),
+    ("an enrichment's legal risk, in any language", mention("hola"), scored(risk=("legal",)),
+     decided("pr", "P1", True, ["legal"], None, ["legal or regulator, any language"])),
     ("an enrichment risk outside approval_for_risk", mention("hello"),
      scored(risk=("privacy",)), decided("care", "P4", False, ["privacy"])),
     ("risks: the enrichment's first, then the rules', no repeats",
      mention("sue you", "travelwirenews"), scored(author_type="press", risk=("security", "legal")),
      decided("pr", "P1", True, ["security", "legal", "reputational"], None,
-             ["legal threat", "press"])),
+             ["legal threat", "legal or regulator, any language", "press"])),
 ]
 
 
@@ -112,7 +115,8 @@ def test_shipped_rules_end_to_end_with_enrich():
     d = route(m, e, SHIPPED)
     assert (d.team, d.priority, d.approval_required) == ("pr", "P1", True)
     assert d.risk == ("legal",)  # built-in and rule risk, once
-    assert d.matched_rules == ("legal threat", "lost luggage")
+    assert d.matched_rules == (
+        "legal threat", "legal or regulator, any language", "lost luggage")
 
 
 # --- small inline rule sets ---------------------------------------------------------------

@@ -207,12 +207,12 @@ def test_priority_lowered_by_a_rule_drops_its_priority(rules):
         ["Thank you so much, best crew", "Proud of the team today", "New route to Lisbon!"], 1)]
     proposals, _, _ = tune.propose([*cases, *background()], rules)
     [p] = by_kind(proposals, "rule_priority")
-    assert p.edit == {"op": "drop_rule_priority", "index": 10, "name": "vip"}
-    assert rules.rules[10].name == "vip"
+    assert p.edit == {"op": "drop_rule_priority", "index": 11, "name": "vip"}
+    assert rules.rules[11].name == "vip"
     assert set(p.effect.of("priority").fixed) == {1, 2, 3}
     changed = tune.apply(rules, [p.edit])
-    assert changed.rules[10].then.priority is None
-    assert changed.rules[10].then.approval == "required"  # the rest of the rule stays
+    assert changed.rules[11].then.priority is None
+    assert changed.rules[11].then.approval == "required"  # the rest of the rule stays
 
 
 def test_priority_lowered_below_the_score_is_a_note(rules):

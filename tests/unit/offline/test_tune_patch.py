@@ -23,8 +23,8 @@ ALL_KINDS = [
     {"op": "lexicon", "word": "yes", "valence": 1.5},  # YAML would read a bare yes as true
     {"op": "authors", "kind": "press", "handles": ["TravelBloggr"]},
     {"op": "authors", "kind": "customer", "handles": ["skylark_airways"]},  # out of competitor
-    {"op": "drop_rule_priority", "index": 10, "name": "vip"},
-    {"op": "add_rule", "rule": RULE, "before": 6},
+    {"op": "drop_rule_priority", "index": 11, "name": "vip"},
+    {"op": "add_rule", "rule": RULE, "before": 7},
     {"op": "add_rule", "rule": {**RULE, "name": "tune: raise to P1",
                                 "then": {"priority": "P1"}}, "before": None},
 ]
@@ -40,7 +40,7 @@ def test_shipped_file_patched_with_every_kind_of_edit(tmp_path):
     assert "skylark_airways" in rules.authors.customer
     assert "skylark_airways" not in rules.authors.competitor
     names = [r.name for r in rules.rules]
-    assert names[6] == "tune: care to sales" and names[7] == "lost luggage"
+    assert names[7] == "tune: care to sales" and names[8] == "lost luggage"
     assert names[-1] == "tune: raise to P1"
     vip = next(r for r in rules.rules if r.name == "vip")
     assert vip.then.priority is None and vip.then.approval == "required"
@@ -54,7 +54,7 @@ def test_shipped_file_patched_with_every_kind_of_edit(tmp_path):
     path.write_text(text, "utf-8")
     out, err = io.StringIO(), io.StringIO()
     assert main(["check", "--rules", str(path)], out=out, err=err) == 0, err.getvalue()
-    assert "ok — 5 teams, 16 rules" in out.getvalue()
+    assert "ok — 5 teams, 17 rules" in out.getvalue()
 
 
 MINIMAL = """\

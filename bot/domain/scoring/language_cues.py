@@ -1,0 +1,224 @@
+"""PURE: the hand-written cue words of the languages scoring reads besides English: complaint
+cues by the urgency they carry, the words that make a complaint repeated, and risk cues (legal,
+regulatory, privacy, reputational, security) — the other languages' counterparts of
+bot.domain.scoring.enrich's English tables. No labelled complaint or risk data exists in these
+languages: the lists are small and conservative on purpose (a risk can send a reply to
+approval), and a rules file adds words per language (`complaint.cues.<lang>`).
+
+A phrase is matched on the lowercased text between word boundaries; one ending in "*" matches
+any word starting with it ("boicot*": "boicotear").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+# Customer-care complaint cues per language, by the urgency they carry (the kinds of
+# bot.domain.scoring.enrich.URGENT_CUES; "other": none): words or phrases (lowercase) that, in a
+# post to a brand, mean something went wrong. Each one found raises the complaint odds; a
+# flagged complaint with money, access or time waited among its cues is urgent, as an English
+# one is. Hand-written, small on purpose; rules files add words per language.
+COMPLAINT_CUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "es": {
+        "money": ("reembolso", "devolución", "me cobraron", "cobraron", "cobro", "cobro indebido",
+                  "doble cargo", "me descontaron", "mi dinero"),
+        "access": ("no funciona", "bloqueada", "bloqueado", "sin servicio", "sin internet",
+                   "sin luz", "no puedo entrar", "no puedo acceder", "no me deja"),
+        "waited": ("sigo esperando", "llevo esperando", "todavía no", "nadie responde",
+                   "nadie contesta", "nadie me responde", "no responden", "no contestan",
+                   "sin respuesta", "desde hace"),
+        "other": ("no llegó", "no ha llegado", "nunca llegó", "reclamo", "queja", "estafa",
+                  "pésimo", "pésima", "vergüenza"),
+    },
+    "fr": {
+        "money": ("remboursement", "pas remboursé", "débité", "prélevé", "prélèvement",
+                  "facturé deux fois", "mon argent"),
+        "access": ("ne marche pas", "ne fonctionne pas", "bloqué", "bloquée", "panne",
+                   "impossible de me connecter", "impossible d'accéder", "coupure",
+                   "pas de réseau"),
+        "waited": ("toujours pas", "personne ne", "en attente", "j'attends", "aucune réponse",
+                   "sans réponse", "depuis des jours", "depuis une semaine", "depuis hier"),
+        "other": ("pas reçu", "jamais reçu", "pas livré", "réclamation", "arnaque",
+                  "inadmissible", "scandaleux", "honteux", "inacceptable", "lamentable"),
+    },
+    "pt": {
+        "money": ("reembolso", "estorno", "cobraram", "cobrança", "cobrança indevida",
+                  "descontaram", "meu dinheiro", "devolução"),
+        "access": ("não funciona", "bloqueada", "bloqueado", "sem serviço", "sem internet",
+                   "sem sinal", "fora do ar", "não consigo entrar", "não consigo acessar"),
+        "waited": ("ainda não", "ninguém responde", "ninguém resolve", "sem resposta",
+                   "estou esperando", "aguardando", "há dias", "há semanas"),
+        "other": ("não chegou", "nunca chegou", "reclamação", "golpe", "péssimo", "péssima",
+                  "descaso", "absurdo"),
+    },
+    "de": {
+        "money": ("rückerstattung", "erstattung", "abgebucht", "doppelt abgebucht", "mein geld",
+                  "geld zurück"),
+        "access": ("funktioniert nicht", "geht nicht", "gesperrt", "störung", "ausfall",
+                   "kein netz", "kein internet", "komme nicht rein"),
+        "waited": ("immer noch", "warte seit", "seit tagen", "seit wochen", "seit gestern",
+                   "niemand", "keine antwort", "warteschleife"),
+        "other": ("nicht angekommen", "nicht geliefert", "beschwerde", "verspätung", "betrug",
+                  "unverschämt", "frechheit", "katastrophe"),
+    },
+    "it": {
+        "money": ("rimborso", "addebitato", "addebito", "i miei soldi"),
+        "access": ("non funziona", "bloccato", "bloccata", "disservizio", "guasto",
+                   "non riesco ad accedere", "senza linea"),
+        "waited": ("ancora non", "nessuno risponde", "in attesa", "da giorni", "da settimane",
+                   "aspetto da"),
+        "other": ("non arrivato", "mai arrivato", "reclamo", "truffa", "vergogna", "pessimo",
+                  "pessima", "schifo"),
+    },
+    "sw": {
+        "money": ("rudisha pesa", "pesa zangu", "pesa yangu", "hela zangu", "hela yangu",
+                  "wamekata", "imekatwa", "zimekatwa", "nimekatwa", "sijarudishiwa",
+                  "hazijarudishwa", "haijarudishwa"),
+        "access": ("imezuiwa", "imefungwa", "haifanyi kazi", "hakuna huduma", "hakuna mtandao",
+                   "mtandao", "umeme", "imekwama", "sijapata", "sijapokea"),
+        "waited": ("nimesubiri", "ninasubiri", "nasubiri", "tunasubiri", "nikisubiri",
+                   "hakuna mtu", "hamjibu", "hakuna jibu", "bila msaada"),
+        "other": ("hamna", "tatizo", "shida", "wizi", "tapeli", "matapeli", "malalamiko",
+                  "huduma mbaya", "mbaya sana", "mbovu", "kero", "usumbufu"),
+    },
+    "pcm": {
+        "money": ("refund", "debit", "deduct", "my money", "reverse my money"),
+        "access": ("block", "no dey work", "network no dey", "no light", "i no fit login"),
+        "waited": ("still dey wait", "nobody dey", "una no dey answer", "una no dey reply"),
+        "other": ("una no", "dem no", "wahala", "never", "scam", "thief", "fraud", "problem"),
+    },
+}
+# Words that make a flagged complaint "repeated" (urgent), as "again" / "still" do in English;
+# alone they are no complaint ("todavía me encanta").
+AGAIN: dict[str, tuple[str, ...]] = {
+    "es": ("otra vez", "de nuevo"),
+    "fr": ("encore", "de nouveau", "à nouveau"),
+    "pt": ("de novo", "novamente", "outra vez"),
+    "de": ("schon wieder", "wieder", "erneut"),
+    "it": ("di nuovo", "ancora una volta"),
+    "sw": ("tena",),
+    "pcm": ("again",),
+}
+REPEATED = "repeated"  # the kind AGAIN's words give
+OTHER = "other"  # a complaint cue that carries no urgency
+# Risk → phrases, per language; the risk names are enrich.RISK_CUES's.
+RISK_CUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "es": {
+        "legal": ("abogado", "abogados", "demanda", "demandar", "demandaré", "los demandaré",
+                  "voy a demandar", "acciones legales", "acción legal", "denuncia formal"),
+        "regulatory": ("profeco", "condusef", "indecopi", "sernac", "defensa del consumidor",
+                       "oficina del consumidor", "superintendencia"),
+        "privacy": ("mis datos personales", "filtraron mis datos", "filtración de datos",
+                    "fuga de datos", "hackearon mi cuenta"),
+        "reputational": ("boicot*", "viral", "a la prensa", "a los medios"),
+        "security": ("estafa", "estafador*", "fraude", "phishing", "hackeada", "hackeado"),
+    },
+    "fr": {
+        "legal": ("avocat", "avocats", "porter plainte", "poursuites", "action en justice",
+                  "poursuivre en justice", "tribunal"),
+        "regulatory": ("dgccrf", "cnil", "arcep", "médiateur", "ufc que choisir"),
+        "privacy": ("mes données personnelles", "fuite de données", "données personnelles",
+                    "compte piraté"),
+        "reputational": ("boycott*", "viral", "à la presse", "aux médias", "aux journalistes"),
+        "security": ("arnaque", "escroquerie", "escroc*", "fraude", "hameçonnage", "phishing",
+                     "piraté"),
+    },
+    "pt": {
+        "legal": ("advogado", "advogados", "processar", "vou processar", "ação judicial",
+                  "processo judicial", "justiça"),
+        "regulatory": ("procon", "anatel", "anac", "banco central", "consumidor.gov"),
+        "privacy": ("meus dados", "vazamento de dados", "vazaram meus dados", "dados pessoais",
+                    "conta hackeada"),
+        "reputational": ("boicote*", "viral", "reclame aqui", "imprensa"),
+        "security": ("golpe", "golpista*", "fraude", "phishing", "hackeada", "hackeado"),
+    },
+    "de": {
+        "legal": ("anwalt", "anwältin", "rechtsanwalt", "klage", "verklagen",
+                  "rechtliche schritte", "gericht"),
+        "regulatory": ("verbraucherzentrale", "bafin", "bundesnetzagentur", "schlichtungsstelle",
+                       "datenschutzbehörde"),
+        "privacy": ("meine daten", "datenleck", "persönliche daten", "konto gehackt"),
+        "reputational": ("boykott*", "viral", "an die presse", "an die medien"),
+        "security": ("betrug", "betrüger*", "abzocke", "phishing", "gehackt"),
+    },
+    "it": {
+        "legal": ("avvocato", "avvocati", "vie legali", "causa legale", "querela", "denuncia"),
+        "regulatory": ("agcom", "codacons", "ivass", "altroconsumo", "garante della privacy"),
+        "privacy": ("i miei dati", "dati personali", "fuga di dati", "account hackerato"),
+        "reputational": ("boicott*", "virale", "ai giornali", "alla stampa"),
+        "security": ("truffa", "truffatori", "frode", "phishing", "hackerato"),
+    },
+    "sw": {
+        "legal": ("mahakamani", "wakili", "nitawashtaki", "kuwashtaki"),
+        "regulatory": ("tcra", "ewura", "epra", "cbk", "mamlaka ya mawasiliano"),
+        "privacy": ("taarifa zangu", "data zangu", "siri zangu"),
+        "reputational": ("vyombo vya habari",),
+        "security": ("utapeli", "tapeli", "matapeli", "wizi", "wezi", "udanganyifu"),
+    },
+    "pcm": {  # English-based: the English tables read it too ("lawyer", "scam", "fraud")
+        "regulatory": ("cbn", "ncc", "fccpc", "efcc"),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    cues: tuple[str, ...]  # complaint cues, in the order found (AGAIN's words are none)
+    urgent: frozenset[str]  # the kinds of urgency among them, and REPEATED
+    risks: frozenset[str]
+
+
+NOTHING = Found((), frozenset(), frozenset())
+
+
+@cache
+def _table(lang: str) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]] | None:
+    """One pattern of every phrase of the language (longest first) and phrase → its tags
+    ("cue:<kind>", "risk:<name>", REPEATED)."""
+    tags: dict[str, tuple[str, ...]] = {}
+
+    def tag(phrase: str, name: str) -> None:
+        tags[phrase] = (*tags.get(phrase, ()), name)
+
+    for kind, phrases in COMPLAINT_CUES.get(lang, {}).items():
+        for phrase in phrases:
+            tag(phrase, "cue:" + kind)
+    for phrase in AGAIN.get(lang, ()):
+        tag(phrase, REPEATED)
+    for risk, phrases in RISK_CUES.get(lang, {}).items():
+        for phrase in phrases:
+            tag(phrase, "risk:" + risk)
+    if not tags:
+        return None
+    alternatives = "|".join(re.escape(p[:-1]) + r"\w*" if p.endswith("*") else re.escape(p)
+                            for p in sorted(tags, key=len, reverse=True))
+    return re.compile(r"(?<!\w)(" + alternatives + r")(?!\w)"), tags
+
+
+def find(lang: str, low: str) -> Found:
+    """The cues of `lang` in the lowercased text `low`."""
+    table = _table(lang)
+    if table is None:
+        return NOTHING
+    pattern, tags = table
+    cues: dict[str, None] = {}
+    urgent: set[str] = set()
+    risks: set[str] = set()
+    for hit in pattern.findall(low):
+        for name in tags.get(hit) or _prefixed(tags, hit):
+            if name == REPEATED:
+                urgent.add(REPEATED)
+            elif name.startswith("cue:"):
+                cues[hit] = None
+                if name != "cue:" + OTHER:
+                    urgent.add(name[4:])
+            else:
+                risks.add(name[5:])
+    return Found(tuple(cues), frozenset(urgent), frozenset(risks))
+
+
+def _prefixed(tags: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
+    """The tags of the "*" phrase `word` starts with."""
+    return next((t for p, t in tags.items() if p.endswith("*") and word.startswith(p[:-1])), ())
