@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import UNKNOWN_SENTIMENT, Rules, SentimentConfig
-from bot.domain.scoring import complaint, language, multilingual, rating, triage
+from bot.domain.scoring import complaint, language, language_cues, multilingual, rating, triage
 from bot.domain.scoring.vader import Analyzer as _Analyzer  # VADER's scores, faster
 
 
@@ -86,6 +86,7 @@ URGENT_POINTS = 5
 URGENT_MAX = 15
 FLOOR_AUTHORS = frozenset({"customer", "advocate", "influencer", "vip"})  # not press, brand, rival
 COMPLAINT_MAX = 20  # cap on cue points + intensifiers
+LANGUAGE_CUE_POINTS = 8  # another language's complaint cue (language_cues; English's: 5-10)
 PRAISE_POINTS = -15  # labelled positive: praise wants a thank-you, not urgency
 QUESTION_POINTS = 10  # a question expects an answer
 REACH_PER_DECADE = 2.5  # × log10(followers + 1): 100 → 5, 10k → 10, 1M → 15
@@ -640,13 +641,14 @@ def _addressed(mention: Mention, low: str, prepared: _Prepared) -> bool:
     )
 
 
-def _complaint_points(mention: Mention, found: _Found, addressed: bool) -> int:
-    if not found.cues:
+def _complaint_points(mention: Mention, found: _Found, addressed: bool, feeling: _Feeling) -> int:
+    """The cues' points (English's and another language's) and the intensifiers."""
+    if not found.cues and not feeling.cues:
         return 0
-    points = sum(_CUE_POINTS[c] for c in found.cues)
+    points = sum(_CUE_POINTS[c] for c in found.cues) + LANGUAGE_CUE_POINTS * len(feeling.cues)
     if addressed:
         points += ADDRESSED_TO_BRAND
-    if found.again:
+    if found.again or language_cues.REPEATED in feeling.urgent:
         points += AGAIN_POINTS
     if SHOUTING.search(mention.text):
         points += SHOUTING_POINTS
@@ -709,6 +711,7 @@ class _Feeling(NamedTuple):
     review: bool  # worth a look (at least P3) unless it is praise
     mixed: bool  # worth a look even if it reads as praise (sarcasm, thanks-but)
     urgent: frozenset[str] = frozenset()  # URGENT_CUES kinds of another language's cues
+    cues: tuple[str, ...] = ()  # another language's complaint cues found
     risks: frozenset[str] = frozenset()  # another language's risk cues found
 
 
@@ -741,7 +744,7 @@ def _other_language(text: str, lang: str, vader: dict[str, float], rules: Rules,
         multilingual.complaint_threshold(), rules.complaint.threshold_shift)
     return _Feeling(scored.compound, sentiment_label(scored.compound, rules.sentiment),
                     scored.complaint_probability, flagged, flagged, flagged, scored.urgent,
-                    scored.risks)
+                    scored.cues, scored.risks)
 
 
 # --- The whole -------------------------------------------------------------------------------
@@ -765,16 +768,16 @@ def enrich(mention: Mention, rules: Rules, *, now: datetime) -> Enrichment:
         feeling = _english(text, low, words, vader, found, question, addressed, rules)
     else:
         feeling = _other_language(text, lang, vader, rules, any_script)
-    compound, sentiment, probability, is_complaint, review, mixed, urgent, more_risks = feeling
-    risks = found.risks if not more_risks else tuple(
-        sorted(more_risks.union(found.risks), key=_RISK_ORDER.__getitem__))
+    compound, sentiment, probability, is_complaint, review, mixed = feeling[:6]
+    risks = found.risks if not feeling.risks else tuple(
+        sorted(feeling.risks.union(found.risks), key=_RISK_ORDER.__getitem__))
     author_type = _author_type(mention, rules, prepared)
 
     parts = {
         "negativity": round(NEGATIVITY_MAX * -compound) if compound < 0 else 0,
         "likely_complaint": LIKELY_COMPLAINT if is_complaint else 0,
-        "urgent": _urgent_points(found, risks, urgent) if is_complaint else 0,
-        "complaint": _complaint_points(mention, found, addressed),
+        "urgent": _urgent_points(found, risks, feeling.urgent) if is_complaint else 0,
+        "complaint": _complaint_points(mention, found, addressed, feeling),
         "praise": PRAISE_POINTS if sentiment == "positive" else 0,
         "question": QUESTION_POINTS if question else 0,
         "reach": _reach_points(mention.author.followers),

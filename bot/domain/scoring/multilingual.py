@@ -251,7 +251,7 @@ class Scores:
     compound: float  # -1..1, in the ±BAND neutral band when "neutral" is the most likely
     label: str
     complaint_probability: float
-    cues: tuple[str, ...]  # the complaint cues found: the language's, then the rules file's
+    cues: tuple[str, ...]  # the language's complaint cues found (not the rules file's)
     urgent: frozenset[str]  # the kinds of urgency among the language's (language_cues)
     risks: frozenset[str]  # the language's risk cues found (language_cues)
 
@@ -323,7 +323,6 @@ def scores(text: str, lang: str, vader: dict[str, float],
     found = language_cues.find(lang, low)
     # A cue the rules file names counts as the file's, even where it is built in too.
     builtin = [phrase for phrase in found.cues if phrase not in extra_cues]
-    cues = (*builtin, *extra_cues)
     top = max(z)
     e = [math.exp(x - top) for x in z]
     total = sum(e)
@@ -339,4 +338,5 @@ def scores(text: str, lang: str, vader: dict[str, float],
         compound = BAND + (1 - BAND) * p[2]
     else:
         compound = BAND * 0.999 * (p[2] - p[0])
-    return Scores(p, compound, LABELS[best], complaint, cues, found.urgent, found.risks)
+    return Scores(p, compound, LABELS[best], complaint, tuple(builtin), found.urgent,
+                  found.risks)

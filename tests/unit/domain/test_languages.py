@@ -71,14 +71,31 @@ def test_complaints_in_other_languages_are_negative_complaints(text, lang):
     ("Huduma yenu ni mbaya sana, nimesubiri wiki mbili na pesa zangu hazijarudishwa", "sw",
      {"waited", "money"}),
 ])
-def test_an_urgent_complaint_in_another_language_is_p2(text, lang, kinds):
+def test_an_urgent_complaint_in_another_language_is_p2_or_higher(text, lang, kinds):
     """Money, access and time waited make a complaint urgent in any language with cues, as in
-    English: P2 with the `urgent` part, whatever the sentiment weights made of the words (the
-    Swahili one reads as positive to them)."""
+    English: P2 or P1 with the `urgent` part, whatever the sentiment weights made of the words
+    (the Swahili one reads as positive to them)."""
     scored = multilingual.scores(text, lang, {"compound": 0.0, "neg": 0.0, "pos": 0.0})
     assert scored is not None and scored.urgent == kinds
     e = enrich(mention(text, lang), SHIPPED, now=NOW)
-    assert e.is_complaint and e.priority == "P2" and e.score_parts["urgent"] >= 10
+    assert e.is_complaint and e.priority in ("P1", "P2") and e.score_parts["urgent"] >= 10
+    assert e.score_parts["complaint"] >= 16  # its cues' points, as English cues give
+
+
+@pytest.mark.parametrize(("english", "other", "lang"), [
+    ("my account is blocked for three days and nobody answers",
+     "mi cuenta está bloqueada desde hace tres días y nadie responde", "es"),
+    ("They charged me twice again, this is unacceptable",
+     "On m'a encore prélevé deux fois, c'est inadmissible", "fr"),
+    ("Double charged again and no answer", "Schon wieder doppelt abgebucht und keine Antwort",
+     "de"),
+])
+def test_the_same_complaint_ranks_alike_in_english_and_another_language(english, other, lang):
+    """A desk sorts its queue by score: a complaint in Spanish must not sink below the same
+    complaint in English."""
+    en, e = (enrich(mention(english, "en"), SHIPPED, now=NOW),
+             enrich(mention(other, lang), SHIPPED, now=NOW))
+    assert e.priority == en.priority and abs(e.score - en.score) <= 10
 
 
 @pytest.mark.parametrize(("text", "lang"), [
