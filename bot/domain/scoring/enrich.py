@@ -164,11 +164,20 @@ COMPLAINT_CUES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
     "stranded": (10, True, ("stranded|stuck",)),
     "lost": (8, True, ("lost|missing",)),
     "missed": (8, True, ("missed my|our? connection|flight|train",)),
-    "broken": (8, True, ("broken|crashed|crashing|crashes", "broke down")),
+    "broken": (8, True, (
+        "broken|crashed|crashing|crashes|defective|faulty|damaged|cracked|ripped|shrunk|shrank",
+        "broke down",
+        "fell|falls|falling|fallen apart",
+        # food and drink: a brand beyond airlines, banks and shops (issue 15)
+        "food|meal|order|pizza|burger|fries|coffee|drink was|is|were|are|arrived|came cold|stale|raw"
+        "|undercooked|burnt|soggy|spoiled|expired",
+        "food poisoning",
+    )),
     "not_working": (10, False, (
         "not|never|cannot|isn't|isnt|doesn't|doesnt|didn't|didnt|won't|wont|can't|cant even? "
         "work|works|working|worked",
-        "stopped working",
+        "stopped working|charging|syncing|connecting|loading|responding",
+        "won't|wont|doesn't|doesnt|didn't|didnt start|charge|sync|load|connect",
     )),
     "still_waiting": (10, False, ("still waiting", "waiting for? hours|days|weeks|ages")),
     "on_hold": (10, False, ("on hold",)),
@@ -210,6 +219,9 @@ COMPLAINT_CUES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
         "yet to be? delivered|arrive|receive|shipped|dispatched",
         "never got|received|came|arrived",
         "where is|are my|our order|orders|parcel|package|delivery|refund|money",
+        "wrong order|orders|item|items|size|product|parcel|package|food|meal|drink|colour|color",
+        "missing item|items|part|parts|piece|pieces|order",
+        "never|didn't|didnt show|showed|turned|turn up",
     )),
     "outage": (10, False, (
         "outage|outages|blackout|blackouts|offline",
@@ -239,6 +251,8 @@ COMPLAINT_CUES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
     "problem": (5, True, (
         "problem|problems|issue|issues|complaint|complaints|complain|complaining|complained",
         "fix this|it",
+        "not|never|still not? fixed|resolved|repaired|sorted",
+        "check engine light",
     )),
 }
 NEGATIONS = frozenset({

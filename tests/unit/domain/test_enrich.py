@@ -240,6 +240,14 @@ def test_question_cues(text, expected):
     ("waiting since monday", ("waiting_since",)),
     ("lost my bag, worst airline", ("lost", "bad_service")),
     ("stuck at JFK, delayed, delayed, delayed", ("stranded", "delayed")),
+    # industries no labelled set covers: food, apparel, devices, cars, rides
+    ("got the wrong order again and the fries were cold", ("not_delivered", "broken")),
+    ("my shoes fell apart after two weeks", ("broken",)),
+    ("my watch won't sync anymore", ("not_working",)),
+    ("the check engine light is on and it's still not fixed", ("problem",)),
+    ("the driver never showed up", ("not_delivered",)),
+    ("love the new cold brew", ()),
+    ("the food was not cold at all", ()),
     ("Lovely crew and a smooth flight", ()),
 ])
 def test_complaint_cues_and_negation(text, cues):
