@@ -173,10 +173,22 @@ class Found:
 NOTHING = Found((), frozenset(), frozenset())
 
 
+TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # a word in any script, as scoring reads it
+HANDLE = re.compile(r"@(\w+)")  # a handle is a word here: tagging @Profeco is the risk
+_Entry = tuple[tuple[str, ...], str, tuple[str, ...]]  # the words after the first, phrase, tags
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    first: dict[str, list[_Entry]]  # a phrase's first word → its entries, longest first
+    stems: dict[str, list[tuple[str, str, tuple[str, ...]]]]  # "*" words by their first 3 letters
+    starts: tuple[str, ...]  # the "*" words' starts: a substring test skips them at once
+
+
 @cache
-def _table(lang: str) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]] | None:
-    """One pattern of every phrase of the language (longest first) and phrase → its tags
-    ("cue:<kind>", "risk:<name>", REPEATED)."""
+def _index(lang: str) -> _Index | None:
+    """Every phrase of the language by its first word, with its tags ("cue:<kind>",
+    "risk:<name>", REPEATED)."""
     tags: dict[str, tuple[str, ...]] = {}
 
     def tag(phrase: str, name: str) -> None:
@@ -192,33 +204,60 @@ def _table(lang: str) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]] | No
             tag(phrase, "risk:" + risk)
     if not tags:
         return None
-    alternatives = "|".join(re.escape(p[:-1]) + r"\w*" if p.endswith("*") else re.escape(p)
-                            for p in sorted(tags, key=len, reverse=True))
-    return re.compile(r"(?<!\w)(" + alternatives + r")(?!\w)"), tags
+    index = _Index({}, {}, tuple(sorted(p[:-1] for p in tags if p.endswith("*"))))
+    for phrase, names in tags.items():
+        if phrase.endswith("*"):
+            index.stems.setdefault(phrase[:3], []).append((phrase[:-1], phrase, names))
+            continue
+        first, *rest = TOKEN.findall(phrase)
+        index.first.setdefault(first, []).append((tuple(rest), phrase, names))
+    for entries in index.first.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return index
 
 
-def find(lang: str, low: str) -> Found:
-    """The cues of `lang` in the lowercased text `low`."""
-    table = _table(lang)
-    if table is None:
+def find(lang: str, words: list[str], low: str) -> Found:
+    """The cues of `lang` in a post: `words`, its TOKEN words without handles and links
+    (multilingual.tokens), and `low`, its lowercased text. Matched word by word: a phrase's
+    words in a row; the longest phrase at a word wins, and the next match starts after it."""
+    index = _index(lang)
+    if index is None:
         return NOTHING
-    pattern, tags = table
+    if "@" in low:
+        words = [*words, *HANDLE.findall(low)]
+    present = index.first.keys() & words  # most posts hold none: one set operation
+    stemmed = any(start in low for start in index.starts)
+    if not present and not stemmed:
+        return NOTHING
+    at = ([k for k, w in enumerate(words) if w in present or w.startswith(index.starts)]
+          if stemmed else [k for k, w in enumerate(words) if w in present])
     cues: dict[str, None] = {}
     urgent: set[str] = set()
     risks: set[str] = set()
-    for hit in pattern.findall(low):
-        for name in tags.get(hit) or _prefixed(tags, hit):
+    end = 0  # a match's last word: the next starts after it
+    for k in at:
+        if k < end:
+            continue
+        word, hit = words[k], None
+        for rest, phrase, names in index.first.get(word, ()):
+            if tuple(words[k + 1:k + 1 + len(rest)]) == rest:
+                hit, end = (phrase, names), k + 1 + len(rest)
+                break
+        if hit is None and stemmed:
+            hit = next(((phrase, names) for stem, phrase, names in index.stems.get(word[:3], ())
+                        if word.startswith(stem)), None)
+        if hit is None:
+            continue
+        phrase, names = hit
+        for name in names:
             if name == REPEATED:
                 urgent.add(REPEATED)
             elif name.startswith("cue:"):
-                cues[hit] = None
+                cues[phrase] = None
                 if name != "cue:" + OTHER:
                     urgent.add(name[4:])
             else:
                 risks.add(name[5:])
+    if not cues and not urgent and not risks:
+        return NOTHING
     return Found(tuple(cues), frozenset(urgent), frozenset(risks))
-
-
-def _prefixed(tags: dict[str, tuple[str, ...]], word: str) -> tuple[str, ...]:
-    """The tags of the "*" phrase `word` starts with."""
-    return next((t for p, t in tags.items() if p.endswith("*") and word.startswith(p[:-1])), ())

@@ -31,11 +31,11 @@ from importlib import resources
 
 from bot.domain.scoring import language_cues
 from bot.domain.scoring.complaint import RULES_CUE_LOGIT
+from bot.domain.scoring.language_cues import TOKEN
 
 WEIGHTS_FILE = "language_weights.json"
 LABELS = ("negative", "neutral", "positive")
 STRIP = re.compile(r"@\w+|https?://\S+|www\.\S+")
-TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 STEM = 5  # letters kept of a word longer than this, as a feature of its own ("p:remb")
 EMOJI_FROM = 0x2000
 NUMERIC = ("compound", "neg", "pos")  # VADER's scores, weighed like the features
@@ -320,7 +320,7 @@ def scores(text: str, lang: str, vader: dict[str, float],
                 else:
                     zn -= v * LEXICON_SCALE
     z = [zn, 0.0, zp]  # negative, neutral, positive
-    found = language_cues.find(lang, low)
+    found = language_cues.find(lang, words, low)
     # A cue the rules file names counts as the file's, even where it is built in too.
     builtin = [phrase for phrase in found.cues if phrase not in extra_cues]
     top = max(z)
