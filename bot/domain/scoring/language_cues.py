@@ -5,8 +5,9 @@ bot.domain.scoring.enrich's English tables. No labelled complaint or risk data e
 languages: the lists are small and conservative on purpose (a risk can send a reply to
 approval), and a rules file adds words per language (`complaint.cues.<lang>`).
 
-A phrase is matched on the lowercased text between word boundaries; one ending in "*" matches
-any word starting with it ("boicot*": "boicotear").
+A phrase is matched on the post's words (`TOKEN`, the words scoring reads; a handle's name is
+a word too), its words in a row; one ending in "*" is a single word matching any word starting
+with it ("boicot*": "boicotear").
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-# Customer-care complaint cues per language, by the urgency they carry (the kinds of
+# Complaint cues per language, by the urgency they carry (the kinds of
 # bot.domain.scoring.enrich.URGENT_CUES; "other": none): words or phrases (lowercase) that, in a
 # post to a brand, mean something went wrong. Each one found raises the complaint odds; a
 # flagged complaint with money, access or time waited among its cues is urgent, as an English
-# one is. Hand-written, small on purpose; rules files add words per language.
+# one is.
 COMPLAINT_CUES: dict[str, dict[str, tuple[str, ...]]] = {
     "es": {
         "money": ("reembolso", "devolución", "me cobraron", "cobraron", "cobro", "cobro indebido",
@@ -231,24 +232,35 @@ def find(lang: str, words: list[str], low: str) -> Found:
         return NOTHING
     at = ([k for k, w in enumerate(words) if w in present or w.startswith(index.starts)]
           if stemmed else [k for k, w in enumerate(words) if w in present])
+    hits: list[tuple[str, tuple[str, ...]]] = []
+    end = 0  # past the last match: the next starts there
+    for k in at:
+        if k >= end:
+            hit, end = _match(index, words, k, stemmed)
+            if hit is not None:
+                hits.append(hit)
+    return _found(hits)
+
+
+def _match(index: _Index, words: list[str], k: int, stemmed: bool
+           ) -> tuple[tuple[str, tuple[str, ...]] | None, int]:
+    """The longest phrase starting at words[k] (and its tags), and the index after it."""
+    word = words[k]
+    for rest, phrase, names in index.first.get(word, ()):
+        if tuple(words[k + 1:k + 1 + len(rest)]) == rest:
+            return (phrase, names), k + 1 + len(rest)
+    if stemmed:
+        for stem, phrase, names in index.stems.get(word[:3], ()):
+            if word.startswith(stem):
+                return (phrase, names), k + 1
+    return None, k + 1
+
+
+def _found(hits: list[tuple[str, tuple[str, ...]]]) -> Found:
     cues: dict[str, None] = {}
     urgent: set[str] = set()
     risks: set[str] = set()
-    end = 0  # a match's last word: the next starts after it
-    for k in at:
-        if k < end:
-            continue
-        word, hit = words[k], None
-        for rest, phrase, names in index.first.get(word, ()):
-            if tuple(words[k + 1:k + 1 + len(rest)]) == rest:
-                hit, end = (phrase, names), k + 1 + len(rest)
-                break
-        if hit is None and stemmed:
-            hit = next(((phrase, names) for stem, phrase, names in index.stems.get(word[:3], ())
-                        if word.startswith(stem)), None)
-        if hit is None:
-            continue
-        phrase, names = hit
+    for phrase, names in hits:
         for name in names:
             if name == REPEATED:
                 urgent.add(REPEATED)

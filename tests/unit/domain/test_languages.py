@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import RulesError, load_rules, parse_rules
-from bot.domain.scoring import language, multilingual
+from bot.domain.scoring import language, language_cues, multilingual
 from bot.domain.scoring.enrich import enrich
 from bot.domain.scoring.routing import route
 from tests.support.paths import ROOT
@@ -136,6 +136,23 @@ def test_risk_words_of_one_language_are_not_read_in_another():
                   now=NOW).risk == ()
     assert enrich(mention("My friend the abogado loved the flight", "en"), SHIPPED,
                   now=NOW).risk == ()
+
+
+def test_language_cues_match_whole_words_in_a_row_the_longest_first():
+    """Phrases match words in a row (the longest at a word wins: "cobro indebido" is one cue,
+    not "cobro" too), "*" words by their start, handles by their name; a word inside another
+    is no match."""
+    def found(lang: str, text: str) -> language_cues.Found:
+        low = text.lower()
+        return language_cues.find(lang, multilingual.tokens(low), low)
+
+    assert found("es", "Nadie me responde").cues == ("nadie me responde",)
+    assert found("es", "otro cobro indebido").cues == ("cobro indebido",)
+    assert found("es", "vamos a boicotear esta marca").risks == {"reputational"}
+    assert found("es", "ya le escribí a @Profeco").risks == {"regulatory"}
+    assert found("es", "el reembolsomatic es genial") == language_cues.NOTHING
+    assert found("fr", "impossible d'accéder à mon compte").urgent == {"access"}
+    assert found("xx", "anything") == language_cues.NOTHING
 
 
 def test_praise_in_another_language_is_positive_and_p4():
