@@ -168,7 +168,7 @@ COMPLAINT_CUES: dict[str, tuple[int, bool, tuple[str, ...]]] = {
         "broken|crashed|crashing|crashes|defective|faulty|damaged|cracked|ripped|shrunk|shrank",
         "broke down",
         "fell|falls|falling|fallen apart",
-        # food and drink: a brand beyond airlines, banks and shops (issue 15)
+        # food and drink: what arrives spoiled is broken too
         "food|meal|order|pizza|burger|fries|coffee|drink was|is|were|are|arrived|came cold|stale|raw"
         "|undercooked|burnt|soggy|spoiled|expired",
         "food poisoning",

@@ -12,9 +12,9 @@ scores (emoji, emoticons and English words are common in any language), plus the
 per-language lexicon
 (`sentiment.lexicons.<lang>`: word → valence −4..4, added to the positive or negative score).
 The complaint probability is the probability of "negative", raised by the language's complaint
-cues (bot.domain.scoring.language_cues): there is no labelled complaint data in these languages, so an unhappy
-post is the best stand-in. A language with no weights is not guessed at: `scores` returns None
-and the caller says `unknown`.
+cues (bot.domain.scoring.language_cues): there is no labelled complaint data in these
+languages, so an unhappy post is the best stand-in. A language with no weights is not guessed
+at: `scores` returns None and the caller says `unknown`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from bot.networks.graph.usage import UsageMeter
 THROTTLE_WAIT = timedelta(minutes=15)  # Meta's windows roll over an hour; no estimate given
 
 
-
 def check_cursor(error: GraphError, after: str | None, network: str) -> None:
     """Raise `TokenRefused` when Meta refused the `after` cursor of a gap's page (expired, or the
     edge changed under it): the gap is read again from the newest page (bot.networks.gaps)."""
