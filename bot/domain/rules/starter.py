@@ -60,6 +60,9 @@ _STARTER_RULES = [  # what most desks want on day one; tune with `socialbot tune
     {"name": "legal threat",
      "when": {"text_matches": [r"\bsue\b", "lawyer", "solicitor", "ombudsman"]},
      "then": {"priority": "P1", "approval": "required", "risk": "legal"}},
+    {"name": "legal or regulator, any language",  # the risks scoring reads in every language
+     "when": {"risk": ["legal", "regulatory"]},
+     "then": {"priority": "P1", "approval": "required"}},
     {"name": "press", "when": {"author_type": "press"},
      "then": {"priority": "P1", "approval": "required", "risk": "reputational"}},
     {"name": "angry influencer",

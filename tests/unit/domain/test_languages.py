@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import RulesError, load_rules, parse_rules
+from bot.domain.rules.starter import StarterTeam, starter_rules
 from bot.domain.scoring import language, language_cues, multilingual
 from bot.domain.scoring.enrich import enrich
 from bot.domain.scoring.routing import route
@@ -127,6 +128,19 @@ def test_risks_in_another_language_are_found_and_routed(text, lang, risks):
     decision = route(m, e, SHIPPED)
     assert decision.matched_rules[0] == "legal or regulator, any language"
     assert (decision.team, decision.priority, decision.approval_required) == ("pr", "P1", True)
+
+
+def test_starter_rules_route_a_threat_in_any_language_for_approval():
+    """`socialbot init`'s rules carry the same any-language risk rule: a lawyer in Spanish or
+    the CNIL in French is P1 with approval on day one, not only the English words."""
+    rules = parse_rules(starter_rules("Acme Bank", [StarterTeam("care", "C0REALCARE",
+                                                                "#social-care", ["U0DANA0001"])]))
+    for text, lang in [("Me cobraron dos veces. Voy a demandarlos, ya hablé con mi abogado", "es"),
+                       ("Mes données personnelles ont fuité, j'ai écrit à la CNIL", "fr")]:
+        m = mention(text, lang)
+        decision = route(m, enrich(m, rules, now=NOW), rules)
+        assert decision.matched_rules[0] == "legal or regulator, any language"
+        assert (decision.priority, decision.approval_required) == ("P1", True)
 
 
 def test_risk_words_of_one_language_are_not_read_in_another():
