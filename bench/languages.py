@@ -29,8 +29,8 @@ ML = Path("sentiment") / "multilingual"
 LABELS = ("negative", "neutral", "positive")
 XLMT = {"es": "spanish", "fr": "french", "de": "german", "it": "italian", "pt": "portuguese",
         "ar": "arabic", "hi": "hindi"}
-SENTIMENT_LANGUAGES = ("es", "fr", "pt", "de", "it", "sw", "pcm")
-DETECTED = (*SENTIMENT_LANGUAGES, "en", "ar", "hi")
+SENTIMENT_LANGUAGES = ("es", "fr", "pt", "de", "it", "sw", "pcm", "ar")
+DETECTED = (*SENTIMENT_LANGUAGES, "en", "hi")
 
 Post = tuple[str, str]  # (text, label)
 

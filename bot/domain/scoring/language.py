@@ -1,7 +1,8 @@
 """PURE language of a post, offline: what the network says, else a small detector.
 
 The detector first looks at the script: Arabic, Devanagari, Cyrillic, Greek, Hebrew, Thai,
-Hangul, kana and Han letters name their language (or its usual one) outright. Latin-script text
+Hangul, kana and Han letters name their language (or its usual one) outright; in Arabic script,
+the letters only Urdu or Persian write name those. Latin-script text
 is scored by a naive-Bayes model over its words (`data/language_weights.json`, "detector":
 log-probabilities of each language's frequent words, derived by
 `tools/derive_language_weights.py` from the train splits of the same public sets as the
@@ -68,7 +69,23 @@ def script_language(text: str) -> str | None:
     o = ord(m.group())
     if 0x4E00 <= o <= 0x9FFF and re.search("[\u3040-\u30ff]", text):
         return "ja"  # Han with kana: Japanese
+    if 0x0600 <= o <= 0x077F:
+        return _arabic_script(text)
     return next(lang for a, b, lang in SCRIPTS if a <= o <= b)
+
+
+# Letters Arabic does not use: Urdu's (ٹ ڈ ڑ ں ے), and Persian's, which Urdu shares (پ چ ژ گ ک ی;
+# Gulf Arabic writes چ or گ now and then, so it takes two).
+_URDU = re.compile("[\u0679\u0688\u0691\u06ba\u06be\u06d2\u06d3]")
+_PERSIAN = re.compile("[\u067e\u0686\u0698\u06af\u06a9\u06cc]")
+
+
+def _arabic_script(text: str) -> str:
+    """Arabic, or Urdu or Persian by the letters only they write: their posts must not be
+    scored by Arabic's weights."""
+    if _URDU.search(text):
+        return "ur"
+    return "fa" if len(_PERSIAN.findall(text)) >= 2 else "ar"
 
 
 def detect(text: str, words: list[str] | None = None) -> str | None:

@@ -84,6 +84,20 @@ COMPLAINT_CUES: dict[str, dict[str, tuple[str, ...]]] = {
         "other": ("hamna", "tatizo", "shida", "wizi", "tapeli", "matapeli", "malalamiko",
                   "huduma mbaya", "mbaya sana", "mbovu", "kero", "usumbufu"),
     },
+    "ar": {
+        "money": ("استرداد", "استرجاع", "فلوسي", "أموالي", "اموالي", "مبلغي", "تم خصم",
+                  "انخصم", "خصموا", "خصم مبلغ", "تعويض"),
+        "access": ("لا يعمل", "ما يشتغل", "مايشتغل", "مش شغال", "معطل", "متوقف", "انقطاع",
+                   "مقطوع", "محظور", "حسابي موقوف", "تم ايقاف", "تم إيقاف", "لا أستطيع الدخول",
+                   "ما اقدر ادخل", "مافي نت", "مافي شبكة", "لا يوجد انترنت"),
+        "waited": ("ما زلت انتظر", "مازلت انتظر", "لازلت انتظر", "لا زلت انتظر", "منذ أيام",
+                   "من أيام", "منذ اسبوع", "منذ أسبوع", "من اسبوع", "ولا أحد يرد",
+                   "ولا احد يرد", "لا أحد يرد", "لا احد يرد", "محد يرد", "لا يوجد رد",
+                   "بدون رد", "مافي رد", "ما في رد"),
+        "other": ("شكوى", "شكوتي", "لم يصل", "لم تصل", "ما وصل", "ماوصل", "ما وصلت",
+                  "سيئة جدا", "سيء جدا", "أسوأ خدمة", "اسوأ خدمة", "مهزلة", "مهزله", "زفت",
+                  "احتيال", "نصب"),
+    },
     "pcm": {
         "money": ("refund", "debit", "deduct", "my money", "reverse my money"),
         "access": ("block", "no dey work", "network no dey", "no light", "i no fit login"),
@@ -101,6 +115,8 @@ AGAIN: dict[str, tuple[str, ...]] = {
     "it": ("di nuovo", "ancora una volta"),
     "sw": ("tena",),
     "pcm": ("again",),
+    "ar": ("مرة أخرى", "مرة اخرى", "مرة ثانية", "مره ثانيه", "من جديد", "مجددا", "كالعادة",
+           "كالعاده"),
 }
 REPEATED = "repeated"  # the kind AGAIN's words give
 OTHER = "other"  # a complaint cue that carries no urgency
@@ -158,6 +174,16 @@ RISK_CUES: dict[str, dict[str, tuple[str, ...]]] = {
         "reputational": ("vyombo vya habari",),
         "security": ("utapeli", "tapeli", "matapeli", "wizi", "wezi", "udanganyifu"),
     },
+    "ar": {
+        "legal": ("محامي", "المحامي", "محكمة", "المحكمة", "دعوى", "رفع دعوى", "رفع قضية",
+                  "القضاء", "إجراءات قانونية", "اجراءات قانونية"),
+        "regulatory": ("حماية المستهلك", "جهاز حماية المستهلك", "وزارة التجارة",
+                       "البنك المركزي", "هيئة الاتصالات", "الطيران المدني"),
+        "privacy": ("بياناتي", "بياناتي الشخصية", "تسريب البيانات", "تسريب بيانات",
+                    "اختراق حسابي", "تم اختراق حسابي"),
+        "reputational": ("مقاطعة", "قاطعوا", "الصحافة", "الإعلام"),
+        "security": ("احتيال", "نصب", "نصاب", "نصابين", "حرامية", "سرقة", "اختراق", "تصيد"),
+    },
     "pcm": {  # English-based: the English tables read it too ("lawyer", "scam", "fraud")
         "regulatory": ("cbn", "ncc", "fccpc", "efcc"),
     },
@@ -175,6 +201,21 @@ NOTHING = Found((), frozenset(), frozenset())
 
 
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # a word in any script, as scoring reads it
+# Combining marks are no letters to `\w`: Arabic's short vowels and Devanagari's vowel signs
+# would cut a word in pieces ("किताब" into "क", "त", "ब"). The slower pattern that keeps them
+# is used only on a text that has one.
+_MARKS = ("\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8"
+          "\u06ea-\u06ed\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963")
+_LETTER = rf"(?:[^\W\d_]|[{_MARKS}])"
+_MARKED = re.compile(f"[{_MARKS}]")
+_MARKED_TOKEN = re.compile(rf"{_LETTER}+(?:['’]{_LETTER}+)*")
+
+
+def split(low: str) -> list[str]:
+    """The words (TOKEN) of a lowercased text, combining marks kept in their words."""
+    return (_MARKED_TOKEN if _MARKED.search(low) else TOKEN).findall(low)
+
+
 HANDLE = re.compile(r"@(\w+)")  # a handle is a word here: tagging @Profeco is the risk
 _Entry = tuple[tuple[str, ...], str, tuple[str, ...]]  # the words after the first, phrase, tags
 
@@ -210,7 +251,7 @@ def _index(lang: str) -> _Index | None:
         if phrase.endswith("*"):
             index.stems.setdefault(phrase[:3], []).append((phrase[:-1], phrase, names))
             continue
-        first, *rest = TOKEN.findall(phrase)
+        first, *rest = split(phrase)
         index.first.setdefault(first, []).append((tuple(rest), phrase, names))
     for entries in index.first.values():
         entries.sort(key=lambda e: -len(e[0]))

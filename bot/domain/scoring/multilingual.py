@@ -6,8 +6,8 @@ the file's "derived" note lists them and their licences): a 3-class logistic reg
 (negative, neutral, positive; Swahili's interpolated with naive Bayes, one linear model all the
 same) over the post's words, word pairs, word stems (the first
 STEM letters of longer words), letter 4-grams and emoji, the extra features a language's weights
-name (`EXTRAS`: Swahili's verb prefixes, Portuguese's hand-written valence words; others
-the derive tool tried), and VADER's
+name (`EXTRAS`: Swahili's verb prefixes, Portuguese's and Arabic's hand-written valence
+words; others the derive tool tried), and VADER's
 scores (emoji, emoticons and English words are common in any language), plus the rules file's
 per-language lexicon
 (`sentiment.lexicons.<lang>`: word → valence −4..4, added to the positive or negative score).
@@ -31,7 +31,6 @@ from importlib import resources
 
 from bot.domain.scoring import language_cues
 from bot.domain.scoring.complaint import RULES_CUE_LOGIT
-from bot.domain.scoring.language_cues import TOKEN
 
 WEIGHTS_FILE = "language_weights.json"
 LABELS = ("negative", "neutral", "positive")
@@ -49,7 +48,7 @@ def tokens(low: str) -> list[str]:
     """The words of a lowercased text in any script, without handles and links."""
     if "@" in low or "http" in low or "www." in low:
         low = STRIP.sub(" ", low)
-    return TOKEN.findall(low)
+    return language_cues.split(low)
 
 
 _WORD_FEATURES: dict[str, tuple[str, ...]] = {}  # word → its own features, for speed
@@ -232,11 +231,71 @@ def _word_5grams(w: str) -> tuple[str, ...]:
     return tuple("g:" + padded[i:i + 5] for i in range(len(padded) - 4))
 
 
+_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي",
+                              "ؤ": "و", "ئ": "ي", "ـ": None,
+                              **{chr(c): None for c in range(0x064B, 0x0660)}, "ٰ": None})
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
+
+
+def _arabic(words: list[str]) -> list[str]:
+    """Each Arabic word as _arabic_form spells it: "a:<form>"."""
+    return ["a:" + _arabic_form(w) for w in words if "\u0600" <= w[0] <= "\u06ff"]
+
+
+# Arabic words of plain valence, spelled as _arabic_form gives them (MSA and the common Gulf,
+# Levantine and Egyptian words of customer complaints and thanks); a root matches its longer
+# forms ("فاشل": "فاشلين").
+_AR_NEGATIVE_ROOTS = ("سيي", "سيء", "اسوا", "زفت", "فاشل", "مقرف", "قرف", "ردي", "كارث",
+                      "مزعج", "تعبان", "خايس", "غبي", "حقير", "متخلف", "تخلف", "سخيف", "خربان",
+                      "وسخ", "معفن", "فضيح", "مهزل", "كذب", "كذاب", "نصاب", "احتيال", "زعلان",
+                      "ظلم", "حسبي", "اسف", "مشكل", "بطيء", "بطيي", "غالي", "فشل", "خساره",
+                      "مخيب", "محبط", "غضب", "مستاء", "حرامي")
+_AR_POSITIVE_ROOTS = ("شكر", "مشكور", "ممتاز", "رايع", "جميل", "حلو", "افضل", "احسن", "تسلم",
+                      "يسلم", "عافيه", "مبدع", "ابداع", "مبروك", "سعيد", "فرح", "احب", "حبيت",
+                      "روعه", "عظيم", "ماشاء", "تبارك", "بطل", "سريع", "نشكر", "اشكر")
+_AR_NEGATION_WORDS = frozenset(("ما", "لا", "مش", "مو", "ليس", "غير", "مب", "لم", "لن", "مافي"))
+
+
+def _arabic_form(w: str) -> str:
+    """An Arabic word spelled alike (alef's forms, taa marbuta, short vowels, the elongating
+    tatweel), without the article and the conjunctions or prepositions before it."""
+    f = w.translate(_ARABIC_FOLD)
+    for p in _ARABIC_PREFIXES:
+        if f.startswith(p) and len(f) - len(p) >= 3:
+            return f[len(p):]
+    if f[:1] in ("و", "ف") and len(f) >= 5:  # "and", "so": glued to the next word
+        return f[1:]
+    return f
+
+
+def _arabic_lexicon(words: list[str]) -> list[str]:
+    """"m:lex-"/"m:lex+" for each Arabic word of plain valence, reversed after a negation."""
+    out = []
+    for i, w in enumerate(words):
+        sign = _ar_valence(w)
+        if sign and _AR_NEGATION_WORDS.intersection(words[max(0, i - 2):i]):
+            sign = -sign
+        if sign:
+            out.append("m:lex+" if sign > 0 else "m:lex-")
+    return out
+
+
+@lru_cache(maxsize=WORD_CACHE_MAX)
+def _ar_valence(w: str) -> int:
+    if not ("\u0600" <= w[0] <= "\u06ff"):
+        return 0
+    f = _arabic_form(w)
+    if f.startswith(_AR_NEGATIVE_ROOTS):
+        return -1
+    return 1 if f.startswith(_AR_POSITIVE_ROOTS) else 0
+
+
 # Features a language's weights may name in their "extras" (tools/derive_language_weights.py
 # chose them per language on train folds).
 EXTRAS: dict[str, Callable[[list[str]], list[str]]] = {
     "unaccented": _unaccented, "swahili": _swahili, "swahili_lexicon": _swahili_lexicon,
-    "portuguese_lexicon": _portuguese_lexicon, "letter_5grams": _letter_5grams}
+    "portuguese_lexicon": _portuguese_lexicon, "letter_5grams": _letter_5grams, "arabic": _arabic,
+    "arabic_lexicon": _arabic_lexicon}
 
 
 @cache

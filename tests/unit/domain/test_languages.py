@@ -38,6 +38,10 @@ def mention(text: str, lang: str | None = None, followers: int = 10) -> Mention:
     ("Where is my bag? I have been waiting for two hours at the airport", "en"),
     ("東京の天気はとても良いです", "ja"),
     ("Моя карта заблокирована", "ru"),
+    ("تم خصم المبلغ مرتين ولا احد يرد", "ar"),
+    # Persian and Urdu share Arabic's script: the letters only they write tell them apart
+    ("پرواز من لغو شد و هیچ کس جواب نمی‌دهد", "fa"),
+    ("میری پرواز منسوخ ہو گئی اور کوئی جواب نہیں دے رہا", "ur"),
 ])
 def test_detects_the_language_of_a_post(text, lang):
     assert language.detect(text) == lang
@@ -54,6 +58,7 @@ def test_too_short_to_tell_is_none_and_network_tags_win():
     ("Estoy harto, el servicio es pésimo y sigo esperando el reembolso", "es"),
     ("Schrecklicher Service, ich bin sehr enttäuscht, mein Paket ist immer noch nicht angekommen", "de"),
     ("Que atendimento horrível, estou muito decepcionada", "pt"),  # P4 before the pt lexicon
+    ("خدمة سيئة جدا، الطلب لم يصل حتى الآن", "ar"),  # "very bad service, the order never came"
 ])
 def test_complaints_in_other_languages_are_negative_complaints(text, lang):
     e = enrich(mention(text, lang), SHIPPED, now=NOW)
@@ -71,6 +76,8 @@ def test_complaints_in_other_languages_are_negative_complaints(text, lang):
     # "Your service is very bad, I have waited two weeks and my money has not been returned"
     ("Huduma yenu ni mbaya sana, nimesubiri wiki mbili na pesa zangu hazijarudishwa", "sw",
      {"waited", "money"}),
+    # "the amount was deducted twice again and nobody answers"
+    ("تم خصم المبلغ مرة أخرى ولا احد يرد", "ar", {"money", "waited", "repeated"}),
 ])
 def test_an_urgent_complaint_in_another_language_is_p2_or_higher(text, lang, kinds):
     """Money, access and time waited make a complaint urgent in any language with cues, as in
@@ -117,6 +124,9 @@ def test_again_in_another_language_is_no_complaint_alone(text, lang):
     ("Nimeibiwa pesa zangu na matapeli, nitaenda mahakamani", "sw", ("legal", "security")),
     ("Das ist Betrug! Ich gehe zur Verbraucherzentrale", "de", ("regulatory", "security")),
     ("Vou processar vocês, meus dados foram vazados", "pt", ("legal", "privacy")),
+    # "this is fraud, I will go to court and to consumer protection"
+    ("هذا احتيال، سأذهب إلى المحكمة و حماية المستهلك", "ar",
+     ("legal", "regulatory", "security")),
 ])
 def test_risks_in_another_language_are_found_and_routed(text, lang, risks):
     """The risk cues of bot.domain.scoring.language_cues: the card's risks, and the shipped
@@ -181,6 +191,9 @@ def test_a_language_without_weights_is_unknown_never_neutral():
     assert e.compound == 0.0 and not e.is_complaint
     nl = enrich(mention("Dit is een bericht", "nl"), SHIPPED, now=NOW)
     assert nl.sentiment == "unknown"
+    # Persian in Arabic's script is not read with Arabic's weights
+    fa = enrich(mention("پرواز من لغو شد و هیچ کس جواب نمی‌دهد"), SHIPPED, now=NOW)
+    assert (fa.lang, fa.sentiment) == ("fa", "unknown")
 
 
 def test_a_lexicon_per_language_moves_that_language_only():
