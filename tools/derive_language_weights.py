@@ -87,7 +87,10 @@ bench/triage.py prints are measured on nothing the weights were chosen on.
   pool 0.3 0.356; L2 0.01 0.369; naive Bayes 0.365 — chance for three classes (XLM-T's Hindi is
   romanised Hindi-English mixed), so Hindi gets no weights: its sentiment stays `unknown`.
 - Detection: naive Bayes over words, the TOP_WORDS most frequent of each language (English:
-  the tuning airlines and TweetEval val), add-one smoothed log-probabilities.
+  the tuning airlines and TweetEval val), add-one smoothed log-probabilities; for a text too
+  short for them, the same over the TOP_GRAMS most frequent letter 3-grams of each language's
+  words (bot.domain.scoring.language.LETTER_MARGIN, chosen with the 3-grams of four fifths of
+  the train posts, scored on the fifth held out).
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ import fit  # noqa: E402
 import languages  # noqa: E402
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from bot.domain.scoring import multilingual  # noqa: E402
+from bot.domain.scoring import language, multilingual  # noqa: E402
 
 OUT = ROOT / "bot" / "domain" / "scoring" / "data" / multilingual.WEIGHTS_FILE
 L2 = 3e-3
@@ -123,6 +126,7 @@ MIN_DF = 2
 STEPS = 200
 WEIGHT_MIN = 0.01
 TOP_WORDS = 3000
+TOP_GRAMS = 2000  # letter 3-grams kept per language, for posts too short for the words
 FOLDS = 3  # for --cv
 # Per language: settings that differ from the ones above, chosen by --cv (see the docstring).
 SETTINGS: dict[str, dict[str, float]] = {
@@ -296,16 +300,28 @@ def detector() -> dict:
         for text, _ in languages.train(lang):
             c.update(multilingual.tokens(text.lower()))
         counts[lang] = dict(c.most_common(TOP_WORDS))
-    words = sorted({w for c in counts.values() for w in c})
-    unseen, table = [], {}
+    unseen, table = _log_probabilities(counts)
+    grams = {}
     for lang in DETECTOR_LANGUAGES:
-        total = sum(counts[lang].values()) + len(words)
-        unseen.append(round(math.log(1 / total), 3))
-    for w in words:
-        table[w] = [round(math.log((counts[lang].get(w, 0) + 1) /
-                                   (sum(counts[lang].values()) + len(words))), 3)
-                    for lang in DETECTOR_LANGUAGES]
-    return {"languages": list(DETECTOR_LANGUAGES), "unseen": unseen, "words": table}
+        c = Counter()
+        for text, _ in languages.train(lang):
+            c.update(language.letter_grams(multilingual.tokens(text.lower())))
+        grams[lang] = dict(c.most_common(TOP_GRAMS))
+    return {"languages": list(DETECTOR_LANGUAGES), "unseen": unseen, "words": table,
+            "letters": _log_probabilities(grams)[1]}
+
+
+def _log_probabilities(counts: dict[str, dict[str, int]]
+                       ) -> tuple[list[float], dict[str, list[float]]]:
+    """Add-one smoothed log-probabilities of each counted item in each language, over the
+    union of every language's items, and each language's value for an unseen one."""
+    items = sorted({w for c in counts.values() for w in c})
+    totals = [sum(counts[lang].values()) + len(items) for lang in DETECTOR_LANGUAGES]
+    unseen = [round(math.log(1 / total), 3) for total in totals]
+    table = {w: [round(math.log((counts[lang].get(w, 0) + 1) / total), 3)
+                 for lang, total in zip(DETECTOR_LANGUAGES, totals, strict=True)]
+             for w in items}
+    return unseen, table
 
 
 def note() -> str:

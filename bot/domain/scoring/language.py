@@ -7,8 +7,12 @@ is scored by a naive-Bayes model over its words (`data/language_weights.json`, "
 log-probabilities of each language's frequent words, derived by
 `tools/derive_language_weights.py` from the train splits of the same public sets as the
 sentiment weights). English keeps the benefit of the doubt: another language must win by
-MARGIN nats per word. Text with too few words says nothing (None: scored as English); text
-whose words no language knows is `und` (undetermined: its sentiment is `unknown`).
+MARGIN nats per word. Text with too few of those words is scored by its letter 3-grams
+("letters": the same model over the TOP_GRAMS most frequent 3-grams of each language's words,
+English given LETTER_MARGIN per 3-gram) when it has MIN_GRAMS of them: "Brutale Räuber quälen
+Taxifahrer" knows no frequent word but is German by its letters. Otherwise too few words say
+nothing (None: scored as English), and words no language knows are `und` (undetermined: its
+sentiment is `unknown`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ UNDETERMINED = "und"
 MARGIN = 1.0  # nats per frequent word another language must beat English by
 MIN_WORDS = 3  # fewer (frequent) words than this: no guess
 MIN_KNOWN = 0.3  # share of the words the best language must know, else "und"
+MIN_GRAMS = 8  # known letter 3-grams a text too short for the words needs for a guess
+# nats per 3-gram another language must beat English by; chosen on a fifth of the train posts
+# held out of the 3-gram counts: German posts too short for the words 84 % → 93 % right, English
+# ones kept 99.9 % (0.0 to 0.5 tried)
+LETTER_MARGIN = 0.3
+NOT_BY_LETTERS = frozenset({"pcm"})  # English-based: its letters are English's
 NETWORK_UNKNOWN = frozenset({"und", "zxx", "qme", "qht", "qam", "qst", "art", "mis", ""})
 
 # First letter of a script → the language it most likely is (the first non-Latin letter wins).
@@ -41,6 +51,34 @@ def normalise(code: str | None) -> str | None:
         return None
     base = code.strip().lower().replace("_", "-").split("-", 1)[0]
     return None if base in NETWORK_UNKNOWN else base
+
+
+def letter_grams(words: list[str]) -> list[str]:
+    """The letter 3-grams of each word, with its edges (" ca", "cat", "at ")."""
+    out: list[str] = []
+    for w in words:
+        padded = f" {w} "
+        out.extend(padded[i:i + 3] for i in range(len(padded) - 2))
+    return out
+
+
+@cache
+def _letters() -> dict[str, tuple[float, ...]]:
+    return {g: tuple(v) for g, v in multilingual.load_weights()["detector"]["letters"].items()}
+
+
+def _by_letters(words: list[str], langs: tuple[str, ...]) -> str | None:
+    """The language of a text too short for the word model, by its letter 3-grams: None when
+    there are too few of them, or English is as likely (within LETTER_MARGIN a 3-gram)."""
+    rows = list(filter(None, map(_letters().get, letter_grams(words))))
+    if len(rows) < MIN_GRAMS:
+        return None
+    totals = list(map(sum, zip(*rows, strict=True)))
+    best = max((i for i, lang in enumerate(langs) if lang not in NOT_BY_LETTERS),
+               key=totals.__getitem__)
+    if totals[best] - totals[langs.index("en")] < LETTER_MARGIN * len(rows):
+        return None
+    return langs[best]
 
 
 @cache
@@ -105,7 +143,7 @@ def detect(text: str, words: list[str] | None = None) -> str | None:
     rows = list(filter(None, map(table.get, words)))
     seen = len(rows)
     if seen < MIN_WORDS:
-        return None if seen else UNDETERMINED
+        return _by_letters(words, langs) or (None if seen else UNDETERMINED)
     totals = list(map(sum, zip(*rows, strict=True)))
     best = max(range(len(langs)), key=totals.__getitem__)
     if sum(map(itemgetter(best), filter(None, map(known.get, words)))) \

@@ -47,6 +47,19 @@ def test_detects_the_language_of_a_post(text, lang):
     assert language.detect(text) == lang
 
 
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Schrecklicher Kundendienst, völlig unverschämt", "de"),
+    ("Lieferung beschädigt, Rückerstattung bitte", "de"),
+    ("Colis endommagé, remboursement svp", "fr"),
+    ("Worst airline ever", None),  # English keeps the benefit of the doubt
+    ("lost baggage claim pending", None),
+])
+def test_a_post_too_short_for_the_words_is_told_by_its_letters(text, lang):
+    """Three words or fewer that the word model knows: the letter 3-grams decide, and a
+    short English post is still English (None: scored as English)."""
+    assert language.detect(text) in ((lang,) if lang else (None, "en"))
+
+
 def test_too_short_to_tell_is_none_and_network_tags_win():
     assert language.detect("ok!") is None
     assert language.language_of("pt-BR", "anything at all") == "pt"
