@@ -198,16 +198,23 @@ _PT_SHORT = {"mal": -1, "dor": -1, "medo": -1, "chato": -1, "chata": -1, "triste
 _PT_NEGATION_WORDS = frozenset(("não", "nao", "nem", "nunca", "jamais", "sem"))
 
 
-def _portuguese_lexicon(words: list[str]) -> list[str]:
-    """"m:lex-"/"m:lex+" for each word of plain valence (_PT_*), reversed after a negation."""
+def _lexicon_marks(words: list[str], valence: Callable[[str], int],
+                   negations: frozenset[str]) -> list[str]:
+    """"m:lex-"/"m:lex+" for each word of plain valence, reversed after a negation (one of
+    the two words before it)."""
     out = []
     for i, w in enumerate(words):
-        sign = _pt_valence(w)
-        if sign and _PT_NEGATION_WORDS.intersection(words[max(0, i - 2):i]):
+        sign = valence(w)
+        if sign and negations.intersection(words[max(0, i - 2):i]):
             sign = -sign
         if sign:
             out.append("m:lex+" if sign > 0 else "m:lex-")
     return out
+
+
+def _portuguese_lexicon(words: list[str]) -> list[str]:
+    """Portuguese's words of plain valence (_PT_*): _lexicon_marks."""
+    return _lexicon_marks(words, _pt_valence, _PT_NEGATION_WORDS)
 
 
 @lru_cache(maxsize=WORD_CACHE_MAX)
@@ -270,15 +277,8 @@ def _arabic_form(w: str) -> str:
 
 
 def _arabic_lexicon(words: list[str]) -> list[str]:
-    """"m:lex-"/"m:lex+" for each Arabic word of plain valence, reversed after a negation."""
-    out = []
-    for i, w in enumerate(words):
-        sign = _ar_valence(w)
-        if sign and _AR_NEGATION_WORDS.intersection(words[max(0, i - 2):i]):
-            sign = -sign
-        if sign:
-            out.append("m:lex+" if sign > 0 else "m:lex-")
-    return out
+    """Arabic's words of plain valence (_AR_*): _lexicon_marks."""
+    return _lexicon_marks(words, _ar_valence, _AR_NEGATION_WORDS)
 
 
 @lru_cache(maxsize=WORD_CACHE_MAX)
