@@ -5,7 +5,7 @@ bot.domain.scoring.enrich's English tables. No labelled complaint or risk data e
 languages: the lists are small and conservative on purpose (a risk can send a reply to
 approval), and a rules file adds words per language (`complaint.cues.<lang>`).
 
-A phrase is matched on the post's words (`TOKEN`, the words scoring reads; a handle's name is
+A phrase is matched on the post's words (`split`, the words scoring reads; a handle's name is
 a word too), its words in a row; one ending in "*" is a single word matching any word starting
 with it ("boicot*": "boicotear").
 """
@@ -204,7 +204,7 @@ class Found:
 NOTHING = Found((), frozenset(), frozenset())
 
 
-TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # a word in any script, as scoring reads it
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # a word in any script, as scoring reads it
 # Combining marks are no letters to `\w`: Arabic's short vowels and Devanagari's vowel signs
 # would cut a word in pieces ("किताब" into "क", "त", "ब"). The slower pattern that keeps them
 # is used only on a text that has one.
@@ -212,12 +212,12 @@ _MARKS = ("\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e
           "\u06ea-\u06ed\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963")
 _LETTER = rf"(?:[^\W\d_]|[{_MARKS}])"
 _MARKED = re.compile(f"[{_MARKS}]")
-_MARKED_TOKEN = re.compile(rf"{_LETTER}+(?:['’]{_LETTER}+)*")
+_MARKED_WORD = re.compile(rf"{_LETTER}+(?:['’]{_LETTER}+)*")
 
 
 def split(low: str) -> list[str]:
-    """The words (TOKEN) of a lowercased text, combining marks kept in their words."""
-    return (_MARKED_TOKEN if _MARKED.search(low) else TOKEN).findall(low)
+    """The words of a lowercased text in any script, combining marks kept in their words."""
+    return (_MARKED_WORD if _MARKED.search(low) else _WORD).findall(low)
 
 
 HANDLE = re.compile(r"@(\w+)")  # a handle is a word here: tagging @Profeco is the risk
@@ -263,7 +263,7 @@ def _index(lang: str) -> _Index | None:
 
 
 def find(lang: str, words: list[str], low: str) -> Found:
-    """The cues of `lang` in a post: `words`, its TOKEN words without handles and links
+    """The cues of `lang` in a post: `words`, its words (`split`) without handles and links
     (multilingual.tokens), and `low`, its lowercased text. Matched word by word: a phrase's
     words in a row; the longest phrase at a word wins, and the next match starts after it."""
     index = _index(lang)
