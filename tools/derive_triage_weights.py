@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import corpora  # noqa: E402
 
 from bot.domain.scoring import triage  # noqa: E402
-from bot.domain.scoring.enrich import COMPLAINT_CUES, lower_for_matching, triage_features  # noqa: E402
+from bot.domain.scoring.cues import COMPLAINT_CUES, lower_for_matching  # noqa: E402
+from bot.domain.scoring.enrich import triage_features  # noqa: E402
 
 OUT = ROOT / "bot" / "domain" / "scoring" / "data" / triage.WEIGHTS_FILE
 MIN_DF = 4  # a word or emoji in fewer tuning posts gets no weight

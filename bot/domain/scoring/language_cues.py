@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 # Complaint cues per language, by the urgency they carry (the kinds of
-# bot.domain.scoring.enrich.URGENT_CUES; "other": none): words or phrases (lowercase) that, in a
+# bot.domain.scoring.points.URGENT_CUES; "other": none): words or phrases (lowercase) that, in a
 # post to a brand, mean something went wrong. Each one found raises the complaint odds; a
 # flagged complaint with money, access or time waited among its cues is urgent, as an English
 # one is.
@@ -124,7 +124,7 @@ AGAIN: dict[str, tuple[str, ...]] = {
 }
 REPEATED = "repeated"  # the kind AGAIN's words give
 OTHER = "other"  # a complaint cue that carries no urgency
-# Risk → phrases, per language; the risk names are enrich.RISK_CUES's.
+# Risk → phrases, per language; the risk names are cues.RISK_CUES's.
 RISK_CUES: dict[str, dict[str, tuple[str, ...]]] = {
     "es": {
         "legal": ("abogado", "abogados", "demanda", "demandar", "demandaré", "los demandaré",

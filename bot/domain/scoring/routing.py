@@ -32,7 +32,8 @@ from typing import Any
 
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import Condition, Rule, Rules, priority_rank
-from bot.domain.scoring.enrich import Enrichment, lower_for_matching
+from bot.domain.scoring.cues import lower_for_matching
+from bot.domain.scoring.enrich import Enrichment
 
 # The stdlib's regex parser: private (and so untyped: Any), so a Python without it just skips
 # the shortcut.

@@ -39,7 +39,8 @@ from typing import Any
 from bot.domain.mention import Mention
 from bot.domain.rules.schema import SENTIMENTS, Rules, priority_rank
 from bot.domain.scoring import complaint, multilingual
-from bot.domain.scoring.enrich import Enrichment, enrich, lower_for_matching
+from bot.domain.scoring.cues import lower_for_matching
+from bot.domain.scoring.enrich import Enrichment, enrich
 from bot.domain.scoring.routing import RouteDecision, route
 
 FIELDS = ("sentiment", "priority", "author_type", "team", "complaint")

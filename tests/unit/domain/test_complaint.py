@@ -9,8 +9,7 @@ import pytest
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import load_rules
-from bot.domain.scoring import complaint
-from bot.domain.scoring import enrich as E
+from bot.domain.scoring import complaint, points
 from bot.domain.scoring.enrich import complaint_features, enrich
 from tests.support.paths import ROOT
 
@@ -67,8 +66,8 @@ def test_a_complaint_that_is_not_negative_nor_urgent_is_lifted_to_p3_only():
 def test_the_floor_tops_the_score_up_to_p2_for_an_urgent_complaint_and_is_named():
     e = enrich(mention("my account has been frozen for a week, I can't pay rent"), SHIPPED,
                now=NOW)
-    assert e.score_parts["urgent"] == 2 * E.URGENT_POINTS  # access, time waited
-    assert e.score >= E.P2_FROM
+    assert e.score_parts["urgent"] == 2 * points.URGENT_POINTS  # access, time waited
+    assert e.score >= points.P2_FROM
     assert sum(e.score_parts.values()) == e.score
 
 

@@ -11,20 +11,9 @@ from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import load_rules, parse_rules
 from bot.domain.rules.schema import SentimentConfig, priority_rank
 from bot.domain.scoring import enrich as E
-from bot.domain.scoring.enrich import (
-    AGE_PENALTIES,
-    P1_FROM,
-    P2_FROM,
-    P3_FROM,
-    author_type_of,
-    complaint_cues,
-    compound_of,
-    enrich,
-    is_question,
-    priority_for,
-    risks_of,
-    sentiment_label,
-)
+from bot.domain.scoring.cues import complaint_cues, is_question, risks_of
+from bot.domain.scoring.enrich import author_type_of, compound_of, enrich, sentiment_label
+from bot.domain.scoring.points import AGE_PENALTIES, P1_FROM, P2_FROM, P3_FROM, priority_for
 from bot.domain.scoring.vader import Analyzer
 from tests.support.paths import ROOT
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from bot.domain.mention import NETWORKS, Author, Mention
 from bot.domain.rules.load import load_rules, parse_rules
 from bot.domain.rules.schema import PRIORITIES, Condition
-from bot.domain.scoring.enrich import Enrichment, enrich, lower_for_matching
+from bot.domain.scoring.cues import lower_for_matching
+from bot.domain.scoring.enrich import Enrichment, enrich
 from bot.domain.scoring.routing import RouteDecision, matches, required_text, route
 from tests.support.paths import ROOT
 

@@ -12,8 +12,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.domain.mention import Author, Mention
 from bot.domain.rules.load import load_rules, parse_rules
-from bot.domain.scoring import enrich as E
-from bot.domain.scoring import triage
+from bot.domain.scoring import cues, points, triage
 from bot.domain.scoring.enrich import enrich, triage_features, triage_scores
 from tests.support.paths import ROOT
 
@@ -113,8 +112,8 @@ def test_a_complaint_from_a_customer_outranks_praise_from_a_celebrity():
     praise = enrich(mention("Flying @NorthwindAir today, what a lovely crew!", followers=5_000_000,
                             handle="megastar"), SHIPPED, now=NOW)
     assert complaint.sentiment == "negative" and praise.sentiment == "positive"
-    assert complaint.score_parts["likely_complaint"] == E.LIKELY_COMPLAINT
-    assert praise.score_parts["praise"] == E.PRAISE_POINTS
+    assert complaint.score_parts["likely_complaint"] == points.LIKELY_COMPLAINT
+    assert praise.score_parts["praise"] == points.PRAISE_POINTS
     assert complaint.score > praise.score
 
 
@@ -122,7 +121,7 @@ def test_the_weights_file_is_small_derived_data():
     w = triage.load_weights()
     assert "tools/derive_triage_weights.py" in w["derived"]
     assert set(w["signals"]) == {*triage.SIGNALS,
-                                 *(triage.CUE_PREFIX + c for c in E.COMPLAINT_CUES)}
+                                 *(triage.CUE_PREFIX + c for c in cues.COMPLAINT_CUES)}
     assert len(w["words"]) < 2000 and len(w["emoji"]) < 100
     # single words, no phrases or text: a post of just that word has it as its one word
     assert all(k in triage_features(mention(k), ACME) for k in w["words"])
