@@ -3,7 +3,7 @@
     python bench/report.py [--n 1000000] [--repeat 3] [--pg URL] [--no-pg] [--no-ack]
 
 1. Fills a database with `--n` mentions over the last 90 days (a seeded RNG, realistic mix:
-   networks, teams, sentiments, priorities with their SLAs — 10 % of rows without one, as rows
+   networks, teams, sentiments, languages, complaints, priorities with their SLAs — 10 % of rows without one, as rows
    older than SLA timers —, ~70 % answered with log-normal response times, closes and
    dismissals, outcomes and their tags, drafts and approvals with rejections, authors with a
    long-tailed (Pareto) follower count, a daily rhythm), with bulk inserts: DB-API
@@ -66,6 +66,9 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NETWORKS = (["x", "mastodon", "bluesky", "rss"], [0.55, 0.10, 0.15, 0.20])
 TEAMS = (["care", "baggage", "pr", "sales"], [0.50, 0.20, 0.15, 0.15])
 SENTIMENTS = (["negative", "neutral", "positive"], [0.40, 0.35, 0.25])
+# The network's tag or the detected one; the report counts primary subtags ("en-US" is "en").
+LANGS = (["en", "en-US", "es", "fr", "pt-BR", "de", "sw", "ar", "und"],
+         [0.78, 0.05, 0.06, 0.03, 0.02, 0.02, 0.01, 0.01, 0.02])
 PRIORITIES = (["P1", "P2", "P3", "P4"], [0.03, 0.17, 0.40, 0.40])
 SLA_SECONDS = np.array([15 * 60, 3600, 4 * 3600, 86400])
 OUTCOMES = (["resolved", "case_opened", "lead", "feature_request", "competitor_intel",
@@ -78,7 +81,7 @@ TEXTS = ["my flight was delayed again", "lost my bag at the airport, nobody answ
          "switching to another airline after this", "booking site keeps crashing",
          "lovely upgrade, cheers", "my lawyer will hear about this", "seat 12C was broken",
          "how do I change my booking?", "on hold for two hours", "best landing ever"]
-MENTION_COLS = ("id", "network", "external_id", "url", "text", "lang", "author_id",
+MENTION_COLS = ("id", "network", "external_id", "url", "text", "lang", "complaint", "author_id",
                 "created_at", "ingested_at", "compound", "sentiment", "author_type", "score",
                 "score_parts", "priority", "team", "risk", "approval_required",
                 "matched_rules", "mentions_brand", "extra", "status", "version",
@@ -171,6 +174,10 @@ def mentions(n: int, n_authors: int, now: datetime, pg: bool,
         outcome = np.where(status == "closed", outcome, None)
         tagged = (status == "closed") & answered  # dismissals carry the outcome, no tag
         texts = rng.integers(0, len(TEXTS), k)
+        lang = _pick(rng, LANGS, k)
+        # Complaints: most negative posts, some neutral ones (a question about a refund).
+        complaint = rng.random(k) < np.where(sent == "negative", 0.75,
+                                             np.where(sent == "neutral", 0.15, 0.02))
         s_ing, s_fr, s_sla, s_closed = (_stamp(a, pg) for a in (ingested, fr, sla, closed))
         s_created = _stamp(ingested - 30, pg)
         rows = []
@@ -178,7 +185,8 @@ def mentions(n: int, n_authors: int, now: datetime, pg: bool,
             mid = int(ids[i])
             rows.append((
                 mid, str(net[i]), str(mid), f"https://example.com/{net[i]}/{mid}",
-                f"{TEXTS[texts[i]]} #{mid}", "en", int(author[i]), s_created[i], s_ing[i],
+                f"{TEXTS[texts[i]]} #{mid}", str(lang[i]), bool(complaint[i]), int(author[i]),
+                s_created[i], s_ing[i],
                 float(compound[i]), str(sent[i]), "customer", int(score[i]), "{}",
                 str(prio[i]), str(team[i]), str(risk[i]), bool(approval[i]), "[]", True,
                 "{}", str(status[i]), 1, "U0AGENT" if answered[i] else None, s_fr[i],

@@ -215,8 +215,8 @@ class Author(Base):
 
 # Leading `ingested_at` (the period), then what the report groups, filters and measures on.
 REPORT_INDEX_COLUMNS = ("ingested_at", "team", "network", "sentiment", "priority", "status",
-                        "outcome", "sla_due_at", "first_response_at", "closed_at", "author_id",
-                        "id")
+                        "outcome", "complaint", "lang", "sla_due_at", "first_response_at",
+                        "closed_at", "author_id", "id")
 
 
 class Mention(Base):

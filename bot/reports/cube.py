@@ -1,6 +1,6 @@
 """The period's counts from one scan: every "by X", the SLA tallies, answered/closed/unanswered
-and the closing outcomes are roll-ups of one GROUP BY over (network, team, sentiment, priority,
-outcome) with conditional counts alongside — at most a few thousand aggregated rows, folded
+the closing outcomes, the complaints and the languages are roll-ups of one GROUP BY over
+(network, team, sentiment, priority, outcome, lang) with conditional counts alongside — at most a few thousand aggregated rows, folded
 here in Python. The columns it reads are all in the report index (`ix_mention_report`), so the
 scan never visits the table itself. (Measured against one conditional count per known value
 in a single-row aggregate: slower on both backends, ~45 CASEs per row cost more than the
@@ -38,6 +38,11 @@ def arrived(start: datetime, end: datetime, team: str | None) -> list[ColumnElem
     return conds
 
 
+def primary_language(tag: str | None) -> str:
+    """`en-US` → `en`; no tag → `und` (undetermined, as BCP 47 says it)."""
+    return (tag or "und").split("-", 1)[0].lower() or "und"
+
+
 def flag(cond: ColumnElement[bool]) -> ColumnElement[int]:
     """How many rows match `cond` (a conditional count both backends run)."""
     return func.sum(case((cond, 1), else_=0))
@@ -56,6 +61,10 @@ class PeriodCounts:
     answered: int = 0  # first_response_at set
     closed: int = 0  # closed_at set
     outcomes: Counter[str] = field(default_factory=Counter)  # the mention's closing outcome
+    complaints: int = 0
+    # primary language subtag ("und": none known) -> mentions, and those that are complaints
+    by_language: Counter[str] = field(default_factory=Counter)
+    complaints_by_language: Counter[str] = field(default_factory=Counter)
     # The smallest and largest id among the rows: lets joins from child tables (tags,
     # drafts) read only that id range. Exact, whatever the id order: every row is inside it.
     first_id: int | None = None
@@ -67,7 +76,7 @@ def period_counts(session: Session, period: ReportPeriod, team: str | None,
     answered = M.first_response_at.is_not(None)
     has_sla = M.sla_due_at.is_not(None)
     rows = session.execute(select(
-        M.network, M.team, M.sentiment, M.priority, M.outcome, func.count().label("n"),
+        M.network, M.team, M.sentiment, M.priority, M.outcome, M.lang, func.count().label("n"),
         flag(and_(has_sla, answered, M.first_response_at <= M.sla_due_at)).label("hit"),
         flag(and_(has_sla, or_(M.first_response_at > M.sla_due_at,
                                and_(~answered, M.overdue(now))))).label("missed"),
@@ -76,9 +85,10 @@ def period_counts(session: Session, period: ReportPeriod, team: str | None,
         flag(and_(M.status.in_(OPEN_STATUSES), ~answered)).label("unanswered"),
         flag(answered).label("answered"),
         flag(M.closed_at.is_not(None)).label("closed"),
+        flag(M.complaint.is_(True)).label("complaints"),
         func.min(M.id).label("first_id"), func.max(M.id).label("last_id"),
     ).where(*in_period(period, team))
-        .group_by(M.network, M.team, M.sentiment, M.priority, M.outcome)).all()
+        .group_by(M.network, M.team, M.sentiment, M.priority, M.outcome, M.lang)).all()
     c = PeriodCounts()
     for row in rows:
         n = row.n
@@ -94,6 +104,11 @@ def period_counts(session: Session, period: ReportPeriod, team: str | None,
         c.closed += int(row.closed or 0)
         if row.outcome is not None:
             c.outcomes[row.outcome] += n
+        complaints = int(row.complaints or 0)
+        c.complaints += complaints
+        lang = primary_language(row.lang)
+        c.by_language[lang] += n
+        c.complaints_by_language[lang] += complaints
         c.first_id = row.first_id if c.first_id is None else min(c.first_id, row.first_id)
         c.last_id = row.last_id if c.last_id is None else max(c.last_id, row.last_id)
     return c

@@ -96,6 +96,15 @@ class Conversations:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageRow:
+    """One language's share of the period: its mentions (by the primary subtag of the
+    network's tag or the detected one; `und`: neither) and how many were complaints."""
+
+    mentions: int
+    complaints: int
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     period: ReportPeriod
     team: str | None  # None: all teams
@@ -121,6 +130,10 @@ class Report:
     critical_count: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
     conversations: Conversations | None = None  # None: not computed (older callers)
+    complaints: int = 0  # flagged a complaint (bot.domain.scoring.complaint) when scored
+    previous_complaints: int = 0
+    sentiment_unknown: int = 0  # a language scoring has no weights for: not in `sentiment`
+    languages: dict[str, LanguageRow] = field(default_factory=dict)  # most mentions first
 
     def share(self, sentiment: str, *, previous: bool = False) -> float | None:
         counts, total = ((self.previous_sentiment, self.previous_total) if previous
@@ -130,6 +143,16 @@ class Report:
     def share_change(self, sentiment: str) -> float | None:
         """Change in percentage points of the sentiment's share against the previous period."""
         now, before = self.share(sentiment), self.share(sentiment, previous=True)
+        return None if now is None or before is None else (now - before) * 100
+
+    def complaint_share(self, *, previous: bool = False) -> float | None:
+        complaints, total = ((self.previous_complaints, self.previous_total) if previous
+                             else (self.complaints, self.total))
+        return complaints / total if total else None
+
+    def complaint_share_change(self) -> float | None:
+        """Change in percentage points of the complaints' share against the previous period."""
+        now, before = self.complaint_share(), self.complaint_share(previous=True)
         return None if now is None or before is None else (now - before) * 100
 
     def busiest_hours(self, n: int = 3) -> list[tuple[int, int]]:
@@ -144,6 +167,8 @@ class Report:
         for row, out in zip(self.sla, data["sla"], strict=True):
             out["rate"] = row.rate
         data["sentiment_change_pp"] = {s: self.share_change(s) for s in SENTIMENTS}
+        data["complaint_share"] = self.complaint_share()
+        data["complaint_change_pp"] = self.complaint_share_change()
         data["busiest_hours"] = [{"hour": h, "mentions": c} for h, c in self.busiest_hours()]
         if self.conversations is not None:
             data["conversations"]["replies_per_conversation"] = \

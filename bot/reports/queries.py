@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, SQLColumnExpression, Text, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from bot.domain.rules.schema import SENTIMENTS, Rules
+from bot.domain.rules.schema import SENTIMENTS, UNKNOWN_SENTIMENT, Rules
 from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
 from bot.reports.conversations import conversation_figures
@@ -33,6 +33,7 @@ from bot.reports.figures import (
     AuthorReach,
     DayRow,
     Durations,
+    LanguageRow,
     MentionLine,
     Report,
     SlaRow,
@@ -280,9 +281,10 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         "volume": lambda s: _volume(s, where, tz),
         "medians": lambda s: _daily_median_response(s, period, team, tz),
         "approvals": lambda s: _approvals(s, where, counts),
-        "previous": lambda s: {r.sentiment: r.n for r in s.execute(
-            select(M.sentiment, func.count().label("n"))
-            .where(*in_period(period.previous(), team)).group_by(M.sentiment))},
+        "previous": lambda s: s.execute(
+            select(M.sentiment, func.count().label("n"),
+                   flag(M.complaint.is_(True)).label("complaints"))
+            .where(*in_period(period.previous(), team)).group_by(M.sentiment)).all(),
         "unanswered": lambda s: tuple(mention_lines(s, open_unanswered, UNANSWERED_SHOWN)),
         "top": lambda s: tuple(_top_authors(s, where)),
         "conversations": lambda s: conversation_figures(s, where, PS),
@@ -305,8 +307,9 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         by_network=dict(counts.by_network.most_common()),
         by_team=dict(counts.by_team.most_common()),
         sentiment={s: counts.sentiment.get(s, 0) for s in SENTIMENTS},
-        previous_total=sum(previous.values()),
-        previous_sentiment={s: int(previous.get(s, 0)) for s in SENTIMENTS},
+        previous_total=sum(r.n for r in previous),
+        previous_sentiment={s: sum(r.n for r in previous if r.sentiment == s)
+                            for s in SENTIMENTS},
         first_response=first, close=close,
         sla=tuple(SlaRow(p, *v) for p, v in counts.sla.items()),
         outcomes=got["outcomes"],
@@ -316,7 +319,12 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         unanswered_count=counts.unanswered,
         unanswered=got["unanswered"],
         critical=got.get("critical", ()), critical_count=got.get("critical_count", 0),
-        conversations=got["conversations"])
+        conversations=got["conversations"],
+        complaints=counts.complaints,
+        previous_complaints=sum(int(r.complaints or 0) for r in previous),
+        sentiment_unknown=counts.sentiment.get(UNKNOWN_SENTIMENT, 0),
+        languages={lang: LanguageRow(n, counts.complaints_by_language[lang]) for lang, n in
+                   sorted(counts.by_language.items(), key=lambda kv: (-kv[1], kv[0]))})
 
 
 def _tune(session: Session) -> None:

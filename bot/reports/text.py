@@ -33,7 +33,18 @@ def report_text(report: Report) -> str:
         change = report.share_change(s)
         mix.append(f"{s} {_pct(report.share(s))}"
                    + ("" if change is None else f" ({change:+.1f} pp)"))
+    if report.sentiment_unknown and report.total:
+        mix.append(f"unknown {_pct(report.sentiment_unknown / report.total)}")
     lines.append(f"sentiment       {', '.join(mix)}")
+    change = report.complaint_share_change()
+    lines.append(f"complaints      {report.complaints:,} ({_pct(report.complaint_share())} of "
+                 f"mentions{'' if change is None else f', {change:+.1f} pp'}; previous period "
+                 f"{report.previous_complaints:,})")
+    lines.append("languages       " + (", ".join(
+        f"{lang} {row.mentions:,}" + (f" ({row.complaints:,} complaint"
+                                      f"{'' if row.complaints == 1 else 's'})"
+                                      if row.complaints else "")
+        for lang, row in report.languages.items()) or "none"))
     for name, d in (("first response", report.first_response), ("close", report.close)):
         lines.append(f"{name:<15} median {duration(d.median)}, p90 {duration(d.p90)} "
                      f"(n={d.count:,})")

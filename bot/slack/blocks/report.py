@@ -36,6 +36,7 @@ from bot.slack.blocks.text import (
 
 LIST_MAX = 10  # mentions listed in one section (unanswered, critical events)
 SNIPPET = 120  # characters of a post in a list line
+LANGUAGES_SHOWN = 8
 
 
 def duration(seconds: float | None) -> str:
@@ -86,6 +87,16 @@ def _counts(counts: dict[str, int], render=label) -> str:
     return ", ".join(parts) or "none"
 
 
+def _languages(report: Report) -> str:
+    """`en 1,204 (88 complaints) · es 96 (12 complaints) …`, most mentions first."""
+    parts = [f"{esc(lang, 16)} {row.mentions:,}"
+             + (f" ({row.complaints:,} complaint{'s' if row.complaints != 1 else ''})"
+                if row.complaints else "")
+             for lang, row in list(report.languages.items())[:LANGUAGES_SHOWN]]
+    more = len(report.languages) - LANGUAGES_SHOWN
+    return " · ".join(parts) + (f" · {more:,} more" if more > 0 else "") if parts else "none"
+
+
 def _line(m: MentionLine, *, ended: bool = False) -> str:
     who = esc(handle_of(m.network, m.handle), 60)
     words = truncate_escaped(inline(m.text), SNIPPET)
@@ -118,6 +129,8 @@ def report_blocks(report: Report, *, title: str | None = None) -> dict:
     sentiment = " · ".join(
         f"{SENTIMENT_EMOJI.get(s, '')} {_pct(report.share(s))}{_change(report.share_change(s))}"
         for s in SENTIMENTS)
+    if report.sentiment_unknown and report.total:
+        sentiment += f" · :grey_question: {_pct(report.sentiment_unknown / report.total)} unknown"
     prev = (f"{report.previous_total:,} in the previous period" if report.previous_total
             else "none in the previous period")
     fields = [
@@ -125,6 +138,9 @@ def report_blocks(report: Report, *, title: str | None = None) -> dict:
         f"*Sentiment*\n{sentiment}",
         f"*By network*\n{_counts(report.by_network, net_label)}",
         f"*By team*\n{_counts(report.by_team, lambda t: esc(t, 64))}",
+        f"*Complaints*\n{report.complaints:,} · {_pct(report.complaint_share())} of mentions"
+        f"{_change(report.complaint_share_change())}",
+        f"*Languages*\n{_languages(report)}",
     ]
     blocks.append({"type": "section", "fields": [md(clip(f, FIELD_MAX)) for f in fields]})
     blocks.append(section("\n".join([_durations("First response", report.first_response),

@@ -18,7 +18,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_report_text_and_json(monkeypatch, migrated_url, session, make_mention):
     now = datetime.now(UTC)
     make_mention(ingested_at=now - timedelta(hours=2), team="care",
-                 first_response_at=now - timedelta(hours=1))
+                 first_response_at=now - timedelta(hours=1), complaint=True, lang="es-MX")
     make_mention(ingested_at=now - timedelta(days=2), team="pr", sentiment="positive")
     make_mention(ingested_at=now - timedelta(days=10), team="care")
     session.commit()
@@ -28,9 +28,14 @@ def test_report_text_and_json(monkeypatch, migrated_url, session, make_mention):
     assert code == 0, err
     assert "mentions        2 (previous period 1)" in out
     assert "first response  median 1h 00m" in out
+    assert "complaints      1 (50% of mentions, +50.0 pp; previous period 0)" in out
+    assert "languages       en 1, es 1 (1 complaint)" in out
     code, out, _ = run("report", "--since", "30d", "--team", "care", "--json")
     data = json.loads(out)
     assert code == 0 and data["total"] == 2 and data["by_team"] == {"care": 2}
     assert data["period"]["label"] == "30d" and data["first_response"]["median"] == 3600.0
+    assert data["complaints"] == 1 and data["complaint_share"] == 0.5
+    assert list(data["languages"].items()) == [("en", {"mentions": 1, "complaints": 0}),
+                                               ("es", {"mentions": 1, "complaints": 1})]
     assert run("report", "--since", "fortnight")[2].startswith("--since: ")
     assert run("report", "--team", "nobody")[0] == 2

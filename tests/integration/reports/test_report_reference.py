@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
 from bot.domain.rules.schema import PRIORITIES, SENTIMENTS, Rules
 from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
+from bot.reports.cube import period_counts
 from bot.reports.period import parse_period
 from bot.reports.queries import TOP_AUTHORS, compute_report
 
@@ -29,6 +31,7 @@ RULES = Rules.model_validate({
 })
 TEAMS = ("support", "pr", "legacy")  # legacy: no longer in the rules
 OUTCOMES = ("resolved", "lead", "case_opened", "no_action", "old_outcome")
+LANGS = ("en", "en", "en-US", "es", "sw", "pt-BR", None)  # the report counts primary subtags
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -65,7 +68,8 @@ def rows(session, make_author, make_mention):
                 ["x", "mastodon", "bluesky", "rss"]), team=rng.choice(TEAMS),
             sentiment=rng.choice(SENTIMENTS), priority=rng.choice(PRIORITIES), status=status,
             first_response_at=fr, closed_at=closed, sla_due_at=sla,
-            outcome=rng.choice(OUTCOMES) if closed else None))
+            outcome=rng.choice(OUTCOMES) if closed else None,
+            complaint=rng.random() < 0.4, lang=rng.choice(LANGS)))
     for m in mentions:
         if m.outcome and rng.random() < 0.8:
             session.add(models.OutcomeTag(mention_id=m.id, outcome=m.outcome, tagged_by="U0A",
@@ -150,6 +154,11 @@ def reference(session, mentions, period, team):
         "hours": hours, "days": {d: dict(c) for d, c in days.items()},
         "medians": {d: pct(v, 0.5) for d, v in fr_by_day.items()},
         "unanswered": (len(unanswered), [m.id for m in unanswered[:10]]),
+        "complaints": (sum(m.complaint for m in inside), sum(m.complaint for m in before)),
+        "languages": {lang: (sum(1 for m in inside if (m.lang or "und").split("-")[0] == lang),
+                             sum(1 for m in inside if (m.lang or "und").split("-")[0] == lang
+                                 and m.complaint))
+                      for lang in {(m.lang or "und").split("-")[0] for m in inside}},
     }
 
 
@@ -176,6 +185,10 @@ def test_sql_figures_equal_python_over_the_rows(session, rows, team):
         assert {s: n for s, n in d.sentiment.items() if n} == want["days"].get(d.day, {})
         assert d.median_first_response == pytest.approx(want["medians"].get(d.day))
     assert (r.unanswered_count, [m.id for m in r.unanswered]) == want["unanswered"]
+    assert (r.complaints, r.previous_complaints) == want["complaints"]
+    assert {k: (v.mentions, v.complaints) for k, v in r.languages.items()} == want["languages"]
+    assert list(r.languages) == sorted(r.languages, key=lambda k: (-r.languages[k].mentions, k))
+    assert want["complaints"][0] > 5 and len(want["languages"]) == 5  # en, es, sw, pt, und
 
 
 @pytest.mark.parametrize("critical", [False, True])
@@ -190,3 +203,26 @@ def test_queries_side_by_side_give_the_same_report(engine, session, rows, critic
         together = compute_report(s, RULES, period, now=NOW, tz_name=TZ, critical=critical,
                                   more_sessions=make_session_factory(engine))
     assert together == alone and alone.total > 20
+
+
+def test_the_period_scan_reads_the_report_index_alone(session, rows):
+    """Every column the one period scan groups or counts by is in `ix_mention_report`: SQLite
+    answers it from the index without visiting the table (a column left out of the index
+    would make a 30-day report read every row)."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's index-only scans also depend on the visibility map")
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        period_counts(session, parse_period("7d", NOW, ZoneInfo(TZ)), None, NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statement, parameters = next((s, p) for s, p in seen if "GROUP BY" in s)
+    plan = " ".join(str(row[-1]) for row in session.connection().exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "COVERING INDEX ix_mention_report" in plan, plan

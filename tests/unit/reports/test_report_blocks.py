@@ -16,6 +16,7 @@ from bot.reports.figures import (
     AuthorReach,
     DayRow,
     Durations,
+    LanguageRow,
     MentionLine,
     Report,
     SlaRow,
@@ -70,6 +71,12 @@ def make_report(*, n_lines: int = 40, text: str = EVIL, days: int = 30, empty: b
         unanswered=() if empty else tuple(line for _ in range(n_lines)),
         critical=tuple(line for _ in range(n_lines)) if critical else (),
         critical_count=500 if critical else 0,
+        complaints=0 if empty else 30_864,
+        previous_complaints=0 if empty else 20_000,
+        sentiment_unknown=0 if empty else 1_234,
+        languages={} if empty else {"en": LanguageRow(100_000, 25_000),
+                                    "es": LanguageRow(20_000, 5_000), "sw": LanguageRow(1, 1),
+                                    **{f"<!here>{i}": LanguageRow(10, 0) for i in range(30)}},
     )
 
 
@@ -111,6 +118,10 @@ def test_report_blocks_show_the_figures():
     assert "67% on time (10 of 15)" in raw and "2 without SLA" in raw
     assert "9,999 open with no response yet" in raw and "…and 9,996 more" in raw
     assert "23:00 (23)" in raw  # the busiest hour first
+    assert "*Complaints*\\n30,864 · 25% of mentions (+5.0 pp)" in raw  # 20 % before
+    assert ("*Languages*\\nen 100,000 (25,000 complaints) · es 20,000 (5,000 complaints) · "
+            "sw 1 (1 complaint) · &lt;!here&gt;0 10 · ") in raw and " · 25 more" in raw
+    assert ":grey_question: 1% unknown" in raw  # a language scoring has no weights for
 
 
 def test_sentiment_change_in_points():
