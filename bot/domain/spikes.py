@@ -1,8 +1,10 @@
 """Spike (crisis) detection. PURE: counts in, decision out; no I/O, no clock.
 
-Three kinds of rate are watched (`alerts.spike` in the rules file): all mentions, negative
-ones, and each risk rule (a rule whose `then` sets a risk) by the mentions it matched. Each is
-counted in the last `window` and compared with a baseline:
+Four kinds of rate are watched (`alerts.spike` in the rules file): all mentions, negative
+ones, complaints (bot.domain.scoring.complaint's flag: in any language scoring reads, where a
+post whose sentiment is `unknown` is never negative), and each risk rule (a rule whose `then`
+sets a risk) by the mentions it matched. Each is counted in the last `window` and compared with
+a baseline:
 
 - the same hour of day over the last 4 weeks: the mean count in the same `window` one day
   ago, two days ago, … 28 days ago (only days the history fully covers), when at least
@@ -32,6 +34,7 @@ from bot.domain.rules.schema import Rules
 
 ALL = "all"
 NEGATIVE = "negative"
+COMPLAINTS = "complaints"
 RULE_PREFIX = "rule:"
 SAME_HOUR_DAYS = 28  # "the last 4 weeks"
 MIN_SAME_HOUR_DAYS = 7  # fewer same-hour samples than this: use the trailing average
@@ -59,7 +62,7 @@ class BaselinePlan:
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    key: str  # all | negative | rule:<name>
+    key: str  # all | negative | complaints | rule:<name>
     count: int
     baseline: float
     over: bool
@@ -104,6 +107,8 @@ def metric_label(key: str) -> str:
         return "All mentions"
     if key == NEGATIVE:
         return "Negative mentions"
+    if key == COMPLAINTS:
+        return "Complaints"
     return f"Rule: {key.removeprefix(RULE_PREFIX)}"
 
 
@@ -147,8 +152,11 @@ def evaluate(counts: Mapping[str, int], baselines: Mapping[str, float], *, facto
     return tuple(sorted(out, key=_order))
 
 
+_FIRST = (ALL, NEGATIVE, COMPLAINTS)  # then the rules, by name
+
+
 def _order(m: Metric) -> tuple[int, str]:
-    return (0 if m.key == ALL else 1 if m.key == NEGATIVE else 2, m.key)
+    return (_FIRST.index(m.key) if m.key in _FIRST else len(_FIRST), m.key)
 
 
 def plan(now: datetime, metrics: Iterable[Metric], latest: Active | None,

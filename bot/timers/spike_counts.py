@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from bot.domain.spikes import ALL, NEGATIVE, rule_key
+from bot.domain.spikes import ALL, COMPLAINTS, NEGATIVE, rule_key
 from bot.kit import models
 from bot.reports.figures import AuthorReach
 from bot.slack.blocks.alert import CardLink
@@ -32,6 +32,10 @@ def _in(periods: Sequence[Period], late: timedelta | None = None) -> ColumnEleme
     return or_(*(and_(M.ingested_at >= s, M.ingested_at < e,
                       or_(M.created_at.is_(None), M.created_at >= s - late))
                  for s, e in periods))
+
+
+def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 def history_start(session: Session) -> datetime | None:
@@ -60,15 +64,15 @@ def rule_counts(session: Session, periods: Sequence[Period],
 
 def counts(session: Session, periods: Sequence[Period], rule_names: Sequence[str], *,
            late: timedelta | None = None) -> dict[str, int]:
-    """The watched rates in `periods`: all, negative, and each rule in `rule_names` (0 too)."""
-    out = {ALL: 0, NEGATIVE: 0, **{rule_key(n): 0 for n in rule_names}}
+    """The watched rates in `periods`: all, negative, complaints, and each rule in
+    `rule_names` (0 too)."""
+    out = {ALL: 0, NEGATIVE: 0, COMPLAINTS: 0, **{rule_key(n): 0 for n in rule_names}}
     if not periods:
         return out
-    total, negative = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((M.sentiment == "negative", 1),
-                                                         else_=0)), 0))
+    total, negative, complaints = session.execute(
+        select(func.count(), _count(M.sentiment == "negative"), _count(M.complaint.is_(True)))
         .where(_in(periods, late))).one()
-    out[ALL], out[NEGATIVE] = int(total), int(negative)
+    out[ALL], out[NEGATIVE], out[COMPLAINTS] = int(total), int(negative), int(complaints)
     for name, n in rule_counts(session, periods, tuple(rule_names), late=late).items():
         out[rule_key(name)] = n
     return out

@@ -50,7 +50,7 @@ def factory(engine):
 def add(factory, n: int, at: datetime, *, text: str = "ATM swallowed my card",
         sentiment: str = "negative", rules: tuple[str, ...] = (), followers: int = 10,
         priority: str = "P3", posted: bool = False,
-        created: datetime | None = None) -> list[int]:
+        created: datetime | None = None, complaint: bool = False) -> list[int]:
     ids = []
     with session_scope(factory) as s:
         for _ in range(n):
@@ -62,6 +62,7 @@ def add(factory, n: int, at: datetime, *, text: str = "ATM swallowed my card",
                 compound=-0.6 if sentiment == "negative" else 0.1, sentiment=sentiment,
                 author_type="customer", score=40, priority=priority, team="support",
                 matched_rules=list(rules), ingested_at=at, created_at=created,
+                complaint=complaint,
                 slack_channel="C0SUPPORT1" if posted else None,
                 slack_ts=f"1700000000.{k:06d}" if posted else None)
             s.add(m)
@@ -192,6 +193,20 @@ def test_a_risk_rule_spikes_on_its_own(factory):
     assert m["rule:legal threat"].over and m["rule:legal threat"].baseline == 0
     assert run.action is spikes.Action.RAISE
     assert "rule:sales lead" not in m  # not a risk rule
+
+
+def test_complaints_spike_on_their_own_in_any_language(factory):
+    """A storm of complaints whose words read neutral (a Swahili outage: "hakuna mtandao tangu
+    asubuhi") is neither more posts than usual nor negative ones, and still a storm."""
+    history(factory, per_window=6)
+    add(factory, 6, NOW - timedelta(minutes=15), text="hakuna mtandao tangu asubuhi",
+        sentiment="neutral", complaint=True)
+    run = alerts.run_spikes(factory, RULES, NOW)
+    m = metrics(run)
+    assert not m["all"].over and m["negative"].count == 0  # 6 vs 6 usual
+    assert (m["complaints"].count, m["complaints"].baseline, m["complaints"].over) == (6, 0, True)
+    assert [k for k in m][:3] == ["all", "negative", "complaints"]
+    assert run.action is spikes.Action.RAISE
 
 
 def test_short_history_uses_the_trailing_average(factory):

@@ -47,7 +47,8 @@ def test_no_history_means_no_baseline():
 
 
 def test_a_rate_is_over_at_factor_times_baseline_and_min_mentions():
-    counts = {spikes.ALL: 30, spikes.NEGATIVE: 12, "rule:legal threat": 20, "rule:regulator": 0}
+    counts = {spikes.ALL: 30, spikes.NEGATIVE: 12, "rule:legal threat": 20, "rule:regulator": 0,
+              spikes.COMPLAINTS: 9}
     baselines = {spikes.ALL: 10.0, spikes.NEGATIVE: 2.0, "rule:legal threat": 0.0}
     metrics = {m.key: m for m in spikes.evaluate(counts, baselines, factor=3, min_mentions=20)}
     assert metrics[spikes.ALL].over  # 30 >= 3 x 10 and >= 20
@@ -57,9 +58,10 @@ def test_a_rate_is_over_at_factor_times_baseline_and_min_mentions():
     assert not metrics["rule:regulator"].over
     just_under = spikes.evaluate({spikes.ALL: 29}, {spikes.ALL: 10.0}, factor=3, min_mentions=20)
     assert not just_under[0].over
-    # The order shown: all, negative, then rules by name.
+    # The order shown: all, negative, complaints, then rules by name.
     keys = [m.key for m in spikes.evaluate(counts, baselines, factor=3, min_mentions=1)]
-    assert keys == [spikes.ALL, spikes.NEGATIVE, "rule:legal threat", "rule:regulator"]
+    assert keys == [spikes.ALL, spikes.NEGATIVE, spikes.COMPLAINTS, "rule:legal threat",
+                    "rule:regulator"]
 
 
 def over(n: int = 30) -> tuple[spikes.Metric, ...]:
