@@ -45,9 +45,9 @@ Respond = Callable[..., Any]  # Bolt's `respond` (response_url); keyword argumen
 EXPORT_MAX_ROWS = 250_000  # ~75 MB of CSV; a longer export asks for a shorter period
 EXPORT_BATCH = 5_000
 CSV_COLUMNS = ("id", "ingested_at", "created_at", "network", "team", "priority", "sentiment",
-               "compound", "score", "status", "author", "followers", "author_type", "risk",
-               "matched_rules", "sla_due_at", "first_response_at", "closed_at", "outcome",
-               "url", "text")
+               "compound", "complaint", "complaint_probability", "lang", "score", "status",
+               "author", "followers", "author_type", "risk", "matched_rules", "sla_due_at",
+               "first_response_at", "closed_at", "outcome", "url", "text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -63,6 +63,8 @@ def csv_cell(value: object) -> str:
     """A CSV cell that a spreadsheet won't run: text starting like a formula gets a `'`."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, list | tuple):
@@ -127,7 +129,8 @@ class ReportService:
             total = session.scalar(select(func.count()).select_from(M).where(*where)) or 0
             rows = session.execute(
                 select(M.id, M.ingested_at, M.created_at, M.network, M.team, M.priority,
-                       M.sentiment, M.compound, M.score, M.status, A.handle, A.followers,
+                       M.sentiment, M.compound, M.complaint, M.complaint_probability, M.lang,
+                       M.score, M.status, A.handle, A.followers,
                        M.author_type, M.risk, M.matched_rules, M.sla_due_at,
                        M.first_response_at, M.closed_at, M.outcome, M.url, M.text)
                 .join(A, A.id == M.author_id).where(*where).order_by(M.ingested_at, M.id)

@@ -23,7 +23,8 @@ def seed(session, make_mention, now: datetime) -> None:
             make_mention(network=network, external_id=f"{network}-{i}",
                          ingested_at=now - timedelta(hours=1 + i), team="care",
                          extra={"rating": "1"} if network.endswith(("play", "store")) else {})
-    make_mention(network="x", ingested_at=now - timedelta(hours=1), team="care")
+    make_mention(network="x", ingested_at=now - timedelta(hours=1), team="care", lang="sw",
+                 complaint=True, complaint_probability=0.8125)
     session.commit()
 
 
@@ -54,3 +55,5 @@ def test_export_writes_the_new_networks(engine, session, make_mention):
     assert written == total == len(rows) == sum(NEW.values()) + 1
     counted = {n: sum(r["network"] == n for r in rows) for n in NEW}
     assert counted == NEW
+    [x] = [r for r in rows if r["network"] == "x"]
+    assert (x["complaint"], x["complaint_probability"], x["lang"]) == ("true", "0.8125", "sw")
