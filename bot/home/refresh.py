@@ -104,20 +104,24 @@ def home_view(session: Session, rules: Rules, directory: Approvers, user: str,
 
 def team_counts(session: Session, rules: Rules, mine: tuple[str, ...],
                 now: datetime) -> tuple[home_blocks.TeamCounts, ...]:
-    """Open mentions per team and priority, and how many are overdue: one GROUP BY."""
+    """Open mentions per team and priority, how many are overdue and how many are complaints:
+    one GROUP BY."""
     overdue = func.sum(case((M.overdue(now), 1), else_=0))
-    rows = session.execute(select(M.team, M.priority, func.count(), overdue)
+    complaints = func.sum(case((M.complaint.is_(True), 1), else_=0))
+    rows = session.execute(select(M.team, M.priority, func.count(), overdue, complaints)
                            .where(M.status.in_(OPEN_STATUSES))
                            .group_by(M.team, M.priority)).all()
     by_team: dict[str, dict[str, int]] = {}
     late: dict[str, int] = {}
-    for team, priority, n, n_overdue in rows:
+    flagged: dict[str, int] = {}
+    for team, priority, n, n_overdue, n_complaints in rows:
         by_team.setdefault(team, {})[priority] = int(n)
         late[team] = late.get(team, 0) + int(n_overdue or 0)
+        flagged[team] = flagged.get(team, 0) + int(n_complaints or 0)
     teams = list(rules.teams) + sorted(t for t in by_team if t not in rules.teams)
     out = [home_blocks.TeamCounts(team=t, label=_label(rules, t),
                                   open_by_priority=by_team.get(t, {}), overdue=late.get(t, 0),
-                                  mine=t in mine) for t in teams]
+                                  mine=t in mine, complaints=flagged.get(t, 0)) for t in teams]
     return tuple(sorted(out, key=lambda c: not c.mine))  # the user's teams first
 
 

@@ -63,7 +63,8 @@ def test_opening_the_home_tab_publishes_my_queue_and_the_team_counts(bot_server,
             m = mention(s, team="baggage", priority="P2", status="pending_approval",
                         claimed_by=LEAD if i == 0 else OTHER, due_in=timedelta(hours=2))
             drafted_by(s, m, LEAD if i == 0 else OTHER)  # LEAD can't approve their own
-        mention(s, team="baggage", priority="P3", due_in=timedelta(minutes=-1))  # overdue
+        mention(s, team="baggage", priority="P3", due_in=timedelta(minutes=-1),
+                complaint=True)  # overdue
         mention(s, team="baggage", priority="P4", status="closed")
         mention(s, team="sales", priority="P4", status="sent", claimed_by=LEAD)
     event = {"type": "event_callback", "event_id": "EvHome1", "team_id": "T111",
@@ -92,7 +93,8 @@ def test_opening_the_home_tab_publishes_my_queue_and_the_team_counts(bot_server,
         total = sum(by_team[(team_id, p)] for p in ("P1", "P2", "P3", "P4"))
         mine = " :bust_in_silhouette:" if team_id == "baggage" else ""
         assert f"*{escape_mrkdwn(team.label)}*{mine}: {total:,} open — {counts}" in text, (team_id, counts)
-    assert "*Baggage desk* :bust_in_silhouette:: 4 open — P1 0 · P2 3 · P3 1 · P4 0" in text
+    assert ("*Baggage desk* :bust_in_silhouette:: 4 open — P1 0 · P2 3 · P3 1 · P4 0 · "
+            ":mega: 1 complaint · :rotating_light: 1 overdue") in text
     assert "*alerts* (rss)" in text and "last success" in text
 
     # Another tab, or Slack's retry of the same event: nothing more is published.

@@ -14,7 +14,8 @@ _n = itertools.count(1)
 
 
 def mention(s, *, team: str, priority: str, status: str = "new", claimed_by: str | None = None,
-            due_in: timedelta | None = None, handle: str | None = None) -> models.Mention:
+            due_in: timedelta | None = None, handle: str | None = None,
+            complaint: bool = False) -> models.Mention:
     now = utcnow()
     k = next(_n)
     author = models.Author(network="x", handle=handle or f"home{k}", followers=100,
@@ -23,7 +24,8 @@ def mention(s, *, team: str, priority: str, status: str = "new", claimed_by: str
                        text=f"where is my bag {k}", author=author, compound=-0.5,
                        sentiment="negative", author_type="customer", score=50,
                        priority=priority, team=team, status=status, claimed_by=claimed_by,
-                       ingested_at=now, sla_due_at=now + due_in if due_in is not None else None)
+                       ingested_at=now, sla_due_at=now + due_in if due_in is not None else None,
+                       complaint=complaint)
     s.add(m)
     s.flush()
     return m

@@ -54,6 +54,7 @@ class TeamCounts:
     open_by_priority: dict[str, int]
     overdue: int
     mine: bool  # the user approves for this team
+    complaints: int = 0  # of the open ones, flagged a complaint
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +111,10 @@ def _team_line(t: TeamCounts) -> str:
     counts = " · ".join(f"{p} {t.open_by_priority.get(p, 0):,}" for p in PRIORITIES)
     total = sum(t.open_by_priority.values())
     over = f" · :rotating_light: {t.overdue:,} overdue" if t.overdue else ""
+    complaints = (f" · :mega: {t.complaints:,} complaint{'' if t.complaints == 1 else 's'}"
+                  if t.complaints else "")
     star = " :bust_in_silhouette:" if t.mine else ""
-    return f"*{esc(t.label, 80)}*{star}: {total:,} open — {counts}{over}"
+    return f"*{esc(t.label, 80)}*{star}: {total:,} open — {counts}{complaints}{over}"
 
 
 def _source_line(s: SourceHealth) -> str:

@@ -133,7 +133,7 @@ def home_view(n: int = 3, **changes) -> hb.HomeView:
     sec = hb.Section(tuple(item for _ in range(n)), n)
     base = hb.HomeView(
         user="U0ANA", claimed=sec, awaiting_approval=hb.Section((), 0), overdue=sec,
-        teams=(hb.TeamCounts("care", "Customer care", {"P1": 2, "P3": 1}, 1, True),
+        teams=(hb.TeamCounts("care", "Customer care", {"P1": 2, "P3": 1}, 1, True, complaints=2),
                hb.TeamCounts("pr", "PR", {}, 0, False)),
         sources=(SourceHealth("x-mentions", "x_mentions", HealthState.HEALTHY, last_success_at=T0),
                  SourceHealth("mastodon", "mastodon_mentions", HealthState.PARKED,
@@ -160,7 +160,8 @@ def test_home_tab_shows_my_queue_team_counts_and_sources():
     assert "*Claimed by you* (3)" in text and "*Awaiting your approval* (0)" in text
     assert "No drafts are waiting for your approval." in text
     assert "*Customer care* :bust_in_silhouette:: 3 open — P1 2 · P2 0 · P3 1 · P4 0" in text
-    assert ":rotating_light: 1 overdue" in text
+    assert "P4 0 · :mega: 2 complaints · :rotating_light: 1 overdue" in text
+    assert text.count(":mega:") == 1  # PR has none: no complaint count shown
     assert "parked: bad credentials (401)" in text and "401 &lt;Unauthorized&gt;" in text
     assert "last error" in text and "disabled in the rules" in text
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text
