@@ -27,13 +27,12 @@ from bot.domain.rules.schema import SENTIMENTS, UNKNOWN_SENTIMENT, Rules
 from bot.domain.workflow import OPEN_STATUSES
 from bot.kit import models
 from bot.reports.conversations import conversation_figures
-from bot.reports.cube import PeriodCounts, arrived, flag, in_period, period_counts
+from bot.reports.cube import PeriodCounts, arrived, flag, in_period, languages, period_counts
 from bot.reports.figures import (
     Approvals,
     AuthorReach,
     DayRow,
     Durations,
-    LanguageRow,
     MentionLine,
     Report,
     SlaRow,
@@ -288,6 +287,7 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         "unanswered": lambda s: tuple(mention_lines(s, open_unanswered, UNANSWERED_SHOWN)),
         "top": lambda s: tuple(_top_authors(s, where)),
         "conversations": lambda s: conversation_figures(s, where, PS),
+        "languages": lambda s: languages(s, where),
     }
     if critical:
         jobs["critical_count"] = lambda s: int(s.scalar(select(func.count()).select_from(M)
@@ -323,8 +323,7 @@ def compute_report(session: Session, rules: Rules, period: ReportPeriod, *, now:
         complaints=counts.complaints,
         previous_complaints=sum(int(r.complaints or 0) for r in previous),
         sentiment_unknown=counts.sentiment.get(UNKNOWN_SENTIMENT, 0),
-        languages={lang: LanguageRow(n, counts.complaints_by_language[lang]) for lang, n in
-                   sorted(counts.by_language.items(), key=lambda kv: (-kv[1], kv[0]))})
+        languages=got["languages"])
 
 
 def _tune(session: Session) -> None:
