@@ -193,6 +193,9 @@ def _plain_json(s: object) -> str:
     return _ENCODE(s)
 
 
+_COUNTERS = 8  # per team: mentions, P1..P4, approvals, negative, complaints
+
+
 class _Table:
     """The most urgent `TABLE_ROWS` rows (a bounded heap) and per-team counters for all."""
 
@@ -201,17 +204,19 @@ class _Table:
         self._limit = max(0, limit)
         self._heap: list[tuple[tuple[int, int, int], tuple[str, ...]]] = []
         self._seq = 0
-        self._teams: dict[str, list[int]] = {t: [0] * 7 for t in rules.teams}
+        self._teams: dict[str, list[int]] = {t: [0] * _COUNTERS for t in rules.teams}
         self.total = 0
 
     def add(self, mention: Mention, e: Enrichment, d: RouteDecision) -> None:
         self.total += 1
         rank = priority_rank(d.priority)
-        c = self._teams.setdefault(d.team, [0] * 7)  # count, P1..P4, approvals, negative
+        # count, P1..P4, approvals, negative, complaints
+        c = self._teams.setdefault(d.team, [0] * _COUNTERS)
         c[0] += 1
         c[rank] += 1
         c[5] += bool(d.approval_required)
         c[6] += e.sentiment == "negative"
+        c[7] += e.is_complaint
         self._seq += 1
         key = (-rank, int(e.score), -self._seq)  # heap top = the least urgent row kept
         if len(self._heap) >= self._limit:
@@ -250,9 +255,9 @@ class _Table:
         else:
             w("No mentions.\n")
         w("\nBy team\n")
-        cols = ("TEAM", "MENTIONS", *PRIORITIES, "APPROVALS", "NEGATIVE")
+        cols = ("TEAM", "MENTIONS", *PRIORITIES, "APPROVALS", "NEGATIVE", "COMPLAINTS")
         lines = []
-        totals = [0] * 7
+        totals = [0] * _COUNTERS
         for team, c in self._teams.items():
             lines.append((one_line(team, 20), *self._counts(c)))
             totals = [a + b for a, b in zip(totals, c, strict=True)]
@@ -266,8 +271,8 @@ class _Table:
 
     @staticmethod
     def _counts(c: list[int]) -> tuple[str, ...]:
-        negative = f"{round(100 * c[6] / c[0])}%" if c[0] else "-"
-        return (f"{c[0]:,}", *(f"{n:,}" for n in c[1:5]), f"{c[5]:,}", negative)
+        shares = (f"{round(100 * n / c[0])}%" if c[0] else "-" for n in c[6:8])
+        return (f"{c[0]:,}", *(f"{n:,}" for n in c[1:5]), f"{c[5]:,}", *shares)
 
 
 class _Problems:

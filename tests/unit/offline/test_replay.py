@@ -414,7 +414,7 @@ def summary(out: str) -> dict[str, list[str]]:
     part = out.split("\nBy team\n", 1)[1]
     lines = part.splitlines()
     assert lines[0].split() == ["TEAM", "MENTIONS", "P1", "P2", "P3", "P4", "APPROVALS",
-                                "NEGATIVE"]
+                                "NEGATIVE", "COMPLAINTS"]
     result = {}
     for line in lines[1:]:
         if not line.strip():
@@ -448,6 +448,8 @@ def test_table_sorted_by_urgency_with_team_summary(rules):
         assert teams[team][5] == str(sum(d["approval_required"] for d in mine))
         neg = sum(d["sentiment"] == "negative" for d in mine)
         assert teams[team][6] == (f"{round(100 * neg / n)}%" if n else "-")
+        flagged = sum(d["complaint"] for d in mine)
+        assert teams[team][7] == (f"{round(100 * flagged / n)}%" if n else "-")
     assert teams["total"][0] == "7"
     assert out.rstrip().endswith("7 mentions replayed, 0 skipped")
 
