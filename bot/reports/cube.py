@@ -1,10 +1,11 @@
-"""The period's counts from one scan: every "by X", the SLA tallies, answered/closed/unanswered
+"""The period's counts from one scan: every "by X", the SLA tallies, answered/closed/unanswered,
 the closing outcomes and the complaints are roll-ups of one GROUP BY over (network, team,
-sentiment, priority, outcome) with conditional counts alongside — at most a few thousand aggregated rows, folded
-here in Python. The columns it reads are all in the report index (`ix_mention_report`), so the
-scan never visits the table itself. (Measured against one conditional count per known value
-in a single-row aggregate: slower on both backends, ~45 CASEs per row cost more than the
-GROUP BY.)
+sentiment, priority, outcome) with conditional counts alongside — at most a few thousand
+aggregated rows, folded here in Python. The columns it reads are all in the report index
+(`ix_mention_report`), so the scan never visits the table itself. (Measured against one
+conditional count per known value in a single-row aggregate: slower on both backends, ~45
+CASEs per row cost more than the GROUP BY.) The languages are a GROUP BY of their own
+(`languages`), from the same index.
 """
 
 from __future__ import annotations
