@@ -45,7 +45,7 @@ from bot.domain.scoring.vader import Analyzer as _Analyzer  # VADER's scores, fa
 @dataclass(frozen=True, slots=True)
 class Enrichment:
     compound: float  # triage valence, -1..1 (bot.domain.scoring.triage: VADER with the rules lexicon + cues)
-    sentiment: str  # negative | neutral | positive
+    sentiment: str  # negative | neutral | positive | unknown (no weights for its language)
     author_type: str  # customer | press | competitor | advocate | influencer | vip | brand
     risk: tuple[str, ...]  # legal, regulatory, privacy, reputational, security, safety
     score: int  # 0..100 urgency
