@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +46,7 @@ from bot.outbox.errors import (
 )
 from bot.outbox.pacing import TokenBucket
 from bot.outbox.tuning import backoff
+from bot.reports.cube import flag
 from bot.slack.blocks import home as home_blocks
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,8 @@ def team_counts(session: Session, rules: Rules, mine: tuple[str, ...],
                 now: datetime) -> tuple[home_blocks.TeamCounts, ...]:
     """Open mentions per team and priority, how many are overdue and how many are complaints:
     one GROUP BY."""
-    overdue = func.sum(case((M.overdue(now), 1), else_=0))
-    complaints = func.sum(case((M.complaint.is_(True), 1), else_=0))
-    rows = session.execute(select(M.team, M.priority, func.count(), overdue, complaints)
+    rows = session.execute(select(M.team, M.priority, func.count(), flag(M.overdue(now)),
+                                  flag(M.complaint.is_(True)))
                            .where(M.status.in_(OPEN_STATUSES))
                            .group_by(M.team, M.priority)).all()
     by_team: dict[str, dict[str, int]] = {}

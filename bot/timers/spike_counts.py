@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.domain.spikes import ALL, COMPLAINTS, NEGATIVE, rule_key
 from bot.kit import models
+from bot.reports.cube import flag
 from bot.reports.figures import AuthorReach
 from bot.slack.blocks.alert import CardLink
 
@@ -32,10 +33,6 @@ def _in(periods: Sequence[Period], late: timedelta | None = None) -> ColumnEleme
     return or_(*(and_(M.ingested_at >= s, M.ingested_at < e,
                       or_(M.created_at.is_(None), M.created_at >= s - late))
                  for s, e in periods))
-
-
-def _count(cond: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 def history_start(session: Session) -> datetime | None:
@@ -70,7 +67,8 @@ def counts(session: Session, periods: Sequence[Period], rule_names: Sequence[str
     if not periods:
         return out
     total, negative, complaints = session.execute(
-        select(func.count(), _count(M.sentiment == "negative"), _count(M.complaint.is_(True)))
+        select(func.count(), func.coalesce(flag(M.sentiment == "negative"), 0),
+               func.coalesce(flag(M.complaint.is_(True)), 0))
         .where(_in(periods, late))).one()
     out[ALL], out[NEGATIVE], out[COMPLAINTS] = int(total), int(negative), int(complaints)
     for name, n in rule_counts(session, periods, tuple(rule_names), late=late).items():

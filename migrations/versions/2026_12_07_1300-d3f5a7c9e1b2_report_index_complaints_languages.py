@@ -1,7 +1,8 @@
 """report index: complaints and languages
 
-`ix_mention_report` gains `complaint` and `lang`, so the report's one period scan, which now
-also counts complaints and languages, stays index-only. Rebuilding it reads the whole table once.
+`ix_mention_report` gains `complaint` and `lang`, so the report's period scans (the counts,
+which now count complaints, and the languages) stay index-only. Rebuilding it reads the whole
+table once.
 
 Revision ID: d3f5a7c9e1b2
 Revises: b7e4d2a9c1f6
